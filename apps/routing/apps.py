@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class RoutingConfig(AppConfig):
     name = "apps.routing"
     label = "routing"
+
+    def ready(self) -> None:
+        from apps.routing import checks, signals  # noqa: F401 - registration on import

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class TeamsConfig(AppConfig):
     name = "apps.teams"
     label = "teams"
+
+    def ready(self) -> None:
+        from apps.teams import signals  # noqa: F401 - registration on import

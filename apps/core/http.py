@@ -1,0 +1,30 @@
+"""Small request helpers shared by the /v1 views."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+
+from apps.core.errors import PayloadTooLarge
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The raw body, or 413 when it exceeds TOLLGATE_MAX_REQUEST_BYTES."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise PayloadTooLarge(
+            f"Request body is larger than the limit of {settings.TOLLGATE_MAX_REQUEST_BYTES} bytes.") from None
+
+
+def request_id(request: HttpRequest) -> str:
+    """The client's `x-request-id` when it is well-formed, else a fresh one."""
+    given = request.META.get("HTTP_X_REQUEST_ID")
+    if isinstance(given, str) and REQUEST_ID.match(given):
+        return given
+    return f"req-{uuid.uuid4().hex}"

@@ -1,0 +1,30 @@
+"""`manage.py load_config [path]`: load a LiteLLM-style config.yaml into the database (idempotent)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.providers.registry import ADAPTERS
+from apps.routing.config import ConfigError, load_config_file
+from apps.routing.services import deployments_sync_from_config
+
+
+class Command(BaseCommand):
+    help = "Load model_list, router_settings and litellm_settings from a config.yaml."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", nargs="?", default=None, help="Defaults to TOLLGATE_CONFIG.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = options["path"] or settings.TOLLGATE_CONFIG
+        try:
+            config = load_config_file(path, set(ADAPTERS))
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        for warning in config.warnings:
+            self.stderr.write(f"warning: {path}: {warning}")
+        result = deployments_sync_from_config(config=config)
+        self.stdout.write(f"loaded {path}: {result.created} created, {result.updated} updated, "
+                          f"{result.removed} removed")

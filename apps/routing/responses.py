@@ -1,0 +1,39 @@
+"""HTTP responses for /v1: JSON via orjson, OpenAI's error shape, and Server-Sent Events."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from django.http import HttpResponse, StreamingHttpResponse
+
+from apps.core import jsonutil
+from apps.core.errors import GatewayError
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+DONE = b"data: [DONE]\n\n"
+
+
+def json_response(body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    """Serialise with orjson into a JSON response."""
+    response = HttpResponse(jsonutil.dumps(body), status=status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def error_response(error: GatewayError, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    """OpenAI's `{"error": {...}}` with the error's status and headers (e.g. Retry-After)."""
+    return json_response(error.payload(), status=error.status, headers={**error.headers, **(headers or {})})
+
+
+def sse_event(payload: Any) -> bytes:
+    """One `data: {...}` event."""
+    return b"data: " + jsonutil.dumps(payload) + b"\n\n"
+
+
+def sse_response(events: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None) -> StreamingHttpResponse:
+    """Stream events as they are produced; proxies are told not to buffer."""
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    for name, value in {**SSE_HEADERS, **(headers or {})}.items():
+        response[name] = value
+    return response

@@ -1,0 +1,31 @@
+"""Upstream chunks to the client's SSE bytes, forwarded one by one as they arrive."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+from apps.core.errors import GatewayError
+from apps.providers.transport import ChatStream
+from apps.routing.responses import DONE, sse_event
+
+
+async def sse_events(stream: ChatStream, *, include_usage: bool) -> AsyncIterator[bytes]:
+    """`data: {...}` per chunk, then `[DONE]`; an upstream failure mid-way ends with an error event.
+
+    Usage is always requested upstream (to bill the call); it reaches the client only if asked for.
+    Cancelling this generator (client hang-up) closes the upstream response at once via `aclosing`.
+    """
+    async with aclosing(stream.chunks()) as chunks:
+        try:
+            async for chunk in chunks:
+                body = chunk.body
+                if chunk.usage is not None and not include_usage:
+                    if not body.get("choices"):
+                        continue
+                    body = {k: v for k, v in body.items() if k != "usage"}
+                yield sse_event(body)
+        except GatewayError as error:
+            # Bytes already reached the client: no silent retry, a clear error event and the end.
+            yield sse_event(error.payload())
+            return
+    yield DONE

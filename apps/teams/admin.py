@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "user_role", "spend", "max_budget", "is_staff"]
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Gateway", {"fields": (
+        "user_role", "allowed_models", "max_budget", "soft_budget", "budget_duration", "budget_reset_at", "spend",
+        "rpm_limit", "tpm_limit", "max_parallel_requests", "metadata")}))
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["organization_alias", "spend", "max_budget", "budget_duration"]
+    search_fields = ["organization_alias"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["team_alias", "organization", "spend", "max_budget", "blocked"]
+    list_select_related = ["organization"]
+    search_fields = ["team_alias"]
+    inlines = [MembershipInline]
+
+
+@admin.register(VirtualKey)
+class VirtualKeyAdmin(admin.ModelAdmin):
+    list_display = ["key_name", "key_alias", "team", "user", "spend", "max_budget", "blocked", "expires"]
+    list_select_related = ["team", "user"]
+    list_filter = ["blocked"]
+    search_fields = ["key_alias", "key_name"]
+    readonly_fields = ["token_hash", "key_name", "spend", "created_at", "updated_at"]
+    raw_id_fields = ["user", "team"]
+
+
+@admin.register(SpendLog)
+class SpendLogAdmin(admin.ModelAdmin):
+    list_display = ["request_id", "model_alias", "provider", "prompt_tokens", "completion_tokens", "cost", "status",
+                    "start_time"]
+    list_filter = ["status", "provider"]
+    search_fields = ["request_id", "model_alias"]
+    show_full_result_count = False  # counting millions of rows on every page load is the slow part
+    date_hierarchy = "start_time"

@@ -1,0 +1,64 @@
+"""Who is calling: the API key from the request headers, checked against the master key and virtual keys."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from apps.core.errors import AuthenticationFailed
+from apps.teams.master_key import master_key
+from apps.teams.snapshot import KeyRecord, key_cache
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: the master key, or one virtual key."""
+
+    is_master: bool
+    key: KeyRecord | None = None
+
+    @property
+    def token_hash(self) -> str:
+        return self.key.token_hash if self.key else ""
+
+
+MASTER = Principal(is_master=True)
+
+
+def hash_key(raw_key: str) -> str:
+    """The stored form of a key: SHA-256 hex."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def key_from_meta(meta: Mapping[str, object]) -> str | None:
+    """The API key from `Authorization: Bearer`, `api-key` or `x-api-key` (WSGI/ASGI META names)."""
+    authorization = meta.get("HTTP_AUTHORIZATION")
+    if isinstance(authorization, str) and authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return authorization.strip() if not value else None
+    for name in ("HTTP_API_KEY", "HTTP_X_API_KEY"):
+        value = meta.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+async def authenticate(meta: Mapping[str, object]) -> Principal:
+    """The caller behind these request headers, or AuthenticationFailed (401)."""
+    raw_key = key_from_meta(meta)
+    if raw_key is None:
+        raise AuthenticationFailed("No API key provided. Send 'Authorization: Bearer <key>'.")
+    if hmac.compare_digest(raw_key.encode(), master_key().encode()):
+        return MASTER
+    record = await key_cache.get(hash_key(raw_key))
+    if record is None:
+        raise AuthenticationFailed("Invalid API key.")
+    if record.blocked:
+        raise AuthenticationFailed("This key is blocked.", code="key_blocked")
+    if record.is_expired(time.time()):
+        raise AuthenticationFailed("This key has expired.", code="key_expired")
+    return Principal(is_master=False, key=record)

@@ -1,0 +1,38 @@
+"""The NinjaAPI serving /v1 (and bare OpenAI paths) and the health checks, with one error renderer."""
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+
+from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound
+from apps.core.health import health_router
+from apps.routing.api import router as openai_router
+from apps.routing.responses import error_response
+
+logger = logging.getLogger("tollgate.api")
+
+api = NinjaAPI(title="Tollgate", version="1", docs_url="/docs", openapi_url="/openapi.json", urls_namespace="tollgate")
+api.add_router("", openai_router)
+api.add_router("/health", health_router)
+
+
+@api.exception_handler(GatewayError)
+def gateway_error(request: HttpRequest, error: GatewayError) -> HttpResponse:
+    return error_response(error)
+
+
+@api.exception_handler(HttpError)
+def ninja_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if error.status_code == 404:
+        return error_response(NotFound(str(error)))
+    return error_response(InvalidRequest(str(error)))
+
+
+@api.exception_handler(Exception)
+def unexpected_error(request: HttpRequest, error: Exception) -> HttpResponse:
+    # Never an HTML page and never the request body in the log; the traceback goes to the log only.
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(InternalError("The gateway hit an internal error; the request id is in x-request-id."))

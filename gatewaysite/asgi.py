@@ -1,0 +1,24 @@
+"""ASGI entry: Channels routes HTTP to Django and WebSockets to consumers.
+
+Streaming uses Django's async StreamingHttpResponse under this router rather than a Channels
+AsyncHttpConsumer: both forward each chunk with one `http.response.body` send, but Django 5's
+handler already listens for `http.disconnect` and cancels the view (and so the upstream request)
+for streamed and non-streamed answers alike, with no per-consumer channel-layer bookkeeping.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gatewaysite.settings")
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_application = get_asgi_application()
+
+from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_application,
+    "websocket": URLRouter(websocket_urlpatterns),
+})

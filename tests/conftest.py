@@ -1,0 +1,132 @@
+"""Shared fixtures: the gateway as a real server process, mock upstreams, and the example deployments."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.core.state import reset_state
+from apps.routing.config import load_config_file
+from apps.providers.registry import ADAPTERS
+from apps.routing.snapshot import routing_table
+from apps.teams.master_key import master_key
+from apps.teams.snapshot import key_cache
+from tests.upstreams.openai import OpenAIUpstream, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+MASTER_KEY = "sk-test-master-0123456789"
+EXAMPLE_CONFIG = ROOT / "examples" / "config.yaml"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def gateway_settings() -> None:
+    """Fixed master key, and snapshots re-checked on every call so a test sees its own writes."""
+    settings.TOLLGATE_MASTER_KEY = MASTER_KEY
+    settings.TOLLGATE_SNAPSHOT_TTL = 0.0
+    master_key.cache_clear()
+    reset_state()
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    routing_table.clear()
+    key_cache.clear()
+
+
+def database_url() -> str:
+    """A URL for the test database the test run created."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class GatewayProcess:
+    """`manage.py serve` in a subprocess on a free port."""
+
+    def __init__(self, *, extra_env: dict[str, str] | None = None, log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DATABASE_URL": database_url(), "TOLLGATE_MASTER_KEY": MASTER_KEY,
+               "TOLLGATE_SNAPSHOT_TTL": "0", "WORKERS": "1", "PORT": str(self.port), **(extra_env or {})}
+        if settings.REDIS_URL:
+            env["REDIS_URL"] = settings.REDIS_URL
+        self.log_path = log_dir / f"gateway-{self.port}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1"],
+                                        cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited: {self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health/liveliness", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"gateway did not start: {self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    server = GatewayProcess(log_dir=tmp_path_factory.mktemp("gateway"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def openai_upstream() -> Iterator[OpenAIUpstream]:
+    upstream = OpenAIUpstream().start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture
+def upstream(openai_upstream: OpenAIUpstream) -> OpenAIUpstream:
+    openai_upstream.reset()
+    return openai_upstream
+
+
+@pytest.fixture
+def example_models(transactional_db: None) -> None:
+    """The example config's mock deployments, committed so the gateway process sees them."""
+    from apps.routing.services import deployments_sync_from_config
+
+    deployments_sync_from_config(config=load_config_file(EXAMPLE_CONFIG, set(ADAPTERS)))
+
+
+@pytest.fixture
+def sdk(gateway: GatewayProcess) -> openai.OpenAI:
+    return openai.OpenAI(api_key=MASTER_KEY, base_url=f"{gateway.url}/v1", max_retries=0, timeout=30)
+
+
+@pytest.fixture
+def http(gateway: GatewayProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway.url, headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=30) as client:
+        yield client
