@@ -130,3 +130,20 @@ def sdk(gateway: GatewayProcess) -> openai.OpenAI:
 def http(gateway: GatewayProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def upstream_model(transactional_db: None, upstream: OpenAIUpstream) -> Any:
+    """A deployment `upstream-gpt` on the OpenAI adapter, pointed at the recording mock upstream."""
+    from apps.core.secrets import encrypt
+    from apps.routing.models import Deployment, RouterSettings
+
+    RouterSettings.objects.update_or_create(pk=1, defaults={"num_retries": 0})
+
+    def make(model_name: str = "upstream-gpt", **fields: Any) -> Deployment:
+        values: dict[str, Any] = {"provider": "openai", "provider_model": "gpt-4o-2024-08-06", "api_base": upstream.url,
+                                  "api_key_encrypted": encrypt("sk-upstream-secret"), "timeout": 10}
+        values.update(fields)
+        return Deployment.objects.create(model_name=model_name, **values)
+
+    return make

@@ -5,6 +5,7 @@ OpenAI-shaped values out. The transport does all IO; routing does retries and fa
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, TypedDict
@@ -200,6 +201,9 @@ class UpstreamError(GatewayError):
         self.error_type = error_type
         self.retry_after = retry_after
         self.provider = provider
+        if retry_after is not None and status in (429, 503):
+            # Keep the provider's back-off advice for the client (whole seconds, at least 1).
+            self.headers.setdefault("Retry-After", str(max(1, math.ceil(retry_after))))
 
     @property
     def status(self) -> int:  # type: ignore[override]

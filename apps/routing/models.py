@@ -15,7 +15,7 @@ class Deployment(models.Model):
                                   help_text="Public name clients ask for (the model group).")
     provider = models.CharField(max_length=50, help_text="Adapter prefix, e.g. openai, anthropic, mock.")
     provider_model = models.CharField(max_length=300, help_text="The provider's own model name.")
-    api_base = models.URLField(max_length=500, blank=True)
+    api_base = models.CharField(max_length=500, blank=True)
     api_version = models.CharField(max_length=50, blank=True)
     api_key_env = models.CharField(max_length=200, blank=True,
                                    help_text="Name of the environment variable holding the API key.")

@@ -57,6 +57,7 @@ class OpenAIUpstream:
         self.requests: list[Recorded] = []
         self.replies: list[Reply] = []
         self.hangups = 0
+        self.events_sent = 0
         self.hangup_event = threading.Event()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -70,10 +71,12 @@ class OpenAIUpstream:
         self.requests.clear()
         self.replies.clear()
         self.hangups = 0
+        self.events_sent = 0
         self.hangup_event.clear()
 
     def start(self) -> OpenAIUpstream:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off",
+                                interface="asgi3")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -138,6 +141,7 @@ class OpenAIUpstream:
                 if hangup.done():
                     return
                 await send({"type": "http.response.body", "body": event, "more_body": True})
+                self.events_sent += 1
             await send({"type": "http.response.body", "body": b""})
         finally:
             if not hangup.done():
