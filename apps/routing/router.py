@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from apps.core.errors import ModelNotFound
 from apps.providers.base import UpstreamError
@@ -23,6 +24,20 @@ class Served(Generic[T]):
     deployment: DeploymentRecord
     attempts: int = 1
     fallback_depth: int = 0
+
+
+class AttemptObserver(Protocol):
+    """Told about every upstream attempt that failed (metering logs each one; routing may cool down)."""
+
+    def attempt_failed(self, deployment: DeploymentRecord, error: UpstreamError, elapsed: float) -> None: ...
+
+
+class NoObserver:
+    def attempt_failed(self, deployment: DeploymentRecord, error: UpstreamError, elapsed: float) -> None:
+        return None
+
+
+NO_OBSERVER = NoObserver()
 
 
 def model_not_found(model: str) -> ModelNotFound:
@@ -53,7 +68,8 @@ def fallback_models(table: RoutingTable, model: str, options: CallOptions) -> tu
     return ()
 
 
-async def try_group(table: RoutingTable, model: str, options: CallOptions, attempt: Attempt[T]) -> Served[T]:
+async def try_group(table: RoutingTable, model: str, options: CallOptions, attempt: Attempt[T],
+                    observer: AttemptObserver = NO_OBSERVER) -> Served[T]:
     """Try the group's deployments until one answers or the retry budget is spent."""
     deployments = table.deployments(model)
     if not deployments:
@@ -63,9 +79,11 @@ async def try_group(table: RoutingTable, model: str, options: CallOptions, attem
     last_error: UpstreamError | None = None
     for number in range(retries + 1):
         deployment = order[number % len(order)]
+        started = time.monotonic()
         try:
             return Served(await attempt(deployment), deployment, attempts=number + 1)
         except UpstreamError as error:
+            observer.attempt_failed(deployment, error, time.monotonic() - started)
             if not error.retryable:
                 raise
             last_error = error
@@ -73,10 +91,11 @@ async def try_group(table: RoutingTable, model: str, options: CallOptions, attem
     raise last_error
 
 
-async def route(table: RoutingTable, model: str, options: CallOptions, attempt: Attempt[T]) -> Served[T]:
+async def route(table: RoutingTable, model: str, options: CallOptions, attempt: Attempt[T],
+                observer: AttemptObserver = NO_OBSERVER) -> Served[T]:
     """Serve `model`, falling back to the configured groups when every attempt on it fails."""
     try:
-        return await try_group(table, model, options, attempt)
+        return await try_group(table, model, options, attempt, observer)
     except UpstreamError as error:
         if not error.retryable:
             raise
@@ -85,7 +104,7 @@ async def route(table: RoutingTable, model: str, options: CallOptions, attempt: 
         if not table.deployments(fallback):
             continue
         try:
-            served = await try_group(table, fallback, options, attempt)
+            served = await try_group(table, fallback, options, attempt, observer)
         except UpstreamError as error:
             failure = error
             continue
