@@ -8,9 +8,15 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gatewaysite.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # One line naming the variable and the problem, not a traceback.
+        sys.stderr.write(f"tollgate: configuration error: {exc}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

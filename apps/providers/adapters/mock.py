@@ -1,9 +1,10 @@
 """The built-in offline provider: OpenAI wire format, answered in-process by `mock_upstream`."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from apps.providers.adapters.openai import OpenAIAdapter
+from apps.providers.base import ChatCall, Target
 
 MOCK_API_BASE = "http://mock.tollgate.internal/v1"
 
@@ -13,3 +14,10 @@ class MockAdapter(OpenAIAdapter):
 
     prefix: ClassVar[str] = "mock"
     default_api_base: ClassVar[str] = MOCK_API_BASE
+
+    def chat_body(self, call: ChatCall, target: Target) -> dict[str, Any]:
+        body = super().chat_body(call, target)
+        # LiteLLM's `mock_response` deployment parameter fixes the answer text.
+        if "mock_response" in target.extra and "mock_response" not in body:
+            body["mock_response"] = target.extra["mock_response"]
+        return body

@@ -1,0 +1,39 @@
+"""A bad environment value stops start-up with one line naming the variable."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_with(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    pytest.param("PORT", "eighty", "PORT must be an integer, got 'eighty'", id="port_case"),
+    pytest.param("WORKERS", "0", "WORKERS must be at least 1, got 0", id="workers_case"),
+    pytest.param("DATABASE_URL", "mysql://x", "DATABASE_URL must start with one of", id="database_case"),
+    pytest.param("REDIS_URL", "localhost:6379", "REDIS_URL must start with one of", id="redis_case"),
+    pytest.param("DEBUG", "maybe", "DEBUG must be true or false, got 'maybe'", id="debug_case"),
+    pytest.param("TOLLGATE_SNAPSHOT_TTL", "soon", "TOLLGATE_SNAPSHOT_TTL must be a number", id="ttl_case"),
+])
+def test_bad_value_stops_start_up_naming_the_variable(name: str, value: str, message: str) -> None:
+    result = start_with(**{name: value})
+    assert result.returncode == 2
+    assert result.stderr.startswith("tollgate: configuration error: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_production_mode_rejects_a_short_secret_key() -> None:
+    result = start_with(TOLLGATE_PRODUCTION="1", SECRET_KEY="short")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be at least 32 characters" in result.stderr

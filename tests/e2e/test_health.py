@@ -1,0 +1,29 @@
+"""Liveness always answers; readiness checks the database and the state backend and names what failed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import GatewayProcess
+
+
+@pytest.mark.smoke
+def test_liveliness_and_readiness(gateway: GatewayProcess) -> None:
+    assert httpx.get(f"{gateway.url}/health/liveliness").json() == {"status": "alive"}
+    ready = httpx.get(f"{gateway.url}/health/readiness")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "healthy", "database": "ok", "state_backend": "ok"}
+
+
+def test_readiness_names_the_unreachable_redis(gateway: GatewayProcess, tmp_path: Path) -> None:
+    broken = GatewayProcess(extra_env={"REDIS_URL": "redis://127.0.0.1:1/0"}, log_dir=tmp_path)
+    try:
+        ready = httpx.get(f"{broken.url}/health/readiness", timeout=10)
+    finally:
+        broken.stop()
+    assert ready.status_code == 503
+    body = ready.json()
+    assert (body["status"], body["database"]) == ("unhealthy", "ok")
+    assert body["state_backend"].startswith("error: ")
