@@ -63,9 +63,10 @@ class GatewayProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url(), "TOLLGATE_MASTER_KEY": MASTER_KEY,
-               "TOLLGATE_SNAPSHOT_TTL": "0", "WORKERS": "1", "PORT": str(self.port), **(extra_env or {})}
+               "TOLLGATE_SNAPSHOT_TTL": "0", "WORKERS": "1", "PORT": str(self.port)}
         if settings.REDIS_URL:
             env["REDIS_URL"] = settings.REDIS_URL
+        env.update(extra_env or {})
         self.log_path = log_dir / f"gateway-{self.port}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1"],
