@@ -151,6 +151,14 @@ class ChatChunk:
     body: dict[str, Any]
     usage: Usage | None = None
 
+    def for_client(self, *, include_usage: bool) -> dict[str, Any] | None:
+        """The body a client sees: usage is always asked of upstreams (for billing) but shown only if asked."""
+        if self.usage is None or include_usage:
+            return self.body
+        if not self.body.get("choices"):
+            return None
+        return {k: v for k, v in self.body.items() if k != "usage"}
+
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingResult:

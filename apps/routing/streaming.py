@@ -18,12 +18,9 @@ async def sse_events(stream: ChatStream, *, include_usage: bool) -> AsyncIterato
     async with aclosing(stream.chunks()) as chunks:
         try:
             async for chunk in chunks:
-                body = chunk.body
-                if chunk.usage is not None and not include_usage:
-                    if not body.get("choices"):
-                        continue
-                    body = {k: v for k, v in body.items() if k != "usage"}
-                yield sse_event(body)
+                body = chunk.for_client(include_usage=include_usage)
+                if body is not None:
+                    yield sse_event(body)
         except GatewayError as error:
             # Bytes already reached the client: no silent retry, a clear error event and the end.
             yield sse_event(error.payload())

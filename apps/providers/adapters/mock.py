@@ -14,6 +14,8 @@ class MockAdapter(OpenAIAdapter):
 
     prefix: ClassVar[str] = "mock"
     default_api_base: ClassVar[str] = MOCK_API_BASE
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ()
 
     def chat_body(self, call: ChatCall, target: Target) -> dict[str, Any]:
         body = super().chat_body(call, target)

@@ -1,0 +1,135 @@
+"""Call providers from Python without the server or a database: the gateway's own adapters and transport.
+
+    from apps.providers import completion
+    reply = completion(model="anthropic/claude-sonnet-4-20250514", messages=[{"role": "user", "content": "Hi"}])
+    print(reply.choices[0].message.content)
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
+
+from apps.providers import transport
+from apps.providers.base import ChatCall, EmbeddingCall, ProviderAdapter, Target
+from apps.providers.registry import resolve
+
+T = TypeVar("T")
+TARGET_FIELDS = ("api_base", "api_key", "api_version", "timeout", "drop_params")
+
+
+class OpenAIObject(dict[str, Any]):
+    """A response dict that also reads as attributes, like the openai SDK's models.
+
+    As there, an optional field the provider left out reads as None (`delta.content` on the last chunk).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return wrap(self.get(name))
+
+
+def wrap(value: Any) -> Any:
+    if isinstance(value, dict) and not isinstance(value, OpenAIObject):
+        return OpenAIObject(value)
+    if isinstance(value, list):
+        return [wrap(item) for item in value]
+    return value
+
+
+def env_value(names: tuple[str, ...]) -> str | None:
+    return next((os.environ[name] for name in names if os.environ.get(name)), None)
+
+
+def build_target(model: str, options: dict[str, Any]) -> tuple[ProviderAdapter, Target]:
+    """The adapter and Target for `provider/model`, taking keys from arguments, else the provider's env vars."""
+    adapter, provider_model = resolve(model)
+    given = {name: options.pop(name) for name in TARGET_FIELDS if name in options}
+    api_key = given.get("api_key") or env_value(getattr(adapter, "api_key_env", ()))
+    api_base = given.get("api_base") or env_value(getattr(adapter, "api_base_env", ()))
+    extra = {name: options.pop(name) for name in list(options) if name.startswith(("aws_", "vertex_", "azure_"))}
+    target = Target(provider=adapter.prefix, model=provider_model, api_key=api_key, api_base=api_base,
+                    api_version=given.get("api_version"), timeout=float(given.get("timeout") or 600.0),
+                    drop_params=bool(given.get("drop_params", False)), extra=extra, model_alias=model)
+    return adapter, target
+
+
+async def _stream(adapter: ProviderAdapter, call: ChatCall, target: Target) -> AsyncIterator[OpenAIObject]:
+    stream = await transport.open_chat_stream(adapter, call, target)
+    chunks = stream.chunks()
+    try:
+        async for chunk in chunks:
+            body = chunk.for_client(include_usage=call.include_usage)
+            if body is not None:
+                yield OpenAIObject(body)
+    finally:
+        await chunks.aclose()
+
+
+async def acompletion(model: str, messages: list[dict[str, Any]], *, stream: bool = False,
+                      **options: Any) -> OpenAIObject | AsyncIterator[OpenAIObject]:
+    """A chat completion (or, with stream=True, an async iterator of chunks) in OpenAI's shape."""
+    adapter, target = build_target(model, options)
+    call = ChatCall(model=model, messages=messages, stream=stream, params=options)  # type: ignore[arg-type]
+    if stream:
+        return _stream(adapter, call, target)
+    result = await transport.send_chat(adapter, call, target)
+    return OpenAIObject(result.body)
+
+
+async def aembedding(model: str, input: Any, **options: Any) -> OpenAIObject:  # noqa: A002 - OpenAI's name
+    """Embeddings in OpenAI's `list` shape."""
+    adapter, target = build_target(model, options)
+    result = await transport.send_embedding(adapter, EmbeddingCall(model=model, input=input, params=options), target)
+    return OpenAIObject(result.body)
+
+
+class _LoopThread:
+    """One background event loop for the sync API, so pooled connections survive between calls."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="tollgate-sdk", daemon=True).start()
+            return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
+        try:
+            while True:
+                try:
+                    yield self.run(iterator.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                self.run(aclose())
+
+
+_runner = _LoopThread()
+
+
+def completion(model: str, messages: list[dict[str, Any]], *, stream: bool = False,
+               **options: Any) -> OpenAIObject | Iterator[OpenAIObject]:
+    """Blocking `acompletion`; with stream=True, an iterator of chunks."""
+    result = _runner.run(acompletion(model, messages, stream=stream, **options))
+    if stream:
+        return _runner.iterate(result)  # type: ignore[arg-type]
+    return result  # type: ignore[return-value]
+
+
+def embedding(model: str, input: Any, **options: Any) -> OpenAIObject:  # noqa: A002
+    """Blocking `aembedding`."""
+    return _runner.run(aembedding(model, input, **options))
