@@ -24,6 +24,7 @@ def as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         return response
     if not response.get("Content-Type", "").startswith("text/html"):
         return response
+    error: GatewayError
     if response.status_code == 405:
         error = MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.",
                                  headers={"Allow": response.get("Allow", "")})

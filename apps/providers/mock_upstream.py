@@ -139,7 +139,7 @@ def chat_stream(body: dict[str, Any]) -> Iterator[bytes]:
 def embedding_vector(text: str, dimensions: int) -> list[float]:
     """A unit-free deterministic vector derived from the text's hash."""
     seed = hashlib.sha256(text.encode()).digest()
-    values = []
+    values: list[float] = []
     while len(values) < dimensions:
         seed = hashlib.sha256(seed).digest()
         values.extend(v / 2**32 - 0.5 for v in struct.unpack("<8I", seed))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from apps.providers import transport
@@ -57,7 +57,7 @@ def build_target(model: str, options: dict[str, Any]) -> tuple[ProviderAdapter, 
     return adapter, target
 
 
-async def _stream(adapter: ProviderAdapter, call: ChatCall, target: Target) -> AsyncIterator[OpenAIObject]:
+async def _stream(adapter: ProviderAdapter, call: ChatCall, target: Target) -> AsyncGenerator[OpenAIObject, None]:
     stream = await transport.open_chat_stream(adapter, call, target)
     chunks = stream.chunks()
     try:
@@ -105,17 +105,18 @@ class _LoopThread:
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
-    def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
+    def iterate(self, iterator: AsyncGenerator[T, None]) -> Iterator[T]:
+        async def step() -> T:
+            return await iterator.__anext__()
+
         try:
             while True:
                 try:
-                    yield self.run(iterator.__anext__())
+                    yield self.run(step())
                 except StopAsyncIteration:
                     return
         finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                self.run(aclose())
+            self.run(iterator.aclose())
 
 
 _runner = _LoopThread()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 import httpx
 
 from apps.providers import mock_upstream
@@ -112,7 +112,7 @@ class ChatStream:
         self.response = response
         self.headers: Mapping[str, str] = response.headers
 
-    async def chunks(self) -> AsyncIterator[ChatChunk]:
+    async def chunks(self) -> AsyncGenerator[ChatChunk, None]:
         """Chunks in arrival order; run it under `aclosing` so a cancelled caller hangs up at once."""
         decoder = decoder_for(self.adapter.framing)
         state = self.adapter.new_stream_state()

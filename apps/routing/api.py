@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from ninja import Router
 
 from apps.core.http import read_body, request_id
@@ -16,10 +18,10 @@ from apps.routing.streaming import sse_events
 from apps.teams.auth import authenticate
 
 router = Router(tags=["openai"])
-View = Callable[..., Awaitable[HttpResponse]]
+View = Callable[..., Awaitable[HttpResponseBase]]
 
 
-def served_headers(rid: str, served: Served[object]) -> dict[str, str]:
+def served_headers(rid: str, served: Served[Any]) -> dict[str, str]:
     """Which deployment answered, in LiteLLM's header names and ours."""
     return {"x-request-id": rid, "x-litellm-model-id": served.deployment.id,
             "x-tollgate-deployment": served.deployment.id,
@@ -27,7 +29,7 @@ def served_headers(rid: str, served: Served[object]) -> dict[str, str]:
             "x-tollgate-attempts": str(served.attempts)}
 
 
-async def chat_completions(request: HttpRequest) -> HttpResponse:
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_chat_request(read_body(request))

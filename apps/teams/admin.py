@@ -9,7 +9,7 @@ from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "user_role", "spend", "max_budget", "is_staff"]
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Gateway", {"fields": (
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Gateway", {"fields": (
         "user_role", "allowed_models", "max_budget", "soft_budget", "budget_duration", "budget_reset_at", "spend",
         "rpm_limit", "tpm_limit", "max_parallel_requests", "metadata")}))
 

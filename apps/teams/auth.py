@@ -41,9 +41,9 @@ def key_from_meta(meta: Mapping[str, object]) -> str | None:
             return value.strip()
         return authorization.strip() if not value else None
     for name in ("HTTP_API_KEY", "HTTP_X_API_KEY"):
-        value = meta.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        header = meta.get(name)
+        if isinstance(header, str) and header.strip():
+            return header.strip()
     return None
 
 

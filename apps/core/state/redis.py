@@ -12,7 +12,7 @@ class RedisState:
     """State in Redis: one async client per process for the hot path, one sync client for writers."""
 
     def __init__(self) -> None:
-        self.url = settings.REDIS_URL
+        self.url: str = settings.REDIS_URL or ""
         self._async: aioredis.Redis | None = None
         self._sync: redis.Redis | None = None
 

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("path", nargs="?", default=None, help="Defaults to TOLLGATE_CONFIG.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path = options["path"] or settings.TOLLGATE_CONFIG
+        path = str(options["path"] or settings.TOLLGATE_CONFIG)
         try:
             config = load_config_file(path, set(ADAPTERS))
         except ConfigError as exc:
