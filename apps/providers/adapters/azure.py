@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from apps.core import jsonutil
 from apps.providers.adapters.openai_compatible import ApiBaseRequired, OpenAICompatibleAdapter
 from apps.providers.base import (
     BasicStreamState,
@@ -21,7 +22,6 @@ from apps.providers.base import (
     UpstreamError,
     UpstreamRequest,
 )
-from apps.core import jsonutil
 
 DEFAULT_API_VERSION = "2024-10-21"
 V1_VERSIONS = frozenset({"v1", "preview"})
