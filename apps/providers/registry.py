@@ -10,6 +10,23 @@ from apps.providers.base import ProviderAdapter
 ADAPTERS: dict[str, str] = {
     "mock": "apps.providers.adapters.mock.MockAdapter",
     "openai": "apps.providers.adapters.openai.OpenAIAdapter",
+    "azure": "apps.providers.adapters.azure.AzureAdapter",
+    "ollama": "apps.providers.adapters.ollama.OllamaAdapter",
+    "ollama_chat": "apps.providers.adapters.ollama.OllamaChatAdapter",
+    "vllm": "apps.providers.adapters.vllm.VLLMAdapter",
+    "hosted_vllm": "apps.providers.adapters.vllm.HostedVLLMAdapter",
+    "groq": "apps.providers.adapters.groq.GroqAdapter",
+    "together_ai": "apps.providers.adapters.together_ai.TogetherAIAdapter",
+    "mistral": "apps.providers.adapters.mistral.MistralAdapter",
+    "deepseek": "apps.providers.adapters.deepseek.DeepSeekAdapter",
+    "fireworks_ai": "apps.providers.adapters.fireworks_ai.FireworksAIAdapter",
+    "openrouter": "apps.providers.adapters.openrouter.OpenRouterAdapter",
+    "xai": "apps.providers.adapters.xai.XAIAdapter",
+    "perplexity": "apps.providers.adapters.perplexity.PerplexityAdapter",
+    "lm_studio": "apps.providers.adapters.lm_studio.LMStudioAdapter",
+    "huggingface": "apps.providers.adapters.huggingface.HuggingFaceAdapter",
+    "cerebras": "apps.providers.adapters.cerebras.CerebrasAdapter",
+    "nvidia_nim": "apps.providers.adapters.nvidia_nim.NvidiaNIMAdapter",
 }
 
 

@@ -1,0 +1,15 @@
+"""LM Studio's local OpenAI-compatible server."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from apps.providers.adapters.openai_compatible import OpenAICompatibleAdapter
+
+
+class LMStudioAdapter(OpenAICompatibleAdapter):
+    """`lm_studio/<loaded-model>`; no key needed by default."""
+
+    prefix: ClassVar[str] = "lm_studio"
+    default_api_base: ClassVar[str] = "http://localhost:1234/v1"
+    features: ClassVar[frozenset[str]] = frozenset(
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

@@ -1,0 +1,27 @@
+"""Mistral's La Plateforme API (OpenAI-shaped, with a few renamed parameters)."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from apps.providers.adapters.openai_compatible import OpenAICompatibleAdapter
+from apps.providers.base import ChatCall, Target
+
+
+class MistralAdapter(OpenAICompatibleAdapter):
+    """`mistral/mistral-large-latest`, `mistral/mistral-embed`."""
+
+    prefix: ClassVar[str] = "mistral"
+    default_api_base: ClassVar[str] = "https://api.mistral.ai/v1"
+    features: ClassVar[frozenset[str]] = frozenset(
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
+    unsupported_params: ClassVar[frozenset[str]] = frozenset({"logit_bias", "logprobs", "top_logprobs"})
+    # Mistral always puts usage on its final chunk and rejects unknown request fields.
+    sends_stream_options: ClassVar[bool] = False
+
+    def chat_body(self, call: ChatCall, target: Target) -> dict[str, Any]:
+        body = super().chat_body(call, target)
+        if "seed" in body:
+            body["random_seed"] = body.pop("seed")  # Mistral's name for the sampling seed
+        if "max_completion_tokens" in body:
+            body["max_tokens"] = body.pop("max_completion_tokens")
+        return body

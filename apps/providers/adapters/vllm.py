@@ -1,0 +1,21 @@
+"""vLLM's OpenAI-compatible server (self-hosted, so there is no default endpoint)."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from apps.providers.adapters.openai_compatible import OpenAICompatibleAdapter
+
+
+class VLLMAdapter(OpenAICompatibleAdapter):
+    """`vllm/<served-model-name>`: chat, tools, vision and embeddings as the served model allows."""
+
+    prefix: ClassVar[str] = "vllm"
+    default_api_base: ClassVar[str] = ""  # always the operator's own server: api_base is required
+    features: ClassVar[frozenset[str]] = frozenset(
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
+
+
+class HostedVLLMAdapter(VLLMAdapter):
+    """`hosted_vllm/<model>`: LiteLLM's name for the same server, kept for config compatibility."""
+
+    prefix: ClassVar[str] = "hosted_vllm"

@@ -1,0 +1,79 @@
+"""A fake Azure OpenAI resource speaking Azure's wire format (paths, api-version, api-key, content filters)."""
+from __future__ import annotations
+
+import re
+
+from apps.core import jsonutil
+from tests.upstreams.local_http import LocalServer, Recorded, Reply, json_reply
+
+API_KEY = "azure-key-test"
+DEPLOYMENT_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/(?P<operation>chat/completions|embeddings)$")
+V1_PATH = re.compile(r"^/openai/v1/(?P<operation>chat/completions|embeddings)$")
+SAFE = {"hate": {"filtered": False, "severity": "safe"}, "self_harm": {"filtered": False, "severity": "safe"},
+        "sexual": {"filtered": False, "severity": "safe"}, "violence": {"filtered": False, "severity": "safe"}}
+PROMPT_FILTER = [{"prompt_index": 0, "content_filter_results": SAFE}]
+BLOCKED = {"error": {"message": "The response was filtered due to the prompt triggering Azure OpenAI's content "
+                                "management policy. Please modify your prompt and retry.",
+                     "type": None, "param": "prompt", "code": "content_filter", "status": 400,
+                     "innererror": {"code": "ResponsibleAIPolicyViolation",
+                                    "content_filter_result": {**SAFE, "violence": {"filtered": True,
+                                                                                   "severity": "high"}}}}}
+
+
+def operation_for(request: Recorded) -> str | None:
+    """The operation a request path names, if it is a valid Azure path with its required query."""
+    match = DEPLOYMENT_PATH.match(request.path)
+    if match and request.query.get("api-version"):
+        return match["operation"]
+    match = V1_PATH.match(request.path)
+    return match["operation"] if match else None
+
+
+def authorised(request: Recorded) -> bool:
+    return (request.headers.get("api-key") == API_KEY
+            or request.headers.get("authorization", "").startswith("Bearer entra-"))
+
+
+def respond(request: Recorded) -> Reply:
+    """Answer one request as Azure would."""
+    if not authorised(request):
+        return json_reply(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key "
+                                          "or wrong API endpoint."}})
+    operation = operation_for(request)
+    if operation is None:
+        return json_reply(404, {"error": {"code": "404", "message": "Resource not found"}})
+    if operation == "embeddings":
+        vectors = [[0.5, float(index)] for index, _ in enumerate(request.body["input"])]
+        return json_reply(200, {"object": "list", "model": "text-embedding-3-small",
+                                "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+                                "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+    if "violent" in jsonutil.dumps(request.body["messages"]).decode():
+        return json_reply(400, BLOCKED)
+    return stream_reply() if request.body.get("stream") else json_reply(200, completion())
+
+
+def completion() -> dict[str, object]:
+    return {"id": "chatcmpl-wire", "object": "chat.completion", "created": 1733000000, "model": "gpt-4o-2024-08-06",
+            "prompt_filter_results": PROMPT_FILTER,
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "content_filter_results": SAFE,
+                         "message": {"role": "assistant", "content": "Hello from Azure."}}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}}
+
+
+def stream_reply() -> Reply:
+    def chunk(choices: list[dict[str, object]], **extra: object) -> dict[str, object]:
+        return {"id": "chatcmpl-wire", "object": "chat.completion.chunk", "created": 1733000001,
+                "model": "gpt-4o-2024-08-06", "choices": choices, **extra}
+
+    events = [{"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": PROMPT_FILTER},
+              chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None,
+                      "content_filter_results": {}}]),
+              chunk([{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None, "content_filter_results": SAFE}]),
+              chunk([{"index": 0, "delta": {}, "finish_reason": "stop", "content_filter_results": {}}]),
+              chunk([], usage={"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10})]
+    pieces = [b"data: " + jsonutil.dumps(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
+    return Reply(status=200, pieces=pieces, headers={"Content-Type": "text/event-stream"})
+
+
+def server() -> LocalServer:
+    return LocalServer(respond)

@@ -1,0 +1,39 @@
+"""A fake Ollama server speaking the native API: `/api/chat` (NDJSON or one object) and `/api/embed`."""
+from __future__ import annotations
+
+from apps.core import jsonutil
+from tests.upstreams.local_http import LocalServer, Recorded, Reply, json_reply
+
+MODEL = "llama3.2"
+CREATED = "2025-07-07T20:22:19.184789Z"
+
+
+def respond(request: Recorded) -> Reply:
+    """Answer one request as Ollama would (404 for unknown models, errors as `{"error": ...}`)."""
+    if request.body.get("model") != MODEL:
+        return json_reply(404, {"error": f"model \"{request.body.get('model')}\" not found, try pulling it first"})
+    if request.path == "/api/embed":
+        inputs = request.body["input"] if isinstance(request.body["input"], list) else [request.body["input"]]
+        return json_reply(200, {"model": MODEL, "embeddings": [[0.25, float(i)] for i in range(len(inputs))],
+                                "prompt_eval_count": 3 * len(inputs)})
+    if request.path != "/api/chat":
+        return json_reply(404, {"error": "404 page not found"})
+    wants_tool = bool(request.body.get("tools"))
+    if request.body.get("stream") is False:
+        return json_reply(200, final_line(content="Hello from Ollama.", tool=wants_tool))
+    lines = [{"model": MODEL, "created_at": CREATED, "message": {"role": "assistant", "content": word}, "done": False}
+             for word in ("Hello", " there")]
+    pieces = [jsonutil.dumps(line) + b"\n" for line in [*lines, final_line(content="", tool=wants_tool)]]
+    return Reply(status=200, pieces=pieces, headers={"Content-Type": "application/x-ndjson"})
+
+
+def final_line(*, content: str, tool: bool) -> dict[str, object]:
+    message: dict[str, object] = {"role": "assistant", "content": content}
+    if tool:
+        message["tool_calls"] = [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]
+    return {"model": MODEL, "created_at": CREATED, "message": message, "done": True, "done_reason": "stop",
+            "total_duration": 1000, "prompt_eval_count": 20, "eval_count": 5}
+
+
+def server() -> LocalServer:
+    return LocalServer(respond)
