@@ -55,3 +55,19 @@ def test_sdk_works_without_django_settings() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "This is a mock response to: x", result.stderr
+
+
+def test_no_other_provider_falls_back_to_the_openai_key() -> None:
+    from apps.providers.registry import ADAPTERS, adapter_for
+
+    leaking = [prefix for prefix in ADAPTERS if prefix != "openai"
+               and "OPENAI_API_KEY" in getattr(adapter_for(prefix), "api_key_env", ())]
+    assert leaking == []
+
+
+def test_preset_reads_its_own_key(openai_upstream: OpenAIUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    openai_upstream.reset()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-leak")
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-groq")
+    completion(model="groq/llama-3.3-70b-versatile", messages=MSG, api_base=openai_upstream.url)
+    assert openai_upstream.requests[-1].headers["authorization"] == "Bearer gsk-groq"

@@ -55,6 +55,8 @@ class AzureAdapter(OpenAICompatibleAdapter):
     """`azure/<deployment>` against an Azure OpenAI (or Foundry) resource."""
 
     prefix: ClassVar[str] = "azure"
+    api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY")
+    api_base_env: ClassVar[tuple[str, ...]] = ("AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT")
     default_api_base: ClassVar[str] = ""
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

@@ -10,6 +10,8 @@ class CerebrasAdapter(OpenAICompatibleAdapter):
     """`cerebras/llama-3.3-70b`, `cerebras/gpt-oss-120b` (chat only)."""
 
     prefix: ClassVar[str] = "cerebras"
+    api_key_env: ClassVar[tuple[str, ...]] = ("CEREBRAS_API_KEY",)
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     default_api_base: ClassVar[str] = "https://api.cerebras.ai/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "usage_in_stream"})
     # Cerebras documents these as answered with a 400.

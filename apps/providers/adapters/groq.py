@@ -11,6 +11,8 @@ class GroqAdapter(OpenAICompatibleAdapter):
     """`groq/llama-3.3-70b-versatile` and friends."""
 
     prefix: ClassVar[str] = "groq"
+    api_key_env: ClassVar[tuple[str, ...]] = ("GROQ_API_KEY",)
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     default_api_base: ClassVar[str] = "https://api.groq.com/openai/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
     # Groq documents these as answered with a 400.

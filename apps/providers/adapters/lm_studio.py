@@ -10,6 +10,8 @@ class LMStudioAdapter(OpenAICompatibleAdapter):
     """`lm_studio/<loaded-model>`; no key needed by default."""
 
     prefix: ClassVar[str] = "lm_studio"
+    api_key_env: ClassVar[tuple[str, ...]] = ("LM_STUDIO_API_KEY",)
+    api_base_env: ClassVar[tuple[str, ...]] = ("LM_STUDIO_API_BASE",)
     default_api_base: ClassVar[str] = "http://localhost:1234/v1"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

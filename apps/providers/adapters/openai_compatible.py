@@ -46,6 +46,9 @@ class OpenAICompatibleAdapter(OpenAIAdapter):
     """An OpenAI-compatible upstream with its own defaults; subclasses set the class attributes."""
 
     default_api_base: ClassVar[str] = ""
+    # The SDK's env fallbacks: never OpenAI's key, which must not leak to another provider.
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     # Parameters the upstream answers with a 400; set to a value other than None/False they are refused
     # (or dropped under drop_params) before the call is sent.
     unsupported_params: ClassVar[frozenset[str]] = frozenset()

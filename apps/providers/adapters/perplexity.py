@@ -10,6 +10,8 @@ class PerplexityAdapter(OpenAICompatibleAdapter):
     """`perplexity/sonar-pro`: usage rides on every streamed chunk, so it is moved to a final one."""
 
     prefix: ClassVar[str] = "perplexity"
+    api_key_env: ClassVar[tuple[str, ...]] = ("PERPLEXITYAI_API_KEY", "PERPLEXITY_API_KEY")
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     default_api_base: ClassVar[str] = "https://api.perplexity.ai"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "vision", "usage_in_stream"})
     unsupported_params: ClassVar[frozenset[str]] = frozenset(

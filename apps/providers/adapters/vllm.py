@@ -10,6 +10,8 @@ class VLLMAdapter(OpenAICompatibleAdapter):
     """`vllm/<served-model-name>`: chat, tools, vision and embeddings as the served model allows."""
 
     prefix: ClassVar[str] = "vllm"
+    api_key_env: ClassVar[tuple[str, ...]] = ("HOSTED_VLLM_API_KEY",)
+    api_base_env: ClassVar[tuple[str, ...]] = ("HOSTED_VLLM_API_BASE",)
     default_api_base: ClassVar[str] = ""  # always the operator's own server: api_base is required
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

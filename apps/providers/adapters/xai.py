@@ -10,5 +10,7 @@ class XAIAdapter(OpenAICompatibleAdapter):
     """`xai/grok-4`, `xai/grok-3-mini` (no embeddings endpoint)."""
 
     prefix: ClassVar[str] = "xai"
+    api_key_env: ClassVar[tuple[str, ...]] = ("XAI_API_KEY",)
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     default_api_base: ClassVar[str] = "https://api.x.ai/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
