@@ -10,6 +10,9 @@ from apps.providers.base import ProviderAdapter
 ADAPTERS: dict[str, str] = {
     "mock": "apps.providers.adapters.mock.MockAdapter",
     "openai": "apps.providers.adapters.openai.OpenAIAdapter",
+    "gemini": "apps.providers.adapters.gemini.GeminiAdapter",
+    "vertex_ai": "apps.providers.adapters.vertex_ai.VertexAIAdapter",
+    "cohere": "apps.providers.adapters.cohere.CohereAdapter",
 }
 
 
