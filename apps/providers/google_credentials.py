@@ -65,14 +65,22 @@ def project_id(source: Any, *, environ: Mapping[str, str] | None = None) -> str 
 
 def mint_with_google_auth(info: dict[str, Any] | None) -> tuple[str, float]:
     """A fresh access token and its expiry (epoch seconds), minted by google-auth."""
-    import google.auth  # imported here: only Vertex deployments without a static token need it
+    # Imported here: only Vertex deployments without a static token need google-auth.
+    import google.auth
     import urllib3
     from google.auth.transport.urllib3 import Request
+    from google.oauth2 import credentials as user_credentials
+    from google.oauth2 import service_account
 
+    kind = (info or {}).get("type")
     if info is None:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
+    elif kind == "service_account":
+        credentials = service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+    elif kind == "authorized_user":
+        credentials = user_credentials.Credentials.from_authorized_user_info(info, scopes=list(SCOPES))
     else:
-        credentials, _ = google.auth.load_credentials_from_dict(info, scopes=list(SCOPES))
+        raise CredentialsError(f"unsupported Google credentials type {kind!r}")
     credentials.refresh(Request(urllib3.PoolManager()))
     expiry = credentials.expiry.timestamp() if credentials.expiry else time.time() + 3000
     return str(credentials.token), expiry
@@ -100,8 +108,9 @@ _TOKENS = TokenCache()
 
 
 def access_token(source: Any, *, environ: Mapping[str, str] | None = None, cache: TokenCache | None = None,
-                 mint: Minter = mint_with_google_auth, now: float | None = None) -> str:
+                 mint: Minter | None = None, now: float | None = None) -> str:
     """A valid bearer token for the credentials `source` (see `credentials_info`)."""
     info = credentials_info(source, environ=environ)
     key = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest() if info else "adc"
-    return (cache or _TOKENS).get(key, lambda: mint(info), now=time.time() if now is None else now)
+    minter = mint or mint_with_google_auth
+    return (cache or _TOKENS).get(key, lambda: minter(info), now=time.time() if now is None else now)
