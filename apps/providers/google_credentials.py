@@ -94,6 +94,7 @@ class TokenCache:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, key: str, mint: Callable[[], tuple[str, float]], *, now: float) -> str:
+        """The cached token for `key`, minting a new one when it is missing or about to expire."""
         with self.lock:
             cached = self.tokens.get(key)
             if cached is not None and cached[1] - REFRESH_MARGIN_SECONDS > now:

@@ -53,6 +53,7 @@ class CohereMessage(TypedDict, total=False):
 # --- requests ---------------------------------------------------------------------------------------
 
 def content_item(part: Mapping[str, Any]) -> dict[str, Any]:
+    """One OpenAI content part as a Cohere content item (text or image_url)."""
     kind = part.get("type")
     if kind in ("text", "input_text"):
         return {"type": "text", "text": str(part.get("text") or "")}
@@ -74,6 +75,7 @@ def user_content(content: Any) -> Any:
 
 
 def plain_text(content: Any) -> str:
+    """The text of a message content (string or part list)."""
     if isinstance(content, list):
         return "".join(str(part.get("text") or "") for part in content if isinstance(part, Mapping))
     return content if isinstance(content, str) else ""
@@ -95,6 +97,7 @@ def assistant_message(message: Message) -> CohereMessage:
 
 
 def convert_message(message: Message) -> CohereMessage:
+    """One OpenAI message as a Cohere v2 message."""
     role = message.get("role")
     if role in ("system", "developer"):
         return {"role": "system", "content": plain_text(message.get("content"))}
@@ -109,6 +112,7 @@ def convert_message(message: Message) -> CohereMessage:
 
 
 def response_format(value: Any) -> dict[str, Any] | None:
+    """Cohere's `response_format` (json_object, with a schema when one is given)."""
     if not isinstance(value, Mapping) or value.get("type") in (None, "text"):
         return None
     schema = (value.get("json_schema") or {}).get("schema")
@@ -174,6 +178,7 @@ def usage_from_cohere(raw: Mapping[str, Any] | None) -> Usage:
 
 
 def message_from(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The OpenAI assistant message for a Cohere response message (thinking -> reasoning_content)."""
     items = raw.get("content") or []
     text = "".join(str(item.get("text") or "") for item in items if item.get("type") == "text")
     thinking = "".join(str(item.get("thinking") or "") for item in items if item.get("type") == "thinking")
@@ -202,6 +207,7 @@ class CohereAdapter:
         return feature in self.features
 
     def url(self, target: Target, endpoint: str) -> str:
+        """A /v2 endpoint URL; a configured base ending in /v1 or /v2 is accepted."""
         base = (target.api_base or self.default_api_base).rstrip("/").removesuffix("/v2").removesuffix("/v1")
         return f"{base}/v2/{endpoint}"
 
@@ -304,6 +310,7 @@ class CohereAdapter:
         return [self.chunk(state, delta)] if delta else []
 
     def end_chunks(self, delta: Mapping[str, Any], state: BasicStreamState) -> list[ChatChunk]:
+        """The finish chunk and the usage chunk for `message-end` (or the mapped error it reports)."""
         if delta.get("error") or delta.get("finish_reason") == "ERROR":
             raise UpstreamError(str(delta.get("error") or "cohere stream failed"), status=500, provider=self.prefix)
         usage = usage_from_cohere(delta.get("usage"))

@@ -78,6 +78,7 @@ def finish_reason(raw: str | None, *, tool_calls: bool) -> str | None:
 
 
 def response_id(data: Mapping[str, Any]) -> str:
+    """Gemini's responseId, or a fresh chatcmpl id when the upstream sent none."""
     return str(data.get("responseId") or f"chatcmpl-{uuid.uuid4().hex}")
 
 
@@ -124,6 +125,7 @@ def message_from_candidate(candidate: Mapping[str, Any]) -> tuple[dict[str, Any]
 
 
 def choices_from(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """OpenAI choices for a GenerateContentResponse (a blocked prompt gives one content_filter choice)."""
     candidates = data.get("candidates") or []
     if not candidates:  # the prompt itself was blocked: no candidates, only promptFeedback
         blocked = bool((data.get("promptFeedback") or {}).get("blockReason"))
@@ -310,6 +312,7 @@ def stream_choices(data: Mapping[str, Any], state: BasicStreamState) -> list[dic
 
 
 def delta_from(pieces: Mapping[str, Any], *, first: bool) -> dict[str, Any]:
+    """The OpenAI delta for one streamed candidate; the first carries the assistant role."""
     delta: dict[str, Any] = {"role": "assistant"} if first else {}
     if pieces["content"]:
         delta["content"] = pieces["content"]

@@ -130,6 +130,7 @@ def content_part(part: Mapping[str, Any]) -> GeminiPart:
 
 
 def user_parts(content: Any) -> list[GeminiPart]:
+    """Gemini parts for a user message content."""
     if isinstance(content, list):
         return [content_part(part) for part in content if isinstance(part, Mapping)]
     return [{"text": text_of(content)}]
@@ -191,6 +192,7 @@ def tool_names(messages: list[Message]) -> dict[str, str]:
 
 
 def to_content(message: Message, *, names: Mapping[str, str], dummy_signatures: bool) -> GeminiContent:
+    """One OpenAI message as a Gemini content (tool results become user functionResponse parts)."""
     role = message.get("role")
     if role == "user":
         return {"role": "user", "parts": user_parts(message.get("content"))}
@@ -216,6 +218,8 @@ def convert_messages(messages: list[Message], *, model: str) -> tuple[list[Gemin
             system.append({"text": text_of(message.get("content"))})
             continue
         content = to_content(message, names=names, dummy_signatures=dummy)
+        if not content["parts"]:  # an empty assistant turn; Gemini rejects contents without parts
+            continue
         if role == previous_role and role in ("tool", "function", "user", "assistant"):
             # One turn per role: parallel tool results must answer their calls in a single content.
             contents[-1]["parts"].extend(content["parts"])
@@ -292,6 +296,7 @@ def tool_config(choice: Any) -> dict[str, Any] | None:
 
 
 def response_format_config(response_format: Any) -> dict[str, Any]:
+    """`responseMimeType` / `responseSchema` for an OpenAI `response_format`."""
     if not isinstance(response_format, Mapping) or response_format.get("type") in (None, "text"):
         return {}
     config: dict[str, Any] = {"responseMimeType": "application/json"}
