@@ -27,6 +27,9 @@ ADAPTERS: dict[str, str] = {
     "huggingface": "apps.providers.adapters.huggingface.HuggingFaceAdapter",
     "cerebras": "apps.providers.adapters.cerebras.CerebrasAdapter",
     "nvidia_nim": "apps.providers.adapters.nvidia_nim.NvidiaNIMAdapter",
+    "gemini": "apps.providers.adapters.gemini.GeminiAdapter",
+    "vertex_ai": "apps.providers.adapters.vertex_ai.VertexAIAdapter",
+    "cohere": "apps.providers.adapters.cohere.CohereAdapter",
 }
 
 

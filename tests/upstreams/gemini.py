@@ -1,0 +1,122 @@
+"""A mock Gemini API (generativelanguage.googleapis.com) speaking its real wire format over HTTP.
+
+It checks the `x-goog-api-key` header and the `/v1beta/models/{model}:{method}` path (answering with
+Google's own error bodies when they are wrong), requires `alt=sse` on streamGenerateContent, and
+records every request for the test to assert on.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.upstreams.recording import Recorded, RecordingServer, Reply
+
+SIGNATURE = "CiQBcsjafF0qT9+/wire=="
+USAGE = {"promptTokenCount": 11, "candidatesTokenCount": 4, "thoughtsTokenCount": 3, "totalTokenCount": 18}
+
+
+def google_error(status: int, message: str, rpc_status: str, details: list[dict[str, Any]] | None = None) -> Reply:
+    error: dict[str, Any] = {"code": status, "message": message, "status": rpc_status}
+    if details:
+        error["details"] = details
+    return Reply.json(status, {"error": error})
+
+
+def sse(events: list[dict[str, Any]]) -> Reply:
+    return Reply.sse([b"data: " + json.dumps(event).encode() + b"\r\n\r\n" for event in events])
+
+
+class GeminiUpstream:
+    """Use as `with GeminiUpstream() as upstream:`; point `Target.api_base` at `upstream.url`."""
+
+    api_key = "AIza-wire-test"
+    path_pattern = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+
+    def __init__(self) -> None:
+        self.server = RecordingServer(self.respond)
+
+    def __enter__(self) -> GeminiUpstream:
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.__exit__(*exc)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.server.requests
+
+    # --- auth ----------------------------------------------------------------------------------------
+
+    def authorized(self, request: Recorded) -> bool:
+        return request.headers.get("x-goog-api-key") == self.api_key
+
+    def unauthorized(self) -> Reply:
+        return google_error(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT", [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+             "domain": "googleapis.com"}])
+
+    # --- routing -------------------------------------------------------------------------------------
+
+    def respond(self, request: Recorded) -> Reply:
+        if not self.authorized(request):
+            return self.unauthorized()
+        match = self.path_pattern.match(request.path)
+        if match is None:
+            return google_error(404, f"path {request.path} not found", "NOT_FOUND")
+        if request.headers.get("content-type") != "application/json":
+            return google_error(400, "Content-Type must be application/json", "INVALID_ARGUMENT")
+        body = request.json()
+        method = match["method"]
+        if method == "generateContent":
+            return self.generate(body, match["model"])
+        if method == "streamGenerateContent":
+            if request.query.get("alt") != ["sse"]:
+                return google_error(400, "expected alt=sse", "INVALID_ARGUMENT")
+            return self.stream(body, match["model"])
+        return self.other(method, body)
+
+    def other(self, method: str, body: dict[str, Any]) -> Reply:
+        if method == "batchEmbedContents":
+            return Reply.json(200, {"embeddings": [{"values": [float(i), 0.5]} for i, _ in enumerate(body["requests"])]})
+        return google_error(404, f"method {method} not found", "NOT_FOUND")
+
+    # --- answers ---------------------------------------------------------------------------------------
+
+    def last_text(self, body: dict[str, Any]) -> str:
+        return str(body["contents"][-1]["parts"][-1].get("text") or "")
+
+    def wants_tool(self, body: dict[str, Any]) -> bool:
+        return "tools" in body and "functionResponse" not in body["contents"][-1]["parts"][-1]
+
+    def generate(self, body: dict[str, Any], model: str) -> Reply:
+        if self.last_text(body) == "please rate limit":
+            return google_error(429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED", [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "13s"}])
+        if self.wants_tool(body):
+            parts: list[dict[str, Any]] = [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                                            "thoughtSignature": SIGNATURE}]
+        else:
+            parts = [{"text": "thinking...", "thought": True}, {"text": f"echo: {self.last_text(body)}"}]
+        return Reply.json(200, {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP",
+                                                "index": 0}],
+                                "usageMetadata": USAGE, "modelVersion": model, "responseId": "wire-1"})
+
+    def stream(self, body: dict[str, Any], model: str) -> Reply:
+        def event(parts: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+            candidate = {"content": {"role": "model", "parts": parts}, "index": 0, **extra}
+            return {"candidates": [candidate], "usageMetadata": {"promptTokenCount": 11, "totalTokenCount": 11},
+                    "modelVersion": model, "responseId": "wire-s"}
+
+        events = [event([{"text": "Hel"}]), event([{"text": "lo"}])]
+        if self.wants_tool(body):
+            events.append(event([{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                                  "thoughtSignature": SIGNATURE}]))
+        final = event([{"text": ""}], finishReason="STOP")
+        final["usageMetadata"] = USAGE
+        return sse([*events, final])

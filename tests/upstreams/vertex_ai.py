@@ -1,0 +1,62 @@
+"""A mock Vertex AI endpoint (generateContent on aiplatform) plus an OAuth token endpoint.
+
+Paths are `/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}`;
+auth is `Authorization: Bearer <token>` where the token is the static test token or one minted by
+`/token` (the service-account JWT-bearer grant google-auth performs).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from tests.upstreams.gemini import GeminiUpstream, google_error
+from tests.upstreams.recording import Recorded, Reply
+
+STATIC_TOKEN = "ya29.wire-test"
+MINTED_TOKEN = "ya29.minted-by-token-endpoint"
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+# Google's token audience: google-auth signs for it whatever `token_uri` the request is posted to.
+TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+
+
+def jwt_claims(assertion: str) -> dict[str, Any]:
+    payload = assertion.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+class VertexUpstream(GeminiUpstream):
+    path_pattern = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+                              r"/publishers/google/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+    client_email = "tollgate@acme-prod.iam.gserviceaccount.com"
+
+    def authorized(self, request: Recorded) -> bool:
+        return request.headers.get("authorization") in (f"Bearer {STATIC_TOKEN}", f"Bearer {MINTED_TOKEN}")
+
+    def unauthorized(self) -> Reply:
+        return google_error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+                            "UNAUTHENTICATED")
+
+    def respond(self, request: Recorded) -> Reply:
+        if request.path == "/token":
+            return self.token(request)
+        return super().respond(request)
+
+    def token(self, request: Recorded) -> Reply:
+        """The JWT-bearer grant: the assertion must name our service account, audience and scope."""
+        form = {key: values[0] for key, values in parse_qs(request.body.decode()).items()}
+        claims = jwt_claims(form.get("assertion", "x.e30.x"))
+        if (form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
+                or claims.get("iss") != self.client_email or claims.get("aud") != TOKEN_AUDIENCE
+                or CLOUD_PLATFORM not in str(claims.get("scope"))):
+            return Reply.json(400, {"error": "invalid_grant", "error_description": "bad assertion"})
+        return Reply.json(200, {"access_token": MINTED_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+
+    def other(self, method: str, body: dict[str, Any]) -> Reply:
+        if method == "predict":
+            return Reply.json(200, {"predictions": [
+                {"embeddings": {"values": [0.25, float(i)], "statistics": {"token_count": 2, "truncated": False}}}
+                for i, _ in enumerate(body["instances"])]})
+        return google_error(404, f"method {method} not found", "NOT_FOUND")
