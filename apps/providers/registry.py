@@ -10,6 +10,8 @@ from apps.providers.base import ProviderAdapter
 ADAPTERS: dict[str, str] = {
     "mock": "apps.providers.adapters.mock.MockAdapter",
     "openai": "apps.providers.adapters.openai.OpenAIAdapter",
+    "anthropic": "apps.providers.adapters.anthropic.AnthropicAdapter",
+    "bedrock": "apps.providers.adapters.bedrock.BedrockAdapter",
 }
 
 

@@ -51,10 +51,12 @@ def test_invalid_tool_arguments_are_a_client_error() -> None:
         adapter_for("anthropic").translate_request(call, TARGET)
 
 
-@pytest.mark.parametrize(("stop_reason", "finish_reason"), [
-    pytest.param("end_turn", "stop", id="end_turn_case"), pytest.param("stop_sequence", "stop", id="stop_sequence_case"),
-    pytest.param("max_tokens", "length", id="max_tokens_case"), pytest.param("tool_use", "tool_calls", id="tool_use_case"),
-    pytest.param("refusal", "content_filter", id="refusal_case")])
+STOP_CASES = [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_calls"),
+              ("refusal", "content_filter")]
+
+
+@pytest.mark.parametrize(("stop_reason", "finish_reason"),
+                         [pytest.param(*pair, id=f"{pair[0]}_case") for pair in STOP_CASES])
 def test_stop_reason_maps_to_finish_reason(stop_reason: str, finish_reason: str) -> None:
     raw = jsonutil.dumps({"id": "m", "model": "c", "content": [], "stop_reason": stop_reason, "usage": {}})
     result = adapter_for("anthropic").parse_response(200, raw, TARGET)

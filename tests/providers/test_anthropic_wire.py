@@ -26,11 +26,12 @@ EVENTS = [
     {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"city\""}},
     {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": ": \"Oslo\"}"}},
     {"type": "content_block_stop", "index": 0},
-    {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": 9}},
+    {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+     "usage": {"output_tokens": 9}},
     {"type": "message_stop"},
 ]
-TOOLS = [{"type": "function", "function": {"name": "get_weather",
-                                           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}}
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": SCHEMA}}]
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ async def test_completion_round_trip(closing_transport: None) -> None:
     assert twin.received[0].json() == {
         "model": "claude-sonnet-4-20250514", "max_tokens": 64, "system": "Be terse.",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Weather in Oslo?"}]}],
-        "tools": [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]}
+        "tools": [{"name": "get_weather", "input_schema": SCHEMA}]}
     assert result.body["choices"] == [{"index": 0, "logprobs": None, "finish_reason": "tool_calls", "message": {
         "role": "assistant", "content": "Checking.",
         "tool_calls": [{"id": "toolu_w", "type": "function",
