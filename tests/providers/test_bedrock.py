@@ -27,7 +27,8 @@ HELLO = [{"role": "user", "content": "Hi"}]
 
 @pytest.mark.parametrize(("model", "url"), [
     pytest.param("eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
-                 "https://bedrock-runtime.us-west-2.amazonaws.com/model/eu.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse",
+                 "https://bedrock-runtime.us-west-2.amazonaws.com/model/"
+                 "eu.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse",
                  id="eu_profile_case"),
     pytest.param("apac.amazon.nova-pro-v1:0",
                  "https://bedrock-runtime.us-west-2.amazonaws.com/model/apac.amazon.nova-pro-v1%3A0/converse",
@@ -40,7 +41,8 @@ HELLO = [{"role": "user", "content": "Hi"}]
                  "arn%3Aaws%3Abedrock%3Aeu-west-1%3A123456789012%3Aapplication-inference-profile%2Fabc123/converse",
                  id="arn_case")])
 def test_model_ids_are_one_encoded_path_segment(model: str, url: str) -> None:
-    request = adapter_for("bedrock").translate_request(ChatCall(model="m", messages=HELLO), replace(TARGET, model=model))
+    call = ChatCall(model="m", messages=HELLO)
+    request = adapter_for("bedrock").translate_request(call, replace(TARGET, model=model))
     assert request.url == url
 
 
@@ -111,6 +113,7 @@ def test_parallel_tool_calls_off_is_refused_unless_dropped() -> None:
 
 def test_reasoning_effort_goes_to_non_claude_models_as_is() -> None:
     call = ChatCall(model="m", messages=HELLO, params={"reasoning_effort": "high"})
-    body = jsonutil.loads(adapter_for("bedrock").translate_request(call, replace(TARGET, model="openai.gpt-oss-120b-1:0")).body)
+    target = replace(TARGET, model="openai.gpt-oss-120b-1:0")
+    body = jsonutil.loads(adapter_for("bedrock").translate_request(call, target).body)
     assert body["additionalModelRequestFields"] == {"reasoning_effort": "high"}
     assert "inferenceConfig" not in body
