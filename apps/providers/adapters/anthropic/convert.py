@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
@@ -142,9 +142,15 @@ def part_block(part: Mapping[str, Any]) -> dict[str, Any] | None:
     return block
 
 
+def thinking_blocks(message: Message) -> list[dict[str, Any]]:
+    """LiteLLM's `thinking_blocks` on an assistant message (not part of OpenAI's message shape)."""
+    blocks = cast(Mapping[str, Any], message).get("thinking_blocks")
+    return list(blocks) if isinstance(blocks, list) else []
+
+
 def assistant_blocks(message: Message) -> list[dict[str, Any]]:
     """Thinking blocks first (Anthropic requires them before tool use), then text, then tool_use."""
-    blocks = [dict(block) for block in message.get("thinking_blocks") or []]  # type: ignore[typeddict-item]
+    blocks = [dict(block) for block in thinking_blocks(message)]
     blocks += content_blocks(message.get("content"))
     for call in message.get("tool_calls") or []:
         function = call["function"]
@@ -265,7 +271,7 @@ def add_sampling(body: AnthropicBody, *, params: Mapping[str, Any], thinking: di
         body["stop_sequences"] = stops
     for name in ("temperature", "top_p"):
         if params.get(name) is not None:
-            body[name] = params[name]  # type: ignore[literal-required]
+            body[name] = params[name]
     user = user_id(params)
     if user:
         body["metadata"] = {"user_id": user}

@@ -107,7 +107,7 @@ def anthropic_error(*, status: int | None, headers: Mapping[str, str],
             data = jsonutil.loads(body) if body else {}
         except jsonutil.JSONDecodeError:
             data = {"error": {"message": body.decode("utf-8", "replace")[:500]}}
-    error = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
+    error: dict[str, Any] = data["error"] if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
     kind = str(error.get("type") or STATUS_ERROR.get(status or 500, "api_error"))
     status = status or ERROR_STATUS.get(kind, 500)
     message = str(error.get("message") or f"Anthropic returned {status}")

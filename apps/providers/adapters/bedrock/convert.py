@@ -15,6 +15,7 @@ from apps.providers.adapters.anthropic.convert import (
     parse_data_url,
     reject_unsupported,
     stop_list,
+    thinking_blocks,
     thinking_config,
     tool_arguments,
 )
@@ -99,7 +100,7 @@ def part_block(part: Mapping[str, Any]) -> dict[str, Any] | None:
 def assistant_blocks(message: Message) -> list[dict[str, Any]]:
     """Reasoning blocks (with signatures) first, then text, then toolUse."""
     blocks: list[dict[str, Any]] = []
-    for thinking in message.get("thinking_blocks") or []:  # type: ignore[typeddict-item]
+    for thinking in thinking_blocks(message):
         if thinking.get("type") == "redacted_thinking":
             blocks.append({"reasoningContent": {"redactedContent": thinking["data"]}})
         else:
