@@ -83,7 +83,7 @@ async def test_stream_forwards_tool_arguments_and_usage(closing_transport: None)
 async def test_overloaded_answer_raises_mapped_error(closing_transport: None) -> None:
     call = ChatCall(model="claude", messages=[{"role": "user", "content": "Hi"}])
     body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    with error_twin(529, body, {"retry-after": "3"}) as twin:
+    with error_twin(529, body, headers={"retry-after": "3"}) as twin:
         with pytest.raises(UpstreamError) as caught:
             await transport.send_chat(adapter_for("anthropic"), call, target_for(twin.base_url))
     assert twin.failures == []

@@ -91,7 +91,7 @@ async def test_titan_embedding_round_trip(closing_transport: None) -> None:
 
 async def test_throttling_answer_raises_mapped_error(closing_transport: None) -> None:
     call = ChatCall(model="haiku", messages=[{"role": "user", "content": "Hello"}])
-    with error_twin(429, "ThrottlingException", "Too many requests") as twin:
+    with error_twin(429, error_type="ThrottlingException", message="Too many requests") as twin:
         with pytest.raises(UpstreamError) as caught:
             await transport.send_chat(adapter_for("bedrock"), call, target_for(twin.base_url))
     error = caught.value

@@ -121,7 +121,7 @@ def anthropic_twin(answer: dict[str, Any], stream_events: list[dict[str, Any]]) 
     return RecordingUpstream(respond)
 
 
-def error_twin(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> RecordingUpstream:
+def error_twin(status: int, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> RecordingUpstream:
     """A twin that answers every call with an Anthropic error body."""
     def respond(seen: Received) -> Reply:
         check_messages_request(seen)

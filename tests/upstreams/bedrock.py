@@ -112,7 +112,7 @@ def bedrock_twin(*, converse: dict[str, Any], stream: list[bytes], embedding: di
     return upstream
 
 
-def error_twin(status: int, error_type: str, message: str) -> RecordingUpstream:
+def error_twin(status: int, *, error_type: str, message: str) -> RecordingUpstream:
     """Answers every call with a Bedrock REST-JSON error (`x-amzn-ErrorType` + `{"message"}`)."""
     def respond(seen: Received) -> Reply:
         headers = {"content-type": "application/json", "x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/"}

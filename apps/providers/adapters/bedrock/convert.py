@@ -50,6 +50,12 @@ class ConverseBody(TypedDict, total=False):
     inferenceConfig: InferenceConfig
     toolConfig: dict[str, Any]
     additionalModelRequestFields: dict[str, Any]
+    guardrailConfig: dict[str, Any]
+    performanceConfig: dict[str, Any]
+    requestMetadata: dict[str, str]
+    promptVariables: dict[str, Any]
+    additionalModelResponseFieldPaths: list[str]
+    serviceTier: dict[str, Any]
 
 
 def model_id(model: str) -> str:
@@ -210,7 +216,7 @@ def additional_fields(params: Mapping[str, Any], *, model: str,
     return fields
 
 
-def converse_body(call: ChatCall, target: Target) -> dict[str, Any]:
+def converse_body(call: ChatCall, target: Target) -> ConverseBody:
     """The Converse / ConverseStream body for an OpenAI chat call."""
     params = call.params
     reject_unsupported(params, provider="Bedrock Converse", drop=target.drop_params)
@@ -220,7 +226,7 @@ def converse_body(call: ChatCall, target: Target) -> dict[str, Any]:
     model = model_id(target.model)
     system, turns = convert_messages(call.messages)
     thinking = thinking_config(params) if is_anthropic(model) else None
-    body: dict[str, Any] = {"messages": turns}
+    body: ConverseBody = {"messages": turns}
     if system:
         body["system"] = system
     inference = inference_config(call, thinking)
@@ -232,7 +238,7 @@ def converse_body(call: ChatCall, target: Target) -> dict[str, Any]:
     fields = additional_fields(params, model=model, thinking=thinking)
     if fields:
         body["additionalModelRequestFields"] = fields
-    body.update({name: params[name] for name in CONVERSE_FIELDS if name in params})
+    body.update({name: params[name] for name in CONVERSE_FIELDS if name in params})  # type: ignore[typeddict-item]
     return body
 
 
