@@ -5,9 +5,12 @@ completed so far; `close()` returns what a final unterminated frame held.
 """
 from __future__ import annotations
 
+import struct
+import uuid
+import zlib
 from typing import Protocol
 
-from apps.providers.base import Frame
+from apps.providers.base import Frame, UpstreamError
 
 
 class FrameDecoder(Protocol):
@@ -98,7 +101,96 @@ class NDJSONDecoder:
         return [Frame(data=rest)] if rest else []
 
 
-DECODERS: dict[str, type] = {"sse": SSEDecoder, "ndjson": NDJSONDecoder}
+class AWSEventStreamDecoder:
+    """`application/vnd.amazon.eventstream` messages, both CRC32s checked.
+
+    Layout: prelude (total length, headers length, both big-endian uint32; prelude CRC32), headers
+    (name length byte, name, type byte, value), payload, message CRC32 over everything before it.
+    `Frame.event` is `:event-type` (or `:exception-type` / `:error-code`); every header lands in
+    `Frame.headers` as a string.
+    """
+
+    PRELUDE = 12
+    MAX_MESSAGE = 24 * 1024 * 1024 + 128 * 1024 + 16  # botocore's payload + headers limits
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self._buffer += data
+        frames: list[Frame] = []
+        while len(self._buffer) >= self.PRELUDE:
+            total, headers_length, prelude_crc = struct.unpack(">III", self._buffer[:self.PRELUDE])
+            _check_crc(self._buffer[:8], prelude_crc, part="prelude")
+            if total > self.MAX_MESSAGE or headers_length > total - 16:
+                raise _corrupt(f"message length {total} / headers length {headers_length} out of range")
+            if len(self._buffer) < total:
+                break
+            message, self._buffer = self._buffer[:total], self._buffer[total:]
+            (message_crc,) = struct.unpack(">I", message[-4:])
+            _check_crc(message[:-4], message_crc, part="message")
+            headers = _event_headers(message[self.PRELUDE:self.PRELUDE + headers_length])
+            frames.append(Frame(data=message[self.PRELUDE + headers_length:-4], event=_event_name(headers),
+                                headers=headers))
+        return frames
+
+    def close(self) -> list[Frame]:
+        if self._buffer:
+            left, self._buffer = len(self._buffer), b""
+            raise _corrupt(f"stream ended inside a message ({left} bytes left over)")
+        return []
+
+
+def _corrupt(detail: str) -> UpstreamError:
+    return UpstreamError(f"corrupt AWS event stream: {detail}", status=502, error_type="api_error",
+                         code="invalid_stream")
+
+
+def _check_crc(data: bytes, expected: int, *, part: str) -> None:
+    computed = zlib.crc32(data) & 0xFFFFFFFF
+    if computed != expected:
+        raise _corrupt(f"{part} CRC32 0x{computed:08x} != 0x{expected:08x}")
+
+
+def _event_name(headers: dict[str, str]) -> str | None:
+    for name in (":event-type", ":exception-type", ":error-code"):
+        if name in headers:
+            return headers[name]
+    return None
+
+
+# Header value types: fixed-width integers (struct formats; 8 is a millisecond timestamp).
+_FIXED = {2: ">b", 3: ">h", 4: ">i", 5: ">q", 8: ">q"}
+
+
+def _event_headers(raw: bytes) -> dict[str, str]:
+    """Decode an event-stream header block into strings (booleans "true"/"false", uuids canonical)."""
+    headers: dict[str, str] = {}
+    pos = 0
+    while pos < len(raw):
+        name_length = raw[pos]
+        name = raw[pos + 1:pos + 1 + name_length].decode("utf-8")
+        kind = raw[pos + 1 + name_length]
+        headers[name], pos = _header_value(raw, kind=kind, pos=pos + 2 + name_length)
+    return headers
+
+
+def _header_value(raw: bytes, *, kind: int, pos: int) -> tuple[str, int]:
+    """One header value of type `kind` starting at `pos`, and the position after it."""
+    if kind in (0, 1):
+        return ("true" if kind == 0 else "false"), pos
+    if kind in _FIXED:
+        width = struct.calcsize(_FIXED[kind])
+        return str(struct.unpack(_FIXED[kind], raw[pos:pos + width])[0]), pos + width
+    if kind in (6, 7):
+        (length,) = struct.unpack(">H", raw[pos:pos + 2])
+        blob = raw[pos + 2:pos + 2 + length]
+        return (blob.decode("utf-8", "replace") if kind == 7 else blob.hex()), pos + 2 + length
+    if kind == 9:
+        return str(uuid.UUID(bytes=raw[pos:pos + 16])), pos + 16
+    raise _corrupt(f"unknown header value type {kind}")
+
+DECODERS: dict[str, type] = {"sse": SSEDecoder, "ndjson": NDJSONDecoder, "aws-eventstream": AWSEventStreamDecoder}
 
 
 def decoder_for(framing: str) -> FrameDecoder:

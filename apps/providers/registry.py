@@ -30,6 +30,8 @@ ADAPTERS: dict[str, str] = {
     "gemini": "apps.providers.adapters.gemini.GeminiAdapter",
     "vertex_ai": "apps.providers.adapters.vertex_ai.VertexAIAdapter",
     "cohere": "apps.providers.adapters.cohere.CohereAdapter",
+    "anthropic": "apps.providers.adapters.anthropic.AnthropicAdapter",
+    "bedrock": "apps.providers.adapters.bedrock.BedrockAdapter",
 }
 
 

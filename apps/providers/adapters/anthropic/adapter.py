@@ -1,0 +1,83 @@
+"""The Anthropic adapter: Messages API requests out, OpenAI chat shapes back (see convert/response)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import ClassVar
+
+from apps.core import jsonutil
+from apps.core.errors import InvalidRequest
+from apps.providers.adapters.anthropic.convert import messages_body
+from apps.providers.adapters.anthropic.response import anthropic_error, completion_body, stream_event
+from apps.providers.base import (
+    BasicStreamState,
+    ChatCall,
+    ChatChunk,
+    ChatCompletion,
+    EmbeddingCall,
+    EmbeddingResult,
+    Feature,
+    Frame,
+    Framing,
+    StreamState,
+    Target,
+    UpstreamError,
+    UpstreamRequest,
+)
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+class AnthropicAdapter:
+    """Speaks the Anthropic Messages API: tools, images, prompt caching, extended thinking, SSE."""
+
+    prefix: ClassVar[str] = "anthropic"
+    framing: ClassVar[Framing] = "sse"
+    default_api_base: ClassVar[str] = "https://api.anthropic.com"
+    features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
+
+    def supports(self, feature: Feature) -> bool:
+        return feature in self.features
+
+    def headers(self, target: Target) -> dict[str, str]:
+        """API key, API version, JSON; target headers (e.g. `anthropic-beta`) last so they can override."""
+        headers = {"content-type": "application/json", "accept": "application/json",
+                   "anthropic-version": target.api_version or ANTHROPIC_VERSION}
+        if target.api_key:
+            headers["x-api-key"] = target.api_key
+        headers.update(target.headers)
+        return headers
+
+    def url(self, target: Target) -> str:
+        """`{api_base}/v1/messages`; an api_base given with `/v1` or the full path is accepted too."""
+        base = (target.api_base or self.default_api_base).rstrip("/")
+        return base if base.endswith("/v1/messages") else f"{base.removesuffix('/v1')}/v1/messages"
+
+    def translate_request(self, call: ChatCall, target: Target) -> UpstreamRequest:
+        return UpstreamRequest(method="POST", url=self.url(target), headers=self.headers(target),
+                               body=jsonutil.dumps(messages_body(call, target)), stream=call.stream)
+
+    def parse_response(self, status: int, body: bytes, target: Target) -> ChatCompletion:
+        data = jsonutil.loads(body)
+        if data.get("type") == "error":
+            raise anthropic_error(status=None, headers={}, body=data)
+        completion, usage = completion_body(data, model=target.model, created=int(time.time()))
+        return ChatCompletion(body=completion, usage=usage)
+
+    def new_stream_state(self) -> StreamState:
+        return BasicStreamState(created=int(time.time()))
+
+    def parse_stream_chunk(self, frame: Frame, state: StreamState) -> list[ChatChunk]:
+        if not frame.data:
+            return []
+        assert isinstance(state, BasicStreamState)
+        return stream_event(jsonutil.loads(frame.data), state)
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
+        return anthropic_error(status=status, headers=headers, body=body)
+
+    def translate_embedding_request(self, call: EmbeddingCall, target: Target) -> UpstreamRequest:
+        raise InvalidRequest("Anthropic has no embeddings API; use a voyage/ or bedrock/ model", param="model")
+
+    def parse_embedding_response(self, status: int, body: bytes, target: Target) -> EmbeddingResult:
+        raise InvalidRequest("Anthropic has no embeddings API", param="model")

@@ -1,0 +1,120 @@
+"""A real HTTP Bedrock Runtime twin on 127.0.0.1, plus the AWS pieces written from the specs:
+
+- `sigv4_authorization`: the SigV4 `Authorization` header computed with hashlib/hmac only (AWS
+  "Create a signed AWS API request": canonical request, string to sign, derived key), independent
+  of botocore, so tests can check the adapter's signer and the twin can verify every request;
+- `event_message`: `application/vnd.amazon.eventstream` framing (prelude, headers, payload, CRC32s).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import struct
+import zlib
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from tests.upstreams.anthropic import Received, RecordingUpstream, Reply
+
+ACCESS_KEY = "AKIDEXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+SIGNING_TIME = "20240115T093000Z"
+
+
+# --- SigV4, from the spec ---------------------------------------------------------------------------
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+
+def sigv4_authorization(*, method: str, url: str, headers: Mapping[str, str], body: bytes, signed: list[str],
+                        secret_key: str = SECRET_KEY, access_key: str = ACCESS_KEY, region: str = "us-east-1",
+                        service: str = "bedrock") -> str:
+    """The `Authorization` value for a request, signing the header names in `signed` (lower-case)."""
+    parts = urlsplit(url)
+    lowered = {name.lower(): " ".join(str(value).split()) for name, value in headers.items()}
+    if "host" not in lowered:
+        lowered["host"] = parts.netloc
+    names = sorted(signed)
+    # Non-S3 services: each path segment is URI-encoded once more on top of its wire encoding.
+    canonical_uri = quote(parts.path or "/", safe="/-_.~")
+    query = "&".join(sorted(parts.query.split("&"))) if parts.query else ""
+    canonical = "\n".join([method, canonical_uri, query, "".join(f"{name}:{lowered[name]}\n" for name in names),
+                           ";".join(names), hashlib.sha256(body).hexdigest()])
+    amz_date = lowered["x-amz-date"]
+    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), amz_date[:8]), region), service), "aws4_request")
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
+
+
+# --- event-stream framing, from the spec --------------------------------------------------------------
+
+def event_message(headers: Mapping[str, str], payload: bytes) -> bytes:
+    """One event-stream message with string-typed (7) headers and both CRC32 checksums."""
+    raw_headers = b"".join(struct.pack(">B", len(name)) + name.encode() + b"\x07" + struct.pack(">H", len(value))
+                           + value.encode() for name, value in headers.items())
+    total = 12 + len(raw_headers) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(raw_headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + raw_headers + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def event(name: str, body: dict[str, Any]) -> bytes:
+    """A ConverseStream event as Bedrock frames it (with the `p` padding field it adds to payloads)."""
+    payload = json.dumps({**body, "p": "abcdefghijklmnopqrstuvwxyzABCDEFGH"}).encode()
+    return event_message({":event-type": name, ":content-type": "application/json", ":message-type": "event"},
+                         payload)
+
+
+def exception(name: str, message: str) -> bytes:
+    """A ConverseStream exception message (e.g. `throttlingException`)."""
+    return event_message({":exception-type": name, ":content-type": "application/json",
+                          ":message-type": "exception"}, json.dumps({"message": message}).encode())
+
+
+# --- the twin -------------------------------------------------------------------------------------------
+
+def check_signed(seen: Received, base_url: str) -> None:
+    """Assert the request carries a SigV4 signature that verifies for the test credentials."""
+    authorization = seen.headers.get("authorization", "")
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential="), f"not SigV4: {authorization!r}"
+    signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert {"host", "x-amz-date", "content-type"} <= set(signed), f"unsigned essentials: {signed}"
+    expected = sigv4_authorization(method=seen.method, url=base_url + seen.path, headers=seen.headers,
+                                   body=seen.body, signed=signed)
+    assert authorization == expected, f"signature mismatch:\n{authorization}\n{expected}"
+
+
+def bedrock_twin(*, converse: dict[str, Any], stream: list[bytes], embedding: dict[str, Any]) -> RecordingUpstream:
+    """Answers /converse with JSON, /converse-stream with event-stream messages, /invoke with an embedding."""
+    upstream: RecordingUpstream
+
+    def respond(seen: Received) -> Reply:
+        check_signed(seen, upstream.base_url)
+        prefix, _, rest = seen.path.partition("/model/")
+        assert prefix == "" and "/" in rest, f"unexpected path {seen.path}"
+        model, operation = rest.rsplit("/", 1)
+        assert "/" not in model and unquote(model), "model id must be one encoded path segment"
+        seen.json()  # the body must be JSON
+        if operation == "converse":
+            return Reply(200, {"content-type": "application/json"}, [json.dumps(converse).encode()])
+        if operation == "converse-stream":
+            return Reply(200, {"content-type": "application/vnd.amazon.eventstream"}, stream)
+        assert operation == "invoke", f"unknown operation {operation}"
+        return Reply(200, {"content-type": "application/json"}, [json.dumps(embedding).encode()])
+
+    upstream = RecordingUpstream(respond)
+    return upstream
+
+
+def error_twin(status: int, *, error_type: str, message: str) -> RecordingUpstream:
+    """Answers every call with a Bedrock REST-JSON error (`x-amzn-ErrorType` + `{"message"}`)."""
+    def respond(seen: Received) -> Reply:
+        headers = {"content-type": "application/json", "x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/"}
+        return Reply(status, headers, [json.dumps({"message": message}).encode()])
+    return RecordingUpstream(respond)
