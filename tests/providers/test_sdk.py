@@ -71,3 +71,11 @@ def test_preset_reads_its_own_key(openai_upstream: OpenAIUpstream, monkeypatch: 
     monkeypatch.setenv("GROQ_API_KEY", "gsk-groq")
     completion(model="groq/llama-3.3-70b-versatile", messages=MSG, api_base=openai_upstream.url)
     assert openai_upstream.requests[-1].headers["authorization"] == "Bearer gsk-groq"
+
+
+def test_every_adapter_declares_its_own_sdk_env_names() -> None:
+    from apps.providers.registry import ADAPTERS, adapter_for
+
+    undeclared = [prefix for prefix in ADAPTERS
+                  if not any("api_key_env" in vars(klass) for klass in type(adapter_for(prefix)).__mro__[:2])]
+    assert undeclared == []

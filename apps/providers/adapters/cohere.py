@@ -203,6 +203,8 @@ class CohereAdapter:
     """Speaks Cohere's v2 chat, embed and rerank APIs."""
 
     prefix: ClassVar[str] = "cohere"
+    api_key_env: ClassVar[tuple[str, ...]] = ("COHERE_API_KEY", "CO_API_KEY")
+    api_base_env: ClassVar[tuple[str, ...]] = ("COHERE_API_BASE",)
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://api.cohere.com"
     features: ClassVar[frozenset[str]] = frozenset(

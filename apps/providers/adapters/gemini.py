@@ -178,6 +178,8 @@ class GeminiAdapter:
     """Speaks the Gemini API (generativelanguage.googleapis.com) with an API key."""
 
     prefix: ClassVar[str] = "gemini"
+    api_key_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     default_api_version: ClassVar[str] = "v1beta"

@@ -30,6 +30,8 @@ class VertexAIAdapter(GeminiAdapter):
     """Gemini models on Vertex AI (publishers/google)."""
 
     prefix: ClassVar[str] = "vertex_ai"
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     default_api_version: ClassVar[str] = "v1"
 
     def model_url(self, target: Target) -> str:

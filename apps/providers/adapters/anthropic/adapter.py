@@ -32,6 +32,8 @@ class AnthropicAdapter:
     """Speaks the Anthropic Messages API: tools, images, prompt caching, extended thinking, SSE."""
 
     prefix: ClassVar[str] = "anthropic"
+    api_key_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_API_KEY",)
+    api_base_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL")
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://api.anthropic.com"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})

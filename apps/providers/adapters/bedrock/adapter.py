@@ -37,6 +37,8 @@ class BedrockAdapter:
     """Speaks Bedrock Runtime: Converse (tools, images, caching, reasoning), event streams, embeddings."""
 
     prefix: ClassVar[str] = "bedrock"
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ()
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
