@@ -12,13 +12,18 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gatewaysite.settings")
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_application = get_asgi_application()
 
+from apps.core.asgi_lean import LeanASGIHandler, PathDispatcher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
+http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application,
+                                  prefixes=settings.TOLLGATE_API_PATH_PREFIXES)
+
 application = ProtocolTypeRouter({
-    "http": django_application,
+    "http": http_application,
     "websocket": URLRouter(websocket_urlpatterns),
 })

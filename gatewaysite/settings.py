@@ -137,6 +137,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The OpenAI-compatible API runs on a lean handler (apps/core/asgi_lean.py) with only these middleware.
+TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
+TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/")
+
 ROOT_URLCONF = "gatewaysite.urls"
 ASGI_APPLICATION = "gatewaysite.asgi.application"
 AUTH_USER_MODEL = "teams.User"

@@ -1,0 +1,28 @@
+"""API paths take the lean handler; the admin keeps Django's full middleware stack."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import GatewayProcess
+
+
+@pytest.mark.smoke
+def test_admin_keeps_security_middleware(gateway: GatewayProcess) -> None:
+    response = httpx.get(f"{gateway.url}/admin/login/")
+    assert response.status_code == 200
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "csrftoken" in response.cookies
+
+
+def test_api_paths_skip_the_browser_middleware(gateway: GatewayProcess) -> None:
+    response = httpx.get(f"{gateway.url}/health/liveliness")
+    assert response.status_code == 200
+    assert "x-frame-options" not in response.headers
+    assert "set-cookie" not in response.headers
+
+
+def test_admin_post_without_csrf_token_is_still_refused(gateway: GatewayProcess) -> None:
+    response = httpx.post(f"{gateway.url}/admin/login/", data={"username": "a", "password": "b"})
+    assert response.status_code == 403
