@@ -19,7 +19,6 @@ COPY gatewaysite ./gatewaysite
 COPY apps ./apps
 COPY templates ./templates
 COPY examples ./examples
-RUN SECRET_KEY=build-only-collectstatic-key-0123456789abcdef python manage.py collectstatic --noinput -v0
 USER tollgate
 EXPOSE 4000
 STOPSIGNAL SIGTERM

@@ -26,7 +26,6 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(PY) manage.py check --deploy --fail-level CRITICAL >/dev/null
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_config
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py print_master_key

@@ -26,3 +26,10 @@ def test_api_paths_skip_the_browser_middleware(gateway: GatewayProcess) -> None:
 def test_admin_post_without_csrf_token_is_still_refused(gateway: GatewayProcess) -> None:
     response = httpx.post(f"{gateway.url}/admin/login/", data={"username": "a", "password": "b"})
     assert response.status_code == 403
+
+
+def test_admin_assets_are_served(gateway: GatewayProcess) -> None:
+    response = httpx.get(f"{gateway.url}/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert httpx.get(f"{gateway.url}/static/../settings.py").status_code == 404
