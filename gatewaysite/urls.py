@@ -4,13 +4,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import path, re_path
 
 from apps.core.errors import InternalError, NotFound
 from apps.routing.responses import error_response
 from gatewaysite.api import api
 
-def admin_asset(request: HttpRequest, path: str) -> HttpResponse:
+def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
     """The admin's CSS and JS, found in the installed apps (no collectstatic step, no extra server)."""
     response = serve_static(request, path, insecure=True)
     response["Cache-Control"] = "public, max-age=86400"
