@@ -207,9 +207,9 @@ class CallRouter(Generic[T]):
             raise error
         if untried:
             return
-        used = self.attempts - 1
+        exponent = self.attempts - 1  # 0 before the first retry, then 1, 2, ...
         delay = error.retry_after if error.retry_after is not None else (
-            min(self.policy.backoff_max, self.policy.backoff_base * 2 ** max(used - 1, 0)) * self.rng.uniform(0.5, 1))
+            min(self.policy.backoff_max, self.policy.backoff_base * 2 ** exponent) * self.rng.uniform(0.5, 1))
         delay = max(delay, self.policy.retry_after)
         if delay > 0:
             await self.sleep(delay)

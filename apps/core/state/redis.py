@@ -24,13 +24,12 @@ return tostring(value)
 """
 # Keep the later deadline: re-cooling extends a cooldown, it never shortens one (LiteLLM #40130).
 COOLDOWN_SCRIPT = """
-local old = tonumber(redis.call('GET', KEYS[1]) or '0')
-local deadline = tonumber(ARGV[1])
-if deadline > old then
+local old = redis.call('GET', KEYS[1])
+if (not old) or tonumber(ARGV[1]) > tonumber(old) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return ARGV[1]
 end
-return tostring(old)
+return old
 """
 
 
