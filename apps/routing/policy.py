@@ -155,9 +155,9 @@ STRATEGY_ARGS = {"lowest_latency_buffer": ("latency_buffer", _number(float)),
                  "latency_weight": ("latency_weight", _number(float))}
 
 
-def _strategy_args(value: Any, values: dict[str, Any], errors: list[str]) -> None:
+def _strategy_args(value: Any, values: dict[str, Any], errors: list[tuple[str, str]]) -> None:
     if not isinstance(value, Mapping):
-        errors.append(f"routing_strategy_args must be a mapping, got {value!r}")
+        errors.append(("routing_strategy_args", f"routing_strategy_args must be a mapping, got {value!r}"))
         return
     for arg, raw in value.items():
         if arg in STRATEGY_ARGS:
@@ -165,13 +165,13 @@ def _strategy_args(value: Any, values: dict[str, Any], errors: list[str]) -> Non
             try:
                 values[target] = convert(f"routing_strategy_args.{arg}", raw)
             except PolicyError as error:
-                errors.append(str(error))
+                errors.append(("routing_strategy_args", str(error)))
 
 
-def policy_from_settings(settings: Mapping[str, Any]) -> tuple[RouterPolicy, list[str]]:
-    """The policy for these settings, and one message per setting that was ignored for a bad value."""
+def policy_from_settings(settings: Mapping[str, Any]) -> tuple[RouterPolicy, list[tuple[str, str]]]:
+    """The policy for these settings, and (setting, message) for each setting ignored for a bad value."""
     values: dict[str, Any] = {}
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []
     for name, raw in settings.items():
         if raw is None:
             continue
@@ -186,7 +186,7 @@ def policy_from_settings(settings: Mapping[str, Any]) -> tuple[RouterPolicy, lis
             elif name == "routing_strategy_args":
                 _strategy_args(raw, values, errors)
         except PolicyError as error:
-            errors.append(str(error))
+            errors.append((name, str(error)))
     default = values.pop("_default", None)
     if default and GENERIC not in values.get("fallbacks", {}):
         values["fallbacks"] = {**values.get("fallbacks", {}), GENERIC: default}

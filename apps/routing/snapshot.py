@@ -169,7 +169,7 @@ def load_routing_table() -> RoutingTable:
 
     router_settings = router_settings_dict()
     policy, problems = policy_from_settings(router_settings)
-    for problem in problems:
+    for _, problem in problems:
         logger.warning("router settings: %s; using the default", problem)
     drop_params = bool(router_settings.get("drop_params", False))
     groups: dict[str, list[DeploymentRecord]] = {}
