@@ -110,3 +110,7 @@ def test_usage_breaks_ties_by_tokens_used() -> None:
     a, b = deployment("a"), deployment("b")
     stats = {a.id: DeploymentStats(tokens_this_minute=900), b.id: DeploymentStats(tokens_this_minute=100)}
     assert draws("usage-based", [a, b], stats=stats) == Counter({"b": 1000})
+
+
+def test_cost_with_no_prices_at_all_draws_among_every_deployment() -> None:
+    assert set(draws("cost-based", [deployment("a"), deployment("b")])) == {"a", "b"}

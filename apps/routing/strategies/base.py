@@ -1,6 +1,7 @@
 """What every strategy reads: the candidates, their live numbers, and the shape of the call."""
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,6 @@ def lowest(candidates: Sequence[DeploymentRecord], score: Mapping[str, float], r
            *, tolerance: float = 0.0) -> DeploymentRecord:
     """A random one among the candidates scoring within `tolerance` (relative) of the lowest score."""
     best = min(score[d.id] for d in candidates)
-    limit = best + abs(best) * tolerance
+    limit = best + abs(best) * tolerance if tolerance and math.isfinite(best) else best
     ties = [d for d in candidates if score[d.id] <= limit]
     return ties[0] if len(ties) == 1 else rng.choice(ties)
