@@ -252,7 +252,8 @@ def parse_config(data: dict[str, Any], registry: set[str], lines: Lines | None =
 
 
 def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayConfig:
-    warnings = [((key,), f"unknown top-level key {key!r} ignored") for key in data if key not in TOP_LEVEL_KEYS]
+    warnings: list[tuple[Path_, str]] = [((key,), f"unknown top-level key {key!r} ignored")
+                                         for key in data if key not in TOP_LEVEL_KEYS]
     model_list = data.get("model_list") or []
     if not isinstance(model_list, list):
         raise ConfigError("model_list must be a list", path=("model_list",))

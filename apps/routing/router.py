@@ -22,16 +22,17 @@ from apps.routing.snapshot import DeploymentRecord, RoutingTable
 from apps.routing.strategies import STRATEGIES, CallShape, DeploymentStats
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 Attempt = Callable[[DeploymentRecord], Awaitable[T]]
 Sleep = Callable[[float], Awaitable[None]]
 _RNG = random.Random()
 
 
 @dataclass(frozen=True, slots=True)
-class Served(Generic[T]):
+class Served(Generic[T_co]):
     """A successful result and where it came from."""
 
-    value: T
+    value: T_co
     deployment: DeploymentRecord
     attempts: int = 1
     fallback_depth: int = 0

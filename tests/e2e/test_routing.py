@@ -89,6 +89,7 @@ def test_context_length_errors_go_to_context_window_fallbacks(upstream_model, up
     assert response.status_code == 200
     assert response.headers["x-litellm-model-id"] == str(big.pk)
     assert response.headers["x-litellm-attempted-fallbacks"] == "1"
+    assert response.headers["x-litellm-model-group"] == "upstream-gpt-long"
     assert upstream.models_called() == ["small", "long"]
 
 
