@@ -7,6 +7,7 @@ first attempt in a fallback group is not a retry; `max_fallbacks` bounds how man
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -94,7 +95,7 @@ def no_deployment_error(group: str, stats: dict[str, DeploymentStats], now: floa
     """A 429 whose Retry-After is when the first deployment comes back (a cooldown or the next minute)."""
     next_minute = (runtime.minute_of(now) + 1) * runtime.MINUTE
     back = min([s.cooldown_until for s in stats.values() if s.cooldown_until] + [next_minute])
-    seconds = max(1, int(back - now + 0.999))
+    seconds = max(1, math.ceil(back - now))
     return NoDeploymentAvailable(f"No deployment of `{group}` is available: every one is cooling down or at its "
                                  f"rate limit. Retry after {seconds}s.", headers={"Retry-After": str(seconds)})
 

@@ -113,10 +113,11 @@ async def test_rate_limit_cools_a_deployment_for_every_later_call() -> None:
     a, b = deployment("a", price=("0.1", "0.1")), deployment("b", price=("0.2", "0.2"))
     t = table({"g": [a, b]}, num_retries=1, routing_strategy="cost-based", cooldown_time=30)
     script = Script(a=[fail(429)])
+    before = time.time()
     await serve(t, script)
     cooling = await state().cooldowns([a.id, b.id])
     assert list(cooling) == [a.id]
-    assert 29 <= cooling[a.id] - time.time() <= 30
+    assert before + 30 <= cooling[a.id] <= time.time() + 30
     await serve(t, script)
     assert script.calls == ["a", "b", "b"]
 
@@ -158,7 +159,8 @@ async def test_every_deployment_cooling_is_a_429_with_retry_after() -> None:
     with pytest.raises(NoDeploymentAvailable) as caught:
         await serve(t, Script())
     assert caught.value.status == 429
-    assert caught.value.headers["Retry-After"] in ("10", "11")
+    # The earlier cooldown ends first: the 429 says when that is (10s, less however long this test took).
+    assert 1 <= int(caught.value.headers["Retry-After"]) <= 10
 
 
 async def steady_minute() -> None:
