@@ -166,6 +166,8 @@ class CallRouter(Generic[T]):
         fitting = [d for d in deployments if self.fits(d)]
         if not fitting:
             raise context_window_error(group, self.shape.prompt_tokens)
+        if len(deployments) == 1 and deployments[0].rpm is None and deployments[0].tpm is None:
+            return deployments[0]  # a lone deployment is never cooled and has no limits: no state to read
         stats = await runtime.read_stats(fitting, now=now)
         live = [d for d in fitting if not stats[d.id].cooldown_until and not runtime.over_limit(d, stats[d.id])]
         if not live:
