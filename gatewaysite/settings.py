@@ -187,6 +187,12 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Latency probe of every deployment (0 turns it off); feeds latency-based routing, cooldowns and GET /health.
+TOLLGATE_HEALTH_PROBE_INTERVAL = env_float("TOLLGATE_HEALTH_PROBE_INTERVAL", 300.0)
+TOLLGATE_HEALTH_PROBE_TIMEOUT = env_float("TOLLGATE_HEALTH_PROBE_TIMEOUT", 30.0, minimum=0.1)
+if TOLLGATE_HEALTH_PROBE_INTERVAL > 0:
+    CELERY_BEAT_SCHEDULE["deployment-health-probe"] = {
+        "task": "apps.routing.tasks.deployment_health_probe_task", "schedule": TOLLGATE_HEALTH_PROBE_INTERVAL}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -6,8 +6,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
+from apps.core.errors import PermissionDenied
 from apps.core.state import state
 from apps.routing.responses import json_response
+from apps.routing.selectors import deployment_health_report
+from apps.teams.auth import authenticate
 
 health_router = Router(tags=["health"])
 
@@ -48,3 +51,13 @@ async def readiness(request: HttpRequest) -> HttpResponse:
     healthy, report = await readiness_report()
     body = {"status": "healthy" if healthy else "unhealthy", **report}
     return json_response(body, status=200 if healthy else 503)
+
+
+@health_router.get("")
+async def deployments_health(request: HttpRequest, model: str | None = None) -> HttpResponse:
+    """Per-deployment health from the latest latency probes (LiteLLM's `/health`); master key only."""
+    principal = await authenticate(request.META)
+    if not principal.is_master:
+        raise PermissionDenied("GET /health needs the master key.")
+    report = await sync_to_async(deployment_health_report, thread_sensitive=False)(model=model)
+    return json_response(report)

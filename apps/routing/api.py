@@ -26,6 +26,7 @@ def served_headers(rid: str, served: Served[Any]) -> dict[str, str]:
     return {"x-request-id": rid, "x-litellm-model-id": served.deployment.id,
             "x-tollgate-deployment": served.deployment.id,
             "x-litellm-attempted-fallbacks": str(served.fallback_depth),
+            "x-litellm-model-group": served.model_group or served.deployment.model_name,
             "x-tollgate-attempts": str(served.attempts)}
 
 

@@ -38,7 +38,7 @@ async def chat_completion(principal: Principal, call: ChatCall, options: CallOpt
         target = target_for(deployment, options)
         return await transport.send_chat(adapter_for(target.provider), call, target)
 
-    return await route(table, call.model, options, attempt)
+    return await route(table, call.model, options, attempt, call=call)
 
 
 async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions) -> Served[ChatStream]:
@@ -49,7 +49,7 @@ async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions
         target = target_for(deployment, options)
         return await transport.open_chat_stream(adapter_for(target.provider), call, target)
 
-    return await route(table, call.model, options, attempt)
+    return await route(table, call.model, options, attempt, call=call)
 
 
 async def embedding(principal: Principal, call: EmbeddingCall, options: CallOptions) -> Served[EmbeddingResult]:
@@ -60,4 +60,4 @@ async def embedding(principal: Principal, call: EmbeddingCall, options: CallOpti
         target = target_for(deployment, options)
         return await transport.send_embedding(adapter_for(target.provider), call, target)
 
-    return await route(table, call.model, options, attempt)
+    return await route(table, call.model, options, attempt, call=call)

@@ -1,8 +1,13 @@
-"""LiteLLM-style config.yaml: parsed and checked into typed values, unknown keys reported by name."""
+"""LiteLLM-style config.yaml: parsed and checked into typed values.
+
+Unknown keys in any section are reported by name with their line (a warning, not a failure); a file
+that cannot be used raises ConfigError naming the file, the line and the problem.
+"""
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,16 +15,22 @@ from typing import Any
 import yaml
 
 from apps.core import jsonutil
+from apps.routing import config_schema as schema
+from apps.routing.policy import policy_from_settings
 
 ENV_PREFIX = "os.environ/"
-TOP_LEVEL_KEYS = {"model_list", "router_settings", "litellm_settings", "general_settings", "environment_variables",
-                  "include", "credential_list", "mcp_servers", "guardrails", "callback_settings"}
+TOP_LEVEL_KEYS = schema.TOP_LEVEL
 LITELLM_PARAM_COLUMNS = {"model", "api_base", "api_key", "api_version", "timeout", "rpm", "tpm", "weight",
                          "input_cost_per_token", "output_cost_per_token"}
+Path_ = tuple[str | int, ...]
 
 
 class ConfigError(ValueError):
     """The config file cannot be used; the message names the file, line and problem."""
+
+    def __init__(self, message: str, *, path: Path_ = ()) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,61 +65,143 @@ class GatewayConfig:
     warnings: tuple[str, ...] = ()
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse the file; a syntax error names the line."""
+class Lines:
+    """Where each key and item of a YAML document starts, so messages can name the line."""
+
+    def __init__(self, node: yaml.Node | None = None) -> None:
+        self.node = node
+
+    def of(self, path: Path_) -> int | None:
+        """The 1-based line of the deepest key or item along `path` that exists (None without a document)."""
+        node = self.node
+        if node is None:
+            return None
+        line = node.start_mark.line + 1
+        for step in path:
+            found = self._child(node, step)
+            if found is None:
+                break
+            key, node = found
+            line = (key or node).start_mark.line + 1
+        return line
+
+    @staticmethod
+    def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
+        if isinstance(node, yaml.MappingNode):
+            return next(((key, value) for key, value in node.value if key.value == step), None)
+        if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            return None, node.value[step]
+        return None
+
+    def at(self, path: Path_, message: str) -> str:
+        line = self.of(path)
+        return f"line {line}: {message}" if line else message
+
+
+def _yaml_error(path: str | Path, exc: yaml.YAMLError) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+    problem = getattr(exc, "problem", None) or str(exc)
+    return ConfigError(f"{path}: {where}: {problem}")
+
+
+def read_document(path: str | Path) -> tuple[dict[str, Any], Lines]:
+    """Parse the file into data and its line map; a syntax error names the line."""
     try:
         text = Path(path).read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
     try:
         data = yaml.safe_load(text) or {}
+        node = yaml.compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}: {where}: {problem}") from None
+        raise _yaml_error(path, exc) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    return data
+        raise ConfigError(f"{path}: line 1: the top level must be a mapping of sections")
+    return data, Lines(node)
 
 
-def resolve_env(value: Any) -> Any:
-    """Replace `os.environ/NAME` strings with the variable's value (None when unset)."""
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse the file; a syntax error names the line."""
+    return read_document(path)[0]
+
+
+def resolve_env(value: Any, overlay: Mapping[str, str] | None = None) -> Any:
+    """Replace `os.environ/NAME` strings with the variable's value (None when unset).
+
+    `overlay` holds the file's own `environment_variables`, used when the process has no such variable.
+    """
     if isinstance(value, str) and value.startswith(ENV_PREFIX):
-        return os.environ.get(value[len(ENV_PREFIX):])
+        name = value[len(ENV_PREFIX):]
+        return os.environ.get(name, (overlay or {}).get(name))
     if isinstance(value, dict):
-        return {k: resolve_env(v) for k, v in value.items()}
+        return {k: resolve_env(v, overlay) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve_env(v) for v in value]
+        return [resolve_env(v, overlay) for v in value]
     return value
 
 
-def _number(entry: str, name: str, value: Any, kind: type) -> Any:
+def _number(entry: Path_, name: str, value: Any, kind: type) -> Any:
     if value is None:
         return None
     value = resolve_env(value)
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{entry}: litellm_params.{name} must be a number, got {value!r}") from None
+        raise ConfigError(f"model_list[{entry[1]}]: litellm_params.{name} must be a number, got {value!r}",
+                          path=(*entry, name)) from None
 
 
-def parse_deployment(index: int, raw: Any, registry: set[str]) -> DeploymentSpec:
-    """Normalise one model_list entry; provider prefixes must be known."""
-    entry = f"model_list[{index}]"
+def unknown_keys(mapping: Mapping[str, Any], known: frozenset[str], *, where: str, path: Path_,
+                 prefixes: tuple[str, ...] = ()) -> list[tuple[Path_, str]]:
+    """One warning per key not in `known` (nor starting with one of `prefixes`)."""
+    return [((*path, key), f"unknown key {key!r} in {where} ignored") for key in mapping
+            if key not in known and not str(key).startswith(prefixes or ("\0",))]
+
+
+def entry_warnings(index: int, raw: Mapping[str, Any]) -> list[tuple[Path_, str]]:
+    """Unknown keys of one model_list entry, its litellm_params and its model_info."""
+    base: Path_ = ("model_list", index)
+    warnings = unknown_keys(raw, schema.MODEL_ENTRY, where=f"model_list[{index}]", path=base)
+    params = raw.get("litellm_params") or {}
+    warnings += [(p, m.replace("ignored", "passed to the provider as is"))
+                 for p, m in unknown_keys(params, schema.LITELLM_PARAMS, where=f"model_list[{index}].litellm_params",
+                                          path=(*base, "litellm_params"))]
+    info = raw.get("model_info") or {}
+    if isinstance(info, Mapping):
+        warnings += unknown_keys(info, schema.MODEL_INFO, where=f"model_list[{index}].model_info",
+                                 path=(*base, "model_info"), prefixes=schema.MODEL_INFO_PREFIXES)
+    return warnings
+
+
+def _entry_shape(index: int, raw: Any, registry: set[str]) -> tuple[dict[str, Any], str, str]:
+    entry: Path_ = ("model_list", index)
     if not isinstance(raw, dict) or not isinstance(raw.get("model_name"), str):
-        raise ConfigError(f"{entry}: needs a string model_name")
+        raise ConfigError(f"model_list[{index}]: needs a string model_name", path=entry)
     params = raw.get("litellm_params")
     if not isinstance(params, dict) or not isinstance(params.get("model"), str):
-        raise ConfigError(f"{entry}: needs litellm_params.model (e.g. openai/gpt-4o)")
+        raise ConfigError(f"model_list[{index}]: needs litellm_params.model (e.g. openai/gpt-4o)",
+                          path=(*entry, "litellm_params"))
+    if raw.get("model_info") is not None and not isinstance(raw["model_info"], dict):
+        raise ConfigError(f"model_list[{index}]: model_info must be a mapping", path=(*entry, "model_info"))
     provider, sep, provider_model = params["model"].partition("/")
     if not sep:
         provider, provider_model = "openai", params["model"]
     if provider not in registry:
-        raise ConfigError(f"{entry}: unknown provider {provider!r} in {params['model']!r}")
+        raise ConfigError(f"model_list[{index}]: unknown provider {provider!r} in {params['model']!r}",
+                          path=(*entry, "litellm_params", "model"))
+    return params, provider, provider_model
+
+
+def parse_deployment(index: int, raw: Any, registry: set[str], overlay: Mapping[str, str] | None = None) -> DeploymentSpec:
+    """Normalise one model_list entry; provider prefixes must be known."""
+    params, provider, provider_model = _entry_shape(index, raw, registry)
+    params = {**{k: raw[k] for k in ("rpm", "tpm") if k in raw}, **params}
+    entry: Path_ = ("model_list", index, "litellm_params")
     model_info = dict(raw.get("model_info") or {})
     api_key = params.get("api_key")
     key_env = api_key[len(ENV_PREFIX):] if isinstance(api_key, str) and api_key.startswith(ENV_PREFIX) else ""
+    # Kept as written: `os.environ/NAME` secrets are resolved when used, never stored resolved.
     extra = {k: v for k, v in params.items() if k not in LITELLM_PARAM_COLUMNS}
     fingerprint = jsonutil.dumps({"model_name": raw["model_name"], "params": params}).decode()
     config_id = str(model_info.get("id") or hashlib.sha256(fingerprint.encode()).hexdigest()[:32])
@@ -116,36 +209,75 @@ def parse_deployment(index: int, raw: Any, registry: set[str]) -> DeploymentSpec
              for name in ("input_cost_per_token", "output_cost_per_token")}
     return DeploymentSpec(
         config_id=config_id, model_name=raw["model_name"], provider=provider, provider_model=provider_model,
-        api_base=str(resolve_env(params.get("api_base")) or ""), api_version=str(params.get("api_version") or ""),
+        api_base=str(resolve_env(params.get("api_base"), overlay) or ""),
+        api_version=str(resolve_env(params.get("api_version"), overlay) or ""),
         api_key_env=key_env, api_key_literal="" if key_env or not api_key else str(api_key),
         timeout=_number(entry, "timeout", params.get("timeout"), float), rpm=_number(entry, "rpm", params.get("rpm"), int),
         tpm=_number(entry, "tpm", params.get("tpm"), int), weight=_number(entry, "weight", params.get("weight", 1), float),
         litellm_params=extra, model_info=model_info, **costs)
 
 
-def parse_config(data: dict[str, Any], registry: set[str]) -> GatewayConfig:
-    """Check every section and turn it into typed values."""
-    warnings = [f"unknown top-level key {key!r} ignored" for key in data if key not in TOP_LEVEL_KEYS]
-    model_list = data.get("model_list") or []
-    if not isinstance(model_list, list):
-        raise ConfigError("model_list must be a list")
+def _sections(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     sections = {}
     for name in ("router_settings", "litellm_settings", "general_settings", "environment_variables"):
         value = data.get(name) or {}
         if not isinstance(value, dict):
-            raise ConfigError(f"{name} must be a mapping")
+            raise ConfigError(f"{name} must be a mapping", path=(name,))
         sections[name] = value
-    deployments = tuple(parse_deployment(i, raw, registry) for i, raw in enumerate(model_list))
+    return sections
+
+
+def check_routing_settings(sections: Mapping[str, dict[str, Any]]) -> None:
+    """Every routing setting must have a usable value; the first bad one is named."""
+    for section in schema.ROUTING_SETTINGS_SECTIONS:
+        _, problems = policy_from_settings(sections[section])
+        if problems:
+            name, message = problems[0]
+            raise ConfigError(f"{section}.{message}", path=(section, name))
+
+
+def section_warnings(sections: Mapping[str, dict[str, Any]]) -> list[tuple[Path_, str]]:
+    known = {"router_settings": schema.ROUTER_SETTINGS, "litellm_settings": schema.LITELLM_SETTINGS,
+             "general_settings": schema.GENERAL_SETTINGS}
+    return [warning for name, keys in known.items()
+            for warning in unknown_keys(sections[name], keys, where=name, path=(name,))]
+
+
+def parse_config(data: dict[str, Any], registry: set[str], lines: Lines | None = None) -> GatewayConfig:
+    """Check every section and turn it into typed values."""
+    lines = lines or Lines()
+    try:
+        return _parse(data, registry, lines)
+    except ConfigError as error:
+        raise ConfigError(lines.at(error.path, str(error)), path=error.path) from None
+
+
+def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayConfig:
+    warnings: list[tuple[Path_, str]] = [((key,), f"unknown top-level key {key!r} ignored")
+                                         for key in data if key not in TOP_LEVEL_KEYS]
+    model_list = data.get("model_list") or []
+    if not isinstance(model_list, list):
+        raise ConfigError("model_list must be a list", path=("model_list",))
+    raw_sections = _sections(data)
+    env = {str(k): str(v) for k, v in raw_sections["environment_variables"].items()}
+    sections = {name: resolve_env(value, env) for name, value in raw_sections.items()}
+    check_routing_settings(sections)
+    deployments = tuple(parse_deployment(i, raw, registry, env) for i, raw in enumerate(model_list))
+    for index, raw in enumerate(model_list):
+        warnings += entry_warnings(index, raw)
+    warnings += section_warnings(sections)
     return GatewayConfig(deployments=deployments, router_settings=sections["router_settings"],
-                         litellm_settings=sections["litellm_settings"],
-                         general_settings=sections["general_settings"],
-                         environment_variables={str(k): str(v) for k, v in sections["environment_variables"].items()},
-                         warnings=tuple(warnings))
+                         litellm_settings=sections["litellm_settings"], general_settings=sections["general_settings"],
+                         environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings))
 
 
 def load_config_file(path: str | Path, registry: set[str]) -> GatewayConfig:
     """Read and parse a config file."""
-    return parse_config(read_yaml(path), registry)
+    data, lines = read_document(path)
+    try:
+        return parse_config(data, registry, lines)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}", path=error.path) from None
 
 
 def apply_environment(config: GatewayConfig) -> None:

@@ -62,3 +62,21 @@ class RouterSettings(models.Model):
 
     def __str__(self) -> str:
         return f"router settings ({self.routing_strategy})"
+
+
+class DeploymentHealth(models.Model):
+    """The latest latency probe of one deployment (written by the Celery probe task)."""
+
+    deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="health", primary_key=True)
+    healthy = models.BooleanField()
+    latency_ms = models.FloatField(null=True, blank=True, help_text="Round trip of the probe call.")
+    error = models.TextField(blank=True, help_text="The upstream's error when unhealthy (never a key).")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "deployment health"
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id}: {'healthy' if self.healthy else 'unhealthy'}"

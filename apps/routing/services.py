@@ -1,15 +1,21 @@
-"""Writes to deployments and router settings; each bumps the routing snapshot after commit."""
+"""Writes to deployments, router settings and deployment health; routing changes bump the snapshot after commit."""
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
+from django.conf import settings
 from django.db import transaction
 
 from apps.core.secrets import encrypt
 from apps.core.snapshots import snapshot_bump
 from apps.routing.config import DeploymentSpec, GatewayConfig
-from apps.routing.models import Deployment, RouterSettings
-from apps.routing.snapshot import GENERATION
+from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
+from apps.routing.policy import policy_from_settings
+from apps.routing.probe import ProbeResult, probe_in_own_loop
+from apps.routing.snapshot import GENERATION, record_for, router_settings_dict
 
 ROUTER_COLUMNS = ("routing_strategy", "num_retries", "request_timeout")
 
@@ -66,3 +72,29 @@ def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
         router_settings_save(config=config)
         snapshot_bump(GENERATION)
     return ConfigSyncResult(created=created, updated=updated, removed=removed)
+
+
+def _health_save(result: ProbeResult, now: datetime) -> DeploymentHealth:
+    previous = DeploymentHealth.objects.filter(pk=int(result.deployment_id)).values_list(
+        "consecutive_failures", flat=True).first() or 0
+    health, _ = DeploymentHealth.objects.update_or_create(
+        deployment_id=int(result.deployment_id),
+        defaults={"healthy": result.healthy, "error": result.error, "status_code": result.status_code,
+                  "latency_ms": None if result.latency is None else round(result.latency * 1000, 3),
+                  "consecutive_failures": 0 if result.healthy else previous + 1, "checked_at": now})
+    return health
+
+
+def deployment_health_probe(*, deployment_ids: list[int] | None = None) -> list[DeploymentHealth]:
+    """Probe enabled deployments (all, or the ones named) and store each result."""
+    stored = router_settings_dict()
+    policy, _ = policy_from_settings(stored)
+    rows = Deployment.objects.filter(enabled=True).order_by("id")
+    group_sizes = Counter(rows.values_list("model_name", flat=True))
+    if deployment_ids is not None:
+        rows = rows.filter(pk__in=deployment_ids)
+    records = [record_for(row, drop_params=bool(stored.get("drop_params")), policy=policy) for row in rows]
+    results = asyncio.run(probe_in_own_loop(records, policy=policy, group_sizes=dict(group_sizes),
+                                            timeout=settings.TOLLGATE_HEALTH_PROBE_TIMEOUT))
+    now = datetime.now(timezone.utc)
+    return [_health_save(result, now) for result in results]

@@ -1,9 +1,12 @@
 """The routing table the hot path reads: model groups of deployments, rebuilt when deployments change."""
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +14,9 @@ from django.conf import settings
 from apps.core.secrets import decrypt
 from apps.core.snapshots import SnapshotCache
 from apps.providers.base import Target
+from apps.routing.policy import RouterPolicy, policy_from_settings
+
+logger = logging.getLogger("tollgate.routing")
 
 GENERATION = "routing"
 # litellm_params handled by dedicated Deployment columns; everything else is passed to the adapter.
@@ -31,6 +37,8 @@ class DeploymentRecord:
     input_cost_per_token: Decimal | None = None
     output_cost_per_token: Decimal | None = None
     model_info: dict[str, Any] = field(default_factory=dict)
+    max_input_tokens: int | None = None  # model_info, else the price table; None when unknown
+    weight_set: bool = False  # `weight` was given, so simple-shuffle weighs by it rather than rpm/tpm
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +48,55 @@ class RoutingTable:
     groups: dict[str, tuple[DeploymentRecord, ...]]
     settings: dict[str, Any] = field(default_factory=dict)
     access_groups: dict[str, frozenset[str]] = field(default_factory=dict)  # group name -> model names
+    policy: RouterPolicy = field(default_factory=RouterPolicy)
+    wildcards: tuple[str, ...] = ()  # group names holding "*", most specific first
+
+    def group_for(self, model_name: str) -> str | None:
+        """The group serving a requested name: itself, its alias, or the most specific wildcard group."""
+        if model_name in self.groups:
+            return model_name
+        alias = self.policy.model_group_alias.get(model_name)
+        if alias is not None and alias in self.groups:
+            return alias
+        return next((pattern for pattern in self.wildcards if fnmatchcase(model_name, pattern)), None)
 
     def deployments(self, model_name: str) -> tuple[DeploymentRecord, ...]:
-        return self.groups.get(model_name, ())
+        """The deployments that can serve `model_name`; wildcard ones aimed at the requested model."""
+        group = self.group_for(model_name)
+        if group is None:
+            return ()
+        records = self.groups[group]
+        if group == model_name or "*" not in group:
+            return records
+        return tuple(aimed_at(record, pattern=group, requested=model_name) for record in records)
 
     @property
     def model_names(self) -> list[str]:
-        return sorted(self.groups)
+        visible = [a for a, g in self.policy.model_group_alias.items()
+                   if a not in self.policy.hidden_aliases and g in self.groups]
+        return sorted({*self.groups, *visible})
+
+
+def aimed_at(record: DeploymentRecord, *, pattern: str, requested: str) -> DeploymentRecord:
+    """A wildcard deployment for one requested name: `anthropic/*` asked for `anthropic/claude-x` calls `claude-x`."""
+    prefix, _, suffix = pattern.partition("*")
+    matched = requested[len(prefix):len(requested) - len(suffix) if suffix else None]
+    provider_model = record.target.model.replace("*", matched) if "*" in record.target.model else record.target.model
+    target = replace(record.target, model=provider_model)
+    price = list_price(target.provider, provider_model)
+    window = record.model_info.get("max_input_tokens") or (price.max_input_tokens if price else None)
+    return replace(record, target=target, max_input_tokens=window,
+                   input_cost_per_token=record.input_cost_per_token or (price.input_cost_per_token if price else None),
+                   output_cost_per_token=record.output_cost_per_token or (price.output_cost_per_token if price else None))
+
+
+def list_price(provider: str, model: str) -> Any:
+    """The shipped price table's row for a model (prices, context window), or None when unknown or absent."""
+    try:
+        from apps.providers.pricing import price_for  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return price_for(provider, model)
 
 
 def resolve_api_key(*, env_name: str, encrypted: str) -> str | None:
@@ -58,43 +108,78 @@ def resolve_api_key(*, env_name: str, encrypted: str) -> str | None:
     return None
 
 
-def record_for(deployment: Any, *, drop_params: bool) -> DeploymentRecord:
-    """Freeze one Deployment row into what the hot path needs."""
+def target_for_row(deployment: Any, *, drop_params: bool, policy: RouterPolicy) -> Target:
+    """The Target of one Deployment row; router-wide timeouts fill what the deployment leaves unset."""
     params = deployment.litellm_params or {}
-    target = Target(
+    extra = {k: v for k, v in params.items() if k not in COLUMN_PARAMS}
+    if policy.stream_timeout is not None:
+        extra.setdefault("stream_timeout", policy.stream_timeout)
+    return Target(
         provider=deployment.provider, model=deployment.provider_model, api_base=deployment.api_base or None,
         api_key=resolve_api_key(env_name=deployment.api_key_env, encrypted=deployment.api_key_encrypted),
         api_version=deployment.api_version or None,
-        timeout=deployment.timeout or settings.TOLLGATE_DEFAULT_TIMEOUT,
+        timeout=deployment.timeout or policy.timeout or settings.TOLLGATE_DEFAULT_TIMEOUT,
         deployment_id=str(deployment.pk), model_alias=deployment.model_name,
         drop_params=bool(params.get("drop_params", drop_params)),
-        headers=dict(params.get("extra_headers") or {}),
-        extra={k: v for k, v in params.items() if k not in COLUMN_PARAMS})
+        headers=dict(params.get("extra_headers") or {}), extra=extra)
+
+
+def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | None = None) -> DeploymentRecord:
+    """Freeze one Deployment row into what the hot path needs."""
+    policy = policy or RouterPolicy()
+    info = dict(deployment.model_info or {})
+    price = None if "*" in deployment.provider_model else list_price(deployment.provider, deployment.provider_model)
     return DeploymentRecord(
-        id=str(deployment.pk), model_name=deployment.model_name, target=target, weight=deployment.weight,
-        rpm=deployment.rpm, tpm=deployment.tpm, input_cost_per_token=deployment.input_cost_per_token,
-        output_cost_per_token=deployment.output_cost_per_token, model_info=dict(deployment.model_info or {}))
+        id=str(deployment.pk), model_name=deployment.model_name,
+        target=target_for_row(deployment, drop_params=drop_params, policy=policy), weight=deployment.weight,
+        rpm=deployment.rpm, tpm=deployment.tpm,
+        input_cost_per_token=deployment.input_cost_per_token or (price.input_cost_per_token if price else None),
+        output_cost_per_token=deployment.output_cost_per_token or (price.output_cost_per_token if price else None),
+        model_info=info, max_input_tokens=info.get("max_input_tokens") or (price.max_input_tokens if price else None),
+        weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0)
 
 
-def load_routing_table() -> RoutingTable:
-    """Read enabled deployments and router settings from the database."""
-    from apps.routing.models import Deployment, RouterSettings
+def router_settings_dict() -> dict[str, Any]:
+    """The stored router settings as one mapping (columns override the free-form JSON)."""
+    from apps.routing.models import RouterSettings
 
-    router = RouterSettings.objects.first()
-    router_settings: dict[str, Any] = dict(router.settings) if router else {}
-    if router:
-        router_settings.update(routing_strategy=router.routing_strategy, num_retries=router.num_retries)
-    drop_params = bool(router_settings.get("drop_params", False))
-    groups: dict[str, list[DeploymentRecord]] = {}
-    for deployment in Deployment.objects.filter(enabled=True).order_by("id"):
-        groups.setdefault(deployment.model_name, []).append(record_for(deployment, drop_params=drop_params))
+    row = RouterSettings.objects.first()
+    if row is None:
+        return {}
+    merged: dict[str, Any] = dict(row.settings or {})
+    merged.update(routing_strategy=row.routing_strategy, num_retries=row.num_retries)
+    if row.request_timeout is not None:
+        merged["request_timeout"] = row.request_timeout
+    return merged
+
+
+def access_groups_of(groups: Mapping[str, tuple[DeploymentRecord, ...]]) -> dict[str, frozenset[str]]:
+    """Access group name -> the model groups whose deployments list it in model_info.access_groups."""
     access: dict[str, set[str]] = {}
     for name, records in groups.items():
         for record in records:
             for group in record.model_info.get("access_groups") or ():
                 access.setdefault(str(group), set()).add(name)
-    return RoutingTable(groups={name: tuple(records) for name, records in groups.items()}, settings=router_settings,
-                        access_groups={group: frozenset(names) for group, names in access.items()})
+    return {group: frozenset(names) for group, names in access.items()}
+
+
+def load_routing_table() -> RoutingTable:
+    """Read enabled deployments and router settings from the database."""
+    from apps.routing.models import Deployment
+
+    router_settings = router_settings_dict()
+    policy, problems = policy_from_settings(router_settings)
+    for _, problem in problems:
+        logger.warning("router settings: %s; using the default", problem)
+    drop_params = bool(router_settings.get("drop_params", False))
+    groups: dict[str, list[DeploymentRecord]] = {}
+    for deployment in Deployment.objects.filter(enabled=True).order_by("id"):
+        record = record_for(deployment, drop_params=drop_params, policy=policy)
+        groups.setdefault(deployment.model_name, []).append(record)
+    frozen = {name: tuple(records) for name, records in groups.items()}
+    wildcards = tuple(sorted((name for name in frozen if "*" in name), key=lambda n: (-len(n.replace("*", "")), n)))
+    return RoutingTable(groups=frozen, settings=router_settings, access_groups=access_groups_of(frozen),
+                        policy=policy, wildcards=wildcards)
 
 
 routing_table = SnapshotCache(GENERATION, load_routing_table)

@@ -56,6 +56,7 @@ class OpenAIUpstream:
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.requests: list[Recorded] = []
         self.replies: list[Reply] = []
+        self.by_model: dict[str, Reply] = {}  # every request for this model gets this reply
         self.hangups = 0
         self.events_sent = 0
         self.hangup_event = threading.Event()
@@ -67,9 +68,18 @@ class OpenAIUpstream:
     def reply_with(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
+    def always_for(self, model: str, reply: Reply) -> None:
+        """Answer every request naming `model` with `reply` until reset (per-deployment failures)."""
+        self.by_model[model] = reply
+
+    def models_called(self) -> list[str]:
+        """The `model` of each recorded JSON request, in order."""
+        return [r.json.get("model") for r in self.requests if r.body]
+
     def reset(self) -> None:
         self.requests.clear()
         self.replies.clear()
+        self.by_model.clear()
         self.hangups = 0
         self.events_sent = 0
         self.hangup_event.clear()
@@ -101,7 +111,7 @@ class OpenAIUpstream:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.requests.append(Recorded(scope["method"], scope["path"], scope["query_string"].decode(), headers, body))
-        reply = self.replies.pop(0) if self.replies else Reply()
+        reply = self._reply_for(body)
         if reply.stall:
             await self._wait_for_hangup(receive)
             return
@@ -115,6 +125,16 @@ class OpenAIUpstream:
             return
         events = reply.events if reply.events is not None else list(answer)
         await self._send_stream(send, receive, events, reply.chunk_delay)
+
+    def _reply_for(self, body: bytes) -> Reply:
+        if self.by_model:
+            try:
+                model = jsonutil.loads(body).get("model")
+            except (jsonutil.JSONDecodeError, AttributeError):
+                model = None
+            if model in self.by_model:
+                return self.by_model[model]
+        return self.replies.pop(0) if self.replies else Reply()
 
     async def _wait_for_hangup(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":

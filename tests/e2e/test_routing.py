@@ -1,0 +1,180 @@
+"""Routing through the real gateway process against a real upstream that fails, stalls, rate-limits and
+answers context-length errors: failover, cooldowns, fallbacks, timeouts, limits, names."""
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from apps.routing.models import RouterSettings
+from tests.upstreams.openai import OpenAIUpstream, Reply
+
+MSG = [{"role": "user", "content": "hello"}]
+SERVER_ERROR = Reply(status=500, body={"error": {"message": "upstream broke", "type": "server_error"}})
+RATE_LIMITED = Reply(status=429, body={"error": {"message": "slow down", "type": "rate_limit_error"}})
+CONTEXT = Reply(status=400, body={"error": {"message": "This model's maximum context length is 10 tokens.",
+                                            "type": "invalid_request_error", "code": "context_length_exceeded"}})
+
+
+def router(*, strategy: str = "cost-based", num_retries: int = 1, **settings: Any) -> None:
+    """Router settings for the test; cost-based by default so the cheaper deployment is always tried first."""
+    RouterSettings.objects.update_or_create(pk=1, defaults={"routing_strategy": strategy, "num_retries": num_retries,
+                                                            "settings": settings})
+
+
+def pair(upstream_model, group: str = "upstream-gpt", **second: Any):
+    """Deployments `first` (cheaper, tried first by cost-based routing) and `second` of one group."""
+    first = upstream_model(group, provider_model="first", input_cost_per_token=Decimal("0.000001"),
+                           output_cost_per_token=Decimal("0.000001"))
+    other = upstream_model(group, provider_model="second", input_cost_per_token=Decimal("0.00001"),
+                           output_cost_per_token=Decimal("0.00001"), **second)
+    return first, other
+
+
+def chat(http: httpx.Client, model: str = "upstream-gpt", **body: Any) -> httpx.Response:
+    return http.post("/v1/chat/completions", json={"model": model, "messages": MSG, **body})
+
+
+def test_a_failing_deployment_fails_over_to_the_next(upstream_model, upstream: OpenAIUpstream,
+                                                     http: httpx.Client) -> None:
+    first, second = pair(upstream_model)
+    router(allowed_fails=100)
+    upstream.always_for("first", SERVER_ERROR)
+    response = chat(http)
+    assert response.status_code == 200
+    assert upstream.models_called() == ["first", "second"]
+    assert response.headers["x-litellm-model-id"] == str(second.pk)
+    assert (response.headers["x-tollgate-attempts"], response.headers["x-litellm-attempted-fallbacks"]) == ("2", "0")
+
+
+def test_a_stalled_deployment_times_out_and_fails_over(upstream_model, upstream: OpenAIUpstream,
+                                                       http: httpx.Client) -> None:
+    pair(upstream_model)
+    router()
+    upstream.always_for("first", Reply(stall=True))
+    response = chat(http, timeout=0.5)  # per-request timeout, from the body
+    assert response.status_code == 200
+    assert upstream.models_called() == ["first", "second"]
+    assert upstream.hangup_event.wait(5)
+
+
+def test_a_rate_limited_deployment_is_cooled_down_for_later_calls(upstream_model, upstream: OpenAIUpstream,
+                                                                  http: httpx.Client) -> None:
+    pair(upstream_model)
+    router(cooldown_time=60)
+    upstream.always_for("first", RATE_LIMITED)
+    assert [chat(http).status_code for _ in range(3)] == [200, 200, 200]
+    assert upstream.models_called() == ["first", "second", "second", "second"]
+
+
+def test_repeated_failures_cool_a_deployment_after_allowed_fails(upstream_model, upstream: OpenAIUpstream,
+                                                                 http: httpx.Client) -> None:
+    pair(upstream_model)
+    router(allowed_fails=2, cooldown_time=60)
+    upstream.always_for("first", SERVER_ERROR)
+    assert [chat(http).status_code for _ in range(4)] == [200] * 4
+    assert upstream.models_called() == ["first", "second", "first", "second", "second", "second"]
+
+
+def test_context_length_errors_go_to_context_window_fallbacks(upstream_model, upstream: OpenAIUpstream,
+                                                              http: httpx.Client) -> None:
+    upstream_model("upstream-gpt", provider_model="small")
+    big = upstream_model("upstream-gpt-long", provider_model="long")
+    router(num_retries=0, context_window_fallbacks=[{"upstream-gpt": ["upstream-gpt-long"]}])
+    upstream.always_for("small", CONTEXT)
+    response = chat(http)
+    assert response.status_code == 200
+    assert response.headers["x-litellm-model-id"] == str(big.pk)
+    assert response.headers["x-litellm-attempted-fallbacks"] == "1"
+    assert response.headers["x-litellm-model-group"] == "upstream-gpt-long"
+    assert upstream.models_called() == ["small", "long"]
+
+
+def test_pre_call_checks_skip_deployments_the_prompt_cannot_fit(upstream_model, upstream: OpenAIUpstream,
+                                                                http: httpx.Client) -> None:
+    upstream_model("upstream-gpt", provider_model="small", model_info={"max_input_tokens": 20})
+    upstream_model("upstream-gpt-long", provider_model="long", model_info={"max_input_tokens": 100_000})
+    router(enable_pre_call_checks=True, context_window_fallbacks=[{"upstream-gpt": ["upstream-gpt-long"]}])
+    response = http.post("/v1/chat/completions", json={
+        "model": "upstream-gpt", "messages": [{"role": "user", "content": "many words " * 50}]})
+    assert response.status_code == 200
+    assert upstream.models_called() == ["long"]
+
+
+def test_generic_fallbacks_serve_when_the_group_cannot(upstream_model, upstream: OpenAIUpstream,
+                                                       http: httpx.Client) -> None:
+    upstream_model("upstream-gpt", provider_model="first")
+    spare = upstream_model("spare", provider_model="spare")
+    router(num_retries=0, fallbacks=[{"upstream-gpt": ["spare"]}])
+    upstream.always_for("first", SERVER_ERROR)
+    response = chat(http)
+    assert response.status_code == 200
+    assert response.headers["x-litellm-model-id"] == str(spare.pk)
+    # A per-request list replaces the router's; an empty one turns fallbacks off.
+    assert chat(http, fallbacks=[]).status_code == 502
+
+
+def test_bad_requests_are_never_retried(upstream_model, upstream: OpenAIUpstream, http: httpx.Client) -> None:
+    pair(upstream_model)
+    router(num_retries=3, fallbacks=["upstream-gpt"])
+    upstream.always_for("first", Reply(status=400, body={"error": {"message": "bad", "type": "invalid_request_error"}}))
+    assert chat(http).status_code == 400
+    assert upstream.models_called() == ["first"]
+
+
+def test_one_retry_budget_and_sdks_told_not_to_retry_again(upstream_model, upstream: OpenAIUpstream,
+                                                           gateway) -> None:
+    pair(upstream_model)
+    upstream_model("spare", provider_model="spare")
+    router(num_retries=2, allowed_fails=100, retry_backoff_base=0, fallbacks=[{"upstream-gpt": ["spare"]}])
+    for model in ("first", "second", "spare"):
+        upstream.always_for(model, SERVER_ERROR)
+    sdk = openai.OpenAI(api_key="sk-test-master-0123456789", base_url=f"{gateway.url}/v1", max_retries=3)
+    with pytest.raises(openai.InternalServerError) as caught:
+        sdk.chat.completions.create(model="upstream-gpt", messages=MSG)
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    # One call: three attempts on the group, one on the fallback; the SDK added none.
+    assert len(upstream.models_called()) == 4
+
+
+def test_deployments_over_their_rpm_are_skipped_then_429(upstream_model, upstream: OpenAIUpstream,
+                                                         http: httpx.Client) -> None:
+    upstream_model("limited", provider_model="limited", rpm=1)
+    router()
+    if time.time() % 60 > 55:  # usage counts per wall-clock minute: do not straddle two
+        time.sleep(60 - time.time() % 60 + 0.05)
+    first, second = chat(http, model="limited"), chat(http, model="limited")
+    assert first.status_code == 200 and second.status_code == 429
+    assert second.json()["error"]["code"] == "no_deployments_available"
+    assert 1 <= int(second.headers["retry-after"]) <= 60
+
+
+def test_a_silent_stream_ends_with_an_error_event(upstream_model, upstream: OpenAIUpstream,
+                                                  http: httpx.Client) -> None:
+    upstream_model(litellm_params={"stream_timeout": 0.5})
+    router(num_retries=0)
+    upstream.reply_with(Reply(chunk_delay=3))
+    response = http.post("/v1/chat/completions", json={"model": "upstream-gpt", "messages": MSG, "stream": True})
+    events = [line for line in response.text.split("\n\n") if line]
+    assert events[-1].startswith("data: {") and '"timeout"' in events[-1]
+    assert "[DONE]" not in response.text
+
+
+def test_wildcard_groups_call_the_requested_model(upstream_model, upstream: OpenAIUpstream,
+                                                  http: httpx.Client) -> None:
+    upstream_model("up/*", provider_model="*")
+    router()
+    response = chat(http, model="up/gpt-9-mini")
+    assert response.status_code == 200
+    assert upstream.models_called() == ["gpt-9-mini"]
+
+
+def test_aliases_reach_their_group(upstream_model, upstream: OpenAIUpstream, http: httpx.Client) -> None:
+    upstream_model(provider_model="aliased")
+    router(model_group_alias={"gpt4": "upstream-gpt"})
+    assert chat(http, model="gpt4").status_code == 200
+    assert upstream.models_called() == ["aliased"]
