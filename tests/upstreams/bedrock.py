@@ -176,7 +176,7 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
                    "embeddings": f"/model/{quote(GATEWAY_EMBEDDING_MODEL, safe='')}/invoke"},
             auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-east-1/bedrock/"),
             text="Hello from Bedrock.", stream_text="Hello from Bedrock.", tool_arguments={"city": "Paris"},
-            embedding_model=GATEWAY_EMBEDDING_MODEL,
+            embedding_model=GATEWAY_EMBEDDING_MODEL, auth_is_prefix=True,
             litellm_params={"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY,
                             "aws_region_name": "us-east-1", "aws_signing_time": SIGNING_TIME})
     assert twin.failures == []

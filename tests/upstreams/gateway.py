@@ -37,11 +37,12 @@ class GatewayUpstream:
     api_base: str
     received: Callable[[], list[Seen]]
     paths: Mapping[str, str]
-    auth: tuple[str, str]  # header name, and its value (or, for signatures, how the value starts)
+    auth: tuple[str, str]  # header name and value
     text: str
     stream_text: str
     tool_arguments: Mapping[str, Any]
     api_key: str = ""
     api_version: str = ""
     embedding_model: str = ""  # empty: the chat model also embeds
+    auth_is_prefix: bool = False  # signatures vary per request: `auth` gives how the value starts
     litellm_params: Mapping[str, Any] = field(default_factory=dict)
