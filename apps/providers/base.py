@@ -209,7 +209,7 @@ class UpstreamError(GatewayError):
         self.error_type = error_type
         self.retry_after = retry_after
         self.provider = provider
-        if retry_after is not None and status in (429, 503):
+        if retry_after is not None and client_status_for(status) in (429, 503):
             # Keep the provider's back-off advice for the client (whole seconds, at least 1).
             self.headers.setdefault("Retry-After", str(max(1, math.ceil(retry_after))))
 
@@ -239,6 +239,8 @@ def client_status_for(upstream_status: int) -> int:
     """The status the client sees for an upstream status: 4xx kept, 5xx as 502/503/504."""
     if upstream_status in (503, 504):
         return upstream_status
+    if upstream_status == 529:  # Anthropic's "overloaded": a temporary unavailability, as 503 says
+        return 503
     if upstream_status >= 500:
         return 502
     return upstream_status

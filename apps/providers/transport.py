@@ -103,6 +103,16 @@ async def send_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: 
     return adapter.parse_embedding_response(status, body, target)
 
 
+def with_model(chunk: ChatChunk, target: Target) -> ChatChunk:
+    """The chunk, its empty or missing `model` filled with the deployment's model (as non-streamed answers are).
+
+    Adapters keep the model name the upstream reported; many streams name it only in a first event, or never.
+    """
+    if chunk.body.get("model"):
+        return chunk
+    return ChatChunk(body={**chunk.body, "model": target.model or target.model_alias}, usage=chunk.usage)
+
+
 class ChatStream:
     """An open upstream stream: `chunks()` yields as bytes arrive; `aclose()` hangs up."""
 
@@ -120,10 +130,10 @@ class ChatStream:
             async for data in self.response.aiter_raw():
                 for frame in decoder.feed(data):
                     for chunk in self.adapter.parse_stream_chunk(frame, state):
-                        yield chunk
+                        yield with_model(chunk, self.target)
             for frame in decoder.close():
                 for chunk in self.adapter.parse_stream_chunk(frame, state):
-                    yield chunk
+                    yield with_model(chunk, self.target)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.target) from None
         finally:

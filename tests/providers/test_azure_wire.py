@@ -48,8 +48,9 @@ async def test_stream_passes_the_filter_only_first_chunk(upstream: LocalServer) 
     stream = await transport.open_chat_stream(ADAPTER, chat("Hi", stream=True), target(upstream))
     chunks = [chunk async for chunk in stream.chunks()]
     assert upstream.requests[0].body["stream_options"] == {"include_usage": True}
-    assert chunks[0].body == {"choices": [], "created": 0, "id": "", "model": "", "object": "chat.completion.chunk",
-                              "prompt_filter_results": azure.PROMPT_FILTER}
+    # The filter-only chunk names no model upstream; the transport fills in the deployment's.
+    assert chunks[0].body == {"choices": [], "created": 0, "id": "", "model": "gpt4o-prod",
+                              "object": "chat.completion.chunk", "prompt_filter_results": azure.PROMPT_FILTER}
     assert [c.body["choices"][0]["delta"].get("content") for c in chunks[1:3]] == ["", "Hello"]
     assert chunks[3].body["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1].body["choices"] == [] and chunks[-1].usage is not None

@@ -79,6 +79,21 @@ def test_titan_embedding_request_is_one_input() -> None:
         adapter_for("bedrock").translate_embedding_request(EmbeddingCall(model="e", input=["a", "b"]), target)
 
 
+@pytest.mark.parametrize("encoding_format", [pytest.param("float", id="float_case"),
+                                             pytest.param("base64", id="base64_sdk_default_case")])
+def test_titan_embedding_takes_the_sdk_encoding_formats(encoding_format: str) -> None:
+    target = replace(TARGET, model="amazon.titan-embed-text-v2:0")
+    call = EmbeddingCall(model="e", input="hello", params={"encoding_format": encoding_format})
+    request = adapter_for("bedrock").translate_embedding_request(call, target)
+    assert jsonutil.loads(request.body) == {"inputText": "hello"}
+
+
+def test_unknown_embedding_encoding_format_is_refused() -> None:
+    call = EmbeddingCall(model="e", input="hello", params={"encoding_format": "int8"})
+    with pytest.raises(ParamNotSupported):
+        adapter_for("bedrock").translate_embedding_request(call, replace(TARGET, model="amazon.titan-embed-text-v2:0"))
+
+
 def test_cohere_embedding_request_batches_texts() -> None:
     target = replace(TARGET, model="cohere.embed-english-v3")
     request = adapter_for("bedrock").translate_embedding_request(

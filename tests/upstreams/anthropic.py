@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.upstreams.gateway import GatewayUpstream, Seen
 
 API_KEY = "sk-ant-wire-test"
 
@@ -128,3 +131,56 @@ def error_twin(status: int, body: dict[str, Any], *, headers: dict[str, str] | N
         return Reply(status, {"content-type": "application/json", **(headers or {})}, [json.dumps(body).encode()])
     return RecordingUpstream(respond)
 
+
+
+# --- the twin the gateway end-to-end tests deploy ----------------------------------------------------
+
+GATEWAY_MODEL = "claude-sonnet-4-20250514"
+GATEWAY_USAGE = {"input_tokens": 12, "output_tokens": 6}
+
+
+def gateway_answer(*, tools: bool) -> dict[str, Any]:
+    """A Messages API answer: a tool_use block when tools were offered, else a fixed text."""
+    block: dict[str, Any] = ({"type": "tool_use", "id": "toolu_e2e", "name": "get_weather", "input": {"city": "Paris"}}
+                             if tools else {"type": "text", "text": "Hello from Anthropic."})
+    return {"id": "msg_e2e", "type": "message", "role": "assistant", "model": GATEWAY_MODEL, "content": [block],
+            "stop_reason": "tool_use" if tools else "end_turn", "stop_sequence": None, "usage": GATEWAY_USAGE}
+
+
+def gateway_events(*, tools: bool) -> list[dict[str, Any]]:
+    """The streamed twin of `gateway_answer`: text deltas, or a tool_use block with input_json_delta pieces."""
+    if tools:
+        start: dict[str, Any] = {"type": "tool_use", "id": "toolu_e2e", "name": "get_weather", "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in ("{\"ci", "ty\": \"Pa", "ris\"}")]
+    else:
+        start = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in ("Hello", " from Anthropic.")]
+    message: dict[str, Any] = {"id": "msg_e2e_s", "type": "message", "role": "assistant", "content": [],
+                               "model": GATEWAY_MODEL, "stop_reason": None,
+                               "usage": {"input_tokens": 12, "output_tokens": 1}}
+    return [{"type": "message_start", "message": message},
+            {"type": "content_block_start", "index": 0, "content_block": start},
+            *[{"type": "content_block_delta", "index": 0, "delta": delta} for delta in deltas],
+            {"type": "content_block_stop", "index": 0},
+            {"type": "message_delta", "delta": {"stop_reason": "tool_use" if tools else "end_turn",
+                                                "stop_sequence": None}, "usage": {"output_tokens": 6}},
+            {"type": "message_stop"}]
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """An Anthropic twin that answers text, or a tool call when tools are offered, deployable through the gateway."""
+    def respond(seen: Received) -> Reply:
+        body = check_messages_request(seen)
+        tools = bool(body.get("tools"))
+        if body.get("stream"):
+            return Reply(200, {"content-type": "text/event-stream"}, sse(gateway_events(tools=tools)))
+        return Reply(200, {"content-type": "application/json"}, [json.dumps(gateway_answer(tools=tools)).encode()])
+
+    with RecordingUpstream(respond) as twin:
+        yield GatewayUpstream(
+            provider="anthropic", provider_model=GATEWAY_MODEL, api_base=twin.base_url, api_key=API_KEY,
+            received=lambda: [Seen(seen.path, seen.headers) for seen in twin.received],
+            paths={"chat": "/v1/messages", "stream": "/v1/messages"}, auth=("x-api-key", API_KEY),
+            text="Hello from Anthropic.", stream_text="Hello from Anthropic.", tool_arguments={"city": "Paris"})
+    assert twin.failures == []

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from apps.core import jsonutil
+from tests.upstreams.gateway import GatewayUpstream, Seen
 from tests.upstreams.local_http import LocalServer, Recorded, Reply, json_reply
 
 API_KEY = "azure-key-test"
+TOOL_ARGUMENTS = "{\"city\": \"Paris\"}"
 DEPLOYMENT_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/(?P<operation>chat/completions|embeddings)$")
 V1_PATH = re.compile(r"^/openai/v1/(?P<operation>chat/completions|embeddings)$")
 SAFE = {"hate": {"filtered": False, "severity": "safe"}, "self_harm": {"filtered": False, "severity": "safe"},
@@ -43,12 +47,15 @@ def respond(request: Recorded) -> Reply:
     if operation is None:
         return json_reply(404, {"error": {"code": "404", "message": "Resource not found"}})
     if operation == "embeddings":
-        vectors = [[0.5, float(index)] for index, _ in enumerate(request.body["input"])]
+        inputs = request.body["input"] if isinstance(request.body["input"], list) else [request.body["input"]]
+        vectors = [[0.5, float(index)] for index, _ in enumerate(inputs)]
         return json_reply(200, {"object": "list", "model": "text-embedding-3-small",
                                 "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
                                 "usage": {"prompt_tokens": 4, "total_tokens": 4}})
     if "violent" in jsonutil.dumps(request.body["messages"]).decode():
         return json_reply(400, BLOCKED)
+    if request.body.get("tools"):
+        return tool_stream_reply() if request.body.get("stream") else json_reply(200, tool_completion())
     return stream_reply() if request.body.get("stream") else json_reply(200, completion())
 
 
@@ -60,20 +67,56 @@ def completion() -> dict[str, object]:
             "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}}
 
 
-def stream_reply() -> Reply:
-    def chunk(choices: list[dict[str, object]], **extra: object) -> dict[str, object]:
-        return {"id": "chatcmpl-wire", "object": "chat.completion.chunk", "created": 1733000001,
-                "model": "gpt-4o-2024-08-06", "choices": choices, **extra}
+def tool_completion() -> dict[str, object]:
+    call = {"id": "call_wire", "type": "function", "function": {"name": "get_weather", "arguments": TOOL_ARGUMENTS}}
+    return {**completion(), "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": None,
+                                         "message": {"role": "assistant", "content": None, "tool_calls": [call]}}]}
 
+
+def chunk(choices: list[dict[str, object]], **extra: object) -> dict[str, object]:
+    return {"id": "chatcmpl-wire", "object": "chat.completion.chunk", "created": 1733000001,
+            "model": "gpt-4o-2024-08-06", "choices": choices, **extra}
+
+
+def sse(events: list[dict[str, object]]) -> Reply:
+    pieces = [b"data: " + jsonutil.dumps(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
+    return Reply(status=200, pieces=pieces, headers={"Content-Type": "text/event-stream"})
+
+
+def tool_stream_reply() -> Reply:
+    """A streamed tool call whose arguments arrive in pieces, as Azure sends them."""
+    opening = {"index": 0, "id": "call_wire", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+    pieces = [{"index": 0, "function": {"arguments": piece}} for piece in ("{\"ci", "ty\": \"Pa", "ris\"}")]
+    return sse([chunk([{"index": 0, "delta": {"role": "assistant", "content": None, "tool_calls": [opening]},
+                        "finish_reason": None}]),
+                *[chunk([{"index": 0, "delta": {"tool_calls": [piece]}, "finish_reason": None}]) for piece in pieces],
+                chunk([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
+                chunk([], usage={"prompt_tokens": 9, "completion_tokens": 7, "total_tokens": 16})])
+
+
+def stream_reply() -> Reply:
     events = [{"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": PROMPT_FILTER},
               chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None,
                       "content_filter_results": {}}]),
               chunk([{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None, "content_filter_results": SAFE}]),
               chunk([{"index": 0, "delta": {}, "finish_reason": "stop", "content_filter_results": {}}]),
               chunk([], usage={"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10})]
-    pieces = [b"data: " + jsonutil.dumps(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
-    return Reply(status=200, pieces=pieces, headers={"Content-Type": "text/event-stream"})
+    return sse(events)
 
 
 def server() -> LocalServer:
     return LocalServer(respond)
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """An Azure OpenAI resource mock deployable through the gateway (deployments `gpt4o-prod`, `emb-prod`)."""
+    with server() as local:
+        yield GatewayUpstream(
+            provider="azure", provider_model="gpt4o-prod", api_base=local.base, api_key=API_KEY,
+            api_version="2024-10-21", received=lambda: [Seen(r.path, r.headers) for r in local.requests],
+            paths={"chat": "/openai/deployments/gpt4o-prod/chat/completions",
+                   "stream": "/openai/deployments/gpt4o-prod/chat/completions",
+                   "embeddings": "/openai/deployments/emb-prod/embeddings"},
+            auth=("api-key", API_KEY), text="Hello from Azure.", stream_text="Hello",
+            tool_arguments={"city": "Paris"}, embedding_model="emb-prod")

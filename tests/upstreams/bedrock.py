@@ -12,11 +12,13 @@ import hmac
 import json
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from tests.upstreams.anthropic import Received, RecordingUpstream, Reply
+from tests.upstreams.gateway import GatewayUpstream, Seen
 
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -118,3 +120,63 @@ def error_twin(status: int, *, error_type: str, message: str) -> RecordingUpstre
         headers = {"content-type": "application/json", "x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/"}
         return Reply(status, headers, [json.dumps({"message": message}).encode()])
     return RecordingUpstream(respond)
+
+
+# --- the twin the gateway end-to-end tests deploy ----------------------------------------------------
+
+GATEWAY_MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+GATEWAY_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
+GATEWAY_USAGE = {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}
+
+
+def gateway_converse(*, tools: bool) -> dict[str, Any]:
+    """A Converse answer: a toolUse block when tools were offered, else a fixed text."""
+    block: dict[str, Any] = ({"toolUse": {"toolUseId": "tu_e2e", "name": "get_weather", "input": {"city": "Paris"}}}
+                             if tools else {"text": "Hello from Bedrock."})
+    return {"output": {"message": {"role": "assistant", "content": [block]}},
+            "stopReason": "tool_use" if tools else "end_turn", "usage": GATEWAY_USAGE, "metrics": {"latencyMs": 10}}
+
+
+def gateway_stream(*, tools: bool) -> list[bytes]:
+    """The ConverseStream twin of `gateway_converse`."""
+    if tools:
+        opening = [event("contentBlockStart", {"contentBlockIndex": 0,
+                                               "start": {"toolUse": {"toolUseId": "tu_e2e", "name": "get_weather"}}})]
+        deltas: list[dict[str, Any]] = [{"toolUse": {"input": piece}} for piece in ("{\"ci", "ty\": \"Pa", "ris\"}")]
+    else:
+        opening, deltas = [], [{"text": piece} for piece in ("Hello", " from Bedrock.")]
+    return [event("messageStart", {"role": "assistant"}), *opening,
+            *[event("contentBlockDelta", {"contentBlockIndex": 0, "delta": delta}) for delta in deltas],
+            event("contentBlockStop", {"contentBlockIndex": 0}),
+            event("messageStop", {"stopReason": "tool_use" if tools else "end_turn"}),
+            event("metadata", {"usage": GATEWAY_USAGE, "metrics": {"latencyMs": 10}})]
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """A SigV4-checking Bedrock twin answering text or a tool call, deployable through the gateway."""
+    def respond(seen: Received) -> Reply:
+        check_signed(seen, twin.base_url)
+        body = seen.json()
+        tools = "toolConfig" in body
+        if seen.path.endswith("/converse"):
+            return Reply(200, {"content-type": "application/json"}, [json.dumps(gateway_converse(tools=tools)).encode()])
+        if seen.path.endswith("/converse-stream"):
+            return Reply(200, {"content-type": "application/vnd.amazon.eventstream"}, gateway_stream(tools=tools))
+        assert seen.path.endswith("/invoke"), f"unknown operation {seen.path}"
+        return Reply(200, {"content-type": "application/json"},
+                     [json.dumps({"embedding": [0.1, 0.2, 0.3], "inputTextTokenCount": 2}).encode()])
+
+    model_path = f"/model/{quote(GATEWAY_MODEL, safe='')}"
+    with RecordingUpstream(respond) as twin:
+        yield GatewayUpstream(
+            provider="bedrock", provider_model=GATEWAY_MODEL, api_base=twin.base_url,
+            received=lambda: [Seen(seen.path, seen.headers) for seen in twin.received],
+            paths={"chat": f"{model_path}/converse", "stream": f"{model_path}/converse-stream",
+                   "embeddings": f"/model/{quote(GATEWAY_EMBEDDING_MODEL, safe='')}/invoke"},
+            auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-east-1/bedrock/"),
+            text="Hello from Bedrock.", stream_text="Hello from Bedrock.", tool_arguments={"city": "Paris"},
+            embedding_model=GATEWAY_EMBEDDING_MODEL, auth_is_prefix=True,
+            litellm_params={"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY,
+                            "aws_region_name": "us-east-1", "aws_signing_time": SIGNING_TIME})
+    assert twin.failures == []

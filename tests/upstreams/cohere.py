@@ -6,8 +6,11 @@ It checks `Authorization: Bearer`, answers chat as JSON or (with `"stream": true
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from tests.upstreams.gateway import PROMPT, GatewayUpstream, Seen
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 API_KEY = "co-wire-test"
@@ -93,3 +96,15 @@ class CohereUpstream:
         events.append(event("message-end", delta={"finish_reason": "TOOL_CALL" if calls else "COMPLETE",
                                                   "usage": USAGE}))
         return Reply.sse(events)
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """A Cohere v2 mock deployable through the gateway."""
+    with CohereUpstream() as upstream:
+        yield GatewayUpstream(
+            provider="cohere", provider_model="command-a-03-2025", api_base=upstream.url, api_key=API_KEY,
+            received=lambda: [Seen(request.path, request.headers) for request in upstream.requests],
+            paths={"chat": "/v2/chat", "stream": "/v2/chat", "embeddings": "/v2/embed"},
+            auth=("authorization", f"Bearer {API_KEY}"), text=f"echo: {PROMPT}", stream_text="Hello",
+            tool_arguments={"city": "Paris"}, embedding_model="embed-v4.0")

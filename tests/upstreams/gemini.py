@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from tests.upstreams.gateway import PROMPT, GatewayUpstream, Seen
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 SIGNATURE = "CiQBcsjafF0qT9+/wire=="
@@ -120,3 +123,17 @@ class GeminiUpstream:
         final = event([{"text": ""}], finishReason="STOP")
         final["usageMetadata"] = USAGE
         return sse([*events, final])
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """A Gemini API mock deployable through the gateway."""
+    with GeminiUpstream() as upstream:
+        model_path = "/v1beta/models/gemini-2.5-flash"
+        yield GatewayUpstream(
+            provider="gemini", provider_model="gemini-2.5-flash", api_base=upstream.url, api_key=upstream.api_key,
+            received=lambda: [Seen(request.path, request.headers) for request in upstream.requests],
+            paths={"chat": f"{model_path}:generateContent", "stream": f"{model_path}:streamGenerateContent",
+                   "embeddings": f"{model_path}:batchEmbedContents"},
+            auth=("x-goog-api-key", upstream.api_key), text=f"echo: {PROMPT}", stream_text="Hello",
+            tool_arguments={"city": "Paris"})

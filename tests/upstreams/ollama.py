@@ -1,7 +1,11 @@
 """A fake Ollama server speaking the native API: `/api/chat` (NDJSON or one object) and `/api/embed`."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from apps.core import jsonutil
+from tests.upstreams.gateway import GatewayUpstream, Seen
 from tests.upstreams.local_http import LocalServer, Recorded, Reply, json_reply
 
 MODEL = "llama3.2"
@@ -37,3 +41,15 @@ def final_line(*, content: str, tool: bool) -> dict[str, object]:
 
 def server() -> LocalServer:
     return LocalServer(respond)
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """An Ollama server mock deployable through the gateway (a key, as ollama.com and proxies take)."""
+    with server() as local:
+        yield GatewayUpstream(
+            provider="ollama", provider_model=MODEL, api_base=local.base, api_key="ollama-e2e",
+            received=lambda: [Seen(r.path, r.headers) for r in local.requests],
+            paths={"chat": "/api/chat", "stream": "/api/chat", "embeddings": "/api/embed"},
+            auth=("authorization", "Bearer ollama-e2e"), text="Hello from Ollama.", stream_text="Hello there",
+            tool_arguments={"city": "Paris"})

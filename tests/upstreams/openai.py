@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ import uvicorn
 
 from apps.core import jsonutil
 from apps.providers import mock_upstream
+from tests.upstreams.gateway import PROMPT, GatewayUpstream, Seen
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -166,3 +168,19 @@ class OpenAIUpstream:
         finally:
             if not hangup.done():
                 hangup.cancel()
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """A fresh OpenAI mock, deployable through the gateway (the deterministic mock answers)."""
+    upstream = OpenAIUpstream().start()
+    try:
+        yield GatewayUpstream(
+            provider="openai", provider_model="gpt-4o-2024-08-06", api_base=upstream.url, api_key="sk-upstream-e2e",
+            received=lambda: [Seen(r.path, r.headers) for r in upstream.requests],
+            paths={"chat": "/v1/chat/completions", "stream": "/v1/chat/completions", "embeddings": "/v1/embeddings"},
+            auth=("authorization", "Bearer sk-upstream-e2e"), text=f"{mock_upstream.REPLY_PREFIX} {PROMPT}",
+            stream_text=f"{mock_upstream.REPLY_PREFIX} {PROMPT}", tool_arguments={"city": "mock"},
+            embedding_model="text-embedding-3-small")
+    finally:
+        upstream.stop()

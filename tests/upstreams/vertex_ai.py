@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.upstreams.gateway import PROMPT, GatewayUpstream, Seen
 from tests.upstreams.gemini import GeminiUpstream, google_error
 from tests.upstreams.recording import Recorded, Reply
 
@@ -60,3 +63,19 @@ class VertexUpstream(GeminiUpstream):
                 {"embeddings": {"values": [0.25, float(i)], "statistics": {"token_count": 2, "truncated": False}}}
                 for i, _ in enumerate(body["instances"])]})
         return google_error(404, f"method {method} not found", "NOT_FOUND")
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """A Vertex AI mock deployable through the gateway, authorised by a static bearer token (`api_key`)."""
+    with VertexUpstream() as upstream:
+        models = "/v1/projects/acme-prod/locations/us-east5/publishers/google/models"
+        yield GatewayUpstream(
+            provider="vertex_ai", provider_model="gemini-2.5-pro", api_base=upstream.url, api_key=STATIC_TOKEN,
+            received=lambda: [Seen(request.path, request.headers) for request in upstream.requests],
+            paths={"chat": f"{models}/gemini-2.5-pro:generateContent",
+                   "stream": f"{models}/gemini-2.5-pro:streamGenerateContent",
+                   "embeddings": f"{models}/text-embedding-005:predict"},
+            auth=("authorization", f"Bearer {STATIC_TOKEN}"), text=f"echo: {PROMPT}", stream_text="Hello",
+            tool_arguments={"city": "Paris"}, embedding_model="text-embedding-005",
+            litellm_params={"vertex_project": "acme-prod", "vertex_location": "us-east5"})

@@ -270,10 +270,14 @@ def embedding_body(call: EmbeddingCall, target: Target) -> dict[str, Any]:
 
 
 def reject_embedding_params(params: Mapping[str, Any], *, model: str, drop: bool) -> None:
-    """`dimensions` only exists on Titan v2 and only float vectors come back; say so unless dropping."""
+    """`dimensions` only exists on Titan v2; say so unless dropping.
+
+    `encoding_format: base64` is accepted and answered with floats, as the other float-only adapters do: the
+    openai SDK asks for base64 by default and takes float lists as they are.
+    """
     if drop:
         return
     if params.get("dimensions") is not None and not ("amazon.titan-embed" in model and "v2" in model):
         raise ParamNotSupported(f"{model} does not take 'dimensions'", param="dimensions")
-    if params.get("encoding_format") not in (None, "float"):
+    if params.get("encoding_format") not in (None, "float", "base64"):
         raise ParamNotSupported("Bedrock embeddings only return float vectors", param="encoding_format")
