@@ -148,3 +148,10 @@ def upstream_model(transactional_db: None, upstream: OpenAIUpstream) -> Any:
         return Deployment.objects.create(model_name=model_name, **values)
 
     return make
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that talk to a gateway process need the test database created, with committed writes."""
+    for item in items:
+        if "gateway" in getattr(item, "fixturenames", ()) and item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db(transaction=True))

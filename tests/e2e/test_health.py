@@ -13,7 +13,7 @@ from tests.conftest import GatewayProcess
 def test_liveliness_and_readiness(gateway: GatewayProcess) -> None:
     assert httpx.get(f"{gateway.url}/health/liveliness").json() == {"status": "alive"}
     ready = httpx.get(f"{gateway.url}/health/readiness")
-    assert ready.status_code == 200
+    assert ready.status_code == 200, ready.text
     assert ready.json() == {"status": "healthy", "database": "ok", "state_backend": "ok"}
 
 
