@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from apps.providers import transport
 from apps.providers.base import ChatCall, EmbeddingCall, ProviderAdapter, Target
 from apps.providers.registry import resolve
+from apps.providers.transport import ChatStream
 
 T = TypeVar("T")
 TARGET_FIELDS = ("api_base", "api_key", "api_version", "timeout", "drop_params")
@@ -57,12 +58,12 @@ def build_target(model: str, options: dict[str, Any]) -> tuple[ProviderAdapter, 
     return adapter, target
 
 
-async def _stream(adapter: ProviderAdapter, call: ChatCall, target: Target) -> AsyncGenerator[OpenAIObject, None]:
-    stream = await transport.open_chat_stream(adapter, call, target)
+async def client_chunks(stream: ChatStream, *, include_usage: bool) -> AsyncGenerator[OpenAIObject, None]:
+    """An open stream's chunks as the client should see them; closing this closes the upstream."""
     chunks = stream.chunks()
     try:
         async for chunk in chunks:
-            body = chunk.for_client(include_usage=call.include_usage)
+            body = chunk.for_client(include_usage=include_usage)
             if body is not None:
                 yield OpenAIObject(body)
     finally:
@@ -70,12 +71,12 @@ async def _stream(adapter: ProviderAdapter, call: ChatCall, target: Target) -> A
 
 
 async def acompletion(model: str, messages: list[dict[str, Any]], *, stream: bool = False,
-                      **options: Any) -> OpenAIObject | AsyncIterator[OpenAIObject]:
+                      **options: Any) -> OpenAIObject | AsyncGenerator[OpenAIObject, None]:
     """A chat completion (or, with stream=True, an async iterator of chunks) in OpenAI's shape."""
     adapter, target = build_target(model, options)
     call = ChatCall(model=model, messages=messages, stream=stream, params=options)  # type: ignore[arg-type]
     if stream:
-        return _stream(adapter, call, target)
+        return client_chunks(await transport.open_chat_stream(adapter, call, target), include_usage=call.include_usage)
     result = await transport.send_chat(adapter, call, target)
     return OpenAIObject(result.body)
 
@@ -119,18 +120,18 @@ class _LoopThread:
             self.run(iterator.aclose())
 
 
-_runner = _LoopThread()
+runner = _LoopThread()
 
 
 def completion(model: str, messages: list[dict[str, Any]], *, stream: bool = False,
                **options: Any) -> OpenAIObject | Iterator[OpenAIObject]:
     """Blocking `acompletion`; with stream=True, an iterator of chunks."""
-    result = _runner.run(acompletion(model, messages, stream=stream, **options))
-    if stream:
-        return _runner.iterate(result)  # type: ignore[arg-type]
-    return result  # type: ignore[return-value]
+    result = runner.run(acompletion(model, messages, stream=stream, **options))
+    if isinstance(result, OpenAIObject):
+        return result
+    return runner.iterate(result)
 
 
 def embedding(model: str, input: Any, **options: Any) -> OpenAIObject:  # noqa: A002
     """Blocking `aembedding`."""
-    return _runner.run(aembedding(model, input, **options))
+    return runner.run(aembedding(model, input, **options))

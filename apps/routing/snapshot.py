@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fnmatch import fnmatchcase
@@ -163,23 +163,26 @@ def access_groups_of(groups: Mapping[str, tuple[DeploymentRecord, ...]]) -> dict
     return {group: frozenset(names) for group, names in access.items()}
 
 
-def load_routing_table() -> RoutingTable:
-    """Read enabled deployments and router settings from the database."""
-    from apps.routing.models import Deployment
-
-    router_settings = router_settings_dict()
+def build_table(rows: Iterable[Any], router_settings: dict[str, Any]) -> RoutingTable:
+    """A routing table from Deployment rows (or row-like objects) and router settings."""
     policy, problems = policy_from_settings(router_settings)
     for _, problem in problems:
         logger.warning("router settings: %s; using the default", problem)
     drop_params = bool(router_settings.get("drop_params", False))
     groups: dict[str, list[DeploymentRecord]] = {}
-    for deployment in Deployment.objects.filter(enabled=True).order_by("id"):
-        record = record_for(deployment, drop_params=drop_params, policy=policy)
-        groups.setdefault(deployment.model_name, []).append(record)
+    for row in rows:
+        groups.setdefault(row.model_name, []).append(record_for(row, drop_params=drop_params, policy=policy))
     frozen = {name: tuple(records) for name, records in groups.items()}
     wildcards = tuple(sorted((name for name in frozen if "*" in name), key=lambda n: (-len(n.replace("*", "")), n)))
     return RoutingTable(groups=frozen, settings=router_settings, access_groups=access_groups_of(frozen),
                         policy=policy, wildcards=wildcards)
+
+
+def load_routing_table() -> RoutingTable:
+    """Read enabled deployments and router settings from the database."""
+    from apps.routing.models import Deployment
+
+    return build_table(Deployment.objects.filter(enabled=True).order_by("id"), router_settings_dict())
 
 
 routing_table = SnapshotCache(GENERATION, load_routing_table)

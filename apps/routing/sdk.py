@@ -1,0 +1,152 @@
+"""`Router(model_list=[...])`: the gateway's routing, retries and fallbacks for Python code, no server or database.
+
+    router = Router(model_list=[{"model_name": "gpt", "litellm_params": {"model": "openai/gpt-4o"}}],
+                    num_retries=2, fallbacks=[{"gpt": ["claude"]}])
+    reply = router.completion(model="gpt", messages=[{"role": "user", "content": "Hi"}])
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import django
+from django.conf import settings
+
+from apps.providers import transport
+from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult
+from apps.providers.registry import ADAPTERS, adapter_for
+from apps.providers.sdk import OpenAIObject, client_chunks, runner
+from apps.providers.transport import ChatStream
+from apps.routing.config import DeploymentSpec, parse_config
+from apps.routing.parsing import GATEWAY_FIELDS, CallOptions
+from apps.routing.router import route
+from apps.routing.snapshot import DeploymentRecord, RoutingTable, build_table
+
+
+@dataclass(frozen=True, slots=True)
+class SpecRow:
+    """A config entry shaped like a Deployment row, so the gateway's own record builder reads it."""
+
+    pk: str
+    model_name: str
+    provider: str
+    provider_model: str
+    api_base: str
+    api_key_env: str
+    api_version: str
+    timeout: float | None
+    weight: float
+    rpm: int | None
+    tpm: int | None
+    input_cost_per_token: Decimal | None
+    output_cost_per_token: Decimal | None
+    litellm_params: dict[str, Any] = field(default_factory=dict)
+    model_info: dict[str, Any] = field(default_factory=dict)
+    api_key_encrypted: str = ""
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return Decimal(str(value)) if value is not None else None
+
+
+def row_for(spec: DeploymentSpec) -> SpecRow:
+    return SpecRow(pk=spec.config_id, model_name=spec.model_name, provider=spec.provider,
+                   provider_model=spec.provider_model, api_base=spec.api_base, api_key_env=spec.api_key_env,
+                   api_version=spec.api_version, timeout=spec.timeout, weight=spec.weight, rpm=spec.rpm,
+                   tpm=spec.tpm, input_cost_per_token=_decimal(spec.input_cost_per_token),
+                   output_cost_per_token=_decimal(spec.output_cost_per_token),
+                   litellm_params=spec.litellm_params, model_info=spec.model_info)
+
+
+def table_for(model_list: list[dict[str, Any]], router_settings: dict[str, Any]) -> RoutingTable:
+    """A routing table held in memory; literal `api_key`s go straight into the targets."""
+    config = parse_config({"model_list": model_list, "router_settings": router_settings}, set(ADAPTERS))
+    table = build_table([row_for(spec) for spec in config.deployments], {**config.router_settings})
+    literal = {spec.config_id: spec.api_key_literal for spec in config.deployments if spec.api_key_literal}
+
+    def keyed(record: DeploymentRecord) -> DeploymentRecord:
+        key = literal.get(record.id)
+        return replace(record, target=replace(record.target, api_key=key)) if key else record
+
+    return replace(table, groups={name: tuple(keyed(r) for r in records) for name, records in table.groups.items()})
+
+
+def options_from(params: dict[str, Any]) -> CallOptions:
+    """Per-call routing options taken out of the keyword arguments (LiteLLM's names)."""
+    fallbacks = params.pop("fallbacks", None)
+    timeout = params.pop("timeout", None)
+    retries = params.pop("num_retries", None)
+    for name in GATEWAY_FIELDS:
+        params.pop(name, None)
+    return CallOptions(fallbacks=tuple(fallbacks) if fallbacks is not None else None, num_retries=retries,
+                       timeout=float(timeout) if timeout is not None else None)
+
+
+def ensure_django() -> None:
+    """Cooldowns and counters use the gateway's state backend, chosen by settings (in-process by default)."""
+    if not settings.configured:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gatewaysite.settings")
+        django.setup()
+
+
+class Router:
+    """Route calls over `model_list` with the gateway's strategies, retries, cooldowns and fallbacks."""
+
+    def __init__(self, model_list: list[dict[str, Any]], **router_settings: Any) -> None:
+        ensure_django()
+        self.table = table_for(model_list, router_settings)
+
+    async def acompletion(self, model: str, messages: list[dict[str, Any]], *, stream: bool = False,
+                          **params: Any) -> OpenAIObject | AsyncGenerator[OpenAIObject, None]:
+        """A chat completion (or an async iterator of chunks) from the first deployment that answers."""
+        options = options_from(params)
+        call = ChatCall(model=model, messages=messages, stream=stream, params=params)  # type: ignore[arg-type]
+        if stream:
+            opened = await route(self.table, model, options, lambda d: _open(call, d, options), call=call)
+            return client_chunks(opened.value, include_usage=call.include_usage)
+        served = await route(self.table, model, options, lambda d: _send(call, d, options), call=call)
+        return OpenAIObject(served.value.body)
+
+    async def aembedding(self, model: str, input: Any, **params: Any) -> OpenAIObject:  # noqa: A002
+        """Embeddings from the first deployment that answers."""
+        options = options_from(params)
+        call = EmbeddingCall(model=model, input=input, params=params)
+        served = await route(self.table, model, options, lambda d: _embed(call, d, options), call=call)
+        return OpenAIObject(served.value.body)
+
+    def completion(self, model: str, messages: list[dict[str, Any]], *, stream: bool = False,
+                   **params: Any) -> OpenAIObject | Iterator[OpenAIObject]:
+        """Blocking `acompletion`."""
+        result = runner.run(self.acompletion(model, messages, stream=stream, **params))
+        if isinstance(result, OpenAIObject):
+            return result
+        return runner.iterate(result)
+
+    def embedding(self, model: str, input: Any, **params: Any) -> OpenAIObject:  # noqa: A002
+        """Blocking `aembedding`."""
+        return runner.run(self.aembedding(model, input, **params))
+
+
+def _target(deployment: DeploymentRecord, options: CallOptions) -> Any:
+    target = deployment.target
+    return replace(target, timeout=options.timeout) if options.timeout is not None else target
+
+
+async def _send(call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatCompletion:
+    target = _target(deployment, options)
+    return await transport.send_chat(adapter_for(target.provider), call, target)
+
+
+async def _open(call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatStream:
+    target = _target(deployment, options)
+    return await transport.open_chat_stream(adapter_for(target.provider), call, target)
+
+
+async def _embed(call: EmbeddingCall, deployment: DeploymentRecord, options: CallOptions) -> EmbeddingResult:
+    target = _target(deployment, options)
+    return await transport.send_embedding(adapter_for(target.provider), call, target)
+
+
