@@ -16,9 +16,13 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_application = get_asgi_application()
 
+from apps.core.lifespan import Lifespan  # noqa: E402
+from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_application,
     "websocket": URLRouter(websocket_urlpatterns),
+    # Spend events are flushed while serving and once more on shutdown (SIGTERM), after requests drain.
+    "lifespan": Lifespan(startup=[spend_flusher.start], shutdown=[spend_flusher.stop]),
 })

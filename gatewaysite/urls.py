@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from apps.core.errors import InternalError, NotFound
 from apps.routing.responses import error_response
@@ -11,6 +11,7 @@ from gatewaysite.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
     path("", api.urls),
 ]
 
