@@ -172,8 +172,10 @@ TEMPLATES = [
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
+    # IMMEDIATE: a write transaction takes the lock when it begins, so a second writer (the spend flush)
+    # waits out `timeout` instead of failing with "database is locked" when it upgrades a read lock.
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "tollgate.sqlite3",
-                             "OPTIONS": {"timeout": 20}}}
+                             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so gateway processes started by the tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}

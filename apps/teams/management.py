@@ -26,7 +26,8 @@ def existing_user(user_id: str | None, param: str = "user_id") -> User | None:
         return None
     user = selectors.user_find(user_id)
     if user is None:
-        raise InvalidRequest(f"User '{user_id}' does not exist; create it with /user/new first.", param=param)
+        raise InvalidRequest(f"{param}: user '{user_id}' does not exist; create it with /user/new first.",
+                             param=param)
     return user
 
 

@@ -70,7 +70,9 @@ class ReadsAll(permissions.BasePermission):
 
 def first_error(detail: Any, path: str = "") -> tuple[str, str]:
     """(field path, message) of the first validation error in DRF's nested detail."""
-    if isinstance(detail, dict):
+    if isinstance(detail, list):
+        detail = [item for item in detail if item] or detail
+    if isinstance(detail, dict) and detail:
         name, value = next(iter(detail.items()))
         field = name if name != "non_field_errors" else ""
         return first_error(value, f"{path}.{field}" if path and field else (field or path))
