@@ -144,7 +144,8 @@ class Meter:
         """A spend event for the next attempt number."""
         key = self.principal.key
         end = time.time()
-        start = end - elapsed if elapsed is not None else self.started
+        # A successful attempt started when the last failed one ended (or with the call).
+        start = end - elapsed if elapsed is not None else (self.events[-1].end_time if self.events else self.started)
         return SpendEvent(
             request_id=self.request_id, attempt=len(self.events) + 1, key_id=key.id if key else None,
             key_hash=key.token_hash if key else "", team_id=key.team_id if key else None,

@@ -11,6 +11,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from apps.core.snapshots import with_fresh_connection
 from apps.core.state import state
 from apps.teams.durations import Duration, InvalidDuration, parse_duration
 
@@ -187,7 +188,7 @@ class KeyCache:
         if token_hash in self._entries:
             self._entries.move_to_end(token_hash)
             return self._entries[token_hash]
-        record = await sync_to_async(load_key, thread_sensitive=False)(token_hash)
+        record = await sync_to_async(with_fresh_connection(load_key), thread_sensitive=False)(token_hash)
         self._entries[token_hash] = record
         if len(self._entries) > MAX_CACHED_KEYS:
             self._entries.popitem(last=False)

@@ -16,6 +16,7 @@ PREFIX = "tollgate:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
 FLUSH_LOCK_SECONDS = 300
+MAX_CONNECTIONS = 128
 SCRIPTS = Path(__file__).with_name("scripts")
 PRELUDE = (SCRIPTS / "ledger.lua").read_text()
 ADMIT = PRELUDE + (SCRIPTS / "admit.lua").read_text()
@@ -52,7 +53,10 @@ class RedisState:
     def aio(self) -> aioredis.Redis:
         # Created lazily: the client binds to the event loop that first uses it.
         if self._async is None:
-            self._async = aioredis.Redis.from_url(self.url, health_check_interval=30)
+            # A blocking pool: past MAX_CONNECTIONS a burst waits for a free connection instead of failing.
+            pool = aioredis.BlockingConnectionPool.from_url(self.url, max_connections=MAX_CONNECTIONS, timeout=10,
+                                                            health_check_interval=30)
+            self._async = aioredis.Redis(connection_pool=pool)
             self._admit = self._async.register_script(ADMIT)
             self._settle = self._async.register_script(SETTLE)
         return self._async
