@@ -43,6 +43,8 @@ class SnapshotCache(Generic[T]):
         if value is not None and time.monotonic() < self._fresh_until:
             return value
         generation = await state().generation(self.name)
+        # Re-read after the await: a concurrent rebuild may have stored a newer table meanwhile.
+        value = self._value
         if value is None or generation != self._generation:
             value = await self._rebuild(generation)
         self._fresh_until = time.monotonic() + settings.TOLLGATE_SNAPSHOT_TTL

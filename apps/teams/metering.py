@@ -133,6 +133,7 @@ class Meter:
     model: str
     levels: Sequence[LedgerLimits]
     reserved: int
+    clipped: str = ""  # the admission's marks, handed back when settling
     estimate_prompt: Callable[[], int] = lambda: 0  # prompt tokens when the provider reports none
     tags: tuple[str, ...] = ()
     started: float = field(default_factory=time.time)
@@ -172,7 +173,7 @@ class Meter:
                                           cost_nanos=actual, ttft=ttft))
         if self.levels:
             await state().settle(self.levels, reserved=self.reserved, actual=actual, tokens=usage.total_tokens,
-                                 now=time.time())
+                                 now=time.time(), clipped=self.clipped)
         backend = state()
         for event in self.events:
             await backend.spend_push(event.encode())
@@ -201,15 +202,14 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
     now = time.time()
     scopes = tuple(s for s in key.scopes if limited(s)) if key is not None else ()
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
-    reserved = 0
+    admission = Admission(True)
     if levels:
         admission = await state().admit(levels, amount=worst_case(), now=now)
         if not admission.admitted:
             raise refusal_error(scopes[admission.index], admission)
-        reserved = admission.reserved
     return Meter(principal=principal, request_id=request_id or f"req-{uuid.uuid4().hex}", call_type=call_type,
-                 model=model, levels=levels, reserved=reserved, estimate_prompt=estimate_prompt, tags=tags,
-                 started=now)
+                 model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
+                 estimate_prompt=estimate_prompt, tags=tags, started=now)
 
 
 def candidates(table: RoutingTable, model: str, options: CallOptions) -> list[DeploymentRecord]:

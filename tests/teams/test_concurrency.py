@@ -1,10 +1,10 @@
 """Budgets under real parallel requests, in one gateway process and across two sharing Redis.
 
-The overspend bound (see apps/core/state/base.py `admit`): a call is admitted while its level has
-anything left, and reserves its worst case (prompt bound + max_tokens x the dearest deployment) or
-what is left, whichever is less. So when every call's worst case fits, spend never passes max_budget;
-otherwise at most one call per level runs on a clipped reservation at a time, and spend can pass
-max_budget by at most that one call's cost.
+The overspend bound (apps/core/state/base.py `admit`): a call is admitted while every level has
+something left, and reserves its worst case (prompt bound + max_tokens x the dearest reachable
+deployment) or what is left, whichever is less. A level that had to cut a reservation refuses every
+other call until that one settles. So when every call's worst case fits, spend never passes
+max_budget; otherwise spend passes max_budget by at most one call's worst-case cost per level.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, example, given, settings as hsettings
 from hypothesis import strategies as st
 
 from apps.core.state import ledger
@@ -91,16 +91,17 @@ def run_calls(records: ledger.Records, levels: list[LedgerLimits], script: list[
         admission = ledger.admit(records, levels, amount=worst, now=now)
         answers.append(admission)
         if admission.admitted:
-            in_flight.append((admission.reserved, min(cost, worst)))
+            in_flight.append((admission.reserved, min(cost, worst), admission.clipped))
         if settle_now and in_flight:
-            reserved, actual = in_flight.pop(0)
-            ledger.settle(records, levels, reserved=reserved, actual=actual, tokens=1, now=now)
-    for reserved, actual in in_flight:
-        ledger.settle(records, levels, reserved=reserved, actual=actual, tokens=1, now=now)
+            reserved, actual, clipped = in_flight.pop(0)
+            ledger.settle(records, levels, reserved=reserved, actual=actual, tokens=1, now=now, clipped=clipped)
+    for reserved, actual, clipped in in_flight:
+        ledger.settle(records, levels, reserved=reserved, actual=actual, tokens=1, now=now, clipped=clipped)
     return answers
 
 
 @given(st.integers(0, 2000), st.integers(0, 2000), calls)
+@example(2, 2, [(1, 0, False), (3, 3, True), (3, 3, False)])  # two clipped calls in flight at once (fixed)
 def test_spend_never_passes_the_budget_by_more_than_one_call(key_budget: int, team_budget: int,
                                                              script: list[tuple[int, int, bool]]) -> None:
     levels = [LedgerLimits("key", max_budget=key_budget), LedgerLimits("team", max_budget=team_budget)]
@@ -109,7 +110,7 @@ def test_spend_never_passes_the_budget_by_more_than_one_call(key_budget: int, te
     biggest = max(worst for worst, _, _ in script)
     for level in levels:
         record = records[level.ledger]
-        assert record["reserved"] == 0
+        assert record["reserved"] == 0 and record["clipped"] == 0
         assert level.max_budget is not None and record["spent"] <= level.max_budget + biggest
 
 
@@ -153,12 +154,12 @@ def test_redis_script_and_python_agree(key_budget: int, team_budget: int, script
             admission = await backend.admit(levels, amount=worst, now=1000.0)
             answers.append(admission)
             if admission.admitted:
-                in_flight.append((admission.reserved, min(cost, worst)))
+                in_flight.append((admission.reserved, min(cost, worst), admission.clipped))
             if settle_now and in_flight:
-                reserved, actual = in_flight.pop(0)
-                await backend.settle(levels, reserved=reserved, actual=actual, tokens=1, now=1000.0)
-        for reserved, actual in in_flight:
-            await backend.settle(levels, reserved=reserved, actual=actual, tokens=1, now=1000.0)
+                reserved, actual, clipped = in_flight.pop(0)
+                await backend.settle(levels, reserved=reserved, actual=actual, tokens=1, now=1000.0, clipped=clipped)
+        for reserved, actual, clipped in in_flight:
+            await backend.settle(levels, reserved=reserved, actual=actual, tokens=1, now=1000.0, clipped=clipped)
         await backend.aio.aclose()
         return answers
 

@@ -36,6 +36,7 @@ class Admission:
     spend: int = 0  # the refusing level's settled spend (budget) or current count (limits)
     limit: int = 0
     retry_after: int = 0  # seconds, for rate limits
+    clipped: str = ""  # per level "1" where the reservation was cut to what was left; give it back to settle
 
 
 class StateBackend(Protocol):
@@ -57,14 +58,17 @@ class StateBackend(Protocol):
         """Atomically check every level's budget, rpm, tpm and parallel limit, then reserve and count.
 
         Resets a level whose budget window ended. Reserves `amount`, or what the tightest budget has
-        left when that is less (so at most one call per level can run past its estimate). The first
-        level (in list order) that is over a limit refuses the call and nothing is changed.
+        left when that is less; a level that could not cover `amount` refuses other calls until this one
+        settles, so at most one call per level runs past its reservation and spend can pass max_budget
+        by at most one call's cost. The first level (in list order) that is over a limit refuses the
+        call and nothing is changed.
         """
         ...
 
     async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
-                     now: float) -> None:
-        """Release a reservation, add the real cost and tokens, and end the call's parallel slot."""
+                     now: float, clipped: str = "") -> None:
+        """Release a reservation (with the admission's `clipped` marks), add the real cost and tokens,
+        and end the call's parallel slot."""
         ...
 
     def ledger_spend(self, ledger: str) -> int | None:

@@ -19,7 +19,7 @@ def refresh(records: Records, level: LedgerLimits, now: float) -> Record:
     record = records.get(level.ledger)
     if record is None:
         record = {"spent": level.seed_spend, "reserved": 0, "wend": level.window_end, "rpm_win": 0, "rpm_n": 0,
-                  "tpm_win": 0, "tpm_n": 0, "par": 0, "par_ts": now}
+                  "tpm_win": 0, "tpm_n": 0, "par": 0, "par_ts": now, "clipped": 0}
         records[level.ledger] = record
     elif record["wend"] and record["wend"] <= now:
         record["spent"], record["wend"] = 0, level.window_end
@@ -28,7 +28,7 @@ def refresh(records: Records, level: LedgerLimits, now: float) -> Record:
     if now - record["par_ts"] > PARALLEL_STALE_SECONDS:
         # Nothing touched this level for a long time: what is still counted in flight (and reserved)
         # belongs to processes that died mid-call.
-        record["par"], record["reserved"] = 0, 0
+        record["par"], record["reserved"], record["clipped"] = 0, 0, 0
     return record
 
 
@@ -39,7 +39,8 @@ def retry_after(now: float) -> int:
 
 def refusal(index: int, level: LedgerLimits, record: Record, minute: int, now: float) -> Admission | None:
     """Why this level refuses a call now, or None."""
-    if level.max_budget is not None and record["spent"] + record["reserved"] >= level.max_budget:
+    if level.max_budget is not None and (record["spent"] + record["reserved"] >= level.max_budget
+                                         or record["clipped"] > 0):
         return Admission(False, index=index, reason="budget", spend=int(record["spent"] + record["reserved"]),
                          limit=level.max_budget)
     if level.rpm_limit is not None and record["rpm_win"] == minute and record["rpm_n"] >= level.rpm_limit:
@@ -55,33 +56,42 @@ def refusal(index: int, level: LedgerLimits, record: Record, minute: int, now: f
 
 
 def admit(records: Records, levels: Sequence[LedgerLimits], *, amount: int, now: float) -> Admission:
-    """Check every level, then reserve min(amount, tightest remaining budget) and count the request."""
+    """Check every level, then reserve min(amount, tightest remaining budget) and count the request.
+
+    A level that cannot cover the whole amount is marked "clipped" until this call settles, and refuses
+    every other call meanwhile: so at most one call per level ever runs past what it reserved.
+    """
     minute = int(now // 60)
     reserve = amount
+    clipped = ""
     current = [refresh(records, level, now) for level in levels]
     for index, (level, record) in enumerate(zip(levels, current, strict=True)):
         refused = refusal(index, level, record, minute, now)
         if refused is not None:
             return refused
-        if level.max_budget is not None:
-            reserve = min(reserve, int(level.max_budget - record["spent"] - record["reserved"]))
-    for record in current:
+        remaining = amount if level.max_budget is None else int(level.max_budget - record["spent"] - record["reserved"])
+        reserve = min(reserve, remaining)
+        clipped += "1" if remaining < amount else "0"
+    for record, mark in zip(current, clipped, strict=True):
         record["reserved"] += reserve
+        record["clipped"] += mark == "1"
         if record["rpm_win"] != minute:
             record["rpm_win"], record["rpm_n"] = minute, 0
         record["rpm_n"] += 1
         record["par"] += 1
         record["par_ts"] = now
-    return Admission(True, reserved=reserve)
+    return Admission(True, reserved=reserve, clipped=clipped)
 
 
 def settle(records: Records, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
-           now: float) -> None:
-    """Release the reservation, add the real cost and tokens, free the parallel slot."""
+           now: float, clipped: str = "") -> None:
+    """Release the reservation (and clipped marks), add the real cost and tokens, free the parallel slot."""
     minute = int(now // 60)
-    for level in levels:
+    for index, level in enumerate(levels):
         record = refresh(records, level, now)
         record["reserved"] = max(0, record["reserved"] - reserved)
+        if clipped[index:index + 1] == "1":
+            record["clipped"] = max(0, record["clipped"] - 1)
         record["spent"] += actual
         if record["tpm_win"] != minute:
             record["tpm_win"], record["tpm_n"] = minute, 0

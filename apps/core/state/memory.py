@@ -56,9 +56,10 @@ class MemoryState:
             return ledger.admit(self._records, levels, amount=amount, now=now)
 
     async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
-                     now: float) -> None:
+                     now: float, clipped: str = "") -> None:
         with self._lock:
-            ledger.settle(self._records, levels, reserved=reserved, actual=actual, tokens=tokens, now=now)
+            ledger.settle(self._records, levels, reserved=reserved, actual=actual, tokens=tokens, now=now,
+                          clipped=clipped)
 
     def ledger_spend(self, name: str) -> int | None:
         with self._lock:

@@ -83,15 +83,15 @@ class RedisState:
         result = await self._admit(keys=keys, args=[f"{now:.6f}", str(amount), *level_args(levels)],  # type: ignore[misc,operator]
                                    client=client)
         if int(result[0]) == 1:
-            return Admission(True, reserved=int(result[1]))
+            return Admission(True, reserved=int(result[1]), clipped=result[2].decode())
         return Admission(False, index=int(result[1]), reason=result[2].decode(), spend=int(result[3]),
                          limit=int(result[4]), retry_after=int(result[5]))
 
     async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
-                     now: float) -> None:
+                     now: float, clipped: str = "") -> None:
         client = self.aio
         keys = [ledger_key(level.ledger) for level in levels]
-        args = [f"{now:.6f}", str(reserved), str(actual), str(tokens), *level_args(levels)]
+        args = [f"{now:.6f}", str(reserved), str(actual), str(tokens), clipped or "-", *level_args(levels)]
         await self._settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
 
     def ledger_spend(self, name: str) -> int | None:

@@ -2,7 +2,7 @@
 -- KEYS: one hash per level. ARGV[1] = now; per level, from ARGV[base]: max_budget (-1 = none),
 -- seed spend, window end (0 = none), rpm limit, tpm limit, max parallel (-1 = none).
 local STALE = 900
-local FIELDS = {'spent', 'reserved', 'wend', 'rpm_win', 'rpm_n', 'tpm_win', 'tpm_n', 'par', 'par_ts'}
+local FIELDS = {'spent', 'reserved', 'wend', 'rpm_win', 'rpm_n', 'tpm_win', 'tpm_n', 'par', 'par_ts', 'clipped'}
 local now = tonumber(ARGV[1])
 local minute = math.floor(now / 60)
 
@@ -17,9 +17,9 @@ local function refresh(key, lvl)
   local rec = {}
   if raw[3] == false then
     rec = {spent = lvl.seed, reserved = 0, wend = lvl.wend, rpm_win = 0, rpm_n = 0, tpm_win = 0, tpm_n = 0,
-           par = 0, par_ts = now}
+           par = 0, par_ts = now, clipped = 0}
   else
-    for i, name in ipairs(FIELDS) do rec[name] = tonumber(raw[i]) end
+    for i, name in ipairs(FIELDS) do rec[name] = tonumber(raw[i]) or 0 end
     if rec.wend ~= 0 and rec.wend <= now then
       rec.spent = 0
       rec.wend = lvl.wend
@@ -30,6 +30,7 @@ local function refresh(key, lvl)
   if now - rec.par_ts > STALE then
     rec.par = 0
     rec.reserved = 0
+    rec.clipped = 0
   end
   return rec
 end
@@ -39,7 +40,7 @@ local function save(key, rec)
              'wend', string.format('%.6f', rec.wend), 'rpm_win', string.format('%d', rec.rpm_win),
              'rpm_n', string.format('%d', rec.rpm_n), 'tpm_win', string.format('%d', rec.tpm_win),
              'tpm_n', string.format('%d', rec.tpm_n), 'par', string.format('%d', rec.par),
-             'par_ts', string.format('%.6f', rec.par_ts))
+             'par_ts', string.format('%.6f', rec.par_ts), 'clipped', string.format('%d', rec.clipped))
 end
 
 local function retry_after()
