@@ -180,7 +180,8 @@ class Meter:
 
     def finish_soon(self, deployment: DeploymentRecord | None, usage: Usage, **kwargs: object) -> None:
         """`finish` in a task of its own: for calls being cancelled, whose own awaits may not run."""
-        task = asyncio.get_running_loop().create_task(self.finish(deployment, usage, **kwargs))  # type: ignore[arg-type]
+        finishing = self.finish(deployment, usage, **kwargs)  # type: ignore[arg-type]
+        task = asyncio.get_running_loop().create_task(finishing)
         _background.add(task)
         task.add_done_callback(_background.discard)
 

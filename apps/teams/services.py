@@ -64,7 +64,8 @@ def apply_fields(row: models.Model, fields: Mapping[str, Any], allowed: Iterable
             changed.append(name)
     if "budget_duration" in fields:
         duration = fields["budget_duration"]
-        row.budget_reset_at = first_reset(now, parse_duration(duration)) if duration else None  # type: ignore[attr-defined]
+        reset_at = first_reset(now, parse_duration(duration)) if duration else None
+        row.budget_reset_at = reset_at  # type: ignore[attr-defined]
         changed.append("budget_reset_at")
     return changed
 

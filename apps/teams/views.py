@@ -50,7 +50,8 @@ class KeyUnblock(KeyBlock):
     blocked = False
 
 
-def lookup(name: str, use_case: UseCase, param: str, *, admin: bool = False) -> type[GenericAPIView]:  # type: ignore[type-arg]
+def lookup(name: str, use_case: UseCase, param: str,
+           *, admin: bool = False) -> type[GenericAPIView]:  # type: ignore[type-arg]
     """A GET view answering `use_case(caller, ?param=...)`."""
 
     @extend_schema(parameters=[OpenApiParameter(param, str, required=True)], responses=dict)

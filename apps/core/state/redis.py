@@ -80,8 +80,8 @@ class RedisState:
     async def admit(self, levels: Sequence[LedgerLimits], *, amount: int, now: float) -> Admission:
         client = self.aio
         keys = [ledger_key(level.ledger) for level in levels]
-        result = await self._admit(keys=keys, args=[f"{now:.6f}", str(amount), *level_args(levels)],  # type: ignore[misc,operator]
-                                   client=client)
+        args = [f"{now:.6f}", str(amount), *level_args(levels)]
+        result = await self._admit(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
         if int(result[0]) == 1:
             return Admission(True, reserved=int(result[1]), clipped=result[2].decode())
         return Admission(False, index=int(result[1]), reason=result[2].decode(), spend=int(result[3]),
