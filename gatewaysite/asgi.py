@@ -18,6 +18,8 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_application = get_asgi_application()
 
 from apps.core.asgi_lean import LeanASGIHandler, PathDispatcher  # noqa: E402
+from apps.core.lifespan import Lifespan  # noqa: E402
+from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
 http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application,
@@ -26,4 +28,6 @@ http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application
 application = ProtocolTypeRouter({
     "http": http_application,
     "websocket": URLRouter(websocket_urlpatterns),
+    # Spend events are flushed while serving and once more on shutdown (SIGTERM), after requests drain.
+    "lifespan": Lifespan(startup=[spend_flusher.start], shutdown=[spend_flusher.stop]),
 })

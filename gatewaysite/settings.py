@@ -100,6 +100,9 @@ REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "unix"))
 PORT = env_int("PORT", 4000, minimum=1)
 WORKERS = env_int("WORKERS", (os.cpu_count() or 1) if DATABASE_URL and not DATABASE_URL.startswith("sqlite") else 1,
                   minimum=1)
+if not REDIS_URL:
+    # Budgets, limits and the spend buffer live in process memory without Redis: one process keeps them exact.
+    WORKERS = 1
 
 TOLLGATE_MASTER_KEY = env_str("TOLLGATE_MASTER_KEY")
 TOLLGATE_CONFIG = env_str("TOLLGATE_CONFIG", str(BASE_DIR / "examples" / "config.yaml"))
@@ -108,6 +111,14 @@ TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 10
 TOLLGATE_SNAPSHOT_TTL = env_float("TOLLGATE_SNAPSHOT_TTL", 1.0)
 TOLLGATE_DEFAULT_TIMEOUT = env_float("TOLLGATE_REQUEST_TIMEOUT", 600.0, minimum=0.001)
 TOLLGATE_ENCRYPTION_KEY = env_str("TOLLGATE_ENCRYPTION_KEY")
+# Completion tokens reserved for a call that sends no max_tokens (when the model's own cap is unknown).
+TOLLGATE_RESERVE_MAX_TOKENS = env_int("TOLLGATE_RESERVE_MAX_TOKENS", 4096, minimum=1)
+# Seconds between in-process spend flushes in `serve` (0 = leave it to Celery beat); rows per flush batch.
+TOLLGATE_SPEND_FLUSH_INTERVAL = env_float("TOLLGATE_SPEND_FLUSH_INTERVAL", 2.0)
+TOLLGATE_SPEND_FLUSH_BATCH = env_int("TOLLGATE_SPEND_FLUSH_BATCH", 1000, minimum=1)
+# Seconds between Celery beat runs of spend_flush_task and budget_reset_task.
+TOLLGATE_SPEND_FLUSH_EVERY = env_float("TOLLGATE_SPEND_FLUSH_EVERY", 10.0, minimum=0.1)
+TOLLGATE_BUDGET_RESET_EVERY = env_float("TOLLGATE_BUDGET_RESET_EVERY", 60.0, minimum=0.1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -117,6 +128,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "ninja",
     "channels",
     "apps.core",
@@ -164,8 +176,10 @@ TEMPLATES = [
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
+    # IMMEDIATE: a write transaction takes the lock when it begins, so a second writer (the spend flush)
+    # waits out `timeout` instead of failing with "database is locked" when it upgrades a read lock.
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "tollgate.sqlite3"),
-                             "OPTIONS": {"timeout": 20}}}
+                             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so gateway processes started by the tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
@@ -186,7 +200,10 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "spend-flush": {"task": "apps.teams.tasks.spend_flush_task", "schedule": TOLLGATE_SPEND_FLUSH_EVERY},
+    "budget-reset": {"task": "apps.teams.tasks.budget_reset_task", "schedule": TOLLGATE_BUDGET_RESET_EVERY},
+}
 # Latency probe of every deployment (0 turns it off); feeds latency-based routing, cooldowns and GET /health.
 TOLLGATE_HEALTH_PROBE_INTERVAL = env_float("TOLLGATE_HEALTH_PROBE_INTERVAL", 300.0)
 TOLLGATE_HEALTH_PROBE_TIMEOUT = env_float("TOLLGATE_HEALTH_PROBE_TIMEOUT", 30.0, minimum=0.1)
@@ -213,8 +230,16 @@ CSRF_COOKIE_SECURE = PRODUCTION
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.teams.permissions.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.teams.permissions.IsCaller"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.teams.permissions.exception_handler",
+    "URL_FORMAT_OVERRIDE": None,  # `?format=csv` is the spend report's own parameter
     "UNAUTHENTICATED_USER": None,
 }
+SPECTACULAR_SETTINGS = {"TITLE": "Tollgate management API", "VERSION": "1",
+                        "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints."}
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from apps.core.errors import InternalError, NotFound
 from apps.routing.responses import error_response
@@ -21,6 +21,7 @@ def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
 urlpatterns = [
     re_path(r"^static/(?P<path>.+)$", admin_asset),
     path("admin/", admin.site.urls),
+    path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
     path("", api.urls),
 ]
 

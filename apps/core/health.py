@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from apps.core.errors import PermissionDenied
+from apps.core.snapshots import with_fresh_connection
 from apps.core.state import state
 from apps.routing.responses import json_response
 from apps.routing.selectors import deployment_health_report
@@ -24,7 +25,7 @@ async def readiness_report() -> tuple[bool, dict[str, str]]:
     """(all healthy, component -> "ok" or the error)."""
     report: dict[str, str] = {}
     try:
-        await sync_to_async(check_database, thread_sensitive=False)()
+        await sync_to_async(with_fresh_connection(check_database), thread_sensitive=False)()
         report["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         report["database"] = f"error: {type(exc).__name__}"
@@ -59,5 +60,5 @@ async def deployments_health(request: HttpRequest, model: str | None = None) -> 
     principal = await authenticate(request.META)
     if not principal.is_master:
         raise PermissionDenied("GET /health needs the master key.")
-    report = await sync_to_async(deployment_health_report, thread_sensitive=False)(model=model)
+    report = await sync_to_async(with_fresh_connection(deployment_health_report), thread_sensitive=False)(model=model)
     return json_response(report)

@@ -8,11 +8,22 @@ from typing import Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
 from apps.core.state import state
 
 T = TypeVar("T")
+
+
+def with_fresh_connection(loader: Callable[..., T]) -> Callable[..., T]:
+    """`loader` run after dropping this thread's dead database connection (a restarted server), if any.
+
+    Loaders run in pool threads outside any request, so Django's per-request cleanup never runs there.
+    """
+    def run(*args: object, **kwargs: object) -> T:
+        close_old_connections()
+        return loader(*args, **kwargs)
+    return run
 
 
 class SnapshotCache(Generic[T]):
@@ -32,6 +43,8 @@ class SnapshotCache(Generic[T]):
         if value is not None and time.monotonic() < self._fresh_until:
             return value
         generation = await state().generation(self.name)
+        # Re-read after the await: a concurrent rebuild may have stored a newer table meanwhile.
+        value = self._value
         if value is None or generation != self._generation:
             value = await self._rebuild(generation)
         self._fresh_until = time.monotonic() + settings.TOLLGATE_SNAPSHOT_TTL
@@ -43,7 +56,7 @@ class SnapshotCache(Generic[T]):
         async with self._lock:
             if self._value is not None and self._generation == generation:
                 return self._value
-            value = await sync_to_async(self.loader, thread_sensitive=False)()
+            value = await sync_to_async(with_fresh_connection(self.loader), thread_sensitive=False)()
             self._value, self._generation = value, generation
             return value
 

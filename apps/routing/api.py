@@ -35,10 +35,10 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     principal = await authenticate(request.META)
     call, options = parse_chat_request(read_body(request))
     if call.stream:
-        stream = await calls.chat_stream(principal, call, options)
+        stream = await calls.chat_stream(principal, call, options, request_id=rid)
         return sse_response(sse_events(stream.value, include_usage=call.include_usage),
                             headers=served_headers(rid, stream))
-    served = await calls.chat_completion(principal, call, options)
+    served = await calls.chat_completion(principal, call, options, request_id=rid)
     return json_response(served.value.body, headers=served_headers(rid, served))
 
 
@@ -46,7 +46,7 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
     rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_embedding_request(read_body(request))
-    served = await calls.embedding(principal, call, options)
+    served = await calls.embedding(principal, call, options, request_id=rid)
     return json_response(served.value.body, headers=served_headers(rid, served))
 
 

@@ -1,17 +1,22 @@
-"""The /v1 call flow without HTTP: resolve the model group, check access, route to a deployment."""
+"""The /v1 call flow without HTTP: resolve the model group, check access, admit (budgets, limits), route, settle."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeVar
 
 from apps.providers import transport
-from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, Target
+from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, Target, Usage
 from apps.providers.registry import adapter_for
 from apps.providers.transport import ChatStream
 from apps.routing.parsing import CallOptions
-from apps.routing.router import Served, model_not_found, route
+from apps.routing.router import Attempt, Served, model_not_found, route
 from apps.routing.snapshot import DeploymentRecord, RoutingTable, routing_table
+from apps.teams import metering
 from apps.teams.access import check_model_access
 from apps.teams.auth import Principal
+from apps.teams.stream_meter import MeteredStream
+
+T = TypeVar("T")
 
 
 async def table_for(principal: Principal, model: str) -> RoutingTable:
@@ -30,34 +35,55 @@ def target_for(deployment: DeploymentRecord, options: CallOptions) -> Target:
     return replace(deployment.target, timeout=options.timeout)
 
 
-async def chat_completion(principal: Principal, call: ChatCall, options: CallOptions) -> Served[ChatCompletion]:
+async def metered(meter: metering.Meter, table: RoutingTable, call: ChatCall | EmbeddingCall, options: CallOptions,
+                  attempt: Attempt[T]) -> Served[T]:
+    """Route with the meter observing failed attempts; a call that fails (or is cancelled) frees its reservation."""
+    try:
+        return await route(table, call.model, options, attempt, meter, call=call)
+    except BaseException:
+        meter.finish_soon(None, Usage())
+        raise
+
+
+async def chat_completion(principal: Principal, call: ChatCall, options: CallOptions, *,
+                          request_id: str = "") -> Served[ChatCompletion]:
     """A complete chat answer from the first deployment that gives one."""
     table = await table_for(principal, call.model)
+    meter = await metering.admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatCompletion:
         target = target_for(deployment, options)
         return await transport.send_chat(adapter_for(target.provider), call, target)
 
-    return await route(table, call.model, options, attempt, call=call)
+    served = await metered(meter, table, call, options, attempt)
+    await meter.finish(served.deployment, served.value.usage)
+    return served
 
 
-async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions) -> Served[ChatStream]:
+async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions, *,
+                      request_id: str = "") -> Served[ChatStream]:
     """An open upstream stream; failures before the first byte fail over like any other call."""
     table = await table_for(principal, call.model)
+    meter = await metering.admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatStream:
         target = target_for(deployment, options)
         return await transport.open_chat_stream(adapter_for(target.provider), call, target)
 
-    return await route(table, call.model, options, attempt, call=call)
+    served = await metered(meter, table, call, options, attempt)
+    return replace(served, value=MeteredStream(served.value, meter=meter, deployment=served.deployment))
 
 
-async def embedding(principal: Principal, call: EmbeddingCall, options: CallOptions) -> Served[EmbeddingResult]:
+async def embedding(principal: Principal, call: EmbeddingCall, options: CallOptions, *,
+                    request_id: str = "") -> Served[EmbeddingResult]:
     """Embeddings from the first deployment that gives them."""
     table = await table_for(principal, call.model)
+    meter = await metering.admit_embedding(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> EmbeddingResult:
         target = target_for(deployment, options)
         return await transport.send_embedding(adapter_for(target.provider), call, target)
 
-    return await route(table, call.model, options, attempt, call=call)
+    served = await metered(meter, table, call, options, attempt)
+    await meter.finish(served.deployment, served.value.usage)
+    return served

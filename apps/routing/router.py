@@ -85,6 +85,19 @@ def fallback_kind(error: GatewayError) -> str | None:
     return "generic" if isinstance(error, NoDeploymentAvailable) else None
 
 
+FALLBACK_KINDS = ("generic", "context_window", "content_policy")
+
+
+def fallback_models(table: RoutingTable, model: str, options: CallOptions) -> tuple[str, ...]:
+    """Every group a call to `model` may fall back to, of any kind (budget reservations price them all)."""
+    names: list[str] = []
+    for kind in FALLBACK_KINDS:
+        found = options.fallbacks if kind == "generic" and options.fallbacks is not None \
+            else table.policy.fallbacks_for(kind, model)
+        names.extend(name for name in found if name not in names and name != model)
+    return tuple(names)
+
+
 def context_window_error(group: str, prompt_tokens: int) -> UpstreamError:
     return UpstreamError(f"The prompt (about {prompt_tokens} tokens) exceeds the context window of every "
                          f"deployment of `{group}`.", status=400, error_type="invalid_request_error",

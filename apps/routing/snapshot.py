@@ -124,6 +124,13 @@ def target_for_row(deployment: Any, *, drop_params: bool, policy: RouterPolicy) 
         headers=dict(params.get("extra_headers") or {}), extra=extra)
 
 
+def _given_or_listed(given: Decimal | None, price: Any, name: str) -> Decimal | None:
+    """The deployment's own price when set (an explicit 0 included), else the price table's."""
+    if given is not None:
+        return given
+    return getattr(price, name) if price is not None else None
+
+
 def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | None = None) -> DeploymentRecord:
     """Freeze one Deployment row into what the hot path needs."""
     policy = policy or RouterPolicy()
@@ -133,8 +140,8 @@ def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | Non
         id=str(deployment.pk), model_name=deployment.model_name,
         target=target_for_row(deployment, drop_params=drop_params, policy=policy), weight=deployment.weight,
         rpm=deployment.rpm, tpm=deployment.tpm,
-        input_cost_per_token=deployment.input_cost_per_token or (price.input_cost_per_token if price else None),
-        output_cost_per_token=deployment.output_cost_per_token or (price.output_cost_per_token if price else None),
+        input_cost_per_token=_given_or_listed(deployment.input_cost_per_token, price, "input_cost_per_token"),
+        output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, price, "output_cost_per_token"),
         model_info=info, max_input_tokens=info.get("max_input_tokens") or (price.max_input_tokens if price else None),
         weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0)
 

@@ -107,9 +107,11 @@ class VirtualKey(BudgetFields):
 
 
 class SpendLog(models.Model):
-    """One row per upstream call; `request_id` makes flushing idempotent."""
+    """One row per upstream attempt; (`request_id`, `attempt`) makes flushing idempotent."""
 
-    request_id = models.CharField(max_length=100, unique=True)
+    request_id = models.CharField(max_length=100, db_index=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    key_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     key_hash = models.CharField(max_length=64, blank=True, db_index=True)
     team_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -132,6 +134,7 @@ class SpendLog(models.Model):
 
     class Meta:
         ordering = ["-start_time"]
+        constraints = [models.UniqueConstraint(fields=["request_id", "attempt"], name="spendlog_unique_attempt")]
 
     def __str__(self) -> str:
-        return f"{self.request_id} {self.model_alias} {self.cost}"
+        return f"{self.request_id}#{self.attempt} {self.model_alias} {self.cost}"

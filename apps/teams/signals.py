@@ -1,4 +1,4 @@
-"""Safety net: any saved or deleted key, team or organization invalidates the key snapshot."""
+"""Safety net: any saved or deleted key, user, team, membership or organization invalidates the key snapshot."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,12 +7,14 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from apps.core.snapshots import snapshot_bump
-from apps.teams.models import Organization, Team, VirtualKey
+from apps.teams.models import Organization, Team, TeamMembership, User, VirtualKey
 from apps.teams.snapshot import GENERATION
 
 
 @receiver([post_save, post_delete], sender=VirtualKey)
 @receiver([post_save, post_delete], sender=Team)
 @receiver([post_save, post_delete], sender=Organization)
+@receiver([post_save, post_delete], sender=User)
+@receiver([post_save, post_delete], sender=TeamMembership)
 def keys_changed(sender: type, **kwargs: Any) -> None:
     snapshot_bump(GENERATION)

@@ -5,14 +5,35 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from apps.core.snapshots import with_fresh_connection
 from apps.core.state import state
+from apps.teams.durations import Duration, InvalidDuration, parse_duration
 
 GENERATION = "keys"
 MAX_CACHED_KEYS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetScope:
+    """One level's budget and limits (key, user, team_member, team or organization), money in nanodollars."""
+
+    level: str
+    ledger: str  # state-backend id, unique for the row's lifetime (a reused primary key gets a new one)
+    label: str  # what error messages call it
+    max_budget: int | None = None
+    soft_budget: int | None = None
+    spend: int = 0  # as stored in the database when the snapshot was built
+    duration: Duration | None = None
+    reset_at: float | None = None  # epoch seconds
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_parallel_requests: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +51,7 @@ class KeyRecord:
     blocked: bool
     expires_at: float | None  # epoch seconds
     metadata: dict[str, object]
+    scopes: tuple[BudgetScope, ...] = ()  # key, user, team_member, team, organization: first limit hit blocks
 
     def is_expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -39,11 +61,102 @@ def _epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
+def nanos(value: Decimal | None) -> int | None:
+    """Dollars as integer nanodollars (None stays None)."""
+    return None if value is None else int((value * 1_000_000_000).to_integral_value())
+
+
+def _duration(text: str) -> Duration | None:
+    try:
+        return parse_duration(text) if text else None
+    except InvalidDuration:
+        return None  # the API and admin validate; a bad legacy value means "no window"
+
+
+def _stamp(value: datetime | None) -> int:
+    return int(value.timestamp() * 1_000_000) if value is not None else 0
+
+
+def key_ledger(key: Any) -> str:
+    return f"key:{key.pk}:{_stamp(key.created_at)}"
+
+
+def user_ledger(user: Any) -> str:
+    return f"user:{user.pk}:{_stamp(user.date_joined)}"
+
+
+def team_ledger(team: Any) -> str:
+    return f"team:{team.pk}:{_stamp(team.created_at)}"
+
+
+def organization_ledger(org: Any) -> str:
+    return f"org:{org.pk}:{_stamp(org.created_at)}"
+
+
+def member_ledger(member: Any, team: Any) -> str:
+    return f"member:{member.pk}:{team.pk}:{_stamp(team.created_at)}"
+
+
+def budget_scope(level: str, ledger: str, label: str, row: Any, *, max_budget: Decimal | None = None,
+                 limits: bool = True) -> BudgetScope:
+    """A BudgetScope from a row with the BudgetFields columns (a membership borrows its team's limit)."""
+    return BudgetScope(
+        level=level, ledger=ledger, label=label,
+        max_budget=nanos(max_budget if max_budget is not None else getattr(row, "max_budget", None)),
+        soft_budget=nanos(getattr(row, "soft_budget", None)), spend=nanos(row.spend) or 0,
+        duration=_duration(getattr(row, "budget_duration", "")), reset_at=_epoch(row.budget_reset_at),
+        rpm_limit=row.rpm_limit if limits else None, tpm_limit=row.tpm_limit if limits else None,
+        max_parallel_requests=row.max_parallel_requests if limits else None)
+
+
+def key_scopes(key: Any) -> tuple[BudgetScope, ...]:
+    """Every level that can refuse this key's calls, narrowest first."""
+    from apps.teams.models import TeamMembership
+
+    scopes = [budget_scope("key", key_ledger(key), key.key_alias or key.key_name, key)]
+    user, team = key.user, key.team
+    if user is not None:
+        scopes.append(budget_scope("user", user_ledger(user), user.username, user))
+    if team is not None and user is not None and team.team_member_budget is not None:
+        member = TeamMembership.objects.filter(team=team, user=user).first()
+        if member is not None:
+            member_view = _MemberBudget(member, team)
+            scopes.append(budget_scope("team_member", member_ledger(member, team),
+                                       f"{user.username} in {team.team_alias}", member_view,
+                                       max_budget=team.team_member_budget, limits=False))
+    if team is not None:
+        scopes.append(budget_scope("team", team_ledger(team), team.team_alias, team))
+        org = team.organization
+        if org is not None:
+            scopes.append(budget_scope("organization", organization_ledger(org), org.organization_alias, org))
+    return tuple(scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class _MemberBudget:
+    """A membership read like a budget row: its own spend and reset time, its team's window length."""
+
+    member: Any
+    team: Any
+
+    @property
+    def spend(self) -> Decimal:
+        return self.member.spend
+
+    @property
+    def budget_reset_at(self) -> datetime | None:
+        return self.member.budget_reset_at
+
+    @property
+    def budget_duration(self) -> str:
+        return self.team.budget_duration
+
+
 def load_key(token_hash: str) -> KeyRecord | None:
-    """Read one key (with its team's model list) from the database."""
+    """Read one key (with its user, team, membership and organization budgets) from the database."""
     from apps.teams.models import VirtualKey
 
-    key = VirtualKey.objects.select_related("team").filter(token_hash=token_hash).first()
+    key = VirtualKey.objects.select_related("team__organization", "user").filter(token_hash=token_hash).first()
     if key is None:
         return None
     team = key.team
@@ -52,7 +165,7 @@ def load_key(token_hash: str) -> KeyRecord | None:
         organization_id=team.organization_id if team else None, models=tuple(key.allowed_models or ()),
         team_models=tuple(team.allowed_models or ()) if team else (),
         blocked=key.blocked or bool(team and team.blocked), expires_at=_epoch(key.expires),
-        metadata=dict(key.metadata or {}))
+        metadata=dict(key.metadata or {}), scopes=key_scopes(key))
 
 
 class KeyCache:
@@ -75,7 +188,7 @@ class KeyCache:
         if token_hash in self._entries:
             self._entries.move_to_end(token_hash)
             return self._entries[token_hash]
-        record = await sync_to_async(load_key, thread_sensitive=False)(token_hash)
+        record = await sync_to_async(with_fresh_connection(load_key), thread_sensitive=False)(token_hash)
         self._entries[token_hash] = record
         if len(self._entries) > MAX_CACHED_KEYS:
             self._entries.popitem(last=False)

@@ -2,9 +2,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 COOLDOWN_PREFIX = "cooldown:"
+PARALLEL_STALE_SECONDS = 900  # in-flight counts and reservations untouched this long belong to dead processes
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLimits:
+    """One budget level (key, user, team member, team, organization) as the caller's snapshot sees it.
+
+    Money is in integer nanodollars (1e-9 USD) so every backend does exact integer arithmetic.
+    """
+
+    ledger: str  # backend id of the level's counters, unique for the row's lifetime
+    max_budget: int | None = None
+    seed_spend: int = 0  # spend to start from when the backend has no counters for this level yet
+    window_end: float = 0.0  # epoch seconds when the current budget window ends; 0 = never
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_parallel: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The answer to `admit`: admitted with `reserved` nanodollars held, or which level refused and why."""
+
+    admitted: bool
+    reserved: int = 0
+    index: int = -1  # position of the refusing level in the list given to `admit`
+    reason: str = ""  # "budget", "rpm", "tpm" or "parallel"
+    spend: int = 0  # the refusing level's settled spend (budget) or current count (limits)
+    limit: int = 0
+    retry_after: int = 0  # seconds, for rate limits
+    clipped: str = ""  # per level "1" where the reservation was cut to what was left; give it back to settle
 
 
 class StateBackend(Protocol):
@@ -40,4 +73,49 @@ class StateBackend(Protocol):
 
     async def cooldowns(self, names: Sequence[str]) -> dict[str, float]:
         """The names still cooling down, with their deadlines (epoch seconds)."""
+        ...
+
+    async def admit(self, levels: Sequence[LedgerLimits], *, amount: int, now: float) -> Admission:
+        """Atomically check every level's budget, rpm, tpm and parallel limit, then reserve and count.
+
+        Resets a level whose budget window ended. Reserves `amount`, or what the tightest budget has
+        left when that is less; a level that could not cover `amount` refuses other calls until this one
+        settles, so at most one call per level runs past its reservation and spend can pass max_budget
+        by at most one call's cost. The first level (in list order) that is over a limit refuses the
+        call and nothing is changed.
+        """
+        ...
+
+    async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
+                     now: float, clipped: str = "") -> None:
+        """Release a reservation (with the admission's `clipped` marks), add the real cost and tokens,
+        and end the call's parallel slot."""
+        ...
+
+    def ledger_spend(self, ledger: str) -> int | None:
+        """Settled spend of one level in its current window, None when the backend has no counters."""
+        ...
+
+    def ledger_set_spend(self, ledger: str, spend: int) -> None:
+        """Overwrite one level's settled spend (admin edits, budget resets)."""
+        ...
+
+    async def spend_push(self, record: bytes) -> None:
+        """Append one serialised spend event to the buffer."""
+        ...
+
+    def spend_peek(self, count: int) -> list[bytes]:
+        """The oldest `count` buffered events, left in the buffer."""
+        ...
+
+    def spend_ack(self, count: int) -> None:
+        """Drop the oldest `count` events once they are stored."""
+        ...
+
+    def spend_pending(self) -> int:
+        """How many events wait in the buffer."""
+        ...
+
+    def flush_lock(self) -> AbstractContextManager[bool]:
+        """Exclusive right to flush the buffer: yields False when another flusher holds it."""
         ...

@@ -2,25 +2,38 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
 
-from apps.core.state.base import COOLDOWN_PREFIX
+from apps.core.state import ledger
+from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits
 
 SWEEP_EVERY = 60.0  # seconds between purges of expired counters, so per-minute keys do not pile up
 
 
 class MemoryState:
-    """State kept in this process; snapshot generations kept as file mtimes under var/."""
+    """State kept in this process; snapshot generations kept as file mtimes under var/.
+
+    Budgets, limits and the spend buffer are per process, so the embedded mode serves from one
+    process (settings pin WORKERS to 1 without REDIS_URL).
+    """
 
     def __init__(self) -> None:
         self._generation_dir = Path(settings.VAR_DIR) / "generations"
         self._generation_dir.mkdir(parents=True, exist_ok=True)
         self._numbers: dict[str, tuple[float, float]] = {}  # key -> (value, expires at, epoch)
         self._swept_at = time.time()
+        self._records: ledger.Records = {}
+        self._buffer: deque[bytes] = deque()
+        self._lock = threading.Lock()  # admin writes and flushes come from worker threads
+        self._flush_lock = threading.Lock()
 
     def _generation_path(self, name: str) -> Path:
         return self._generation_dir / name
@@ -87,3 +100,48 @@ class MemoryState:
     async def cooldowns(self, names: Sequence[str]) -> dict[str, float]:
         found = await self.values([COOLDOWN_PREFIX + name for name in names])
         return {name: deadline for name, deadline in zip(names, found) if deadline is not None}
+
+    # --- budgets, limits and the spend buffer ----------------------------------------------------
+
+    async def admit(self, levels: Sequence[LedgerLimits], *, amount: int, now: float) -> Admission:
+        with self._lock:
+            return ledger.admit(self._records, levels, amount=amount, now=now)
+
+    async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
+                     now: float, clipped: str = "") -> None:
+        with self._lock:
+            ledger.settle(self._records, levels, reserved=reserved, actual=actual, tokens=tokens, now=now,
+                          clipped=clipped)
+
+    def ledger_spend(self, name: str) -> int | None:
+        with self._lock:
+            record = self._records.get(name)
+            return None if record is None else int(record["spent"])
+
+    def ledger_set_spend(self, name: str, spend: int) -> None:
+        with self._lock:
+            record = self._records.get(name)
+            if record is not None:
+                record["spent"] = spend
+
+    async def spend_push(self, record: bytes) -> None:
+        self._buffer.append(record)
+
+    def spend_peek(self, count: int) -> list[bytes]:
+        return list(islice(self._buffer, count))
+
+    def spend_ack(self, count: int) -> None:
+        for _ in range(min(count, len(self._buffer))):
+            self._buffer.popleft()
+
+    def spend_pending(self) -> int:
+        return len(self._buffer)
+
+    @contextmanager
+    def flush_lock(self) -> Iterator[bool]:
+        acquired = self._flush_lock.acquire(blocking=False)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._flush_lock.release()

@@ -4,16 +4,30 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from apps.core.state.base import COOLDOWN_PREFIX
+from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits
 
 PREFIX = "tollgate:"
+SPEND_BUFFER = f"{PREFIX}spend:buffer"
+FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
+FLUSH_LOCK_SECONDS = 300
+MAX_CONNECTIONS = 128
+SCRIPTS = Path(__file__).with_name("scripts")
+PRELUDE = (SCRIPTS / "ledger.lua").read_text()
+ADMIT = PRELUDE + (SCRIPTS / "admit.lua").read_text()
+SETTLE = PRELUDE + (SCRIPTS / "settle.lua").read_text()
+SET_SPEND = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 1"
+RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
 # new = old*(1-w) + sample*w, or the sample itself when there is no old value.
 AVERAGE_SCRIPT = """
 local old = redis.call('GET', KEYS[1])
@@ -37,6 +51,20 @@ def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
+def ledger_key(name: str) -> str:
+    return f"{PREFIX}ledger:{name}"
+
+
+def level_args(levels: Sequence[LedgerLimits]) -> list[str]:
+    """Six script arguments per level; -1 stands for "no limit"."""
+    args: list[str] = []
+    for level in levels:
+        for value in (level.max_budget, level.seed_spend, level.window_end, level.rpm_limit, level.tpm_limit,
+                      level.max_parallel):
+            args.append("-1" if value is None else (f"{value:.6f}" if isinstance(value, float) else str(value)))
+    return args
+
+
 class RedisState:
     """State in Redis: one async client per event loop for the hot path, one sync client for writers."""
 
@@ -44,15 +72,24 @@ class RedisState:
         self.url: str = settings.REDIS_URL or ""
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
         self._sync: redis.Redis | None = None
+        self._admit: object | None = None
+        self._settle: object | None = None
 
     @property
     def aio(self) -> aioredis.Redis:
-        # One per loop: a client binds to the loop that first uses it (Celery tasks run their own loops).
+        # One client per event loop (a client binds to the loop that first uses it; Celery tasks run
+        # their own loops), each on a blocking pool: past MAX_CONNECTIONS a burst waits instead of failing.
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is None:
-            client = aioredis.Redis.from_url(self.url, health_check_interval=30)
+            pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(self.url, max_connections=MAX_CONNECTIONS, timeout=10,
+                                                            health_check_interval=30)
+            client = aioredis.Redis(connection_pool=pool)
             self._async[loop] = client
+            if self._admit is None:
+                # Scripts are called with an explicit client, so one registration serves every loop.
+                self._admit = client.register_script(ADMIT)
+                self._settle = client.register_script(SETTLE)
         return client
 
     @property
@@ -100,3 +137,49 @@ class RedisState:
         found = await self.values([COOLDOWN_PREFIX + name for name in names])
         now = time.time()
         return {name: deadline for name, deadline in zip(names, found) if deadline is not None and deadline > now}
+
+    async def admit(self, levels: Sequence[LedgerLimits], *, amount: int, now: float) -> Admission:
+        client = self.aio
+        keys = [ledger_key(level.ledger) for level in levels]
+        args = [f"{now:.6f}", str(amount), *level_args(levels)]
+        result = await self._admit(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
+        if int(result[0]) == 1:
+            return Admission(True, reserved=int(result[1]), clipped=result[2].decode())
+        return Admission(False, index=int(result[1]), reason=result[2].decode(), spend=int(result[3]),
+                         limit=int(result[4]), retry_after=int(result[5]))
+
+    async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
+                     now: float, clipped: str = "") -> None:
+        client = self.aio
+        keys = [ledger_key(level.ledger) for level in levels]
+        args = [f"{now:.6f}", str(reserved), str(actual), str(tokens), clipped or "-", *level_args(levels)]
+        await self._settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
+
+    def ledger_spend(self, name: str) -> int | None:
+        value = self.sync.hget(ledger_key(name), "spent")
+        return None if value is None else int(value)
+
+    def ledger_set_spend(self, name: str, spend: int) -> None:
+        self.sync.eval(SET_SPEND, 1, ledger_key(name), str(spend))
+
+    async def spend_push(self, record: bytes) -> None:
+        await self.aio.rpush(SPEND_BUFFER, record)
+
+    def spend_peek(self, count: int) -> list[bytes]:
+        return list(self.sync.lrange(SPEND_BUFFER, 0, count - 1))
+
+    def spend_ack(self, count: int) -> None:
+        self.sync.ltrim(SPEND_BUFFER, count, -1)
+
+    def spend_pending(self) -> int:
+        return int(self.sync.llen(SPEND_BUFFER))
+
+    @contextmanager
+    def flush_lock(self) -> Iterator[bool]:
+        token = uuid.uuid4().hex
+        acquired = bool(self.sync.set(FLUSH_LOCK, token, nx=True, ex=FLUSH_LOCK_SECONDS))
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self.sync.eval(RELEASE, 1, FLUSH_LOCK, token)

@@ -22,5 +22,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Tollgate listening on http://{options['host']}:{port} ({workers} worker(s)); "
                           f"admin at /admin/, OpenAI API at /v1")
         uvicorn.run("gatewaysite.asgi:application", host=options["host"], port=port, workers=workers,
-                    loop="uvloop", http="httptools", lifespan="off", access_log=False,
+                    loop="uvloop", http="httptools", lifespan="on", access_log=False,
                     timeout_graceful_shutdown=30, log_level="warning")

@@ -1,0 +1,20 @@
+-- ARGV[2] = reserved, ARGV[3] = actual cost, ARGV[4] = tokens, ARGV[5] = clipped marks; levels from ARGV[6].
+local reserved = tonumber(ARGV[2])
+local actual = tonumber(ARGV[3])
+local tokens = tonumber(ARGV[4])
+local clipped = ARGV[5]
+for i, key in ipairs(KEYS) do
+  local rec = refresh(key, level_args(i, 6))
+  rec.reserved = math.max(0, rec.reserved - reserved)
+  if string.sub(clipped, i, i) == '1' then rec.clipped = math.max(0, rec.clipped - 1) end
+  rec.spent = rec.spent + actual
+  if rec.tpm_win ~= minute then
+    rec.tpm_win = minute
+    rec.tpm_n = 0
+  end
+  rec.tpm_n = rec.tpm_n + tokens
+  rec.par = math.max(0, rec.par - 1)
+  rec.par_ts = now
+  save(key, rec)
+end
+return 1

@@ -1,0 +1,48 @@
+"""Budget window services: reset spend when `budget_reset_at` passes (Celery beat; the hot path also resets lazily)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Model, Q
+from django.utils import timezone
+
+from apps.core.snapshots import snapshot_bump
+from apps.teams.durations import InvalidDuration, first_reset, next_reset, parse_duration
+from apps.teams.models import Organization, Team, TeamMembership, User, VirtualKey
+from apps.teams.snapshot import GENERATION
+
+
+def _due(now: datetime) -> Q:
+    return Q(budget_reset_at__lte=now) | Q(budget_reset_at__isnull=True)
+
+
+def window_reset(row: Model, duration_text: str, now: datetime) -> bool:
+    """Zero the row's spend if its window ended (or start its first window); True when it changed."""
+    try:
+        duration = parse_duration(duration_text)
+    except InvalidDuration:
+        return False
+    reset_at = row.budget_reset_at  # type: ignore[attr-defined]
+    if reset_at is None:
+        type(row)._default_manager.filter(pk=row.pk).update(budget_reset_at=first_reset(now, duration))
+        return True
+    type(row)._default_manager.filter(pk=row.pk).update(spend=0, budget_reset_at=next_reset(reset_at, duration, now))
+    return True
+
+
+def budgets_reset(*, now: datetime | None = None) -> int:
+    """Reset keys, users, teams, team members and organizations whose budget window has ended."""
+    now = now or timezone.now()
+    changed = 0
+    with transaction.atomic():
+        for model in (VirtualKey, User, Team, Organization):
+            for row in model._default_manager.select_for_update().exclude(budget_duration="").filter(_due(now)):
+                changed += window_reset(row, row.budget_duration, now)
+        members = TeamMembership.objects.select_for_update().select_related("team").exclude(
+            team__budget_duration="").filter(_due(now))
+        for member in members:
+            changed += window_reset(member, member.team.budget_duration, now)
+        if changed:
+            snapshot_bump(GENERATION)
+    return changed

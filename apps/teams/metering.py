@@ -1,0 +1,251 @@
+"""The /v1 hot path's budget step: reserve the worst case before a call, settle the real cost after, log spend.
+
+No ORM here: limits come from the key snapshot, counters from the state backend, and spend events go
+into the state backend's buffer for `spend_flush` to store.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from apps.core import jsonutil
+from apps.core.state import state
+from apps.core.state.base import Admission, LedgerLimits
+from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
+from apps.routing.parsing import CallOptions
+from apps.routing.router import fallback_models
+from apps.routing.snapshot import DeploymentRecord, RoutingTable
+from apps.teams.auth import Principal
+from apps.teams.costing import (
+    CHARS_PER_TOKEN,
+    completion_token_bound,
+    embedding_token_bound,
+    from_nanos,
+    prompt_token_bound,
+    usage_cost_nanos,
+    worst_case_nanos,
+)
+from apps.teams.durations import next_reset
+from apps.teams.errors import BudgetExceeded, LimitReached
+from apps.teams.snapshot import BudgetScope
+
+LEVEL_LABELS = {"key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
+                "organization": "Organization"}
+_background: set[asyncio.Task[None]] = set()  # settle tasks started from cancelled calls
+
+
+def window_end(scope: BudgetScope, now: float) -> tuple[float, bool]:
+    """(end of the current budget window or 0, whether the stored spend belongs to an ended window)."""
+    if scope.duration is None or scope.reset_at is None:
+        return 0.0, False
+    if scope.reset_at > now:
+        return scope.reset_at, False
+    moment = datetime.fromtimestamp(now, UTC)
+    return next_reset(datetime.fromtimestamp(scope.reset_at, UTC), scope.duration, moment).timestamp(), True
+
+
+def ledger_limits(scope: BudgetScope, now: float) -> LedgerLimits:
+    """The state backend's view of one level; spend from an ended window is not carried over (lazy reset)."""
+    end, stale = window_end(scope, now)
+    return LedgerLimits(ledger=scope.ledger, max_budget=scope.max_budget, seed_spend=0 if stale else scope.spend,
+                        window_end=end, rpm_limit=scope.rpm_limit, tpm_limit=scope.tpm_limit,
+                        max_parallel=scope.max_parallel_requests)
+
+
+def limited(scope: BudgetScope) -> bool:
+    return any(v is not None for v in (scope.max_budget, scope.rpm_limit, scope.tpm_limit,
+                                       scope.max_parallel_requests))
+
+
+def dollars(nanos: int) -> str:
+    text = format(from_nanos(nanos).normalize(), "f")
+    return text
+
+
+def refusal_error(scope: BudgetScope, admission: Admission) -> Exception:
+    """LiteLLM's message for the level that refused."""
+    who = f"{LEVEL_LABELS[scope.level]}={scope.label}"
+    if admission.reason == "budget":
+        return BudgetExceeded(f"Budget has been exceeded! {who} Current cost: {dollars(admission.spend)}, "
+                              f"Max budget: {dollars(admission.limit)}", param=scope.level)
+    headers = {"Retry-After": str(admission.retry_after)}
+    if admission.reason == "parallel":
+        return LimitReached(f"Max parallel request limit reached for {who}: {admission.spend} in flight, "
+                            f"limit {admission.limit}.", param=scope.level, headers=headers)
+    return LimitReached(f"Rate limit reached for {who}: {admission.reason}_limit {admission.limit} "
+                        f"(current {admission.spend}). Retry after {admission.retry_after}s.",
+                        param=scope.level, headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendEvent:
+    """One upstream attempt, as buffered for the SpendLog table."""
+
+    request_id: str
+    attempt: int
+    key_id: int | None
+    key_hash: str
+    team_id: int | None
+    user_id: int | None
+    organization_id: int | None
+    model_alias: str
+    deployment_id: str
+    provider: str
+    call_type: str
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cost_nanos: int
+    latency_ms: int
+    ttft_ms: int | None
+    status: str
+    error_type: str
+    start_time: float
+    end_time: float
+    tags: tuple[str, ...] = ()
+
+    def encode(self) -> bytes:
+        return jsonutil.dumps({name: getattr(self, name) for name in self.__slots__})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> SpendEvent:
+        data = jsonutil.loads(raw)
+        data["tags"] = tuple(data.get("tags") or ())
+        return cls(**data)
+
+    @property
+    def cost(self) -> Decimal:
+        return from_nanos(self.cost_nanos)
+
+
+@dataclass(slots=True)
+class Meter:
+    """One call's reservation and spend events; also the router's AttemptObserver for failed attempts."""
+
+    principal: Principal
+    request_id: str
+    call_type: str
+    model: str
+    levels: Sequence[LedgerLimits]
+    reserved: int
+    clipped: str = ""  # the admission's marks, handed back when settling
+    estimate_prompt: Callable[[], int] = lambda: 0  # prompt tokens when the provider reports none
+    tags: tuple[str, ...] = ()
+    started: float = field(default_factory=time.time)
+    events: list[SpendEvent] = field(default_factory=list)
+    settled: bool = False
+
+    def event(self, deployment: DeploymentRecord, usage: Usage, *, status: str, error_type: str = "",
+              cost_nanos: int = 0, elapsed: float | None = None, ttft: float | None = None) -> SpendEvent:
+        """A spend event for the next attempt number."""
+        key = self.principal.key
+        end = time.time()
+        # A successful attempt started when the last failed one ended (or with the call).
+        start = end - elapsed if elapsed is not None else (self.events[-1].end_time if self.events else self.started)
+        return SpendEvent(
+            request_id=self.request_id, attempt=len(self.events) + 1, key_id=key.id if key else None,
+            key_hash=key.token_hash if key else "", team_id=key.team_id if key else None,
+            user_id=key.user_id if key else None, organization_id=key.organization_id if key else None,
+            model_alias=self.model, deployment_id=deployment.id, provider=deployment.target.provider,
+            call_type=self.call_type, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+            cached_tokens=usage.cached_tokens, cost_nanos=cost_nanos, latency_ms=int((end - start) * 1000),
+            ttft_ms=int(ttft * 1000) if ttft is not None else None, status=status, error_type=error_type,
+            start_time=start, end_time=end, tags=self.tags)
+
+    def attempt_failed(self, deployment: DeploymentRecord, error: UpstreamError, elapsed: float) -> None:
+        self.events.append(self.event(deployment, Usage(), status="failure", elapsed=elapsed,
+                                      error_type=error.error_code or error.error_type))
+
+    async def finish(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
+                     error_type: str = "", ttft: float | None = None) -> None:
+        """Settle the reservation at the real cost and buffer every attempt's event (once)."""
+        if self.settled:
+            return
+        self.settled = True
+        actual = usage_cost_nanos(deployment, usage) if deployment is not None else 0
+        if deployment is not None:
+            self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
+                                          cost_nanos=actual, ttft=ttft))
+        if self.levels:
+            await state().settle(self.levels, reserved=self.reserved, actual=actual, tokens=usage.total_tokens,
+                                 now=time.time(), clipped=self.clipped)
+        backend = state()
+        for event in self.events:
+            await backend.spend_push(event.encode())
+
+    def finish_soon(self, deployment: DeploymentRecord | None, usage: Usage, **kwargs: object) -> None:
+        """`finish` in a task of its own: for calls being cancelled, whose own awaits may not run."""
+        finishing = self.finish(deployment, usage, **kwargs)  # type: ignore[arg-type]
+        task = asyncio.get_running_loop().create_task(finishing)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+async def drain() -> None:
+    """Wait for settle tasks started by cancelled calls (shutdown)."""
+    while _background:
+        await asyncio.gather(*list(_background), return_exceptions=True)
+
+
+async def admit(principal: Principal, *, model: str, call_type: str, worst_case: Callable[[], int],
+                request_id: str = "", estimate_prompt: Callable[[], int] = lambda: 0,
+                tags: tuple[str, ...] = ()) -> Meter:
+    """Reserve the worst case at every limited level of the caller's key, or raise 400 / 429.
+
+    Keys with no budget or limit anywhere skip the state backend (and the estimate) entirely.
+    """
+    key = principal.key
+    now = time.time()
+    scopes = tuple(s for s in key.scopes if limited(s)) if key is not None else ()
+    levels = tuple(ledger_limits(scope, now) for scope in scopes)
+    admission = Admission(True)
+    if levels:
+        admission = await state().admit(levels, amount=worst_case(), now=now)
+        if not admission.admitted:
+            raise refusal_error(scopes[admission.index], admission)
+    return Meter(principal=principal, request_id=request_id or f"req-{uuid.uuid4().hex}", call_type=call_type,
+                 model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
+                 estimate_prompt=estimate_prompt, tags=tags, started=now)
+
+
+def candidates(table: RoutingTable, model: str, options: CallOptions) -> list[DeploymentRecord]:
+    """Every deployment the call may reach: its group's, then its fallback groups'."""
+    names = (model, *fallback_models(table, model, options))
+    return [deployment for name in names for deployment in table.deployments(name)]
+
+
+def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:
+    """`metadata.tags` from the request body (LiteLLM's request tags)."""
+    metadata = params.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
+
+
+async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, options: CallOptions, *,
+                     request_id: str = "") -> Meter:
+    """Admit a chat call: worst case = prompt bound + max_tokens on the dearest reachable deployment."""
+    def worst_case() -> int:
+        deployments = candidates(table, call.model, options)
+        return worst_case_nanos(deployments, prompt_tokens=prompt_token_bound(call),
+                                completion_tokens=[completion_token_bound(call, d) for d in deployments])
+
+    def estimate_prompt() -> int:
+        return prompt_token_bound(call) // CHARS_PER_TOKEN
+
+    return await admit(principal, model=call.model, call_type="chat", worst_case=worst_case,
+                       request_id=request_id, estimate_prompt=estimate_prompt, tags=request_tags(call.params))
+
+
+async def admit_embedding(principal: Principal, table: RoutingTable, call: EmbeddingCall, options: CallOptions, *,
+                          request_id: str = "") -> Meter:
+    """Admit an embeddings call: worst case = input bound on the dearest reachable deployment."""
+    def worst_case() -> int:
+        return worst_case_nanos(candidates(table, call.model, options), prompt_tokens=embedding_token_bound(call))
+
+    return await admit(principal, model=call.model, call_type="embedding", worst_case=worst_case,
+                       request_id=request_id, tags=request_tags(call.params))

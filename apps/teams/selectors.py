@@ -1,0 +1,204 @@
+"""Reads for the management API, always scoped by who is asking.
+
+Roles: the master key and `proxy_admin` users see and change everything; `proxy_admin_viewer` sees
+everything; a team admin sees and manages its teams' keys and members; any other key sees itself,
+its user's keys, its teams and its own spend. An object outside the caller's view is "not found"
+(404), never "forbidden", so nobody learns what other teams own.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from django.db.models import Q, QuerySet
+
+from apps.core.errors import NotFound, PermissionDenied
+from apps.teams.auth import hash_key
+from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+
+ADMIN_ROLES = frozenset({User.Role.PROXY_ADMIN})
+READ_ALL_ROLES = frozenset({User.Role.PROXY_ADMIN, User.Role.PROXY_ADMIN_VIEWER})
+READ_ONLY_ROLES = frozenset({User.Role.PROXY_ADMIN_VIEWER, User.Role.INTERNAL_USER_VIEWER})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling the management API, and which teams they belong to or run."""
+
+    role: str
+    key_id: int | None = None
+    user_id: int | None = None
+    team_id: int | None = None
+    admin_team_ids: frozenset[int] = field(default_factory=frozenset)
+    member_team_ids: frozenset[int] = field(default_factory=frozenset)
+    is_authenticated: ClassVar[bool] = True  # DRF reads request.user.is_authenticated
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+    @property
+    def reads_all(self) -> bool:
+        return self.role in READ_ALL_ROLES
+
+    @property
+    def read_only(self) -> bool:
+        return self.role in READ_ONLY_ROLES
+
+    def manages_team(self, team_id: int | None) -> bool:
+        return self.is_admin or (team_id is not None and team_id in self.admin_team_ids)
+
+
+ROOT = Caller(role=User.Role.PROXY_ADMIN)
+
+
+def caller_for_key(raw_key: str) -> Caller | None:
+    """The caller behind a virtual key, or None for unknown, blocked or expired keys."""
+    key = VirtualKey.objects.select_related("user", "team").filter(token_hash=hash_key(raw_key)).first()
+    if key is None or key.blocked or (key.team is not None and key.team.blocked):
+        return None
+    if key.expires is not None and key.expires.timestamp() <= time.time():
+        return None
+    role: str = User.Role.INTERNAL_USER
+    admin: set[int] = set()
+    member: set[int] = set()
+    if key.user is not None:
+        role = key.user.user_role
+        for team_id, member_role in TeamMembership.objects.filter(user=key.user).values_list("team_id", "role"):
+            member.add(team_id)
+            if member_role == TeamMembership.Role.ADMIN:
+                admin.add(team_id)
+    if key.team_id is not None:
+        member.add(key.team_id)
+    return Caller(role=role, key_id=key.pk, user_id=key.user_id, team_id=key.team_id,
+                  admin_team_ids=frozenset(admin), member_team_ids=frozenset(member))
+
+
+def own_keys(caller: Caller) -> Q:
+    return Q(user_id=caller.user_id) if caller.user_id is not None else Q(pk=caller.key_id)
+
+
+def key_list(caller: Caller) -> QuerySet[VirtualKey]:
+    """Keys the caller may see: all for admins, else its own and those of teams it runs."""
+    keys = VirtualKey.objects.select_related("user", "team").order_by("id")
+    if caller.reads_all:
+        return keys
+    return keys.filter(own_keys(caller) | Q(team_id__in=caller.admin_team_ids))
+
+
+def key_get(caller: Caller, ref: str, *, manage: bool = False) -> VirtualKey:
+    """A visible key by its secret (`sk-...`) or its hash; `manage` asks for team-admin rights on it."""
+    token_hash = hash_key(ref) if ref.startswith("sk-") else ref
+    key = key_list(caller).filter(token_hash=token_hash).first()
+    if key is None:
+        raise NotFound("Key not found.", param="key")
+    if manage and not caller.manages_team(key.team_id):
+        raise PermissionDenied("Only a proxy admin or an admin of the key's team can do this.", param="key")
+    return key
+
+
+def key_get_by_alias(caller: Caller, alias: str) -> VirtualKey:
+    key = key_list(caller).filter(key_alias=alias).first()
+    if key is None:
+        raise NotFound(f"Key with alias '{alias}' not found.", param="key_aliases")
+    return key
+
+
+def team_list(caller: Caller) -> QuerySet[Team]:
+    """Teams the caller may see: all for admins, else the ones it belongs to."""
+    teams = Team.objects.select_related("organization").order_by("id")
+    return teams if caller.reads_all else teams.filter(pk__in=caller.member_team_ids)
+
+
+def team_get(caller: Caller, team_id: str | int, *, manage: bool = False) -> Team:
+    """A visible team; `manage` asks for team-admin rights on it."""
+    team = team_list(caller).filter(pk=int(team_id)).first() if str(team_id).isdigit() else None
+    if team is None:
+        raise NotFound(f"Team '{team_id}' not found.", param="team_id")
+    if manage and not caller.manages_team(team.pk):
+        raise PermissionDenied("Only a proxy admin or an admin of this team can do this.", param="team_id")
+    return team
+
+
+def team_members(team: Team) -> QuerySet[TeamMembership]:
+    return TeamMembership.objects.filter(team=team).select_related("user").order_by("id")
+
+
+def user_list(caller: Caller) -> QuerySet[User]:
+    """Users the caller may see: all for admins, else itself and the members of teams it runs."""
+    users = User.objects.order_by("id")
+    if caller.reads_all:
+        return users
+    return users.filter(Q(pk=caller.user_id) | Q(memberships__team_id__in=caller.admin_team_ids)).distinct()
+
+
+def user_get(caller: Caller, user_id: str | None = None, *, email: str | None = None) -> User:
+    """A visible user by LiteLLM `user_id` (our username) or email."""
+    users = user_list(caller)
+    user = users.filter(username=user_id).first() if user_id else users.filter(email=email).first() if email \
+        else None
+    if user is None:
+        raise NotFound(f"User '{user_id or email}' not found.", param="user_id")
+    return user
+
+
+def user_find(user_id: str | None = None, *, email: str | None = None) -> User | None:
+    """Any user by id or email (for services that add members; scope is checked on the team)."""
+    if user_id:
+        return User.objects.filter(username=user_id).first()
+    return User.objects.filter(email=email).first() if email else None
+
+
+def organization_get(caller: Caller, organization_id: str) -> Organization:
+    org = Organization.objects.filter(pk=int(organization_id)).first() if organization_id.isdigit() else None
+    if org is None or not caller.reads_all:
+        raise NotFound(f"Organization '{organization_id}' not found.", param="organization_id")
+    return org
+
+
+def spend_logs(caller: Caller, *, start: datetime | None = None, end: datetime | None = None) -> QuerySet[SpendLog]:
+    """Spend rows the caller may see: all for admins, else its teams' (as admin) and its own."""
+    rows = SpendLog.objects.order_by("-start_time", "request_id", "attempt")
+    if not caller.reads_all:
+        mine = Q(team_id__in=caller.admin_team_ids) | Q(key_id=caller.key_id)
+        if caller.user_id is not None:
+            mine |= Q(user_id=caller.user_id)
+        rows = rows.filter(mine)
+    if start is not None:
+        rows = rows.filter(start_time__gte=start)
+    if end is not None:
+        rows = rows.filter(start_time__lt=end)
+    return rows
+
+
+GROUPS = {"team": ("team_id",), "key": ("key_hash", "key_id"), "model": ("model_alias",), "user": ("user_id",),
+          "day": ()}
+
+
+def spend_report(caller: Caller, *, group_by: str, start: datetime | None = None,
+                 end: datetime | None = None) -> list[dict[str, Any]]:
+    """Spend per day and per `group_by` (team, key, model, user or day alone), within the caller's scope."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncDate
+
+    columns = GROUPS[group_by]
+    rows = (spend_logs(caller, start=start, end=end).order_by().annotate(day=TruncDate("start_time"))
+            .values("day", *columns)
+            .annotate(spend=Sum("cost"), requests=Count("id"), prompt_tokens=Sum("prompt_tokens"),
+                      completion_tokens=Sum("completion_tokens"))
+            .order_by("day", *columns))
+    return list(rows)
+
+
+def team_aliases(ids: set[int]) -> dict[int, str]:
+    return dict(Team.objects.filter(pk__in=ids).values_list("id", "team_alias"))
+
+
+def key_aliases(ids: set[int]) -> dict[int, str]:
+    return dict(VirtualKey.objects.filter(pk__in=ids).values_list("id", "key_alias"))
+
+
+def usernames(ids: set[int]) -> dict[int, str]:
+    return dict(User.objects.filter(pk__in=ids).values_list("id", "username"))

@@ -1,0 +1,165 @@
+"""Spend services: move buffered spend events into SpendLog and the spend columns; reset budget windows.
+
+The buffer is the state backend's (a Redis list with REDIS_URL, else process memory). A flush reads the
+oldest events, stores them in one transaction and only then drops them from the buffer, so a database
+outage leaves them waiting. Re-stored events are skipped by (request_id, attempt), so a flush that
+crashes after its commit cannot count spend twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F, Model
+
+from apps.core.state import state
+from apps.teams.metering import SpendEvent, drain
+from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+
+logger = logging.getLogger("tollgate.spend")
+
+
+@dataclass(frozen=True, slots=True)
+class FlushResult:
+    """What one flush did: events stored, duplicates skipped, and whether another flusher held the lock."""
+
+    stored: int = 0
+    duplicates: int = 0
+    busy: bool = False
+
+
+def spend_log_row(event: SpendEvent) -> SpendLog:
+    """The SpendLog row for one event."""
+    return SpendLog(
+        request_id=event.request_id, attempt=event.attempt, key_id=event.key_id, key_hash=event.key_hash,
+        team_id=event.team_id, user_id=event.user_id, organization_id=event.organization_id,
+        model_alias=event.model_alias, deployment_id=event.deployment_id, provider=event.provider,
+        call_type=event.call_type, prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
+        cached_tokens=event.cached_tokens, cost=event.cost, latency_ms=event.latency_ms, ttft_ms=event.ttft_ms,
+        status=event.status, error_type=event.error_type[:100], tags=list(event.tags),
+        start_time=datetime.fromtimestamp(event.start_time, UTC), end_time=datetime.fromtimestamp(event.end_time, UTC))
+
+
+def new_events(events: Iterable[SpendEvent]) -> list[SpendEvent]:
+    """Events not yet stored (nor repeated within the batch)."""
+    batch = list(events)
+    stored = set(SpendLog.objects.filter(request_id__in={e.request_id for e in batch})
+                 .values_list("request_id", "attempt"))
+    fresh: list[SpendEvent] = []
+    for event in batch:
+        identity = (event.request_id, event.attempt)
+        if identity not in stored:
+            stored.add(identity)
+            fresh.append(event)
+    return fresh
+
+
+def spend_add(events: Iterable[SpendEvent]) -> None:
+    """Add the events' cost to every key, user, membership, team and organization they belong to."""
+    totals: dict[tuple[type[Model], object], Decimal] = defaultdict(Decimal)
+    for event in events:
+        if not event.cost_nanos:
+            continue
+        owners: tuple[tuple[type[Model], int | None], ...] = (
+            (VirtualKey, event.key_id), (User, event.user_id), (Team, event.team_id),
+            (Organization, event.organization_id))
+        for owner, owner_pk in owners:
+            if owner_pk is not None:
+                totals[(owner, owner_pk)] += event.cost
+        if event.team_id is not None and event.user_id is not None:
+            totals[(TeamMembership, (event.team_id, event.user_id))] += event.cost
+    for (table, pk), amount in totals.items():
+        manager: Any = table._default_manager
+        rows = manager.filter(team_id=pk[0], user_id=pk[1]) if isinstance(pk, tuple) else manager.filter(pk=pk)
+        rows.update(spend=F("spend") + amount)
+
+
+def spend_store(events: list[SpendEvent]) -> int:
+    """Store events and their spend in one transaction; returns how many were new."""
+    with transaction.atomic():
+        fresh = new_events(events)
+        SpendLog.objects.bulk_create([spend_log_row(e) for e in fresh], ignore_conflicts=True)
+        spend_add(fresh)
+    return len(fresh)
+
+
+def decode_all(raw: list[bytes]) -> list[SpendEvent]:
+    events = []
+    for item in raw:
+        try:
+            events.append(SpendEvent.decode(item))
+        except (ValueError, TypeError):
+            logger.error("dropping a malformed spend event of %d bytes", len(item))
+    return events
+
+
+def spend_flush(*, batch: int | None = None) -> FlushResult:
+    """Store every buffered event, oldest first; raises (leaving the rest buffered) if the database fails."""
+    backend = state()
+    size = batch or settings.TOLLGATE_SPEND_FLUSH_BATCH
+    stored = duplicates = 0
+    with backend.flush_lock() as acquired:
+        if not acquired:
+            return FlushResult(busy=True)
+        while raw := backend.spend_peek(size):
+            events = decode_all(raw)
+            new = spend_store(events) if events else 0
+            backend.spend_ack(len(raw))
+            stored, duplicates = stored + new, duplicates + len(events) - new
+    return FlushResult(stored=stored, duplicates=duplicates)
+
+
+def spend_flush_quietly() -> FlushResult:
+    """`spend_flush` for background loops: a database outage is logged, and the events wait."""
+    close_old_connections()
+    try:
+        return spend_flush()
+    except Exception:  # noqa: BLE001 - any failure keeps the events buffered for the next try
+        logger.warning("spend flush failed; %d events stay buffered", state().spend_pending(), exc_info=True)
+        return FlushResult()
+    finally:
+        close_old_connections()
+
+
+class SpendFlusher:
+    """The `serve` process's own flush loop, plus the final flush when the server shuts down (SIGTERM)."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
+
+    async def start(self) -> None:
+        if settings.TOLLGATE_SPEND_FLUSH_INTERVAL > 0:
+            self._stopping = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(settings.TOLLGATE_SPEND_FLUSH_INTERVAL))
+
+    async def _run(self, interval: float) -> None:
+        assert self._stopping is not None
+        while True:
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                await sync_to_async(spend_flush_quietly, thread_sensitive=False)()
+
+    async def stop(self) -> None:
+        """Stop the loop (after the flush it may be running), let cancelled calls settle, flush the rest."""
+        if self._task is not None and self._stopping is not None:
+            self._stopping.set()
+            await self._task
+        await drain()
+        result = await sync_to_async(spend_flush_quietly, thread_sensitive=False)()
+        logger.info("shutdown flush stored %d spend events; %d left buffered", result.stored,
+                    state().spend_pending())
+
+
+spend_flusher = SpendFlusher()

@@ -1,0 +1,72 @@
+"""A chat stream that settles its call when it ends: from the provider's final usage, else from what was sent.
+
+A stream cut short (client hang-up, upstream failure) is billed for the text generated so far, counted
+approximately; the settle then runs in a task of its own because the cancelled caller cannot await.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from apps.core.errors import GatewayError
+from apps.providers.base import ChatChunk, Usage
+from apps.providers.transport import ChatStream
+from apps.routing.snapshot import DeploymentRecord
+from apps.teams.costing import approx_tokens
+from apps.teams.metering import Meter
+
+
+def chunk_text(body: dict[str, Any]) -> str:
+    """The generated text in one chunk: content, reasoning and tool-call arguments of every choice."""
+    parts: list[str] = []
+    for choice in body.get("choices") or ():
+        delta = (choice.get("delta") or {}) if isinstance(choice, dict) else {}
+        for name in ("content", "reasoning_content"):
+            value = delta.get(name)
+            if isinstance(value, str):
+                parts.append(value)
+        for call in delta.get("tool_calls") or ():
+            function = (call.get("function") or {}) if isinstance(call, dict) else {}
+            parts.extend(v for v in (function.get("name"), function.get("arguments")) if isinstance(v, str))
+    return "".join(parts)
+
+
+class MeteredStream(ChatStream):
+    """Wraps an open ChatStream; `chunks()` passes every chunk through and settles the meter at the end."""
+
+    def __init__(self, inner: ChatStream, *, meter: Meter, deployment: DeploymentRecord) -> None:
+        super().__init__(inner.adapter, inner.target, inner.response)
+        self.inner = inner
+        self.meter = meter
+        self.deployment = deployment
+
+    def partial_usage(self, generated: list[str]) -> Usage:
+        return Usage(prompt_tokens=self.meter.estimate_prompt(), completion_tokens=approx_tokens("".join(generated)))
+
+    async def chunks(self) -> AsyncGenerator[ChatChunk, None]:
+        generated: list[str] = []
+        usage: Usage | None = None
+        first: float | None = None
+        status, error_type = "cancelled", "client_disconnected"
+        try:
+            async with aclosing(self.inner.chunks()) as chunks:
+                async for chunk in chunks:
+                    first = first or time.time()
+                    usage = chunk.usage or usage
+                    generated.append(chunk_text(chunk.body))
+                    yield chunk
+            ttft = first - self.meter.started if first else None
+            await self.meter.finish(self.deployment, usage or self.partial_usage(generated), ttft=ttft)
+        except GatewayError as error:
+            status, error_type = "failure", error.error_code or error.type
+            raise
+        finally:
+            if not self.meter.settled:
+                ttft = first - self.meter.started if first else None
+                self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated), status=status,
+                                       error_type=error_type, ttft=ttft)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

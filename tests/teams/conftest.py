@@ -1,0 +1,113 @@
+"""The cast (alice: team admin, bob: member, mallory: another team's admin, root: master key) and priced models."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+
+from apps.core.state import state
+from apps.routing.models import Deployment, RouterSettings
+from apps.teams import services
+from apps.teams.models import Organization, SpendLog, Team, User, VirtualKey
+from apps.teams.spend import spend_flush
+from tests.conftest import MASTER_KEY, GatewayProcess
+
+PRICE_OUT = Decimal("0.001")  # USD per completion token on the `priced` model; prompt tokens are free
+MSG = [{"role": "user", "content": "hello"}]  # the mock answers with 7 words: "This is a mock response to: hello"
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    secret: str
+    key: VirtualKey | None
+    user: User | None
+
+
+@dataclass(frozen=True)
+class Cast:
+    root: Actor
+    alice: Actor
+    bob: Actor
+    mallory: Actor
+    carol: User  # in no team yet
+    team_a: Team
+    team_b: Team
+    org: Organization
+
+    def actor(self, name: str) -> Actor:
+        return getattr(self, name)
+
+
+def make_user(name: str, **fields: Any) -> User:
+    user, _ = services.user_new(user_id=name, fields={"email": f"{name}@example.com", **fields})
+    return user
+
+
+def make_key(user: User | None, team: Team | None, **fields: Any) -> tuple[VirtualKey, str]:
+    issued = services.key_generate(fields={"user": user, "team": team, **fields})
+    return issued.key, issued.secret
+
+
+@pytest.fixture
+def cast(transactional_db: None) -> Cast:
+    """Team A (alice admin, bob member) in org acme; team B (mallory admin); each with a key."""
+    org = services.organization_new(fields={"organization_alias": "acme"})
+    alice, bob, mallory, carol = (make_user(n) for n in ("alice", "bob", "mallory", "carol"))
+    team_a = services.team_new(fields={"team_alias": "team-a", "organization": org},
+                               members=[(alice, "admin"), (bob, "user")])
+    team_b = services.team_new(fields={"team_alias": "team-b"}, members=[(mallory, "admin")])
+    actors = {}
+    for user, team in ((alice, team_a), (bob, team_a), (mallory, team_b)):
+        key, secret = make_key(user, team, key_alias=f"{user.username}-key")
+        actors[user.username] = Actor(user.username, secret, key, user)
+    return Cast(root=Actor("root", MASTER_KEY, None, None), alice=actors["alice"], bob=actors["bob"],
+                mallory=actors["mallory"], carol=carol, team_a=team_a, team_b=team_b, org=org)
+
+
+@pytest.fixture
+def priced(transactional_db: None) -> Callable[..., Deployment]:
+    """Make a mock-provider deployment with a known price (answered in the gateway process, no network)."""
+    RouterSettings.objects.update_or_create(pk=1, defaults={"num_retries": 0})
+
+    def make(model_name: str = "priced", *, provider_model: str = "gpt-4o-mini", **fields: Any) -> Deployment:
+        values: dict[str, Any] = {"provider": "mock", "provider_model": provider_model,
+                                  "input_cost_per_token": Decimal(0), "output_cost_per_token": PRICE_OUT}
+        values.update(fields)
+        return Deployment.objects.create(model_name=model_name, **values)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def empty_spend_buffer() -> Iterator[None]:
+    """Each test starts with no spend events waiting (Redis keeps them between tests)."""
+    backend = state()
+    backend.spend_ack(backend.spend_pending())
+    yield
+
+
+def client(gateway: GatewayProcess, secret: str) -> httpx.Client:
+    return httpx.Client(base_url=gateway.url, headers={"Authorization": f"Bearer {secret}"}, timeout=30)
+
+
+def chat(http: httpx.Client, model: str = "priced", **body: Any) -> httpx.Response:
+    return http.post("/v1/chat/completions", json={"model": model, "messages": MSG, **body})
+
+
+def wait_for_spend_rows(count: int, *, timeout: float = 15.0, **filters: Any) -> list[SpendLog]:
+    """Poll until `count` SpendLog rows match; with Redis the test flushes, embedded the gateway's loop does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if settings.REDIS_URL:
+            spend_flush()
+        rows = list(SpendLog.objects.filter(**filters).order_by("start_time", "attempt"))
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)

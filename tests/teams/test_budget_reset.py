@@ -1,0 +1,45 @@
+"""The beat's budget reset: every level whose window ended gets spend 0 and its next reset time."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from apps.teams import services
+from apps.teams.budgets import budgets_reset
+from apps.teams.models import Organization, Team, TeamMembership, User, VirtualKey
+from apps.teams.tasks import budget_reset_task
+from tests.teams.conftest import Cast
+
+MARCH = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_ended_windows_reset_and_running_ones_do_not(cast: Cast) -> None:
+    key = cast.bob.key
+    services.key_update(key=key, fields={"budget_duration": "1mo"})  # type: ignore[arg-type]
+    services.team_update(team=cast.team_a, fields={"budget_duration": "7d"})
+    services.organization_update(organization=cast.org, fields={"budget_duration": "30d"})
+    VirtualKey.objects.filter(pk=key.pk).update(spend=Decimal(5), budget_reset_at=MARCH)  # type: ignore[union-attr]
+    Team.objects.filter(pk=cast.team_a.pk).update(spend=Decimal(7), budget_reset_at=datetime(2026, 3, 20, tzinfo=UTC))
+    Organization.objects.filter(pk=cast.org.pk).update(spend=Decimal(9), budget_reset_at=None)
+    TeamMembership.objects.filter(team=cast.team_a).update(spend=Decimal(2), budget_reset_at=MARCH)
+    User.objects.filter(pk=cast.bob.user.pk).update(spend=Decimal(3))  # type: ignore[union-attr]
+
+    changed = budgets_reset(now=datetime(2026, 3, 15, 8, tzinfo=UTC))
+
+    key_row = VirtualKey.objects.get(pk=key.pk)  # type: ignore[union-attr]
+    assert (key_row.spend, key_row.budget_reset_at) == (0, datetime(2026, 4, 1, tzinfo=UTC))
+    team = Team.objects.get(pk=cast.team_a.pk)
+    assert (team.spend, team.budget_reset_at) == (7, datetime(2026, 3, 20, tzinfo=UTC))
+    org = Organization.objects.get(pk=cast.org.pk)
+    assert org.spend == 9 and org.budget_reset_at == datetime(2026, 4, 14, 8, tzinfo=UTC)
+    members = TeamMembership.objects.filter(team=cast.team_a)
+    assert {(m.spend, m.budget_reset_at) for m in members} == {(0, datetime(2026, 3, 22, tzinfo=UTC))}
+    assert User.objects.get(pk=cast.bob.user.pk).spend == 3  # type: ignore[union-attr]
+    assert changed == 4  # key, org (first window), two members
+
+
+def test_the_celery_task_runs_the_reset(cast: Cast) -> None:
+    services.key_update(key=cast.bob.key, fields={"budget_duration": "30s"})  # type: ignore[arg-type]
+    VirtualKey.objects.filter(pk=cast.bob.key.pk).update(spend=Decimal(1), budget_reset_at=MARCH)  # type: ignore[union-attr]
+    assert budget_reset_task.apply().get() >= 1
+    assert VirtualKey.objects.get(pk=cast.bob.key.pk).spend == 0  # type: ignore[union-attr]

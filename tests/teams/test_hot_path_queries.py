@@ -1,0 +1,70 @@
+"""Warm /v1 calls with a virtual key run no ORM query, in any thread, with budgets and limits at every level."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db.backends.utils import CursorWrapper
+from django.test import AsyncClient
+
+from apps.core.state import reset_state
+from apps.teams import services
+from tests.teams.conftest import MSG, Cast
+
+
+@pytest.fixture
+def queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Every SQL statement run by any thread (pool threads included), with its thread's name."""
+    seen: list[tuple[str, str]] = []
+    original = CursorWrapper._execute_with_wrappers
+
+    def counting(self: CursorWrapper, sql: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append((threading.current_thread().name, sql))
+        return original(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(CursorWrapper, "_execute_with_wrappers", counting)
+    reset_state()  # a fresh Redis client for this test's event loop
+    yield seen
+    reset_state()
+
+
+async def calls(http: AsyncClient, auth: str) -> list[int]:
+    """A chat call, a streamed one and an embeddings call."""
+    chat = await http.post("/v1/chat/completions", {"model": "priced", "messages": MSG, "max_tokens": 5},
+                           content_type="application/json", headers={"Authorization": auth})
+    stream = await http.post("/v1/chat/completions", {"model": "priced", "messages": MSG, "stream": True},
+                             content_type="application/json", headers={"Authorization": auth})
+    body = b"".join([part async for part in stream.streaming_content])
+    assert body.endswith(b"data: [DONE]\n\n")
+    embed = await http.post("/v1/embeddings", {"model": "embed", "input": "hi"}, content_type="application/json",
+                            headers={"Authorization": auth})
+    return [chat.status_code, stream.status_code, embed.status_code]
+
+
+def test_warm_calls_make_no_orm_queries(cast: Cast, priced, queries: list[tuple[str, str]]) -> None:
+    priced()
+    priced("embed", provider_model="text-embedding-3-small", input_cost_per_token=Decimal("0.000001"))
+    services.team_update(team=cast.team_a, fields={"max_budget": Decimal(10), "team_member_budget": Decimal(10),
+                                                   "rpm_limit": 1000, "budget_duration": "30d"})
+    services.organization_update(organization=cast.org, fields={"max_budget": Decimal(10), "tpm_limit": 10**6})
+    services.user_update(user=cast.bob.user, fields={"max_budget": Decimal(10)})  # type: ignore[arg-type]
+    services.key_update(key=cast.bob.key, fields={"max_budget": Decimal(10), "max_parallel_requests": 50})  # type: ignore[arg-type]
+    auth = f"Bearer {cast.bob.secret}"
+
+    async def run() -> tuple[list[int], int, list[list[int]]]:
+        http = AsyncClient()
+        cold = await calls(http, auth)
+        before = len(queries)
+        warm = [await calls(http, auth) for _ in range(3)]
+        return cold, before, warm
+
+    cold, before, warm = asyncio.run(run())
+    gc.collect()  # closes the database connections of the finished pool threads
+    assert cold == [200, 200, 200] and warm == [[200, 200, 200]] * 3
+    assert before > 0  # the cold calls did load the snapshots
+    assert queries[before:] == []
