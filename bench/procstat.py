@@ -10,15 +10,20 @@ from pathlib import Path
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process in seconds (0.0 when it is gone)."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(utime, stime) of one process in seconds ((0, 0) when it is gone)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return 0.0, 0.0
     # The command name may contain spaces and parentheses: split after the last ')'.
     fields = raw[raw.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process in seconds (0.0 when it is gone)."""
+    return sum(cpu_split(pid))
 
 
 def rss_kib(pid: int) -> int:
@@ -78,6 +83,11 @@ def pids_named(name: str) -> list[int]:
 
 def total_cpu(pids: Iterable[int]) -> float:
     return sum(cpu_seconds(p) for p in pids)
+
+
+def system_cpu(pids: Iterable[int]) -> float:
+    """The kernel-mode part (stime) only: syscalls, context switches, socket work."""
+    return sum(cpu_split(p)[1] for p in pids)
 
 
 @dataclass

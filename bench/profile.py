@@ -14,7 +14,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+PROCESS_FRAMES = re.compile(r'^(process \d+:"(?:[^"\\]|\\.)*";?)+')
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<path>[^():]*)(?::(?P<line>\d+))?\)$")
+
+NATIVE = "<native>"
 
 # Self time by where the leaf frame lives: first match wins, most specific first.
 SELF_BUCKETS: list[tuple[str, str]] = [
@@ -50,6 +53,7 @@ SELF_BUCKETS: list[tuple[str, str]] = [
     ("sniffio/", "anyio"),
     ("redis/", "redis client"),
     ("uvicorn/", "uvicorn"),
+    ("asyncio/runners", "event loop run (uvloop in C, below asyncio.run)"),
     ("asyncio/", "asyncio"),
     ("uvloop", "uvloop"),
     ("logging/", "logging"),
@@ -59,8 +63,8 @@ SELF_BUCKETS: list[tuple[str, str]] = [
     ("json/", "stdlib json"),
     ("uuid", "uuid"),
     ("contextvars", "contextvars"),
-    ("threading", "threads"),
-    ("concurrent/", "threads"),
+    ("threading", "thread pool (sync_to_async hops)"),
+    ("concurrent/", "thread pool (sync_to_async hops)"),
     ("celery/", "celery"),
     ("kombu/", "celery"),
     ("typing", "typing"),
@@ -101,16 +105,24 @@ class Summary:
 
 
 def parse_collapsed(text: str) -> list[tuple[list[str], int]]:
-    """(frames root-first, count) for every line of py-spy raw output."""
+    """(Python frames root-first, count) for every line of py-spy raw output.
+
+    With --subprocesses each stack starts with `process <pid>:"<cmdline>"` frames, and a command line can
+    hold `;`, so those are cut off first. A stack left empty was sampled in native code (the uvloop loop).
+    """
     stacks = []
     for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            stacks.append((stack.split(";"), int(count)))
+        if not count.isdigit():
+            continue
+        stack = PROCESS_FRAMES.sub("", stack)
+        stacks.append((stack.split(";") if stack else [NATIVE], int(count)))
     return stacks
 
 
 def bucket_of(frame: str) -> str:
+    if frame == NATIVE:
+        return "native, no Python frame (uvloop/httptools in C)"
     match = FRAME.match(frame)
     path = match.group("path") if match else frame
     for fragment, name in SELF_BUCKETS:
@@ -122,6 +134,8 @@ def bucket_of(frame: str) -> str:
 
 
 def short_frame(frame: str) -> str:
+    if frame == NATIVE:
+        return "(native: no Python frame)"
     match = FRAME.match(frame)
     if not match:
         return frame
@@ -156,7 +170,7 @@ def summarise(text: str, *, top: int = 25) -> Summary:
 def to_markdown(summary: Summary, *, title: str, calls: int | None = None, cpu_ms_per_call: float | None = None) -> str:
     """A Markdown report of one profile."""
     def pct(n: int) -> str:
-        return f"{100 * n / summary.total:5.1f}%" if summary.total else "  -  "
+        return f"{100 * n / summary.total:.1f}%" if summary.total else "-"
 
     def ms(n: int) -> str:
         if cpu_ms_per_call is None or not summary.total:
@@ -167,6 +181,8 @@ def to_markdown(summary: Summary, *, title: str, calls: int | None = None, cpu_m
     sep = " | ---:" if cpu_ms_per_call is not None else ""
     lines = [f"# {title}", "", f"{summary.total} samples" + (f" over {calls} calls" if calls else "")
              + (f"; {cpu_ms_per_call:.3f} ms CPU per call in the serve processes" if cpu_ms_per_call else ""), "",
+             "ms/call = share x CPU per call: an estimate, since samples stand in for CPU time "
+             "(and GIL-only samples leave out kernel and GIL-free native time).", "",
              "## Self time by component (leaf frame)", "", f"| component | share{unit} |", f"| --- | ---:{sep} |"]
     lines += [f"| {name} | {pct(n)}{ms(n)} |" for name, n in summary.self_by_bucket]
     lines += ["", "## Inclusive time by stage (a sample counts once when the stage is on its stack)", "",
@@ -183,11 +199,32 @@ def py_spy() -> str | None:
     return found or (str(beside) if beside.exists() else None)
 
 
-def record(*, pid: int, seconds: float, output: Path, fmt: str, rate: int = 250) -> subprocess.Popen[bytes]:
+def record(*, pid: int, seconds: float, output: Path, fmt: str, rate: int = 250,
+           gil_only: bool = False) -> subprocess.Popen[bytes]:
     """Start `py-spy record` on `pid` and its subprocesses; the caller waits for it."""
     tool = py_spy()
     if tool is None:
         raise RuntimeError(f"py-spy is not installed: {sys.executable} -m pip install py-spy")
     return subprocess.Popen([tool, "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
                              "--rate", str(rate), "--duration", str(max(1, round(seconds))), "--format", fmt,
-                             "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--output", str(output), *(["--gil"] if gil_only else [])],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Re-summarise a saved raw profile: python -m bench.profile RAW --title T [--calls N --cpu-ms X]."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=main.__doc__)
+    parser.add_argument("raw", type=Path)
+    parser.add_argument("--title", default="Profile")
+    parser.add_argument("--calls", type=int, default=None)
+    parser.add_argument("--cpu-ms", type=float, default=None, help="CPU ms per call measured over the profile")
+    args = parser.parse_args(argv)
+    summary = summarise(args.raw.read_text())
+    args.raw.with_suffix(".md").write_text(to_markdown(summary, title=args.title, calls=args.calls,
+                                                       cpu_ms_per_call=args.cpu_ms))
+
+
+if __name__ == "__main__":
+    main()

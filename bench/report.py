@@ -43,7 +43,7 @@ def overhead(rows: list[Row], row: Row, field: str) -> float | None:
 
 def chat_table(rows: list[Row]) -> list[str]:
     lines = ["| target | tool | load | achieved calls/s | p50 ms | p95 ms | p99 ms | errors | overhead p50 / p95 / p99 ms "
-             "| gateway CPU ms/call | celery / redis / postgres CPU ms/call | peak RSS MB per process |",
+             "| gateway CPU ms/call (of it kernel) | celery / redis / postgres CPU ms/call | peak RSS MB per process |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
     for row in rows:
         if row["kind"] != "chat":
@@ -56,7 +56,7 @@ def chat_table(rows: list[Row]) -> list[str]:
         errors = f"{row['errors']}" + (f" (+{row['dropped']} dropped)" if row.get("dropped") else "")
         lines.append(f"| {row['target']} | {row['tool']} | {load} | {row['achieved_rate']:.0f} | {ms(row['p50_ms'])} "
                      f"| {ms(row['p95_ms'])} | {ms(row['p99_ms'])} | {errors} | {over} "
-                     f"| {cpu.get('gateway', 0):.3f} | {side} | {rss} |")
+                     f"| {cpu.get('gateway', 0):.3f} ({cpu.get('gateway_kernel', 0):.3f}) | {side} | {rss} |")
     return lines
 
 

@@ -88,9 +88,11 @@ class Bench:
                   "redis": procstat.pids_named("redis-server"), "postgres": procstat.pids_named("postgres"),
                   "mock": [self.upstream.process.pid]}
         before = {name: procstat.total_cpu(pids) for name, pids in groups.items()}
+        sys_before = procstat.system_cpu(gw_pids)
         with procstat.RssSampler(gw_pids) as sampler:
             result: LoadResult = run()  # type: ignore[operator]
         cpu = {name: procstat.total_cpu(pids) - before[name] for name, pids in groups.items()}
+        cpu["gateway_kernel"] = procstat.system_cpu(gw_pids) - sys_before
         calls = max(result.requests, 1)
         row: dict[str, object] = {"target": target, "kind": kind, **result.as_dict(),
                                   "cpu_ms_per_call": {k: round(1000 * v / calls, 3) for k, v in cpu.items()},
@@ -154,10 +156,10 @@ def profile_under_load(bench: Bench, *, target: str, key: str | None, rate: int,
     out_dir = HERE / "profiles"
     out_dir.mkdir(exist_ok=True)
     name = f"{target}-chat-{rate}rps"
-    results: dict[str, object] = {}
-    for fmt, suffix in (("raw", "txt"), ("flamegraph", "svg")):
+    results: dict[str, object] = {"rate": rate}
+    for fmt, suffix, gil in (("raw", "txt", False), ("raw", "gil.txt", True), ("flamegraph", "svg", False)):
         path = out_dir / f"{name}.{suffix}"
-        spy = profile.record(pid=bench.gateway.serve.pid, seconds=seconds, output=path, fmt=fmt)
+        spy = profile.record(pid=bench.gateway.serve.pid, seconds=seconds, output=path, fmt=fmt, gil_only=gil)
         time.sleep(0.5)  # let py-spy attach before the load starts
         row = bench.measured(target=target, kind=f"profiled-{fmt}", run=lambda: loadgen.run_k6(
             url=f"{bench.gateway.url}/v1/chat/completions", body=CHAT_BODY, headers=bench.headers(key),
@@ -166,16 +168,25 @@ def profile_under_load(bench: Bench, *, target: str, key: str | None, rate: int,
         if spy.returncode != 0 or not path.exists():
             bench.notes.append(f"py-spy {fmt} failed: {err.decode(errors='replace')[-500:]}")
             continue
-        results[fmt] = str(path.relative_to(HERE.parent))
+        results[suffix] = str(path.relative_to(HERE.parent))
         if fmt == "raw":
             cpu = row["cpu_ms_per_call"]["gateway"]  # type: ignore[index]
             summary = profile.summarise(path.read_text())
-            md = out_dir / f"{name}.md"
-            md.write_text(profile.to_markdown(summary, title=f"Profile: {target}, k6 {rate} calls/s",
+            md = out_dir / f"{name}.{suffix.replace('txt', 'md')}"
+            which = "samples holding the GIL only" if gil else "all non-idle threads"
+            md.write_text(profile.to_markdown(summary, title=f"Profile: {target}, k6 {rate} calls/s, {which}",
                                               calls=int(row["requests"]), cpu_ms_per_call=float(cpu)))
-            results["summary"] = str(md.relative_to(HERE.parent))
+            results[f"summary-{suffix}"] = str(md.relative_to(HERE.parent))
+            results[f"calls-{suffix}"], results[f"cpu_ms_per_call-{suffix}"] = int(row["requests"]), float(cpu)
     bench.rows = [r for r in bench.rows if not str(r["kind"]).startswith("profiled-")]
     return results
+
+
+def profile_rate(rows: list[dict[str, object]]) -> int:
+    """60% of the master key's closed-loop maximum (50..500/s): a load the gateway sustains without queueing."""
+    peak = next((float(r["achieved_rate"]) for r in rows  # type: ignore[arg-type]
+                 if r["target"] == "gateway-master" and r["kind"] == "chat" and r["tool"] == "wrk"), 500.0)
+    return int(max(50, min(500, peak * 0.6 // 50 * 50)))
 
 
 def soak(bench: Bench, *, url: str, key: str | None, target: str) -> None:
@@ -297,7 +308,8 @@ def run_gateway(bench: Bench, results: dict[str, object], workdir: Path, args: a
             soak(bench, url=url, key=key or MASTER_KEY, target=soak_target)
         results["rss_final_kib"] = bench.rss_now()
         if bench.plan.profile:
-            results["profiles"] = {t: profile_under_load(bench, target=t, key=k, rate=500, seconds=15)
+            rate = profile_rate(bench.rows)
+            results["profiles"] = {t: profile_under_load(bench, target=t, key=k, rate=rate, seconds=15)
                                    for t, k in (("gateway-master", MASTER_KEY), ("gateway-key", key)) if k}
         results["spend"] = (wait_for_spend(bench, key, bench.ok_calls.get("gateway-key", 0)) if key
                             else {"available": False, "reason": how})
