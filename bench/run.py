@@ -160,7 +160,7 @@ def profile_under_load(bench: Bench, *, target: str, key: str | None, rate: int,
     for fmt, suffix, gil in (("raw", "txt", False), ("raw", "gil.txt", True), ("flamegraph", "svg", False)):
         path = out_dir / f"{name}.{suffix}"
         spy = profile.record(pid=bench.gateway.serve.pid, seconds=seconds, output=path, fmt=fmt, gil_only=gil)
-        time.sleep(0.5)  # let py-spy attach before the load starts
+        time.sleep(2)  # let py-spy attach (it briefly stalls the processes) before the load starts
         row = bench.measured(target=target, kind=f"profiled-{fmt}", run=lambda: loadgen.run_k6(
             url=f"{bench.gateway.url}/v1/chat/completions", body=CHAT_BODY, headers=bench.headers(key),
             rate=rate, duration=seconds - 1))
