@@ -51,7 +51,7 @@ def ensure_postgres_database(url: str) -> None:
     from psycopg import sql
 
     info = psycopg.conninfo.conninfo_to_dict(url)
-    name = info.get("dbname") or "postgres"
+    name = str(info.get("dbname") or "postgres")
     with psycopg.connect(psycopg.conninfo.make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

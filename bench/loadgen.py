@@ -13,6 +13,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 WRK_MARK = "BENCH_JSON "
 INSTALL_HINT = {
@@ -141,15 +142,15 @@ export function handleSummary(data) { return { [__ENV.SUMMARY_FILE]: JSON.string
 """
 
 
-def metric(summary: dict[str, object], name: str, stat: str, default: float = 0.0) -> float:
-    values = (summary.get("metrics") or {}).get(name, {}).get("values", {})  # type: ignore[union-attr]
+def metric(summary: dict[str, Any], name: str, stat: str, default: float = 0.0) -> float:
+    values = (summary.get("metrics") or {}).get(name, {}).get("values", {})
     return float(values.get(stat, default))
 
 
-def parse_k6_summary(summary: dict[str, object], *, rate: float, loadgen_cpu_s: float = 0.0) -> LoadResult:
+def parse_k6_summary(summary: dict[str, Any], *, rate: float, loadgen_cpu_s: float = 0.0) -> LoadResult:
     """The LoadResult from k6's handleSummary JSON."""
     requests = int(metric(summary, "http_reqs", "count"))
-    duration_ms = float((summary.get("state") or {}).get("testRunDurationMs", 0.0))  # type: ignore[union-attr]
+    duration_ms = float((summary.get("state") or {}).get("testRunDurationMs", 0.0))
     return LoadResult(
         tool="k6", mode="constant-arrival-rate", target_rate=rate, duration_s=round(duration_ms / 1000, 3),
         requests=requests, errors=int(metric(summary, "http_req_failed", "passes")),

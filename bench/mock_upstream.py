@@ -157,7 +157,7 @@ async def serve(*, host: str, port: int, stream_interval: float = 0.0,
 async def main_async(args: argparse.Namespace) -> None:
     server = await serve(host=args.host, port=args.port, stream_interval=args.stream_interval_ms / 1000,
                          reuse_port=args.reuse_port)
-    port = server.sockets[0].getsockname()[1]
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     print(f"READY {port} pid={os.getpid()}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,7 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from bench import loadgen, procstat, profile, report
@@ -81,8 +83,8 @@ class Bench:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def measured(self, *, target: str, kind: str, run: object, count: bool = True) -> dict[str, object]:
-        """Run one load (a zero-argument callable returning a LoadResult) and meter every process around it."""
+    def measured(self, *, target: str, kind: str, run: Callable[[], LoadResult], count: bool = True) -> dict[str, object]:
+        """Run one load and meter every process around it: CPU per group, RSS peaks, the RSS trace."""
         gw_pids = self.gateway.pids() if self.gateway else []
         groups = {"gateway": gw_pids, "celery": self.gateway.celery_pids() if self.gateway else [],
                   "redis": procstat.pids_named("redis-server"), "postgres": procstat.pids_named("postgres"),
@@ -90,7 +92,7 @@ class Bench:
         before = {name: procstat.total_cpu(pids) for name, pids in groups.items()}
         sys_before = procstat.system_cpu(gw_pids)
         with procstat.RssSampler(gw_pids) as sampler:
-            result: LoadResult = run()  # type: ignore[operator]
+            result = run()
         cpu = {name: procstat.total_cpu(pids) - before[name] for name, pids in groups.items()}
         cpu["gateway_kernel"] = procstat.system_cpu(gw_pids) - sys_before
         calls = max(result.requests, 1)
@@ -125,26 +127,26 @@ class Bench:
         self.measured(target=target, kind="chat", run=lambda: loadgen.run_wrk(
             url=url, body=CHAT_BODY, headers=headers, duration=plan.duration, connections=plan.connections))
         for rate in plan.rates:
-            self.measured(target=target, kind="chat", run=lambda rate=rate: loadgen.run_k6(
-                url=url, body=CHAT_BODY, headers=headers, rate=rate, duration=plan.duration))
+            self.measured(target=target, kind="chat", run=partial(
+                loadgen.run_k6, url=url, body=CHAT_BODY, headers=headers, rate=rate, duration=plan.duration))
         for rate in plan.stream_rates:
-            self.measured(target=target, kind="stream", run=lambda rate=rate: loadgen.run_k6(
-                url=url, body=STREAM_BODY, headers=headers, rate=rate, duration=plan.duration))
+            self.measured(target=target, kind="stream", run=partial(
+                loadgen.run_k6, url=url, body=STREAM_BODY, headers=headers, rate=rate, duration=plan.duration))
 
     def warm_up(self, *, target: str, url: str, key: str | None) -> None:
         for body in (CHAT_BODY, STREAM_BODY):
-            self.measured(target=target, kind="warm-up", run=lambda body=body: loadgen.run_k6(
-                url=url, body=body, headers=self.headers(key), rate=200, duration=2))
+            self.measured(target=target, kind="warm-up", run=partial(
+                loadgen.run_k6, url=url, body=body, headers=self.headers(key), rate=200, duration=2))
         self.rows = [r for r in self.rows if r["kind"] != "warm-up"]
 
 
 def mock_max(bench: Bench, duration: float) -> dict[str, object]:
     """The mock upstream's own maximum, so nothing below is limited by it."""
-    out = {}
+    out: dict[str, object] = {}
     for kind, body in (("chat", CHAT_BODY), ("stream", STREAM_BODY)):
-        row = bench.measured(target="mock-max", kind=kind, count=False, run=lambda body=body: loadgen.run_wrk(
-            url=bench.upstream.url, body=body, headers=bench.headers(None), duration=min(duration, 5),
-            connections=64))
+        row = bench.measured(target="mock-max", kind=kind, count=False, run=partial(
+            loadgen.run_wrk, url=bench.upstream.url, body=body, headers=bench.headers(None),
+            duration=min(duration, 5), connections=64))
         out[kind] = row
     bench.rows = [r for r in bench.rows if r["target"] != "mock-max"]
     return out
@@ -153,6 +155,7 @@ def mock_max(bench: Bench, duration: float) -> dict[str, object]:
 def profile_under_load(bench: Bench, *, target: str, key: str | None, rate: int, seconds: float) -> dict[str, object]:
     """py-spy raw + flamegraph of every serve process while k6 holds `rate` calls/s."""
     assert bench.gateway is not None and bench.gateway.serve is not None
+    url = f"{bench.gateway.url}/v1/chat/completions"
     out_dir = HERE / "profiles"
     out_dir.mkdir(exist_ok=True)
     name = f"{target}-chat-{rate}rps"
@@ -161,9 +164,8 @@ def profile_under_load(bench: Bench, *, target: str, key: str | None, rate: int,
         path = out_dir / f"{name}.{suffix}"
         spy = profile.record(pid=bench.gateway.serve.pid, seconds=seconds, output=path, fmt=fmt, gil_only=gil)
         time.sleep(2)  # let py-spy attach (it briefly stalls the processes) before the load starts
-        row = bench.measured(target=target, kind=f"profiled-{fmt}", run=lambda: loadgen.run_k6(
-            url=f"{bench.gateway.url}/v1/chat/completions", body=CHAT_BODY, headers=bench.headers(key),
-            rate=rate, duration=seconds - 1))
+        row = bench.measured(target=target, kind=f"profiled-{fmt}", run=partial(
+            loadgen.run_k6, url=url, body=CHAT_BODY, headers=bench.headers(key), rate=rate, duration=seconds - 1))
         _, err = spy.communicate(timeout=seconds + 60)
         if spy.returncode != 0 or not path.exists():
             bench.notes.append(f"py-spy {fmt} failed: {err.decode(errors='replace')[-500:]}")
@@ -175,9 +177,11 @@ def profile_under_load(bench: Bench, *, target: str, key: str | None, rate: int,
             md = out_dir / f"{name}.{suffix.replace('txt', 'md')}"
             which = "samples holding the GIL only" if gil else "all non-idle threads"
             md.write_text(profile.to_markdown(summary, title=f"Profile: {target}, k6 {rate} calls/s, {which}",
-                                              calls=int(row["requests"]), cpu_ms_per_call=float(cpu)))
+                                              calls=int(row["requests"]),  # type: ignore[call-overload]
+                                              cpu_ms_per_call=float(cpu)))
             results[f"summary-{suffix}"] = str(md.relative_to(HERE.parent))
-            results[f"calls-{suffix}"], results[f"cpu_ms_per_call-{suffix}"] = int(row["requests"]), float(cpu)
+            results[f"calls-{suffix}"] = row["requests"]
+            results[f"cpu_ms_per_call-{suffix}"] = float(cpu)
     bench.rows = [r for r in bench.rows if not str(r["kind"]).startswith("profiled-")]
     return results
 

@@ -58,7 +58,7 @@ def test_k6_summary_becomes_a_result() -> None:
 async def exchange(request: bytes) -> bytes:
     """Send raw bytes to a fresh mock upstream and read until it has answered everything."""
     server = await mock_upstream.serve(host="127.0.0.1", port=0)
-    port = server.sockets[0].getsockname()[1]
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request)
     data = b""
