@@ -34,8 +34,13 @@ run: install
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install-test
-	$(PY) -m bench.run
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	@command -v wrk >/dev/null 2>&1 || { echo "wrk is required: apt-get install -y wrk"; exit 1; }
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

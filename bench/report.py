@@ -1,0 +1,185 @@
+"""Results: one JSON file and one Markdown table per run, named by date, plus the issue's targets checked."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def mb(kib: int | float | None) -> str:
+    return "-" if not kib else f"{kib / 1024:.0f}"
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def row_line(row: Row) -> str:
+    """One progress line while the bench runs."""
+    rate = f"@{row['target_rate']:.0f}/s" if row.get("target_rate") else f"max c={row.get('connections')}"
+    cpu = row["cpu_ms_per_call"]
+    return (f"  {row['target']:<15} {row['kind']:<9} {row['tool']:<3} {rate:<11} achieved {row['achieved_rate']:>9.1f}/s"
+            f"  p50 {ms(row['p50_ms'])} p95 {ms(row['p95_ms'])} p99 {ms(row['p99_ms'])} ms  errors {row['errors']}"
+            f"  gateway cpu {cpu.get('gateway', 0):.3f} ms/call")
+
+
+def direct_twin(rows: list[Row], row: Row) -> Row | None:
+    """The direct-to-mock row measured the same way (kind, tool and rate)."""
+    for other in rows:
+        if (other["target"] == "direct" and other["kind"] == row["kind"] and other["tool"] == row["tool"]
+                and other.get("target_rate") == row.get("target_rate")):
+            return other
+    return None
+
+
+def overhead(rows: list[Row], row: Row, field: str) -> float | None:
+    twin = direct_twin(rows, row)
+    if row["target"] == "direct" or twin is None or row.get(field) is None or twin.get(field) is None:
+        return None
+    return round(row[field] - twin[field], 3)
+
+
+def chat_table(rows: list[Row]) -> list[str]:
+    lines = ["| target | tool | load | achieved calls/s | p50 ms | p95 ms | p99 ms | errors | overhead p50 / p95 / p99 ms "
+             "| gateway CPU ms/call (of it kernel) | celery / redis / postgres CPU ms/call | peak RSS MB per process |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
+    for row in rows:
+        if row["kind"] != "chat":
+            continue
+        load = f"{row['target_rate']:.0f}/s fixed" if row.get("target_rate") else f"max, {row['connections']} conns"
+        over = " / ".join(ms(overhead(rows, row, f)) for f in ("p50_ms", "p95_ms", "p99_ms"))
+        cpu = row["cpu_ms_per_call"]
+        side = " / ".join(f"{cpu.get(k, 0):.3f}" for k in ("celery", "redis", "postgres"))
+        rss = ", ".join(f"{k} {mb(v)}" for k, v in sorted(row["rss_peak_kib"].items())) or "-"
+        errors = f"{row['errors']}" + (f" (+{row['dropped']} dropped)" if row.get("dropped") else "")
+        lines.append(f"| {row['target']} | {row['tool']} | {load} | {row['achieved_rate']:.0f} | {ms(row['p50_ms'])} "
+                     f"| {ms(row['p95_ms'])} | {ms(row['p99_ms'])} | {errors} | {over} "
+                     f"| {cpu.get('gateway', 0):.3f} ({cpu.get('gateway_kernel', 0):.3f}) | {side} | {rss} |")
+    return lines
+
+
+def stream_table(rows: list[Row]) -> list[str]:
+    lines = ["| target | tool | load | achieved calls/s | TTFT p50 / p95 / p99 ms | total p50 / p95 / p99 ms "
+             "| TTFT overhead p50 / p99 ms | errors | gateway CPU ms/call |",
+             "| --- | --- | --- | ---: | --- | --- | --- | ---: | ---: |"]
+    for row in rows:
+        if row["kind"] != "stream":
+            continue
+        ttft = " / ".join(ms(row.get(f)) for f in ("ttfb_p50_ms", "ttfb_p95_ms", "ttfb_p99_ms"))
+        total = " / ".join(ms(row.get(f)) for f in ("p50_ms", "p95_ms", "p99_ms"))
+        over = " / ".join(ms(overhead(rows, row, f)) for f in ("ttfb_p50_ms", "ttfb_p99_ms"))
+        lines.append(f"| {row['target']} | {row['tool']} | {row['target_rate']:.0f}/s fixed | {row['achieved_rate']:.0f} "
+                     f"| {ttft} | {total} | {over} | {row['errors']} | {row['cpu_ms_per_call'].get('gateway', 0):.3f} |")
+    return lines
+
+
+def find(rows: list[Row], target: str, kind: str, rate: float | None) -> Row | None:
+    return next((r for r in rows if r["target"] == target and r["kind"] == kind and r.get("target_rate") == rate), None)
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    """The issue's targets, each with the measured value and pass/fail."""
+    rows: list[Row] = results.get("rows", [])
+    checks: list[tuple[str, str, bool | None]] = []
+
+    def check(name: str, row: Row | None, value: float | None, limit: float, *, at_least: bool = False) -> None:
+        if row is None or value is None:
+            checks.append((name, "not measured", None))
+            return
+        ok = value >= limit if at_least else value <= limit
+        checks.append((name, f"{value:.3f}" if value < 100 else f"{value:.0f}", ok))
+
+    for target, limit in (("gateway-key", 1.5), ("gateway-master", 0.9)):
+        row = find(rows, target, "chat", 1000) or find(rows, target, "chat", 500)
+        cpu = row["cpu_ms_per_call"]["gateway"] if row else None
+        check(f"{target}: CPU per call <= {limit} ms (fixed rate row)", row, cpu, limit)
+    row = find(rows, "gateway-master", "chat", 1000)
+    check("gateway-master: p99 <= 5 ms at 1000/s", row, row["p99_ms"] if row else None, 5.0)
+    row = find(rows, "gateway-master", "chat", None)
+    check("gateway: >= 1000 calls/s closed loop (master)", row, row["achieved_rate"] if row else None, 1000,
+          at_least=True)
+    for target in ("gateway-master", "gateway-key"):
+        row = find(rows, target, "chat", 1000)
+        check(f"{target}: zero errors at 1000/s", row, row["errors"] + row.get("dropped", 0) if row else None, 0)
+        row = find(rows, target, "chat", 500)
+        check(f"{target}: overhead p50 <= 1 ms at 500/s", row, overhead(rows, row, "p50_ms") if row else None, 1.0)
+        check(f"{target}: overhead p99 <= 5 ms at 500/s", row, overhead(rows, row, "p99_ms") if row else None, 5.0)
+        row = find(rows, target, "stream", 100)
+        check(f"{target}: streaming TTFT overhead p50 <= 1 ms at 100/s", row,
+              overhead(rows, row, "ttfb_p50_ms") if row else None, 1.0)
+    idle = results.get("rss_idle_kib") or {}
+    worst = max((v for k, v in idle.items() if k.startswith("worker")), default=None)
+    check("RSS idle per worker <= 120 MB", {} if worst else None, worst and worst / 1024, 120)
+    flat = flatness(results)
+    check("RSS flat within 10% over the soak (last / first soak reading - 1)", {} if flat is not None else None,
+          flat, 0.10)
+    spend = results.get("spend") or {}
+    if spend.get("available"):
+        checks.append(("spend-log rows == successful key calls",
+                       f"{spend['rows']} rows / {spend['successful_calls']} calls", spend["rows_equal_calls"]))
+    else:
+        checks.append(("spend-log rows == successful key calls", "not available (no /key/generate yet)", None))
+    lines = ["| target | measured | result |", "| --- | ---: | --- |"]
+    lines += [f"| {n} | {v} | {'pass' if ok else ('-' if ok is None else '**FAIL**')} |" for n, v, ok in checks]
+    return lines
+
+
+def flatness(results: dict[str, Any]) -> float | None:
+    """Largest relative RSS change of a worker over the soak: its first reading to the last one.
+
+    Readings before the soak are high-water marks left by the overload phases (Python keeps freed arenas),
+    so flatness is judged where the load is steady; None when there was no soak of 10,000+ calls.
+    """
+    trace = results.get("rss_trace") or []
+    soak = [i for i, point in enumerate(trace) if " soak " in point["phase"]]
+    if not soak or trace[-1]["after_calls"] - trace[soak[0]]["after_calls"] < 10_000:
+        return None
+    start, end = trace[soak[0]]["rss_kib"], trace[-1]["rss_kib"]
+    growth = [end[k] / start[k] - 1 for k in start if k.startswith("worker") and start[k] and k in end]
+    return round(max(growth), 4) if growth else None
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The run as Markdown: set-up, chat table, stream table, memory, spend and targets."""
+    rows, mock = results.get("rows", []), results.get("mock_max") or {}
+    lines = [f"# Tollgate benchmark, {results['started']}", "",
+             f"Mode: {results['mode']}, {results['workers']} gateway worker(s), {results['host']['cores']} cores, "
+             f"Python {results['host']['python']}. Generators: {results['tools']['wrk']}; {results['tools']['k6']}. "
+             f"Phases of {results['plan']['duration']:.0f} s. Mock upstream maximum (wrk, 64 conns): "
+             + ", ".join(f"{k} {v['achieved_rate']:.0f}/s" for k, v in mock.items()) + ".", "",
+             "Every row names its generator: `wrk` = closed loop (each connection sends again as soon as it is "
+             "answered); `k6` = constant arrival rate (open loop). Overhead = gateway minus direct-to-mock at the "
+             "same rate and tool. CPU per call = utime+stime of the process group over the phase / calls "
+             "completed in the phase. TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
+             "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
+             "## Memory (RSS MB per process)", ""]
+    for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
+                       ("at the end", "rss_final_kib")):
+        values = results.get(key) or {}
+        lines.append(f"- {label}: " + (", ".join(f"{k} {mb(v)}" for k, v in sorted(values.items())) or "-"))
+    trace = results.get("rss_trace") or []
+    soak = [p for p in trace if " soak " in p["phase"]]
+    for label, point in (("first soak reading", soak[0] if soak else None), ("last reading", trace[-1] if trace else None)):
+        if point is not None:
+            lines.append(f"- {label}, after {point['after_calls']} gateway calls: "
+                         + ", ".join(f"{k} {mb(v)}" for k, v in sorted(point["rss_kib"].items())))
+    spend = results.get("spend") or {}
+    lines += ["", "## Spend log", "", f"- {results.get('virtual_key', '-')}",
+              f"- {json.dumps(spend)}", "", "## Targets (issue #7)", "", *targets(results)]
+    if results.get("profiles"):
+        lines += ["", "## Profiles", ""] + [f"- {t}: {', '.join(str(v) for v in p.values())}"
+                                           for t, p in results["profiles"].items()]
+    if results.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in results["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict[str, Any], *, out_dir: Path, stamp: str) -> list[Path]:
+    """Write `<stamp>.json` and `<stamp>.md` under `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / f"{stamp}.json", out_dir / f"{stamp}.md"
+    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md_path.write_text(markdown(results))
+    return [json_path, md_path]

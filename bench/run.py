@@ -1,0 +1,325 @@
+"""`python -m bench.run`: measure the mock upstream, direct calls and calls through the gateway.
+
+Every row names the compiled generator that produced it (wrk or k6); nothing here sends load from Python.
+Results go to bench/results/<date>.{json,md}; with --profile, py-spy profiles to bench/profiles/.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from bench import loadgen, procstat, profile, report
+from bench.gateway import MASTER_KEY, MODEL, Gateway, generate_key, key_spend, spend_rows
+from bench.loadgen import LoadResult
+
+HERE = Path(__file__).resolve().parent
+CHAT_BODY = json.dumps({"model": MODEL, "messages": [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Say hello to the benchmark in one short sentence."}]}).encode()
+STREAM_BODY = json.dumps({**json.loads(CHAT_BODY), "stream": True,
+                          "stream_options": {"include_usage": True}}).encode()
+
+
+@dataclass
+class Upstream:
+    """The mock upstream in its own process."""
+
+    process: subprocess.Popen[str]
+    port: int
+
+    @classmethod
+    def start(cls) -> Upstream:
+        process = subprocess.Popen([sys.executable, "-m", "bench.mock_upstream", "--port", "0"], cwd=HERE.parent,
+                                   stdout=subprocess.PIPE, text=True)
+        line = process.stdout.readline() if process.stdout else ""
+        if not line.startswith("READY "):
+            raise RuntimeError(f"mock upstream did not start: {line!r}")
+        return cls(process, int(line.split()[1]))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/chat/completions"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@dataclass
+class Plan:
+    duration: float
+    rates: list[int]
+    stream_rates: list[int]
+    connections: int
+    soak_calls: int
+    profile: bool
+
+
+@dataclass
+class Bench:
+    plan: Plan
+    upstream: Upstream
+    gateway: Gateway | None = None
+    rows: list[dict[str, object]] = field(default_factory=list)
+    ok_calls: dict[str, int] = field(default_factory=dict)
+    gateway_calls: int = 0
+    rss_trace: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def headers(self, key: str | None) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def measured(self, *, target: str, kind: str, run: Callable[[], LoadResult], count: bool = True) -> dict[str, object]:
+        """Run one load and meter every process around it: CPU per group, RSS peaks, the RSS trace."""
+        gw_pids = self.gateway.pids() if self.gateway else []
+        groups = {"gateway": gw_pids, "celery": self.gateway.celery_pids() if self.gateway else [],
+                  "redis": procstat.pids_named("redis-server"), "postgres": procstat.pids_named("postgres"),
+                  "mock": [self.upstream.process.pid]}
+        before = {name: procstat.total_cpu(pids) for name, pids in groups.items()}
+        sys_before = procstat.system_cpu(gw_pids)
+        with procstat.RssSampler(gw_pids) as sampler:
+            result = run()
+        cpu = {name: procstat.total_cpu(pids) - before[name] for name, pids in groups.items()}
+        cpu["gateway_kernel"] = procstat.system_cpu(gw_pids) - sys_before
+        calls = max(result.requests, 1)
+        row: dict[str, object] = {"target": target, "kind": kind, **result.as_dict(),
+                                  "cpu_ms_per_call": {k: round(1000 * v / calls, 3) for k, v in cpu.items()},
+                                  "rss_peak_kib": {self.role(p): kib for p, kib in sampler.peak.items()}}
+        if count and target != "direct":
+            self.gateway_calls += result.requests
+            self.ok_calls[target] = self.ok_calls.get(target, 0) + result.ok
+            self.rss_trace.append({"after_calls": self.gateway_calls, "phase": f"{target} {kind} {result.mode}",
+                                   "rss_kib": self.rss_now()})
+        print(report.row_line(row), flush=True)
+        self.rows.append(row)
+        return row
+
+    def role(self, pid: int) -> str:
+        if self.gateway is None:
+            return str(pid)
+        workers = self.gateway.worker_pids()
+        if pid in workers:
+            return f"worker-{workers.index(pid) + 1}"
+        if self.gateway.serve and pid == self.gateway.serve.pid:
+            return "supervisor"
+        return "resource-tracker" if "resource_tracker" in procstat.cmdline(pid) else f"pid-{pid}"
+
+    def rss_now(self) -> dict[str, int]:
+        return {self.role(p): procstat.rss_kib(p) for p in (self.gateway.pids() if self.gateway else [])}
+
+    def suite(self, *, target: str, url: str, key: str | None) -> None:
+        """Closed-loop maximum, fixed chat rates and fixed stream rates for one target."""
+        plan, headers = self.plan, self.headers(key)
+        self.measured(target=target, kind="chat", run=lambda: loadgen.run_wrk(
+            url=url, body=CHAT_BODY, headers=headers, duration=plan.duration, connections=plan.connections))
+        for rate in plan.rates:
+            self.measured(target=target, kind="chat", run=partial(
+                loadgen.run_k6, url=url, body=CHAT_BODY, headers=headers, rate=rate, duration=plan.duration))
+        for rate in plan.stream_rates:
+            self.measured(target=target, kind="stream", run=partial(
+                loadgen.run_k6, url=url, body=STREAM_BODY, headers=headers, rate=rate, duration=plan.duration))
+
+    def warm_up(self, *, target: str, url: str, key: str | None) -> None:
+        for body in (CHAT_BODY, STREAM_BODY):
+            self.measured(target=target, kind="warm-up", run=partial(
+                loadgen.run_k6, url=url, body=body, headers=self.headers(key), rate=200, duration=2))
+        self.rows = [r for r in self.rows if r["kind"] != "warm-up"]
+
+
+def mock_max(bench: Bench, duration: float) -> dict[str, object]:
+    """The mock upstream's own maximum, so nothing below is limited by it."""
+    out: dict[str, object] = {}
+    for kind, body in (("chat", CHAT_BODY), ("stream", STREAM_BODY)):
+        row = bench.measured(target="mock-max", kind=kind, count=False, run=partial(
+            loadgen.run_wrk, url=bench.upstream.url, body=body, headers=bench.headers(None),
+            duration=min(duration, 5), connections=64))
+        out[kind] = row
+    bench.rows = [r for r in bench.rows if r["target"] != "mock-max"]
+    return out
+
+
+def profile_under_load(bench: Bench, *, target: str, key: str | None, rate: int, seconds: float) -> dict[str, object]:
+    """py-spy raw + flamegraph of every serve process while k6 holds `rate` calls/s."""
+    assert bench.gateway is not None and bench.gateway.serve is not None
+    url = f"{bench.gateway.url}/v1/chat/completions"
+    out_dir = HERE / "profiles"
+    out_dir.mkdir(exist_ok=True)
+    name = f"{target}-chat-{rate}rps"
+    results: dict[str, object] = {"rate": rate}
+    for fmt, suffix, gil in (("raw", "txt", False), ("raw", "gil.txt", True), ("flamegraph", "svg", False)):
+        path = out_dir / f"{name}.{suffix}"
+        spy = profile.record(pid=bench.gateway.serve.pid, seconds=seconds, output=path, fmt=fmt, gil_only=gil)
+        time.sleep(2)  # let py-spy attach (it briefly stalls the processes) before the load starts
+        row = bench.measured(target=target, kind=f"profiled-{fmt}", run=partial(
+            loadgen.run_k6, url=url, body=CHAT_BODY, headers=bench.headers(key), rate=rate, duration=seconds - 1))
+        _, err = spy.communicate(timeout=seconds + 60)
+        if spy.returncode != 0 or not path.exists():
+            bench.notes.append(f"py-spy {fmt} failed: {err.decode(errors='replace')[-500:]}")
+            continue
+        results[suffix] = str(path.relative_to(HERE.parent))
+        if fmt == "raw":
+            cpu = row["cpu_ms_per_call"]["gateway"]  # type: ignore[index]
+            summary = profile.summarise(path.read_text())
+            md = out_dir / f"{name}.{suffix.replace('txt', 'md')}"
+            which = "samples holding the GIL only" if gil else "all non-idle threads"
+            md.write_text(profile.to_markdown(summary, title=f"Profile: {target}, k6 {rate} calls/s, {which}",
+                                              calls=int(row["requests"]),  # type: ignore[call-overload]
+                                              cpu_ms_per_call=float(cpu)))
+            results[f"summary-{suffix}"] = str(md.relative_to(HERE.parent))
+            results[f"calls-{suffix}"] = row["requests"]
+            results[f"cpu_ms_per_call-{suffix}"] = float(cpu)
+    bench.rows = [r for r in bench.rows if not str(r["kind"]).startswith("profiled-")]
+    return results
+
+
+def profile_rate(rows: list[dict[str, object]]) -> int:
+    """60% of the master key's closed-loop maximum (50..500/s): a load the gateway sustains without queueing."""
+    peak = next((float(r["achieved_rate"]) for r in rows  # type: ignore[arg-type]
+                 if r["target"] == "gateway-master" and r["kind"] == "chat" and r["tool"] == "wrk"), 500.0)
+    return int(max(50, min(500, peak * 0.6 // 50 * 50)))
+
+
+def soak(bench: Bench, *, url: str, key: str | None, target: str) -> None:
+    """Closed-loop load until the gateway has served `soak_calls` in total, recording RSS as it goes."""
+    deadline = time.monotonic() + 900
+    while bench.gateway_calls < bench.plan.soak_calls and time.monotonic() < deadline:
+        bench.measured(target=target, kind="soak", run=lambda: loadgen.run_wrk(
+            url=url, body=CHAT_BODY, headers=bench.headers(key), duration=20, connections=bench.plan.connections))
+    bench.rows = [r for r in bench.rows if r["kind"] != "soak"]
+
+
+def wait_for_spend(bench: Bench, key: str, expected: int, timeout: float = 120.0) -> dict[str, object]:
+    """Poll the spend log until it holds `expected` rows for the key, or the deadline passes."""
+    assert bench.gateway is not None
+    deadline = time.monotonic() + timeout
+    rows = spend_rows(bench.gateway, key)
+    while rows is not None and rows["rows"] < expected and time.monotonic() < deadline:
+        time.sleep(2)
+        rows = spend_rows(bench.gateway, key)
+    if rows is None:
+        return {"available": False, "successful_calls": expected}
+    counter = key_spend(bench.gateway.url, key)
+    return {"available": True, "successful_calls": expected, **rows, "key_spend_counter": counter,
+            "rows_equal_calls": rows["rows"] == expected,
+            "counter_equals_logged_cost": None if counter is None else abs(counter - rows["cost"]) < 1e-6}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--duration", type=float, default=None, help="seconds per load phase (20; 5 with --quick)")
+    parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
+    parser.add_argument("--quick", action="store_true", help="short phases, no soak (smoke use)")
+    parser.add_argument("--embedded", action="store_true", help="SQLite + in-process state instead of PG + Redis")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections for the closed-loop rows")
+    parser.add_argument("--soak-calls", type=int, default=None, help="gateway calls before the last RSS reading")
+    parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
+                        help="py-spy profiles under load (default: on, off with --quick)")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    return parser.parse_args(argv)
+
+
+def preflight(args: argparse.Namespace) -> list[str]:
+    problems = loadgen.missing_tools()
+    if not args.embedded:
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if not os.environ.get(name):
+                problems.append(f"{name} is not set: the bench runs the production configuration "
+                                "(PostgreSQL + Redis); set both, or pass --embedded")
+        if os.environ.get("DATABASE_URL", "").startswith("sqlite"):
+            problems.append("DATABASE_URL must be PostgreSQL (or pass --embedded)")
+    return problems
+
+
+def tool_versions() -> dict[str, str]:
+    out = {}
+    for name, args in (("wrk", ["--version"]), ("k6", ["version"])):
+        done = subprocess.run([loadgen.tool_path(name) or name, *args], capture_output=True, text=True, check=False)
+        out[name] = (done.stdout or done.stderr).splitlines()[0].strip()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    problems = preflight(args)
+    if problems:
+        print("bench cannot run:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    plan = Plan(duration=args.duration or (5.0 if args.quick else 20.0), rates=[100, 500, 1000],
+                stream_rates=[100] if args.quick else [100, 500], connections=args.connections,
+                soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
+                profile=args.profile if args.profile is not None else not args.quick)
+    started = dt.datetime.now(dt.timezone.utc)
+    upstream = Upstream.start()
+    bench = Bench(plan=plan, upstream=upstream)
+    results: dict[str, object] = {"started": started.isoformat(timespec="seconds"), "plan": vars(plan),
+                                  "mode": "embedded" if args.embedded else "postgres+redis", "workers": args.workers,
+                                  "host": {"cores": os.cpu_count(), "python": platform.python_version(),
+                                           "kernel": platform.release()}, "tools": tool_versions()}
+    try:
+        print(f"mock upstream on :{upstream.port}; measuring its maximum", flush=True)
+        results["mock_max"] = mock_max(bench, plan.duration)
+        bench.suite(target="direct", url=upstream.url, key=None)
+        with tempfile.TemporaryDirectory(prefix="tollgate-bench-") as workdir:
+            run_gateway(bench, results, Path(workdir), args)
+    finally:
+        upstream.stop()
+    results.update(rows=bench.rows, rss_trace=bench.rss_trace, notes=bench.notes,
+                   finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    paths = report.write(results, out_dir=args.out, stamp=started.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else ""))
+    print("\n" + report.markdown(results))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def run_gateway(bench: Bench, results: dict[str, object], workdir: Path, args: argparse.Namespace) -> None:
+    """Set up and start the gateway, then run every gateway phase."""
+    gateway = Gateway(workdir=workdir, upstream_port=bench.upstream.port, workers=args.workers, embedded=args.embedded)
+    bench.gateway = gateway
+    results["load_config"] = gateway.prepare()
+    gateway.start()
+    try:
+        time.sleep(2)  # let start-up settle before reading idle RSS
+        results["rss_idle_kib"] = bench.rss_now()
+        url = f"{gateway.url}/v1/chat/completions"
+        key, how = generate_key(gateway.url)
+        results["virtual_key"] = how
+        print(how, flush=True)
+        bench.warm_up(target="gateway-master", url=url, key=MASTER_KEY)
+        if key:
+            bench.warm_up(target="gateway-key", url=url, key=key)
+        results["rss_after_warmup_kib"] = bench.rss_now()
+        bench.suite(target="gateway-master", url=url, key=MASTER_KEY)
+        if key:
+            bench.suite(target="gateway-key", url=url, key=key)
+        else:
+            bench.notes.append(how)
+        soak_target = "gateway-key" if key else "gateway-master"
+        if bench.plan.soak_calls:
+            soak(bench, url=url, key=key or MASTER_KEY, target=soak_target)
+        results["rss_final_kib"] = bench.rss_now()
+        if bench.plan.profile:
+            rate = profile_rate(bench.rows)
+            results["profiles"] = {t: profile_under_load(bench, target=t, key=k, rate=rate, seconds=15)
+                                   for t, k in (("gateway-master", MASTER_KEY), ("gateway-key", key)) if k}
+        results["spend"] = (wait_for_spend(bench, key, bench.ok_calls.get("gateway-key", 0)) if key
+                            else {"available": False, "reason": how})
+    finally:
+        gateway.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
