@@ -166,7 +166,8 @@ class RedisState:
         await self.aio.rpush(SPEND_BUFFER, record)
 
     def spend_peek(self, count: int) -> list[bytes]:
-        return list(self.sync.lrange(SPEND_BUFFER, 0, count - 1))
+        # The sync client does not decode responses, so every item is bytes.
+        return [item if isinstance(item, bytes) else item.encode() for item in self.sync.lrange(SPEND_BUFFER, 0, count - 1)]
 
     def spend_ack(self, count: int) -> None:
         self.sync.ltrim(SPEND_BUFFER, count, -1)
