@@ -136,6 +136,16 @@ class Usage:
         return usage
 
 
+def usage_body(usage: Usage) -> dict[str, Any]:
+    """The OpenAI usage object plus LiteLLM's cache fields where there were cache reads or writes."""
+    body: dict[str, Any] = dict(usage.as_openai())
+    if usage.cache_creation_tokens:
+        body["cache_creation_input_tokens"] = usage.cache_creation_tokens
+    if usage.cached_tokens:
+        body["cache_read_input_tokens"] = usage.cached_tokens
+    return body
+
+
 @dataclass(frozen=True, slots=True)
 class ChatCompletion:
     """A complete answer: `body` is the OpenAI `chat.completion` object, `usage` its counts."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from apps.core import jsonutil
 from apps.providers.adapters.openai import retry_after_seconds
-from apps.providers.base import BasicStreamState, ChatChunk, UpstreamError, Usage
+from apps.providers.base import BasicStreamState, ChatChunk, UpstreamError, Usage, usage_body
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
                 "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
@@ -45,16 +45,6 @@ def usage_from_anthropic(raw: Mapping[str, Any] | None) -> Usage:
     return Usage(prompt_tokens=int(raw.get("input_tokens") or 0) + cached + created,
                  completion_tokens=int(raw.get("output_tokens") or 0), cached_tokens=cached,
                  cache_creation_tokens=created)
-
-
-def usage_body(usage: Usage) -> dict[str, Any]:
-    """The OpenAI usage object plus LiteLLM's cache fields where there were cache reads or writes."""
-    body: dict[str, Any] = dict(usage.as_openai())
-    if usage.cache_creation_tokens:
-        body["cache_creation_input_tokens"] = usage.cache_creation_tokens
-    if usage.cached_tokens:
-        body["cache_read_input_tokens"] = usage.cached_tokens
-    return body
 
 
 # --- complete answers ------------------------------------------------------------------------------

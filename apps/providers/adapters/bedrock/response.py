@@ -11,7 +11,7 @@ from typing import Any
 from apps.core import jsonutil
 from apps.providers.adapters.anthropic.response import CONTEXT_MARKERS
 from apps.providers.adapters.openai import retry_after_seconds
-from apps.providers.base import BasicStreamState, ChatChunk, Frame, UpstreamError, Usage
+from apps.providers.base import BasicStreamState, ChatChunk, Frame, UpstreamError, Usage, usage_body
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                 "model_context_window_exceeded": "length", "tool_use": "tool_calls",
@@ -50,16 +50,6 @@ def usage_from_bedrock(raw: Mapping[str, Any] | None) -> Usage:
     return Usage(prompt_tokens=int(raw.get("inputTokens") or 0) + cached + written,
                  completion_tokens=int(raw.get("outputTokens") or 0), cached_tokens=cached,
                  cache_creation_tokens=written)
-
-
-def usage_body(usage: Usage) -> dict[str, Any]:
-    """The OpenAI usage object plus LiteLLM's cache fields where there were cache reads or writes."""
-    body: dict[str, Any] = dict(usage.as_openai())
-    if usage.cache_creation_tokens:
-        body["cache_creation_input_tokens"] = usage.cache_creation_tokens
-    if usage.cached_tokens:
-        body["cache_read_input_tokens"] = usage.cached_tokens
-    return body
 
 
 def message_from_blocks(blocks: list[dict[str, Any]]) -> dict[str, Any]:
