@@ -196,6 +196,8 @@ else:
 # Counters, limits, cooldowns and snapshot generations: one interface, two backends.
 TOLLGATE_STATE_BACKEND = "apps.core.state.redis.RedisState" if REDIS_URL else "apps.core.state.memory.MemoryState"
 
+# `manage.py serve` starts a Celery worker with beat beside itself when Redis is configured.
+TOLLGATE_RUN_CELERY = env_bool("TOLLGATE_RUN_CELERY", True)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

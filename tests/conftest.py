@@ -63,7 +63,7 @@ class GatewayProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url(), "TOLLGATE_MASTER_KEY": MASTER_KEY,
-               "TOLLGATE_SNAPSHOT_TTL": "0", "WORKERS": "1", "PORT": str(self.port),
+               "TOLLGATE_SNAPSHOT_TTL": "0", "WORKERS": "1", "PORT": str(self.port), "TOLLGATE_RUN_CELERY": "0",
                # Embedded, spend waits in this process's memory: flush it often. With Redis the tests flush.
                "TOLLGATE_SPEND_FLUSH_INTERVAL": "0" if settings.REDIS_URL else "0.2"}
         if settings.REDIS_URL:

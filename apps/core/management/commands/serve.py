@@ -1,11 +1,19 @@
 """`manage.py serve`: run the ASGI application with uvicorn (uvloop + httptools) on PORT with WORKERS."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import signal
+import subprocess
+import sys
 from typing import Any
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+
+PR_SET_PDEATHSIG = 1
 
 
 class Command(BaseCommand):
@@ -21,6 +29,33 @@ class Command(BaseCommand):
         workers = options["workers"] or settings.WORKERS
         self.stdout.write(f"Tollgate listening on http://{options['host']}:{port} ({workers} worker(s)); "
                           f"admin at /admin/, OpenAI API at /v1")
-        uvicorn.run("gatewaysite.asgi:application", host=options["host"], port=port, workers=workers,
-                    loop="uvloop", http="httptools", lifespan="on", access_log=False,
-                    timeout_graceful_shutdown=30, log_level="warning")
+        celery = start_celery()
+        try:
+            uvicorn.run("gatewaysite.asgi:application", host=options["host"], port=port, workers=workers,
+                        loop="uvloop", http="httptools", lifespan="on", access_log=False,
+                        timeout_graceful_shutdown=30, log_level="warning")
+        finally:
+            if celery is not None:
+                celery.terminate()
+                celery.wait(timeout=30)
+
+
+def start_celery() -> subprocess.Popen[bytes] | None:
+    """With Redis, a Celery worker with beat beside the server (spend flushes, budget resets, probes).
+
+    Embedded, Celery runs tasks eagerly in-process and needs no worker. Set TOLLGATE_RUN_CELERY=0 where
+    workers and one beat are deployed separately.
+    """
+    if not settings.REDIS_URL or not settings.TOLLGATE_RUN_CELERY:
+        return None
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "gatewaysite", "worker", "--beat",
+                             "--loglevel", "WARNING", "--concurrency", "1"], preexec_fn=die_with_parent)
+
+
+def die_with_parent() -> None:
+    """In the child: get SIGTERM when the server exits, however it exits (uvicorn re-raises SIGTERM)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the `finally` in handle() still stops the worker on a normal exit

@@ -1,0 +1,37 @@
+"""`manage.py serve` with Redis also runs a Celery worker with beat, and stops it with the server."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import GatewayProcess
+
+
+def children(pid: int) -> dict[int, str]:
+    listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(child): Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode() for child in listed}
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="Celery runs eagerly without Redis")
+def test_serve_starts_and_stops_a_celery_worker(gateway: GatewayProcess, tmp_path: Path) -> None:
+    server = GatewayProcess(extra_env={"TOLLGATE_RUN_CELERY": "1"}, log_dir=tmp_path)
+    try:
+        workers = {pid: cmd for pid, cmd in children(server.process.pid).items() if "celery" in cmd}
+        assert len(workers) == 1 and "worker --beat" in next(iter(workers.values()))
+    finally:
+        server.stop()
+    assert server.process.returncode is not None
+    deadline = time.monotonic() + 30  # a warm Celery shutdown takes a moment
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), "the Celery worker outlived the server"
