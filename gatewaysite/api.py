@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 
 from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound
 from apps.core.health import health_router
+from apps.core.http import request_id
 from apps.routing.api import router as openai_router
 from apps.routing.responses import error_response
 
@@ -21,18 +22,19 @@ api.add_router("/health", health_router)
 
 @api.exception_handler(GatewayError)
 def gateway_error(request: HttpRequest, error: GatewayError) -> HttpResponse:
-    return error_response(error)
+    return error_response(error, headers={"x-request-id": request_id(request)})
 
 
 @api.exception_handler(HttpError)
 def ninja_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     if error.status_code == 404:
-        return error_response(NotFound(str(error)))
-    return error_response(InvalidRequest(str(error)))
+        return error_response(NotFound(str(error)), headers={"x-request-id": request_id(request)})
+    return error_response(InvalidRequest(str(error)), headers={"x-request-id": request_id(request)})
 
 
 @api.exception_handler(Exception)
 def unexpected_error(request: HttpRequest, error: Exception) -> HttpResponse:
     # Never an HTML page and never the request body in the log; the traceback goes to the log only.
     logger.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(InternalError("The gateway hit an internal error; the request id is in x-request-id."))
+    return error_response(InternalError("The gateway hit an internal error; the request id is in x-request-id."),
+                          headers={"x-request-id": request_id(request)})

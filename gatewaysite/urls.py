@@ -8,6 +8,7 @@ from django.http.response import HttpResponseBase
 from django.urls import include, path, re_path
 
 from apps.core.errors import InternalError, NotFound
+from apps.core.http import request_id
 from apps.routing.responses import error_response
 from gatewaysite.api import api
 
@@ -27,11 +28,13 @@ urlpatterns = [
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(NotFound(f"Unknown path {request.method} {request.path}."))
+    return error_response(NotFound(f"Unknown path {request.method} {request.path}."),
+                          headers={"x-request-id": request_id(request)})
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return error_response(InternalError("The gateway hit an internal error."))
+    return error_response(InternalError("The gateway hit an internal error."),
+                          headers={"x-request-id": request_id(request)})
 
 
 handler404 = not_found

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from apps.core.errors import PayloadTooLarge
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID_KEY = "tollgate.request_id"  # in META, so error handlers answer with the id the view used
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -23,8 +24,11 @@ def read_body(request: HttpRequest) -> bytes:
 
 
 def request_id(request: HttpRequest) -> str:
-    """The client's `x-request-id` when it is well-formed, else a fresh one."""
+    """The client's `x-request-id` when it is well-formed, else a fresh one (the same for the whole request)."""
+    known = request.META.get(REQUEST_ID_KEY)
+    if isinstance(known, str):
+        return known
     given = request.META.get("HTTP_X_REQUEST_ID")
-    if isinstance(given, str) and REQUEST_ID.match(given):
-        return given
-    return f"req-{uuid.uuid4().hex}"
+    rid = given if isinstance(given, str) and REQUEST_ID.match(given) else f"req-{uuid.uuid4().hex}"
+    request.META[REQUEST_ID_KEY] = rid
+    return rid

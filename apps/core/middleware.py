@@ -7,6 +7,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from apps.core.errors import GatewayError, InvalidRequest, NotFound
+from apps.core.http import request_id
 from apps.routing.responses import error_response
 
 HTML_ERRORS: dict[int, type[GatewayError]] = {400: InvalidRequest, 404: NotFound}
@@ -30,7 +31,7 @@ def as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
                                  headers={"Allow": response.get("Allow", "")})
     else:
         error = HTML_ERRORS.get(response.status_code, InvalidRequest)(f"Request failed with {response.status_code}.")
-    return error_response(error)
+    return error_response(error, headers={"x-request-id": request_id(request)})
 
 
 class JsonErrorsMiddleware:

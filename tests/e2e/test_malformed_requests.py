@@ -109,6 +109,19 @@ def test_request_id_is_echoed_or_generated(http: httpx.Client) -> None:
     assert generated.headers["x-litellm-model-id"]
 
 
+@pytest.mark.parametrize(("method", "path", "body"), [
+    pytest.param("POST", "/v1/chat/completions", b"{", id="bad_json_case"),
+    pytest.param("POST", "/v1/chat/completions", b'{"model": "nope", "messages": [{"role": "user"}]}',
+                 id="unknown_model_case"),
+    pytest.param("GET", "/v1/nowhere", b"", id="unknown_path_case"),
+    pytest.param("GET", "/v1/chat/completions", b"", id="wrong_method_case"),
+])
+def test_errors_carry_the_request_id(http: httpx.Client, method: str, path: str, body: bytes) -> None:
+    response = http.request(method, path, content=body, headers={"x-request-id": "err-123"})
+    assert response.status_code >= 400
+    assert response.headers["x-request-id"] == "err-123"
+
+
 def test_gateway_keeps_serving_after_errors(http: httpx.Client) -> None:
     for _ in range(3):
         assert http.post("/v1/chat/completions", content=b"{").status_code == 400
