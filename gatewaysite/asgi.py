@@ -23,7 +23,8 @@ from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
 http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application,
-                                  prefixes=settings.TOLLGATE_API_PATH_PREFIXES)
+                                  prefixes=settings.TOLLGATE_API_PATH_PREFIXES,
+                                  max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT)
 
 application = ProtocolTypeRouter({
     "http": http_application,
