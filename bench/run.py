@@ -218,6 +218,26 @@ def wait_for_spend(bench: Bench, key: str, expected: int, timeout: float = 120.0
             "counter_equals_logged_cost": None if counter is None else abs(counter - rows["cost"]) < 1e-6}
 
 
+def spend_audit(bench: Bench, *, url: str) -> dict[str, object]:
+    """Exact accounting on a fresh key that only k6 drives, below saturation, waiting for every answer.
+
+    The main key's row count can exceed the calls the generators counted: wrk stops with up to
+    `connections` requests in flight and k6 abandons requests still running `gracefulStop` after a
+    phase, yet the gateway completes (and logs) them. Here k6 waits for every request it sent, so the
+    rows must equal the successful calls exactly, and the budget counter the sum of logged costs.
+    """
+    assert bench.gateway is not None
+    key, _ = generate_key(bench.gateway.url)
+    if key is None:
+        return {"available": False}
+    ok = 0
+    for body, rate in ((CHAT_BODY, 300), (STREAM_BODY, 100)):
+        result = loadgen.run_k6(url=url, body=body, headers=bench.headers(key), rate=rate,
+                                duration=min(bench.plan.duration, 10), graceful_stop=60)
+        ok += result.ok
+    return wait_for_spend(bench, key, ok)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--duration", type=float, default=None, help="seconds per load phase (20; 5 with --quick)")
@@ -317,6 +337,8 @@ def run_gateway(bench: Bench, results: dict[str, object], workdir: Path, args: a
                                    for t, k in (("gateway-master", MASTER_KEY), ("gateway-key", key)) if k}
         results["spend"] = (wait_for_spend(bench, key, bench.ok_calls.get("gateway-key", 0)) if key
                             else {"available": False, "reason": how})
+        if key:
+            results["spend_audit"] = spend_audit(bench, url=url)
     finally:
         gateway.stop()
 

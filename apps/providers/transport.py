@@ -75,7 +75,8 @@ def transport_error(exc: BaseException, target: Target) -> UpstreamError:
     if isinstance(exc, TimeoutError):
         return UpstreamError(f"upstream {target.provider} timed out after {target.timeout:g}s", status=408,
                              error_type="timeout", code="timeout", provider=target.provider)
-    return UpstreamError(f"could not reach upstream {target.provider}: {type(exc).__name__}", status=502,
+    kind = "RemoteProtocolError" if isinstance(exc, h1pool.ConnectionClosed) else "ConnectError"  # httpx's names
+    return UpstreamError(f"could not reach upstream {target.provider}: {kind}", status=502,
                          error_type="api_connection_error", code="upstream_unreachable", provider=target.provider)
 
 

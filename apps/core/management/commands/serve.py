@@ -1,9 +1,14 @@
-"""`manage.py serve`: run the ASGI application with uvicorn (uvloop + httptools) on PORT with WORKERS."""
+"""`manage.py serve`: run the ASGI application with uvicorn (uvloop + httptools) on PORT with WORKERS.
+
+The command replaces itself (exec) with uvicorn's own CLI, so the supervisor process that only watches
+the workers never holds Django and the application (it held about 90 MB when it did).
+"""
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
-import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -21,6 +26,8 @@ class Command(BaseCommand):
         workers = options["workers"] or settings.WORKERS
         self.stdout.write(f"Tollgate listening on http://{options['host']}:{port} ({workers} worker(s)); "
                           f"admin at /admin/, OpenAI API at /v1")
-        uvicorn.run("gatewaysite.asgi:application", host=options["host"], port=port, workers=workers,
-                    loop="uvloop", http="httptools", lifespan="on", access_log=False,
-                    timeout_graceful_shutdown=30, log_level="warning")
+        self.stdout.flush()
+        argv = [sys.executable, "-m", "uvicorn", "gatewaysite.asgi:application", "--host", options["host"],
+                "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
+                "--lifespan", "on", "--no-access-log", "--timeout-graceful-shutdown", "30", "--log-level", "warning"]
+        os.execv(sys.executable, argv)
