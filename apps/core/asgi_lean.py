@@ -21,6 +21,7 @@ from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 Scope = dict[str, Any]
+API_URLCONF = "gatewaysite.urls_api"
 
 
 class LeanASGIHandler(ASGIHandler):
@@ -48,6 +49,7 @@ class LeanASGIHandler(ASGIHandler):
             body_file.close()
             await self.send_response(error_response, send)
             return
+        request.urlconf = API_URLCONF  # only the API's routes: resolving skips the admin and management ones
         # As Django does: a client hang-up cancels the view, and with it the upstream call.
         listener = asyncio.create_task(self.listen_for_disconnect(receive))
         worker = asyncio.create_task(self._respond(request, send))

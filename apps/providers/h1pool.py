@@ -73,6 +73,7 @@ class Connection(asyncio.Protocol):
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.chunks: deque[bytes] = deque()
         self.complete = False
+        self.keep_alive = False
         self.received = False
         self.error: BaseException | None = None
         self.waiter: asyncio.Future[None] | None = None
@@ -115,6 +116,7 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # only valid inside this callback
         self._wake()
 
     # --- internals -------------------------------------------------------------------------------
@@ -150,7 +152,7 @@ class Connection(asyncio.Protocol):
         self.transport.write(request)
 
     def reusable(self) -> bool:
-        return self.complete and not self.closed and self.error is None and self.parser.should_keep_alive()
+        return self.complete and self.keep_alive and not self.closed and self.error is None
 
     def close(self) -> None:
         self.closed = True
