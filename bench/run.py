@@ -200,8 +200,8 @@ def soak(bench: Bench, *, url: str, key: str | None, target: str) -> None:
     flatness is judged from the soak's first reading to its last.
     """
     deadline = time.monotonic() + 900
-    target = bench.gateway_calls + bench.plan.soak_calls
-    while bench.gateway_calls < target and time.monotonic() < deadline:
+    stop_at = bench.gateway_calls + bench.plan.soak_calls
+    while bench.gateway_calls < stop_at and time.monotonic() < deadline:
         bench.measured(target=target, kind="soak", run=lambda: loadgen.run_wrk(
             url=url, body=CHAT_BODY, headers=bench.headers(key), duration=20, connections=bench.plan.connections))
     bench.rows = [r for r in bench.rows if r["kind"] != "soak"]
