@@ -101,6 +101,9 @@ class Gateway:
         if not self.embedded:
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
             env["REDIS_URL"] = os.environ["REDIS_URL"]
+            # Production with Redis: Celery beat stores the buffered spend events (the `celery` column), so the
+            # serve processes do no database work at all (their own flush loop is for embedded mode).
+            env["TOLLGATE_SPEND_FLUSH_INTERVAL"] = "0"
         secret = self.workdir / "secret_key"
         if not secret.exists():
             secret.write_text(secrets.token_urlsafe(48))

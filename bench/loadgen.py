@@ -132,7 +132,7 @@ export const options = {
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(50)', 'p(95)', 'p(99)'],
   scenarios: { fixed: {
     executor: 'constant-arrival-rate', rate: rate, timeUnit: '1s', duration: __ENV.DURATION,
-    preAllocatedVUs: parseInt(__ENV.PRE_VUS), maxVUs: parseInt(__ENV.MAX_VUS), gracefulStop: '5s',
+    preAllocatedVUs: parseInt(__ENV.PRE_VUS), maxVUs: parseInt(__ENV.MAX_VUS), gracefulStop: __ENV.GRACEFUL_STOP,
   } },
 };
 const body = open(__ENV.BODY_FILE);
@@ -165,8 +165,13 @@ def parse_k6_summary(summary: dict[str, Any], *, rate: float, loadgen_cpu_s: flo
         dropped=int(metric(summary, "dropped_iterations", "count")), loadgen_cpu_s=round(loadgen_cpu_s, 3))
 
 
-def run_k6(*, url: str, body: bytes, headers: dict[str, str], rate: float, duration: float) -> LoadResult:
-    """Open loop: `rate` requests per second whatever the latency (k6's constant-arrival-rate)."""
+def run_k6(*, url: str, body: bytes, headers: dict[str, str], rate: float, duration: float,
+           graceful_stop: float = 5.0) -> LoadResult:
+    """Open loop: `rate` requests per second whatever the latency (k6's constant-arrival-rate).
+
+    Requests still running `graceful_stop` seconds after the end are abandoned by k6 (and not counted),
+    though the gateway may still complete them.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "script.js").write_text(K6_SCRIPT)
@@ -175,11 +180,12 @@ def run_k6(*, url: str, body: bytes, headers: dict[str, str], rate: float, durat
         env = {**os.environ, "URL": url, "RATE": str(int(rate)), "DURATION": f"{max(1, round(duration))}s",
                "PRE_VUS": str(int(rate // 10 + 20)), "MAX_VUS": str(int(rate // 2 + 50)),
                "BODY_FILE": str(work / "body.json"), "HEADERS": json.dumps(headers),
-               "SUMMARY_FILE": str(summary_file), "K6_NO_USAGE_REPORT": "true"}
+               "SUMMARY_FILE": str(summary_file), "K6_NO_USAGE_REPORT": "true",
+               "GRACEFUL_STOP": f"{graceful_stop:g}s"}
         before = children_cpu()
         done = subprocess.run([tool_path("k6") or "k6", "run", "--quiet", "--no-usage-report", "--no-color",
                                "--no-thresholds", str(work / "script.js")], env=env, capture_output=True,
-                              text=True, timeout=duration + 120, check=False)
+                              text=True, timeout=duration + graceful_stop + 120, check=False)
         if not summary_file.exists():
             raise RuntimeError(f"k6 failed ({done.returncode}): {done.stderr[-2000:]}")
         return parse_k6_summary(json.loads(summary_file.read_text()), rate=rate,

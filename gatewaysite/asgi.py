@@ -18,16 +18,17 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_application = get_asgi_application()
 
 from apps.core.asgi_lean import LeanASGIHandler, PathDispatcher  # noqa: E402
-from apps.core.lifespan import Lifespan  # noqa: E402
+from apps.core.lifespan import Lifespan, gc_freeze  # noqa: E402
 from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
 http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application,
-                                  prefixes=settings.TOLLGATE_API_PATH_PREFIXES)
+                                  prefixes=settings.TOLLGATE_API_PATH_PREFIXES,
+                                  max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT)
 
 application = ProtocolTypeRouter({
     "http": http_application,
     "websocket": URLRouter(websocket_urlpatterns),
     # Spend events are flushed while serving and once more on shutdown (SIGTERM), after requests drain.
-    "lifespan": Lifespan(startup=[spend_flusher.start], shutdown=[spend_flusher.stop]),
+    "lifespan": Lifespan(startup=[spend_flusher.start, gc_freeze], shutdown=[spend_flusher.stop]),
 })

@@ -113,8 +113,9 @@ TOLLGATE_DEFAULT_TIMEOUT = env_float("TOLLGATE_REQUEST_TIMEOUT", 600.0, minimum=
 TOLLGATE_ENCRYPTION_KEY = env_str("TOLLGATE_ENCRYPTION_KEY")
 # Completion tokens reserved for a call that sends no max_tokens (when the model's own cap is unknown).
 TOLLGATE_RESERVE_MAX_TOKENS = env_int("TOLLGATE_RESERVE_MAX_TOKENS", 4096, minimum=1)
-# Seconds between in-process spend flushes in `serve` (0 = leave it to Celery beat); rows per flush batch.
-TOLLGATE_SPEND_FLUSH_INTERVAL = env_float("TOLLGATE_SPEND_FLUSH_INTERVAL", 2.0)
+# Seconds between in-process spend flushes in `serve` (0 = leave it to Celery beat, the default with Redis,
+# which keeps database work off the event loops; events wait in Redis meanwhile); rows per flush batch.
+TOLLGATE_SPEND_FLUSH_INTERVAL = env_float("TOLLGATE_SPEND_FLUSH_INTERVAL", 0.0 if REDIS_URL else 2.0)
 TOLLGATE_SPEND_FLUSH_BATCH = env_int("TOLLGATE_SPEND_FLUSH_BATCH", 1000, minimum=1)
 # Seconds between Celery beat runs of spend_flush_task and budget_reset_task.
 TOLLGATE_SPEND_FLUSH_EVERY = env_float("TOLLGATE_SPEND_FLUSH_EVERY", 10.0, minimum=0.1)
@@ -152,6 +153,10 @@ MIDDLEWARE = [
 # The OpenAI-compatible API runs on a lean handler (apps/core/asgi_lean.py) with only these middleware.
 TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
 TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/")
+# API calls one worker process serves at once; beyond it a call gets 503 + Retry-After at once instead of
+# queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as
+# calls/s per worker x upstream latency, with headroom.
+TOLLGATE_MAX_IN_FLIGHT = env_int("TOLLGATE_MAX_IN_FLIGHT", 1000)
 
 ROOT_URLCONF = "gatewaysite.urls"
 ASGI_APPLICATION = "gatewaysite.asgi.application"

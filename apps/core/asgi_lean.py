@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
@@ -19,6 +21,7 @@ from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 Scope = dict[str, Any]
+API_URLCONF = "gatewaysite.urls_api"
 
 
 class LeanASGIHandler(ASGIHandler):
@@ -46,6 +49,7 @@ class LeanASGIHandler(ASGIHandler):
             body_file.close()
             await self.send_response(error_response, send)
             return
+        request.urlconf = API_URLCONF  # only the API's routes: resolving skips the admin and management ones
         # As Django does: a client hang-up cancels the view, and with it the upstream call.
         listener = asyncio.create_task(self.listen_for_disconnect(receive))
         worker = asyncio.create_task(self._respond(request, send))
@@ -70,14 +74,45 @@ class LeanASGIHandler(ASGIHandler):
         return response
 
 
-class PathDispatcher:
-    """Routes API paths to the lean handler and everything else (admin, management API) to Django's."""
+OVERLOADED_BODY = orjson.dumps({"error": {
+    "message": "the gateway is at its in-flight limit; retry after the Retry-After delay",
+    "type": "server_overloaded", "param": None, "code": "overloaded"}})
+OVERLOADED_START = {"type": "http.response.start", "status": 503, "headers": [
+    (b"content-type", b"application/json"), (b"retry-after", b"1"),
+    (b"content-length", str(len(OVERLOADED_BODY)).encode())]}
+OVERLOADED_END = {"type": "http.response.body", "body": OVERLOADED_BODY}
 
-    def __init__(self, *, api: Any, full: Any, prefixes: tuple[str, ...]) -> None:
+
+class PathDispatcher:
+    """Routes API paths to the lean handler and everything else (admin, management API) to Django's.
+
+    Past `max_in_flight` API calls in this process, further API calls are answered 503 with
+    Retry-After at once instead of queueing behind the others (0: no limit). The admin and the
+    management API are never refused.
+    """
+
+    def __init__(self, *, api: Any, full: Any, prefixes: tuple[str, ...], max_in_flight: int = 0) -> None:
         self.api = api
         self.full = full
         self.prefixes = prefixes
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        handler = self.api if scope["path"].startswith(self.prefixes) else self.full
-        await handler(scope, receive, send)
+        if not scope["path"].startswith(self.prefixes):
+            await self.full(scope, receive, send)
+            return
+        if self.max_in_flight and self.in_flight >= self.max_in_flight and not _is_health(scope):
+            await send(OVERLOADED_START)
+            await send(OVERLOADED_END)
+            return
+        self.in_flight += 1
+        try:
+            await self.api(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+def _is_health(scope: Scope) -> bool:
+    """Health probes are answered even at the limit (an orchestrator must not kill a busy gateway)."""
+    return bool(scope["path"].startswith("/health"))

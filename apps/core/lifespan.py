@@ -5,6 +5,7 @@ where buffered work (spend events) is flushed before the process exits.
 """
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -40,3 +41,13 @@ class Lifespan:
                         logger.exception("shutdown hook %s failed", hook)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def gc_freeze() -> None:
+    """Move everything loaded at start-up (Django, the app, snapshots' code) out of the collector's view.
+
+    The cyclic GC otherwise rescans those ~10^5 long-lived objects in every full collection, a pause of
+    several milliseconds on the event loop that shows up in the latency tail.
+    """
+    gc.collect()
+    gc.freeze()

@@ -1,17 +1,18 @@
-"""The only module that does provider IO: one pooled httpx client per event loop.
+"""The only module that does provider IO: a lean pooled HTTP/1.1 client per event loop (`h1pool`).
 
 It sends what an adapter built, picks the stream decoder for the adapter's framing, closes streams
-in `finally` (so a cancelled caller hangs up on the upstream at once) and turns httpx failures into
-`UpstreamError`s. Retries and fallbacks are not done here; they belong to routing.
+in `finally` (so a cancelled caller hangs up on the upstream at once) and turns transport failures
+into `UpstreamError`s. Retries and fallbacks are not done here; they belong to routing. `mock/`
+deployments are answered in-process by `mock_upstream`, through the same response interface.
 """
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-import httpx
+from typing import Protocol
+from urllib.parse import urlsplit
 
-from apps.providers import mock_upstream
+from apps.providers import h1pool, mock_upstream
 from apps.providers.adapters.mock import MOCK_API_BASE
 from apps.providers.base import (
     ChatCall,
@@ -26,69 +27,86 @@ from apps.providers.base import (
 )
 from apps.providers.framing import decoder_for
 
-POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60)
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+MOCK_ORIGIN = MOCK_API_BASE.rsplit("/", 1)[0]
+TRANSPORT_ERRORS = (OSError, TimeoutError)  # TimeoutError is an OSError; named for the reader
 
 
-class MockUpstreamTransport(httpx.AsyncBaseTransport):
-    """Answers `mock/` deployments in-process, on the same client path every real call takes."""
+class RawResponse(Protocol):
+    """What the transport reads from: the lean client's response or the in-process mock's."""
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        status, payload = mock_upstream.respond(request.url.path, await request.aread())
-        if isinstance(payload, bytes):
-            return httpx.Response(status, content=payload, headers={"content-type": "application/json"})
-        return httpx.Response(status, content=_async_chunks(payload), headers={"content-type": "text/event-stream"})
+    status_code: int
 
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
-async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-        await asyncio.sleep(0)  # let the consumer forward each event as it is produced
+    def aiter_raw(self) -> AsyncIterator[bytes]: ...
 
+    async def read(self) -> bytes: ...
 
-def client() -> httpx.AsyncClient:
-    """The pooled client for the running event loop (connections cannot cross loops)."""
-    loop = asyncio.get_running_loop()
-    existing = _clients.get(loop)
-    if existing is None or existing.is_closed:
-        existing = httpx.AsyncClient(limits=POOL_LIMITS, follow_redirects=False,
-                                     mounts={MOCK_API_BASE.rsplit("/", 1)[0]: MockUpstreamTransport()})
-        _clients[loop] = existing
-    return existing
+    async def aclose(self) -> None: ...
 
 
-def timeout_for(target: Target) -> httpx.Timeout:
-    """Total budget for a call; on streams `read` is the idle limit between chunks."""
-    idle = float(target.extra.get("stream_timeout") or target.timeout)
-    return httpx.Timeout(target.timeout, connect=min(target.timeout, 10.0), read=idle)
+class MockResponse:
+    """An in-process `mock/` answer."""
+
+    def __init__(self, status: int, payload: bytes | Iterator[bytes]) -> None:
+        self.status_code = status
+        self.payload = payload
+        kind = "application/json" if isinstance(payload, bytes) else "text/event-stream"
+        self.headers: Mapping[str, str] = {"content-type": kind}
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        if isinstance(self.payload, bytes):
+            yield self.payload
+            return
+        for chunk in self.payload:
+            yield chunk
+            await asyncio.sleep(0)  # let the consumer forward each event as it is produced
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.aiter_raw()])
+
+    async def aclose(self) -> None:
+        return None
 
 
-def transport_error(exc: Exception, target: Target) -> UpstreamError:
+def transport_error(exc: BaseException, target: Target) -> UpstreamError:
     """An UpstreamError for a failure below HTTP; it never names the URL (keys can sit in queries)."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return UpstreamError(f"upstream {target.provider} timed out after {target.timeout:g}s", status=408,
                              error_type="timeout", code="timeout", provider=target.provider)
-    return UpstreamError(f"could not reach upstream {target.provider}: {type(exc).__name__}", status=502,
+    kind = "RemoteProtocolError" if isinstance(exc, h1pool.ConnectionClosed) else "ConnectError"  # httpx's names
+    return UpstreamError(f"could not reach upstream {target.provider}: {kind}", status=502,
                          error_type="api_connection_error", code="upstream_unreachable", provider=target.provider)
 
 
-def _prepare(adapter: ProviderAdapter, request: UpstreamRequest, target: Target) -> httpx.Request:
+def _signed(adapter: ProviderAdapter, request: UpstreamRequest, target: Target) -> UpstreamRequest:
     sign = getattr(adapter, "sign", None)
-    if sign is not None:
-        request = sign(request, target)
-    return client().build_request(request.method, request.url, headers=dict(request.headers), content=request.body,
-                                  timeout=timeout_for(target))
+    return request if sign is None else sign(request, target)
+
+
+async def _open(request: UpstreamRequest, target: Target, *, stream: bool) -> RawResponse:
+    """Send; return once the answer's head is in. Streams get the idle limit between chunks."""
+    body = request.body if isinstance(request.body, bytes) else (request.body or b"")
+    if request.url.startswith(MOCK_ORIGIN):
+        return MockResponse(*mock_upstream.respond(urlsplit(request.url).path, body))
+    idle = float(target.extra.get("stream_timeout") or target.timeout) if stream else None
+    return await h1pool.request(request.method, request.url, request.headers, body,
+                                connect_timeout=min(target.timeout, 10.0), read_timeout=idle)
 
 
 async def send(adapter: ProviderAdapter, request: UpstreamRequest, target: Target) -> tuple[int, bytes]:
     """Send and read the whole answer; a non-2xx status raises the adapter's mapped error."""
+    request = _signed(adapter, request, target)
     try:
-        response = await client().send(_prepare(adapter, request, target))
-    except httpx.HTTPError as exc:
+        async with asyncio.timeout(target.timeout):
+            response = await _open(request, target, stream=False)
+            content = await response.read()
+    except TRANSPORT_ERRORS as exc:
         raise transport_error(exc, target) from None
     if response.status_code >= 400:
-        raise adapter.map_error(response.status_code, response.headers, response.content)
-    return response.status_code, response.content
+        raise adapter.map_error(response.status_code, response.headers, content)
+    return response.status_code, content
 
 
 async def send_chat(adapter: ProviderAdapter, call: ChatCall, target: Target) -> ChatCompletion:
@@ -116,7 +134,7 @@ def with_model(chunk: ChatChunk, target: Target) -> ChatChunk:
 class ChatStream:
     """An open upstream stream: `chunks()` yields as bytes arrive; `aclose()` hangs up."""
 
-    def __init__(self, adapter: ProviderAdapter, target: Target, response: httpx.Response) -> None:
+    def __init__(self, adapter: ProviderAdapter, target: Target, response: RawResponse) -> None:
         self.adapter = adapter
         self.target = target
         self.response = response
@@ -134,7 +152,7 @@ class ChatStream:
             for frame in decoder.close():
                 for chunk in self.adapter.parse_stream_chunk(frame, state):
                     yield with_model(chunk, self.target)
-        except httpx.HTTPError as exc:
+        except TRANSPORT_ERRORS as exc:
             raise transport_error(exc, self.target) from None
         finally:
             await self.response.aclose()
@@ -145,26 +163,21 @@ class ChatStream:
 
 async def open_chat_stream(adapter: ProviderAdapter, call: ChatCall, target: Target) -> ChatStream:
     """Send a streamed call and return once the upstream has answered with a 2xx status."""
-    request = _prepare(adapter, adapter.translate_request(call, target), target)
+    request = _signed(adapter, adapter.translate_request(call, target), target)
     try:
-        response = await client().send(request, stream=True)
-    except httpx.HTTPError as exc:
+        async with asyncio.timeout(target.timeout):
+            response = await _open(request, target, stream=True)
+            if response.status_code >= 400:
+                try:
+                    body = await response.read()
+                finally:
+                    await response.aclose()
+                raise adapter.map_error(response.status_code, response.headers, body)
+    except TRANSPORT_ERRORS as exc:
         raise transport_error(exc, target) from None
-    if response.status_code >= 400:
-        try:
-            body = await response.aread()
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, target) from None
-        finally:
-            await response.aclose()
-        raise adapter.map_error(response.status_code, response.headers, body)
     return ChatStream(adapter, target, response)
 
 
 async def close_all() -> None:
-    """Close the running loop's client (shutdown, tests)."""
-    loop = asyncio.get_running_loop()
-    existing = _clients.pop(loop, None)
-    if existing is not None:
-        await existing.aclose()
-
+    """Close the running loop's pooled connections (shutdown, tests)."""
+    h1pool.close_pool()

@@ -56,7 +56,7 @@ async def chat_completion(principal: Principal, call: ChatCall, options: CallOpt
         return await transport.send_chat(adapter_for(target.provider), call, target)
 
     served = await metered(meter, table, call, options, attempt)
-    await meter.finish(served.deployment, served.value.usage)
+    meter.finish_soon(served.deployment, served.value.usage)  # settle + log after the answer is on its way
     return served
 
 
@@ -85,5 +85,5 @@ async def embedding(principal: Principal, call: EmbeddingCall, options: CallOpti
         return await transport.send_embedding(adapter_for(target.provider), call, target)
 
     served = await metered(meter, table, call, options, attempt)
-    await meter.finish(served.deployment, served.value.usage)
+    meter.finish_soon(served.deployment, served.value.usage)  # settle + log after the answer is on its way
     return served

@@ -78,7 +78,7 @@ async def attempt_started(deployment: DeploymentRecord, tracking: Tracking, *, n
     if tracking.busy:
         items.append((f"route:busy:{deployment.id}", 1.0, BUSY_TTL))
     if items:
-        await state().add(items)
+        state().add_soon(items)  # sent with the process's next round trip: limits hold to within a few ms
 
 
 async def attempt_finished(deployment: DeploymentRecord, tracking: Tracking, *, tokens: int) -> None:
@@ -89,7 +89,7 @@ async def attempt_finished(deployment: DeploymentRecord, tracking: Tracking, *, 
     if tracking.busy:
         items.append((f"route:busy:{deployment.id}", -1.0, BUSY_TTL))
     if items:
-        await state().add(items)
+        state().add_soon(items)
 
 
 async def latency_record(deployment_id: str, *, seconds: float, tokens: int, stream: bool, weight: float) -> None:

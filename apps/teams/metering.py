@@ -171,12 +171,8 @@ class Meter:
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
-        if self.levels:
-            await state().settle(self.levels, reserved=self.reserved, actual=actual, tokens=usage.total_tokens,
-                                 now=time.time(), clipped=self.clipped)
-        backend = state()
-        for event in self.events:
-            await backend.spend_push(event.encode())
+        await state().settle_and_push(self.levels, [event.encode() for event in self.events], reserved=self.reserved,
+                                      actual=actual, tokens=usage.total_tokens, now=time.time(), clipped=self.clipped)
 
     def finish_soon(self, deployment: DeploymentRecord | None, usage: Usage, **kwargs: object) -> None:
         """`finish` in a task of its own: for calls being cancelled, whose own awaits may not run."""

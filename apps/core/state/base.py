@@ -63,6 +63,14 @@ class StateBackend(Protocol):
         """Atomically add `amount` to each `(key, amount, ttl_seconds)` counter; the new values."""
         ...
 
+    def add_soon(self, items: Sequence[tuple[str, float, float]]) -> None:
+        """`add` without waiting for it: the increments go with this process's next round trip (soon)."""
+        ...
+
+    async def add_flush(self) -> None:
+        """Send pending `add_soon` increments now."""
+        ...
+
     async def average(self, key: str, sample: float, *, weight: float, ttl: float) -> float:
         """Fold `sample` into the moving average at `key` (new = old*(1-weight) + sample*weight)."""
         ...
@@ -102,6 +110,11 @@ class StateBackend(Protocol):
 
     async def spend_push(self, record: bytes) -> None:
         """Append one serialised spend event to the buffer."""
+        ...
+
+    async def settle_and_push(self, levels: Sequence[LedgerLimits], records: Sequence[bytes], *, reserved: int,
+                              actual: int, tokens: int, now: float, clipped: str = "") -> None:
+        """`settle` when `levels` is not empty, then `spend_push` every record; one round trip where possible."""
         ...
 
     def spend_peek(self, count: int) -> list[bytes]:

@@ -127,6 +127,20 @@ class MemoryState:
     async def spend_push(self, record: bytes) -> None:
         self._buffer.append(record)
 
+    def add_soon(self, items: Sequence[tuple[str, float, float]]) -> None:
+        now = time.time()
+        for key, amount, ttl in items:
+            self._set(key, (self._get(key, now) or 0.0) + amount, now + ttl, now)
+
+    async def add_flush(self) -> None:
+        return None
+
+    async def settle_and_push(self, levels: Sequence[LedgerLimits], records: Sequence[bytes], *, reserved: int,
+                              actual: int, tokens: int, now: float, clipped: str = "") -> None:
+        if levels:
+            await self.settle(levels, reserved=reserved, actual=actual, tokens=tokens, now=now, clipped=clipped)
+        self._buffer.extend(records)
+
     def spend_peek(self, count: int) -> list[bytes]:
         return list(islice(self._buffer, count))
 

@@ -21,6 +21,7 @@ SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
 FLUSH_LOCK_SECONDS = 300
 MAX_CONNECTIONS = 128
+ADD_SOON_DELAY = 0.02  # `add_soon` counters reach Redis with this process's next round trip, or after this
 SCRIPTS = Path(__file__).with_name("scripts")
 PRELUDE = (SCRIPTS / "ledger.lua").read_text()
 ADMIT = PRELUDE + (SCRIPTS / "admit.lua").read_text()
@@ -74,6 +75,12 @@ class RedisState:
         self._sync: redis.Redis | None = None
         self._admit: object | None = None
         self._settle: object | None = None
+        # Counter increments waiting for the next round trip, per event loop: {key: [amount, ttl]}.
+        self._pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, list[float]]] = (
+            weakref.WeakKeyDictionary())
+        self._flush_timers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.TimerHandle] = (
+            weakref.WeakKeyDictionary())
+        self._flushes: set[asyncio.Task[None]] = set()
 
     @property
     def aio(self) -> aioredis.Redis:
@@ -111,8 +118,52 @@ class RedisState:
     async def values(self, keys: Sequence[str]) -> list[float | None]:
         if not keys:
             return []
-        found = await self.aio.mget([PREFIX + key for key in keys])
+        names = [PREFIX + key for key in keys]
+        if self._pending.get(asyncio.get_running_loop()):
+            pipe = self.aio.pipeline(transaction=False)
+            self._queue_pending(pipe)
+            pipe.mget(names)
+            found = (await pipe.execute())[-1]
+        else:
+            found = await self.aio.mget(names)
         return [None if value is None else float(value) for value in found]
+
+    def add_soon(self, items: Sequence[tuple[str, float, float]]) -> None:
+        """Like `add`, without waiting: sent with this process's next round trip (or within ADD_SOON_DELAY)."""
+        loop = asyncio.get_running_loop()
+        pending = self._pending.setdefault(loop, {})
+        for key, amount, ttl in items:
+            entry = pending.get(key)
+            if entry is None:
+                pending[key] = [amount, ttl]
+            else:
+                entry[0] += amount
+                entry[1] = max(entry[1], ttl)
+        if loop not in self._flush_timers:
+            self._flush_timers[loop] = loop.call_later(ADD_SOON_DELAY, self._flush_soon, loop)
+
+    def _queue_pending(self, pipe: aioredis.client.Pipeline) -> None:
+        loop = asyncio.get_running_loop()
+        pending = self._pending.pop(loop, None) or {}
+        timer = self._flush_timers.pop(loop, None)
+        if timer is not None:
+            timer.cancel()
+        for key, (amount, ttl) in pending.items():
+            pipe.incrbyfloat(PREFIX + key, amount)
+            pipe.pexpire(PREFIX + key, _ms(ttl))
+
+    def _flush_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flush_timers.pop(loop, None)
+        task = loop.create_task(self.add_flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def add_flush(self) -> None:
+        """Send the running loop's pending `add_soon` counters now (timer, shutdown, tests)."""
+        if self._pending.get(asyncio.get_running_loop()):
+            pipe = self.aio.pipeline(transaction=False)
+            self._queue_pending(pipe)
+            await pipe.execute()
 
     async def add(self, items: Sequence[tuple[str, float, float]]) -> list[float]:
         if not items:
@@ -165,9 +216,29 @@ class RedisState:
     async def spend_push(self, record: bytes) -> None:
         await self.aio.rpush(SPEND_BUFFER, record)
 
+    async def settle_and_push(self, levels: Sequence[LedgerLimits], records: Sequence[bytes], *, reserved: int,
+                              actual: int, tokens: int, now: float, clipped: str = "") -> None:
+        """`settle` (when there are levels) and `spend_push` of every record, in one round trip."""
+        client = self.aio
+        pipe = client.pipeline(transaction=False)
+        self._queue_pending(pipe)
+        if levels:
+            settle = self._settle
+            keys = [ledger_key(level.ledger) for level in levels]
+            args = [f"{now:.6f}", str(reserved), str(actual), str(tokens), clipped or "-", *level_args(levels)]
+            pipe.evalsha(settle.sha, len(keys), *keys, *args)  # type: ignore[union-attr]
+        if records:
+            pipe.rpush(SPEND_BUFFER, *records)
+        results = await pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, redis.exceptions.NoScriptError):
+                await settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]  # loads it, then runs
+            elif isinstance(result, Exception):
+                raise result
+
     def spend_peek(self, count: int) -> list[bytes]:
-        # The sync client does not decode responses, so every item is bytes.
-        return [item if isinstance(item, bytes) else item.encode() for item in self.sync.lrange(SPEND_BUFFER, 0, count - 1)]
+        return [bytes(item) if isinstance(item, bytes) else item.encode() for item in
+                self.sync.lrange(SPEND_BUFFER, 0, count - 1)]
 
     def spend_ack(self, count: int) -> None:
         self.sync.ltrim(SPEND_BUFFER, count, -1)

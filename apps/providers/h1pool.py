@@ -1,0 +1,341 @@
+"""A lean keep-alive HTTP/1.1 client: one asyncio Protocol per connection, httptools parsing, LIFO idle pools.
+
+httpx + httpcore + anyio + h11 cost 0.5-1 ms of CPU per call (per-request socket polls of every idle
+connection, pure-Python parsing, several objects per call). This client writes the request in one
+`transport.write`, parses the answer with httptools (C) and keeps idle connections per origin and event
+loop. Only `apps.providers.transport` uses it. No proxies, no HTTP/2, no redirects, no decompression
+of streams (none are requested: no Accept-Encoding is sent).
+"""
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+import weakref
+import zlib
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import httptools
+
+KEEPALIVE_EXPIRY = 60.0
+MAX_IDLE_PER_ORIGIN = 200
+Origin = tuple[str, str, int]
+
+
+class ConnectionClosed(ConnectionError):
+    """The connection ended before a complete answer."""
+
+
+class InvalidURL(ConnectionError):
+    """The URL cannot be reached by this client (scheme, host or port)."""
+
+
+class Headers(Mapping[str, str]):
+    """Response headers with case-insensitive lookup (names lower-cased; repeated names joined by ', ')."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        items: dict[str, str] = {}
+        for name, value in raw:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            items[key] = f"{items[key]}, {text}" if key in items else text
+        self._items = items
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def __iter__(self) -> Any:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection; answers one request at a time."""
+
+    def __init__(self, origin: Origin) -> None:
+        self.origin = origin
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.idle_since = 0.0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.status = 0
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.chunks: deque[bytes] = deque()
+        self.complete = False
+        self.keep_alive = False
+        self.received = False
+        self.error: BaseException | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.head_done = False
+
+    # --- asyncio.Protocol ------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ConnectionClosed(f"invalid HTTP response: {exc}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.head_done and not self.complete and not self._framed():
+            self.complete = True  # a body delimited by the end of the connection
+            self._wake()
+        elif not self.complete:
+            self._fail(ConnectionClosed("connection closed by the upstream"))
+
+    # --- httptools callbacks ---------------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.raw_headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.head_done = True
+        self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # only valid inside this callback
+        self._wake()
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _framed(self) -> bool:
+        names = {name.lower() for name, _ in self.raw_headers}
+        return b"content-length" in names or b"transfer-encoding" in names
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    async def wait(self) -> None:
+        """Until something new arrived (head, body bytes, completion) or the connection failed."""
+        if self.error is not None:
+            raise self.error
+        self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
+
+    def send(self, request: bytes) -> None:
+        self._reset()
+        assert self.transport is not None
+        self.transport.write(request)
+
+    def reusable(self) -> bool:
+        return self.complete and self.keep_alive and not self.closed and self.error is None
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class Pool:
+    """Idle connections per origin for one event loop, most recently used first."""
+
+    def __init__(self) -> None:
+        self.idle: dict[Origin, list[Connection]] = {}
+
+    def take(self, origin: Origin) -> Connection | None:
+        idle = self.idle.get(origin)
+        now = time.monotonic()
+        while idle:
+            connection = idle.pop()
+            if not connection.closed and now - connection.idle_since < KEEPALIVE_EXPIRY:
+                return connection
+            connection.close()
+        return None
+
+    def give_back(self, connection: Connection) -> None:
+        if not connection.reusable():
+            connection.close()
+            return
+        idle = self.idle.setdefault(connection.origin, [])
+        if len(idle) >= MAX_IDLE_PER_ORIGIN:
+            connection.close()
+            return
+        connection.idle_since = time.monotonic()
+        idle.append(connection)
+
+    def close(self) -> None:
+        for idle in self.idle.values():
+            for connection in idle:
+                connection.close()
+        self.idle.clear()
+
+
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pool] = weakref.WeakKeyDictionary()
+
+
+def pool() -> Pool:
+    loop = asyncio.get_running_loop()
+    existing = _pools.get(loop)
+    if existing is None:
+        existing = _pools[loop] = Pool()
+    return existing
+
+
+def close_pool() -> None:
+    existing = _pools.pop(asyncio.get_running_loop(), None)
+    if existing is not None:
+        existing.close()
+
+
+@lru_cache(maxsize=1)
+def ssl_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+@lru_cache(maxsize=4096)
+def split(url: str) -> tuple[Origin, str, bytes]:
+    """(origin, request target, Host header value) for a URL."""
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidURL("only http and https URLs with a host are supported")
+        default = 443 if parts.scheme == "https" else 80
+        port = parts.port or default
+        host = parts.hostname
+        host_header = (f"[{host}]" if ":" in host else host) + ("" if port == default else f":{port}")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return (parts.scheme, host, port), target, host_header.encode("idna")
+    except ValueError as exc:
+        raise InvalidURL(type(exc).__name__) from None
+
+
+def encode_request(method: str, target: str, host: bytes, headers: Mapping[str, str], body: bytes) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1")]
+    lowered = {name.lower() for name in headers}
+    if "host" not in lowered:
+        lines.append(b"host: " + host + b"\r\n")
+    for name, value in headers.items():
+        if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+            lines.append(f"{name}: {value}\r\n".encode("latin-1"))
+    lines.append(b"content-length: %d\r\n\r\n" % len(body))
+    lines.append(body)
+    return b"".join(lines)
+
+
+async def connect(origin: Origin, timeout: float) -> Connection:
+    scheme, host, port = origin
+    loop = asyncio.get_running_loop()
+    tls = ssl_context() if scheme == "https" else None
+    async with asyncio.timeout(timeout):
+        _, protocol = await loop.create_connection(lambda: Connection(origin), host, port, ssl=tls,
+                                                   server_hostname=host if tls else None)
+    return protocol
+
+
+class Response:
+    """An answer whose head has arrived; read the body whole (`read`) or as it arrives (`aiter_raw`)."""
+
+    def __init__(self, connection: Connection, read_timeout: float | None) -> None:
+        self.connection = connection
+        self.status_code = connection.status
+        self.read_timeout = read_timeout
+        self._headers: Headers | None = None
+        self._released = False
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(self.connection.raw_headers)
+        return self._headers
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive; the idle timeout applies between pieces."""
+        connection = self.connection
+        try:
+            while True:
+                while connection.chunks:
+                    yield connection.chunks.popleft()
+                if connection.complete:
+                    break
+                if self.read_timeout is None:
+                    await connection.wait()
+                else:
+                    async with asyncio.timeout(self.read_timeout):
+                        await connection.wait()
+        except BaseException:
+            self.aclose_now()
+            raise
+        self._release()
+
+    async def read(self) -> bytes:
+        """The whole body (gzip/deflate decoded if the upstream sent it so anyway)."""
+        body = b"".join([piece async for piece in self.aiter_raw()])
+        encoding = self.headers.get("content-encoding", "").lower() if body else ""
+        if encoding in ("gzip", "deflate"):
+            body = zlib.decompress(body, 47 if encoding == "gzip" else 15)
+        return body
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            pool().give_back(self.connection)
+
+    def aclose_now(self) -> None:
+        """Hang up unless the answer was read to its end (then the connection goes back to the pool)."""
+        if not self._released:
+            self._released = True
+            self.connection.close()
+
+    async def aclose(self) -> None:
+        self.aclose_now()
+
+
+async def request(method: str, url: str, headers: Mapping[str, str], body: bytes, *,
+                  connect_timeout: float, read_timeout: float | None) -> Response:
+    """Send a request and return once the answer's head arrived; the caller bounds the total time."""
+    origin, target, host = split(url)
+    payload = encode_request(method, target, host, headers, body)
+    connection = pool().take(origin)
+    if connection is not None:
+        try:
+            return await _exchange(connection, payload, read_timeout)
+        except ConnectionClosed:
+            if connection.received:
+                raise
+            # The upstream closed the idle connection as it was reused, before answering: once more, fresh.
+    return await _exchange(await connect(origin, connect_timeout), payload, read_timeout)
+
+
+async def _exchange(connection: Connection, payload: bytes, read_timeout: float | None) -> Response:
+    try:
+        connection.send(payload)
+        while not connection.head_done:
+            await connection.wait()
+    except BaseException:
+        connection.close()
+        raise
+    return Response(connection, read_timeout)
