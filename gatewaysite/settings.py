@@ -204,6 +204,7 @@ TOLLGATE_STATE_BACKEND = "apps.core.state.redis.RedisState" if REDIS_URL else "a
 # `manage.py serve` starts a Celery worker with beat beside itself when Redis is configured.
 TOLLGATE_RUN_CELERY = env_bool("TOLLGATE_RUN_CELERY", True)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
