@@ -110,7 +110,9 @@ class Gateway:
         env.update({"TOLLGATE_MASTER_KEY": MASTER_KEY, "TOLLGATE_CONFIG": str(self.workdir / "config.yaml"),
                     "TOLLGATE_VAR_DIR": str(self.workdir), "TOLLGATE_PRODUCTION": "1", "DEBUG": "0",
                     "SECRET_KEY": secret.read_text(), "PORT": str(self.port), "WORKERS": str(self.workers),
-                    "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
+                    "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+                    # The bench starts and meters its own Celery worker; serve must not start a second one.
+                    "TOLLGATE_RUN_CELERY": "0"})
         return env
 
     def manage(self, *args: str) -> str:
