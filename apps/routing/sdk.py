@@ -20,6 +20,7 @@ from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, Embeddi
 from apps.providers.registry import ADAPTERS, adapter_for
 from apps.providers.sdk import OpenAIObject, client_chunks, runner
 from apps.providers.transport import ChatStream
+from apps.routing.calls import target_for
 from apps.routing.config import DeploymentSpec, parse_config
 from apps.routing.parsing import GATEWAY_FIELDS, CallOptions
 from apps.routing.router import route
@@ -130,23 +131,18 @@ class Router:
         return runner.run(self.aembedding(model, input, **params))
 
 
-def _target(deployment: DeploymentRecord, options: CallOptions) -> Any:
-    target = deployment.target
-    return replace(target, timeout=options.timeout) if options.timeout is not None else target
-
-
 async def _send(call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatCompletion:
-    target = _target(deployment, options)
+    target = target_for(deployment, options)
     return await transport.send_chat(adapter_for(target.provider), call, target)
 
 
 async def _open(call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatStream:
-    target = _target(deployment, options)
+    target = target_for(deployment, options)
     return await transport.open_chat_stream(adapter_for(target.provider), call, target)
 
 
 async def _embed(call: EmbeddingCall, deployment: DeploymentRecord, options: CallOptions) -> EmbeddingResult:
-    target = _target(deployment, options)
+    target = target_for(deployment, options)
     return await transport.send_embedding(adapter_for(target.provider), call, target)
 
 
