@@ -25,6 +25,7 @@ install-test: $(VENV)/.installed-test
 
 run: install
 	$(PY) manage.py check --deploy --fail-level CRITICAL >/dev/null
+	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py load_config
 	$(PY) manage.py ensure_admin

@@ -45,18 +45,6 @@ def http_json(method: str, url: str, *, key: str, body: object | None = None,
         return status, raw.decode(errors="replace")
 
 
-def ensure_postgres_database(url: str) -> None:
-    """Create the database named in a postgres URL when it does not exist yet."""
-    import psycopg
-    from psycopg import sql
-
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    name = str(info.get("dbname") or "postgres")
-    with psycopg.connect(psycopg.conninfo.make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def config_yaml(*, upstream_port: int, deployments: int) -> str:
     """A LiteLLM-style config: `deployments` openai deployments of one model group on the mock upstream."""
     entries = []
@@ -124,8 +112,7 @@ class Gateway:
 
     def prepare(self) -> str:
         """Create and migrate the database, then load the generated config; returns load_config's line."""
-        if not self.embedded:
-            ensure_postgres_database(os.environ["DATABASE_URL"])
+        self.manage("ensure_database")
         (self.workdir / "config.yaml").write_text(config_yaml(upstream_port=self.upstream_port,
                                                               deployments=self.deployments))
         self.manage("migrate", "--noinput", "-v0")
