@@ -264,6 +264,15 @@ class ParamNotSupported(GatewayError):
     code = "unsupported_parameter"
 
 
+class CapabilityTable:
+    """`supports()` read from the adapter's `features` table (the contract suite gates cases on it)."""
+
+    features: ClassVar[frozenset[str]] = frozenset()
+
+    def supports(self, feature: Feature) -> bool:
+        return feature in self.features
+
+
 # --- the adapter contract -----------------------------------------------------------------------------
 
 class ProviderAdapter(Protocol):

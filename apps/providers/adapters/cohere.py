@@ -9,13 +9,13 @@ from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
 from apps.providers.adapters.openai import ERROR_TYPES, error_code_for, retry_after_seconds
 from apps.providers.base import (
+    CapabilityTable,
     BasicStreamState,
     ChatCall,
     ChatChunk,
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
-    Feature,
     Frame,
     Framing,
     Message,
@@ -199,7 +199,7 @@ def message_from(raw: Mapping[str, Any]) -> dict[str, Any]:
     return message
 
 
-class CohereAdapter:
+class CohereAdapter(CapabilityTable):
     """Speaks Cohere's v2 chat, embed and rerank APIs."""
 
     prefix: ClassVar[str] = "cohere"
@@ -209,9 +209,6 @@ class CohereAdapter:
     default_api_base: ClassVar[str] = "https://api.cohere.com"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "rerank", "usage_in_stream"})
-
-    def supports(self, feature: Feature) -> bool:
-        return feature in self.features
 
     def url(self, target: Target, endpoint: str) -> str:
         """A /v2 endpoint URL; a configured base ending in /v1 or /v2 is accepted."""

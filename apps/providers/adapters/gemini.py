@@ -14,13 +14,13 @@ from apps.core.errors import InvalidRequest
 from apps.providers.adapters.gemini_convert import SIGNATURE_FIELD, generate_content_body, tool_call_id
 from apps.providers.adapters.openai import ERROR_TYPES, retry_after_seconds
 from apps.providers.base import (
+    CapabilityTable,
     BasicStreamState,
     ChatCall,
     ChatChunk,
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
-    Feature,
     Frame,
     Framing,
     ParamNotSupported,
@@ -174,7 +174,7 @@ def retry_delay(details: list[Mapping[str, Any]]) -> float | None:
     return None
 
 
-class GeminiAdapter:
+class GeminiAdapter(CapabilityTable):
     """Speaks the Gemini API (generativelanguage.googleapis.com) with an API key."""
 
     prefix: ClassVar[str] = "gemini"
@@ -185,9 +185,6 @@ class GeminiAdapter:
     default_api_version: ClassVar[str] = "v1beta"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
-
-    def supports(self, feature: Feature) -> bool:
-        return feature in self.features
 
     # --- requests ---------------------------------------------------------------------------------
 

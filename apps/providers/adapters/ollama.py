@@ -17,13 +17,13 @@ from apps.core import jsonutil
 from apps.providers.adapters.openai import ERROR_TYPES, error_code_for, retry_after_seconds
 from apps.providers.adapters.openai_compatible import unsupported_error
 from apps.providers.base import (
+    CapabilityTable,
     BasicStreamState,
     ChatCall,
     ChatChunk,
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
-    Feature,
     Frame,
     Framing,
     Message,
@@ -238,7 +238,7 @@ def completion_body(data: Mapping[str, Any], *, target: Target) -> dict[str, Any
             "usage": dict(usage_from_ollama(data).as_openai())}
 
 
-class OllamaAdapter:
+class OllamaAdapter(CapabilityTable):
     """`ollama/llama3.2` against a local (or ollama.com) Ollama server's native API."""
 
     prefix: ClassVar[str] = "ollama"
@@ -248,9 +248,6 @@ class OllamaAdapter:
     default_api_base: ClassVar[str] = DEFAULT_API_BASE
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
-
-    def supports(self, feature: Feature) -> bool:
-        return feature in self.features
 
     def base_url(self, target: Target) -> str:
         return (target.api_base or self.default_api_base).rstrip("/")

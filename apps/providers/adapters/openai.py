@@ -7,13 +7,13 @@ from typing import Any, ClassVar
 
 from apps.core import jsonutil
 from apps.providers.base import (
+    CapabilityTable,
     BasicStreamState,
     ChatCall,
     ChatChunk,
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
-    Feature,
     Frame,
     Framing,
     StreamState,
@@ -65,7 +65,7 @@ def error_code_for(status: int, message: str, code: str | None) -> str | None:
     return code
 
 
-class OpenAIAdapter:
+class OpenAIAdapter(CapabilityTable):
     """Speaks OpenAI's Chat Completions and Embeddings APIs."""
 
     prefix: ClassVar[str] = "openai"
@@ -75,9 +75,6 @@ class OpenAIAdapter:
     api_base_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_BASE", "OPENAI_BASE_URL")
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
-
-    def supports(self, feature: Feature) -> bool:
-        return feature in self.features
 
     # --- requests ---------------------------------------------------------------------------------
 

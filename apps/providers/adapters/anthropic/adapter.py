@@ -10,13 +10,13 @@ from apps.core.errors import InvalidRequest
 from apps.providers.adapters.anthropic.convert import messages_body
 from apps.providers.adapters.anthropic.response import anthropic_error, completion_body, stream_event
 from apps.providers.base import (
+    CapabilityTable,
     BasicStreamState,
     ChatCall,
     ChatChunk,
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
-    Feature,
     Frame,
     Framing,
     StreamState,
@@ -28,7 +28,7 @@ from apps.providers.base import (
 ANTHROPIC_VERSION = "2023-06-01"
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(CapabilityTable):
     """Speaks the Anthropic Messages API: tools, images, prompt caching, extended thinking, SSE."""
 
     prefix: ClassVar[str] = "anthropic"
@@ -37,9 +37,6 @@ class AnthropicAdapter:
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://api.anthropic.com"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
-
-    def supports(self, feature: Feature) -> bool:
-        return feature in self.features
 
     def headers(self, target: Target) -> dict[str, str]:
         """API key, API version, JSON; target headers (e.g. `anthropic-beta`) last so they can override."""

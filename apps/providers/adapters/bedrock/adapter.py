@@ -17,13 +17,13 @@ from apps.providers.adapters.bedrock.convert import converse_body, embedding_bod
 from apps.providers.adapters.bedrock.response import bedrock_error, completion_body, stream_frame
 from apps.providers.adapters.bedrock.response import embedding_body as embedding_result
 from apps.providers.base import (
+    CapabilityTable,
     BasicStreamState,
     ChatCall,
     ChatChunk,
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
-    Feature,
     Frame,
     Framing,
     StreamState,
@@ -33,7 +33,7 @@ from apps.providers.base import (
 )
 
 
-class BedrockAdapter:
+class BedrockAdapter(CapabilityTable):
     """Speaks Bedrock Runtime: Converse (tools, images, caching, reasoning), event streams, embeddings."""
 
     prefix: ClassVar[str] = "bedrock"
@@ -42,9 +42,6 @@ class BedrockAdapter:
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
-
-    def supports(self, feature: Feature) -> bool:
-        return feature in self.features
 
     def endpoint(self, target: Target) -> str:
         """`api_base` / `aws_bedrock_runtime_endpoint`, else the regional Bedrock Runtime endpoint."""
