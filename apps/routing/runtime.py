@@ -14,7 +14,7 @@ from apps.core.state import state
 from apps.providers.base import UpstreamError
 from apps.routing.policy import RouterPolicy
 from apps.routing.snapshot import DeploymentRecord
-from apps.routing.strategies.base import CallShape, DeploymentStats
+from apps.routing.strategies.base import DeploymentStats
 
 MINUTE = 60.0
 USAGE_TTL = 2 * MINUTE

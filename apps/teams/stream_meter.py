@@ -6,7 +6,7 @@ approximately; the settle then runs in a task of its own because the cancelled c
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
