@@ -11,16 +11,22 @@ from django.http import HttpRequest
 from apps.core.errors import PayloadTooLarge
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+BODY_TOO_LARGE = "tollgate.body_too_large"  # set by the lean ASGI handler when it dropped the body
 REQUEST_ID_KEY = "tollgate.request_id"  # in META, so error handlers answer with the id the view used
 
 
 def read_body(request: HttpRequest) -> bytes:
     """The raw body, or 413 when it exceeds TOLLGATE_MAX_REQUEST_BYTES."""
+    if request.META.get(BODY_TOO_LARGE):
+        raise _too_large()
     try:
         return request.body
     except RequestDataTooBig:
-        raise PayloadTooLarge(
-            f"Request body is larger than the limit of {settings.TOLLGATE_MAX_REQUEST_BYTES} bytes.") from None
+        raise _too_large() from None
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body is larger than the limit of {settings.TOLLGATE_MAX_REQUEST_BYTES} bytes.")
 
 
 def request_id(request: HttpRequest) -> str:
