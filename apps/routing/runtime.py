@@ -14,6 +14,7 @@ from apps.core.state import state
 from apps.providers.base import UpstreamError
 from apps.routing.policy import RouterPolicy
 from apps.routing.snapshot import DeploymentRecord
+from apps.routing.stats_view import StatsView
 from apps.routing.strategies.base import DeploymentStats
 
 MINUTE = 60.0
@@ -35,7 +36,14 @@ def stat_keys(deployment_id: str, minute: int) -> list[str]:
 
 
 async def read_stats(deployments: Sequence[DeploymentRecord], *, now: float) -> dict[str, DeploymentStats]:
-    """Every deployment's live numbers, in one backend round trip."""
+    """Every deployment's live numbers for routing: this process's view of them with a shared backend."""
+    if state().in_process:
+        return await stats_from_backend(deployments, now)
+    return await stats_view.stats(deployments, now=now, minute=minute_of(now))
+
+
+async def stats_from_backend(deployments: Sequence[DeploymentRecord], now: float) -> dict[str, DeploymentStats]:
+    """Every deployment's live numbers as the state backend holds them, in one round trip."""
     minute = minute_of(now)
     keys = [key for d in deployments for key in stat_keys(d.id, minute)]
     found = await state().values(keys)
@@ -47,6 +55,9 @@ async def read_stats(deployments: Sequence[DeploymentRecord], *, now: float) -> 
             latency_per_token=latency, time_to_first_token=ttft,
             cooldown_until=cooldown if cooldown and cooldown > now else 0.0)
     return stats
+
+
+stats_view = StatsView(read=stats_from_backend)
 
 
 def over_limit(deployment: DeploymentRecord, numbers: DeploymentStats) -> bool:
@@ -73,23 +84,29 @@ class Tracking:
 async def attempt_started(deployment: DeploymentRecord, tracking: Tracking, *, now: float) -> None:
     """Count the request against this minute's rpm and the in-flight gauge."""
     items = []
+    minute = minute_of(now)
     if tracking.usage:
-        items.append((f"route:rpm:{deployment.id}:{minute_of(now)}", 1.0, USAGE_TTL))
+        items.append((f"route:rpm:{deployment.id}:{minute}", 1.0, USAGE_TTL))
     if tracking.busy:
         items.append((f"route:busy:{deployment.id}", 1.0, BUSY_TTL))
     if items:
         state().add_soon(items)  # sent with the process's next round trip: limits hold to within a few ms
+        stats_view.counted(deployment.id, minute=minute, requests=1.0 if tracking.usage else 0.0,
+                           in_flight=1.0 if tracking.busy else 0.0)
 
 
 async def attempt_finished(deployment: DeploymentRecord, tracking: Tracking, *, tokens: int) -> None:
     """Release the in-flight slot and count the tokens against this minute's tpm."""
     items = []
+    minute = minute_of(time.time())
     if tracking.usage and tokens:
-        items.append((f"route:tpm:{deployment.id}:{minute_of(time.time())}", float(tokens), USAGE_TTL))
+        items.append((f"route:tpm:{deployment.id}:{minute}", float(tokens), USAGE_TTL))
     if tracking.busy:
         items.append((f"route:busy:{deployment.id}", -1.0, BUSY_TTL))
     if items:
         state().add_soon(items)
+        stats_view.counted(deployment.id, minute=minute, tokens=float(tokens) if tracking.usage else 0.0,
+                           in_flight=-1.0 if tracking.busy else 0.0)
 
 
 async def latency_record(deployment_id: str, *, seconds: float, tokens: int, stream: bool, weight: float) -> None:
@@ -115,8 +132,15 @@ async def failure_record(deployment: DeploymentRecord, error: UpstreamError, *, 
     if policy.disable_cooldowns or group_size <= 1 or not counts_as_failure(error):
         return None
     if error.upstream_status in COOLS_AT_ONCE:
-        return await state().cooldown_start(deployment.id, max(policy.cooldown_time, error.retry_after or 0.0))
+        return await cooldown_start(deployment.id, max(policy.cooldown_time, error.retry_after or 0.0))
     (fails,) = await state().add([(f"route:fails:{deployment.id}", 1.0, MINUTE)])
     if fails >= policy.allowed_fails:
-        return await state().cooldown_start(deployment.id, policy.cooldown_time)
+        return await cooldown_start(deployment.id, policy.cooldown_time)
     return None
+
+
+async def cooldown_start(deployment_id: str, seconds: float) -> float:
+    """Cool the deployment down everywhere, and at once in this process's view."""
+    until = await state().cooldown_start(deployment_id, seconds)
+    stats_view.cooled(deployment_id, until)
+    return until

@@ -43,6 +43,8 @@ class Admission:
 class StateBackend(Protocol):
     """Counters and markers every gateway process must agree on."""
 
+    in_process: bool  # True when the state lives in this process (a read costs a dict lookup, not a round trip)
+
     async def generation(self, name: str) -> int:
         """Current generation of the snapshot `name` (changes whenever its source rows change)."""
         ...

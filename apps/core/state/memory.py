@@ -25,6 +25,8 @@ class MemoryState:
     process (settings pin WORKERS to 1 without REDIS_URL).
     """
 
+    in_process = True
+
     def __init__(self) -> None:
         self._generation_dir = Path(settings.VAR_DIR) / "generations"
         self._generation_dir.mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,8 @@ def level_args(levels: Sequence[LedgerLimits]) -> list[str]:
 class RedisState:
     """State in Redis: one async client per event loop for the hot path, one sync client for writers."""
 
+    in_process = False
+
     def __init__(self) -> None:
         self.url: str = settings.REDIS_URL or ""
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
