@@ -8,6 +8,7 @@ deployments are answered in-process by `mock_upstream`, through the same respons
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -140,22 +141,35 @@ class ChatStream:
         self.response = response
         self.headers: Mapping[str, str] = response.headers
 
-    async def chunks(self) -> AsyncGenerator[ChatChunk, None]:
-        """Chunks in arrival order; run it under `aclosing` so a cancelled caller hangs up at once."""
+    async def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
+        """Chunks in arrival order, grouped by the network read that brought them (never an empty group).
+
+        Forwarding a group at once sends what has already arrived in one write to the client instead of
+        one per chunk; nothing waits for more. Run it under `aclosing` so a cancelled caller hangs up at once.
+        """
         decoder = decoder_for(self.adapter.framing)
         state = self.adapter.new_stream_state()
         try:
             async for data in self.response.aiter_raw():
-                for frame in decoder.feed(data):
-                    for chunk in self.adapter.parse_stream_chunk(frame, state):
-                        yield with_model(chunk, self.target)
-            for frame in decoder.close():
-                for chunk in self.adapter.parse_stream_chunk(frame, state):
-                    yield with_model(chunk, self.target)
+                batch = [with_model(chunk, self.target) for frame in decoder.feed(data)
+                         for chunk in self.adapter.parse_stream_chunk(frame, state)]
+                if batch:
+                    yield batch
+            batch = [with_model(chunk, self.target) for frame in decoder.close()
+                     for chunk in self.adapter.parse_stream_chunk(frame, state)]
+            if batch:
+                yield batch
         except TRANSPORT_ERRORS as exc:
             raise transport_error(exc, self.target) from None
         finally:
             await self.response.aclose()
+
+    async def chunks(self) -> AsyncGenerator[ChatChunk, None]:
+        """Chunks one by one, in arrival order; run it under `aclosing` too."""
+        async with aclosing(self.batches()) as batches:
+            async for batch in batches:
+                for chunk in batch:
+                    yield chunk
 
     async def aclose(self) -> None:
         await self.response.aclose()

@@ -1,7 +1,8 @@
 """A chat stream that settles its call when it ends: from the provider's final usage, else from what was sent.
 
 A stream cut short (client hang-up, upstream failure) is billed for the text generated so far, counted
-approximately; the settle then runs in a task of its own because the cancelled caller cannot await.
+approximately. The settle always runs in a task of its own: a cancelled caller cannot await, and a
+finished stream's `[DONE]` should not wait for it (as non-streamed answers do not).
 """
 from __future__ import annotations
 
@@ -45,28 +46,28 @@ class MeteredStream(ChatStream):
     def partial_usage(self, generated: list[str]) -> Usage:
         return Usage(prompt_tokens=self.meter.estimate_prompt(), completion_tokens=approx_tokens("".join(generated)))
 
-    async def chunks(self) -> AsyncGenerator[ChatChunk, None]:
+    async def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
         generated: list[str] = []
         usage: Usage | None = None
         first: float | None = None
         status, error_type = "cancelled", "client_disconnected"
         try:
-            async with aclosing(self.inner.chunks()) as chunks:
-                async for chunk in chunks:
+            async with aclosing(self.inner.batches()) as batches:
+                async for batch in batches:
                     first = first or time.time()
-                    usage = chunk.usage or usage
-                    generated.append(chunk_text(chunk.body))
-                    yield chunk
-            ttft = first - self.meter.started if first else None
-            await self.meter.finish(self.deployment, usage or self.partial_usage(generated), ttft=ttft)
+                    for chunk in batch:
+                        usage = chunk.usage or usage
+                        generated.append(chunk_text(chunk.body))
+                    yield batch
+            status, error_type = "success", ""
         except GatewayError as error:
             status, error_type = "failure", error.error_code or error.type
             raise
         finally:
-            if not self.meter.settled:
-                ttft = first - self.meter.started if first else None
-                self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated), status=status,
-                                       error_type=error_type, ttft=ttft)
+            # Settled in a task of its own: after the last chunk is out, and even when the caller was cancelled.
+            ttft = first - self.meter.started if first else None
+            self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated), status=status,
+                                   error_type=error_type, ttft=ttft)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
