@@ -5,7 +5,6 @@ into the state backend's buffer for `spend_flush` to store.
 """
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -15,11 +14,12 @@ from decimal import Decimal
 
 from apps.core import jsonutil
 from apps.core.state import state
-from apps.core.state.base import Admission, LedgerLimits
+from apps.core.state.base import Admission, LedgerLimits, Settlement
 from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
 from apps.routing.parsing import CallOptions
 from apps.routing.router import fallback_models
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
+from apps.teams import settle_queue
 from apps.teams.auth import Principal
 from apps.teams.costing import (
     CHARS_PER_TOKEN,
@@ -36,7 +36,6 @@ from apps.teams.snapshot import BudgetScope
 
 LEVEL_LABELS = {"key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
                 "organization": "Organization"}
-_background: set[asyncio.Task[None]] = set()  # settle tasks started from cancelled calls
 
 
 def window_end(scope: BudgetScope, now: float) -> tuple[float, bool]:
@@ -161,31 +160,37 @@ class Meter:
         self.events.append(self.event(deployment, Usage(), status="failure", elapsed=elapsed,
                                       error_type=error.error_code or error.error_type))
 
-    async def finish(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
-                     error_type: str = "", ttft: float | None = None) -> None:
-        """Settle the reservation at the real cost and buffer every attempt's event (once)."""
+    def settlement(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
+                   error_type: str = "", ttft: float | None = None) -> Settlement | None:
+        """The reservation settled at the real cost, with every attempt's event; None once already settled."""
         if self.settled:
-            return
+            return None
         self.settled = True
         actual = usage_cost_nanos(deployment, usage) if deployment is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
-        await state().settle_and_push(self.levels, [event.encode() for event in self.events], reserved=self.reserved,
-                                      actual=actual, tokens=usage.total_tokens, now=time.time(), clipped=self.clipped)
+        return Settlement(self.levels, [event.encode() for event in self.events], reserved=self.reserved,
+                          actual=actual, tokens=usage.total_tokens, now=time.time(), clipped=self.clipped)
 
-    def finish_soon(self, deployment: DeploymentRecord | None, usage: Usage, **kwargs: object) -> None:
-        """`finish` in a task of its own: for calls being cancelled, whose own awaits may not run."""
-        finishing = self.finish(deployment, usage, **kwargs)  # type: ignore[arg-type]
-        task = asyncio.get_running_loop().create_task(finishing)
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+    async def finish(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
+                     error_type: str = "", ttft: float | None = None) -> None:
+        """Settle the reservation at the real cost and buffer every attempt's event (once), now."""
+        settlement = self.settlement(deployment, usage, status=status, error_type=error_type, ttft=ttft)
+        if settlement is not None:
+            await state().settle_and_push_many([settlement])
+
+    def finish_soon(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
+                    error_type: str = "", ttft: float | None = None) -> None:
+        """`finish` batched with other calls' (settle_queue): for answers on their way and cancelled calls."""
+        settlement = self.settlement(deployment, usage, status=status, error_type=error_type, ttft=ttft)
+        if settlement is not None:
+            settle_queue.settle_later(settlement)
 
 
 async def drain() -> None:
-    """Wait for settle tasks started by cancelled calls (shutdown)."""
-    while _background:
-        await asyncio.gather(*list(_background), return_exceptions=True)
+    """Send every queued settlement (shutdown)."""
+    await settle_queue.drain()
 
 
 async def admit(principal: Principal, *, model: str, call_type: str, worst_case: Callable[[], int],

@@ -111,3 +111,11 @@ def wait_for_spend_rows(count: int, *, timeout: float = 15.0, **filters: Any) ->
         if len(rows) >= count or time.monotonic() > deadline:
             return rows
         time.sleep(0.05)
+
+
+def wait_for_buffered(count: int, *, timeout: float = 5.0) -> int:
+    """Poll the Redis spend buffer until it holds `count` events (a gateway sends them within a few ms)."""
+    deadline = time.monotonic() + timeout
+    while (pending := state().spend_pending()) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return pending

@@ -6,12 +6,11 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 from django.utils import timezone
 
 from apps.teams import services
-from apps.teams.models import TeamMembership, User, VirtualKey
+from apps.teams.models import VirtualKey
 from tests.conftest import GatewayProcess
 from tests.teams.conftest import Cast, chat, client, make_key, wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream, Reply

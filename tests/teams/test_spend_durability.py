@@ -17,7 +17,7 @@ from apps.core.state import state
 from apps.teams.models import SpendLog, VirtualKey
 from apps.teams.spend import spend_flush
 from tests.conftest import ROOT, GatewayProcess, database_url
-from tests.teams.conftest import Cast, chat, client, make_key, wait_for_spend_rows
+from tests.teams.conftest import Cast, chat, client, make_key, wait_for_buffered, wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream, Reply
 
 ONE_CALL = Decimal("0.005")
@@ -44,6 +44,7 @@ def test_a_repeated_event_is_stored_once(cast: Cast, priced, gateway: GatewayPro
     priced()
     with client(gateway, cast.bob.secret) as http:
         assert chat(http, max_tokens=5).status_code == 200
+    assert wait_for_buffered(1) == 1
     backend = state()
     [event] = backend.spend_peek(10)
     backend.spend_ack(0)
@@ -86,7 +87,7 @@ def test_spend_waits_out_a_database_outage(cast: Cast, priced, gateway: GatewayP
             if settings.REDIS_URL:
                 with pytest.raises(Exception):  # noqa: B017 - whichever driver error a dead server gives
                     spend_flush()
-                assert state().spend_pending() == 10
+                assert wait_for_buffered(10) == 10
         finally:
             pg_cluster("start")
     connection.close()  # this process's connection died with the server
@@ -119,7 +120,7 @@ def test_celery_worker_with_beat_drains_the_buffer(cast: Cast, priced, gateway: 
     key, secret = make_key(cast.bob.user, cast.team_a)
     with client(gateway, secret) as http:
         assert [chat(http, max_tokens=5).status_code for _ in range(6)] == [200] * 6
-    assert state().spend_pending() == 6
+    assert wait_for_buffered(6) == 6
     env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
            "TOLLGATE_SPEND_FLUSH_EVERY": "0.5"}
     log = (tmp_path / "celery.log").open("wb")

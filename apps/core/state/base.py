@@ -40,6 +40,19 @@ class Admission:
     clipped: str = ""  # per level "1" where the reservation was cut to what was left; give it back to settle
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """One finished call: settle its reservation at `levels` (if any) and buffer its spend `records`."""
+
+    levels: Sequence[LedgerLimits]
+    records: Sequence[bytes]
+    reserved: int
+    actual: int
+    tokens: int
+    now: float
+    clipped: str = ""
+
+
 class StateBackend(Protocol):
     """Counters and markers every gateway process must agree on."""
 
@@ -117,6 +130,10 @@ class StateBackend(Protocol):
     async def settle_and_push(self, levels: Sequence[LedgerLimits], records: Sequence[bytes], *, reserved: int,
                               actual: int, tokens: int, now: float, clipped: str = "") -> None:
         """`settle` when `levels` is not empty, then `spend_push` every record; one round trip where possible."""
+        ...
+
+    async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
+        """`settle_and_push` for each settlement, in one round trip."""
         ...
 
     def spend_peek(self, count: int) -> list[bytes]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.core.state import ledger
-from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits
+from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits, Settlement
 
 SWEEP_EVERY = 60.0  # seconds between purges of expired counters, so per-minute keys do not pile up
 
@@ -142,6 +142,11 @@ class MemoryState:
         if levels:
             await self.settle(levels, reserved=reserved, actual=actual, tokens=tokens, now=now, clipped=clipped)
         self._buffer.extend(records)
+
+    async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
+        for item in settlements:
+            await self.settle_and_push(item.levels, item.records, reserved=item.reserved, actual=item.actual,
+                                       tokens=item.tokens, now=item.now, clipped=item.clipped)
 
     def spend_peek(self, count: int) -> list[bytes]:
         return list(islice(self._buffer, count))

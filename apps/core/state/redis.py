@@ -14,7 +14,7 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits
+from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits, Settlement
 
 PREFIX = "tollgate:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
@@ -236,6 +236,33 @@ class RedisState:
             if isinstance(result, redis.exceptions.NoScriptError):
                 await settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]  # loads it, then runs
             elif isinstance(result, Exception):
+                raise result
+
+    async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
+        """Every settle script and one RPUSH of every record, in one pipeline."""
+        client = self.aio
+        pipe = client.pipeline(transaction=False)
+        self._queue_pending(pipe)
+        settles: list[tuple[list[str], list[str]]] = []
+        records: list[bytes] = []
+        for item in settlements:
+            records.extend(item.records)
+            if item.levels:
+                keys = [ledger_key(level.ledger) for level in item.levels]
+                args = [f"{item.now:.6f}", str(item.reserved), str(item.actual), str(item.tokens),
+                        item.clipped or "-", *level_args(item.levels)]
+                settles.append((keys, args))
+                pipe.evalsha(self._settle.sha, len(keys), *keys, *args)  # type: ignore[union-attr]
+        if records:
+            pipe.rpush(SPEND_BUFFER, *records)
+        results = await pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, redis.exceptions.NoScriptError):
+                # The script cache was flushed: run the settles again one by one (the first loads the script).
+                for keys, args in settles:
+                    await self._settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
+                break
+            if isinstance(result, Exception):
                 raise result
 
     def spend_peek(self, count: int) -> list[bytes]:

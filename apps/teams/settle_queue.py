@@ -1,0 +1,85 @@
+"""Finished calls' settles and spend events, sent to the state backend together.
+
+A call's answer is on its way before its reservation is settled and its spend events are buffered;
+sending that per call cost a task and a Redis round trip per call. Here finished calls share them:
+- a call with limits or budgets (a reservation to settle, tokens to count against tpm) is sent on the
+  next loop turn, with whatever else finished meanwhile: as soon as before, so a client's next call
+  already sees this one's spend and tokens;
+- a call with nothing to settle (master key, unlimited keys: spend events only) may wait up to
+  SETTLE_DELAY for others. A process killed without SIGTERM loses at most that much of their spend
+  events (SIGTERM drains the queue; see `drain`).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from apps.core.state import state
+from apps.core.state.base import Settlement
+
+SETTLE_DELAY = 0.01  # seconds a finished call's settle may wait for others to share its round trip
+
+logger = logging.getLogger("tollgate.spend")
+
+
+class SettleQueue:
+    """One event loop's pending settlements and the batches being sent."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: list[Settlement] = []
+        self.timer: asyncio.Handle | None = None
+        self.sending: set[asyncio.Task[None]] = set()
+
+    def add(self, settlement: Settlement) -> None:
+        self.pending.append(settlement)
+        if settlement.levels:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = self.loop.call_soon(self.send)
+        elif self.timer is None:
+            self.timer = self.loop.call_later(SETTLE_DELAY, self.send)
+
+    def send(self) -> None:
+        """Send what is pending now, in a task."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        task = self.loop.create_task(_settle(batch))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    async def drain(self) -> None:
+        self.send()
+        while self.sending:
+            await asyncio.gather(*list(self.sending), return_exceptions=True)
+
+
+async def _settle(batch: list[Settlement]) -> None:
+    try:
+        await state().settle_and_push_many(batch)
+    except Exception:  # noqa: BLE001 - a background task: report it here, nobody awaits it
+        logger.exception("settling %d finished calls failed", len(batch))
+
+
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SettleQueue] = weakref.WeakKeyDictionary()
+
+
+def settle_later(settlement: Settlement) -> None:
+    """Queue a finished call's settlement on the running loop."""
+    loop = asyncio.get_running_loop()
+    queue = _queues.get(loop)
+    if queue is None:
+        queue = _queues[loop] = SettleQueue(loop)
+    queue.add(settlement)
+
+
+async def drain() -> None:
+    """Send and wait for every queued settlement of the running loop (shutdown, tests)."""
+    queue = _queues.get(asyncio.get_running_loop())
+    if queue is not None:
+        await queue.drain()
