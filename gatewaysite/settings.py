@@ -203,6 +203,8 @@ TOLLGATE_STATE_BACKEND = "apps.core.state.redis.RedisState" if REDIS_URL else "a
 
 # `manage.py serve` starts a Celery worker with beat beside itself when Redis is configured.
 TOLLGATE_RUN_CELERY = env_bool("TOLLGATE_RUN_CELERY", True)
+# The nice value Celery workers and beat run at (0 = as started), so spend flushes yield the CPU to serving.
+TOLLGATE_CELERY_NICE = env_int("TOLLGATE_CELERY_NICE", 10)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_RESULT_BACKEND = None

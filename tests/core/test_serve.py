@@ -1,6 +1,7 @@
 """`manage.py serve` with Redis also runs a Celery worker with beat, and stops it with the server."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -35,3 +36,35 @@ def test_serve_starts_and_stops_a_celery_worker(gateway: GatewayProcess, tmp_pat
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in workers), "the Celery worker outlived the server"
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def nice_values(pid: int) -> set[int]:
+    """The nice value of every thread of `pid` (Linux keeps one per thread)."""
+    return {os.getpriority(os.PRIO_PROCESS, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="Celery runs eagerly without Redis")
+@pytest.mark.parametrize(("nice", "expected"), [pytest.param("7", 7, id="lowered_case"),
+                                                pytest.param("0", 0, id="unchanged_case")])
+def test_the_celery_worker_and_beat_run_at_the_configured_nice_value(gateway: GatewayProcess, tmp_path: Path,
+                                                                    nice: str, expected: int) -> None:
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    server = GatewayProcess(extra_env={"TOLLGATE_RUN_CELERY": "1", "TOLLGATE_CELERY_NICE": nice}, log_dir=tmp_path)
+    try:
+        [worker] = [pid for pid, cmd in children(server.process.pid).items() if "celery" in cmd]
+        deadline = time.monotonic() + 60
+        while len(descendants(worker)) < 2:  # the pool's process and beat's, both forked after worker_init
+            assert time.monotonic() < deadline, "the Celery worker did not start its pool and beat"
+            time.sleep(0.1)
+        processes = [worker, *descendants(worker)]
+        assert [nice_values(pid) for pid in processes] == [{max(base, expected)}] * len(processes)
+        assert nice_values(server.process.pid) == {base}  # the server keeps its priority
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.conf import settings
 
 from apps.core.state import state
 from apps.routing.models import Deployment, RouterSettings
+from apps.teams.metering import SpendEvent
 from apps.teams import services
 from apps.teams.models import Organization, SpendLog, Team, User, VirtualKey
 from apps.teams.spend import spend_flush
@@ -91,6 +93,17 @@ def empty_spend_buffer() -> Iterator[None]:
     backend = state()
     backend.spend_ack(backend.spend_pending())
     yield
+
+
+def spend_event(request_id: str, key: VirtualKey, cost: str, model: str = "priced", *, attempt: int = 1) -> SpendEvent:
+    """A buffered spend event of one attempt by `key` that cost `cost` USD."""
+    now = datetime(2026, 3, 5, 12, tzinfo=UTC).timestamp()
+    team = key.team
+    return SpendEvent(request_id=request_id, attempt=attempt, key_id=key.pk, key_hash=key.token_hash,
+                      team_id=key.team_id, user_id=key.user_id, organization_id=team.organization_id if team else None,
+                      model_alias=model, deployment_id="1", provider="mock", call_type="chat", prompt_tokens=4,
+                      completion_tokens=5, cached_tokens=0, cost_nanos=int(Decimal(cost) * 10**9), latency_ms=5,
+                      ttft_ms=None, status="success", error_type="", start_time=now, end_time=now)
 
 
 def client(gateway: GatewayProcess, secret: str) -> httpx.Client:

@@ -4,17 +4,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from apps.teams.metering import SpendEvent
 from apps.teams.models import SpendLog, VirtualKey
 from apps.teams.spend import spend_store
 from tests.conftest import GatewayProcess
-from tests.teams.conftest import Cast, client
+from tests.teams.conftest import Cast, client, spend_event
 
 
 def test_generated_secret_is_shown_once_and_only_its_hash_is_stored(cast: Cast, http: httpx.Client) -> None:
@@ -74,21 +72,11 @@ def test_openapi_schema_lists_every_management_path(gateway: GatewayProcess) -> 
     assert "max_budget" in schema["components"]["schemas"]["KeyGenerate"]["properties"]
 
 
-def spend_row(request_id: str, actor_key: VirtualKey, cost: str, model: str = "priced") -> SpendEvent:
-    now = datetime(2026, 3, 5, 12, tzinfo=UTC).timestamp()
-    team = actor_key.team
-    return SpendEvent(request_id=request_id, attempt=1, key_id=actor_key.pk, key_hash=actor_key.token_hash,
-                      team_id=actor_key.team_id, user_id=actor_key.user_id,
-                      organization_id=team.organization_id if team else None, model_alias=model, deployment_id="1",
-                      provider="mock", call_type="chat", prompt_tokens=4, completion_tokens=5, cached_tokens=0,
-                      cost_nanos=int(Decimal(cost) * 10**9), latency_ms=5, ttft_ms=None, status="success",
-                      error_type="", start_time=now, end_time=now)
-
-
 @pytest.fixture
 def spent(cast: Cast) -> Cast:
-    spend_store([spend_row("r-alice", cast.alice.key, "0.5"), spend_row("r-bob", cast.bob.key, "0.25"),  # type: ignore[arg-type]
-                 spend_row("r-mallory", cast.mallory.key, "2", model="other")])  # type: ignore[arg-type]
+    spend_store([spend_event("r-alice", cast.alice.key, "0.5").encode(),  # type: ignore[arg-type]
+                 spend_event("r-bob", cast.bob.key, "0.25").encode(),  # type: ignore[arg-type]
+                 spend_event("r-mallory", cast.mallory.key, "2", model="other").encode()])  # type: ignore[arg-type]
     return cast
 
 
@@ -123,8 +111,8 @@ def test_spend_report_groups_by_day_and_model_as_csv(spent: Cast, http: httpx.Cl
 
 
 def test_spend_store_counts_each_event_once_and_totals_match_the_logs(spent: Cast) -> None:
-    again = spend_store([spend_row("r-bob", spent.bob.key, "0.25")])  # type: ignore[arg-type]
-    assert again == 0
+    again = spend_store([spend_event("r-bob", spent.bob.key, "0.25").encode()])  # type: ignore[arg-type]
+    assert (again.stored, again.duplicates) == (0, 1)
     bob = VirtualKey.objects.get(pk=spent.bob.key.pk)  # type: ignore[union-attr]
     assert bob.spend == Decimal("0.25") and SpendLog.objects.count() == 3
     spent.team_a.refresh_from_db()
