@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import GatewayProcess
+from tests.conftest import MASTER_KEY, GatewayProcess
 
 
 @pytest.mark.smoke
@@ -21,8 +21,12 @@ def test_readiness_names_the_unreachable_redis(gateway: GatewayProcess, tmp_path
     broken = GatewayProcess(extra_env={"REDIS_URL": "redis://127.0.0.1:1/0"}, log_dir=tmp_path)
     try:
         ready = httpx.get(f"{broken.url}/health/readiness", timeout=10)
+        call = httpx.post(f"{broken.url}/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER_KEY}"},
+                          json={"model": "mock-gpt", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
     finally:
         broken.stop()
+    # A call answers at once with an OpenAI-shaped error, never a hang or an HTML page.
+    assert (call.status_code, call.json()["error"]["code"]) == (500, "internal_error"), call.text
     assert ready.status_code == 503
     body = ready.json()
     assert (body["status"], body["database"]) == ("unhealthy", "ok")

@@ -160,7 +160,7 @@ def test_redis_script_and_python_agree(key_budget: int, team_budget: int, script
                 await backend.settle(levels, reserved=reserved, actual=actual, tokens=1, now=1000.0, clipped=clipped)
         for reserved, actual, clipped in in_flight:
             await backend.settle(levels, reserved=reserved, actual=actual, tokens=1, now=1000.0, clipped=clipped)
-        await backend.aio.aclose()
+        backend.client.close()
         return answers
 
     expected = run_calls({}, levels, script, now=1000.0)

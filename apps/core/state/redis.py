@@ -1,4 +1,8 @@
-"""Redis-backed state shared by every gateway replica."""
+"""Redis-backed state shared by every gateway replica.
+
+The async methods (the /v1 hot path) go through `resp.Client`, one multiplexed connection per event loop;
+the sync writers (admin edits, the spend flush, generation bumps) use redis-py.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -9,43 +13,44 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
+from redis.exceptions import NoScriptError
 
 from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits, Settlement
+from apps.core.state.resp import Client, Script, parse_url
 
 PREFIX = "tollgate:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
 FLUSH_LOCK_SECONDS = 300
-MAX_CONNECTIONS = 128
 ADD_SOON_DELAY = 0.02  # `add_soon` counters reach Redis with this process's next round trip, or after this
 SCRIPTS = Path(__file__).with_name("scripts")
 PRELUDE = (SCRIPTS / "ledger.lua").read_text()
-ADMIT = PRELUDE + (SCRIPTS / "admit.lua").read_text()
-SETTLE = PRELUDE + (SCRIPTS / "settle.lua").read_text()
+ADMIT = Script.of(PRELUDE + (SCRIPTS / "admit.lua").read_text())
+SETTLE = Script.of(PRELUDE + (SCRIPTS / "settle.lua").read_text())
 SET_SPEND = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 1"
 RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 # new = old*(1-w) + sample*w, or the sample itself when there is no old value.
-AVERAGE_SCRIPT = """
+AVERAGE = Script.of("""
 local old = redis.call('GET', KEYS[1])
 local value = tonumber(ARGV[1])
 if old then value = tonumber(old) * (1 - tonumber(ARGV[2])) + value * tonumber(ARGV[2]) end
 redis.call('SET', KEYS[1], tostring(value), 'PX', ARGV[3])
 return tostring(value)
-"""
+""")
 # Keep the later deadline: re-cooling extends a cooldown, it never shortens one (LiteLLM #40130).
-COOLDOWN_SCRIPT = """
+COOLDOWN = Script.of("""
 local old = redis.call('GET', KEYS[1])
 if (not old) or tonumber(ARGV[1]) > tonumber(old) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return ARGV[1]
 end
 return old
-"""
+""")
 
 
 def _ms(seconds: float) -> int:
@@ -54,6 +59,19 @@ def _ms(seconds: float) -> int:
 
 def ledger_key(name: str) -> str:
     return f"{PREFIX}ledger:{name}"
+
+
+def raise_first(replies: list[Any]) -> list[Any]:
+    """The replies, or the first error among them raised (redis-py's pipeline default)."""
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
+def settle_args(levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int, now: float,
+                clipped: str) -> list[str]:
+    return [f"{now:.6f}", str(reserved), str(actual), str(tokens), clipped or "-", *level_args(levels)]
 
 
 def level_args(levels: Sequence[LedgerLimits]) -> list[str]:
@@ -67,16 +85,15 @@ def level_args(levels: Sequence[LedgerLimits]) -> list[str]:
 
 
 class RedisState:
-    """State in Redis: one async client per event loop for the hot path, one sync client for writers."""
+    """State in Redis: one multiplexed connection per event loop for the hot path, redis-py for sync writers."""
 
     in_process = False
 
     def __init__(self) -> None:
         self.url: str = settings.REDIS_URL or ""
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+        self.address = parse_url(self.url)
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client] = weakref.WeakKeyDictionary()
         self._sync: redis.Redis | None = None
-        self._admit: object | None = None
-        self._settle: object | None = None
         # Counter increments waiting for the next round trip, per event loop: {key: [amount, ttl]}.
         self._pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, list[float]]] = (
             weakref.WeakKeyDictionary())
@@ -85,20 +102,15 @@ class RedisState:
         self._flushes: set[asyncio.Task[None]] = set()
 
     @property
-    def aio(self) -> aioredis.Redis:
-        # One client per event loop (a client binds to the loop that first uses it; Celery tasks run
-        # their own loops), each on a blocking pool: past MAX_CONNECTIONS a burst waits instead of failing.
+    def client(self) -> Client:
+        # One client per event loop: a connection belongs to the loop that opened it (Celery tasks run their own
+        # loops). A client refers to its loop, so the weak keys never drop it: closed loops' clients go here.
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
+        client = self._clients.get(loop)
         if client is None:
-            pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(self.url, max_connections=MAX_CONNECTIONS, timeout=10,
-                                                            health_check_interval=30)
-            client = aioredis.Redis(connection_pool=pool)
-            self._async[loop] = client
-            if self._admit is None:
-                # Scripts are called with an explicit client, so one registration serves every loop.
-                self._admit = client.register_script(ADMIT)
-                self._settle = client.register_script(SETTLE)
+            for closed in [other for other in self._clients if other.is_closed()]:
+                del self._clients[closed]
+            client = self._clients[loop] = Client(self.address)
         return client
 
     @property
@@ -108,26 +120,23 @@ class RedisState:
         return self._sync
 
     async def generation(self, name: str) -> int:
-        value = await self.aio.get(f"{PREFIX}gen:{name}")
+        value = await self.client.execute("GET", f"{PREFIX}gen:{name}")
         return int(value or 0)
 
     def bump_generation(self, name: str) -> int:
         return int(self.sync.incr(f"{PREFIX}gen:{name}"))
 
     async def ping(self) -> None:
-        await self.aio.ping()
+        await self.client.execute("PING")
 
     async def values(self, keys: Sequence[str]) -> list[float | None]:
         if not keys:
             return []
-        names = [PREFIX + key for key in keys]
+        mget = ("MGET", *[PREFIX + key for key in keys])
         if self._pending.get(asyncio.get_running_loop()):
-            pipe = self.aio.pipeline(transaction=False)
-            self._queue_pending(pipe)
-            pipe.mget(names)
-            found = (await pipe.execute())[-1]
+            found = raise_first(await self.client.pipeline([*self._take_pending(), mget]))[-1]
         else:
-            found = await self.aio.mget(names)
+            found = await self.client.execute(*mget)
         return [None if value is None else float(value) for value in found]
 
     def add_soon(self, items: Sequence[tuple[str, float, float]]) -> None:
@@ -144,15 +153,18 @@ class RedisState:
         if loop not in self._flush_timers:
             self._flush_timers[loop] = loop.call_later(ADD_SOON_DELAY, self._flush_soon, loop)
 
-    def _queue_pending(self, pipe: aioredis.client.Pipeline) -> None:
+    def _take_pending(self) -> list[tuple[str, ...]]:
+        """The running loop's pending `add_soon` increments as commands; they are no longer pending."""
         loop = asyncio.get_running_loop()
         pending = self._pending.pop(loop, None) or {}
         timer = self._flush_timers.pop(loop, None)
         if timer is not None:
             timer.cancel()
+        commands: list[tuple[str, ...]] = []
         for key, (amount, ttl) in pending.items():
-            pipe.incrbyfloat(PREFIX + key, amount)
-            pipe.pexpire(PREFIX + key, _ms(ttl))
+            commands.append(("INCRBYFLOAT", PREFIX + key, repr(amount)))
+            commands.append(("PEXPIRE", PREFIX + key, str(_ms(ttl))))
+        return commands
 
     def _flush_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         self._flush_timers.pop(loop, None)
@@ -163,27 +175,27 @@ class RedisState:
     async def add_flush(self) -> None:
         """Send the running loop's pending `add_soon` counters now (timer, shutdown, tests)."""
         if self._pending.get(asyncio.get_running_loop()):
-            pipe = self.aio.pipeline(transaction=False)
-            self._queue_pending(pipe)
-            await pipe.execute()
+            raise_first(await self.client.pipeline(self._take_pending()))
 
     async def add(self, items: Sequence[tuple[str, float, float]]) -> list[float]:
         if not items:
             return []
-        pipe = self.aio.pipeline(transaction=True)
+        commands: list[tuple[str, ...]] = [("MULTI",)]
         for key, amount, ttl in items:
-            pipe.incrbyfloat(PREFIX + key, amount)
-            pipe.pexpire(PREFIX + key, _ms(ttl))
-        results = await pipe.execute()
+            commands.append(("INCRBYFLOAT", PREFIX + key, repr(amount)))
+            commands.append(("PEXPIRE", PREFIX + key, str(_ms(ttl))))
+        commands.append(("EXEC",))
+        results = raise_first(raise_first(await self.client.pipeline(commands))[-1])
         return [float(value) for value in results[::2]]
 
     async def average(self, key: str, sample: float, *, weight: float, ttl: float) -> float:
-        value = await self.aio.eval(AVERAGE_SCRIPT, 1, PREFIX + key, repr(sample), repr(weight), _ms(ttl))
+        value = await self.client.script(AVERAGE, [PREFIX + key], [repr(sample), repr(weight), str(_ms(ttl))])
         return float(value)
 
     async def cooldown_start(self, name: str, seconds: float) -> float:
         deadline = time.time() + seconds
-        value = await self.aio.eval(COOLDOWN_SCRIPT, 1, PREFIX + COOLDOWN_PREFIX + name, repr(deadline), _ms(seconds))
+        key = PREFIX + COOLDOWN_PREFIX + name
+        value = await self.client.script(COOLDOWN, [key], [repr(deadline), str(_ms(seconds))])
         return float(value)
 
     async def cooldowns(self, names: Sequence[str]) -> dict[str, float]:
@@ -192,10 +204,8 @@ class RedisState:
         return {name: deadline for name, deadline in zip(names, found) if deadline is not None and deadline > now}
 
     async def admit(self, levels: Sequence[LedgerLimits], *, amount: int, now: float) -> Admission:
-        client = self.aio
         keys = [ledger_key(level.ledger) for level in levels]
-        args = [f"{now:.6f}", str(amount), *level_args(levels)]
-        result = await self._admit(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
+        result = await self.client.script(ADMIT, keys, [f"{now:.6f}", str(amount), *level_args(levels)])
         if int(result[0]) == 1:
             return Admission(True, reserved=int(result[1]), clipped=result[2].decode())
         return Admission(False, index=int(result[1]), reason=result[2].decode(), spend=int(result[3]),
@@ -203,10 +213,9 @@ class RedisState:
 
     async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
                      now: float, clipped: str = "") -> None:
-        client = self.aio
         keys = [ledger_key(level.ledger) for level in levels]
-        args = [f"{now:.6f}", str(reserved), str(actual), str(tokens), clipped or "-", *level_args(levels)]
-        await self._settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
+        await self.client.script(SETTLE, keys, settle_args(levels, reserved=reserved, actual=actual, tokens=tokens,
+                                                            now=now, clipped=clipped))
 
     def ledger_spend(self, name: str) -> int | None:
         value = self.sync.hget(ledger_key(name), "spent")
@@ -216,54 +225,37 @@ class RedisState:
         self.sync.eval(SET_SPEND, 1, ledger_key(name), str(spend))
 
     async def spend_push(self, record: bytes) -> None:
-        await self.aio.rpush(SPEND_BUFFER, record)
+        await self.client.execute("RPUSH", SPEND_BUFFER, record)
 
     async def settle_and_push(self, levels: Sequence[LedgerLimits], records: Sequence[bytes], *, reserved: int,
                               actual: int, tokens: int, now: float, clipped: str = "") -> None:
         """`settle` (when there are levels) and `spend_push` of every record, in one round trip."""
-        client = self.aio
-        pipe = client.pipeline(transaction=False)
-        self._queue_pending(pipe)
-        if levels:
-            settle = self._settle
-            keys = [ledger_key(level.ledger) for level in levels]
-            args = [f"{now:.6f}", str(reserved), str(actual), str(tokens), clipped or "-", *level_args(levels)]
-            pipe.evalsha(settle.sha, len(keys), *keys, *args)  # type: ignore[union-attr]
-        if records:
-            pipe.rpush(SPEND_BUFFER, *records)
-        results = await pipe.execute(raise_on_error=False)
-        for result in results:
-            if isinstance(result, redis.exceptions.NoScriptError):
-                await settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]  # loads it, then runs
-            elif isinstance(result, Exception):
-                raise result
+        await self.settle_and_push_many([Settlement(levels, records, reserved=reserved, actual=actual, tokens=tokens,
+                                                    now=now, clipped=clipped)])
 
     async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
-        """Every settle script and one RPUSH of every record, in one pipeline."""
-        client = self.aio
-        pipe = client.pipeline(transaction=False)
-        self._queue_pending(pipe)
-        settles: list[tuple[list[str], list[str]]] = []
+        """Pending counters, every settle script and one RPUSH of every record, in one pipeline."""
+        client = self.client
+        commands: list[tuple[str | bytes | int, ...]] = list(self._take_pending())
+        settles: dict[int, tuple[list[str], list[str]]] = {}  # pipeline position -> the settle's keys and args
         records: list[bytes] = []
         for item in settlements:
             records.extend(item.records)
             if item.levels:
                 keys = [ledger_key(level.ledger) for level in item.levels]
-                args = [f"{item.now:.6f}", str(item.reserved), str(item.actual), str(item.tokens),
-                        item.clipped or "-", *level_args(item.levels)]
-                settles.append((keys, args))
-                pipe.evalsha(self._settle.sha, len(keys), *keys, *args)  # type: ignore[union-attr]
+                args = settle_args(item.levels, reserved=item.reserved, actual=item.actual, tokens=item.tokens,
+                                   now=item.now, clipped=item.clipped)
+                settles[len(commands)] = (keys, args)
+                commands.append(("EVALSHA", SETTLE.sha, len(keys), *keys, *args))
         if records:
-            pipe.rpush(SPEND_BUFFER, *records)
-        results = await pipe.execute(raise_on_error=False)
-        for result in results:
-            if isinstance(result, redis.exceptions.NoScriptError):
-                # The script cache was flushed: run the settles again one by one (the first loads the script).
-                for keys, args in settles:
-                    await self._settle(keys=keys, args=args, client=client)  # type: ignore[misc,operator]
-                break
-            if isinstance(result, Exception):
-                raise result
+            commands.append(("RPUSH", SPEND_BUFFER, *records))
+        results = await client.pipeline(commands)
+        for position, settle in settles.items():
+            if isinstance(results[position], NoScriptError):
+                # The script cache was flushed: EVAL runs this settle and loads the script. Only the settles that
+                # failed run again (another connection may have loaded it between two of ours).
+                results[position] = await client.script(SETTLE, *settle)
+        raise_first(results)
 
     def spend_peek(self, count: int) -> list[bytes]:
         return [bytes(item) if isinstance(item, bytes) else item.encode() for item in
