@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from apps.routing.snapshot import DeploymentRecord
 from apps.routing.strategies.base import DeploymentStats
 
-REFRESH = 0.005  # seconds: an older view is refreshed in the background (under load: one refresh per 5 ms)
+REFRESH = 0.05  # seconds: an older view is refreshed in the background (at most 20 reads per second)
 MAX_AGE = 1.0  # seconds: an older view (or one from an earlier minute) is read before routing
 
 Reader = Callable[[Sequence[DeploymentRecord], float], Awaitable[dict[str, DeploymentStats]]]
