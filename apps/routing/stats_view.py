@@ -8,8 +8,8 @@ process) or from an earlier minute (rpm and tpm are per minute).
 
 What this process does itself is applied to the view at once: the requests and tokens it counts, its
 in-flight calls and the cooldowns it starts. So one process never overshoots a deployment's rpm/tpm on
-a stale view; other replicas' calls and cooldowns reach it with the next refresh, which under load is
-one call's gap and at worst MAX_AGE.
+a stale view; other replicas' calls and cooldowns reach it with the next refresh: within REFRESH plus
+one call's gap, and at worst MAX_AGE.
 
 With the in-process state backend (embedded mode) a read costs no more than a dict lookup: no view.
 """
