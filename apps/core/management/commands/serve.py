@@ -24,8 +24,8 @@ PR_SET_PDEATHSIG = 1
 APPLICATION = "gatewaysite.asgi:application"
 GRACE_SECONDS = 30
 # granian holds at most this many connections per worker and leaves the rest in the listen backlog. Its
-# default (backlog / workers, 512 here) counts idle keep-alive connections too, so it would queue new
-# callers silently; the gateway's own limit is TOLLGATE_MAX_IN_FLIGHT, answered with a fast 503.
+# default (backlog / workers: 1024 with 2 workers) counts idle keep-alive connections too, so it would queue
+# new callers silently; the gateway's own limit is TOLLGATE_MAX_IN_FLIGHT, answered with a fast 503.
 GRANIAN_CONNECTIONS = 16384
 
 
