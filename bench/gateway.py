@@ -26,23 +26,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http_json(method: str, url: str, *, key: str, body: object | None = None,
-              timeout: float = 10.0) -> tuple[int, object]:
-    """One management call (set-up only, never load): status and parsed JSON (or text)."""
+def http_call(method: str, url: str, *, key: str, body: object | None = None,
+              timeout: float = 10.0) -> tuple[int, object, str]:
+    """One management call (set-up only, never load): status, parsed JSON (or text), the `server` header."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method,
                                      headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
+            status, raw, server = response.status, response.read(), response.headers.get("server", "")
     except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
+        status, raw, server = exc.code, exc.read(), exc.headers.get("server", "")
     except (urllib.error.URLError, OSError):
-        return 0, None
+        return 0, None, ""
     try:
-        return status, json.loads(raw)
+        return status, json.loads(raw), server
     except ValueError:
-        return status, raw.decode(errors="replace")
+        return status, raw.decode(errors="replace"), server
+
+
+def http_json(method: str, url: str, *, key: str, body: object | None = None,
+              timeout: float = 10.0) -> tuple[int, object]:
+    """One management call (set-up only, never load): status and parsed JSON (or text)."""
+    status, answer, _ = http_call(method, url, key=key, body=body, timeout=timeout)
+    return status, answer
 
 
 def config_yaml(*, upstream_port: int, deployments: int) -> str:
@@ -68,12 +75,18 @@ def config_yaml(*, upstream_port: int, deployments: int) -> str:
 
 @dataclass
 class Gateway:
-    """Set up and run the gateway; `pids` are every serve process (supervisor and workers)."""
+    """Set up and run the gateway; `pids` are every serve process (supervisor and workers).
+
+    `server` is the ASGI server `serve` runs (TOLLGATE_SERVER; None: serve's default). `server_seen` is the
+    one that answered, from the `server` response header.
+    """
 
     workdir: Path
     upstream_port: int
     workers: int
     embedded: bool
+    server: str | None = None
+    server_seen: str = ""
     deployments: int = 2
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -101,6 +114,8 @@ class Gateway:
                     "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
                     # The bench starts and meters its own Celery worker; serve must not start a second one.
                     "TOLLGATE_RUN_CELERY": "0"})
+        if self.server:
+            env["TOLLGATE_SERVER"] = self.server
         return env
 
     def manage(self, *args: str) -> str:
@@ -138,23 +153,24 @@ class Gateway:
             assert self.serve is not None
             if self.serve.poll() is not None:
                 raise RuntimeError(f"gateway exited:\n{(self.workdir / 'serve.log').read_text()[-3000:]}")
-            status, _ = http_json("GET", f"{self.url}/health/liveliness", key=MASTER_KEY, timeout=2)
+            status, _, self.server_seen = http_call("GET", f"{self.url}/health/liveliness", key=MASTER_KEY, timeout=2)
             if status == 200 and len(self.worker_pids()) >= self.workers:
                 return
             time.sleep(0.2)
         raise RuntimeError("gateway did not become ready in time")
 
     def pids(self) -> list[int]:
-        """Every serve process: the uvicorn supervisor and its workers."""
+        """Every serve process: the server's supervisor and its workers."""
         assert self.serve is not None
         return procstat.descendants(self.serve.pid)
 
     def worker_pids(self) -> list[int]:
-        """The processes that serve requests (the root itself when there is one worker)."""
+        """The processes that serve requests: the supervisor's children but multiprocessing's resource tracker
+        and Celery (uvicorn spawns its workers, granian forks them), or the root when uvicorn runs one worker."""
         assert self.serve is not None
-        if self.workers == 1:
-            return [self.serve.pid]
-        return [p for p in self.pids() if "spawn_main" in procstat.cmdline(p)]
+        children = [p for p in self.pids() if procstat.parent_of(p) == self.serve.pid
+                    and not any(other in procstat.cmdline(p) for other in ("resource_tracker", "celery"))]
+        return children or [self.serve.pid]
 
     def celery_pids(self) -> list[int]:
         return procstat.descendants(self.celery.pid) if self.celery is not None else []

@@ -151,7 +151,8 @@ def markdown(results: dict[str, Any]) -> str:
     """The run as Markdown: set-up, chat table, stream table, memory, spend and targets."""
     rows, mock = results.get("rows", []), results.get("mock_max") or {}
     lines = [f"# Tollgate benchmark, {results['started']}", "",
-             f"Mode: {results['mode']}, {results['workers']} gateway worker(s), {results['host']['cores']} cores, "
+             f"Mode: {results['mode']}, {results['workers']} gateway worker(s) under {results.get('server') or '-'}, "
+             f"{results['host']['cores']} cores, "
              f"Python {results['host']['python']}. Generators: {results['tools']['wrk']}; {results['tools']['k6']}. "
              f"Phases of {results['plan']['duration']:.0f} s. Mock upstream maximum (wrk, 64 conns): "
              + ", ".join(f"{k} {v['achieved_rate']:.0f}/s" for k, v in mock.items()) + ".", "",

@@ -249,6 +249,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
     parser.add_argument("--quick", action="store_true", help="short phases, no soak (smoke use)")
     parser.add_argument("--embedded", action="store_true", help="SQLite + in-process state instead of PG + Redis")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default=None,
+                        help="ASGI server for `manage.py serve` (default: serve's own, TOLLGATE_SERVER)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections for the closed-loop rows")
     parser.add_argument("--soak-calls", type=int, default=None, help="gateway calls before the last RSS reading")
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
@@ -304,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         upstream.stop()
     results.update(rows=bench.rows, rss_trace=bench.rss_trace, notes=bench.notes,
                    finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    paths = report.write(results, out_dir=args.out, stamp=started.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else ""))
+    stamp = started.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "") + (f"-{args.server}" if args.server else "")
+    paths = report.write(results, out_dir=args.out, stamp=stamp)
     print("\n" + report.markdown(results))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -312,10 +315,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_gateway(bench: Bench, results: dict[str, object], workdir: Path, args: argparse.Namespace) -> None:
     """Set up and start the gateway, then run every gateway phase."""
-    gateway = Gateway(workdir=workdir, upstream_port=bench.upstream.port, workers=args.workers, embedded=args.embedded)
+    gateway = Gateway(workdir=workdir, upstream_port=bench.upstream.port, workers=args.workers, embedded=args.embedded,
+                      server=args.server)
     bench.gateway = gateway
     results["load_config"] = gateway.prepare()
     gateway.start()
+    results["server"] = gateway.server_seen
     try:
         time.sleep(2)  # let start-up settle before reading idle RSS
         results["rss_idle_kib"] = bench.rss_now()

@@ -62,6 +62,16 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """Return a variable that must be one of `choices` (case-insensitive)."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    if raw.lower() not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw.lower()
+
+
 def env_url(name: str, schemes: tuple[str, ...]) -> str | None:
     """Return a URL variable whose scheme is one of `schemes`."""
     raw = env_str(name)
@@ -103,6 +113,8 @@ WORKERS = env_int("WORKERS", (os.cpu_count() or 1) if DATABASE_URL and not DATAB
 if not REDIS_URL:
     # Budgets, limits and the spend buffer live in process memory without Redis: one process keeps them exact.
     WORKERS = 1
+# The ASGI server `manage.py serve` runs (bench/PROFILE.md, "Server: uvicorn vs granian", has the numbers).
+TOLLGATE_SERVER = env_choice("TOLLGATE_SERVER", ("uvicorn", "granian"), "uvicorn")
 
 TOLLGATE_MASTER_KEY = env_str("TOLLGATE_MASTER_KEY")
 TOLLGATE_CONFIG = env_str("TOLLGATE_CONFIG", str(BASE_DIR / "examples" / "config.yaml"))

@@ -57,9 +57,10 @@ def database_url() -> str:
 
 
 class GatewayProcess:
-    """`manage.py serve` in a subprocess on a free port."""
+    """`manage.py serve` in a subprocess on a free port, under TOLLGATE_SERVER from the test run's environment
+    (`TOLLGATE_SERVER=granian pytest` runs every gateway test under granian)."""
 
-    def __init__(self, *, extra_env: dict[str, str] | None = None, log_dir: Path) -> None:
+    def __init__(self, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = (), log_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url(), "TOLLGATE_MASTER_KEY": MASTER_KEY,
@@ -71,7 +72,7 @@ class GatewayProcess:
         env.update(extra_env or {})
         self.log_path = log_dir / f"gateway-{self.port}.log"
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1"],
+        self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1", *args],
                                         cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready()
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from apps.providers.registry import ADAPTERS
 from apps.routing.config import load_config_file
 from bench import mock_upstream, profile, report
-from bench.gateway import MODEL, config_yaml
+from bench.gateway import MODEL, Gateway, config_yaml
 from bench.loadgen import WRK_MARK, parse_k6_summary, parse_wrk_output, wrk_script
 from bench.run import parse_args, preflight
 
@@ -139,3 +143,34 @@ def test_overhead_is_gateway_minus_direct_at_the_same_rate() -> None:
             {"target": "gateway-master", "kind": "chat", "tool": "k6", "target_rate": 100, "p50_ms": 1.0}]
     assert report.overhead(rows, rows[1], "p50_ms") == 0.75
     assert report.overhead(rows, rows[2], "p50_ms") is None
+
+
+FORKS_A_WORKER = "import os, sys, time\nchild = os.fork()\nif child:\n    print(child, flush=True)\nsys.stdin.read()\n"
+
+
+@pytest.fixture
+def supervisor() -> Iterator[subprocess.Popen[bytes]]:
+    """A process that forks one child (as granian forks its workers) and prints the child's pid."""
+    process = subprocess.Popen([sys.executable, "-c", FORKS_A_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    yield process
+    assert process.stdin is not None
+    process.stdin.close()
+    process.wait(timeout=10)
+
+
+def test_workers_are_the_supervisors_children(supervisor: subprocess.Popen[bytes], tmp_path: Path) -> None:
+    assert supervisor.stdout is not None
+    child = int(supervisor.stdout.readline())
+    gateway = Gateway(workdir=tmp_path, upstream_port=1, workers=1, embedded=True, serve=supervisor)
+    assert gateway.worker_pids() == [child]
+
+
+def test_a_supervisor_without_children_is_its_own_worker(tmp_path: Path) -> None:
+    lone = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        gateway = Gateway(workdir=tmp_path, upstream_port=1, workers=1, embedded=True, serve=lone)
+        assert gateway.worker_pids() == [lone.pid]
+    finally:
+        assert lone.stdin is not None
+        lone.stdin.close()
+        lone.wait(timeout=10)

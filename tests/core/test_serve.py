@@ -1,12 +1,16 @@
-"""`manage.py serve` with Redis also runs a Celery worker with beat, and stops it with the server."""
+"""`manage.py serve` runs the chosen ASGI server; with Redis also a Celery worker with beat, stopped with it."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from tests.conftest import GatewayProcess
 
@@ -68,3 +72,27 @@ def test_the_celery_worker_and_beat_run_at_the_configured_nice_value(gateway: Ga
         assert nice_values(server.process.pid) == {base}  # the server keeps its priority
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("env", "args", "server"), [
+    pytest.param({"TOLLGATE_SERVER": "uvicorn"}, (), "uvicorn", id="uvicorn_case"),
+    pytest.param({"TOLLGATE_SERVER": "granian"}, (), "granian", id="granian_case"),
+    pytest.param({"TOLLGATE_SERVER": "uvicorn"}, ("--server", "granian"), "granian", id="flag_over_env_case"),
+])
+def test_serve_runs_the_server_chosen(env: dict[str, str], args: tuple[str, ...], server: str,
+                                      gateway: GatewayProcess, tmp_path: Path) -> None:
+    process = GatewayProcess(extra_env=env, args=args, log_dir=tmp_path)
+    try:
+        response = httpx.get(f"{process.url}/health/liveliness", timeout=10)
+    finally:
+        process.stop()
+    assert response.json() == {"status": "alive"}
+    assert response.headers["server"] == server
+
+
+def test_serve_names_the_missing_package_when_the_server_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "granian" else find_spec(name))
+    with pytest.raises(CommandError) as raised:
+        call_command("serve", server="granian")
+    assert str(raised.value) == "the granian server is not installed: pip install 'tollgate[granian]'"

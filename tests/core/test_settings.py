@@ -24,6 +24,8 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
     pytest.param("REDIS_URL", "localhost:6379", "REDIS_URL must start with one of", id="redis_case"),
     pytest.param("DEBUG", "maybe", "DEBUG must be true or false, got 'maybe'", id="debug_case"),
     pytest.param("TOLLGATE_SNAPSHOT_TTL", "soon", "TOLLGATE_SNAPSHOT_TTL must be a number", id="ttl_case"),
+    pytest.param("TOLLGATE_SERVER", "gunicorn", "TOLLGATE_SERVER must be one of uvicorn, granian, got 'gunicorn'",
+                 id="server_case"),
 ])
 def test_bad_value_stops_start_up_naming_the_variable(name: str, value: str, message: str) -> None:
     result = start_with(**{name: value})

@@ -1,12 +1,16 @@
-"""`manage.py serve`: run the ASGI application with uvicorn (uvloop + httptools) on PORT with WORKERS.
+"""`manage.py serve`: run the ASGI application on PORT with WORKERS, under uvicorn or granian.
 
-The command replaces itself (exec) with uvicorn's own CLI, so the supervisor process that only watches
-the workers never holds Django and the application (it held about 90 MB when it did).
+`TOLLGATE_SERVER` (or `--server`) picks the server: uvicorn (uvloop + httptools) or granian (its Rust
+HTTP/1.1 stack, uvloop). The command replaces itself (exec) with the server's own CLI, so the supervisor
+process that only watches the workers never holds Django and the application (it held about 90 MB when
+it did). Both get the same contract: lifespan on (spend flusher, gc.freeze), no access log, SIGTERM
+drains open calls for up to GRACE_SECONDS, and a supervised worker that dies is replaced.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.util
 import os
 import signal
 import subprocess
@@ -14,30 +18,59 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 PR_SET_PDEATHSIG = 1
+APPLICATION = "gatewaysite.asgi:application"
+GRACE_SECONDS = 30
+# granian holds at most this many connections per worker and leaves the rest in the listen backlog. Its
+# default (backlog / workers: 1024 with 2 workers) counts idle keep-alive connections too, so it would queue
+# new callers silently; the gateway's own limit is TOLLGATE_MAX_IN_FLIGHT, answered with a fast 503.
+GRANIAN_CONNECTIONS = 16384
 
 
 class Command(BaseCommand):
-    help = "Serve the gateway (Channels ProtocolTypeRouter) with uvicorn."
+    help = "Serve the gateway (Channels ProtocolTypeRouter) with uvicorn or granian."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="0.0.0.0")
         parser.add_argument("--port", type=int, default=None)
         parser.add_argument("--workers", type=int, default=None)
+        parser.add_argument("--server", choices=sorted(SERVERS), default=None,
+                            help="ASGI server (default: TOLLGATE_SERVER)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         port = options["port"] or settings.PORT
         workers = options["workers"] or settings.WORKERS
-        self.stdout.write(f"Tollgate listening on http://{options['host']}:{port} ({workers} worker(s)); "
+        server = options["server"] or settings.TOLLGATE_SERVER
+        if importlib.util.find_spec(server) is None:
+            raise CommandError(f"the {server} server is not installed: pip install '{INSTALL[server]}'")
+        self.stdout.write(f"Tollgate listening on http://{options['host']}:{port} ({workers} {server} worker(s)); "
                           f"admin at /admin/, OpenAI API at /v1")
         self.stdout.flush()
         start_celery()
-        argv = [sys.executable, "-m", "uvicorn", "gatewaysite.asgi:application", "--host", options["host"],
-                "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-                "--lifespan", "on", "--no-access-log", "--timeout-graceful-shutdown", "30", "--log-level", "warning"]
-        os.execv(sys.executable, argv)
+        argv = SERVERS[server](host=options["host"], port=port, workers=workers)
+        os.execv(sys.executable, [sys.executable, "-m", *argv])
+
+
+def uvicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
+    """uvicorn with uvloop and httptools; past the grace period it cancels open calls, then runs lifespan shutdown."""
+    return ["uvicorn", APPLICATION, "--host", host, "--port", str(port), "--workers", str(workers),
+            "--loop", "uvloop", "--http", "httptools", "--lifespan", "on", "--no-access-log",
+            "--timeout-graceful-shutdown", str(GRACE_SECONDS), "--log-level", "warning"]
+
+
+def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
+    """granian's ASGI interface (with lifespan) over HTTP/1.1, as uvicorn serves; past the grace period
+    the supervisor kills a worker still draining, so its lifespan shutdown does not run."""
+    return ["granian", "--interface", "asgi", APPLICATION, "--host", host, "--port", str(port),
+            "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-access-log",
+            "--backlog", "2048", "--backpressure", str(GRANIAN_CONNECTIONS), "--respawn-failed-workers",
+            "--workers-kill-timeout", str(GRACE_SECONDS), "--log-level", "warning"]
+
+
+SERVERS = {"uvicorn": uvicorn_argv, "granian": granian_argv}
+INSTALL = {"uvicorn": "uvicorn[standard]", "granian": "tollgate[granian]"}
 
 
 def start_celery() -> subprocess.Popen[bytes] | None:
