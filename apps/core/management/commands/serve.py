@@ -53,10 +53,13 @@ class Command(BaseCommand):
         os.execv(sys.executable, [sys.executable, "-m", *argv])
 
 
+CORKED_HTTP = "apps.core.corked_http:CorkedHttpToolsProtocol"  # uvicorn's httptools protocol, one write per turn
+
+
 def uvicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
     """uvicorn with uvloop and httptools; past the grace period it cancels open calls, then runs lifespan shutdown."""
     return ["uvicorn", APPLICATION, "--host", host, "--port", str(port), "--workers", str(workers),
-            "--loop", "uvloop", "--http", "httptools", "--lifespan", "on", "--no-access-log",
+            "--loop", "uvloop", "--http", CORKED_HTTP, "--lifespan", "on", "--no-access-log",
             "--timeout-graceful-shutdown", str(GRACE_SECONDS), "--log-level", "warning"]
 
 
