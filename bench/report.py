@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import calibrate
+
 Row = dict[str, Any]
 
 
@@ -147,6 +149,12 @@ def flatness(results: dict[str, Any]) -> float | None:
     return round(max(growth), 4) if growth else None
 
 
+def machine_line(results: dict[str, Any]) -> list[str]:
+    """The machine's speed (bench.calibrate), for comparing runs made on different machines."""
+    machine = results.get("machine")
+    return ["", calibrate.describe(machine)] if machine else []
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The run as Markdown: set-up, chat table, stream table, memory, spend and targets."""
     rows, mock = results.get("rows", []), results.get("mock_max") or {}
@@ -155,7 +163,8 @@ def markdown(results: dict[str, Any]) -> str:
              f"{results['host']['cores']} cores, "
              f"Python {results['host']['python']}. Generators: {results['tools']['wrk']}; {results['tools']['k6']}. "
              f"Phases of {results['plan']['duration']:.0f} s. Mock upstream maximum (wrk, 64 conns): "
-             + ", ".join(f"{k} {v['achieved_rate']:.0f}/s" for k, v in mock.items()) + ".", "",
+             + ", ".join(f"{k} {v['achieved_rate']:.0f}/s" for k, v in mock.items()) + ".",
+             *machine_line(results), "",
              "Every row names its generator: `wrk` = closed loop (each connection sends again as soon as it is "
              "answered); `k6` = constant arrival rate (open loop). Overhead = gateway minus direct-to-mock at the "
              "same rate and tool. CPU per call = utime+stime of the process group over the phase / calls "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from bench import loadgen, procstat, profile, report
+from bench import calibrate, loadgen, procstat, profile, report
 from bench.gateway import MASTER_KEY, MODEL, Gateway, generate_key, key_spend, spend_rows
 from bench.loadgen import LoadResult
 
@@ -290,12 +290,15 @@ def main(argv: list[str] | None = None) -> int:
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick)
     started = dt.datetime.now(dt.timezone.utc)
+    machine = calibrate.measure()  # before anything else runs, so the machine is quiet
+    print(calibrate.describe(machine), flush=True)
     upstream = Upstream.start()
     bench = Bench(plan=plan, upstream=upstream)
     results: dict[str, object] = {"started": started.isoformat(timespec="seconds"), "plan": vars(plan),
                                   "mode": "embedded" if args.embedded else "postgres+redis", "workers": args.workers,
                                   "host": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                           "kernel": platform.release()}, "tools": tool_versions()}
+                                           "kernel": platform.release()}, "machine": machine,
+                                  "tools": tool_versions()}
     try:
         print(f"mock upstream on :{upstream.port}; measuring its maximum", flush=True)
         results["mock_max"] = mock_max(bench, plan.duration)

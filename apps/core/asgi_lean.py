@@ -19,7 +19,9 @@ import orjson
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.urls import ResolverMatch
 from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
@@ -37,6 +39,26 @@ class LeanASGIHandler(ASGIHandler):
     task for the view, and a `RequestAborted` raised by the disconnect listener after every answer,
     whose traceback ties task, frame and request into a reference cycle only a full collection frees.
     """
+
+    RESOLVED_PATHS = 256  # distinct API paths whose resolution is kept (bounded: ids in paths are unbounded)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resolved: dict[str, ResolverMatch] = {}
+
+    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
+        """Django's resolution, kept per path: the API's routes never change while serving.
+
+        A kept match is shared by the calls to its path; views get its kwargs unpacked, never the dict.
+        The thread's urlconf is not set on a kept path: `reverse()` finds the API's routes in the root
+        map as well."""
+        match = self.resolved.get(request.path_info)
+        if match is None:
+            match = super().resolve_request(request)  # type: ignore[misc]
+            if len(self.resolved) < self.RESOLVED_PATHS:
+                self.resolved[request.path_info] = match
+        request.resolver_match = match
+        return match
 
     def load_middleware(self, is_async: bool = False) -> None:
         handler = convert_exception_to_response(self._get_response_async)  # type: ignore[attr-defined]

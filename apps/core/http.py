@@ -1,8 +1,8 @@
 """Small request helpers shared by the /v1 views."""
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -35,6 +35,6 @@ def request_id(request: HttpRequest) -> str:
     if isinstance(known, str):
         return known
     given = request.META.get("HTTP_X_REQUEST_ID")
-    rid = given if isinstance(given, str) and REQUEST_ID.match(given) else f"req-{uuid.uuid4().hex}"
+    rid = given if isinstance(given, str) and REQUEST_ID.match(given) else f"req-{os.urandom(16).hex()}"
     request.META[REQUEST_ID_KEY] = rid
     return rid

@@ -28,7 +28,11 @@ class SSEDecoder:
         self._data: list[bytes] = []
 
     def feed(self, data: bytes) -> list[Frame]:
-        self._buffer += data
+        buffer = self._buffer + data if self._buffer else data
+        if b"\r" not in buffer:  # the usual case: lines end with \n alone, so one split finds them all
+            *lines, self._buffer = buffer.split(b"\n")
+            return [frame for line in lines if (frame := self._line(line)) is not None]
+        self._buffer = buffer
         frames: list[Frame] = []
         while True:
             line, sep, rest = _split_line(self._buffer)
@@ -56,9 +60,13 @@ class SSEDecoder:
         if not line:
             if not self._data and self._event is None:
                 return None
-            frame = Frame(data=b"\n".join(self._data), event=self._event)
+            data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
+            frame = Frame(data=data, event=self._event)
             self._event, self._data = None, []
             return frame
+        if line.startswith(b"data: "):
+            self._data.append(line[6:])
+            return None
         if line.startswith(b":"):
             return None
         name, _, value = line.partition(b":")

@@ -273,12 +273,17 @@ class Response:
         return self._headers
 
     async def aiter_raw(self) -> AsyncIterator[bytes]:
-        """Body bytes as they arrive; the idle timeout applies between pieces."""
+        """Body bytes as they arrive, everything already received in one piece; the idle timeout applies
+        between pieces."""
         connection = self.connection
         try:
             while True:
-                while connection.chunks:
-                    yield connection.chunks.popleft()
+                chunks = connection.chunks
+                if chunks:  # what one read brought (a chunked body arrives as many pieces): one piece
+                    data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+                    chunks.clear()
+                    yield data
+                    continue
                 if connection.complete:
                     break
                 if self.read_timeout is None:

@@ -125,6 +125,7 @@ def worst_case_nanos(deployments: Iterable[DeploymentRecord], *, prompt_tokens: 
     return dearest
 
 
-def approx_tokens(text: str) -> int:
-    """Tokens in text the provider never counted (a stream cut short): about four characters each."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+def approx_tokens(characters: int) -> int:
+    """Tokens in text of this many characters the provider never counted (a stream cut short): about four
+    characters each."""
+    return math.ceil(characters / CHARS_PER_TOKEN) if characters > 0 else 0

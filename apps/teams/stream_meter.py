@@ -43,11 +43,11 @@ class MeteredStream(ChatStream):
         self.meter = meter
         self.deployment = deployment
 
-    def partial_usage(self, generated: list[str]) -> Usage:
-        return Usage(prompt_tokens=self.meter.estimate_prompt(), completion_tokens=approx_tokens("".join(generated)))
+    def partial_usage(self, generated_chars: int) -> Usage:
+        return Usage(prompt_tokens=self.meter.estimate_prompt(), completion_tokens=approx_tokens(generated_chars))
 
     async def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
-        generated: list[str] = []
+        generated_chars = 0
         usage: Usage | None = None
         first: float | None = None
         status, error_type = "cancelled", "client_disconnected"
@@ -57,7 +57,7 @@ class MeteredStream(ChatStream):
                     first = first or time.time()
                     for chunk in batch:
                         usage = chunk.usage or usage
-                        generated.append(chunk_text(chunk.body))
+                        generated_chars += len(chunk_text(chunk.body))
                     yield batch
             status, error_type = "success", ""
         except GatewayError as error:
@@ -66,7 +66,7 @@ class MeteredStream(ChatStream):
         finally:
             # Settled in a task of its own: after the last chunk is out, and even when the caller was cancelled.
             ttft = first - self.meter.started if first else None
-            self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated), status=status,
+            self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated_chars), status=status,
                                    error_type=error_type, ttft=ttft)
 
     async def aclose(self) -> None:

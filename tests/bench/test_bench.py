@@ -174,3 +174,19 @@ def test_a_supervisor_without_children_is_its_own_worker(tmp_path: Path) -> None
         assert lone.stdin is not None
         lone.stdin.close()
         lone.wait(timeout=10)
+
+
+def test_calibration_measures_python_speed_and_loopback_round_trips() -> None:
+    from bench import calibrate
+
+    assert calibrate.workload() == calibrate.workload() > 0  # fixed work, same answer every time
+    assert calibrate.python_ms(repeats=1) > 0
+    assert 0 < calibrate.loopback_rtt_us(round_trips=50) < 100_000
+
+
+def test_report_names_the_machine_speed() -> None:
+    from bench import report
+
+    assert report.machine_line({}) == []
+    line = report.machine_line({"machine": {"python_ms": 205.0, "loopback_rtt_us": 30.4}})[-1]
+    assert "205 ms" in line and "30 µs" in line

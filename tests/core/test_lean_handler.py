@@ -140,3 +140,67 @@ async def test_a_server_cancellation_is_not_swallowed(handler: LeanASGIHandler) 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_complete_body_goes_out_in_one_message_however_large(handler: LeanASGIHandler) -> None:
+    from django.http import HttpResponse
+
+    server = FakeServer([])
+    await handler.send_response(HttpResponse(b"x" * 300_000, content_type="application/json"), server.send)
+    assert [m["type"] for m in server.sent] == ["http.response.start", "http.response.body"]  # Django: 6 messages
+    assert server.body == b"x" * 300_000 and not server.sent[1].get("more_body")
+
+
+async def test_api_calls_send_no_request_finished_signal_but_close_what_the_response_holds(
+        handler: LeanASGIHandler) -> None:
+    from django.core.signals import request_finished
+    from django.http import HttpResponse
+
+    finished: list[object] = []
+
+    def receiver(**kwargs: object) -> None:
+        finished.append(kwargs)
+
+    request_finished.connect(receiver)
+    try:
+        server = FakeServer([CHAT])
+        await serve(handler, server)
+        assert server.status == 200
+    finally:
+        request_finished.disconnect(receiver)
+    assert finished == []
+
+    from apps.core.asgi_lean import close_resources
+
+    closed: list[str] = []
+    response = HttpResponse(b"{}")
+    response._resource_closers.extend([lambda: closed.append("first"), lambda: 1 / 0, lambda: closed.append("last")])
+    close_resources(response)
+    assert closed == ["first", "last"] and response.closed
+
+
+async def test_a_path_is_resolved_once_and_kept_within_a_bound(handler: LeanASGIHandler,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.handlers.base import BaseHandler
+
+    resolved: list[str] = []
+    original = BaseHandler.resolve_request
+
+    def counting(self: BaseHandler, request: Any) -> Any:
+        resolved.append(request.path_info)
+        return original(self, request)
+
+    monkeypatch.setattr(BaseHandler, "resolve_request", counting)
+    for _ in range(3):
+        server = FakeServer([CHAT])
+        await serve(handler, server)
+        assert server.status == 200
+    assert resolved == ["/v1/chat/completions"]
+
+    monkeypatch.setattr(LeanASGIHandler, "RESOLVED_PATHS", 2)
+    for model in ("gpt-4o-mini", "missing-model", "gpt-4o-mini"):
+        server = FakeServer([b""])
+        await handler(scope(f"/v1/models/{model}") | {"method": "GET"}, server.receive, server.send)
+        assert server.status == (200 if model == "gpt-4o-mini" else 404)
+        assert model in server.body.decode()  # each path answered with its own kwargs
+    assert len(handler.resolved) == 2

@@ -144,3 +144,18 @@ async def test_https_verifies_the_certificate(tmp_path: Path, monkeypatch: pytes
             await call(url)
         monkeypatch.setattr(h1pool, "ssl_context", lambda: client_tls)
         assert await call(url, b"secret") == (200, b"secret")
+
+
+async def test_the_pieces_of_a_chunked_body_that_arrived_together_come_out_as_one() -> None:
+    async def three_chunks_in_one_write(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the head first, then three chunks and the end in one segment
+        writer.write(b"2\r\nab\r\n1\r\nc\r\n3\r\ndef\r\n0\r\n\r\n")
+        await writer.drain()
+
+    server, url, _ = await serve(three_chunks_in_one_write)
+    async with server:
+        response = await h1pool.request("POST", url, {}, b"{}", connect_timeout=5, read_timeout=None)
+        assert [piece async for piece in response.aiter_raw()] == [b"abcdef"]
