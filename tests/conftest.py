@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from apps.providers.registry import ADAPTERS
 from apps.routing.snapshot import routing_table
 from apps.teams.master_key import master_key
 from apps.teams.snapshot import key_cache
-from tests.upstreams.openai import OpenAIUpstream, free_port
+from tests.upstreams.openai import OpenAIUpstream
 
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-test-master-0123456789"
@@ -54,6 +55,12 @@ def database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class GatewayProcess:
@@ -106,9 +113,8 @@ def gateway(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pyte
 
 @pytest.fixture(scope="session")
 def openai_upstream() -> Iterator[OpenAIUpstream]:
-    upstream = OpenAIUpstream().start()
-    yield upstream
-    upstream.stop()
+    with OpenAIUpstream() as upstream:
+        yield upstream
 
 
 @pytest.fixture
@@ -145,8 +151,9 @@ def upstream_model(transactional_db: None, upstream: OpenAIUpstream) -> Any:
     RouterSettings.objects.update_or_create(pk=1, defaults={"num_retries": 0})
 
     def make(model_name: str = "upstream-gpt", **fields: Any) -> Deployment:
-        values: dict[str, Any] = {"provider": "openai", "provider_model": "gpt-4o-2024-08-06", "api_base": upstream.url,
-                                  "api_key_encrypted": encrypt("sk-upstream-secret"), "timeout": 10}
+        values: dict[str, Any] = {"provider": "openai", "provider_model": "gpt-4o-2024-08-06",
+                                  "api_base": upstream.api_base, "api_key_encrypted": encrypt("sk-upstream-secret"),
+                                  "timeout": 10}
         values.update(fields)
         return Deployment.objects.create(model_name=model_name, **values)
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream
+from tests.upstreams.recording import Reply
 
 CHAT = {"model": "upstream-gpt", "messages": [{"role": "user", "content": "hello"}]}
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}

@@ -5,19 +5,20 @@ import httpx
 
 from apps.routing.models import DeploymentHealth
 from apps.routing.tasks import deployment_health_probe_task
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream
+from tests.upstreams.recording import Reply
 
 
 def test_health_lists_probed_deployments(upstream_model, upstream: OpenAIUpstream, http: httpx.Client) -> None:
     good = upstream_model(provider_model="good")
     bad = upstream_model(provider_model="bad")
     pricey = upstream_model(provider_model="pricey", model_info={"expensive": True})
-    upstream.always_for("bad", Reply(status=503, body={"error": {"message": "down for maintenance"}}))
+    upstream.always_for("bad", Reply.json(503, {"error": {"message": "down for maintenance"}}))
 
     deployment_health_probe_task.apply()
 
     assert sorted(upstream.models_called()) == ["bad", "good"]
-    assert upstream.requests[0].json["max_tokens"] == 1
+    assert upstream.requests[0].json()["max_tokens"] == 1
     assert DeploymentHealth.objects.get(pk=bad.pk).consecutive_failures == 1
     body = http.get("/health").json()
     assert (body["healthy_count"], body["unhealthy_count"]) == (1, 1)

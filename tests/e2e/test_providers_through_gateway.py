@@ -60,7 +60,7 @@ def deployed(request: pytest.FixtureRequest, transactional_db: None) -> Iterator
 
 def assert_received(upstream: GatewayUpstream, behaviour: str) -> None:
     """The upstream got exactly one call, on the behaviour's path, with the deployment's credential."""
-    [seen] = upstream.received()
+    [seen] = upstream.server.requests
     assert seen.path == upstream.paths[behaviour]
     header, value = upstream.auth
     sent = seen.headers.get(header, "")
@@ -145,13 +145,13 @@ def test_embeddings_are_an_openai_list(deployed: GatewayUpstream, sdk: openai.Op
     [item] = response.data
     assert item.index == 0 and item.embedding and all(isinstance(value, float) for value in item.embedding)
     assert response.usage.total_tokens >= response.usage.prompt_tokens >= 0
-    assert [seen.path for seen in deployed.received()][0] == deployed.paths["embeddings"]
+    assert [seen.path for seen in deployed.server.requests][0] == deployed.paths["embeddings"]
 
 
 def test_anthropic_overloaded_reaches_the_client_as_503(transactional_db: None, sdk: openai.OpenAI) -> None:
     overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     with anthropic.error_twin(529, overloaded, headers={"retry-after": "3"}) as twin:
-        deploy(name="e2e-overloaded", provider="anthropic", model=anthropic.GATEWAY_MODEL, api_base=twin.base_url,
+        deploy(name="e2e-overloaded", provider="anthropic", model=anthropic.GATEWAY_MODEL, api_base=twin.url,
                api_key=anthropic.API_KEY)
         with pytest.raises(openai.InternalServerError) as caught:
             sdk.chat.completions.create(model="e2e-overloaded", messages=MESSAGES)

@@ -11,13 +11,14 @@ import openai
 import pytest
 
 from apps.routing.models import RouterSettings
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream, paced
+from tests.upstreams.recording import Reply
 
 MSG = [{"role": "user", "content": "hello"}]
-SERVER_ERROR = Reply(status=500, body={"error": {"message": "upstream broke", "type": "server_error"}})
-RATE_LIMITED = Reply(status=429, body={"error": {"message": "slow down", "type": "rate_limit_error"}})
-CONTEXT = Reply(status=400, body={"error": {"message": "This model's maximum context length is 10 tokens.",
-                                            "type": "invalid_request_error", "code": "context_length_exceeded"}})
+SERVER_ERROR = Reply.json(500, {"error": {"message": "upstream broke", "type": "server_error"}})
+RATE_LIMITED = Reply.json(429, {"error": {"message": "slow down", "type": "rate_limit_error"}})
+CONTEXT = Reply.json(400, {"error": {"message": "This model's maximum context length is 10 tokens.",
+                                     "type": "invalid_request_error", "code": "context_length_exceeded"}})
 
 
 def router(*, strategy: str = "cost-based", num_retries: int = 1, **settings: Any) -> None:
@@ -121,7 +122,7 @@ def test_generic_fallbacks_serve_when_the_group_cannot(upstream_model, upstream:
 def test_bad_requests_are_never_retried(upstream_model, upstream: OpenAIUpstream, http: httpx.Client) -> None:
     pair(upstream_model)
     router(num_retries=3, fallbacks=["upstream-gpt"])
-    upstream.always_for("first", Reply(status=400, body={"error": {"message": "bad", "type": "invalid_request_error"}}))
+    upstream.always_for("first", Reply.json(400, {"error": {"message": "bad", "type": "invalid_request_error"}}))
     assert chat(http).status_code == 400
     assert upstream.models_called() == ["first"]
 
@@ -157,7 +158,7 @@ def test_a_silent_stream_ends_with_an_error_event(upstream_model, upstream: Open
                                                   http: httpx.Client) -> None:
     upstream_model(litellm_params={"stream_timeout": 0.5})
     router(num_retries=0)
-    upstream.reply_with(Reply(chunk_delay=3))
+    upstream.reply_with(paced(3))
     response = http.post("/v1/chat/completions", json={"model": "upstream-gpt", "messages": MSG, "stream": True})
     events = [line for line in response.text.split("\n\n") if line]
     assert events[-1].startswith("data: {") and '"timeout"' in events[-1]

@@ -14,7 +14,8 @@ from django.conf import settings
 from apps.core.state import state
 from apps.routing.models import RouterSettings
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream
+from tests.upstreams.recording import Reply
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="cooldowns are shared through Redis; REDIS_URL unset")
 MSG = [{"role": "user", "content": "hello"}]
@@ -40,7 +41,7 @@ def test_a_cooldown_set_by_one_process_holds_in_another(upstream_model, upstream
     upstream_model(provider_model="second", input_cost_per_token=Decimal("0.00001"))
     RouterSettings.objects.update_or_create(pk=1, defaults={"routing_strategy": "cost-based", "num_retries": 1,
                                                             "settings": {"cooldown_time": COOLDOWN}})
-    upstream.always_for("first", Reply(status=429, body={"error": {"message": "slow down"}}))
+    upstream.always_for("first", Reply.json(429, {"error": {"message": "slow down"}}))
 
     before = time.time()
     assert call(gateway.url).status_code == 200
@@ -59,7 +60,7 @@ def test_re_cooling_from_another_process_extends_the_deadline(upstream_model, up
     upstream_model(provider_model="second", input_cost_per_token=Decimal("0.00001"))
     RouterSettings.objects.update_or_create(pk=1, defaults={"routing_strategy": "cost-based", "num_retries": 1,
                                                             "settings": {"cooldown_time": 2}})
-    upstream.always_for("first", Reply(status=429, body={"error": {"message": "slow down"}}))
+    upstream.always_for("first", Reply.json(429, {"error": {"message": "slow down"}}))
     assert call(gateway.url).status_code == 200
     first_deadline = asyncio.run(state().cooldowns([str(first.pk)]))[str(first.pk)]
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream, paced
 
 
 def test_sigterm_lets_an_open_stream_finish(upstream_model, upstream: OpenAIUpstream, tmp_path: Path) -> None:
     upstream_model(timeout=60)
-    upstream.reply_with(Reply(chunk_delay=0.1))
+    upstream.reply_with(paced(0.1))
     server = GatewayProcess(log_dir=tmp_path)
     try:
         with httpx.stream("POST", f"{server.url}/v1/chat/completions", timeout=30,

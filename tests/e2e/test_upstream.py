@@ -5,7 +5,8 @@ import httpx
 import openai
 import pytest
 
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream, paced
+from tests.upstreams.recording import Reply
 
 MSG = [{"role": "user", "content": "hello"}]
 
@@ -20,17 +21,17 @@ def test_every_parameter_reaches_the_upstream(upstream_model, upstream: OpenAIUp
     sent = upstream.requests[-1]
     assert (sent.method, sent.path) == ("POST", "/v1/chat/completions")
     assert sent.headers["authorization"] == "Bearer sk-upstream-secret"
-    assert sent.json == {"model": "gpt-4o-2024-08-06", "messages": MSG, "tools": tools, "tool_choice": "none",
-                         "response_format": {"type": "json_object"}, "seed": 3, "logprobs": True, "top_logprobs": 2,
-                         "n": 1, "stop": ["END"], "user": "u-9", "metadata": {"team": "a"}, "temperature": 0.5,
-                         "vendor_flag": {"deep": [1, 2]}}
+    assert sent.json() == {"model": "gpt-4o-2024-08-06", "messages": MSG, "tools": tools, "tool_choice": "none",
+                           "response_format": {"type": "json_object"}, "seed": 3, "logprobs": True, "top_logprobs": 2,
+                           "n": 1, "stop": ["END"], "user": "u-9", "metadata": {"team": "a"}, "temperature": 0.5,
+                           "vendor_flag": {"deep": [1, 2]}}
 
 
 def test_stream_asks_upstream_for_usage_and_forwards_chunks(upstream_model, upstream: OpenAIUpstream,
                                                             sdk: openai.OpenAI) -> None:
     upstream_model()
     chunks = list(sdk.chat.completions.create(model="upstream-gpt", messages=MSG, stream=True))
-    assert upstream.requests[-1].json["stream_options"] == {"include_usage": True}
+    assert upstream.requests[-1].json()["stream_options"] == {"include_usage": True}
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "This is a mock response to: hello"
 
 
@@ -45,8 +46,8 @@ def test_stream_asks_upstream_for_usage_and_forwards_chunks(upstream_model, upst
 def test_upstream_errors_keep_status_and_message(upstream_model, upstream: OpenAIUpstream, sdk: openai.OpenAI,
                                                  status: int, expected: int, sdk_error: type[Exception]) -> None:
     upstream_model()
-    upstream.reply_with(Reply(status=status, body={"error": {"message": f"upstream says {status}", "type": "x"}},
-                              headers={"retry-after": "7"}))
+    upstream.reply_with(Reply.json(status, {"error": {"message": f"upstream says {status}", "type": "x"}},
+                                   headers={"retry-after": "7"}))
     with pytest.raises(sdk_error) as caught:
         sdk.chat.completions.create(model="upstream-gpt", messages=MSG)
     error = caught.value
@@ -56,7 +57,7 @@ def test_upstream_errors_keep_status_and_message(upstream_model, upstream: OpenA
 
 def test_rate_limit_keeps_retry_after(upstream_model, upstream: OpenAIUpstream, http: httpx.Client) -> None:
     upstream_model()
-    upstream.reply_with(Reply(status=429, body={"error": {"message": "slow down"}}, headers={"retry-after": "7"}))
+    upstream.reply_with(Reply.json(429, {"error": {"message": "slow down"}}, headers={"retry-after": "7"}))
     response = http.post("/v1/chat/completions", json={"model": "upstream-gpt", "messages": MSG})
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7"
@@ -89,7 +90,7 @@ def test_client_hangup_cancels_a_non_streamed_call(upstream_model, upstream: Ope
 
 def test_client_hangup_cancels_a_stream(upstream_model, upstream: OpenAIUpstream, gateway) -> None:
     upstream_model(timeout=60)
-    upstream.reply_with(Reply(chunk_delay=0.2))
+    upstream.reply_with(paced(0.2))
     headers = {"Authorization": "Bearer sk-test-master-0123456789"}
     with httpx.stream("POST", f"{gateway.url}/v1/chat/completions", headers=headers, timeout=10,
                       json={"model": "upstream-gpt", "messages": MSG, "stream": True}) as response:
@@ -100,7 +101,7 @@ def test_client_hangup_cancels_a_stream(upstream_model, upstream: OpenAIUpstream
 
 def test_chunks_are_forwarded_as_they_arrive(upstream_model, upstream: OpenAIUpstream, gateway) -> None:
     upstream_model(timeout=60)
-    upstream.reply_with(Reply(stall=False, chunk_delay=0.3))
+    upstream.reply_with(paced(0.3))
     headers = {"Authorization": "Bearer sk-test-master-0123456789"}
     with httpx.stream("POST", f"{gateway.url}/v1/chat/completions", headers=headers, timeout=10,
                       json={"model": "upstream-gpt", "messages": MSG, "stream": True}) as response:
@@ -109,7 +110,7 @@ def test_chunks_are_forwarded_as_they_arrive(upstream_model, upstream: OpenAIUps
         first = next(line for line in lines if line)
         # The client holds the first event while the upstream is still pacing out the rest.
         assert '"role":"assistant"' in first
-        assert upstream.events_sent < 5
+        assert upstream.pieces_sent < 5
 
 
 def test_mid_stream_failure_ends_with_an_error_event(upstream_model, upstream: OpenAIUpstream, http: httpx.Client) -> None:
@@ -117,7 +118,7 @@ def test_mid_stream_failure_ends_with_an_error_event(upstream_model, upstream: O
     good = (b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":'
             b'[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}\n\n')
     bad = b'data: {"error": {"message": "overloaded mid-way", "type": "server_error"}}\n\n'
-    upstream.reply_with(Reply(events=[good, bad]))
+    upstream.reply_with(Reply.stream([good, bad]))
     response = http.post("/v1/chat/completions", json={"model": "upstream-gpt", "messages": MSG, "stream": True})
     events = [line for line in response.text.split("\n\n") if line]
     assert events[0].startswith("data: {") and '"Hi"' in events[0]

@@ -49,9 +49,9 @@ async def test_completion_round_trip(closing_transport: None) -> None:
                                               {"role": "user", "content": "Weather in Oslo?"}],
                     params={"tools": TOOLS, "max_completion_tokens": 64})
     with anthropic_twin(ANSWER, EVENTS) as twin:
-        result = await transport.send_chat(adapter_for("anthropic"), call, target_for(twin.base_url))
+        result = await transport.send_chat(adapter_for("anthropic"), call, target_for(twin.url))
     assert twin.failures == []
-    assert twin.received[0].json() == {
+    assert twin.requests[0].json() == {
         "model": "claude-sonnet-4-20250514", "max_tokens": 64, "system": "Be terse.",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Weather in Oslo?"}]}],
         "tools": [{"name": "get_weather", "input_schema": SCHEMA}]}
@@ -67,10 +67,10 @@ async def test_stream_forwards_tool_arguments_and_usage(closing_transport: None)
     call = ChatCall(model="claude", messages=[{"role": "user", "content": "Weather in Oslo?"}], stream=True,
                     params={"tools": TOOLS})
     with anthropic_twin(ANSWER, EVENTS) as twin:
-        stream = await transport.open_chat_stream(adapter_for("anthropic"), call, target_for(twin.base_url))
+        stream = await transport.open_chat_stream(adapter_for("anthropic"), call, target_for(twin.url))
         chunks = [chunk async for chunk in stream.chunks()]
     assert twin.failures == []
-    assert twin.received[0].json()["stream"] is True
+    assert twin.requests[0].json()["stream"] is True
     deltas = [chunk.body["choices"][0]["delta"] for chunk in chunks if chunk.body["choices"]]
     arguments = "".join(call["function"]["arguments"] for delta in deltas for call in delta.get("tool_calls", []))
     assert arguments == "{\"city\": \"Oslo\"}"
@@ -85,7 +85,7 @@ async def test_overloaded_answer_raises_mapped_error(closing_transport: None) ->
     body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     with error_twin(529, body, headers={"retry-after": "3"}) as twin:
         with pytest.raises(UpstreamError) as caught:
-            await transport.send_chat(adapter_for("anthropic"), call, target_for(twin.base_url))
+            await transport.send_chat(adapter_for("anthropic"), call, target_for(twin.url))
     assert twin.failures == []
     error = caught.value
     assert (error.upstream_status, error.error_code, error.message, error.retry_after, error.retryable) == (

@@ -47,9 +47,9 @@ async def test_converse_round_trip_is_signed(closing_transport: None) -> None:
     call = ChatCall(model="haiku", messages=[{"role": "system", "content": "Be kind."},
                                              {"role": "user", "content": "Hello"}], params={"max_tokens": 20})
     with bedrock_twin(converse=CONVERSE, stream=STREAM, embedding=TITAN) as twin:
-        result = await transport.send_chat(adapter_for("bedrock"), call, target_for(twin.base_url))
+        result = await transport.send_chat(adapter_for("bedrock"), call, target_for(twin.url))
     assert twin.failures == []
-    seen = twin.received[0]
+    seen = twin.requests[0]
     assert seen.path == f"/model/{ENCODED}/converse"
     assert seen.json() == {"messages": [{"role": "user", "content": [{"text": "Hello"}]}],
                            "system": [{"text": "Be kind."}], "inferenceConfig": {"maxTokens": 20}}
@@ -62,11 +62,11 @@ async def test_converse_stream_decodes_event_stream(closing_transport: None) -> 
     call = ChatCall(model="haiku", messages=[{"role": "user", "content": "Find tollgate"}], stream=True,
                     params={"tools": TOOLS, "tool_choice": "auto"})
     with bedrock_twin(converse=CONVERSE, stream=STREAM, embedding=TITAN) as twin:
-        stream = await transport.open_chat_stream(adapter_for("bedrock"), call, target_for(twin.base_url))
+        stream = await transport.open_chat_stream(adapter_for("bedrock"), call, target_for(twin.url))
         chunks = [chunk async for chunk in stream.chunks()]
     assert twin.failures == []
-    assert twin.received[0].path == f"/model/{ENCODED}/converse-stream"
-    assert twin.received[0].json()["toolConfig"]["toolChoice"] == {"auto": {}}
+    assert twin.requests[0].path == f"/model/{ENCODED}/converse-stream"
+    assert twin.requests[0].json()["toolConfig"]["toolChoice"] == {"auto": {}}
     deltas = [chunk.body["choices"][0]["delta"] for chunk in chunks if chunk.body["choices"]]
     assert deltas[1] == {"tool_calls": [{"index": 0, "id": "tu_1", "type": "function",
                                          "function": {"name": "lookup", "arguments": ""}}]}
@@ -80,10 +80,10 @@ async def test_converse_stream_decodes_event_stream(closing_transport: None) -> 
 async def test_titan_embedding_round_trip(closing_transport: None) -> None:
     call = EmbeddingCall(model="titan", input="hi there")
     with bedrock_twin(converse=CONVERSE, stream=STREAM, embedding=TITAN) as twin:
-        target = target_for(twin.base_url, model="amazon.titan-embed-text-v2:0")
+        target = target_for(twin.url, model="amazon.titan-embed-text-v2:0")
         result = await transport.send_embedding(adapter_for("bedrock"), call, target)
     assert twin.failures == []
-    assert (twin.received[0].path, twin.received[0].json()) == (
+    assert (twin.requests[0].path, twin.requests[0].json()) == (
         "/model/amazon.titan-embed-text-v2%3A0/invoke", {"inputText": "hi there"})
     assert result.body["data"] == [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}]
     assert result.usage.prompt_tokens == 2
@@ -93,7 +93,7 @@ async def test_throttling_answer_raises_mapped_error(closing_transport: None) ->
     call = ChatCall(model="haiku", messages=[{"role": "user", "content": "Hello"}])
     with error_twin(429, error_type="ThrottlingException", message="Too many requests") as twin:
         with pytest.raises(UpstreamError) as caught:
-            await transport.send_chat(adapter_for("bedrock"), call, target_for(twin.base_url))
+            await transport.send_chat(adapter_for("bedrock"), call, target_for(twin.url))
     error = caught.value
     assert (error.upstream_status, error.error_code, error.message, error.retryable) == (
         429, "rate_limit_exceeded", "Too many requests", True)
@@ -102,8 +102,8 @@ async def test_throttling_answer_raises_mapped_error(closing_transport: None) ->
 async def test_twin_rejects_a_request_signed_with_the_wrong_secret(closing_transport: None) -> None:
     call = ChatCall(model="haiku", messages=[{"role": "user", "content": "Hello"}])
     with bedrock_twin(converse=CONVERSE, stream=STREAM, embedding=TITAN) as twin:
-        target = target_for(twin.base_url)
-        target = Target(provider="bedrock", model=MODEL, api_base=twin.base_url,
+        target = target_for(twin.url)
+        target = Target(provider="bedrock", model=MODEL, api_base=twin.url,
                         extra={**target.extra, "aws_secret_access_key": "not-the-secret"})
         with pytest.raises(UpstreamError):
             await transport.send_chat(adapter_for("bedrock"), call, target)

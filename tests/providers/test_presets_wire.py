@@ -19,14 +19,15 @@ CALL = ChatCall(model="m", messages=[{"role": "user", "content": "hi"}], stream=
 ])
 async def test_stream_ends_with_a_usage_only_chunk(prefix: str, usage_on_last_chunk: bool, seed_name: str) -> None:
     with openai_compatible.server(usage_on_last_chunk=usage_on_last_chunk) as upstream:
-        target = Target(provider=prefix, model="served-model", api_base=f"{upstream.base}/v1",
+        target = Target(provider=prefix, model="served-model", api_base=f"{upstream.url}/v1",
                         api_key=openai_compatible.API_KEY, timeout=10.0)
         stream = await transport.open_chat_stream(adapter_for(prefix), CALL, target)
         chunks = [chunk async for chunk in stream.chunks()]
         await transport.close_all()
     [request] = upstream.requests
-    assert request.body[seed_name] == 1 and request.body["model"] == "served-model"
-    assert ("stream_options" in request.body) is (prefix != "mistral")
+    body = request.json()
+    assert body[seed_name] == 1 and body["model"] == "served-model"
+    assert ("stream_options" in body) is (prefix != "mistral")
     assert [c.body["choices"] for c in chunks][-1] == []
     assert chunks[-1].body["usage"] == openai_compatible.USAGE and chunks[-1].usage is not None
     assert [c.usage for c in chunks[:-1]] == [None] * (len(chunks) - 1)
@@ -35,7 +36,7 @@ async def test_stream_ends_with_a_usage_only_chunk(prefix: str, usage_on_last_ch
 
 async def test_bad_key_is_an_authentication_error() -> None:
     with openai_compatible.server() as upstream:
-        target = Target(provider="vllm", model="m", api_base=f"{upstream.base}/v1", api_key="wrong", timeout=10.0)
+        target = Target(provider="vllm", model="m", api_base=f"{upstream.url}/v1", api_key="wrong", timeout=10.0)
         with pytest.raises(UpstreamError) as caught:
             await transport.send_chat(adapter_for("vllm"), ChatCall(model="m", messages=[]), target)
         await transport.close_all()

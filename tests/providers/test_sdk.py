@@ -41,12 +41,12 @@ def test_embedding() -> None:
 
 def test_keys_come_from_arguments_or_env(openai_upstream: OpenAIUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
     openai_upstream.reset()
-    completion(model="openai/gpt-x", messages=MSG, api_base=openai_upstream.url, api_key="sk-arg")
+    completion(model="openai/gpt-x", messages=MSG, api_base=openai_upstream.api_base, api_key="sk-arg")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
-    monkeypatch.setenv("OPENAI_API_BASE", openai_upstream.url)
+    monkeypatch.setenv("OPENAI_API_BASE", openai_upstream.api_base)
     completion(model="openai/gpt-x", messages=MSG)
     assert [r.headers["authorization"] for r in openai_upstream.requests] == ["Bearer sk-arg", "Bearer sk-env"]
-    assert openai_upstream.requests[0].json["model"] == "gpt-x"
+    assert openai_upstream.requests[0].json()["model"] == "gpt-x"
 
 
 def test_sdk_works_without_django_settings() -> None:
@@ -69,7 +69,7 @@ def test_preset_reads_its_own_key(openai_upstream: OpenAIUpstream, monkeypatch: 
     openai_upstream.reset()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-leak")
     monkeypatch.setenv("GROQ_API_KEY", "gsk-groq")
-    completion(model="groq/llama-3.3-70b-versatile", messages=MSG, api_base=openai_upstream.url)
+    completion(model="groq/llama-3.3-70b-versatile", messages=MSG, api_base=openai_upstream.api_base)
     assert openai_upstream.requests[-1].headers["authorization"] == "Bearer gsk-groq"
 
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from apps.providers import Router
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream
+from tests.upstreams.recording import Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 MSG = [{"role": "user", "content": "route me"}]
@@ -15,9 +16,9 @@ MSG = [{"role": "user", "content": "route me"}]
 
 def test_router_fails_over_to_a_healthy_deployment(openai_upstream: OpenAIUpstream) -> None:
     openai_upstream.reset()
-    openai_upstream.always_for("broken", Reply(status=503, body={"error": {"message": "down"}}))
+    openai_upstream.always_for("broken", Reply.json(503, {"error": {"message": "down"}}))
     router = Router(model_list=[
-        {"model_name": "gpt", "litellm_params": {"model": "openai/broken", "api_base": openai_upstream.url,
+        {"model_name": "gpt", "litellm_params": {"model": "openai/broken", "api_base": openai_upstream.api_base,
                                                   "api_key": "sk-a", "weight": 1000}},
         {"model_name": "gpt", "litellm_params": {"model": "mock/healthy", "weight": 0.001}},
     ], num_retries=2)
@@ -29,9 +30,9 @@ def test_router_fails_over_to_a_healthy_deployment(openai_upstream: OpenAIUpstre
 
 def test_router_follows_fallbacks(openai_upstream: OpenAIUpstream) -> None:
     openai_upstream.reset()
-    openai_upstream.always_for("primary", Reply(status=500, body={"error": {"message": "boom"}}))
+    openai_upstream.always_for("primary", Reply.json(500, {"error": {"message": "boom"}}))
     router = Router(model_list=[
-        {"model_name": "main", "litellm_params": {"model": "openai/primary", "api_base": openai_upstream.url}},
+        {"model_name": "main", "litellm_params": {"model": "openai/primary", "api_base": openai_upstream.api_base}},
         {"model_name": "backup", "litellm_params": {"model": "mock/backup", "mock_response": "from backup"}},
     ], num_retries=0, fallbacks=[{"main": ["backup"]}])
     assert router.completion(model="main", messages=MSG).choices[0].message.content == "from backup"

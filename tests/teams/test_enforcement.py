@@ -13,7 +13,8 @@ from apps.teams import services
 from apps.teams.models import VirtualKey
 from tests.conftest import GatewayProcess
 from tests.teams.conftest import Cast, chat, client, make_key, wait_for_spend_rows
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream, paced
+from tests.upstreams.recording import Reply
 
 ONE_CALL = Decimal("0.005")  # 5 completion tokens (max_tokens=5) at 0.001
 
@@ -145,7 +146,7 @@ def test_stream_is_charged_from_final_usage(cast: Cast, priced, gateway: Gateway
 def test_cut_stream_is_charged_for_what_was_generated(cast: Cast, upstream_model, upstream: OpenAIUpstream,
                                                       gateway: GatewayProcess) -> None:
     upstream_model(output_cost_per_token=Decimal("0.001"), input_cost_per_token=Decimal(0))
-    upstream.reply_with(Reply(chunk_delay=0.3))
+    upstream.reply_with(paced(0.3))
     with client(gateway, cast.bob.secret) as http:
         with http.stream("POST", "/v1/chat/completions", json={
                 "model": "upstream-gpt", "stream": True,

@@ -18,7 +18,8 @@ from apps.teams.models import SpendLog, VirtualKey
 from apps.teams.spend import spend_flush
 from tests.conftest import ROOT, GatewayProcess, database_url
 from tests.teams.conftest import Cast, chat, client, make_key, wait_for_buffered, wait_for_spend_rows
-from tests.upstreams.openai import OpenAIUpstream, Reply
+from tests.upstreams.openai import OpenAIUpstream
+from tests.upstreams.recording import Reply
 
 ONE_CALL = Decimal("0.005")
 
@@ -26,7 +27,7 @@ ONE_CALL = Decimal("0.005")
 def test_every_upstream_attempt_gets_a_row(cast: Cast, upstream_model, upstream: OpenAIUpstream,
                                            gateway: GatewayProcess) -> None:
     upstream_model(output_cost_per_token=Decimal("0.001"), input_cost_per_token=Decimal(0))
-    upstream.reply_with(Reply(status=500, body={"error": {"message": "boom"}}))
+    upstream.reply_with(Reply.json(500, {"error": {"message": "boom"}}))
     with client(gateway, cast.bob.secret) as http:
         response = http.post("/v1/chat/completions", headers={"x-request-id": "req-retried"},
                              json={"model": "upstream-gpt", "num_retries": 1, "max_tokens": 5,

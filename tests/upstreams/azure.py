@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from apps.core import jsonutil
-from tests.upstreams.gateway import GatewayUpstream, Seen
-from tests.upstreams.local_http import LocalServer, Recorded, Reply, json_reply
+from tests.upstreams.gateway import GatewayUpstream
+from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 API_KEY = "azure-key-test"
 TOOL_ARGUMENTS = "{\"city\": \"Paris\"}"
@@ -41,22 +41,23 @@ def authorised(request: Recorded) -> bool:
 def respond(request: Recorded) -> Reply:
     """Answer one request as Azure would."""
     if not authorised(request):
-        return json_reply(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key "
+        return Reply.json(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key "
                                           "or wrong API endpoint."}})
     operation = operation_for(request)
     if operation is None:
-        return json_reply(404, {"error": {"code": "404", "message": "Resource not found"}})
+        return Reply.json(404, {"error": {"code": "404", "message": "Resource not found"}})
+    body = request.json()
     if operation == "embeddings":
-        inputs = request.body["input"] if isinstance(request.body["input"], list) else [request.body["input"]]
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         vectors = [[0.5, float(index)] for index, _ in enumerate(inputs)]
-        return json_reply(200, {"object": "list", "model": "text-embedding-3-small",
+        return Reply.json(200, {"object": "list", "model": "text-embedding-3-small",
                                 "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
                                 "usage": {"prompt_tokens": 4, "total_tokens": 4}})
-    if "violent" in jsonutil.dumps(request.body["messages"]).decode():
-        return json_reply(400, BLOCKED)
-    if request.body.get("tools"):
-        return tool_stream_reply() if request.body.get("stream") else json_reply(200, tool_completion())
-    return stream_reply() if request.body.get("stream") else json_reply(200, completion())
+    if "violent" in jsonutil.dumps(body["messages"]).decode():
+        return Reply.json(400, BLOCKED)
+    if body.get("tools"):
+        return tool_stream_reply() if body.get("stream") else Reply.json(200, tool_completion())
+    return stream_reply() if body.get("stream") else Reply.json(200, completion())
 
 
 def completion() -> dict[str, object]:
@@ -80,7 +81,7 @@ def chunk(choices: list[dict[str, object]], **extra: object) -> dict[str, object
 
 def sse(events: list[dict[str, object]]) -> Reply:
     pieces = [b"data: " + jsonutil.dumps(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
-    return Reply(status=200, pieces=pieces, headers={"Content-Type": "text/event-stream"})
+    return Reply.stream(pieces)
 
 
 def tool_stream_reply() -> Reply:
@@ -104,8 +105,8 @@ def stream_reply() -> Reply:
     return sse(events)
 
 
-def server() -> LocalServer:
-    return LocalServer(respond)
+def server() -> RecordingServer:
+    return RecordingServer(respond)
 
 
 @contextmanager
@@ -113,8 +114,8 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
     """An Azure OpenAI resource mock deployable through the gateway (deployments `gpt4o-prod`, `emb-prod`)."""
     with server() as local:
         yield GatewayUpstream(
-            provider="azure", provider_model="gpt4o-prod", api_base=local.base, api_key=API_KEY,
-            api_version="2024-10-21", received=lambda: [Seen(r.path, r.headers) for r in local.requests],
+            server=local, provider="azure", provider_model="gpt4o-prod", api_base=local.url, api_key=API_KEY,
+            api_version="2024-10-21",
             paths={"chat": "/openai/deployments/gpt4o-prod/chat/completions",
                    "stream": "/openai/deployments/gpt4o-prod/chat/completions",
                    "embeddings": "/openai/deployments/emb-prod/embeddings"},

@@ -1,4 +1,4 @@
-"""A real HTTP Bedrock Runtime twin on 127.0.0.1, plus the AWS pieces written from the specs:
+"""A Bedrock Runtime twin (a `RecordingServer` verifying every signature), plus the AWS pieces from the specs:
 
 - `sigv4_authorization`: the SigV4 `Authorization` header computed with hashlib/hmac only (AWS
   "Create a signed AWS API request": canonical request, string to sign, derived key), independent
@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from tests.upstreams.anthropic import Received, RecordingUpstream, Reply
-from tests.upstreams.gateway import GatewayUpstream, Seen
+from tests.upstreams.gateway import GatewayUpstream
+from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 SIGNING_TIME = "20240115T093000Z"
+EVENT_STREAM = "application/vnd.amazon.eventstream"
 
 
 # --- SigV4, from the spec ---------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def exception(name: str, message: str) -> bytes:
 
 # --- the twin -------------------------------------------------------------------------------------------
 
-def check_signed(seen: Received, base_url: str) -> None:
+def check_signed(seen: Recorded, base_url: str) -> None:
     """Assert the request carries a SigV4 signature that verifies for the test credentials."""
     authorization = seen.headers.get("authorization", "")
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential="), f"not SigV4: {authorization!r}"
@@ -92,34 +93,34 @@ def check_signed(seen: Received, base_url: str) -> None:
     assert authorization == expected, f"signature mismatch:\n{authorization}\n{expected}"
 
 
-def bedrock_twin(*, converse: dict[str, Any], stream: list[bytes], embedding: dict[str, Any]) -> RecordingUpstream:
+def bedrock_twin(*, converse: dict[str, Any], stream: list[bytes], embedding: dict[str, Any]) -> RecordingServer:
     """Answers /converse with JSON, /converse-stream with event-stream messages, /invoke with an embedding."""
-    upstream: RecordingUpstream
+    upstream: RecordingServer
 
-    def respond(seen: Received) -> Reply:
-        check_signed(seen, upstream.base_url)
+    def respond(seen: Recorded) -> Reply:
+        check_signed(seen, upstream.url)
         prefix, _, rest = seen.path.partition("/model/")
         assert prefix == "" and "/" in rest, f"unexpected path {seen.path}"
         model, operation = rest.rsplit("/", 1)
         assert "/" not in model and unquote(model), "model id must be one encoded path segment"
         seen.json()  # the body must be JSON
         if operation == "converse":
-            return Reply(200, {"content-type": "application/json"}, [json.dumps(converse).encode()])
+            return Reply.json(200, converse)
         if operation == "converse-stream":
-            return Reply(200, {"content-type": "application/vnd.amazon.eventstream"}, stream)
+            return Reply.stream(stream, EVENT_STREAM)
         assert operation == "invoke", f"unknown operation {operation}"
-        return Reply(200, {"content-type": "application/json"}, [json.dumps(embedding).encode()])
+        return Reply.json(200, embedding)
 
-    upstream = RecordingUpstream(respond)
+    upstream = RecordingServer(respond)
     return upstream
 
 
-def error_twin(status: int, *, error_type: str, message: str) -> RecordingUpstream:
+def error_twin(status: int, *, error_type: str, message: str) -> RecordingServer:
     """Answers every call with a Bedrock REST-JSON error (`x-amzn-ErrorType` + `{"message"}`)."""
-    def respond(seen: Received) -> Reply:
-        headers = {"content-type": "application/json", "x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/"}
-        return Reply(status, headers, [json.dumps({"message": message}).encode()])
-    return RecordingUpstream(respond)
+    def respond(seen: Recorded) -> Reply:
+        headers = {"x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/"}
+        return Reply.json(status, {"message": message}, headers)
+    return RecordingServer(respond)
 
 
 # --- the twin the gateway end-to-end tests deploy ----------------------------------------------------
@@ -155,23 +156,21 @@ def gateway_stream(*, tools: bool) -> list[bytes]:
 @contextmanager
 def gateway_upstream() -> Iterator[GatewayUpstream]:
     """A SigV4-checking Bedrock twin answering text or a tool call, deployable through the gateway."""
-    def respond(seen: Received) -> Reply:
-        check_signed(seen, twin.base_url)
+    def respond(seen: Recorded) -> Reply:
+        check_signed(seen, twin.url)
         body = seen.json()
         tools = "toolConfig" in body
         if seen.path.endswith("/converse"):
-            return Reply(200, {"content-type": "application/json"}, [json.dumps(gateway_converse(tools=tools)).encode()])
+            return Reply.json(200, gateway_converse(tools=tools))
         if seen.path.endswith("/converse-stream"):
-            return Reply(200, {"content-type": "application/vnd.amazon.eventstream"}, gateway_stream(tools=tools))
+            return Reply.stream(gateway_stream(tools=tools), EVENT_STREAM)
         assert seen.path.endswith("/invoke"), f"unknown operation {seen.path}"
-        return Reply(200, {"content-type": "application/json"},
-                     [json.dumps({"embedding": [0.1, 0.2, 0.3], "inputTextTokenCount": 2}).encode()])
+        return Reply.json(200, {"embedding": [0.1, 0.2, 0.3], "inputTextTokenCount": 2})
 
     model_path = f"/model/{quote(GATEWAY_MODEL, safe='')}"
-    with RecordingUpstream(respond) as twin:
+    with RecordingServer(respond) as twin:
         yield GatewayUpstream(
-            provider="bedrock", provider_model=GATEWAY_MODEL, api_base=twin.base_url,
-            received=lambda: [Seen(seen.path, seen.headers) for seen in twin.received],
+            server=twin, provider="bedrock", provider_model=GATEWAY_MODEL, api_base=twin.url,
             paths={"chat": f"{model_path}/converse", "stream": f"{model_path}/converse-stream",
                    "embeddings": f"/model/{quote(GATEWAY_EMBEDDING_MODEL, safe='')}/invoke"},
             auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-east-1/bedrock/"),

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.upstreams.gateway import PROMPT, GatewayUpstream, Seen
+from tests.upstreams.gateway import PROMPT, GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 API_KEY = "co-wire-test"
@@ -21,24 +21,11 @@ def event(kind: str, **fields: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields})}\n\n".encode()
 
 
-class CohereUpstream:
+class CohereUpstream(RecordingServer):
+    """Use as `with CohereUpstream() as upstream:`; point `Target.api_base` at `upstream.url`."""
+
     def __init__(self) -> None:
-        self.server = RecordingServer(self.respond)
-
-    def __enter__(self) -> CohereUpstream:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
+        super().__init__(self.respond)
 
     def respond(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {API_KEY}":
@@ -95,7 +82,7 @@ class CohereUpstream:
                        event("content-end", index=0)]
         events.append(event("message-end", delta={"finish_reason": "TOOL_CALL" if calls else "COMPLETE",
                                                   "usage": USAGE}))
-        return Reply.sse(events)
+        return Reply.stream(events)
 
 
 @contextmanager
@@ -103,8 +90,8 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
     """A Cohere v2 mock deployable through the gateway."""
     with CohereUpstream() as upstream:
         yield GatewayUpstream(
-            provider="cohere", provider_model="command-a-03-2025", api_base=upstream.url, api_key=API_KEY,
-            received=lambda: [Seen(request.path, request.headers) for request in upstream.requests],
+            server=upstream, provider="cohere", provider_model="command-a-03-2025", api_base=upstream.url,
+            api_key=API_KEY,
             paths={"chat": "/v2/chat", "stream": "/v2/chat", "embeddings": "/v2/embed"},
             auth=("authorization", f"Bearer {API_KEY}"), text=f"echo: {PROMPT}", stream_text="Hello",
             tool_arguments={"city": "Paris"}, embedding_model="embed-v4.0")

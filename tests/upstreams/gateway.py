@@ -5,9 +5,11 @@ Each provider module offers `gateway_upstream()`, a context manager yielding a `
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.upstreams.recording import RecordingServer
 
 PROMPT = "hello"
 TOOL_NAME = "get_weather"
@@ -16,26 +18,19 @@ WEATHER_TOOL = {"type": "function", "function": {"name": TOOL_NAME, "description
 
 
 @dataclass(frozen=True, slots=True)
-class Seen:
-    """One request a mock received: path without query, lower-cased headers."""
-
-    path: str
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
 class GatewayUpstream:
     """A running mock and the Deployment fields that point the gateway at it.
 
-    `paths` maps a behaviour (`chat`, `stream`, `embeddings`) to the path the mock must receive; `auth` is
-    the header that carries the credential; `text`/`stream_text` are the exact answers to `PROMPT`;
-    `tool_arguments` what the mock calls `WEATHER_TOOL` with.
+    `server` is the mock (its `requests` are what it received); `paths` maps a behaviour (`chat`, `stream`,
+    `embeddings`) to the path the mock must receive; `auth` is the header that carries the credential;
+    `text`/`stream_text` are the exact answers to `PROMPT`; `tool_arguments` what the mock calls
+    `WEATHER_TOOL` with.
     """
 
+    server: RecordingServer
     provider: str
     provider_model: str
     api_base: str
-    received: Callable[[], list[Seen]]
     paths: Mapping[str, str]
     auth: tuple[str, str]  # header name and value
     text: str

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.upstreams.gateway import PROMPT, GatewayUpstream, Seen
+from tests.upstreams.gateway import PROMPT, GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 SIGNATURE = "CiQBcsjafF0qT9+/wire=="
@@ -27,32 +27,17 @@ def google_error(status: int, message: str, rpc_status: str, details: list[dict[
 
 
 def sse(events: list[dict[str, Any]]) -> Reply:
-    return Reply.sse([b"data: " + json.dumps(event).encode() + b"\r\n\r\n" for event in events])
+    return Reply.stream([b"data: " + json.dumps(event).encode() + b"\r\n\r\n" for event in events])
 
 
-class GeminiUpstream:
+class GeminiUpstream(RecordingServer):
     """Use as `with GeminiUpstream() as upstream:`; point `Target.api_base` at `upstream.url`."""
 
     api_key = "AIza-wire-test"
     path_pattern = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
 
     def __init__(self) -> None:
-        self.server = RecordingServer(self.respond)
-
-    def __enter__(self) -> GeminiUpstream:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
+        super().__init__(self.respond)
 
     # --- auth ----------------------------------------------------------------------------------------
 
@@ -131,8 +116,8 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
     with GeminiUpstream() as upstream:
         model_path = "/v1beta/models/gemini-2.5-flash"
         yield GatewayUpstream(
-            provider="gemini", provider_model="gemini-2.5-flash", api_base=upstream.url, api_key=upstream.api_key,
-            received=lambda: [Seen(request.path, request.headers) for request in upstream.requests],
+            server=upstream, provider="gemini", provider_model="gemini-2.5-flash", api_base=upstream.url,
+            api_key=upstream.api_key,
             paths={"chat": f"{model_path}:generateContent", "stream": f"{model_path}:streamGenerateContent",
                    "embeddings": f"{model_path}:batchEmbedContents"},
             auth=("x-goog-api-key", upstream.api_key), text=f"echo: {PROMPT}", stream_text="Hello",

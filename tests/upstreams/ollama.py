@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from apps.core import jsonutil
-from tests.upstreams.gateway import GatewayUpstream, Seen
-from tests.upstreams.local_http import LocalServer, Recorded, Reply, json_reply
+from tests.upstreams.gateway import GatewayUpstream
+from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 MODEL = "llama3.2"
 CREATED = "2025-07-07T20:22:19.184789Z"
@@ -14,21 +14,22 @@ CREATED = "2025-07-07T20:22:19.184789Z"
 
 def respond(request: Recorded) -> Reply:
     """Answer one request as Ollama would (404 for unknown models, errors as `{"error": ...}`)."""
-    if request.body.get("model") != MODEL:
-        return json_reply(404, {"error": f"model \"{request.body.get('model')}\" not found, try pulling it first"})
+    body = request.json()
+    if body.get("model") != MODEL:
+        return Reply.json(404, {"error": f"model \"{body.get('model')}\" not found, try pulling it first"})
     if request.path == "/api/embed":
-        inputs = request.body["input"] if isinstance(request.body["input"], list) else [request.body["input"]]
-        return json_reply(200, {"model": MODEL, "embeddings": [[0.25, float(i)] for i in range(len(inputs))],
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        return Reply.json(200, {"model": MODEL, "embeddings": [[0.25, float(i)] for i in range(len(inputs))],
                                 "prompt_eval_count": 3 * len(inputs)})
     if request.path != "/api/chat":
-        return json_reply(404, {"error": "404 page not found"})
-    wants_tool = bool(request.body.get("tools"))
-    if request.body.get("stream") is False:
-        return json_reply(200, final_line(content="Hello from Ollama.", tool=wants_tool))
+        return Reply.json(404, {"error": "404 page not found"})
+    wants_tool = bool(body.get("tools"))
+    if body.get("stream") is False:
+        return Reply.json(200, final_line(content="Hello from Ollama.", tool=wants_tool))
     lines = [{"model": MODEL, "created_at": CREATED, "message": {"role": "assistant", "content": word}, "done": False}
              for word in ("Hello", " there")]
     pieces = [jsonutil.dumps(line) + b"\n" for line in [*lines, final_line(content="", tool=wants_tool)]]
-    return Reply(status=200, pieces=pieces, headers={"Content-Type": "application/x-ndjson"})
+    return Reply.stream(pieces, "application/x-ndjson")
 
 
 def final_line(*, content: str, tool: bool) -> dict[str, object]:
@@ -39,8 +40,8 @@ def final_line(*, content: str, tool: bool) -> dict[str, object]:
             "total_duration": 1000, "prompt_eval_count": 20, "eval_count": 5}
 
 
-def server() -> LocalServer:
-    return LocalServer(respond)
+def server() -> RecordingServer:
+    return RecordingServer(respond)
 
 
 @contextmanager
@@ -48,8 +49,7 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
     """An Ollama server mock deployable through the gateway (a key, as ollama.com and proxies take)."""
     with server() as local:
         yield GatewayUpstream(
-            provider="ollama", provider_model=MODEL, api_base=local.base, api_key="ollama-e2e",
-            received=lambda: [Seen(r.path, r.headers) for r in local.requests],
+            server=local, provider="ollama", provider_model=MODEL, api_base=local.url, api_key="ollama-e2e",
             paths={"chat": "/api/chat", "stream": "/api/chat", "embeddings": "/api/embed"},
             auth=("authorization", "Bearer ollama-e2e"), text="Hello from Ollama.", stream_text="Hello there",
             tool_arguments={"city": "Paris"})

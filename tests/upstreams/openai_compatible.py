@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from apps.core import jsonutil
-from tests.upstreams.gateway import GatewayUpstream, Seen
-from tests.upstreams.local_http import LocalServer, Recorded, Reply, Responder, json_reply
+from tests.upstreams.gateway import GatewayUpstream
+from tests.upstreams.recording import Recorded, RecordingServer, Reply, Responder
 
 API_KEY = "preset-key"
 USAGE = {"prompt_tokens": 6, "completion_tokens": 2, "total_tokens": 8}
@@ -20,19 +20,19 @@ TOOL_CALL = {"id": "call_c1", "type": "function",
 def responder(*, base_path: str, usage_on_last_chunk: bool) -> Responder:
     def respond(request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {API_KEY}":
-            return json_reply(401, {"error": {"message": "Invalid API Key", "type": "invalid_request_error",
+            return Reply.json(401, {"error": {"message": "Invalid API Key", "type": "invalid_request_error",
                                               "code": "invalid_api_key"}})
         if request.path != f"{base_path}/chat/completions":
-            return json_reply(404, {"error": {"message": f"no route {request.path}"}})
-        tools = bool(request.body.get("tools"))
-        if not request.body.get("stream"):
+            return Reply.json(404, {"error": {"message": f"no route {request.path}"}})
+        body = request.json()
+        tools = bool(body.get("tools"))
+        if not body.get("stream"):
             message = {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]} if tools else {
                 "role": "assistant", "content": "ok"}
-            return json_reply(200, {"id": "c1", "object": "chat.completion", "created": 1, "model": request.body["model"],
+            return Reply.json(200, {"id": "c1", "object": "chat.completion", "created": 1, "model": body["model"],
                                     "choices": [{"index": 0, "message": message,
                                                  "finish_reason": "tool_calls" if tools else "stop"}], "usage": USAGE})
-        return Reply(status=200, pieces=stream_events(request.body["model"], usage_on_last_chunk, tools=tools),
-                     headers={"Content-Type": "text/event-stream"})
+        return Reply.stream(stream_events(body["model"], usage_on_last_chunk, tools=tools))
     return respond
 
 
@@ -54,8 +54,8 @@ def stream_events(model: str, usage_on_last_chunk: bool, *, tools: bool = False)
     return [b"data: " + jsonutil.dumps(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
 
 
-def server(*, base_path: str = "/v1", usage_on_last_chunk: bool = False) -> LocalServer:
-    return LocalServer(responder(base_path=base_path, usage_on_last_chunk=usage_on_last_chunk))
+def server(*, base_path: str = "/v1", usage_on_last_chunk: bool = False) -> RecordingServer:
+    return RecordingServer(responder(base_path=base_path, usage_on_last_chunk=usage_on_last_chunk))
 
 
 @contextmanager
@@ -63,7 +63,7 @@ def gateway_upstream(prefix: str = "groq") -> Iterator[GatewayUpstream]:
     """An OpenAI-compatible server under Groq's base path, deployable through the gateway as `prefix`."""
     with server(base_path="/openai/v1") as local:
         yield GatewayUpstream(
-            provider=prefix, provider_model="llama-3.3-70b-versatile", api_base=f"{local.base}/openai/v1",
-            api_key=API_KEY, received=lambda: [Seen(r.path, r.headers) for r in local.requests],
+            server=local, provider=prefix, provider_model="llama-3.3-70b-versatile", api_base=f"{local.url}/openai/v1",
+            api_key=API_KEY,
             paths={"chat": "/openai/v1/chat/completions", "stream": "/openai/v1/chat/completions"},
             auth=("authorization", f"Bearer {API_KEY}"), text="ok", stream_text="ok", tool_arguments={"city": "Paris"})

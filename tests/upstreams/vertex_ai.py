@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.upstreams.gateway import PROMPT, GatewayUpstream, Seen
+from tests.upstreams.gateway import PROMPT, GatewayUpstream
 from tests.upstreams.gemini import GeminiUpstream, google_error
 from tests.upstreams.recording import Recorded, Reply
 
@@ -71,8 +71,8 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
     with VertexUpstream() as upstream:
         models = "/v1/projects/acme-prod/locations/us-east5/publishers/google/models"
         yield GatewayUpstream(
-            provider="vertex_ai", provider_model="gemini-2.5-pro", api_base=upstream.url, api_key=STATIC_TOKEN,
-            received=lambda: [Seen(request.path, request.headers) for request in upstream.requests],
+            server=upstream, provider="vertex_ai", provider_model="gemini-2.5-pro", api_base=upstream.url,
+            api_key=STATIC_TOKEN,
             paths={"chat": f"{models}/gemini-2.5-pro:generateContent",
                    "stream": f"{models}/gemini-2.5-pro:streamGenerateContent",
                    "embeddings": f"{models}/text-embedding-005:predict"},
