@@ -21,7 +21,9 @@ from apps.providers.base import (
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
+    Frame,
     ProviderAdapter,
+    StreamState,
     Target,
     UpstreamError,
     UpstreamRequest,
@@ -151,18 +153,31 @@ class ChatStream:
         state = self.adapter.new_stream_state()
         try:
             async for data in self.response.aiter_raw():
-                batch = [with_model(chunk, self.target) for frame in decoder.feed(data)
-                         for chunk in self.adapter.parse_stream_chunk(frame, state)]
+                batch, error = self._parse(decoder.feed(data), state)
                 if batch:
                     yield batch
-            batch = [with_model(chunk, self.target) for frame in decoder.close()
-                     for chunk in self.adapter.parse_stream_chunk(frame, state)]
+                if error is not None:
+                    raise error
+            batch, error = self._parse(decoder.close(), state)
             if batch:
                 yield batch
+            if error is not None:
+                raise error
         except TRANSPORT_ERRORS as exc:
             raise transport_error(exc, self.target) from None
         finally:
             await self.response.aclose()
+
+    def _parse(self, frames: list[Frame], state: StreamState) -> tuple[list[ChatChunk], Exception | None]:
+        """The chunks of `frames`, and the error a frame raised (an upstream error event mid-way): the
+        chunks before it still reach the client, then the error."""
+        batch: list[ChatChunk] = []
+        try:
+            for frame in frames:
+                batch.extend(with_model(chunk, self.target) for chunk in self.adapter.parse_stream_chunk(frame, state))
+        except Exception as error:  # noqa: BLE001 - raised again by the caller, after the chunks before it
+            return batch, error
+        return batch, None
 
     async def chunks(self) -> AsyncGenerator[ChatChunk, None]:
         """Chunks one by one, in arrival order; run it under `aclosing` too."""

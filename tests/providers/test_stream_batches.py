@@ -64,3 +64,12 @@ async def test_one_client_write_per_upstream_read() -> None:
     assert writes[-1] == DONE
     assert [orjson.loads(line[6:])["choices"][0]["delta"]["content"]
             for w in writes[:-1] for line in w.split(b"\n\n") if line] == ["a", "b", "c", "d"]
+
+
+async def test_chunks_read_together_with_an_error_event_reach_the_client_before_the_error() -> None:
+    error = b'data: {"error": {"message": "overloaded mid-way", "type": "server_error"}}\n\n'
+    events = [e async for e in sse_events(stream([event("a") + event("b") + error + event("never")]),
+                                          include_usage=False)]
+    assert b'"a"' in events[0] and b'"b"' in events[0]
+    assert b"overloaded mid-way" in events[-1] and len(events) == 2
+    assert all(b"never" not in e and DONE not in e for e in events)
