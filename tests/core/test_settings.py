@@ -39,3 +39,16 @@ def test_production_mode_rejects_a_short_secret_key() -> None:
     result = start_with(TOLLGATE_PRODUCTION="1", SECRET_KEY="short")
     assert result.returncode != 0
     assert "SECRET_KEY must be at least 32 characters" in result.stderr
+
+
+@pytest.mark.parametrize(("env", "expected"), [pytest.param({}, "60 True", id="default_case"),
+                                               pytest.param({"TOLLGATE_DB_CONN_MAX_AGE": "300"}, "300 True", id="set_case")])
+def test_database_connections_are_kept_for_the_configured_age_and_health_checked(env: dict[str, str],
+                                                                                 expected: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k != "TOLLGATE_DB_CONN_MAX_AGE"}
+    shown = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c",
+                            "from django.conf import settings; db = settings.DATABASES['default'];"
+                            "print(db['CONN_MAX_AGE'], db['CONN_HEALTH_CHECKS'])"],
+                           cwd=ROOT, env={**clean, "DATABASE_URL": "postgres://u@127.0.0.1:1/x", **env},
+                           capture_output=True, text=True, timeout=60)
+    assert shown.stdout.strip() == expected, shown.stderr
