@@ -215,6 +215,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The /v1 Redis client (apps/core/state/resp.py): seconds to connect (TLS, AUTH and SELECT included); seconds a
+# reply may be owed with nothing received before the connection is dropped (its waiting commands fail); and
+# seconds of idleness after which the next command waits for a PING first, so a connection that died silently
+# (a NAT forgetting an idle flow) is replaced before a command is lost on it (0 = no such check).
+TOLLGATE_REDIS_CONNECT_TIMEOUT = env_float("TOLLGATE_REDIS_CONNECT_TIMEOUT", 10.0, minimum=0.001)
+TOLLGATE_REDIS_COMMAND_TIMEOUT = env_float("TOLLGATE_REDIS_COMMAND_TIMEOUT", 10.0, minimum=0.001)
+TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL = env_float("TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL", 30.0)
+
 # Counters, limits, cooldowns and snapshot generations: one interface, two backends.
 TOLLGATE_STATE_BACKEND = "apps.core.state.redis.RedisState" if REDIS_URL else "apps.core.state.memory.MemoryState"
 

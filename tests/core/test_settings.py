@@ -24,6 +24,10 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
     pytest.param("REDIS_URL", "localhost:6379", "REDIS_URL must start with one of", id="redis_case"),
     pytest.param("DEBUG", "maybe", "DEBUG must be true or false, got 'maybe'", id="debug_case"),
     pytest.param("TOLLGATE_SNAPSHOT_TTL", "soon", "TOLLGATE_SNAPSHOT_TTL must be a number", id="ttl_case"),
+    pytest.param("TOLLGATE_REDIS_COMMAND_TIMEOUT", "0", "TOLLGATE_REDIS_COMMAND_TIMEOUT must be at least 0.001, got 0.0",
+                 id="redis_command_timeout_case"),
+    pytest.param("TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL", "often", "TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL must be a number",
+                 id="redis_health_check_case"),
     pytest.param("TOLLGATE_SERVER", "gunicorn", "TOLLGATE_SERVER must be one of uvicorn, granian, got 'gunicorn'",
                  id="server_case"),
 ])
