@@ -119,8 +119,8 @@ def measure(count: int) -> Cost:
     from apps.teams.spend import spend_flush
 
     fill(count)
-    pid, postgres = backend_pid(), procstat.pids_named("postgres")
-    pg_before = (procstat.cpu_seconds(pid), procstat.total_cpu(postgres)) if pid else (0.0, 0.0)
+    pid = backend_pid()
+    pg_before = (procstat.cpu_seconds(pid), postgres_cpu()) if pid else (0.0, 0.0)
     cpu, wall = time.process_time(), time.perf_counter()
     result = spend_flush()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -128,7 +128,12 @@ def measure(count: int) -> Cost:
     assert result.stored + result.duplicates == count, result
     if pid is None:
         return Cost(wall, cpu, None, None)
-    return Cost(wall, cpu, procstat.cpu_seconds(pid) - pg_before[0], procstat.total_cpu(postgres) - pg_before[1])
+    return Cost(wall, cpu, procstat.cpu_seconds(pid) - pg_before[0], postgres_cpu() - pg_before[1])
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process, those that exited since included (procstat.group_cpu)."""
+    return procstat.group_cpu(procstat.pids_named("postgres")).total
 
 
 def per_thousand(seconds: float | None, count: int) -> str:

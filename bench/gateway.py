@@ -143,7 +143,9 @@ class Gateway:
             self.celery = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "gatewaysite", "worker", "-B", "--concurrency", "1",
                  "--loglevel", "WARNING", "--schedule", str(self.workdir / "celerybeat-schedule")],
-                cwd=ROOT, env=self.env(), stdout=celery_log, stderr=subprocess.STDOUT)
+                # Tied to this process (gatewaysite/celery.py): a bench that dies leaves no worker flushing behind it.
+                cwd=ROOT, env={**self.env(), "TOLLGATE_CELERY_PARENT_PID": str(os.getpid())},
+                stdout=celery_log, stderr=subprocess.STDOUT)
             self.processes.append(self.celery)
         self.wait_ready()
 

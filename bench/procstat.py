@@ -10,20 +10,66 @@ from pathlib import Path
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_split(pid: int) -> tuple[float, float]:
-    """(utime, stime) of one process in seconds ((0, 0) when it is gone)."""
+def stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat from the state field on ([] when the process is gone)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0, 0.0
+        return []
     # The command name may contain spaces and parentheses: split after the last ')'.
-    fields = raw[raw.rindex(")") + 2:].split()
-    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(utime, stime) of one process in seconds ((0, 0) when it is gone)."""
+    fields = stat_fields(pid)
+    return (int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS) if fields else (0.0, 0.0)
 
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of one process in seconds (0.0 when it is gone)."""
     return sum(cpu_split(pid))
+
+
+@dataclass(frozen=True, slots=True)
+class CpuTimes:
+    """User and kernel CPU seconds."""
+
+    user: float = 0.0
+    system: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.user + self.system
+
+    def __add__(self, other: CpuTimes) -> CpuTimes:
+        return CpuTimes(self.user + other.user, self.system + other.system)
+
+    def __sub__(self, other: CpuTimes) -> CpuTimes:
+        return CpuTimes(self.user - other.user, self.system - other.system)
+
+
+def lineage_cpu(pid: int) -> CpuTimes:
+    """A process's CPU plus that of the children it has reaped (cutime, cstime: theirs and, in turn, their
+    reaped children's). A child's whole CPU moves into its parent's when the parent waits for it."""
+    fields = stat_fields(pid)
+    if not fields:
+        return CpuTimes()
+    utime, stime, cutime, cstime = (int(value) / CLOCK_TICKS for value in fields[11:15])
+    return CpuTimes(utime + cutime, stime + cstime)
+
+
+def group_cpu(pids: Iterable[int]) -> CpuTimes:
+    """The CPU a group of processes has used, counting members that have exited, as long as a member reaped them.
+
+    Read the group before and after a phase and subtract; list the members anew each time. A PostgreSQL backend
+    that exits mid-phase leaves the live backends, but its CPU is in the postmaster's reaped-children times, so it
+    is still counted; the same holds for Redis's save children or a server worker its supervisor replaced.
+    """
+    total = CpuTimes()
+    for pid in pids:
+        total += lineage_cpu(pid)
+    return total
 
 
 def rss_kib(pid: int) -> int:
@@ -38,11 +84,8 @@ def rss_kib(pid: int) -> int:
 
 
 def parent_of(pid: int) -> int | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(raw[raw.rindex(")") + 2:].split()[1])
+    fields = stat_fields(pid)
+    return int(fields[1]) if fields else None
 
 
 def cmdline(pid: int) -> str:
@@ -79,15 +122,6 @@ def pids_named(name: str) -> list[int]:
             except OSError:
                 continue
     return pids
-
-
-def total_cpu(pids: Iterable[int]) -> float:
-    return sum(cpu_seconds(p) for p in pids)
-
-
-def system_cpu(pids: Iterable[int]) -> float:
-    """The kernel-mode part (stime) only: syscalls, context switches, socket work."""
-    return sum(cpu_split(p)[1] for p in pids)
 
 
 @dataclass

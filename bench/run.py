@@ -86,15 +86,13 @@ class Bench:
     def measured(self, *, target: str, kind: str, run: Callable[[], LoadResult], count: bool = True) -> dict[str, object]:
         """Run one load and meter every process around it: CPU per group, RSS peaks, the RSS trace."""
         gw_pids = self.gateway.pids() if self.gateway else []
-        groups = {"gateway": gw_pids, "celery": self.gateway.celery_pids() if self.gateway else [],
-                  "redis": procstat.pids_named("redis-server"), "postgres": procstat.pids_named("postgres"),
-                  "mock": [self.upstream.process.pid]}
-        before = {name: procstat.total_cpu(pids) for name, pids in groups.items()}
-        sys_before = procstat.system_cpu(gw_pids)
+        groups = self.process_groups()
+        before = {name: procstat.group_cpu(members()) for name, members in groups.items()}
         with procstat.RssSampler(gw_pids) as sampler:
             result = run()
-        cpu = {name: procstat.total_cpu(pids) - before[name] for name, pids in groups.items()}
-        cpu["gateway_kernel"] = procstat.system_cpu(gw_pids) - sys_before
+        used = {name: procstat.group_cpu(members()) - before[name] for name, members in groups.items()}
+        cpu = {name: times.total for name, times in used.items()}
+        cpu["gateway_kernel"] = used["gateway"].system
         calls = max(result.requests, 1)
         row: dict[str, object] = {"target": target, "kind": kind, **result.as_dict(),
                                   "cpu_ms_per_call": {k: round(1000 * v / calls, 3) for k, v in cpu.items()},
@@ -107,6 +105,14 @@ class Bench:
         print(report.row_line(row), flush=True)
         self.rows.append(row)
         return row
+
+    def process_groups(self) -> dict[str, Callable[[], list[int]]]:
+        """The metered groups, each as a function listing its members at the time: backends and workers come and
+        go during a load, so a group is listed again after it (procstat.group_cpu keeps the CPU of those gone)."""
+        gateway, mock = self.gateway, self.upstream.process.pid
+        return {"gateway": gateway.pids if gateway else list, "celery": gateway.celery_pids if gateway else list,
+                "redis": partial(procstat.pids_named, "redis-server"),
+                "postgres": partial(procstat.pids_named, "postgres"), "mock": lambda: [mock]}
 
     def role(self, pid: int) -> str:
         if self.gateway is None:

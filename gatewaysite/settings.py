@@ -190,8 +190,13 @@ TEMPLATES = [
     },
 ]
 
+# Seconds a process keeps its database connection across requests and Celery tasks (0 = a new one for each);
+# a kept connection is health-checked before its first query of each (CONN_HEALTH_CHECKS), so one the server
+# dropped is replaced instead of failing the call.
+TOLLGATE_DB_CONN_MAX_AGE = env_int("TOLLGATE_DB_CONN_MAX_AGE", 60)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=TOLLGATE_DB_CONN_MAX_AGE,
+                                                  conn_health_checks=True)}
 else:
     # IMMEDIATE: a write transaction takes the lock when it begins, so a second writer (the spend flush)
     # waits out `timeout` instead of failing with "database is locked" when it upgrades a read lock.
@@ -210,6 +215,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The /v1 Redis client (apps/core/state/resp.py): seconds to connect (TLS, AUTH and SELECT included); seconds a
+# reply may be owed with nothing received before the connection is dropped (its waiting commands fail); and
+# seconds of idleness after which the next command waits for a PING first, so a connection that died silently
+# (a NAT forgetting an idle flow) is replaced before a command is lost on it (0 = no such check).
+TOLLGATE_REDIS_CONNECT_TIMEOUT = env_float("TOLLGATE_REDIS_CONNECT_TIMEOUT", 10.0, minimum=0.001)
+TOLLGATE_REDIS_COMMAND_TIMEOUT = env_float("TOLLGATE_REDIS_COMMAND_TIMEOUT", 10.0, minimum=0.001)
+TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL = env_float("TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL", 30.0)
+
 # Counters, limits, cooldowns and snapshot generations: one interface, two backends.
 TOLLGATE_STATE_BACKEND = "apps.core.state.redis.RedisState" if REDIS_URL else "apps.core.state.memory.MemoryState"
 
@@ -222,6 +235,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes the database connection after every task unless this is set: a new PostgreSQL
+# backend (a fork) for every spend flush. The worker treats a task as Django treats a request instead
+# (gatewaysite/celery.py), so TOLLGATE_DB_CONN_MAX_AGE and the health check decide; this only caps the
+# tasks one connection serves.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "spend-flush": {"task": "apps.teams.tasks.spend_flush_task", "schedule": TOLLGATE_SPEND_FLUSH_EVERY},
     "budget-reset": {"task": "apps.teams.tasks.budget_reset_task", "schedule": TOLLGATE_BUDGET_RESET_EVERY},

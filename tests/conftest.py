@@ -1,7 +1,9 @@
 """Shared fixtures: the gateway as a real server process, mock upstreams, and the example deployments."""
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +29,8 @@ from tests.upstreams.openai import OpenAIUpstream
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-test-master-0123456789"
 EXAMPLE_CONFIG = ROOT / "examples" / "config.yaml"
+# How long the processes `serve` started (server workers, Celery) may take to exit after it (see lifeline.py).
+LEFTOVER_GRACE_SECONDS = 15
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -79,8 +83,10 @@ class GatewayProcess:
         env.update(extra_env or {})
         self.log_path = log_dir / f"gateway-{self.port}.log"
         self._log = self.log_path.open("wb")
+        # Its own process group: stop() finds whatever it started there, even after that is orphaned.
         self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1", *args],
-                                        cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+                                        cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        process_group=0)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -96,12 +102,41 @@ class GatewayProcess:
         raise RuntimeError(f"gateway did not start: {self.log_path.read_text()}")
 
     def stop(self) -> None:
+        """SIGTERM and wait; then fail if a process it started is still alive LEFTOVER_GRACE_SECONDS on (killed)."""
         self.process.terminate()
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
         self._log.close()
+        leftovers = stop_process_group(self.process.pid, grace=LEFTOVER_GRACE_SECONDS)
+        assert not leftovers, f"processes outlived the gateway: {leftovers}"
+
+
+def process_group(pgid: int) -> dict[int, str]:
+    """The live processes (zombies left out) of process group `pgid`, with their command lines."""
+    members = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+            fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, ...: the name may hold spaces
+            if fields and fields[0] != "Z" and int(fields[2]) == pgid:
+                members[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it exited meanwhile
+    return members
+
+
+def stop_process_group(pgid: int, *, grace: float) -> dict[int, str]:
+    """Wait up to `grace` seconds for process group `pgid` to empty; SIGKILL and return whatever is left."""
+    deadline = time.monotonic() + grace
+    while (leftovers := process_group(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return leftovers
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -11,7 +12,7 @@ from django.conf import settings
 from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
 
 from apps.core.state import resp
-from apps.core.state.resp import Client, Connection, RedisUnreachable, ReplyTimeout, Script, parse_url
+from apps.core.state.resp import Client, Connection, RedisUnreachable, ReplyTimeout, Script, Timeouts, parse_url
 
 URL = settings.REDIS_URL or ""
 needs_redis = pytest.mark.skipif(not URL, reason="talks to the Redis of REDIS_URL")
@@ -219,22 +220,103 @@ async def silent_server() -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
-async def test_a_server_that_stops_answering_fails_the_waiting_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resp, "REPLY_TIMEOUT", 0.05)
+async def test_a_server_that_stops_answering_fails_the_waiting_commands() -> None:
     server, port = await silent_server()
     async with server:
-        client = Client(parse_url(f"redis://127.0.0.1:{port}/0"))
+        client = Client(parse_url(f"redis://127.0.0.1:{port}/0"), timeouts=Timeouts(reply=0.05))
         results = await asyncio.gather(client.execute("PING"), client.execute("PING"), return_exceptions=True)
         assert [type(result) for result in results] == [ReplyTimeout, ReplyTimeout]
         assert isinstance(results[0], redis.exceptions.TimeoutError) and isinstance(results[0], RedisUnreachable)
         client.close()
 
 
-async def test_a_greeting_without_answer_fails_the_connect(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resp, "CONNECT_TIMEOUT", 0.05)
+async def test_a_greeting_without_answer_fails_the_connect() -> None:
     server, port = await silent_server()
     async with server:
-        client = Client(parse_url(f"redis://:pw@127.0.0.1:{port}/0"))
+        client = Client(parse_url(f"redis://:pw@127.0.0.1:{port}/0"), timeouts=Timeouts(connect=0.05))
         with pytest.raises(RedisUnreachable, match="TimeoutError"):
             await client.execute("PING")
         assert client.connection is None
+
+
+INCR = Script.of("return redis.call('INCR', KEYS[1])")
+
+
+def idle_for_a_minute(conn: Connection) -> None:
+    """As if Redis had last been heard a minute ago: past the default 30 s health-check interval."""
+    conn.last_heard -= 60
+
+
+@needs_redis
+async def test_a_connection_killed_while_idle_is_replaced_before_the_next_command(
+        client: Client, key: str, sync: redis.Redis) -> None:
+    client_id = await client.execute("CLIENT", "ID")
+    idle_for_a_minute(await connection(client))
+    assert sync.client_kill_filter(_id=client_id) == 1
+    assert await asyncio.gather(*[client.execute("INCR", key) for _ in range(10)]) == list(range(1, 11))
+    assert await client.execute("CLIENT", "ID") != client_id
+
+
+@needs_redis
+async def test_an_idle_connection_that_answers_its_ping_is_kept(client: Client) -> None:
+    client_id = await client.execute("CLIENT", "ID")
+    conn = await connection(client)
+    idle_for_a_minute(conn)
+    assert await client.execute("CLIENT", "ID") == client_id and client.connection is conn
+
+
+@needs_redis
+async def test_without_health_checks_a_connection_killed_while_idle_fails_the_next_command(sync: redis.Redis) -> None:
+    client = Client(parse_url(URL), timeouts=Timeouts(health_check=0))
+    try:
+        client_id = await client.execute("CLIENT", "ID")
+        idle_for_a_minute(await connection(client))
+        assert sync.client_kill_filter(_id=client_id) == 1
+        with pytest.raises(RedisUnreachable):
+            await client.execute("PING")
+    finally:
+        client.close()
+
+
+@needs_redis
+@pytest.mark.parametrize("idle", [pytest.param(False, id="busy_case"), pytest.param(True, id="after_health_check_case")])
+async def test_a_script_in_flight_when_the_connection_dies_runs_once_and_fails(
+        client: Client, key: str, sync: redis.Redis, idle: bool) -> None:
+    sync.script_load(INCR.text)
+    conn = await connection(client)
+    assert conn.transport is not None
+    write = conn.transport.write
+
+    def write_then_lose_the_reply(data: bytes | bytearray | memoryview) -> None:
+        write(data)
+        if b"EVALSHA" in bytes(data):
+            while sync.get(key) is None:  # Redis ran it; this loop is blocked, so the reply stays unread
+                pass
+            conn.abort(RedisUnreachable("the network dropped the connection"))
+
+    conn.transport.write = write_then_lose_the_reply  # type: ignore[method-assign]
+    if idle:
+        idle_for_a_minute(conn)
+    with pytest.raises(RedisUnreachable, match="the network dropped the connection"):
+        await client.script(INCR, [key], [])
+    assert await client.execute("GET", key) == b"1"  # on a new connection: the script was not sent again
+
+
+@needs_redis
+async def test_tcp_keepalive_probes_an_idle_connection(client: Client) -> None:
+    import socket
+
+    conn = await connection(client)
+    assert conn.transport is not None
+    sock = conn.transport.get_extra_info("socket")
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == resp.KEEPALIVE_IDLE
+
+
+async def test_redis_state_clients_take_their_timeouts_from_settings(settings: Any) -> None:
+    from apps.core.state.redis import RedisState
+
+    settings.TOLLGATE_REDIS_CONNECT_TIMEOUT, settings.TOLLGATE_REDIS_COMMAND_TIMEOUT = 2.5, 4.0
+    settings.TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL = 0.0
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    assert RedisState().client.timeouts == Timeouts(connect=2.5, reply=4.0, health_check=0.0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from gatewaysite.celery import SHUTDOWN_GRACE_SECONDS
 from tests.conftest import GatewayProcess
 
 
@@ -36,10 +38,40 @@ def test_serve_starts_and_stops_a_celery_worker(gateway: GatewayProcess, tmp_pat
     finally:
         server.stop()
     assert server.process.returncode is not None
-    deadline = time.monotonic() + 30  # a warm Celery shutdown takes a moment
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
     assert not any(alive(pid) for pid in workers), "the Celery worker outlived the server"
+
+
+def started_celery_worker(server: GatewayProcess) -> list[int]:
+    """The Celery worker serve started, then its pool's process and its beat's, once both are forked."""
+    [worker] = [pid for pid, cmd in children(server.process.pid).items() if "celery" in cmd]
+    deadline = time.monotonic() + 60
+    while len(descendants(worker)) < 2:  # the pool's process and beat's, both forked after worker_init
+        assert time.monotonic() < deadline, "the Celery worker did not start its pool and beat"
+        time.sleep(0.1)
+    return [worker, *descendants(worker)]
+
+
+def wait_gone(pids: list[int], *, timeout: float) -> list[int]:
+    """Wait up to `timeout` seconds for every process of `pids` to exit; return those still alive."""
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [pid for pid in pids if alive(pid)]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="Celery runs eagerly without Redis")
+@pytest.mark.parametrize("killed", [pytest.param("serve", id="serve_killed_case"),
+                                    pytest.param("worker", id="worker_killed_case")])
+def test_no_celery_process_outlives_a_killed_parent(killed: str, gateway: GatewayProcess, tmp_path: Path) -> None:
+    """SIGKILL leaves no clean-up to the killed process: the worker must follow serve, the beat the worker."""
+    server = GatewayProcess(extra_env={"TOLLGATE_RUN_CELERY": "1"}, log_dir=tmp_path)
+    try:
+        celery = started_celery_worker(server)
+        os.kill(server.process.pid if killed == "serve" else celery[0], signal.SIGKILL)
+        left = wait_gone(celery, timeout=SHUTDOWN_GRACE_SECONDS + 2)
+        assert left == [], {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left}
+    finally:
+        server.stop()
 
 
 def descendants(pid: int) -> list[int]:
@@ -62,12 +94,7 @@ def test_the_celery_worker_and_beat_run_at_the_configured_nice_value(gateway: Ga
     base = os.getpriority(os.PRIO_PROCESS, 0)
     server = GatewayProcess(extra_env={"TOLLGATE_RUN_CELERY": "1", "TOLLGATE_CELERY_NICE": nice}, log_dir=tmp_path)
     try:
-        [worker] = [pid for pid, cmd in children(server.process.pid).items() if "celery" in cmd]
-        deadline = time.monotonic() + 60
-        while len(descendants(worker)) < 2:  # the pool's process and beat's, both forked after worker_init
-            assert time.monotonic() < deadline, "the Celery worker did not start its pool and beat"
-            time.sleep(0.1)
-        processes = [worker, *descendants(worker)]
+        processes = started_celery_worker(server)
         assert [nice_values(pid) for pid in processes] == [{max(base, expected)}] * len(processes)
         assert nice_values(server.process.pid) == {base}  # the server keeps its priority
     finally:

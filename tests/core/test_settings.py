@@ -24,6 +24,10 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
     pytest.param("REDIS_URL", "localhost:6379", "REDIS_URL must start with one of", id="redis_case"),
     pytest.param("DEBUG", "maybe", "DEBUG must be true or false, got 'maybe'", id="debug_case"),
     pytest.param("TOLLGATE_SNAPSHOT_TTL", "soon", "TOLLGATE_SNAPSHOT_TTL must be a number", id="ttl_case"),
+    pytest.param("TOLLGATE_REDIS_COMMAND_TIMEOUT", "0", "TOLLGATE_REDIS_COMMAND_TIMEOUT must be at least 0.001, got 0.0",
+                 id="redis_command_timeout_case"),
+    pytest.param("TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL", "often", "TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL must be a number",
+                 id="redis_health_check_case"),
     pytest.param("TOLLGATE_SERVER", "gunicorn", "TOLLGATE_SERVER must be one of uvicorn, granian, got 'gunicorn'",
                  id="server_case"),
 ])
@@ -39,3 +43,16 @@ def test_production_mode_rejects_a_short_secret_key() -> None:
     result = start_with(TOLLGATE_PRODUCTION="1", SECRET_KEY="short")
     assert result.returncode != 0
     assert "SECRET_KEY must be at least 32 characters" in result.stderr
+
+
+@pytest.mark.parametrize(("env", "expected"), [pytest.param({}, "60 True", id="default_case"),
+                                               pytest.param({"TOLLGATE_DB_CONN_MAX_AGE": "300"}, "300 True", id="set_case")])
+def test_database_connections_are_kept_for_the_configured_age_and_health_checked(env: dict[str, str],
+                                                                                 expected: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k != "TOLLGATE_DB_CONN_MAX_AGE"}
+    shown = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c",
+                            "from django.conf import settings; db = settings.DATABASES['default'];"
+                            "print(db['CONN_MAX_AGE'], db['CONN_HEALTH_CHECKS'])"],
+                           cwd=ROOT, env={**clean, "DATABASE_URL": "postgres://u@127.0.0.1:1/x", **env},
+                           capture_output=True, text=True, timeout=60)
+    assert shown.stdout.strip() == expected, shown.stderr

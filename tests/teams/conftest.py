@@ -1,6 +1,7 @@
 """The cast (alice: team admin, bob: member, mallory: another team's admin, root: master key) and priced models."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,6 +105,11 @@ def spend_event(request_id: str, key: VirtualKey, cost: str, model: str = "price
                       model_alias=model, deployment_id="1", provider="mock", call_type="chat", prompt_tokens=4,
                       completion_tokens=5, cached_tokens=0, cost_nanos=int(Decimal(cost) * 10**9), latency_ms=5,
                       ttft_ms=None, status="success", error_type="", start_time=now, end_time=now)
+
+
+def buffer(*events: SpendEvent) -> None:
+    """Push spend events into the buffer, as the gateway does after a call."""
+    asyncio.run(state().settle_and_push([], [e.encode() for e in events], reserved=0, actual=0, tokens=0, now=0))
 
 
 def client(gateway: GatewayProcess, secret: str) -> httpx.Client:

@@ -2,7 +2,6 @@
 spend added once for what was stored, malformed records dropped alone, a failed batch left buffered."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
@@ -12,10 +11,9 @@ from django.db.models import Sum
 
 from apps.core.state import state
 from apps.teams import spend
-from apps.teams.metering import SpendEvent
 from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
 from apps.teams.spend import spend_flush, spend_log_row, spend_store
-from tests.teams.conftest import Cast, spend_event
+from tests.teams.conftest import Cast, buffer, spend_event
 
 LOG_FIELDS = [f.attname for f in SpendLog._meta.concrete_fields if f.attname != "id"]
 
@@ -26,10 +24,6 @@ def spend_of(model: type[User] | type[Team] | type[Organization] | type[VirtualK
 
 def logged(**filters: object) -> Decimal:
     return SpendLog.objects.filter(**filters).aggregate(total=Sum("cost"))["total"] or Decimal(0)
-
-
-def buffer(*events: SpendEvent) -> None:
-    asyncio.run(state().settle_and_push([], [e.encode() for e in events], reserved=0, actual=0, tokens=0, now=0))
 
 
 def test_each_attempt_is_stored_once_and_its_cost_added_once(cast: Cast) -> None:

@@ -20,7 +20,7 @@ from django.conf import settings
 from redis.exceptions import NoScriptError
 
 from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits, Settlement
-from apps.core.state.resp import Client, Script, parse_url
+from apps.core.state.resp import Client, Script, Timeouts, parse_url
 
 PREFIX = "tollgate:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
@@ -92,6 +92,9 @@ class RedisState:
     def __init__(self) -> None:
         self.url: str = settings.REDIS_URL or ""
         self.address = parse_url(self.url)
+        self.timeouts = Timeouts(connect=settings.TOLLGATE_REDIS_CONNECT_TIMEOUT,
+                                 reply=settings.TOLLGATE_REDIS_COMMAND_TIMEOUT,
+                                 health_check=settings.TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL)
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client] = weakref.WeakKeyDictionary()
         self._sync: redis.Redis | None = None
         # Counter increments waiting for the next round trip, per event loop: {key: [amount, ttl]}.
@@ -110,7 +113,7 @@ class RedisState:
         if client is None:
             for closed in [other for other in self._clients if other.is_closed()]:
                 del self._clients[closed]
-            client = self._clients[loop] = Client(self.address)
+            client = self._clients[loop] = Client(self.address, timeouts=self.timeouts)
         return client
 
     @property

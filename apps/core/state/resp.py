@@ -6,13 +6,20 @@ write and one read per command per caller). Here every command issued in one loo
 the oldest waiting future. A caller cancelled while waiting leaves its future in the queue: its reply
 still arrives and is dropped, so later replies stay matched. Only `apps.core.state.redis` uses this
 client, for its async methods; sync writers keep redis-py. Errors are redis-py's exception classes,
-so callers keep one error contract. No blocking commands (a reply owed past REPLY_TIMEOUT drops the
+so callers keep one error contract. No blocking commands (a reply owed past the command timeout drops the
 connection) and no pub/sub.
+
+A connection can die without a sign while it idles (a NAT or load balancer forgets the flow), and the next
+command would then fail. TCP keepalive probes it, and a command that finds it idle past the health-check
+interval waits for a PING first: if the PING fails, the commands go out on a new connection instead. A
+command already written is never sent again, since Redis may have run it (a settle must not count twice);
+it fails with RedisUnreachable.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -23,13 +30,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import hiredis
 import redis.exceptions as errors
 
-CONNECT_TIMEOUT = 10.0  # seconds to connect, including TLS, AUTH and SELECT
-# One ordered connection cannot skip a reply, so the reply timeout is the connection's: when a reply has been
-# owed this long with no byte received, the connection is dropped and every waiting command fails.
-REPLY_TIMEOUT = 10.0
+# TCP keepalive: the first probe after this many idle seconds, then one every KEEPALIVE_INTERVAL, and the
+# connection is dropped after KEEPALIVE_PROBES unanswered ones.
+KEEPALIVE_IDLE = 60
+KEEPALIVE_INTERVAL = 10
+KEEPALIVE_PROBES = 3
 Arg = str | bytes | int | float
 # One command as RESP bytes, in C. (hiredis's stub types the argument as a 1-tuple.)
 pack = cast(Callable[[tuple[Arg, ...]], bytes], hiredis.pack_command)
+PING = pack(("PING",))
 
 ERROR_CLASSES: dict[str, type[errors.ResponseError] | type[errors.ConnectionError]] = {
     "NOSCRIPT": errors.NoScriptError, "WRONGPASS": errors.AuthenticationError, "NOAUTH": errors.AuthenticationError,
@@ -43,7 +52,18 @@ class RedisUnreachable(errors.ConnectionError, ConnectionError):
 
 
 class ReplyTimeout(RedisUnreachable, errors.TimeoutError, TimeoutError):
-    """Redis owed a reply for REPLY_TIMEOUT seconds without sending a byte."""
+    """Redis owed a reply for the reply timeout without sending a byte."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """The client's clocks, in seconds (settings TOLLGATE_REDIS_*)."""
+
+    connect: float = 10.0  # to connect, TLS, AUTH and SELECT included
+    # One ordered connection cannot skip a reply, so the reply timeout is the connection's: when a reply has
+    # been owed this long with no byte received, the connection is dropped and every waiting command fails.
+    reply: float = 10.0
+    health_check: float = 30.0  # idle this long, a connection is PINGed before the next command (0 = never)
 
 
 def reply_error(message: str) -> Exception:
@@ -110,11 +130,23 @@ def parse_url(url: str) -> Address:
                    password=password, db=db)
 
 
+def keep_alive(sock: socket.socket | None) -> None:
+    """Turn TCP keepalive on, probing after KEEPALIVE_IDLE idle seconds (where the platform lets us say)."""
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # a unix socket has no peer to lose
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", KEEPALIVE_IDLE), ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+                          ("TCP_KEEPCNT", KEEPALIVE_PROBES)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+
+
 class Connection(asyncio.Protocol):
     """One Redis connection: writes batched per loop turn, replies matched to futures in order."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, reply_timeout: float) -> None:
         self.loop = loop
+        self.reply_timeout = reply_timeout
         self.transport: asyncio.Transport | None = None
         self.reader = hiredis.Reader(replyError=reply_error)
         self.pending: deque[tuple[asyncio.Future[Any], int]] = deque()  # (future, replies it takes)
@@ -124,14 +156,18 @@ class Connection(asyncio.Protocol):
         self.error: Exception | None = None
         self.received = 0  # data_received calls, the watchdog's sign of progress
         self.watchdog: asyncio.TimerHandle | None = None
+        self.last_heard = loop.time()  # when Redis last sent bytes (or the connection was made)
 
     # --- asyncio.Protocol ------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        keep_alive(transport.get_extra_info("socket"))
+        self.last_heard = self.loop.time()
 
     def data_received(self, data: bytes) -> None:
         self.received += 1
+        self.last_heard = self.loop.time()
         reader = self.reader
         reader.feed(data)
         try:
@@ -185,9 +221,9 @@ class Connection(asyncio.Protocol):
         if not self.pending or self.closed:
             return
         if self.received == seen:
-            self.abort(ReplyTimeout(f"no reply from Redis in {REPLY_TIMEOUT:g} s"))
+            self.abort(ReplyTimeout(f"no reply from Redis in {self.reply_timeout:g} s"))
         else:
-            self.watchdog = self.loop.call_later(REPLY_TIMEOUT, self._watch, self.received)
+            self.watchdog = self.loop.call_later(self.reply_timeout, self._watch, self.received)
 
     # --- used by Client --------------------------------------------------------------------------
 
@@ -199,8 +235,12 @@ class Connection(asyncio.Protocol):
         self.buffer.append(payload)
         self.pending.append((future, count))
         if self.watchdog is None:
-            self.watchdog = self.loop.call_later(REPLY_TIMEOUT, self._watch, self.received)
+            self.watchdog = self.loop.call_later(self.reply_timeout, self._watch, self.received)
         return future
+
+    def idle_past(self, seconds: float) -> bool:
+        """Nothing owed and nothing heard for longer than `seconds` (False when `seconds` is 0: no checks)."""
+        return 0 < seconds < self.loop.time() - self.last_heard and not self.pending
 
     def abort(self, error: Exception) -> None:
         """Drop the connection now; every waiting command fails with `error`."""
@@ -212,16 +252,16 @@ class Connection(asyncio.Protocol):
 class Client:
     """Commands to one Redis server over one pipelined connection, for the event loop that first uses it."""
 
-    def __init__(self, address: Address) -> None:
+    def __init__(self, address: Address, *, timeouts: Timeouts = Timeouts()) -> None:
         self.address = address
+        self.timeouts = timeouts
         self.connection: Connection | None = None
         self._opening: asyncio.Task[Connection] | None = None
+        self._checking: asyncio.Task[Connection] | None = None
 
     async def execute(self, *args: Arg) -> Any:
         """One command's reply (bytes, int, None or a list); an error reply raises."""
-        connection = self.connection
-        if connection is None or connection.closed:
-            connection = await self._connect()
+        connection = self._current() or await self._ready()
         reply = await connection.send(pack(args), 1)
         if isinstance(reply, Exception):
             raise reply
@@ -231,9 +271,7 @@ class Client:
         """Every command's reply in order, sent in one write; error replies come back as exceptions."""
         if not commands:
             return []
-        connection = self.connection
-        if connection is None or connection.closed:
-            connection = await self._connect()
+        connection = self._current() or await self._ready()
         payload = b"".join([pack(command) for command in commands])
         replies = await connection.send(payload, len(commands))
         return replies if len(commands) > 1 else [replies]
@@ -250,6 +288,39 @@ class Client:
         if self.connection is not None:
             self.connection.abort(RedisUnreachable("client closed"))
             self.connection = None
+
+    def _current(self) -> Connection | None:
+        """The connection, when commands can go on it at once (open, not idle past the health-check interval)."""
+        connection = self.connection
+        if connection is None or connection.closed or self._checking is not None:
+            return None
+        return None if connection.idle_past(self.timeouts.health_check) else connection
+
+    async def _ready(self) -> Connection:
+        """The connection to write on: a new one if there is none, or a checked one if it idled too long."""
+        connection = self.connection
+        if connection is None or connection.closed:
+            return await self._connect()
+        task = self._checking
+        if task is None:
+            if not connection.idle_past(self.timeouts.health_check):
+                return connection
+            task = self._checking = asyncio.get_running_loop().create_task(self._check(connection))
+            task.add_done_callback(self._checked)
+        # Commands that arrive meanwhile wait too: written behind the PING, they would die with it.
+        return await asyncio.shield(task)
+
+    async def _check(self, connection: Connection) -> Connection:
+        """PING an idle connection; if it died, open another (nothing but the PING was written on this one)."""
+        try:
+            await connection.send(PING, 1)  # any reply, an error reply too, shows the connection works
+            return connection
+        except RedisUnreachable:
+            connection.abort(RedisUnreachable("connection failed its health check"))
+            return await self._connect()
+
+    def _checked(self, task: asyncio.Task[Connection]) -> None:
+        self._checking = None
 
     async def _connect(self) -> Connection:
         # Concurrent callers share one connection attempt; a cancelled caller does not cancel it for the others.
@@ -269,13 +340,16 @@ class Client:
         address = self.address
         where = address.path or f"{address.host}:{address.port}"
         connection: Connection | None = None
+        def protocol() -> Connection:
+            return Connection(loop, reply_timeout=self.timeouts.reply)
+
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
+            async with asyncio.timeout(self.timeouts.connect):
                 if address.path:
-                    _, connection = await loop.create_unix_connection(lambda: Connection(loop), address.path)
+                    _, connection = await loop.create_unix_connection(protocol, address.path)
                 else:
                     _, connection = await loop.create_connection(
-                        lambda: Connection(loop), address.host, address.port, ssl=address.tls,
+                        protocol, address.host, address.port, ssl=address.tls,
                         server_hostname=address.host if address.tls else None)
                 greeting = address.greeting()
                 if greeting:

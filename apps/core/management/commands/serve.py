@@ -8,8 +8,6 @@ drains open calls for up to GRACE_SECONDS, and a supervised worker that dies is 
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import importlib.util
 import os
 import signal
@@ -20,7 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-PR_SET_PDEATHSIG = 1
+from apps.core.lifeline import set_parent_death_signal
+from gatewaysite.celery import SERVE_PID_ENV
+
 APPLICATION = "gatewaysite.asgi:application"
 GRACE_SECONDS = 30
 # granian holds at most this many connections per worker and leaves the rest in the listen backlog. Its
@@ -80,19 +80,17 @@ def start_celery() -> subprocess.Popen[bytes] | None:
     """With Redis, a Celery worker with beat beside the server (spend flushes, budget resets, probes).
 
     Embedded, Celery runs tasks eagerly in-process and needs no worker. Set TOLLGATE_RUN_CELERY=0 where
-    workers and one beat are deployed separately. The worker gets SIGTERM when the server exits: the
-    parent-death signal survives the exec into uvicorn.
+    workers and one beat are deployed separately. The worker gets SIGTERM when the server exits, however it
+    exits: the parent-death signal survives the exec into the server, and the worker, told the server's pid,
+    watches for it too (gatewaysite/celery.py), so it follows the server even where that signal is lost.
     """
     if not settings.REDIS_URL or not settings.TOLLGATE_RUN_CELERY:
         return None
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "gatewaysite", "worker", "--beat",
-                             "--loglevel", "WARNING", "--concurrency", "1"], preexec_fn=die_with_parent)
+                             "--loglevel", "WARNING", "--concurrency", "1"],
+                            env={**os.environ, SERVE_PID_ENV: str(os.getpid())}, preexec_fn=die_with_parent)
 
 
 def die_with_parent() -> None:
-    """In the child: get SIGTERM when the server process exits, however it exits."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: stop the worker yourself (or run it apart, TOLLGATE_RUN_CELERY=0)
+    """In the child, before it runs Celery: get SIGTERM as soon as the server process exits."""
+    set_parent_death_signal(signal.SIGTERM)
