@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -304,7 +305,6 @@ async def test_a_script_in_flight_when_the_connection_dies_runs_once_and_fails(
 
 @needs_redis
 async def test_tcp_keepalive_probes_an_idle_connection(client: Client) -> None:
-    import socket
 
     conn = await connection(client)
     assert conn.transport is not None
@@ -320,3 +320,33 @@ async def test_redis_state_clients_take_their_timeouts_from_settings(settings: A
     settings.TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL = 0.0
     settings.REDIS_URL = "redis://127.0.0.1:6379/0"
     assert RedisState().client.timeouts == Timeouts(connect=2.5, reply=4.0, health_check=0.0)
+
+
+def test_the_sync_client_has_the_same_clocks_and_gives_up_on_a_silent_server(settings: Any) -> None:
+    """The spend flush and admin saves use redis-py: a Redis that stops answering fails them, never hangs them."""
+    import threading
+
+    from apps.core.state.redis import RedisState
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connects (the kernel's backlog), never answers
+        settings.TOLLGATE_REDIS_CONNECT_TIMEOUT, settings.TOLLGATE_REDIS_COMMAND_TIMEOUT = 0.5, 0.2
+        settings.TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL = 7.0
+        settings.REDIS_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        sync = RedisState().sync
+        kwargs = sync.connection_pool.connection_kwargs
+        assert (kwargs["socket_connect_timeout"], kwargs["socket_timeout"]) == (0.5, 0.2)
+        assert kwargs["socket_keepalive"] is True and kwargs["health_check_interval"] == 7
+
+        outcome: list[BaseException] = []
+
+        def ping() -> None:
+            try:
+                sync.ping()
+            except BaseException as exc:  # noqa: BLE001 - recorded for the assertion below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=ping, daemon=True)
+        worker.start()
+        worker.join(timeout=5)
+        assert not worker.is_alive(), "a silent Redis hung the sync client"
+        assert len(outcome) == 1 and isinstance(outcome[0], redis.exceptions.TimeoutError)

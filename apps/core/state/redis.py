@@ -118,8 +118,13 @@ class RedisState:
 
     @property
     def sync(self) -> redis.Redis:
+        """redis-py for the sync writers, with the async client's clocks: a Redis that stops answering fails a
+        flush or an admin save after the command timeout instead of hanging it, and a connection idle past the
+        health-check interval is PINGed (and replaced) before its next command. Only short commands go here."""
         if self._sync is None:
-            self._sync = redis.Redis.from_url(self.url)
+            self._sync = redis.Redis.from_url(
+                self.url, socket_connect_timeout=self.timeouts.connect, socket_timeout=self.timeouts.reply,
+                socket_keepalive=True, health_check_interval=int(self.timeouts.health_check))
         return self._sync
 
     async def generation(self, name: str) -> int:
