@@ -18,6 +18,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_application = get_asgi_application()
 
 from apps.core.asgi_lean import LeanASGIHandler, PathDispatcher  # noqa: E402
+from apps.core.lifeline import follow_the_server  # noqa: E402
 from apps.core.lifespan import Lifespan, gc_freeze  # noqa: E402
 from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
@@ -30,5 +31,5 @@ application = ProtocolTypeRouter({
     "http": http_application,
     "websocket": URLRouter(websocket_urlpatterns),
     # Spend events are flushed while serving and once more on shutdown (SIGTERM), after requests drain.
-    "lifespan": Lifespan(startup=[spend_flusher.start, gc_freeze], shutdown=[spend_flusher.stop]),
+    "lifespan": Lifespan(startup=[follow_the_server, spend_flusher.start, gc_freeze], shutdown=[spend_flusher.stop]),
 })

@@ -29,10 +29,16 @@ def set_parent_death_signal(signum: int) -> bool:
         return False  # not Linux: the watch thread of tie_to_parent does the job alone
 
 
-def tie_to_parent(parent_pid: int, *, grace: float) -> None:
-    """Stop this process once `parent_pid`, its parent, is gone: SIGTERM at once, SIGKILL `grace` seconds later."""
+def tie_to_parent(parent_pid: int, *, grace: float, kernel_signal: bool = True) -> None:
+    """Stop this process once `parent_pid`, its parent, is gone: SIGTERM at once, SIGKILL `grace` seconds later.
+
+    `kernel_signal=False` leaves the parent-death signal alone (the watch thread does it all): the kernel sends
+    it when the parent *thread* that started this process exits, which for a server supervisor restarting
+    workers from a thread of its own may be long before the supervisor goes.
+    """
     # Armed before the check, so a parent that exits after the check is signalled by the kernel.
-    signalled_by_kernel = set_parent_death_signal(signal.SIGTERM) and os.getppid() == parent_pid
+    signalled_by_kernel = (kernel_signal and set_parent_death_signal(signal.SIGTERM)
+                           and os.getppid() == parent_pid)
     threading.Thread(target=_watch, args=(parent_pid, grace, signalled_by_kernel), name="lifeline",
                      daemon=True).start()
 
@@ -45,3 +51,15 @@ def _watch(parent_pid: int, grace: float, signalled_by_kernel: bool) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(grace)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+SERVER_PID_ENV = "TOLLGATE_SERVE_PID"  # set by `manage.py serve` before it becomes the server (same pid)
+WORKER_GRACE_SECONDS = 35.0  # the server's own 30 s drain of open calls on SIGTERM, and a margin
+
+
+async def follow_the_server() -> None:
+    """Lifespan start-up of a server worker: once the supervisor `serve` became is gone (even SIGKILLed), stop,
+    rather than keep serving its port as an orphan. A single-process server is `serve` itself: nothing to do."""
+    serve_pid = os.environ.get(SERVER_PID_ENV, "")
+    if serve_pid.isdigit() and os.getpid() != int(serve_pid) and os.getppid() == int(serve_pid):
+        tie_to_parent(int(serve_pid), grace=WORKER_GRACE_SECONDS, kernel_signal=False)

@@ -123,3 +123,23 @@ def test_serve_names_the_missing_package_when_the_server_is_not_installed(monkey
     with pytest.raises(CommandError) as raised:
         call_command("serve", server="granian")
     assert str(raised.value) == "the granian server is not installed: pip install 'tollgate[granian]'"
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="without Redis, serve runs one process (state in its memory)")
+@pytest.mark.parametrize("server_name", ["uvicorn", "granian"])
+def test_server_workers_do_not_outlive_a_killed_serve(server_name: str, gateway: GatewayProcess,
+                                                      tmp_path: Path) -> None:
+    """A SIGKILLed supervisor cannot stop its workers: they stop themselves rather than keep serving its port."""
+    server = GatewayProcess(extra_env={"WORKERS": "2", "TOLLGATE_SERVER": server_name, "TOLLGATE_RUN_CELERY": "0"},
+                            log_dir=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while len([cmd for cmd in children(server.process.pid).values() if "resource_tracker" not in cmd]) < 2:
+            assert time.monotonic() < deadline, "the server did not start two workers"
+            time.sleep(0.1)
+        started = descendants(server.process.pid)
+        os.kill(server.process.pid, signal.SIGKILL)
+        left = wait_gone(started, timeout=15)
+        assert left == [], {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left}
+    finally:
+        server.stop()

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.core.lifeline import set_parent_death_signal
+from apps.core.lifeline import SERVER_PID_ENV, set_parent_death_signal
 from gatewaysite.celery import SERVE_PID_ENV
 
 APPLICATION = "gatewaysite.asgi:application"
@@ -50,6 +50,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         start_celery()
         argv = SERVERS[server](host=options["host"], port=port, workers=workers)
+        os.environ[SERVER_PID_ENV] = str(os.getpid())  # its workers follow it (lifeline.follow_the_server)
         os.execv(sys.executable, [sys.executable, "-m", *argv])
 
 
