@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apps.core.lifeline import PARENT_PID_ENV
 from bench import procstat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +145,7 @@ class Gateway:
                 [sys.executable, "-m", "celery", "-A", "gatewaysite", "worker", "-B", "--concurrency", "1",
                  "--loglevel", "WARNING", "--schedule", str(self.workdir / "celerybeat-schedule")],
                 # Tied to this process (gatewaysite/celery.py): a bench that dies leaves no worker flushing behind it.
-                cwd=ROOT, env={**self.env(), "TOLLGATE_CELERY_PARENT_PID": str(os.getpid())},
+                cwd=ROOT, env={**self.env(), PARENT_PID_ENV: str(os.getpid())},
                 stdout=celery_log, stderr=subprocess.STDOUT)
             self.processes.append(self.celery)
         self.wait_ready()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from celery import Celery, Task, signals
 
-from apps.core.lifeline import tie_to_parent
+from apps.core.lifeline import PARENT_PID_ENV, tie_to_parent
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gatewaysite.settings")
 
@@ -25,8 +25,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 MAX_NICE = 19
-# Set by `serve` in the environment of the worker it starts: the pid of the serve process.
-SERVE_PID_ENV = "TOLLGATE_CELERY_PARENT_PID"
 # Seconds a worker (or its beat) has for its warm shutdown once its parent is gone; then it is killed.
 SHUTDOWN_GRACE_SECONDS = 10.0
 # The worker's main process, noted at worker_init (before it forks its pool and beat), 0 elsewhere.
@@ -65,7 +63,7 @@ def tie_worker_to_serve(**_: object) -> None:
     """At worker start: note the worker's pid for its beat; a worker `serve` started stops when serve is gone."""
     global worker_pid
     worker_pid = os.getpid()
-    serve_pid = os.environ.get(SERVE_PID_ENV)
+    serve_pid = os.environ.get(PARENT_PID_ENV)
     if serve_pid:
         tie_to_parent(int(serve_pid), grace=SHUTDOWN_GRACE_SECONDS)
 

@@ -121,7 +121,7 @@ def close_resources(response: HttpResponseBase) -> None:
     """What `response.close()` does, minus the `request_finished` signal: its receivers close database
     connections and caches and reset the urlconf, and the API uses none of them in this task (the urlconf
     it sets lives in the task's own context). A file or iterator the response holds is still closed."""
-    for closer in getattr(response, "_resource_closers", ()):
+    for closer in response._resource_closers:  # type: ignore[attr-defined]
         try:
             closer()
         except Exception:  # as Django's close(): one failing closer must not keep the others open

@@ -53,13 +53,15 @@ def _watch(parent_pid: int, grace: float, signalled_by_kernel: bool) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-SERVER_PID_ENV = "TOLLGATE_SERVE_PID"  # set by `manage.py serve` before it becomes the server (same pid)
+# The pid of the process to follow, in the environment of what it starts: `manage.py serve` sets its own before it
+# starts Celery and becomes the server (same pid), so the Celery worker and the server's workers follow it.
+PARENT_PID_ENV = "TOLLGATE_PARENT_PID"
 WORKER_GRACE_SECONDS = 35.0  # the server's own 30 s drain of open calls on SIGTERM, and a margin
 
 
 async def follow_the_server() -> None:
     """Lifespan start-up of a server worker: once the supervisor `serve` became is gone (even SIGKILLed), stop,
     rather than keep serving its port as an orphan. A single-process server is `serve` itself: nothing to do."""
-    serve_pid = os.environ.get(SERVER_PID_ENV, "")
+    serve_pid = os.environ.get(PARENT_PID_ENV, "")
     if serve_pid.isdigit() and os.getpid() != int(serve_pid) and os.getppid() == int(serve_pid):
         tie_to_parent(int(serve_pid), grace=WORKER_GRACE_SECONDS, kernel_signal=False)

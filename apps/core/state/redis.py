@@ -124,7 +124,7 @@ class RedisState:
         if self._sync is None:
             self._sync = redis.Redis.from_url(
                 self.url, socket_connect_timeout=self.timeouts.connect, socket_timeout=self.timeouts.reply,
-                socket_keepalive=True, health_check_interval=int(self.timeouts.health_check))
+                socket_keepalive=True, health_check_interval=self.timeouts.health_check)
         return self._sync
 
     async def generation(self, name: str) -> int:

@@ -18,8 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.core.lifeline import SERVER_PID_ENV, set_parent_death_signal
-from gatewaysite.celery import SERVE_PID_ENV
+from apps.core.lifeline import PARENT_PID_ENV, set_parent_death_signal
 
 APPLICATION = "gatewaysite.asgi:application"
 GRACE_SECONDS = 30
@@ -48,9 +47,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Tollgate listening on http://{options['host']}:{port} ({workers} {server} worker(s)); "
                           f"admin at /admin/, OpenAI API at /v1")
         self.stdout.flush()
+        os.environ[PARENT_PID_ENV] = str(os.getpid())  # Celery's worker and the server's workers follow serve
         start_celery()
         argv = SERVERS[server](host=options["host"], port=port, workers=workers)
-        os.environ[SERVER_PID_ENV] = str(os.getpid())  # its workers follow it (lifeline.follow_the_server)
         os.execv(sys.executable, [sys.executable, "-m", *argv])
 
 
@@ -88,8 +87,7 @@ def start_celery() -> subprocess.Popen[bytes] | None:
     if not settings.REDIS_URL or not settings.TOLLGATE_RUN_CELERY:
         return None
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "gatewaysite", "worker", "--beat",
-                             "--loglevel", "WARNING", "--concurrency", "1"],
-                            env={**os.environ, SERVE_PID_ENV: str(os.getpid())}, preexec_fn=die_with_parent)
+                             "--loglevel", "WARNING", "--concurrency", "1"], preexec_fn=die_with_parent)
 
 
 def die_with_parent() -> None:
