@@ -63,5 +63,7 @@ async def follow_the_server() -> None:
     """Lifespan start-up of a server worker: once the supervisor `serve` became is gone (even SIGKILLed), stop,
     rather than keep serving its port as an orphan. A single-process server is `serve` itself: nothing to do."""
     serve_pid = os.environ.get(PARENT_PID_ENV, "")
-    if serve_pid.isdigit() and os.getpid() != int(serve_pid) and os.getppid() == int(serve_pid):
+    # No check that serve is still the parent: a worker whose supervisor died before this start-up ran has been
+    # reparented already, and tie_to_parent stops it at once (the race it exists to close).
+    if serve_pid.isdigit() and os.getpid() != int(serve_pid):
         tie_to_parent(int(serve_pid), grace=WORKER_GRACE_SECONDS, kernel_signal=False)

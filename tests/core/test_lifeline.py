@@ -85,3 +85,30 @@ def test_a_tied_process_lives_while_its_parent_does() -> None:
     with tied_child(ignore_term=False, tie_late=False) as (_, child):
         time.sleep(1.5)  # longer than the grace and three polls of the watch thread
         assert alive(child)
+
+
+# A server worker whose supervisor (`serve`) is killed before the worker's lifespan start-up runs.
+LATE_WORKER = """
+import asyncio, os, sys, time
+from apps.core.lifeline import PARENT_PID_ENV, follow_the_server
+os.environ[PARENT_PID_ENV] = sys.argv[1]
+print(os.getpid(), flush=True)
+while os.getppid() == int(sys.argv[1]):
+    time.sleep(0.01)
+asyncio.run(follow_the_server())
+time.sleep(60)
+"""
+
+
+def test_a_server_worker_starting_after_serve_died_stops_at_once() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, LATE_WORKER, "0", "0"], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    try:
+        parent.kill()
+        parent.wait()
+        assert seconds_until_gone(worker, timeout=10) < 5
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
