@@ -125,6 +125,9 @@ TOLLGATE_DEFAULT_TIMEOUT = env_float("TOLLGATE_REQUEST_TIMEOUT", 600.0, minimum=
 TOLLGATE_ENCRYPTION_KEY = env_str("TOLLGATE_ENCRYPTION_KEY")
 # Completion tokens reserved for a call that sends no max_tokens (when the model's own cap is unknown).
 TOLLGATE_RESERVE_MAX_TOKENS = env_int("TOLLGATE_RESERVE_MAX_TOKENS", 4096, minimum=1)
+# Seconds a process may admit calls of a level far from its limits under a lease, without a round trip to
+# Redis per call (apps/teams/leases.py); 0 = every limited call is admitted by Redis on its own.
+TOLLGATE_LEASE_SECONDS = env_float("TOLLGATE_LEASE_SECONDS", 2.0)
 # Seconds between in-process spend flushes in `serve` (0 = leave it to Celery beat, the default with Redis,
 # which keeps database work off the event loops; events wait in Redis meanwhile); rows per flush batch.
 TOLLGATE_SPEND_FLUSH_INTERVAL = env_float("TOLLGATE_SPEND_FLUSH_INTERVAL", 0.0 if REDIS_URL else 2.0)

@@ -57,7 +57,25 @@ def _decimal(value: Any) -> Decimal | None:
     return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
 
 
+PRICES_KEPT = 4096  # deployments whose price is kept; the whole cache is dropped past it (snapshot rebuilds)
+_prices: dict[int, tuple[DeploymentRecord, Price]] = {}  # id(record) -> (record, its price)
+
+
 def deployment_price(deployment: DeploymentRecord) -> Price:
+    """The deployment's price, worked out once per snapshot record (records are immutable).
+
+    The record is kept with its price, so its id cannot be reused by another record while the entry lives."""
+    kept = _prices.get(id(deployment))
+    if kept is not None and kept[0] is deployment:
+        return kept[1]
+    if len(_prices) >= PRICES_KEPT:
+        _prices.clear()
+    price = _deployment_price(deployment)
+    _prices[id(deployment)] = (deployment, price)
+    return price
+
+
+def _deployment_price(deployment: DeploymentRecord) -> Price:
     """The deployment's own prices where set, the price table's for the rest, else zero."""
     info = deployment.model_info
     listed = listed_price(deployment.target.provider, deployment.target.model) or Price()

@@ -19,7 +19,7 @@ from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
 from apps.routing.parsing import CallOptions
 from apps.routing.router import fallback_models
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
-from apps.teams import settle_queue
+from apps.teams import leases, settle_queue
 from apps.teams.auth import Principal
 from apps.teams.costing import (
     CHARS_PER_TOKEN,
@@ -138,6 +138,7 @@ class Meter:
     started: float = field(default_factory=time.time)
     events: list[SpendEvent] = field(default_factory=list)
     settled: bool = False
+    ticket: leases.Ticket | None = None  # admitted under this process's leases instead of by the state backend
 
     def event(self, deployment: DeploymentRecord, usage: Usage, *, status: str, error_type: str = "",
               cost_nanos: int = 0, elapsed: float | None = None, ttft: float | None = None) -> SpendEvent:
@@ -170,6 +171,11 @@ class Meter:
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
+        book = leases.current_book()
+        if self.ticket is not None and book is not None:
+            book.settle(self.ticket, actual, usage.total_tokens)  # reaches the backend with the book's next report
+            return Settlement((), [event.encode() for event in self.events], reserved=0, actual=actual,
+                              tokens=usage.total_tokens, now=time.time())
         return Settlement(self.levels, [event.encode() for event in self.events], reserved=self.reserved,
                           actual=actual, tokens=usage.total_tokens, now=time.time(), clipped=self.clipped)
 
@@ -198,20 +204,28 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
                 tags: tuple[str, ...] = ()) -> Meter:
     """Reserve the worst case at every limited level of the caller's key, or raise 400 / 429.
 
-    Keys with no budget or limit anywhere skip the state backend (and the estimate) entirely.
+    Keys with no budget or limit anywhere skip the state backend (and the estimate) entirely; a call that fits
+    in this process's leases of every level is admitted here (apps.teams.leases), any other by the backend.
     """
     key = principal.key
     now = time.time()
     scopes = tuple(s for s in key.scopes if limited(s)) if key is not None else ()
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
     admission = Admission(True)
+    ticket = None
     if levels:
-        admission = await state().admit(levels, amount=worst_case(), now=now)
-        if not admission.admitted:
-            raise refusal_error(scopes[admission.index], admission)
+        amount = worst_case()
+        book = leases.book()
+        ticket = book.admit(levels, amount, now) if book is not None else None
+        if ticket is not None:
+            admission = Admission(True, reserved=amount)
+        else:
+            admission = await state().admit(levels, amount=amount, now=now)
+            if not admission.admitted:
+                raise refusal_error(scopes[admission.index], admission)
     return Meter(principal=principal, request_id=request_id or f"req-{uuid.uuid4().hex}", call_type=call_type,
                  model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
-                 estimate_prompt=estimate_prompt, tags=tags, started=now)
+                 estimate_prompt=estimate_prompt, tags=tags, started=now, ticket=ticket)
 
 
 def candidates(table: RoutingTable, model: str, options: CallOptions) -> list[DeploymentRecord]:

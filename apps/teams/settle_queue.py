@@ -5,8 +5,9 @@ sending that per call cost a task and a Redis round trip per call. Here finished
 - a call with limits or budgets (a reservation to settle, tokens to count against tpm) is sent on the
   next loop turn, with whatever else finished meanwhile: as soon as before, so a client's next call
   already sees this one's spend and tokens;
-- a call with nothing to settle (master key, unlimited keys: spend events only) may wait up to
-  SETTLE_DELAY for others. A process killed without SIGTERM loses at most that much of their spend
+- a call with nothing to settle (master key, unlimited keys: spend events only) or admitted under this
+  process's leases (apps.teams.leases: the lease already holds its reservation) may wait up to
+  SETTLE_DELAY for others; every batch carries the leases' reports. A process killed without SIGTERM loses at most that much of their spend
   events (SIGTERM drains the queue; see `drain`).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import weakref
 
 from apps.core.state import state
 from apps.core.state.base import Settlement
+from apps.teams.leases import current_book
 
 SETTLE_DELAY = 0.01  # seconds a finished call's settle may wait for others to share its round trip
 
@@ -41,12 +43,18 @@ class SettleQueue:
         elif self.timer is None:
             self.timer = self.loop.call_later(SETTLE_DELAY, self.send)
 
+    def send_soon(self) -> None:
+        """Send within SETTLE_DELAY even with no settlement pending (the leases' reports)."""
+        if self.timer is None:
+            self.timer = self.loop.call_later(SETTLE_DELAY, self.send)
+
     def send(self) -> None:
         """Send what is pending now, in a task."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if not self.pending:
+        book = current_book()
+        if not self.pending and book is None:
             return
         batch, self.pending = self.pending, []
         task = self.loop.create_task(_settle(batch))
@@ -60,26 +68,40 @@ class SettleQueue:
 
 
 async def _settle(batch: list[Settlement]) -> None:
+    book = current_book()
+    reports = book.take_reports() if book is not None else []
+    if not batch and not reports:
+        return
     try:
-        await state().settle_and_push_many(batch)
+        await state().settle_and_push_many(batch, reports)
     except Exception:  # noqa: BLE001 - a background task: report it here, nobody awaits it
-        logger.exception("settling %d finished calls failed", len(batch))
+        logger.exception("settling %d finished calls and %d lease reports failed", len(batch), len(reports))
 
 
 _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SettleQueue] = weakref.WeakKeyDictionary()
 
 
-def settle_later(settlement: Settlement) -> None:
-    """Queue a finished call's settlement on the running loop."""
+def _queue() -> SettleQueue:
     loop = asyncio.get_running_loop()
     queue = _queues.get(loop)
     if queue is None:
         queue = _queues[loop] = SettleQueue(loop)
-    queue.add(settlement)
+    return queue
+
+
+def settle_later(settlement: Settlement) -> None:
+    """Queue a finished call's settlement on the running loop."""
+    _queue().add(settlement)
+
+
+def send_soon() -> None:
+    """Send the leases' reports within SETTLE_DELAY, with or without settlements."""
+    _queue().send_soon()
 
 
 async def drain() -> None:
     """Send and wait for every queued settlement of the running loop (shutdown, tests)."""
-    queue = _queues.get(asyncio.get_running_loop())
-    if queue is not None:
-        await queue.drain()
+    book = current_book()
+    if book is not None:
+        book.end_all()
+    await _queue().drain()

@@ -9,6 +9,7 @@ max_budget; otherwise spend passes max_budget by at most one call's worst-case c
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -126,3 +127,26 @@ def reconcile(field: str) -> list[dict[str, Decimal]]:
     model = {"key_id": VirtualKey, "user_id": User, "team_id": Team, "organization_id": Organization}[field]
     logged = dict(SpendLog.objects.values(field).annotate(total=Sum("cost")).values_list(field, "total"))
     return [{"spend": row.spend, "logged": logged.get(row.pk, Decimal(0))} for row in model.objects.all()]
+
+
+def test_leased_calls_across_two_processes_stay_within_budget_and_are_counted_exactly(
+        cast: Cast, priced, gateway: GatewayProcess, second_gateway: GatewayProcess) -> None:
+    """Far from its limit a key's calls are admitted under each process's lease (apps/teams/leases.py): the
+    budget still holds, the counters equal the logs, and every lease is given back once it ends."""
+    from apps.core.state.redis import ledger_key
+
+    priced()
+    key, secret = make_key(cast.bob.user, cast.team_a, max_budget=200 * ONE_CALL)
+    for url in (gateway.url, second_gateway.url):  # each process's first call asks for its lease
+        assert asyncio.run(fire([url], secret, 1, max_tokens=5)) == {(200, ""): 1}
+    time.sleep(0.2)
+    outcome = asyncio.run(fire([gateway.url, second_gateway.url], secret, 400, max_tokens=5))
+    successes = outcome[(200, "")] + 2
+    assert 100 <= successes <= 200 and outcome[(400, "budget_exceeded")] == 400 - successes + 2
+    rows = wait_for_spend_rows(successes, key_id=key.pk)
+    assert len(rows) == successes and sum((r.cost for r in rows), Decimal(0)) == successes * ONE_CALL
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and int(state().sync.hget(ledger_key(key_ledger(key)), "reserved") or 0):
+        time.sleep(0.1)
+    assert state().sync.hget(ledger_key(key_ledger(key)), "reserved") == b"0"  # every lease given back
+    assert state().ledger_spend(key_ledger(key)) == successes * 5_000_000

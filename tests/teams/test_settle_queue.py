@@ -17,7 +17,7 @@ class Backend:
         self.batches: list[list[Settlement]] = []
         self.fail = False
 
-    async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
+    async def settle_and_push_many(self, settlements: Sequence[Settlement], reports: Sequence[object] = ()) -> None:
         if self.fail:
             raise ConnectionError("state backend down")
         self.batches.append(list(settlements))
@@ -69,7 +69,7 @@ async def test_a_failed_batch_is_logged_and_later_batches_still_go(backend: Back
     settle_queue.settle_later(settlement(b"a", limited=True))
     await turns()
     await settle_queue.drain()
-    assert "settling 1 finished calls failed" in caplog.text
+    assert "settling 1 finished calls and 0 lease reports failed" in caplog.text
     backend.fail = False
     settle_queue.settle_later(settlement(b"b", limited=True))
     await turns()

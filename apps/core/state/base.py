@@ -53,6 +53,31 @@ class Settlement:
     clipped: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseGrant:
+    """Allowances one process may spend at a level without asking again: nanodollars reserved for it, request
+    slots and tokens counted for it in the current minute."""
+
+    budget: int = 0
+    rpm: int = 0
+    tpm: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseReport:
+    """What a holder's leased calls did at one level since its last report (see `lease_adjust.lua`)."""
+
+    level: LedgerLimits
+    holder: str
+    spend: int = 0  # settled cost to add to the level's spend
+    release: int = 0  # reservation to give back (taken off the holder's lease too)
+    tokens: int = 0  # tokens to count in the current minute
+    rpm_back: int = 0  # unused request slots, given back if `minute` is still the current one
+    tpm_back: int = 0  # unused tokens, likewise
+    minute: int = 0
+    expires: float = 0.0  # the holder's lease end from now on (0 = unchanged)
+
+
 class StateBackend(Protocol):
     """Counters and markers every gateway process must agree on."""
 
@@ -132,8 +157,17 @@ class StateBackend(Protocol):
         """`settle` when `levels` is not empty, then `spend_push` every record; one round trip where possible."""
         ...
 
-    async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
-        """`settle_and_push` for each settlement, in one round trip."""
+    async def settle_and_push_many(self, settlements: Sequence[Settlement],
+                                   reports: Sequence[LeaseReport] = ()) -> None:
+        """`settle_and_push` for each settlement and every lease report, in one round trip."""
+        ...
+
+    async def lease_grant(self, level: LedgerLimits, *, holder: str, wanted: LeaseGrant, least: LeaseGrant,
+                          expires: float, share: int, grace: float, now: float) -> LeaseGrant | None:
+        """Reserve allowances at one level for `holder` until `expires`: at most the wanted amounts and 1/share
+        of what the level has left, or None when a limited allowance would be less than `least`, so the level's
+        calls are admitted one at a time. Leases held past `expires + grace` belong to
+        dead processes: their reservations are given back first."""
         ...
 
     def spend_peek(self, count: int) -> list[bytes]:

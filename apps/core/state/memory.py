@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.core.state import ledger
-from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits, Settlement
+from apps.core.state.base import COOLDOWN_PREFIX, Admission, LeaseGrant, LeaseReport, LedgerLimits, Settlement
 
 SWEEP_EVERY = 60.0  # seconds between purges of expired counters, so per-minute keys do not pile up
 
@@ -143,10 +143,19 @@ class MemoryState:
             await self.settle(levels, reserved=reserved, actual=actual, tokens=tokens, now=now, clipped=clipped)
         self._buffer.extend(records)
 
-    async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
+    async def settle_and_push_many(self, settlements: Sequence[Settlement],
+                                   reports: Sequence[LeaseReport] = ()) -> None:
+        if reports:
+            raise ValueError("the in-process backend grants no leases, so it takes no lease reports")
         for item in settlements:
             await self.settle_and_push(item.levels, item.records, reserved=item.reserved, actual=item.actual,
                                        tokens=item.tokens, now=item.now, clipped=item.clipped)
+
+    async def lease_grant(self, level: LedgerLimits, *, holder: str, wanted: LeaseGrant, least: LeaseGrant,
+                          expires: float, share: int, grace: float, now: float) -> LeaseGrant | None:
+        """Always declined: in-process counters are already as close as a lease would be, so every call is
+        admitted on its own (one process serves the embedded mode)."""
+        return None
 
     def spend_peek(self, count: int) -> list[bytes]:
         return list(islice(self._buffer, count))

@@ -19,7 +19,7 @@ import redis
 from django.conf import settings
 from redis.exceptions import NoScriptError
 
-from apps.core.state.base import COOLDOWN_PREFIX, Admission, LedgerLimits, Settlement
+from apps.core.state.base import COOLDOWN_PREFIX, Admission, LeaseGrant, LeaseReport, LedgerLimits, Settlement
 from apps.core.state.resp import Client, Script, Timeouts, parse_url
 
 PREFIX = "tollgate:"
@@ -31,6 +31,9 @@ SCRIPTS = Path(__file__).with_name("scripts")
 PRELUDE = (SCRIPTS / "ledger.lua").read_text()
 ADMIT = Script.of(PRELUDE + (SCRIPTS / "admit.lua").read_text())
 SETTLE = Script.of(PRELUDE + (SCRIPTS / "settle.lua").read_text())
+LEASES_TTL = 3600  # seconds a level's leases hash outlives its last change (past any lease and its grace)
+LEASE_GRANT = Script.of(PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n" + (SCRIPTS / "lease_grant.lua").read_text())
+LEASE_ADJUST = Script.of(PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n" + (SCRIPTS / "lease_adjust.lua").read_text())
 SET_SPEND = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 1"
 RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
@@ -59,6 +62,18 @@ def _ms(seconds: float) -> int:
 
 def ledger_key(name: str) -> str:
     return f"{PREFIX}ledger:{name}"
+
+
+def leases_key(name: str) -> str:
+    return f"{PREFIX}leases:{name}"
+
+
+def report_command(report: LeaseReport, now: float) -> tuple[str | int, ...]:
+    """The EVALSHA of one lease report."""
+    ledger = report.level.ledger
+    return ("EVALSHA", LEASE_ADJUST.sha, 2, ledger_key(ledger), leases_key(ledger), f"{now:.6f}", report.holder,
+            str(report.spend), str(report.release), str(report.tokens), str(report.rpm_back), str(report.tpm_back),
+            str(report.minute), f"{report.expires:.6f}", *level_args([report.level]))
 
 
 def raise_first(replies: list[Any]) -> list[Any]:
@@ -225,6 +240,16 @@ class RedisState:
         await self.client.script(SETTLE, keys, settle_args(levels, reserved=reserved, actual=actual, tokens=tokens,
                                                             now=now, clipped=clipped))
 
+    async def lease_grant(self, level: LedgerLimits, *, holder: str, wanted: LeaseGrant, least: LeaseGrant,
+                          expires: float, share: int, grace: float, now: float) -> LeaseGrant | None:
+        keys = [ledger_key(level.ledger), leases_key(level.ledger)]
+        args = [f"{now:.6f}", holder, str(wanted.budget), str(wanted.rpm), str(wanted.tpm), str(least.budget),
+                str(least.rpm), str(least.tpm), f"{expires:.6f}", str(share), f"{grace:.3f}", *level_args([level])]
+        result = await self.client.script(LEASE_GRANT, keys, args)
+        if int(result[0]) != 1:
+            return None
+        return LeaseGrant(budget=int(result[1]), rpm=int(result[2]), tpm=int(result[3]))
+
     def ledger_spend(self, name: str) -> int | None:
         value = self.sync.hget(ledger_key(name), "spent")
         return None if value is None else int(value)
@@ -241,11 +266,18 @@ class RedisState:
         await self.settle_and_push_many([Settlement(levels, records, reserved=reserved, actual=actual, tokens=tokens,
                                                     now=now, clipped=clipped)])
 
-    async def settle_and_push_many(self, settlements: Sequence[Settlement]) -> None:
-        """Pending counters, every settle script and one RPUSH of every record, in one pipeline."""
+    async def settle_and_push_many(self, settlements: Sequence[Settlement],
+                                   reports: Sequence[LeaseReport] = ()) -> None:
+        """Pending counters, every settle script, every lease report and one RPUSH of every record, in one
+        pipeline."""
         client = self.client
         commands: list[tuple[str | bytes | int, ...]] = list(self._take_pending())
-        settles: dict[int, tuple[list[str], list[str]]] = {}  # pipeline position -> the settle's keys and args
+        settles: dict[int, tuple[Script, list[str], list[str]]] = {}  # pipeline position -> script, keys, args
+        now = time.time()
+        for report in reports:
+            command = report_command(report, now)
+            settles[len(commands)] = (LEASE_ADJUST, [str(key) for key in command[3:5]], [str(a) for a in command[5:]])
+            commands.append(command)
         records: list[bytes] = []
         for item in settlements:
             records.extend(item.records)
@@ -253,7 +285,7 @@ class RedisState:
                 keys = [ledger_key(level.ledger) for level in item.levels]
                 args = settle_args(item.levels, reserved=item.reserved, actual=item.actual, tokens=item.tokens,
                                    now=item.now, clipped=item.clipped)
-                settles[len(commands)] = (keys, args)
+                settles[len(commands)] = (SETTLE, keys, args)
                 commands.append(("EVALSHA", SETTLE.sha, len(keys), *keys, *args))
         if records:
             commands.append(("RPUSH", SPEND_BUFFER, *records))
@@ -262,7 +294,7 @@ class RedisState:
             if isinstance(results[position], NoScriptError):
                 # The script cache was flushed: EVAL runs this settle and loads the script. Only the settles that
                 # failed run again (another connection may have loaded it between two of ours).
-                results[position] = await client.script(SETTLE, *settle)
+                results[position] = await client.script(*settle)
         raise_first(results)
 
     def spend_peek(self, count: int) -> list[bytes]:

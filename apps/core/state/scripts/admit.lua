@@ -29,10 +29,7 @@ for i, key in ipairs(KEYS) do
   local rec = recs[i]
   rec.reserved = rec.reserved + reserve
   if marks[i] == '1' then rec.clipped = rec.clipped + 1 end
-  if rec.rpm_win ~= minute then
-    rec.rpm_win = minute
-    rec.rpm_n = 0
-  end
+  roll(rec, 'rpm')
   rec.rpm_n = rec.rpm_n + 1
   rec.par = rec.par + 1
   rec.par_ts = now

@@ -43,6 +43,14 @@ local function save(key, rec)
              'par_ts', string.format('%.6f', rec.par_ts), 'clipped', string.format('%d', rec.clipped))
 end
 
+-- Start the record's 'rpm' or 'tpm' count afresh when its minute has passed.
+local function roll(rec, count)
+  if rec[count .. '_win'] ~= minute then
+    rec[count .. '_win'] = minute
+    rec[count .. '_n'] = 0
+  end
+end
+
 local function retry_after()
   return math.max(1, math.ceil(60 - now % 60))
 end

@@ -8,10 +8,7 @@ for i, key in ipairs(KEYS) do
   rec.reserved = math.max(0, rec.reserved - reserved)
   if string.sub(clipped, i, i) == '1' then rec.clipped = math.max(0, rec.clipped - 1) end
   rec.spent = rec.spent + actual
-  if rec.tpm_win ~= minute then
-    rec.tpm_win = minute
-    rec.tpm_n = 0
-  end
+  roll(rec, 'tpm')
   rec.tpm_n = rec.tpm_n + tokens
   rec.par = math.max(0, rec.par - 1)
   rec.par_ts = now

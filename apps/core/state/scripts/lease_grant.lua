@@ -1,0 +1,52 @@
+-- KEYS[1] = the level's ledger hash, KEYS[2] = its leases hash (holder -> "held expires").
+-- ARGV[2] = holder, [3] = budget wanted, [4] = rpm slots wanted, [5] = tpm tokens wanted, [6], [7], [8] = the
+-- least budget, slots and tokens worth leasing, [9] = lease end (epoch), [10] = share (a lease takes at most
+-- 1/share of what is left), [11] = grace seconds after which a lease past its end belongs to a dead process;
+-- level from ARGV[12].
+-- Returns {1, budget, rpm slots, tpm tokens} reserved for the holder, or {0, 0, 0, 0} when the level is too
+-- close to a limit (its callers admit one call at a time).
+local holder = ARGV[2]
+local want_budget, want_rpm, want_tpm = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local least, least_slots, least_tokens = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local expires, share, grace = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local lvl = level_args(1, 12)
+local rec = refresh(KEYS[1], lvl)
+local entries = redis.call('HGETALL', KEYS[2])
+for i = 1, #entries, 2 do
+  local held, ends = string.match(entries[i + 1], '^(%d+) ([%d%.]+)$')
+  if tonumber(ends) + grace < now then
+    rec.reserved = math.max(0, rec.reserved - tonumber(held))
+    redis.call('HDEL', KEYS[2], entries[i])
+  end
+end
+local budget, rpm, tpm = 0, 0, 0
+local ok = rec.clipped == 0 and lvl.par < 0
+if ok and lvl.budget >= 0 then
+  budget = math.min(want_budget, math.floor((lvl.budget - rec.spent - rec.reserved) / share))
+  ok = budget >= least
+end
+roll(rec, 'rpm')
+roll(rec, 'tpm')
+if ok and lvl.rpm >= 0 then
+  rpm = math.min(want_rpm, math.floor((lvl.rpm - rec.rpm_n) / share))
+  ok = rpm >= least_slots
+end
+if ok and lvl.tpm >= 0 then
+  tpm = math.min(want_tpm, math.floor((lvl.tpm - rec.tpm_n) / share))
+  ok = tpm >= least_tokens
+end
+if not ok then
+  save(KEYS[1], rec)
+  return {0, 0, 0, 0}
+end
+rec.reserved = rec.reserved + budget
+rec.rpm_n = rec.rpm_n + rpm
+rec.tpm_n = rec.tpm_n + tpm
+rec.par_ts = now
+save(KEYS[1], rec)
+local prior = redis.call('HGET', KEYS[2], holder)
+local held = budget
+if prior then held = held + tonumber(string.match(prior, '^(%d+)')) end
+redis.call('HSET', KEYS[2], holder, string.format('%d %.6f', held, expires))
+redis.call('EXPIRE', KEYS[2], LEASES_TTL)
+return {1, budget, rpm, tpm}

@@ -1,0 +1,40 @@
+"""Prices and costs without HTTP: a deployment's price is worked out once per snapshot record."""
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from apps.providers.base import Target, Usage
+from apps.routing.snapshot import DeploymentRecord
+from apps.teams import costing
+
+
+def record(**fields: object) -> DeploymentRecord:
+    return DeploymentRecord(id="d1", model_name="group", target=Target(provider="openai", model="gpt-x"),
+                            **fields)  # type: ignore[arg-type]
+
+
+def test_price_from_the_deployment_then_model_info() -> None:
+    given = record(input_cost_per_token=Decimal("0.000001"), model_info={"output_cost_per_token": 0.000002,
+                                                                           "max_output_tokens": 512})
+    price = costing.deployment_price(given)
+    assert (price.input_cost_per_token, price.output_cost_per_token, price.max_output_tokens) == (
+        Decimal("0.000001"), Decimal("0.000002"), 512)
+    assert costing.usage_cost_nanos(given, Usage(prompt_tokens=10, completion_tokens=5)) == 20_000
+
+
+def test_price_is_kept_per_record_and_a_changed_record_gets_its_own() -> None:
+    first = record(input_cost_per_token=Decimal("0.000001"))
+    assert costing.deployment_price(first) is costing.deployment_price(first)
+    changed = replace(first, input_cost_per_token=Decimal("0.000003"))
+    assert costing.deployment_price(changed).input_cost_per_token == Decimal("0.000003")
+    assert costing.deployment_price(first).input_cost_per_token == Decimal("0.000001")
+
+
+def test_the_kept_prices_are_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(costing, "PRICES_KEPT", 3)
+    monkeypatch.setattr(costing, "_prices", {})
+    records = [record(input_cost_per_token=Decimal(n)) for n in range(10)]
+    for index, each in enumerate(records):
+        assert costing.deployment_price(each).input_cost_per_token == Decimal(index)
+        assert len(costing._prices) <= 3
