@@ -205,6 +205,7 @@ class LeaseBook:
                 grace=LEASE_GRACE, now=now)
         except Exception:  # noqa: BLE001 - a background task: calls go on with the atomic admit
             logger.exception("asking for a lease failed")
+            self.declined[level.ledger] = time.time() + DECLINED_WAIT  # no storm of failing asks
             return
         finally:
             self.asking.discard(level.ledger)

@@ -164,3 +164,23 @@ def test_a_lease_ends_on_time_and_gives_everything_back() -> None:
         assert record(limits.ledger)["reserved"] == 0 and book.leases == {}
 
     asyncio.run(scenario())
+
+
+def test_a_failed_ask_is_not_repeated_by_every_call(monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    limits = level(max_budget=10_000_000)
+    asks: list[str] = []
+
+    async def down(*args: object, **kwargs: object) -> None:
+        asks.append("ask")
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(type(state()), "lease_grant", down)
+
+    async def scenario() -> None:
+        book = LeaseBook(asyncio.get_running_loop(), seconds=2.0)
+        for _ in range(5):
+            assert book.admit([limits], W, time.time()) is None
+            await asyncio.gather(*book.tasks)
+
+    asyncio.run(scenario())
+    assert asks == ["ask"] and "asking for a lease failed" in caplog.text
