@@ -35,6 +35,11 @@ class Price:
     cache_read_cost_per_token: Decimal | None = None
     max_output_tokens: int | None = None
 
+    @property
+    def per_token_atto(self) -> tuple[int, int]:
+        """(input, output) USD per token in 1e-18 USD, rounded up: integer arithmetic for reservations."""
+        return (to_atto(self.input_cost_per_token), to_atto(self.output_cost_per_token))
+
 
 @lru_cache(maxsize=4096)
 def listed_price(provider: str, model: str) -> Price | None:
@@ -59,6 +64,8 @@ def _decimal(value: Any) -> Decimal | None:
 
 PRICES_KEPT = 4096  # deployments whose price is kept; the whole cache is dropped past it (snapshot rebuilds)
 _prices: dict[int, tuple[DeploymentRecord, Price]] = {}  # id(record) -> (record, its price)
+_atto: dict[Price, tuple[int, int]] = {}  # a price's per-token rates in 1e-18 USD, rounded up
+ATTO = Decimal(10) ** 18
 
 
 def deployment_price(deployment: DeploymentRecord) -> Price:
@@ -104,6 +111,11 @@ def to_nanos(amount: Decimal, *, up: bool = False) -> int:
     return int((amount * NANOS).to_integral_value(ROUND_CEILING if up else ROUND_HALF_UP))
 
 
+def to_atto(amount: Decimal) -> int:
+    """USD as integer 1e-18 USD, rounded up (every listed per-token price is exact at this scale)."""
+    return int((amount * ATTO).to_integral_value(ROUND_CEILING))
+
+
 def from_nanos(amount: int) -> Decimal:
     """Integer nanodollars as USD (exact at the database's 10 decimal places)."""
     return Decimal(amount) / NANOS
@@ -134,12 +146,17 @@ def completion_token_bound(call: ChatCall, deployment: DeploymentRecord) -> int:
 
 def worst_case_nanos(deployments: Iterable[DeploymentRecord], *, prompt_tokens: int,
                      completion_tokens: Sequence[int] | None = None) -> int:
-    """The dearest deployment's cost for this many tokens, rounded up."""
+    """The dearest deployment's cost for this many tokens, rounded up (in integers: one per call)."""
     dearest = 0
     for index, deployment in enumerate(deployments):
         completion = completion_tokens[index] if completion_tokens else 0
-        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion)
-        dearest = max(dearest, to_nanos(cost(deployment_price(deployment), usage), up=True))
+        price = deployment_price(deployment)
+        rates = _atto.get(price)
+        if rates is None:
+            if len(_atto) >= PRICES_KEPT:
+                _atto.clear()
+            rates = _atto[price] = price.per_token_atto
+        dearest = max(dearest, -(-(prompt_tokens * rates[0] + completion * rates[1]) // 1_000_000_000))
     return dearest
 
 

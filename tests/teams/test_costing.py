@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+import math
 from decimal import Decimal
+
+import pytest
 
 from apps.providers.base import Target, Usage
 from apps.routing.snapshot import DeploymentRecord
@@ -38,3 +41,17 @@ def test_the_kept_prices_are_bounded(monkeypatch) -> None:
     for index, each in enumerate(records):
         assert costing.deployment_price(each).input_cost_per_token == Decimal(index)
         assert len(costing._prices) <= 3
+
+
+@pytest.mark.parametrize(("price_in", "price_out", "prompt", "completion"), [
+    ("0.00000015", "0.0000006", 1234, 4096),  # whole nanodollars per token
+    ("0.0000000375", "0.00000015", 3, 1),  # fractions of a nanodollar per token: rounded up, never down
+    ("0", "0.001", 0, 5),
+])
+def test_the_worst_case_is_the_dearest_deployments_exact_cost_rounded_up(price_in: str, price_out: str,
+                                                                        prompt: int, completion: int) -> None:
+    cheap = record(input_cost_per_token=Decimal(0), output_cost_per_token=Decimal(0))
+    dear = record(input_cost_per_token=Decimal(price_in), output_cost_per_token=Decimal(price_out))
+    exact = (Decimal(price_in) * prompt + Decimal(price_out) * completion) * 1_000_000_000
+    assert costing.worst_case_nanos([cheap, dear], prompt_tokens=prompt,
+                                    completion_tokens=[completion, completion]) == math.ceil(exact)
