@@ -19,19 +19,20 @@ from apps.teams.costing import approx_tokens
 from apps.teams.metering import Meter
 
 
-def chunk_text(body: dict[str, Any]) -> str:
-    """The generated text in one chunk: content, reasoning and tool-call arguments of every choice."""
-    parts: list[str] = []
+def chunk_chars(body: dict[str, Any]) -> int:
+    """Characters generated in one chunk: content, reasoning and tool-call arguments of every choice."""
+    count = 0
     for choice in body.get("choices") or ():
-        delta = (choice.get("delta") or {}) if isinstance(choice, dict) else {}
-        for name in ("content", "reasoning_content"):
-            value = delta.get(name)
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not delta:
+            continue
+        for value in (delta.get("content"), delta.get("reasoning_content")):
             if isinstance(value, str):
-                parts.append(value)
+                count += len(value)
         for call in delta.get("tool_calls") or ():
             function = (call.get("function") or {}) if isinstance(call, dict) else {}
-            parts.extend(v for v in (function.get("name"), function.get("arguments")) if isinstance(v, str))
-    return "".join(parts)
+            count += sum(len(v) for v in (function.get("name"), function.get("arguments")) if isinstance(v, str))
+    return count
 
 
 class MeteredStream(ChatStream):
@@ -57,7 +58,7 @@ class MeteredStream(ChatStream):
                     first = first or time.time()
                     for chunk in batch:
                         usage = chunk.usage or usage
-                        generated_chars += len(chunk_text(chunk.body))
+                        generated_chars += chunk_chars(chunk.body)
                     yield batch
             status, error_type = "success", ""
         except GatewayError as error:
