@@ -136,3 +136,19 @@ async def test_a_failed_background_read_keeps_the_view_and_the_next_read_reports
     age(view, stats_view.MAX_AGE + 0.1)
     with pytest.raises(ConnectionError):
         await view.stats([one], now=0, minute=MINUTE)
+
+
+def test_local_changes_add_to_the_counters_and_keep_every_other_number() -> None:
+    from dataclasses import fields
+
+    from apps.routing.stats_view import LocalChanges
+    from apps.routing.strategies.base import DeploymentStats
+
+    stats = DeploymentStats(in_flight=2, requests_this_minute=10, tokens_this_minute=100, latency_per_token=0.01,
+                            time_to_first_token=0.2, cooldown_until=123.0)
+    changed = LocalChanges(minute=7, requests=3, tokens=30, in_flight=-1).applied_to(stats, 7)
+    assert (changed.in_flight, changed.requests_this_minute, changed.tokens_this_minute) == (1, 13, 130)
+    counters = {"in_flight", "requests_this_minute", "tokens_this_minute"}
+    assert all(getattr(changed, f.name) == getattr(stats, f.name) for f in fields(stats) if f.name not in counters)
+    later = LocalChanges(minute=6, requests=3, tokens=30).applied_to(stats, 7)  # last minute's counts are gone
+    assert (later.requests_this_minute, later.tokens_this_minute) == (10, 100)
