@@ -79,7 +79,7 @@ class Gateway:
     """Set up and run the gateway; `pids` are every serve process (supervisor and workers).
 
     `server` is the ASGI server `serve` runs (TOLLGATE_SERVER; None: serve's default). `server_seen` is the
-    one that answered, from the `server` response header.
+    one that answered, from the `server` response header. `extra_env` is set last, over the bench's own.
     """
 
     workdir: Path
@@ -93,6 +93,7 @@ class Gateway:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     serve: subprocess.Popen[bytes] | None = None
     celery: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -117,6 +118,7 @@ class Gateway:
                     "TOLLGATE_RUN_CELERY": "0"})
         if self.server:
             env["TOLLGATE_SERVER"] = self.server
+        env.update(self.extra_env)
         return env
 
     def manage(self, *args: str) -> str:

@@ -43,10 +43,12 @@ class LoadResult:
     dropped: int = 0
     connections: int | None = None
     loadgen_cpu_s: float = 0.0
+    refused: int = 0  # 503/429 answers, counted apart from errors only when the run asked for it
+    refused_with_retry_after: int = 0
 
     @property
     def ok(self) -> int:
-        return self.requests - self.errors
+        return self.requests - self.errors - self.refused
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -73,17 +75,46 @@ def lua_long_string(text: str) -> str:
     return f"[{'=' * level}[{text}]{'=' * level}]"
 
 
-def wrk_script(*, body: bytes, headers: dict[str, str]) -> str:
-    """A wrk Lua script that POSTs `body` and prints one JSON summary line from `done`."""
+# Each wrk thread counts in its own Lua state; `done` runs in the main one and sums them through `thread:get`.
+# Defining `response` makes wrk parse every answer's headers, so only runs that split refusals get it.
+WRK_REFUSALS = """
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+refused, retry_after = 0, 0
+response = function(status, headers, body)
+  if status == 503 or status == 429 then
+    refused = refused + 1
+    for name, _ in pairs(headers) do
+      if string.lower(name) == "retry-after" then retry_after = retry_after + 1; break end
+    end
+  end
+end
+local function total(name)
+  local sum = 0
+  for _, thread in ipairs(threads) do sum = sum + (thread:get(name) or 0) end
+  return sum
+end
+"""
+
+
+def wrk_script(*, body: bytes, headers: dict[str, str], count_refusals: bool = False) -> str:
+    """A wrk Lua script that POSTs `body` and prints one JSON summary line from `done`.
+
+    With `count_refusals`, the line also counts 503/429 answers and those of them carrying `Retry-After`.
+    """
     lines = ['wrk.method = "POST"', f"wrk.body = {lua_long_string(body.decode())}"]
     lines += [f"wrk.headers[ {lua_long_string(k)} ] = {lua_long_string(v)}" for k, v in headers.items()]
+    if count_refusals:
+        lines.append(WRK_REFUSALS)
+    refusals = 'total("refused"), total("retry_after")' if count_refusals else "0, 0"
     lines.append(
         "done = function(summary, latency, requests)\n"
         "  local e = summary.errors\n"
         f'  io.write(string.format("{WRK_MARK}{{\\"requests\\":%d,\\"duration_us\\":%d,\\"connect\\":%d,'
         '\\"read\\":%d,\\"write\\":%d,\\"status\\":%d,\\"timeout\\":%d,\\"p50\\":%d,\\"p95\\":%d,\\"p99\\":%d,'
-        '\\"max\\":%d}\\n", summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,'
-        " latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))\n"
+        '\\"max\\":%d,\\"refused\\":%d,\\"retry_after\\":%d}\\n", summary.requests, summary.duration, e.connect,'
+        " e.read, e.write, e.status, e.timeout, latency:percentile(50), latency:percentile(95),"
+        f" latency:percentile(99), latency.max, {refusals}))\n"
         "end")
     return "\n".join(lines) + "\n"
 
@@ -95,13 +126,16 @@ def parse_wrk_output(text: str, *, connections: int | None = None, loadgen_cpu_s
         raise ValueError(f"wrk printed no summary line:\n{text[-2000:]}")
     data = json.loads(line[len(WRK_MARK):])
     duration = data["duration_us"] / 1e6
-    # `status` counts non-2xx/3xx answers; read errors include connections the server closed.
-    errors = data["status"] + data["connect"] + data["read"] + data["write"] + data["timeout"]
+    # `status` counts answers >= 400, refusals (503/429) among them when the script counted those apart;
+    # read errors include connections the server closed. Latency percentiles cover every answer.
+    refused = data.get("refused", 0)
+    errors = data["status"] - refused + data["connect"] + data["read"] + data["write"] + data["timeout"]
     return LoadResult(tool="wrk", mode="closed-loop", target_rate=None, duration_s=round(duration, 3),
                       requests=data["requests"], errors=errors,
                       achieved_rate=round(data["requests"] / duration, 1) if duration else 0.0,
                       p50_ms=data["p50"] / 1000, p95_ms=data["p95"] / 1000, p99_ms=data["p99"] / 1000,
-                      max_ms=data["max"] / 1000, connections=connections, loadgen_cpu_s=round(loadgen_cpu_s, 3))
+                      max_ms=data["max"] / 1000, connections=connections, loadgen_cpu_s=round(loadgen_cpu_s, 3),
+                      refused=refused, refused_with_retry_after=data.get("retry_after", 0))
 
 
 def children_cpu() -> float:
@@ -110,10 +144,13 @@ def children_cpu() -> float:
 
 
 def run_wrk(*, url: str, body: bytes, headers: dict[str, str], duration: float, connections: int,
-            threads: int = 1, timeout_s: int = 10) -> LoadResult:
-    """Closed loop: `connections` connections each sending the next request as soon as one answers."""
+            threads: int = 1, timeout_s: int = 10, count_refusals: bool = False) -> LoadResult:
+    """Closed loop: `connections` connections each sending the next request as soon as one answers.
+
+    With `count_refusals`, 503/429 answers are `refused` instead of `errors` (see `wrk_script`).
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(wrk_script(body=body, headers=headers))
+        script.write(wrk_script(body=body, headers=headers, count_refusals=count_refusals))
     before = children_cpu()
     try:
         done = subprocess.run([tool_path("wrk") or "wrk", f"-t{threads}", f"-c{connections}",

@@ -8,6 +8,8 @@ from typing import Any
 from bench import calibrate
 
 Row = dict[str, Any]
+Check = tuple[str, str, bool | None]
+OVERLOAD_P99_MS = 100.0  # past saturation, with the in-flight limit: a bound that queueing for seconds cannot meet
 
 
 def mb(kib: int | float | None) -> str:
@@ -18,13 +20,18 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def figure(value: float) -> str:
+    return f"{value:.3f}" if value < 100 else f"{value:.0f}"
+
+
 def row_line(row: Row) -> str:
     """One progress line while the bench runs."""
     rate = f"@{row['target_rate']:.0f}/s" if row.get("target_rate") else f"max c={row.get('connections')}"
     cpu = row["cpu_ms_per_call"]
     return (f"  {row['target']:<15} {row['kind']:<9} {row['tool']:<3} {rate:<11} achieved {row['achieved_rate']:>9.1f}/s"
             f"  p50 {ms(row['p50_ms'])} p95 {ms(row['p95_ms'])} p99 {ms(row['p99_ms'])} ms  errors {row['errors']}"
-            f"  gateway cpu {cpu.get('gateway', 0):.3f} ms/call")
+            + (f"  refused {row['refused']}" if row.get("refused") else "")
+            + f"  gateway cpu {cpu.get('gateway', 0):.3f} ms/call")
 
 
 def direct_twin(rows: list[Row], row: Row) -> Row | None:
@@ -34,6 +41,10 @@ def direct_twin(rows: list[Row], row: Row) -> Row | None:
                 and other.get("target_rate") == row.get("target_rate")):
             return other
     return None
+
+
+def of_kind(rows: list[Row], kind: str) -> list[Row]:
+    return [row for row in rows if row["kind"] == kind]
 
 
 def overhead(rows: list[Row], row: Row, field: str) -> float | None:
@@ -47,9 +58,7 @@ def chat_table(rows: list[Row]) -> list[str]:
     lines = ["| target | tool | load | achieved calls/s | p50 ms | p95 ms | p99 ms | errors | overhead p50 / p95 / p99 ms "
              "| gateway CPU ms/call (of it kernel) | celery / redis / postgres CPU ms/call | peak RSS MB per process |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
-    for row in rows:
-        if row["kind"] != "chat":
-            continue
+    for row in of_kind(rows, "chat"):
         load = f"{row['target_rate']:.0f}/s fixed" if row.get("target_rate") else f"max, {row['connections']} conns"
         over = " / ".join(ms(overhead(rows, row, f)) for f in ("p50_ms", "p95_ms", "p99_ms"))
         cpu = row["cpu_ms_per_call"]
@@ -66,15 +75,42 @@ def stream_table(rows: list[Row]) -> list[str]:
     lines = ["| target | tool | load | achieved calls/s | TTFT p50 / p95 / p99 ms | total p50 / p95 / p99 ms "
              "| TTFT overhead p50 / p99 ms | errors | gateway CPU ms/call |",
              "| --- | --- | --- | ---: | --- | --- | --- | ---: | ---: |"]
-    for row in rows:
-        if row["kind"] != "stream":
-            continue
+    for row in of_kind(rows, "stream"):
         ttft = " / ".join(ms(row.get(f)) for f in ("ttfb_p50_ms", "ttfb_p95_ms", "ttfb_p99_ms"))
         total = " / ".join(ms(row.get(f)) for f in ("p50_ms", "p95_ms", "p99_ms"))
         over = " / ".join(ms(overhead(rows, row, f)) for f in ("ttfb_p50_ms", "ttfb_p99_ms"))
         lines.append(f"| {row['target']} | {row['tool']} | {row['target_rate']:.0f}/s fixed | {row['achieved_rate']:.0f} "
                      f"| {ttft} | {total} | {over} | {row['errors']} | {row['cpu_ms_per_call'].get('gateway', 0):.3f} |")
     return lines
+
+
+def overload_table(rows: list[Row]) -> list[str]:
+    """The overload rows: the same wrk load against a gateway with the in-flight limit and one without."""
+    lines = ["| in-flight limit per worker | connections | served calls/s | refused calls/s (503/429) "
+             "| refusals with Retry-After | p50 / p99 / max ms (all answers) | errors |",
+             "| --- | ---: | ---: | ---: | ---: | --- | ---: |"]
+    for row in of_kind(rows, "overload"):
+        seconds, refused = row["duration_s"] or 1.0, row["refused"]
+        served = row["requests"] - row["errors"] - refused
+        limit = f"on, {row['in_flight_limit']}" if row.get("in_flight_limit") else "off"
+        share = f"{100 * row['refused_with_retry_after'] / refused:.1f}%" if refused else "-"
+        latency = " / ".join(ms(row[f]) for f in ("p50_ms", "p99_ms", "max_ms"))
+        lines.append(f"| {limit} | {row['connections']} | {served / seconds:.0f} | {refused / seconds:.0f} | {share} "
+                     f"| {latency} | {row['errors']} |")
+    return lines
+
+
+def overload_checks(rows: list[Row]) -> list[Check]:
+    """Issue #7's past-saturation targets, judged from the overload row with the in-flight limit on."""
+    row = next((r for r in of_kind(rows, "overload") if r.get("in_flight_limit")), None)
+    bounded = f"past saturation: p99 <= {OVERLOAD_P99_MS:.0f} ms with the in-flight limit (wrk, all answers)"
+    marked = "past saturation: refusals carry Retry-After"
+    if row is None:
+        return [(bounded, "not measured", None), (marked, "not measured", None)]
+    refused, carried = row["refused"], row["refused_with_retry_after"]
+    return [(bounded, figure(row["p99_ms"]), row["p99_ms"] <= OVERLOAD_P99_MS),
+            (marked, f"{carried} of {refused}", carried == refused) if refused
+            else (marked, "no refusals: the limit was not reached", None)]
 
 
 def find(rows: list[Row], target: str, kind: str, rate: float | None) -> Row | None:
@@ -84,14 +120,14 @@ def find(rows: list[Row], target: str, kind: str, rate: float | None) -> Row | N
 def targets(results: dict[str, Any]) -> list[str]:
     """The issue's targets, each with the measured value and pass/fail."""
     rows: list[Row] = results.get("rows", [])
-    checks: list[tuple[str, str, bool | None]] = []
+    checks: list[Check] = []
 
     def check(name: str, row: Row | None, value: float | None, limit: float, *, at_least: bool = False) -> None:
         if row is None or value is None:
             checks.append((name, "not measured", None))
             return
         ok = value >= limit if at_least else value <= limit
-        checks.append((name, f"{value:.3f}" if value < 100 else f"{value:.0f}", ok))
+        checks.append((name, figure(value), ok))
 
     for target, limit in (("gateway-key", 1.5), ("gateway-master", 0.9)):
         row = find(rows, target, "chat", 1000) or find(rows, target, "chat", 500)
@@ -111,6 +147,7 @@ def targets(results: dict[str, Any]) -> list[str]:
         row = find(rows, target, "stream", 100)
         check(f"{target}: streaming TTFT overhead p50 <= 1 ms at 100/s", row,
               overhead(rows, row, "ttfb_p50_ms") if row else None, 1.0)
+    checks += overload_checks(rows)
     idle = results.get("rss_idle_kib") or {}
     worst = max((v for k, v in idle.items() if k.startswith("worker")), default=None)
     check("RSS idle per worker <= 120 MB", {} if worst else None, worst and worst / 1024, 120)
@@ -155,6 +192,20 @@ def machine_line(results: dict[str, Any]) -> list[str]:
     return ["", calibrate.describe(machine)] if machine else []
 
 
+def overload_section(rows: list[Row]) -> list[str]:
+    """Past saturation (issue #7), when the run had overload rows."""
+    if not of_kind(rows, "overload"):
+        return []
+    return ["## Past saturation (in-flight limit)", "",
+            "The same wrk closed loop, far more connections than the gateway serves, against a gateway started "
+            "with `TOLLGATE_MAX_IN_FLIGHT` at the limit shown (per worker) and one started with it off (0). A refused "
+            "connection sends again at once (wrk ignores `Retry-After`), the worst case for the limit. Latency covers "
+            "every answer, served and refused; errors are socket errors, timeouts and other non-2xx answers. In a "
+            "closed loop the mean latency is connections / answers per second, so it falls as cheap refusals raise "
+            f"the answers per second; the target asks p99 <= {OVERLOAD_P99_MS:.0f} ms of the limited gateway.", "",
+            *overload_table(rows), ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The run as Markdown: set-up, chat table, stream table, memory, spend and targets."""
     rows, mock = results.get("rows", []), results.get("mock_max") or {}
@@ -170,7 +221,7 @@ def markdown(results: dict[str, Any]) -> str:
              "same rate and tool. CPU per call = utime+stime of the process group over the phase / calls "
              "completed in the phase. TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
              "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
-             "## Memory (RSS MB per process)", ""]
+             *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):
         values = results.get(key) or {}
@@ -185,7 +236,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", "## Spend log", "", f"- {results.get('virtual_key', '-')}",
               f"- main key (every phase): {json.dumps(spend)}",
               "- its rows may exceed the calls the generators counted: wrk stops with up to `connections` requests "
-              "in flight and k6 abandons requests still running 5 s after a phase (overload rows), but the gateway "
+              "in flight and k6 abandons requests still running 5 s after a phase (saturated rows), but the gateway "
               "completes and logs them; the audit key is driven by k6 below saturation, waiting for every answer",
               f"- audit key: {json.dumps(results.get('spend_audit') or {})}",
               "", "## Targets (issue #7)", "", *targets(results)]

@@ -64,6 +64,9 @@ class Plan:
     connections: int
     soak_calls: int
     profile: bool
+    overload_duration: float
+    overload_connections: int
+    overload_in_flight: int
 
 
 @dataclass
@@ -259,6 +262,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="ASGI server for `manage.py serve` (default: serve's own, TOLLGATE_SERVER)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections for the closed-loop rows")
     parser.add_argument("--soak-calls", type=int, default=None, help="gateway calls before the last RSS reading")
+    parser.add_argument("--overload-connections", type=int, default=512,
+                        help="wrk connections for the overload rows (far past what the gateway serves)")
+    parser.add_argument("--overload-in-flight", type=int, default=32,
+                        help="TOLLGATE_MAX_IN_FLIGHT per worker of the overload row with the limit on")
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
                         help="py-spy profiles under load (default: on, off with --quick)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -285,16 +292,24 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
+def plan_for(args: argparse.Namespace) -> Plan:
+    """The phases to run: short ones, one stream rate, no soak and no profiles with --quick."""
+    duration = args.duration or (5.0 if args.quick else 20.0)
+    return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100] if args.quick else [100, 500],
+                connections=args.connections,
+                soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
+                profile=args.profile if args.profile is not None else not args.quick,
+                overload_duration=min(duration, 10.0), overload_connections=args.overload_connections,
+                overload_in_flight=args.overload_in_flight)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     problems = preflight(args)
     if problems:
         print("bench cannot run:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
-    plan = Plan(duration=args.duration or (5.0 if args.quick else 20.0), rates=[100, 500, 1000],
-                stream_rates=[100] if args.quick else [100, 500], connections=args.connections,
-                soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
-                profile=args.profile if args.profile is not None else not args.quick)
+    plan = plan_for(args)
     started = dt.datetime.now(dt.timezone.utc)
     machine = calibrate.measure()  # before anything else runs, so the machine is quiet
     print(calibrate.describe(machine), flush=True)
@@ -311,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.suite(target="direct", url=upstream.url, key=None)
         with tempfile.TemporaryDirectory(prefix="tollgate-bench-") as workdir:
             run_gateway(bench, results, Path(workdir), args)
+            overload(bench, workdir=Path(workdir), args=args)
     finally:
         upstream.stop()
     results.update(rows=bench.rows, rss_trace=bench.rss_trace, notes=bench.notes,
@@ -322,11 +338,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def new_gateway(bench: Bench, workdir: Path, args: argparse.Namespace, **env: str) -> Gateway:
+    """The gateway the bench meters from now on, with `env` over the bench's environment."""
+    bench.gateway = Gateway(workdir=workdir, upstream_port=bench.upstream.port, workers=args.workers,
+                            embedded=args.embedded, server=args.server, extra_env=env)
+    return bench.gateway
+
+
+def overload(bench: Bench, *, workdir: Path, args: argparse.Namespace) -> None:
+    """Past saturation (issue #7): one wrk load far past what the gateway serves, against a gateway with a small
+    in-flight limit and then one without, each started for this phase only (the phases before it keep the
+    default limit) on the database the main gateway set up."""
+    plan, headers = bench.plan, bench.headers(MASTER_KEY)
+    for limit in (plan.overload_in_flight, 0):
+        gateway = new_gateway(bench, workdir, args, TOLLGATE_MAX_IN_FLIGHT=str(limit))
+        url = f"{gateway.url}/v1/chat/completions"
+        try:
+            gateway.start()
+            # Not measured: a fresh worker's first second at this many connections (snapshots, pools, accepting them
+            # all) is a transient: with a 64-connection warm-up, the limited gateway's p99 was 130-350 ms, not 60.
+            loadgen.run_wrk(url=url, body=CHAT_BODY, headers=headers, duration=1, connections=plan.overload_connections)
+            row = bench.measured(target="gateway-master", kind="overload", count=False, run=partial(
+                loadgen.run_wrk, url=url, body=CHAT_BODY, headers=headers, duration=plan.overload_duration,
+                connections=plan.overload_connections, count_refusals=True))
+            row["in_flight_limit"] = limit
+        finally:
+            gateway.stop()
+
+
 def run_gateway(bench: Bench, results: dict[str, object], workdir: Path, args: argparse.Namespace) -> None:
     """Set up and start the gateway, then run every gateway phase."""
-    gateway = Gateway(workdir=workdir, upstream_port=bench.upstream.port, workers=args.workers, embedded=args.embedded,
-                      server=args.server)
-    bench.gateway = gateway
+    gateway = new_gateway(bench, workdir, args)
     results["load_config"] = gateway.prepare()
     gateway.start()
     results["server"] = gateway.server_seen
