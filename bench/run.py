@@ -255,7 +255,8 @@ def spend_audit(bench: Bench, *, url: str) -> dict[str, object]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--duration", type=float, default=None, help="seconds per load phase (20; 5 with --quick)")
-    parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gateway worker processes (2; the embedded mode serves from 1)")
     parser.add_argument("--quick", action="store_true", help="short phases, no soak (smoke use)")
     parser.add_argument("--embedded", action="store_true", help="SQLite + in-process state instead of PG + Redis")
     parser.add_argument("--server", choices=("uvicorn", "granian"), default=None,
@@ -269,7 +270,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
                         help="py-spy profiles under load (default: on, off with --quick)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.workers is None:
+        args.workers = 1 if args.embedded else 2  # in-process state: `serve` runs one worker (settings.WORKERS)
+    return args
 
 
 def preflight(args: argparse.Namespace) -> list[str]:
@@ -281,6 +285,9 @@ def preflight(args: argparse.Namespace) -> list[str]:
                                 "(PostgreSQL + Redis); set both, or pass --embedded")
         if os.environ.get("DATABASE_URL", "").startswith("sqlite"):
             problems.append("DATABASE_URL must be PostgreSQL (or pass --embedded)")
+    elif args.workers != 1:
+        problems.append("--embedded serves from one worker (its budgets and limits live in that process): "
+                        "leave --workers out")
     return problems
 
 

@@ -190,3 +190,9 @@ def test_report_names_the_machine_speed() -> None:
     assert report.machine_line({}) == []
     line = report.machine_line({"machine": {"python_ms": 205.0, "loopback_rtt_us": 30.4}})[-1]
     assert "205 ms" in line and "30 µs" in line
+
+
+def test_the_embedded_mode_is_benched_with_its_one_worker() -> None:
+    assert parse_args([]).workers == 2 and parse_args(["--workers", "3"]).workers == 3
+    assert parse_args(["--embedded"]).workers == 1
+    assert any("one worker" in p for p in preflight(parse_args(["--embedded", "--workers", "2"])))
