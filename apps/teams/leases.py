@@ -39,12 +39,19 @@ from apps.core.state.base import PARALLEL_STALE_SECONDS, LeaseGrant, LeaseReport
 LEASE_SHARE = 16  # a lease takes at most this fraction of what a level has left
 LEASE_CALLS = 256  # a lease asks for this many calls' worth (budget: this many worst cases; slots: this many)
 LEAST_CALLS = 4  # a lease for fewer calls (worst cases, slots) is declined: the level is close to its limit
-LEAST_TOKENS = 4096  # likewise for a tpm allowance
+LEASE_TOKENS = 256 * 1024  # a tpm allowance asks for this many tokens
+LEAST_TOKENS = 4096  # a smaller tpm allowance is declined
 LEASE_LOW = 0.25  # ask for more once less than this share of a lease is left
 DECLINED_WAIT = 1.0  # seconds before asking again for a level whose lease was declined
 LEASE_GRACE = 30.0  # seconds past its end after which an unreported lease belongs to a dead process
 
+NOTHING = LeaseGrant()
 logger = logging.getLogger("tollgate.leases")
+
+
+def full_lease(amount: int) -> LeaseGrant:
+    """Every allowance of a new lease, for calls whose worst case is `amount`."""
+    return LeaseGrant(amount * LEASE_CALLS, LEASE_CALLS, LEASE_TOKENS)
 
 
 @dataclass(slots=True)
@@ -58,8 +65,9 @@ class Lease:
     slots: int = 0  # request slots left (rpm)
     tokens_granted: int = 0
     tokens_used: int = 0
-    granted_budget: int = 0  # the last grant's size, to tell when the lease runs low
+    granted_budget: int = 0  # the last grant's sizes, to tell when the lease runs low
     granted_slots: int = 0
+    granted_tokens: int = 0
     committed: int = 0  # worst cases of the calls running under it
     running: int = 0
     draining: bool = False
@@ -73,10 +81,15 @@ class Lease:
                 and (level.rpm_limit is None or self.slots >= 1)
                 and (level.tpm_limit is None or self.tokens_used < self.tokens_granted))
 
-    def low(self) -> bool:
+    def wanted(self, amount: int) -> LeaseGrant:
+        """What to ask for to top the lease up: only the allowances running low (none when nothing is)."""
         level = self.limits
-        return ((level.max_budget is not None and self.held - self.committed < self.granted_budget * LEASE_LOW)
-                or (level.rpm_limit is not None and self.slots < self.granted_slots * LEASE_LOW))
+        budget_left, tokens_left = self.held - self.committed, self.tokens_granted - self.tokens_used
+        budget_low = level.max_budget is not None and (budget_left < max(amount, self.granted_budget * LEASE_LOW))
+        slots_low = level.rpm_limit is not None and self.slots < max(1, self.granted_slots * LEASE_LOW)
+        tokens_low = level.tpm_limit is not None and tokens_left < max(1, self.granted_tokens * LEASE_LOW)
+        return LeaseGrant(amount * LEASE_CALLS if budget_low else 0, LEASE_CALLS if slots_low else 0,
+                          LEASE_TOKENS if tokens_low else 0)
 
     def take(self, amount: int) -> None:
         self.committed += amount
@@ -107,7 +120,9 @@ class Lease:
         self.held += grant.budget
         self.slots += grant.rpm
         self.tokens_granted += grant.tpm
-        self.granted_budget, self.granted_slots = grant.budget, grant.rpm
+        self.granted_budget = grant.budget or self.granted_budget
+        self.granted_slots = grant.rpm or self.granted_slots
+        self.granted_tokens = grant.tpm or self.granted_tokens
         self.ends = ends
 
     def end(self) -> None:
@@ -169,7 +184,7 @@ class LeaseBook:
             leases.append(lease)
         for lease in leases:
             lease.take(amount)
-            if lease.low():
+            if lease.wanted(amount) != NOTHING:
                 self.ask(lease.limits, amount, now)
         return Ticket(tuple(leases), amount)
 
@@ -199,8 +214,13 @@ class LeaseBook:
         try:
             now = time.time()
             ends = self.lease_end(level, now)
+            lease = self.leases.get(level.ledger)
+            usable = lease is not None and lease.limits == level and not lease.draining
+            # A new lease asks for every allowance; a top-up only for those running low, so what a process
+            # holds stays about one lease's worth however long it keeps serving.
+            wanted = lease.wanted(amount) if usable and lease is not None else full_lease(amount)
             grant = await state().lease_grant(
-                level, holder=self.holder, wanted=LeaseGrant(amount * LEASE_CALLS, LEASE_CALLS, 2 ** 62),
+                level, holder=self.holder, wanted=wanted,
                 least=LeaseGrant(amount * LEAST_CALLS, LEAST_CALLS, LEAST_TOKENS), expires=ends, share=LEASE_SHARE,
                 grace=LEASE_GRACE, now=now)
         except Exception:  # noqa: BLE001 - a background task: calls go on with the atomic admit

@@ -186,3 +186,28 @@ def test_a_failed_ask_is_not_repeated_by_every_call(monkeypatch, caplog: pytest.
 
     asyncio.run(scenario())
     assert asks == ["ask"] and "asking for a lease failed" in caplog.text
+
+
+def test_top_ups_ask_only_for_what_runs_low_so_a_busy_process_holds_one_leases_worth() -> None:
+    """A process serving for long tops its lease up again and again: the slots and tokens it holds stay
+    about one lease's worth instead of taking a sixteenth of what is left each time (which would soon
+    refuse every process's calls with 429 while nothing was used)."""
+    limits = level(max_budget=10 ** 15, rpm_limit=10 ** 9, tpm_limit=10 ** 9)
+
+    async def body(book: LeaseBook) -> None:
+        leased = 0
+        for _ in range(40):
+            for _ in range(100):
+                ticket = book.admit([limits], W, time.time())
+                if ticket is not None:
+                    leased += 1
+                    book.settle(ticket, 100, 10)
+            await asyncio.gather(*book.tasks)
+            await state().settle_and_push_many([], book.take_reports())
+        assert leased > 3_500  # nearly every call was leased, through many top-ups
+        now = record(limits.ledger)
+        assert now["tpm_n"] <= leases.LEASE_TOKENS + 10 * 4_000
+        assert now["rpm_n"] <= 4_000 + 2 * leases.LEASE_CALLS
+        assert now["reserved"] <= 2 * W * leases.LEASE_CALLS
+
+    book_scenario(limits, body)

@@ -3,8 +3,9 @@
 -- least budget, slots and tokens worth leasing, [9] = lease end (epoch), [10] = share (a lease takes at most
 -- 1/share of what is left), [11] = grace seconds after which a lease past its end belongs to a dead process;
 -- level from ARGV[12].
--- Returns {1, budget, rpm slots, tpm tokens} reserved for the holder, or {0, 0, 0, 0} when the level is too
--- close to a limit (its callers admit one call at a time).
+-- A want of 0 asks for none of that allowance (the holder still has enough). Returns {1, budget, rpm slots,
+-- tpm tokens} reserved for the holder, or {0, 0, 0, 0} when a wanted allowance would be less than its least:
+-- the level is close to a limit and its callers admit one call at a time.
 local holder = ARGV[2]
 local want_budget, want_rpm, want_tpm = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local least, least_slots, least_tokens = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -21,17 +22,17 @@ for i = 1, #entries, 2 do
 end
 local budget, rpm, tpm = 0, 0, 0
 local ok = rec.clipped == 0 and lvl.par < 0
-if ok and lvl.budget >= 0 then
+if ok and lvl.budget >= 0 and want_budget > 0 then
   budget = math.min(want_budget, math.floor((lvl.budget - rec.spent - rec.reserved) / share))
   ok = budget >= least
 end
 roll(rec, 'rpm')
 roll(rec, 'tpm')
-if ok and lvl.rpm >= 0 then
+if ok and lvl.rpm >= 0 and want_rpm > 0 then
   rpm = math.min(want_rpm, math.floor((lvl.rpm - rec.rpm_n) / share))
   ok = rpm >= least_slots
 end
-if ok and lvl.tpm >= 0 then
+if ok and lvl.tpm >= 0 and want_tpm > 0 then
   tpm = math.min(want_tpm, math.floor((lvl.tpm - rec.tpm_n) / share))
   ok = tpm >= least_tokens
 end
