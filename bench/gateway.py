@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,6 +225,32 @@ agg = rows.aggregate(n=Count("id"), cost=Sum("cost"))
 ok = rows.filter(status="success").count()
 print(json.dumps({{"rows": agg["n"], "success_rows": ok, "cost": float(agg["cost"] or 0)}}))
 """
+
+
+def spend_backlog(gateway: Gateway) -> int | None:
+    """Spend events waiting in Redis for Celery to store them; None when not known (embedded: in-process)."""
+    if gateway.embedded:
+        return None
+    import redis
+
+    from apps.core.state.redis import SPEND_BUFFER
+
+    try:
+        with redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5) as client:
+            return int(client.llen(SPEND_BUFFER))
+    except redis.RedisError:
+        return None
+
+
+def wait_until_stored(backlog: Callable[[], int | None], *, timeout: float, poll: float = 0.2) -> float:
+    """Wait while spend events wait to be stored (at most `timeout` seconds); the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        waiting = backlog()
+        if not waiting:
+            break
+        time.sleep(poll)
+    return time.monotonic() - started
 
 
 def spend_rows(gateway: Gateway, key: str) -> dict[str, float] | None:

@@ -219,7 +219,8 @@ def markdown(results: dict[str, Any]) -> str:
              "Every row names its generator: `wrk` = closed loop (each connection sends again as soon as it is "
              "answered); `k6` = constant arrival rate (open loop). Overhead = gateway minus direct-to-mock at the "
              "same rate and tool. CPU per call = utime+stime of the process group over the phase / calls "
-             "completed in the phase. TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
+             "completed in the phase (for Celery, Redis and PostgreSQL, until the phase's spend events are "
+             "stored: the next phase starts after that). TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
              "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),

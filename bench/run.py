@@ -20,13 +20,23 @@ from functools import partial
 from pathlib import Path
 
 from bench import calibrate, loadgen, procstat, profile, report
-from bench.gateway import MASTER_KEY, MODEL, Gateway, generate_key, key_spend, spend_rows
+from bench.gateway import (
+    MASTER_KEY,
+    MODEL,
+    Gateway,
+    generate_key,
+    key_spend,
+    spend_backlog,
+    spend_rows,
+    wait_until_stored,
+)
 from bench.loadgen import LoadResult
 
 HERE = Path(__file__).resolve().parent
 CHAT_BODY = json.dumps({"model": MODEL, "messages": [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Say hello to the benchmark in one short sentence."}]}).encode()
+BACKLOG_WAIT = 90.0  # seconds a phase's spend events may take to be stored before the next phase starts
 STREAM_BODY = json.dumps({**json.loads(CHAT_BODY), "stream": True,
                           "stream_options": {"include_usage": True}}).encode()
 
@@ -93,7 +103,15 @@ class Bench:
         before = {name: procstat.group_cpu(members()) for name, members in groups.items()}
         with procstat.RssSampler(gw_pids) as sampler:
             result = run()
-        used = {name: procstat.group_cpu(members()) - before[name] for name, members in groups.items()}
+        gateway_used = procstat.group_cpu(groups["gateway"]()) - before["gateway"]
+        if self.gateway is not None:
+            # The phase's spend events are stored before the next phase starts: a saturating phase leaves
+            # Celery 100,000+ rows, and storing them while the next phase runs slowed that phase. The Celery,
+            # Redis and PostgreSQL CPU of storing them is this phase's.
+            gateway = self.gateway
+            wait_until_stored(lambda: spend_backlog(gateway), timeout=BACKLOG_WAIT)
+        used = {name: gateway_used if name == "gateway" else procstat.group_cpu(members()) - before[name]
+                for name, members in groups.items()}
         cpu = {name: times.total for name, times in used.items()}
         cpu["gateway_kernel"] = used["gateway"].system
         calls = max(result.requests, 1)

@@ -196,3 +196,13 @@ def test_the_embedded_mode_is_benched_with_its_one_worker() -> None:
     assert parse_args([]).workers == 2 and parse_args(["--workers", "3"]).workers == 3
     assert parse_args(["--embedded"]).workers == 1
     assert any("one worker" in p for p in preflight(parse_args(["--embedded", "--workers", "2"])))
+
+
+def test_a_phase_waits_until_its_spend_events_are_stored_but_not_forever() -> None:
+    from bench.gateway import wait_until_stored
+
+    waiting = iter([3, 2, 0, 5])
+    assert wait_until_stored(lambda: next(waiting), timeout=5, poll=0.01) < 1
+    assert next(waiting) == 5  # stopped asking once nothing waited
+    assert wait_until_stored(lambda: None, timeout=5, poll=0.01) < 1  # unknown (embedded): no wait
+    assert 0.2 <= wait_until_stored(lambda: 1, timeout=0.2, poll=0.01) < 1
