@@ -211,3 +211,18 @@ def test_top_ups_ask_only_for_what_runs_low_so_a_busy_process_holds_one_leases_w
         assert now["reserved"] <= 2 * W * leases.LEASE_CALLS
 
     book_scenario(limits, body)
+
+
+def test_a_call_costing_more_than_its_worst_case_is_spent_in_full_and_the_lease_gives_back_what_it_held() -> None:
+    """Running calls under an ended lease keep their whole worst case reserved, even when another call's
+    overrun used part of it; once all settle, the lease has given back exactly what it held."""
+    limits = LedgerLimits(ledger="unit", max_budget=10 ** 9)
+    lease = leases.Lease(limits=limits, ends=time.time() + 2, minute=0)
+    lease.extend(LeaseGrant(budget=2 * W), lease.ends, 0)
+    lease.take(W)
+    lease.take(W)
+    lease.end()
+    lease.settle(W, 3 * W // 2, 0)  # the first call cost half again its worst case
+    lease.settle(W, W, 0)
+    report = lease.take_report("h", time.time())
+    assert report is not None and (report.spend, report.release, lease.held) == (5 * W // 2, 2 * W, 0)
