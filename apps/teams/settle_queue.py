@@ -7,8 +7,8 @@ sending that per call cost a task and a Redis round trip per call. Here finished
   already sees this one's spend and tokens;
 - a call with nothing to settle (master key, unlimited keys: spend events only) or admitted under this
   process's leases (apps.teams.leases: the lease already holds its reservation) may wait up to
-  SETTLE_DELAY for others; every batch carries the leases' reports. A process killed without SIGTERM loses at most that much of their spend
-  events (SIGTERM drains the queue; see `drain`).
+  SETTLE_DELAY for others; every batch carries the leases' reports. A process killed without SIGTERM
+  loses at most that much of their spend events (SIGTERM drains the queue; see `drain`).
 """
 from __future__ import annotations
 
