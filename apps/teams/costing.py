@@ -35,11 +35,6 @@ class Price:
     cache_read_cost_per_token: Decimal | None = None
     max_output_tokens: int | None = None
 
-    @property
-    def per_token_atto(self) -> tuple[int, int]:
-        """(input, output) USD per token in 1e-18 USD, rounded up: integer arithmetic for reservations."""
-        return (to_atto(self.input_cost_per_token), to_atto(self.output_cost_per_token))
-
 
 @lru_cache(maxsize=4096)
 def listed_price(provider: str, model: str) -> Price | None:
@@ -63,23 +58,29 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 PRICES_KEPT = 4096  # deployments whose price is kept; the whole cache is dropped past it (snapshot rebuilds)
-_prices: dict[int, tuple[DeploymentRecord, Price]] = {}  # id(record) -> (record, its price)
-_atto: dict[Price, tuple[int, int]] = {}  # a price's per-token rates in 1e-18 USD, rounded up
+# id(record) -> (record, its price, its (input, output) USD per token in 1e-18 USD rounded up, for reservations)
+_prices: dict[int, tuple[DeploymentRecord, Price, tuple[int, int]]] = {}
 ATTO = Decimal(10) ** 18
 
 
-def deployment_price(deployment: DeploymentRecord) -> Price:
-    """The deployment's price, worked out once per snapshot record (records are immutable).
+def _kept_price(deployment: DeploymentRecord) -> tuple[Price, tuple[int, int]]:
+    """The deployment's price and per-token rates, worked out once per snapshot record (records are immutable).
 
-    The record is kept with its price, so its id cannot be reused by another record while the entry lives."""
+    The record is kept with them, so its id cannot be reused by another record while the entry lives."""
     kept = _prices.get(id(deployment))
     if kept is not None and kept[0] is deployment:
-        return kept[1]
+        return kept[1], kept[2]
     if len(_prices) >= PRICES_KEPT:
         _prices.clear()
     price = _deployment_price(deployment)
-    _prices[id(deployment)] = (deployment, price)
-    return price
+    rates = (to_atto(price.input_cost_per_token), to_atto(price.output_cost_per_token))
+    _prices[id(deployment)] = (deployment, price, rates)
+    return price, rates
+
+
+def deployment_price(deployment: DeploymentRecord) -> Price:
+    """The deployment's price (kept per snapshot record)."""
+    return _kept_price(deployment)[0]
 
 
 def _deployment_price(deployment: DeploymentRecord) -> Price:
@@ -150,12 +151,7 @@ def worst_case_nanos(deployments: Iterable[DeploymentRecord], *, prompt_tokens: 
     dearest = 0
     for index, deployment in enumerate(deployments):
         completion = completion_tokens[index] if completion_tokens else 0
-        price = deployment_price(deployment)
-        rates = _atto.get(price)
-        if rates is None:
-            if len(_atto) >= PRICES_KEPT:
-                _atto.clear()
-            rates = _atto[price] = price.per_token_atto
+        rates = _kept_price(deployment)[1]
         dearest = max(dearest, -(-(prompt_tokens * rates[0] + completion * rates[1]) // 1_000_000_000))
     return dearest
 

@@ -55,6 +55,20 @@ def full_lease(amount: int) -> LeaseGrant:
 
 
 @dataclass(slots=True)
+class Pending:
+    """What a lease has to tell Redis since its last report."""
+
+    spend: int = 0  # settled cost of its calls
+    release: int = 0  # reservation given back
+    tokens: int = 0  # tokens to count (beyond the lease's tpm allowance)
+    rpm_back: int = 0  # unused request slots, when the lease ended
+    tpm_back: int = 0  # unused tokens, likewise
+
+    def __bool__(self) -> bool:
+        return any((self.spend, self.release, self.tokens, self.rpm_back, self.tpm_back))
+
+
+@dataclass(slots=True)
 class Lease:
     """One level's allowances held by this process, as if every pending report were already applied."""
 
@@ -72,7 +86,7 @@ class Lease:
     running: int = 0
     draining: bool = False
     announce: bool = False  # draining, and Redis has not been told to keep the rest reserved for running calls
-    report: dict[str, int] = field(default_factory=lambda: {"spend": 0, "release": 0, "tokens": 0})
+    report: Pending = field(default_factory=Pending)
 
     def covers(self, amount: int, now: float) -> bool:
         level = self.limits
@@ -102,16 +116,16 @@ class Lease:
         self.running -= 1
         release = min(actual, self.held)
         self.held -= release
-        self.report["spend"] += actual
-        self.report["release"] += release
+        self.report.spend += actual
+        self.report.release += release
         if self.limits.tpm_limit is None:
-            self.report["tokens"] += tokens
+            self.report.tokens += tokens
         else:
             excess_before = max(0, self.tokens_used - self.tokens_granted)
             self.tokens_used += tokens
-            self.report["tokens"] += max(0, self.tokens_used - self.tokens_granted) - excess_before
+            self.report.tokens += max(0, self.tokens_used - self.tokens_granted) - excess_before
         if self.draining:  # what this call had reserved beyond its cost serves no later call
-            self.report["release"] += self.held - self.committed
+            self.report.release += self.held - self.committed
             self.held = self.committed
 
     def extend(self, grant: LeaseGrant, ends: float, minute: int) -> None:
@@ -128,24 +142,24 @@ class Lease:
     def end(self) -> None:
         """No new calls: give back what is not committed to running calls, and the unused slots and tokens."""
         self.draining = self.announce = True
-        self.report["release"] += self.held - self.committed
+        self.report.release += self.held - self.committed
         self.held = self.committed
-        self.report["rpm_back"] = self.report.get("rpm_back", 0) + max(0, self.slots)
-        self.report["tpm_back"] = self.report.get("tpm_back", 0) + max(0, self.tokens_granted - self.tokens_used)
+        self.report.rpm_back += max(0, self.slots)
+        self.report.tpm_back += max(0, self.tokens_granted - self.tokens_used)
         self.slots = 0
         self.tokens_granted = self.tokens_used = 0
 
     def take_report(self, holder: str, now: float) -> LeaseReport | None:
         pending = self.report
-        if not any(pending.values()) and not self.announce:
+        if not pending and not self.announce:
             return None
-        self.report = {"spend": 0, "release": 0, "tokens": 0}
+        self.report = Pending()
         # A draining lease stays reserved (for its running calls) as long as a dead process's reservation would.
         expires = now + PARALLEL_STALE_SECONDS if self.announce else 0.0
         self.announce = False
-        return LeaseReport(level=self.limits, holder=holder, spend=pending["spend"], release=pending["release"],
-                           tokens=pending["tokens"], rpm_back=pending.get("rpm_back", 0),
-                           tpm_back=pending.get("tpm_back", 0), minute=self.minute, expires=expires)
+        return LeaseReport(level=self.limits, holder=holder, spend=pending.spend, release=pending.release,
+                           tokens=pending.tokens, rpm_back=pending.rpm_back, tpm_back=pending.tpm_back,
+                           minute=self.minute, expires=expires)
 
 
 @dataclass(frozen=True, slots=True)

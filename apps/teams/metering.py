@@ -171,13 +171,13 @@ class Meter:
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
+        records = [event.encode() for event in self.events]
         book = leases.current_book()
         if self.ticket is not None and book is not None:
             book.settle(self.ticket, actual, usage.total_tokens)  # reaches the backend with the book's next report
-            return Settlement((), [event.encode() for event in self.events], reserved=0, actual=actual,
-                              tokens=usage.total_tokens, now=time.time())
-        return Settlement(self.levels, [event.encode() for event in self.events], reserved=self.reserved,
-                          actual=actual, tokens=usage.total_tokens, now=time.time(), clipped=self.clipped)
+            return Settlement((), records, reserved=0, actual=actual, tokens=usage.total_tokens, now=time.time())
+        return Settlement(self.levels, records, reserved=self.reserved, actual=actual, tokens=usage.total_tokens,
+                          now=time.time(), clipped=self.clipped)
 
     async def finish(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
                      error_type: str = "", ttft: float | None = None) -> None:

@@ -32,8 +32,9 @@ PRELUDE = (SCRIPTS / "ledger.lua").read_text()
 ADMIT = Script.of(PRELUDE + (SCRIPTS / "admit.lua").read_text())
 SETTLE = Script.of(PRELUDE + (SCRIPTS / "settle.lua").read_text())
 LEASES_TTL = 3600  # seconds a level's leases hash outlives its last change (past any lease and its grace)
-LEASE_GRANT = Script.of(PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n" + (SCRIPTS / "lease_grant.lua").read_text())
-LEASE_ADJUST = Script.of(PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n" + (SCRIPTS / "lease_adjust.lua").read_text())
+LEASE_PRELUDE = PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n"
+LEASE_GRANT = Script.of(LEASE_PRELUDE + (SCRIPTS / "lease_grant.lua").read_text())
+LEASE_ADJUST = Script.of(LEASE_PRELUDE + (SCRIPTS / "lease_adjust.lua").read_text())
 SET_SPEND = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 1"
 RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
@@ -68,12 +69,13 @@ def leases_key(name: str) -> str:
     return f"{PREFIX}leases:{name}"
 
 
-def report_command(report: LeaseReport, now: float) -> tuple[str | int, ...]:
-    """The EVALSHA of one lease report."""
+def report_args(report: LeaseReport, now: float) -> tuple[list[str], list[str]]:
+    """The keys and arguments of one lease report's LEASE_ADJUST."""
     ledger = report.level.ledger
-    return ("EVALSHA", LEASE_ADJUST.sha, 2, ledger_key(ledger), leases_key(ledger), f"{now:.6f}", report.holder,
-            str(report.spend), str(report.release), str(report.tokens), str(report.rpm_back), str(report.tpm_back),
-            str(report.minute), f"{report.expires:.6f}", *level_args([report.level]))
+    return [ledger_key(ledger), leases_key(ledger)], [
+        f"{now:.6f}", report.holder, str(report.spend), str(report.release), str(report.tokens),
+        str(report.rpm_back), str(report.tpm_back), str(report.minute), f"{report.expires:.6f}",
+        *level_args([report.level])]
 
 
 def raise_first(replies: list[Any]) -> list[Any]:
@@ -273,20 +275,21 @@ class RedisState:
         client = self.client
         commands: list[tuple[str | bytes | int, ...]] = list(self._take_pending())
         settles: dict[int, tuple[Script, list[str], list[str]]] = {}  # pipeline position -> script, keys, args
+
+        def evalsha(script: Script, keys: list[str], args: list[str]) -> None:
+            settles[len(commands)] = (script, keys, args)
+            commands.append(("EVALSHA", script.sha, len(keys), *keys, *args))
+
         now = time.time()
         for report in reports:
-            command = report_command(report, now)
-            settles[len(commands)] = (LEASE_ADJUST, [str(key) for key in command[3:5]], [str(a) for a in command[5:]])
-            commands.append(command)
+            evalsha(LEASE_ADJUST, *report_args(report, now))
         records: list[bytes] = []
         for item in settlements:
             records.extend(item.records)
             if item.levels:
-                keys = [ledger_key(level.ledger) for level in item.levels]
-                args = settle_args(item.levels, reserved=item.reserved, actual=item.actual, tokens=item.tokens,
-                                   now=item.now, clipped=item.clipped)
-                settles[len(commands)] = (SETTLE, keys, args)
-                commands.append(("EVALSHA", SETTLE.sha, len(keys), *keys, *args))
+                evalsha(SETTLE, [ledger_key(level.ledger) for level in item.levels],
+                        settle_args(item.levels, reserved=item.reserved, actual=item.actual, tokens=item.tokens,
+                                    now=item.now, clipped=item.clipped))
         if records:
             commands.append(("RPUSH", SPEND_BUFFER, *records))
         results = await client.pipeline(commands)
