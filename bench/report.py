@@ -144,9 +144,14 @@ def targets(results: dict[str, Any]) -> list[str]:
         row = find(rows, target, "chat", 500)
         check(f"{target}: overhead p50 <= 1 ms at 500/s", row, overhead(rows, row, "p50_ms") if row else None, 1.0)
         check(f"{target}: overhead p99 <= 5 ms at 500/s", row, overhead(rows, row, "p99_ms") if row else None, 5.0)
-        row = find(rows, target, "stream", 100)
-        check(f"{target}: streaming TTFT overhead p50 <= 1 ms at 100/s", row,
+        # The issue states this target in its "At 500 calls/s" bullet; 100/s is reported beside it, not judged.
+        row = find(rows, target, "stream", 500)
+        check(f"{target}: streaming TTFT overhead p50 <= 1 ms at 500/s", row,
               overhead(rows, row, "ttfb_p50_ms") if row else None, 1.0)
+        row = find(rows, target, "stream", 100)
+        slow = overhead(rows, row, "ttfb_p50_ms") if row else None
+        if slow is not None:
+            checks.append((f"{target}: streaming TTFT overhead p50 at 100/s (reported, no target)", figure(slow), None))
     checks += overload_checks(rows)
     idle = results.get("rss_idle_kib") or {}
     worst = max((v for k, v in idle.items() if k.startswith("worker")), default=None)

@@ -318,9 +318,9 @@ def tool_versions() -> dict[str, str]:
 
 
 def plan_for(args: argparse.Namespace) -> Plan:
-    """The phases to run: short ones, one stream rate, no soak and no profiles with --quick."""
+    """The phases to run: short ones, no soak and no profiles with --quick."""
     duration = args.duration or (5.0 if args.quick else 20.0)
-    return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100] if args.quick else [100, 500],
+    return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
@@ -43,8 +44,9 @@ class LeanASGIHandler(ASGIHandler):
     RESOLVED_PATHS = 256  # distinct API paths whose resolution is kept (bounded: ids in paths are unbounded)
 
     def __init__(self) -> None:
-        super().__init__()
         self.resolved: dict[str, ResolverMatch] = {}
+        self.async_views: dict[Any, bool] = {}
+        super().__init__()
 
     def resolve_request(self, request: HttpRequest) -> ResolverMatch:
         """Django's resolution, kept per path: the API's routes never change while serving.
@@ -60,6 +62,19 @@ class LeanASGIHandler(ASGIHandler):
         request.resolver_match = match
         return match
 
+    async def _get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        """Django's, for the API's views: no view or template-response middleware and no ATOMIC_REQUESTS
+        (the API does no ORM work per call), so only resolve, call and check. A sync view still runs in a
+        thread; whether a view is a coroutine function is worked out once per view."""
+        callback, args, kwargs = self.resolve_request(request)
+        is_async = self.async_views.get(callback)
+        if is_async is None:
+            is_async = self.async_views[callback] = iscoroutinefunction(callback)
+        view = callback if is_async else sync_to_async(callback, thread_sensitive=True)
+        response = await view(request, *args, **kwargs)
+        self.check_response(response, callback)  # type: ignore[attr-defined]
+        return response  # type: ignore[no-any-return]
+
     def load_middleware(self, is_async: bool = False) -> None:
         handler = convert_exception_to_response(self._get_response_async)  # type: ignore[attr-defined]
         for path in reversed(settings.TOLLGATE_API_MIDDLEWARE):
@@ -74,7 +89,9 @@ class LeanASGIHandler(ASGIHandler):
         body = await read_body(receive, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         if body is None:
             return  # the client left before the request was complete
-        set_script_prefix(get_script_prefix(scope))
+        prefix = get_script_prefix(scope)
+        if prefix not in ("", "/"):  # "/" is the default: writing it per call cost an asgiref Local write
+            set_script_prefix(prefix)
         request, error_response = self.create_request(scope, io.BytesIO(body.data))
         if request is None:
             assert error_response is not None

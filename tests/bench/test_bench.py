@@ -16,7 +16,7 @@ from apps.routing.config import load_config_file
 from bench import mock_upstream, profile, report
 from bench.gateway import MODEL, Gateway, config_yaml
 from bench.loadgen import WRK_MARK, parse_k6_summary, parse_wrk_output, wrk_script
-from bench.run import parse_args, preflight
+from bench.run import parse_args, plan_for, preflight
 
 WRK_STDOUT = f"""Running 5s test @ http://127.0.0.1:4000/v1/chat/completions
   1 threads and 64 connections
@@ -206,3 +206,25 @@ def test_a_phase_waits_until_its_spend_events_are_stored_but_not_forever() -> No
     assert next(waiting) == 5  # stopped asking once nothing waited
     assert wait_until_stored(lambda: None, timeout=5, poll=0.01) < 1  # unknown (embedded): no wait
     assert 0.2 <= wait_until_stored(lambda: 1, timeout=0.2, poll=0.01) < 1
+
+
+def test_the_streaming_first_token_target_is_judged_at_500_per_second_and_100_is_reported() -> None:
+    def stream(target: str, rate: int, ttfb: float) -> dict[str, object]:
+        return {"target": target, "kind": "stream", "tool": "k6", "target_rate": rate, "ttfb_p50_ms": ttfb}
+
+    rows = [stream("direct", 100, 0.2), stream("direct", 500, 0.15),
+            stream("gateway-master", 100, 1.5), stream("gateway-master", 500, 0.95)]
+    lines = report.targets({"rows": rows})
+    judged = next(line for line in lines if "gateway-master: streaming TTFT overhead p50 <= 1 ms at 500/s" in line)
+    assert "| 0.800 |" in judged and judged.endswith("| pass |")
+    reported = next(line for line in lines if "gateway-master: streaming TTFT overhead p50 at 100/s" in line)
+    assert "| 1.300 |" in reported and reported.endswith("| - |")
+
+    rows[3] = stream("gateway-master", 500, 1.25)
+    judged = next(line for line in report.targets({"rows": rows}) if "at 500/s" in line and "TTFT" in line)
+    assert judged.endswith("| **FAIL** |")
+
+
+def test_a_quick_run_still_streams_at_both_rates() -> None:
+    plan = plan_for(parse_args(["--quick"]))
+    assert plan.stream_rates == [100, 500]

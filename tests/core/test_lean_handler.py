@@ -204,3 +204,58 @@ async def test_a_path_is_resolved_once_and_kept_within_a_bound(handler: LeanASGI
         assert server.status == (200 if model == "gpt-4o-mini" else 404)
         assert model in server.body.decode()  # each path answered with its own kwargs
     assert len(handler.resolved) == 2
+
+
+def answering_view(seen: list[tuple[str, bool]]) -> Any:
+    """A view standing in for the resolved one: records the script prefix it sees and whether it ran in the loop."""
+    from django.http import HttpResponse
+    from django.urls import get_script_prefix
+
+    def record(request: Any) -> HttpResponse:
+        try:
+            asyncio.get_running_loop()
+            in_loop = True
+        except RuntimeError:
+            in_loop = False
+        seen.append((get_script_prefix(), in_loop))
+        return HttpResponse(b"{}", content_type="application/json")
+
+    return record
+
+
+@pytest.mark.parametrize("root_path, prefix", [("", "/"), ("/gateway", "/gateway/")])
+async def test_views_see_the_script_prefix_of_their_root_path(handler: LeanASGIHandler, monkeypatch: pytest.MonkeyPatch,
+                                                              root_path: str, prefix: str) -> None:
+    seen: list[tuple[str, bool]] = []
+    record = answering_view(seen)
+
+    async def view(request: Any) -> Any:
+        return record(request)
+
+    monkeypatch.setattr(handler, "resolve_request", lambda request: (view, (), {}))
+    server = FakeServer([CHAT])
+    await handler(scope() | {"root_path": root_path}, server.receive, server.send)
+    assert server.status == 200
+    assert seen == [(prefix, True)]
+
+
+async def test_a_sync_view_runs_in_a_thread_and_a_view_returning_nothing_is_a_500(handler: LeanASGIHandler,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, bool]] = []
+    sync_view = answering_view(seen)
+    monkeypatch.setattr(handler, "resolve_request", lambda request: (sync_view, (), {}))
+    for _ in range(2):  # the second call takes the kept answer to "is it a coroutine function?"
+        server = FakeServer([CHAT])
+        await serve(handler, server)
+        assert server.status == 200
+    assert seen == [("/", False), ("/", False)]
+    assert handler.async_views == {sync_view: False}
+
+    async def returns_nothing(request: Any) -> None:
+        return None
+
+    monkeypatch.setattr(handler, "resolve_request", lambda request: (returns_nothing, (), {}))
+    server = FakeServer([CHAT])
+    await serve(handler, server)
+    assert server.status == 500
+    assert b'"error"' in server.body
