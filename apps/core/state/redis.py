@@ -32,7 +32,7 @@ PRELUDE = (SCRIPTS / "ledger.lua").read_text()
 ADMIT = Script.of(PRELUDE + (SCRIPTS / "admit.lua").read_text())
 SETTLE = Script.of(PRELUDE + (SCRIPTS / "settle.lua").read_text())
 LEASES_TTL = 3600  # seconds a level's leases hash outlives its last change (past any lease and its grace)
-LEASE_PRELUDE = PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n"
+LEASE_PRELUDE = PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n" + (SCRIPTS / "leases.lua").read_text()
 LEASE_GRANT = Script.of(LEASE_PRELUDE + (SCRIPTS / "lease_grant.lua").read_text())
 LEASE_ADJUST = Script.of(LEASE_PRELUDE + (SCRIPTS / "lease_adjust.lua").read_text())
 SET_SPEND = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 1"

@@ -8,12 +8,9 @@ local holder = ARGV[2]
 local spend, release, tokens = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local rpm_back, tpm_back, lease_minute, expires = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),
   tonumber(ARGV[9])
-local held, ends = 0, '0'
+local held, ends = 0, 0
 local prior = redis.call('HGET', KEYS[2], holder)
-if prior then
-  held, ends = string.match(prior, '^(%d+) ([%d%.]+)$')
-  held = tonumber(held)
-end
+if prior then held, ends = lease_entry(prior) end
 release = math.min(release, held)
 local rec = refresh(KEYS[1], level_args(1, 10))
 rec.spent = rec.spent + spend
@@ -30,8 +27,7 @@ if prior then
   held = held - release
   if expires > 0 then ends = expires end
   if held > 0 then
-    redis.call('HSET', KEYS[2], holder, string.format('%d %.6f', held, tonumber(ends)))
-    redis.call('EXPIRE', KEYS[2], LEASES_TTL)
+    keep_lease(KEYS[2], holder, held, ends)
   else
     redis.call('HDEL', KEYS[2], holder)
   end

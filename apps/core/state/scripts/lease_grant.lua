@@ -14,9 +14,9 @@ local lvl = level_args(1, 12)
 local rec = refresh(KEYS[1], lvl)
 local entries = redis.call('HGETALL', KEYS[2])
 for i = 1, #entries, 2 do
-  local held, ends = string.match(entries[i + 1], '^(%d+) ([%d%.]+)$')
-  if tonumber(ends) + grace < now then
-    rec.reserved = math.max(0, rec.reserved - tonumber(held))
+  local held, ends = lease_entry(entries[i + 1])
+  if ends + grace < now then
+    rec.reserved = math.max(0, rec.reserved - held)
     redis.call('HDEL', KEYS[2], entries[i])
   end
 end
@@ -47,7 +47,6 @@ rec.par_ts = now
 save(KEYS[1], rec)
 local prior = redis.call('HGET', KEYS[2], holder)
 local held = budget
-if prior then held = held + tonumber(string.match(prior, '^(%d+)')) end
-redis.call('HSET', KEYS[2], holder, string.format('%d %.6f', held, expires))
-redis.call('EXPIRE', KEYS[2], LEASES_TTL)
+if prior then held = held + lease_entry(prior) end
+keep_lease(KEYS[2], holder, held, expires)
 return {1, budget, rpm, tpm}
