@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncGenerator, Coroutine, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from apps.core.errors import GatewayError
 from apps.providers import transport
 from apps.providers.base import ChatCall, EmbeddingCall, ProviderAdapter, Target
+from apps.providers.env_defaults import with_env_defaults
 from apps.providers.registry import resolve
 from apps.providers.sdk_errors import sdk_error
 from apps.providers.transport import ChatStream
@@ -45,21 +45,16 @@ def wrap(value: Any) -> Any:
     return value
 
 
-def env_value(names: tuple[str, ...]) -> str | None:
-    return next((os.environ[name] for name in names if os.environ.get(name)), None)
-
-
 def build_target(model: str, options: dict[str, Any]) -> tuple[ProviderAdapter, Target]:
     """The adapter and Target for `provider/model`, taking keys from arguments, else the provider's env vars."""
     adapter, provider_model = resolve(model)
     given = {name: options.pop(name) for name in TARGET_FIELDS if name in options}
-    api_key = given.get("api_key") or env_value(getattr(adapter, "api_key_env", ()))
-    api_base = given.get("api_base") or env_value(getattr(adapter, "api_base_env", ()))
     extra = {name: options.pop(name) for name in list(options) if name.startswith(("aws_", "vertex_", "azure_"))}
-    target = Target(provider=adapter.prefix, model=provider_model, api_key=api_key, api_base=api_base,
-                    api_version=given.get("api_version"), timeout=float(given.get("timeout") or 600.0),
-                    drop_params=bool(given.get("drop_params", False)), extra=extra, model_alias=model)
-    return adapter, target
+    target = Target(provider=adapter.prefix, model=provider_model, api_key=given.get("api_key"),
+                    api_base=given.get("api_base"), api_version=given.get("api_version"),
+                    timeout=float(given.get("timeout") or 600.0), drop_params=bool(given.get("drop_params", False)),
+                    extra=extra, model_alias=model)
+    return adapter, with_env_defaults(target)
 
 
 async def client_chunks(stream: ChatStream, *, include_usage: bool) -> AsyncGenerator[OpenAIObject, None]:

@@ -179,7 +179,7 @@ class GeminiAdapter(CapabilityTable):
 
     prefix: ClassVar[str] = "gemini"
     api_key_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_BASE",)
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     default_api_version: ClassVar[str] = "v1beta"

@@ -31,7 +31,7 @@ class VertexAIAdapter(GeminiAdapter):
 
     prefix: ClassVar[str] = "vertex_ai"
     api_key_env: ClassVar[tuple[str, ...]] = ()
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("VERTEXAI_API_BASE",)
     default_api_version: ClassVar[str] = "v1"
 
     def model_url(self, target: Target) -> str:
