@@ -1,5 +1,8 @@
 """The Bedrock adapter: Converse / ConverseStream for chat, InvokeModel for Titan and Cohere embeddings.
 
+Titan embeds one text per call: `split_embedding` tells the transport to send a several-text request as one
+call per text (concurrently), and answer them as one list.
+
 Requests are signed with SigV4 (or a Bedrock API key) in `sign`, which the transport calls last;
 credentials come from `apps.providers.aws_auth`, never from this module.
 """
@@ -13,7 +16,7 @@ from urllib.parse import quote
 
 from apps.core import jsonutil
 from apps.providers import aws_auth
-from apps.providers.adapters.bedrock.convert import converse_body, embedding_body, model_id
+from apps.providers.adapters.bedrock.convert import converse_body, embedding_body, model_id, titan_calls
 from apps.providers.adapters.bedrock.response import bedrock_error, completion_body, stream_frame
 from apps.providers.adapters.bedrock.response import embedding_body as embedding_result
 from apps.providers.base import (
@@ -71,6 +74,10 @@ class BedrockAdapter(CapabilityTable):
     def translate_embedding_request(self, call: EmbeddingCall, target: Target) -> UpstreamRequest:
         return UpstreamRequest(method="POST", url=self.model_url(target, "invoke"), headers=self.headers(target),
                                body=jsonutil.dumps(embedding_body(call, target)))
+
+    def split_embedding(self, call: EmbeddingCall, target: Target) -> list[EmbeddingCall]:
+        """The upstream calls one embeddings request needs: one per text for Titan, else the call itself."""
+        return titan_calls(call, target)
 
     def sign(self, request: UpstreamRequest, target: Target) -> UpstreamRequest:
         """SigV4 for service `bedrock` (or Bearer with a Bedrock API key); called by the transport."""
