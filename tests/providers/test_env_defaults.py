@@ -82,3 +82,14 @@ def test_sdk_azure_call_takes_base_key_and_version_from_env(monkeypatch: pytest.
     assert reply.choices[0].message.content == "Hello from Azure."
     assert (seen.path, seen.query, seen.headers["api-key"]) == (
         "/openai/deployments/gpt4o-prod/chat/completions", {"api-version": ["2024-08-01-preview"]}, azure.API_KEY)
+
+
+def test_bedrock_endpoint_param_wins_over_its_variable() -> None:
+    from apps.providers.registry import adapter_for
+
+    environ = {"AWS_BEDROCK_RUNTIME_ENDPOINT": "http://bedrock.env"}
+    bedrock = adapter_for("bedrock")
+    from_env = with_env_defaults(Target(provider="bedrock", model="m"), environ)
+    own = with_env_defaults(Target(provider="bedrock", model="m",
+                                   extra={"aws_bedrock_runtime_endpoint": "http://own"}), environ)
+    assert (bedrock.endpoint(from_env), bedrock.endpoint(own)) == ("http://bedrock.env", "http://own")  # type: ignore[attr-defined]

@@ -41,14 +41,15 @@ class BedrockAdapter(CapabilityTable):
 
     prefix: ClassVar[str] = "bedrock"
     api_key_env: ClassVar[tuple[str, ...]] = ()
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("AWS_BEDROCK_RUNTIME_ENDPOINT",)
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
 
     def endpoint(self, target: Target) -> str:
-        """`api_base` / `aws_bedrock_runtime_endpoint`, else the regional Bedrock Runtime endpoint."""
-        base = target.api_base or target.extra.get("aws_bedrock_runtime_endpoint")
+        """`aws_bedrock_runtime_endpoint` / `api_base` (AWS_BEDROCK_RUNTIME_ENDPOINT when neither is given), else
+        the regional Bedrock Runtime endpoint."""
+        base = target.extra.get("aws_bedrock_runtime_endpoint") or target.api_base
         if base:
             return str(base).rstrip("/")
         region = aws_auth.aws_region(target.extra, model=model_id(target.model))
