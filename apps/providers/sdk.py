@@ -72,8 +72,8 @@ async def client_chunks(stream: ChatStream, *, include_usage: bool) -> AsyncGene
 def call_url(adapter: ProviderAdapter, target: Target) -> str:
     """Where a call goes, for the openai errors' `request`: scheme, host and path only (a key can sit elsewhere)."""
     parts = urlsplit(target.api_base or getattr(adapter, "default_api_base", "") or f"https://{target.provider}")
-    host = parts.hostname or target.provider
-    return urlunsplit((parts.scheme or "https", f"{host}:{parts.port}" if parts.port else host, parts.path, "", ""))
+    host = parts.netloc.rpartition("@")[2] or target.provider  # no user:password@
+    return urlunsplit((parts.scheme or "https", host, parts.path, "", ""))
 
 
 @contextmanager

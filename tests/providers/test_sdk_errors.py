@@ -136,3 +136,15 @@ def test_the_gateway_does_not_import_openai() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "DJANGO_SETTINGS_MODULE": "gatewaysite.settings"})
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_the_error_request_url_carries_no_credentials() -> None:
+    from apps.providers.base import Target
+    from apps.providers.registry import adapter_for
+    from apps.providers.sdk import call_url
+
+    def url(api_base: str | None) -> str:
+        return call_url(adapter_for("openai"), Target(provider="openai", model="m", api_base=api_base))
+
+    assert url("http://user:secret@[::1]:8080/v1?key=sk-in-query") == "http://[::1]:8080/v1"
+    assert url(None) == "https://api.openai.com/v1"
