@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from apps.core.errors import GatewayError, ModelNotFound, RateLimited
+from apps.core.errors import GatewayError, InvalidRequest, ModelNotFound, RateLimited
 from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
 from apps.providers.tokens import chat_tokens, input_tokens
 from apps.routing import runtime
@@ -58,6 +58,18 @@ class NoDeploymentAvailable(RateLimited):
     """Every deployment of the group is cooling down or over its rpm/tpm this minute."""
 
     code = "no_deployments_available"
+
+
+class UnsupportedProvider(InvalidRequest):
+    """Every deployment of the group names a provider no adapter serves (the config loaded it with a warning)."""
+
+    code = "unsupported_provider"
+
+
+def unsupported_provider(group: str, deployments: tuple[DeploymentRecord, ...]) -> UnsupportedProvider:
+    providers = ", ".join(sorted({repr(d.target.provider) for d in deployments}))
+    return UnsupportedProvider(f"The model `{group}` is served by provider {providers}, which Tollgate does not "
+                               f"support; use a supported provider in its deployment.", param="model")
 
 
 def model_not_found(model: str) -> ModelNotFound:
@@ -158,9 +170,12 @@ class CallRouter(Generic[T]):
 
     async def serve_group(self, group: str) -> tuple[T, DeploymentRecord]:
         """Try the group's deployments until one answers or the retry budget is spent."""
-        deployments = self.table.deployments(group)
-        if not deployments:
+        listed = self.table.deployments(group)
+        if not listed:
             raise model_not_found(group)
+        deployments = tuple(d for d in listed if d.supported)
+        if not deployments:
+            raise unsupported_provider(group, listed)
         failed: set[str] = set()
         while True:
             deployment = await self.pick(group, deployments, failed)

@@ -14,6 +14,7 @@ from django.conf import settings
 from apps.core.secrets import decrypt
 from apps.core.snapshots import SnapshotCache
 from apps.providers.base import Target
+from apps.providers.registry import ADAPTERS
 from apps.routing.policy import RouterPolicy, policy_from_settings
 
 logger = logging.getLogger("tollgate.routing")
@@ -39,6 +40,7 @@ class DeploymentRecord:
     model_info: dict[str, Any] = field(default_factory=dict)
     max_input_tokens: int | None = None  # model_info, else the price table; None when unknown
     weight_set: bool = False  # `weight` was given, so simple-shuffle weighs by it rather than rpm/tpm
+    supported: bool = True  # an adapter serves the provider; calls to one that none serves get 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,8 @@ def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | Non
         input_cost_per_token=_given_or_listed(deployment.input_cost_per_token, price, "input_cost_per_token"),
         output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, price, "output_cost_per_token"),
         model_info=info, max_input_tokens=info.get("max_input_tokens") or (price.max_input_tokens if price else None),
-        weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0)
+        weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0,
+        supported=deployment.provider in ADAPTERS)
 
 
 def router_settings_dict() -> dict[str, Any]:
