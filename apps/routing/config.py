@@ -9,6 +9,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from apps.core import jsonutil
 from apps.routing import config_schema as schema
 from apps.routing.config_source import ConfigError, Lines, Path_, read_document
 from apps.routing.policy import policy_from_settings
+from apps.teams.durations import InvalidDuration, parse_duration
 
 ENV_PREFIX = "os.environ/"
 TOP_LEVEL_KEYS = schema.TOP_LEVEL
@@ -48,6 +50,14 @@ class DeploymentSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ProxyBudgetSpec:
+    """`litellm_settings.max_budget` (USD) and `budget_duration`: the budget of the whole proxy."""
+
+    max_budget: Decimal
+    budget_duration: str = ""  # empty: one budget for the proxy's lifetime
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayConfig:
     deployments: tuple[DeploymentSpec, ...]
     router_settings: dict[str, Any]
@@ -55,6 +65,7 @@ class GatewayConfig:
     general_settings: dict[str, Any]
     environment_variables: dict[str, str]
     warnings: tuple[str, ...] = ()
+    proxy_budget: ProxyBudgetSpec | None = None  # None when the file sets no max_budget
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -155,6 +166,7 @@ def parse_deployment(index: int, raw: Any, registry: set[str], overlay: Mapping[
     extra = {k: v for k, v in params.items() if k not in LITELLM_PARAM_COLUMNS}
     fingerprint = jsonutil.dumps({"model_name": raw["model_name"], "params": params}).decode()
     config_id = str(model_info.get("id") or hashlib.sha256(fingerprint.encode()).hexdigest()[:32])
+    _number(entry, "order", params.get("order"), int)  # checked here, read by the routing snapshot
     costs = {name: _number(entry, name, params.get(name, model_info.get(name)), float)
              for name in ("input_cost_per_token", "output_cost_per_token")}
     return DeploymentSpec(
@@ -184,6 +196,28 @@ def check_routing_settings(sections: Mapping[str, dict[str, Any]]) -> None:
         if problems:
             name, message = problems[0]
             raise ConfigError(f"{section}.{message}", path=(section, name))
+
+
+def proxy_budget_of(litellm_settings: Mapping[str, Any]) -> ProxyBudgetSpec | None:
+    """The proxy budget the settings ask for; a bad amount or duration is named."""
+    amount, duration = litellm_settings.get("max_budget"), litellm_settings.get("budget_duration")
+    if amount is None:
+        return None
+    try:
+        budget = Decimal(str(amount))
+    except InvalidOperation:
+        budget = Decimal(-1)
+    if isinstance(amount, bool) or not budget.is_finite() or budget < 0:
+        raise ConfigError(f"litellm_settings.max_budget must be a number of USD, got {amount!r}",
+                          path=("litellm_settings", "max_budget"))
+    try:
+        text = str(duration).strip() if duration else ""
+        if text:
+            parse_duration(text)
+    except InvalidDuration as error:
+        raise ConfigError(f"litellm_settings.budget_duration: {error}",
+                          path=("litellm_settings", "budget_duration")) from None
+    return ProxyBudgetSpec(max_budget=budget, budget_duration=text)
 
 
 def section_warnings(sections: Mapping[str, dict[str, Any]]) -> list[tuple[Path_, str]]:
@@ -219,7 +253,8 @@ def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayCon
     warnings += section_warnings(sections)
     return GatewayConfig(deployments=deployments, router_settings=sections["router_settings"],
                          litellm_settings=sections["litellm_settings"], general_settings=sections["general_settings"],
-                         environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings))
+                         environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings),
+                         proxy_budget=proxy_budget_of(sections["litellm_settings"]))
 
 
 def load_config_file(path: str | Path, registry: set[str]) -> GatewayConfig:
