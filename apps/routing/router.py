@@ -1,6 +1,7 @@
 """Serve a model group: pick a deployment by strategy, retry on one budget, cool failures down, fall back.
 
-One call gets ONE retry budget (`num_retries`, per request or router-wide) that every retry spends,
+One call gets ONE retry budget (`num_retries`, per request or router-wide, or `retry_policy`'s count for the
+error's kind) that every retry spends,
 whichever deployment or fallback group it lands on, so retries never multiply (LiteLLM #7262). The
 first attempt in a fallback group is not a retry; `max_fallbacks` bounds how many groups are tried.
 """
@@ -18,6 +19,7 @@ from apps.core.errors import GatewayError, InvalidRequest, ModelNotFound, RateLi
 from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
 from apps.providers.tokens import chat_tokens, input_tokens
 from apps.routing import runtime
+from apps.routing.error_kinds import error_kind
 from apps.routing.parsing import CallOptions
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
 from apps.routing.strategies import STRATEGIES, CallShape, DeploymentStats
@@ -133,7 +135,8 @@ class CallRouter(Generic[T]):
         self.table, self.policy, self.options = table, table.policy, options
         self.attempt, self.observer = attempt, observer
         self.shape, self.rng, self.sleep = shape, rng, sleep
-        self.retries_left = options.num_retries if options.num_retries is not None else self.policy.num_retries
+        self.num_retries = options.num_retries if options.num_retries is not None else self.policy.num_retries
+        self.retries = 0  # spent so far, on any deployment or group
         self.attempts = 0
 
     def fallbacks(self, kind: str, model: str) -> tuple[str, ...]:
@@ -182,11 +185,19 @@ class CallRouter(Generic[T]):
             try:
                 return await self.call_one(deployment, len(deployments)), deployment
             except UpstreamError as error:
-                if not error.retryable or self.retries_left <= 0:
+                if self.retries >= self.allowed_retries(group, error):
                     raise
-                self.retries_left -= 1
+                self.retries += 1
                 failed.add(deployment.id)
                 await self.wait_before_retry(error, untried=len(failed) < len(deployments))
+
+    def allowed_retries(self, group: str, error: UpstreamError) -> int:
+        """The call's retry budget for this error: `retry_policy`'s count for its kind (which may retry an error
+        that is not retried by default, as in LiteLLM), else num_retries for retryable errors, else none."""
+        counted = self.policy.retries_for(group, error_kind(error))
+        if counted is not None:
+            return counted
+        return self.num_retries if error.retryable else 0
 
     async def pick(self, group: str, deployments: tuple[DeploymentRecord, ...], failed: set[str]) -> DeploymentRecord:
         """The strategy's choice among deployments that fit the prompt, are not cooling and are under limits."""
@@ -200,7 +211,7 @@ class CallRouter(Generic[T]):
         live = [d for d in fitting if not stats[d.id].cooldown_until and not runtime.over_limit(d, stats[d.id])]
         if not live:
             raise no_deployment_error(group, stats, now)
-        fresh = [d for d in live if d.id not in failed] or live
+        fresh = lowest_order([d for d in live if d.id not in failed] or live)
         strategy = STRATEGIES[self.policy.strategy]
         return strategy(fresh, stats=stats, shape=self.shape, policy=self.policy, rng=self.rng)
 
@@ -245,6 +256,15 @@ class CallRouter(Generic[T]):
         delay = max(delay, self.policy.retry_after)
         if delay > 0:
             await self.sleep(delay)
+
+
+def lowest_order(deployments: list[DeploymentRecord]) -> list[DeploymentRecord]:
+    """LiteLLM's `order`: when any deployment sets one, only those with the lowest order are candidates."""
+    orders = [d.order for d in deployments if d.order is not None]
+    if not orders:
+        return deployments
+    first = min(orders)
+    return [d for d in deployments if d.order == first]
 
 
 def _usage_of(value: Any) -> Usage | None:

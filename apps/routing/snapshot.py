@@ -22,7 +22,7 @@ logger = logging.getLogger("tollgate.routing")
 GENERATION = "routing"
 # litellm_params handled by dedicated Deployment columns; everything else is passed to the adapter.
 COLUMN_PARAMS = {"model", "api_base", "api_key", "api_version", "timeout", "rpm", "tpm", "weight",
-                 "input_cost_per_token", "output_cost_per_token", "drop_params", "extra_headers"}
+                 "input_cost_per_token", "output_cost_per_token", "drop_params", "extra_headers", "order"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,7 @@ class DeploymentRecord:
     max_input_tokens: int | None = None  # model_info, else the price table; None when unknown
     weight_set: bool = False  # `weight` was given, so simple-shuffle weighs by it rather than rpm/tpm
     supported: bool = True  # an adapter serves the provider; calls to one that none serves get 400
+    order: int | None = None  # litellm_params.order: the lowest order among the live deployments is tried first
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,13 @@ def _given_or_listed(given: Decimal | None, price: Any, name: str) -> Decimal | 
     return getattr(price, name) if price is not None else None
 
 
+def _order(value: Any) -> int | None:
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None  # the config check names a bad order at load
+
+
 def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | None = None) -> DeploymentRecord:
     """Freeze one Deployment row into what the hot path needs."""
     policy = policy or RouterPolicy()
@@ -146,7 +154,7 @@ def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | Non
         output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, price, "output_cost_per_token"),
         model_info=info, max_input_tokens=info.get("max_input_tokens") or (price.max_input_tokens if price else None),
         weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0,
-        supported=deployment.provider in ADAPTERS)
+        supported=deployment.provider in ADAPTERS, order=_order((deployment.litellm_params or {}).get("order")))
 
 
 def router_settings_dict() -> dict[str, Any]:
