@@ -74,6 +74,22 @@ def unsupported_provider(group: str, deployments: tuple[DeploymentRecord, ...]) 
                                f"support; use a supported provider in its deployment.", param="model")
 
 
+# model_info.mode -> the calls it serves (LiteLLM's modes; "completion" and "responses" models take chat calls here)
+MODE_SERVES = {"chat": "chat", "completion": "chat", "responses": "chat", "embedding": "embedding"}
+
+
+def serves(deployment: DeploymentRecord, call_mode: str) -> bool:
+    """A deployment without a mode serves any call; one with a mode only the calls of that kind."""
+    return not deployment.mode or not call_mode or MODE_SERVES.get(deployment.mode) == call_mode
+
+
+def wrong_mode(group: str, deployments: tuple[DeploymentRecord, ...], call_mode: str) -> InvalidRequest:
+    modes = ", ".join(sorted({d.mode for d in deployments}))
+    endpoint = "/v1/embeddings" if call_mode == "embedding" else "/v1/chat/completions"
+    return InvalidRequest(f"The model `{group}` has model_info.mode {modes} and is not served on {endpoint}.",
+                          param="model", code="model_mode_mismatch")
+
+
 def model_not_found(model: str) -> ModelNotFound:
     return ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
 
@@ -82,9 +98,9 @@ def call_shape(call: ChatCall | EmbeddingCall | None) -> CallShape:
     """What the router may know of a call before sending it: prompt size, completion cap, streaming."""
     if isinstance(call, ChatCall):
         return CallShape(prompt_tokens=chat_tokens(call.messages, call.params.get("tools")),
-                         max_completion_tokens=call.max_tokens, stream=call.stream)
+                         max_completion_tokens=call.max_tokens, stream=call.stream, mode="chat")
     if isinstance(call, EmbeddingCall):
-        return CallShape(prompt_tokens=input_tokens(call.input), max_completion_tokens=0)
+        return CallShape(prompt_tokens=input_tokens(call.input), max_completion_tokens=0, mode="embedding")
     return CallShape()
 
 
@@ -176,9 +192,12 @@ class CallRouter(Generic[T]):
         listed = self.table.deployments(group)
         if not listed:
             raise model_not_found(group)
-        deployments = tuple(d for d in listed if d.supported)
+        fitting = tuple(d for d in listed if serves(d, self.shape.mode))
+        if not fitting:
+            raise wrong_mode(group, listed, self.shape.mode)
+        deployments = tuple(d for d in fitting if d.supported)
         if not deployments:
-            raise unsupported_provider(group, listed)
+            raise unsupported_provider(group, fitting)
         failed: set[str] = set()
         while True:
             deployment = await self.pick(group, deployments, failed)

@@ -42,6 +42,7 @@ class DeploymentRecord:
     weight_set: bool = False  # `weight` was given, so simple-shuffle weighs by it rather than rpm/tpm
     supported: bool = True  # an adapter serves the provider; calls to one that none serves get 400
     order: int | None = None  # litellm_params.order: the lowest order among the live deployments is tried first
+    mode: str = ""  # model_info.mode (chat, embedding, completion...): which calls it serves; "" serves any
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,21 @@ def list_price(provider: str, model: str) -> Any:
     return price_for(provider, model)
 
 
+def base_model(deployment: Any) -> str:
+    """`model_info.base_model` (or `litellm_params.base_model`): the model whose list price and limits apply."""
+    info, params = deployment.model_info or {}, deployment.litellm_params or {}
+    return str(info.get("base_model") or params.get("base_model") or "")
+
+
+def listed_for(provider: str, model: str, base: str = "") -> Any:
+    """The price-table row of the base model when one is named (`azure/gpt-4o` or a bare name), else the model's."""
+    if base:
+        found = list_price("" if "/" in base else provider, base)
+        if found is not None:
+            return found
+    return list_price(provider, model)
+
+
 def resolve_api_key(*, env_name: str, encrypted: str) -> str | None:
     """The deployment's key: decrypted from the database, else read from its environment variable."""
     if encrypted:
@@ -127,10 +143,12 @@ def target_for_row(deployment: Any, *, drop_params: bool, policy: RouterPolicy) 
         headers=dict(params.get("extra_headers") or {}), extra=extra)
 
 
-def _given_or_listed(given: Decimal | None, price: Any, name: str) -> Decimal | None:
-    """The deployment's own price when set (an explicit 0 included), else the price table's."""
+def _given_or_listed(given: Decimal | None, info: dict[str, Any], price: Any, name: str) -> Decimal | None:
+    """The deployment's own price when set (an explicit 0 included), else model_info's, else the price table's."""
     if given is not None:
         return given
+    if info.get(name) is not None:
+        return Decimal(repr(float(info[name])))
     return getattr(price, name) if price is not None else None
 
 
@@ -145,16 +163,21 @@ def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | Non
     """Freeze one Deployment row into what the hot path needs."""
     policy = policy or RouterPolicy()
     info = dict(deployment.model_info or {})
-    price = None if "*" in deployment.provider_model else list_price(deployment.provider, deployment.provider_model)
+    base = base_model(deployment)
+    if base:
+        info["base_model"] = base  # where costing looks for it
+    price = None if "*" in deployment.provider_model else listed_for(deployment.provider, deployment.provider_model,
+                                                                      base)
     return DeploymentRecord(
         id=str(deployment.pk), model_name=deployment.model_name,
         target=target_for_row(deployment, drop_params=drop_params, policy=policy), weight=deployment.weight,
         rpm=deployment.rpm, tpm=deployment.tpm,
-        input_cost_per_token=_given_or_listed(deployment.input_cost_per_token, price, "input_cost_per_token"),
-        output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, price, "output_cost_per_token"),
+        input_cost_per_token=_given_or_listed(deployment.input_cost_per_token, info, price, "input_cost_per_token"),
+        output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, info, price, "output_cost_per_token"),
         model_info=info, max_input_tokens=info.get("max_input_tokens") or (price.max_input_tokens if price else None),
         weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0,
-        supported=deployment.provider in ADAPTERS, order=_order((deployment.litellm_params or {}).get("order")))
+        supported=deployment.provider in ADAPTERS, order=_order((deployment.litellm_params or {}).get("order")),
+        mode=str(info.get("mode") or ""))
 
 
 def router_settings_dict() -> dict[str, Any]:
