@@ -251,6 +251,9 @@ def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayCon
         warnings += entry_warnings(index, raw)
     warnings += provider_warnings(model_list, registry)
     warnings += section_warnings(sections)
+    if sections["litellm_settings"].get("budget_duration") and sections["litellm_settings"].get("max_budget") is None:
+        warnings.append((("litellm_settings", "budget_duration"),
+                         "litellm_settings.budget_duration has no effect without litellm_settings.max_budget"))
     return GatewayConfig(deployments=deployments, router_settings=sections["router_settings"],
                          litellm_settings=sections["litellm_settings"], general_settings=sections["general_settings"],
                          environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings),

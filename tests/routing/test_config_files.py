@@ -128,3 +128,24 @@ def test_include_problems_name_the_file_and_line(tmp_path: Path, files: dict[str
     with pytest.raises(ConfigError) as caught:
         load_config_file(tmp_path / "config.yaml", set(ADAPTERS))
     assert str(caught.value) == f"{tmp_path / where}: {message.format(dir=tmp_path)}"
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    pytest.param("  max_budget: lots\n", "line 3: litellm_settings.max_budget must be a number of USD, got 'lots'",
+                 id="bad_amount_case"),
+    pytest.param("  max_budget: -1\n", "line 3: litellm_settings.max_budget must be a number of USD, got -1",
+                 id="negative_case"),
+    pytest.param("  max_budget: 5\n  budget_duration: fortnightly\n", "line 4: litellm_settings.budget_duration: "
+                 "'fortnightly' is not a duration", id="bad_duration_case"),
+])
+def test_a_bad_proxy_budget_is_an_error_naming_the_line(tmp_path: Path, settings: str, message: str) -> None:
+    path = write(tmp_path, f"model_list: []\nlitellm_settings:\n{settings}")
+    with pytest.raises(ConfigError) as caught:
+        load_config_file(path, set(ADAPTERS))
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def test_a_budget_duration_without_a_max_budget_is_a_warning(tmp_path: Path) -> None:
+    config = load_config_file(write(tmp_path, "litellm_settings:\n  budget_duration: monthly\n"), set(ADAPTERS))
+    assert (config.proxy_budget, config.warnings) == (
+        None, ("line 2: litellm_settings.budget_duration has no effect without litellm_settings.max_budget",))

@@ -137,3 +137,21 @@ def test_without_a_max_budget_no_call_is_counted_at_the_proxy_level() -> None:
     proxy_budget_set(max_budget=None, budget_duration="")
     assert load_proxy_scopes() == ()
     assert SpendLog.objects.count() == 0
+
+
+def test_an_admin_edit_of_the_proxy_budget_reaches_the_next_call(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    from django.test import Client
+
+    from apps.teams.models import User
+
+    priced()
+    User.objects.create_superuser("root-admin", "root@example.com", "pw-0123456789")
+    admin = Client()
+    admin.force_login(User.objects.get(username="root-admin"))
+    response = admin.post("/admin/teams/proxybudget/add/", {"max_budget": "0.005", "budget_duration": "daily"})
+    assert response.status_code == 302
+    row = ProxyBudget.objects.get()
+    assert (row.max_budget, row.budget_duration, row.budget_reset_at is not None) == (ONE_CALL, "daily", True)
+    with client(gateway, cast.alice.secret) as http:
+        assert [chat(http, max_tokens=5).status_code for _ in range(2)] == [200, 400]
+    assert len(wait_for_spend_rows(1)) == 1
