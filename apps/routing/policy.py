@@ -18,6 +18,7 @@ Fallbacks = Mapping[str, tuple[str, ...]]
 Counts = Mapping[str, int]  # LiteLLM exception class name (error_kinds.KINDS) -> retries or allowed fails
 ERROR_KINDS = ("BadRequestError", "AuthenticationError", "TimeoutError", "RateLimitError",
                "ContentPolicyViolationError", "InternalServerError")
+RETRIED_KINDS = ("TimeoutError", "RateLimitError", "InternalServerError")  # retried by default (408, 429, 5xx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,8 @@ def _group_retry_policy(name: str, value: Any) -> dict[str, dict[str, int]]:
     table = {}
     for group, policy in value.items():
         counts, default = _retry_policy(f"{name}.{group}", policy)
-        table[str(group)] = counts if default is None else {kind: counts.get(kind, default) for kind in ERROR_KINDS}
+        # `{num_retries: N}` for a group: N for the kinds retried by default, unless named
+        table[str(group)] = counts if default is None else {**dict.fromkeys(RETRIED_KINDS, default), **counts}
     return table
 
 

@@ -119,3 +119,11 @@ def test_without_orders_every_deployment_is_a_candidate_and_unordered_ones_wait(
     assert lowest_order(plain) == plain
     mixed = [deployment("a"), deployment("b", order=3)]
     assert [short(d) for d in lowest_order(mixed)] == ["b"]  # as LiteLLM filters: the lowest order only
+
+
+def test_a_group_policy_in_the_num_retries_form_covers_only_errors_retried_by_default() -> None:
+    policy, problems = policy_from_settings({"model_group_retry_policy": {
+        "g": {"num_retries": 4, "BadRequestErrorRetries": 1}}})
+    assert problems == []
+    assert policy.model_group_retry_policy == {"g": {
+        "TimeoutError": 4, "RateLimitError": 4, "InternalServerError": 4, "BadRequestError": 1}}
