@@ -149,3 +149,14 @@ def test_a_budget_duration_without_a_max_budget_is_a_warning(tmp_path: Path) -> 
     config = load_config_file(write(tmp_path, "litellm_settings:\n  budget_duration: monthly\n"), set(ADAPTERS))
     assert (config.proxy_budget, config.warnings) == (
         None, ("line 2: litellm_settings.budget_duration has no effect without litellm_settings.max_budget",))
+
+
+@pytest.mark.django_db
+def test_the_system_check_warns_about_a_stored_unsupported_provider_without_failing() -> None:
+    from django.core.checks import Warning as CheckWarning
+
+    from apps.routing.checks import deployments_have_known_providers
+
+    Deployment.objects.create(model_name="elsewhere", provider="madeupcloud", provider_model="x")
+    assert deployments_have_known_providers(None) == [CheckWarning(
+        "deployments use provider 'madeupcloud', which no adapter serves: their calls get 400", id="routing.W001")]
