@@ -155,3 +155,24 @@ def test_an_admin_edit_of_the_proxy_budget_reaches_the_next_call(cast: Cast, pri
     with client(gateway, cast.alice.secret) as http:
         assert [chat(http, max_tokens=5).status_code for _ in range(2)] == [200, 400]
     assert len(wait_for_spend_rows(1)) == 1
+
+
+def test_calls_far_from_the_proxy_budget_are_counted_exactly(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    """Far from its limit the proxy level is leased (apps/teams/leases.py) like any other: every cent still lands."""
+    priced()
+    proxy_budget_set(max_budget=1000 * ONE_CALL, budget_duration="")
+    for secret in (MASTER_KEY, cast.mallory.secret):
+        assert asyncio.run(fire([gateway.url], secret, 1, max_tokens=5)) == {(200, ""): 1}
+    outcome = asyncio.run(fire([gateway.url], MASTER_KEY, 100, max_tokens=5))
+    assert outcome == {(200, ""): 100}
+    rows = wait_for_spend_rows(102)
+    assert len(rows) == 102
+    deadline = time.monotonic() + 15
+    while ProxyBudget.objects.get().spend != 102 * ONE_CALL and time.monotonic() < deadline:
+        wait_for_spend_rows(102)
+    assert ProxyBudget.objects.get().spend == 102 * ONE_CALL
+    if settings.REDIS_URL:
+        ledger = proxy_ledger(ProxyBudget.objects.get())
+        while state().ledger_spend(ledger) != 102 * 5_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)  # leased spend reaches Redis with the lease's next report
+        assert state().ledger_spend(ledger) == 102 * 5_000_000
