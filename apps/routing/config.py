@@ -113,7 +113,7 @@ def entry_warnings(index: int, raw: Mapping[str, Any]) -> list[tuple[Path_, str]
     params = raw.get("litellm_params") or {}
     warnings += [(p, m.replace("ignored", "passed to the provider as is"))
                  for p, m in unknown_keys(params, schema.LITELLM_PARAMS, where=f"model_list[{index}].litellm_params",
-                                          path=(*base, "litellm_params"))]
+                                          path=(*base, "litellm_params"), prefixes=schema.LITELLM_PARAMS_PREFIXES)]
     info = raw.get("model_info") or {}
     if isinstance(info, Mapping):
         warnings += unknown_keys(info, schema.MODEL_INFO, where=f"model_list[{index}].model_info",
@@ -166,7 +166,8 @@ def parse_deployment(index: int, raw: Any, registry: set[str], overlay: Mapping[
     extra = {k: v for k, v in params.items() if k not in LITELLM_PARAM_COLUMNS}
     fingerprint = jsonutil.dumps({"model_name": raw["model_name"], "params": params}).decode()
     config_id = str(model_info.get("id") or hashlib.sha256(fingerprint.encode()).hexdigest()[:32])
-    _number(entry, "order", params.get("order"), int)  # checked here, read by the routing snapshot
+    for name in ("order", "num_retries"):
+        _number(entry, name, params.get(name), int)  # checked here, read by the routing snapshot
     costs = {name: _number(entry, name, params.get(name, model_info.get(name)), float)
              for name in ("input_cost_per_token", "output_cost_per_token")}
     return DeploymentSpec(

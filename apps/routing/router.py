@@ -204,19 +204,22 @@ class CallRouter(Generic[T]):
             try:
                 return await self.call_one(deployment, len(deployments)), deployment
             except UpstreamError as error:
-                if self.retries >= self.allowed_retries(group, error):
+                if self.retries >= self.allowed_retries(group, error, deployment):
                     raise
                 self.retries += 1
                 failed.add(deployment.id)
                 await self.wait_before_retry(error, untried=len(failed) < len(deployments))
 
-    def allowed_retries(self, group: str, error: UpstreamError) -> int:
-        """The call's retry budget for this error: `retry_policy`'s count for its kind (which may retry an error
-        that is not retried by default, as in LiteLLM), else num_retries for retryable errors, else none."""
+    def allowed_retries(self, group: str, error: UpstreamError, deployment: DeploymentRecord) -> int:
+        """The call's retry budget for this error, as LiteLLM ranks them: `retry_policy`'s count for its kind (which
+        may retry an error not retried by default), else for retryable errors the failing deployment's own
+        num_retries, else the call's; none for the rest."""
         counted = self.policy.retries_for(group, error_kind(error))
         if counted is not None:
             return counted
-        return self.num_retries if error.retryable else 0
+        if not error.retryable:
+            return 0
+        return deployment.num_retries if deployment.num_retries is not None else self.num_retries
 
     async def pick(self, group: str, deployments: tuple[DeploymentRecord, ...], failed: set[str]) -> DeploymentRecord:
         """The strategy's choice among deployments that fit the prompt, are not cooling and are under limits."""

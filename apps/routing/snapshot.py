@@ -22,7 +22,7 @@ logger = logging.getLogger("tollgate.routing")
 GENERATION = "routing"
 # litellm_params handled by dedicated Deployment columns; everything else is passed to the adapter.
 COLUMN_PARAMS = {"model", "api_base", "api_key", "api_version", "timeout", "rpm", "tpm", "weight",
-                 "input_cost_per_token", "output_cost_per_token", "drop_params", "extra_headers", "order"}
+                 "input_cost_per_token", "output_cost_per_token", "drop_params", "extra_headers", "order", "num_retries"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,7 @@ class DeploymentRecord:
     weight_set: bool = False  # `weight` was given, so simple-shuffle weighs by it rather than rpm/tpm
     supported: bool = True  # an adapter serves the provider; calls to one that none serves get 400
     order: int | None = None  # litellm_params.order: the lowest order among the live deployments is tried first
+    num_retries: int | None = None  # litellm_params.num_retries: the retries a call gets when this deployment fails
     mode: str = ""  # model_info.mode (chat, embedding, completion...): which calls it serves; "" serves any
 
 
@@ -152,11 +153,11 @@ def _given_or_listed(given: Decimal | None, info: dict[str, Any], price: Any, na
     return getattr(price, name) if price is not None else None
 
 
-def _order(value: Any) -> int | None:
+def _whole(value: Any) -> int | None:
     try:
         return None if value is None or isinstance(value, bool) else int(value)
     except (TypeError, ValueError):
-        return None  # the config check names a bad order at load
+        return None  # the config check names a bad value at load
 
 
 def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | None = None) -> DeploymentRecord:
@@ -176,7 +177,8 @@ def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | Non
         output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, info, price, "output_cost_per_token"),
         model_info=info, max_input_tokens=info.get("max_input_tokens") or (price.max_input_tokens if price else None),
         weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0,
-        supported=deployment.provider in ADAPTERS, order=_order((deployment.litellm_params or {}).get("order")),
+        supported=deployment.provider in ADAPTERS, order=_whole((deployment.litellm_params or {}).get("order")),
+        num_retries=_whole((deployment.litellm_params or {}).get("num_retries")),
         mode=str(info.get("mode") or ""))
 
 

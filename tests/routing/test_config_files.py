@@ -160,3 +160,23 @@ def test_the_system_check_warns_about_a_stored_unsupported_provider_without_fail
     Deployment.objects.create(model_name="elsewhere", provider="madeupcloud", provider_model="x")
     assert deployments_have_known_providers(None) == [CheckWarning(
         "deployments use provider 'madeupcloud', which no adapter serves: their calls get 400", id="routing.W001")]
+
+
+def test_litellm_deployment_params_of_its_sample_configs_load_without_warnings(tmp_path: Path) -> None:
+    config = load_config_file(write(tmp_path, """
+        model_list:
+          - model_name: files
+            litellm_params:
+              model: openai/gpt-4o
+              num_retries: 2
+              order: 1
+              input_cost_per_second: 0.0001
+              cache_read_input_token_cost: 0.0000001
+              s3_bucket_name: my-bucket
+              s3_region_name: us-west-2
+              max_file_size_mb: 20
+        litellm_settings: {include_cost_in_streaming_usage: true}
+        general_settings: {disable_prisma_schema_update: true}
+    """), set(ADAPTERS))
+    assert config.warnings == ()
+    assert config.deployments[0].litellm_params["num_retries"] == 2

@@ -127,3 +127,14 @@ def test_a_group_policy_in_the_num_retries_form_covers_only_errors_retried_by_de
     assert problems == []
     assert policy.model_group_retry_policy == {"g": {
         "TimeoutError": 4, "RateLimitError": 4, "InternalServerError": 4, "BadRequestError": 1}}
+
+
+async def test_a_deployment_num_retries_replaces_the_routers_when_it_fails() -> None:
+    t = table({"g": [deployment("a", num_retries=3)]}, num_retries=0)
+    script = Script(a=[fail(500)] * 3)
+    assert (await serve(t, script)).value == "answer from a" and script.calls == ["a"] * 4
+    t = table({"g": [deployment("a", num_retries=3)]}, num_retries=0, retry_policy={"InternalServerErrorRetries": 1})
+    script = Script(a=[fail(500)] * 3)  # retry_policy ranks above the deployment's count
+    with pytest.raises(UpstreamError):
+        await serve(t, script)
+    assert script.calls == ["a", "a"]
