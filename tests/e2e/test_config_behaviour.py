@@ -56,3 +56,15 @@ def test_retry_policy_per_error_counts_through_the_gateway(upstream_model, upstr
     assert attempts_for(http, upstream, BAD_REQUEST) == (400, 2)
     upstream.reset()
     assert attempts_for(http, upstream, SERVER_ERROR) == (502, 1)  # num_retries 0 for kinds it does not name
+
+
+def test_an_embedding_mode_deployment_takes_embeddings_and_refuses_chat(upstream_model, upstream: OpenAIUpstream,
+                                                                        http: httpx.Client) -> None:
+    upstream_model("vectors", provider_model="text-embedding-3-small", model_info={"mode": "embedding"})
+    embedded = http.post("/v1/embeddings", json={"model": "vectors", "input": "hi"})
+    assert embedded.status_code == 200
+    chat = http.post("/v1/chat/completions", json={"model": "vectors", "messages": MSG})
+    assert (chat.status_code, chat.json()) == (400, {"error": {
+        "message": "The model `vectors` has model_info.mode embedding and is not served on /v1/chat/completions.",
+        "type": "invalid_request_error", "param": "model", "code": "model_mode_mismatch"}})
+    assert len(upstream.requests) == 1
