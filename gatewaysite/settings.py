@@ -118,6 +118,8 @@ TOLLGATE_SERVER = env_choice("TOLLGATE_SERVER", ("uvicorn", "granian"), "uvicorn
 
 TOLLGATE_MASTER_KEY = env_str("TOLLGATE_MASTER_KEY")
 TOLLGATE_CONFIG = env_str("TOLLGATE_CONFIG", str(BASE_DIR / "examples" / "config.yaml"))
+# Every config warning (an unknown key, a provider no adapter serves) stops load_config, for CI.
+TOLLGATE_CONFIG_STRICT = env_bool("TOLLGATE_CONFIG_STRICT", False)
 TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=1024)
 # How long a process trusts its cached snapshots before re-reading the generation counter.
 TOLLGATE_SNAPSHOT_TTL = env_float("TOLLGATE_SNAPSHOT_TTL", 1.0)

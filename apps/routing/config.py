@@ -9,29 +9,23 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from apps.core import jsonutil
 from apps.providers.registry import provider_for_bare
 from apps.routing import config_schema as schema
+from apps.routing.config_source import ConfigError, Lines, Path_, read_document
 from apps.routing.policy import policy_from_settings
+from apps.teams.durations import InvalidDuration, parse_duration
 
 ENV_PREFIX = "os.environ/"
 TOP_LEVEL_KEYS = schema.TOP_LEVEL
 LITELLM_PARAM_COLUMNS = {"model", "api_base", "api_key", "api_version", "timeout", "rpm", "tpm", "weight",
                          "input_cost_per_token", "output_cost_per_token"}
-Path_ = tuple[str | int, ...]
-
-
-class ConfigError(ValueError):
-    """The config file cannot be used; the message names the file, line and problem."""
-
-    def __init__(self, message: str, *, path: Path_ = ()) -> None:
-        super().__init__(message)
-        self.path = path
+__all__ = ["ConfigError", "DeploymentSpec", "GatewayConfig", "Lines", "load_config_file", "parse_config",
+           "read_document", "read_yaml"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +51,14 @@ class DeploymentSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ProxyBudgetSpec:
+    """`litellm_settings.max_budget` (USD) and `budget_duration`: the budget of the whole proxy."""
+
+    max_budget: Decimal
+    budget_duration: str = ""  # empty: one budget for the proxy's lifetime
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayConfig:
     deployments: tuple[DeploymentSpec, ...]
     router_settings: dict[str, Any]
@@ -64,62 +66,7 @@ class GatewayConfig:
     general_settings: dict[str, Any]
     environment_variables: dict[str, str]
     warnings: tuple[str, ...] = ()
-
-
-class Lines:
-    """Where each key and item of a YAML document starts, so messages can name the line."""
-
-    def __init__(self, node: yaml.Node | None = None) -> None:
-        self.node = node
-
-    def of(self, path: Path_) -> int | None:
-        """The 1-based line of the deepest key or item along `path` that exists (None without a document)."""
-        node = self.node
-        if node is None:
-            return None
-        line = node.start_mark.line + 1
-        for step in path:
-            found = self._child(node, step)
-            if found is None:
-                break
-            key, node = found
-            line = (key or node).start_mark.line + 1
-        return line
-
-    @staticmethod
-    def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
-        if isinstance(node, yaml.MappingNode):
-            return next(((key, value) for key, value in node.value if key.value == step), None)
-        if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            return None, node.value[step]
-        return None
-
-    def at(self, path: Path_, message: str) -> str:
-        line = self.of(path)
-        return f"line {line}: {message}" if line else message
-
-
-def _yaml_error(path: str | Path, exc: yaml.YAMLError) -> ConfigError:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-    problem = getattr(exc, "problem", None) or str(exc)
-    return ConfigError(f"{path}: {where}: {problem}")
-
-
-def read_document(path: str | Path) -> tuple[dict[str, Any], Lines]:
-    """Parse the file into data and its line map; a syntax error names the line."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text) or {}
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(path, exc) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: line 1: the top level must be a mapping of sections")
-    return data, Lines(node)
+    proxy_budget: ProxyBudgetSpec | None = None  # None when the file sets no max_budget
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -167,7 +114,7 @@ def entry_warnings(index: int, raw: Mapping[str, Any]) -> list[tuple[Path_, str]
     params = raw.get("litellm_params") or {}
     warnings += [(p, m.replace("ignored", "passed to the provider as is"))
                  for p, m in unknown_keys(params, schema.LITELLM_PARAMS, where=f"model_list[{index}].litellm_params",
-                                          path=(*base, "litellm_params"))]
+                                          path=(*base, "litellm_params"), prefixes=schema.LITELLM_PARAMS_PREFIXES)]
     info = raw.get("model_info") or {}
     if isinstance(info, Mapping):
         warnings += unknown_keys(info, schema.MODEL_INFO, where=f"model_list[{index}].model_info",
@@ -175,7 +122,7 @@ def entry_warnings(index: int, raw: Mapping[str, Any]) -> list[tuple[Path_, str]
     return warnings
 
 
-def _entry_shape(index: int, raw: Any, registry: set[str]) -> tuple[dict[str, Any], str, str]:
+def _entry_shape(index: int, raw: Any) -> tuple[dict[str, Any], str, str]:
     entry: Path_ = ("model_list", index)
     if not isinstance(raw, dict) or not isinstance(raw.get("model_name"), str):
         raise ConfigError(f"model_list[{index}]: needs a string model_name", path=entry)
@@ -185,18 +132,32 @@ def _entry_shape(index: int, raw: Any, registry: set[str]) -> tuple[dict[str, An
                           path=(*entry, "litellm_params"))
     if raw.get("model_info") is not None and not isinstance(raw["model_info"], dict):
         raise ConfigError(f"model_list[{index}]: model_info must be a mapping", path=(*entry, "model_info"))
-    provider, sep, provider_model = params["model"].partition("/")
-    if not sep:  # a bare name, as LiteLLM reads it: `claude-3-5-sonnet` is Anthropic's
-        provider, provider_model = provider_for_bare(params["model"]), params["model"]
-    if provider not in registry:
-        raise ConfigError(f"model_list[{index}]: unknown provider {provider!r} in {params['model']!r}",
-                          path=(*entry, "litellm_params", "model"))
+    provider, provider_model = split_provider(params["model"])
     return params, provider, provider_model
 
 
+def split_provider(model: str) -> tuple[str, str]:
+    """`provider/model` -> (provider, model); a bare name's provider as LiteLLM reads it (`claude-*` is Anthropic's)."""
+    provider, sep, provider_model = model.partition("/")
+    return (provider, provider_model) if sep else (provider_for_bare(model), model)
+
+
+def provider_warnings(model_list: list[Any], registry: set[str]) -> list[tuple[Path_, str]]:
+    """One warning per deployment whose provider no adapter serves: it is kept, and its calls get 400."""
+    warnings: list[tuple[Path_, str]] = []
+    for index, raw in enumerate(model_list):
+        model = raw["litellm_params"]["model"]
+        provider, _ = split_provider(model)
+        if provider not in registry:
+            warnings.append((("model_list", index, "litellm_params", "model"),
+                             f"model_list[{index}]: provider {provider!r} in {model!r} is not supported by Tollgate; "
+                             f"the deployment is kept and calls to it get 400"))
+    return warnings
+
+
 def parse_deployment(index: int, raw: Any, registry: set[str], overlay: Mapping[str, str] | None = None) -> DeploymentSpec:
-    """Normalise one model_list entry; provider prefixes must be known."""
-    params, provider, provider_model = _entry_shape(index, raw, registry)
+    """Normalise one model_list entry (a provider no adapter serves is kept: `provider_warnings`)."""
+    params, provider, provider_model = _entry_shape(index, raw)
     params = {**{k: raw[k] for k in ("rpm", "tpm") if k in raw}, **params}
     entry: Path_ = ("model_list", index, "litellm_params")
     model_info = dict(raw.get("model_info") or {})
@@ -206,6 +167,8 @@ def parse_deployment(index: int, raw: Any, registry: set[str], overlay: Mapping[
     extra = {k: v for k, v in params.items() if k not in LITELLM_PARAM_COLUMNS}
     fingerprint = jsonutil.dumps({"model_name": raw["model_name"], "params": params}).decode()
     config_id = str(model_info.get("id") or hashlib.sha256(fingerprint.encode()).hexdigest()[:32])
+    for name in ("order", "num_retries"):
+        _number(entry, name, params.get(name), int)  # checked here, read by the routing snapshot
     costs = {name: _number(entry, name, params.get(name, model_info.get(name)), float)
              for name in ("input_cost_per_token", "output_cost_per_token")}
     return DeploymentSpec(
@@ -237,6 +200,28 @@ def check_routing_settings(sections: Mapping[str, dict[str, Any]]) -> None:
             raise ConfigError(f"{section}.{message}", path=(section, name))
 
 
+def proxy_budget_of(litellm_settings: Mapping[str, Any]) -> ProxyBudgetSpec | None:
+    """The proxy budget the settings ask for; a bad amount or duration is named."""
+    amount, duration = litellm_settings.get("max_budget"), litellm_settings.get("budget_duration")
+    if amount is None:
+        return None
+    try:
+        budget = Decimal(str(amount))
+    except InvalidOperation:
+        budget = Decimal(-1)
+    if isinstance(amount, bool) or not budget.is_finite() or budget < 0:
+        raise ConfigError(f"litellm_settings.max_budget must be a number of USD, got {amount!r}",
+                          path=("litellm_settings", "max_budget"))
+    try:
+        text = str(duration).strip() if duration else ""
+        if text:
+            parse_duration(text)
+    except InvalidDuration as error:
+        raise ConfigError(f"litellm_settings.budget_duration: {error}",
+                          path=("litellm_settings", "budget_duration")) from None
+    return ProxyBudgetSpec(max_budget=budget, budget_duration=text)
+
+
 def section_warnings(sections: Mapping[str, dict[str, Any]]) -> list[tuple[Path_, str]]:
     known = {"router_settings": schema.ROUTER_SETTINGS, "litellm_settings": schema.LITELLM_SETTINGS,
              "general_settings": schema.GENERAL_SETTINGS}
@@ -266,10 +251,15 @@ def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayCon
     deployments = tuple(parse_deployment(i, raw, registry, env) for i, raw in enumerate(model_list))
     for index, raw in enumerate(model_list):
         warnings += entry_warnings(index, raw)
+    warnings += provider_warnings(model_list, registry)
     warnings += section_warnings(sections)
+    if sections["litellm_settings"].get("budget_duration") and sections["litellm_settings"].get("max_budget") is None:
+        warnings.append((("litellm_settings", "budget_duration"),
+                         "litellm_settings.budget_duration has no effect without litellm_settings.max_budget"))
     return GatewayConfig(deployments=deployments, router_settings=sections["router_settings"],
                          litellm_settings=sections["litellm_settings"], general_settings=sections["general_settings"],
-                         environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings))
+                         environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings),
+                         proxy_budget=proxy_budget_of(sections["litellm_settings"]))
 
 
 def load_config_file(path: str | Path, registry: set[str]) -> GatewayConfig:

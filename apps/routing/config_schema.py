@@ -23,7 +23,13 @@ LITELLM_PARAMS = frozenset({
     "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed", "tags", "mock_response",
     "configurable_clientside_auth_params", "deployment_id", "base_model", "reasoning_effort", "thinking",
     "max_parallel_requests", "use_litellm_proxy", "keep_alive", "num_ctx", "auto_router_config",
+    "auto_router_config_path", "auto_router_default_model", "auto_router_embedding_model", "litellm_trace_id",
+    "max_file_size_mb", "max_budget", "budget_duration", "model_info", "watsonx_region_name", "realtime_protocol",
+    "s3_bucket_name", "s3_encryption_key_id", "s3_region_name", "s3_access_key_id", "s3_secret_access_key",
+    "aws_batch_role_arn", "gcs_bucket_name", "vector_store_id", "milvus_text_field", "mock_timeout", "num_retries",
 })
+# LiteLLM's custom pricing parameters (per token, character, image, audio or video second, tier...).
+LITELLM_PARAMS_PREFIXES = ("input_cost_per_", "output_cost_per_", "cache_creation_input_", "cache_read_input_")
 
 MODEL_INFO = frozenset({
     "id", "mode", "base_model", "max_tokens", "max_input_tokens", "max_output_tokens", "input_cost_per_token",
@@ -63,6 +69,8 @@ LITELLM_SETTINGS = frozenset({
     "global_max_parallel_requests", "telemetry", "return_response_headers", "default_max_tokens",
     "enable_pre_call_checks", "routing_strategy", "model_group_alias", "disable_cooldowns", "upstream_timeout",
     "mcp_aliases", "guardrails", "default_fallbacks_on_error", "prometheus_initialize_budget_metrics",
+    "include_cost_in_streaming_usage", "disable_end_user_cost_tracking_prometheus_only",
+    "websearch_interception_params",
 })
 
 GENERAL_SETTINGS = frozenset({
@@ -81,7 +89,7 @@ GENERAL_SETTINGS = frozenset({
     "maximum_spend_logs_retention_interval", "spend_report_frequency", "moderation_model", "enable_oauth2_auth",
     "database_args", "otel", "default_team_disabled", "reject_clientside_metadata_tags", "ui_username",
     "ui_password", "store_audit_logs", "disable_responses_id_security", "embedding_model", "completion_model",
-    "max_budget", "budget_duration", "cost_margin", "enable_public_model_hub",
+    "max_budget", "budget_duration", "cost_margin", "enable_public_model_hub", "disable_prisma_schema_update",
 })
 
 # Settings whose values the router reads; they are validated when the file is loaded.

@@ -15,6 +15,10 @@ STRATEGY_ALIASES = {
     "lowest-tpm-rpm": "usage-based",
 }
 Fallbacks = Mapping[str, tuple[str, ...]]
+Counts = Mapping[str, int]  # LiteLLM exception class name (error_kinds.KINDS) -> retries or allowed fails
+ERROR_KINDS = ("BadRequestError", "AuthenticationError", "TimeoutError", "RateLimitError",
+               "ContentPolicyViolationError", "InternalServerError")
+RETRIED_KINDS = ("TimeoutError", "RateLimitError", "InternalServerError")  # retried by default (408, 429, 5xx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,14 @@ class RouterPolicy:
     latency_buffer: float = 0.1  # latency-based: pick at random among those within 10% of the fastest
     latency_weight: float = 0.3  # weight of a new sample in the moving average
     expected_completion_tokens: int = 256  # cost-based, when the call sets no max_tokens
+    retry_policy: Counts = field(default_factory=dict)  # retries per error kind (LiteLLM's RetryPolicy)
+    model_group_retry_policy: Mapping[str, Counts] = field(default_factory=dict)  # the same, per model group
+    allowed_fails_policy: Counts = field(default_factory=dict)  # fails per error kind before a cooldown
+
+    def retries_for(self, group: str, kind: str | None) -> int | None:
+        """The retries the policies give this kind of error in this group, or None when they name none."""
+        counts = self.model_group_retry_policy.get(group, self.retry_policy)
+        return counts.get(kind) if kind is not None else None
 
     def fallbacks_for(self, kind: str, model: str) -> tuple[str, ...]:
         """The fallback groups of `kind` ("generic", "context_window", "content_policy") for `model`."""
@@ -130,6 +142,44 @@ def _aliases(name: str, value: Any) -> tuple[dict[str, str], frozenset[str]]:
     return aliases, frozenset(hidden)
 
 
+def _counts(name: str, value: Any, suffix: str) -> dict[str, int]:
+    """`{RateLimitErrorRetries: 3, ...}` -> `{"RateLimitError": 3}`; any other key is named."""
+    if not isinstance(value, Mapping):
+        raise PolicyError(f"{name} must be a mapping like {{RateLimitError{suffix}: 3}}, got {value!r}")
+    counts = {}
+    for key, raw in value.items():
+        kind = str(key).removesuffix(suffix)
+        if kind not in ERROR_KINDS or not str(key).endswith(suffix):
+            known = ", ".join(f"{k}{suffix}" for k in ERROR_KINDS)
+            raise PolicyError(f"{name}.{key} is not one of {known}")
+        if raw is not None:
+            counts[kind] = _number(int)(f"{name}.{key}", raw)
+    return counts
+
+
+def _retry_policy(name: str, value: Any) -> tuple[dict[str, int], int | None]:
+    """LiteLLM's per-error RetryPolicy, or `{num_retries: N}` (the same retries for every error)."""
+    if isinstance(value, Mapping) and "num_retries" in value:
+        rest = {k: v for k, v in value.items() if k != "num_retries"}
+        return _counts(name, rest, "Retries"), _number(int)(f"{name}.num_retries", value["num_retries"])
+    return _counts(name, value, "Retries"), None
+
+
+def _group_retry_policy(name: str, value: Any) -> dict[str, dict[str, int]]:
+    if not isinstance(value, Mapping):
+        raise PolicyError(f"{name} must map model groups to retry policies, got {value!r}")
+    table = {}
+    for group, policy in value.items():
+        counts, default = _retry_policy(f"{name}.{group}", policy)
+        # `{num_retries: N}` for a group: N for the kinds retried by default, unless named
+        table[str(group)] = counts if default is None else {**dict.fromkeys(RETRIED_KINDS, default), **counts}
+    return table
+
+
+def _allowed_fails_policy(name: str, value: Any) -> dict[str, int]:
+    return _counts(name, value, "AllowedFails")
+
+
 # setting name -> (policy field, converter)
 CONVERTERS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "routing_strategy": ("strategy", _strategy),
@@ -150,6 +200,8 @@ CONVERTERS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "timeout": ("timeout", _number(float)),
     "stream_timeout": ("stream_timeout", _number(float)),
     "expected_completion_tokens": ("expected_completion_tokens", _number(int, 1)),
+    "model_group_retry_policy": ("model_group_retry_policy", _group_retry_policy),
+    "allowed_fails_policy": ("allowed_fails_policy", _allowed_fails_policy),
 }
 STRATEGY_ARGS = {"lowest_latency_buffer": ("latency_buffer", _number(float)),
                  "latency_weight": ("latency_weight", _number(float))}
@@ -185,9 +237,14 @@ def policy_from_settings(settings: Mapping[str, Any]) -> tuple[RouterPolicy, lis
                 values["model_group_alias"], values["hidden_aliases"] = _aliases(name, raw)
             elif name == "routing_strategy_args":
                 _strategy_args(raw, values, errors)
+            elif name == "retry_policy":
+                values["retry_policy"], values["_retries"] = _retry_policy(name, raw)
         except PolicyError as error:
             errors.append((name, str(error)))
     default = values.pop("_default", None)
+    if values.get("_retries") is not None:  # retry_policy.num_retries: the count for every error it does not name
+        values["num_retries"] = values["_retries"]
+    values.pop("_retries", None)
     if default and GENERIC not in values.get("fallbacks", {}):
         values["fallbacks"] = {**values.get("fallbacks", {}), GENERIC: default}
     known = {f.name for f in fields(RouterPolicy)}

@@ -34,7 +34,9 @@ def _decimal(value: Any) -> Decimal | None:
 def _deployment_price(deployment: DeploymentRecord) -> Price:
     """The deployment's own prices where set, the price table's for the rest, else zero."""
     info = deployment.model_info
-    listed = listed_price(deployment.target.provider, deployment.target.model) or Price()
+    base = str(info.get("base_model") or "")  # model_info.base_model: its list price and output cap apply
+    listed = (listed_price("" if "/" in base else deployment.target.provider, base) if base else None) \
+        or listed_price(deployment.target.provider, deployment.target.model) or Price()
     given_in = _decimal(deployment.input_cost_per_token if deployment.input_cost_per_token is not None
                         else info.get("input_cost_per_token"))
     given_out = _decimal(deployment.output_cost_per_token if deployment.output_cost_per_token is not None

@@ -1,6 +1,7 @@
 """Serve a model group: pick a deployment by strategy, retry on one budget, cool failures down, fall back.
 
-One call gets ONE retry budget (`num_retries`, per request or router-wide) that every retry spends,
+One call gets ONE retry budget (`num_retries`, per request or router-wide, or `retry_policy`'s count for the
+error's kind) that every retry spends,
 whichever deployment or fallback group it lands on, so retries never multiply (LiteLLM #7262). The
 first attempt in a fallback group is not a retry; `max_fallbacks` bounds how many groups are tried.
 """
@@ -14,10 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from apps.core.errors import GatewayError, ModelNotFound, RateLimited
+from apps.core.errors import GatewayError, InvalidRequest, ModelNotFound, RateLimited
 from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
 from apps.providers.tokens import chat_tokens, input_tokens
 from apps.routing import runtime
+from apps.routing.error_kinds import error_kind
 from apps.routing.parsing import CallOptions
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
 from apps.routing.strategies import STRATEGIES, CallShape, DeploymentStats
@@ -60,6 +62,34 @@ class NoDeploymentAvailable(RateLimited):
     code = "no_deployments_available"
 
 
+class UnsupportedProvider(InvalidRequest):
+    """Every deployment of the group names a provider no adapter serves (the config loaded it with a warning)."""
+
+    code = "unsupported_provider"
+
+
+def unsupported_provider(group: str, deployments: tuple[DeploymentRecord, ...]) -> UnsupportedProvider:
+    providers = ", ".join(sorted({repr(d.target.provider) for d in deployments}))
+    return UnsupportedProvider(f"The model `{group}` is served by provider {providers}, which Tollgate does not "
+                               f"support; use a supported provider in its deployment.", param="model")
+
+
+# model_info.mode -> the calls it serves (LiteLLM's modes; "completion" and "responses" models take chat calls here)
+MODE_SERVES = {"chat": "chat", "completion": "chat", "responses": "chat", "embedding": "embedding"}
+
+
+def serves(deployment: DeploymentRecord, call_mode: str) -> bool:
+    """A deployment without a mode serves any call; one with a mode only the calls of that kind."""
+    return not deployment.mode or not call_mode or MODE_SERVES.get(deployment.mode) == call_mode
+
+
+def wrong_mode(group: str, deployments: tuple[DeploymentRecord, ...], call_mode: str) -> InvalidRequest:
+    modes = ", ".join(sorted({d.mode for d in deployments}))
+    endpoint = "/v1/embeddings" if call_mode == "embedding" else "/v1/chat/completions"
+    return InvalidRequest(f"The model `{group}` has model_info.mode {modes} and is not served on {endpoint}.",
+                          param="model", code="model_mode_mismatch")
+
+
 def model_not_found(model: str) -> ModelNotFound:
     return ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
 
@@ -68,9 +98,9 @@ def call_shape(call: ChatCall | EmbeddingCall | None) -> CallShape:
     """What the router may know of a call before sending it: prompt size, completion cap, streaming."""
     if isinstance(call, ChatCall):
         return CallShape(prompt_tokens=chat_tokens(call.messages, call.params.get("tools")),
-                         max_completion_tokens=call.max_tokens, stream=call.stream)
+                         max_completion_tokens=call.max_tokens, stream=call.stream, mode="chat")
     if isinstance(call, EmbeddingCall):
-        return CallShape(prompt_tokens=input_tokens(call.input), max_completion_tokens=0)
+        return CallShape(prompt_tokens=input_tokens(call.input), max_completion_tokens=0, mode="embedding")
     return CallShape()
 
 
@@ -121,7 +151,8 @@ class CallRouter(Generic[T]):
         self.table, self.policy, self.options = table, table.policy, options
         self.attempt, self.observer = attempt, observer
         self.shape, self.rng, self.sleep = shape, rng, sleep
-        self.retries_left = options.num_retries if options.num_retries is not None else self.policy.num_retries
+        self.num_retries = options.num_retries if options.num_retries is not None else self.policy.num_retries
+        self.retries = 0  # spent so far, on any deployment or group
         self.attempts = 0
 
     def fallbacks(self, kind: str, model: str) -> tuple[str, ...]:
@@ -158,20 +189,37 @@ class CallRouter(Generic[T]):
 
     async def serve_group(self, group: str) -> tuple[T, DeploymentRecord]:
         """Try the group's deployments until one answers or the retry budget is spent."""
-        deployments = self.table.deployments(group)
-        if not deployments:
+        listed = self.table.deployments(group)
+        if not listed:
             raise model_not_found(group)
+        fitting = tuple(d for d in listed if serves(d, self.shape.mode))
+        if not fitting:
+            raise wrong_mode(group, listed, self.shape.mode)
+        deployments = tuple(d for d in fitting if d.supported)
+        if not deployments:
+            raise unsupported_provider(group, fitting)
         failed: set[str] = set()
         while True:
             deployment = await self.pick(group, deployments, failed)
             try:
                 return await self.call_one(deployment, len(deployments)), deployment
             except UpstreamError as error:
-                if not error.retryable or self.retries_left <= 0:
+                if self.retries >= self.allowed_retries(group, error, deployment):
                     raise
-                self.retries_left -= 1
+                self.retries += 1
                 failed.add(deployment.id)
                 await self.wait_before_retry(error, untried=len(failed) < len(deployments))
+
+    def allowed_retries(self, group: str, error: UpstreamError, deployment: DeploymentRecord) -> int:
+        """The call's retry budget for this error, as LiteLLM ranks them: `retry_policy`'s count for its kind (which
+        may retry an error not retried by default), else for retryable errors the failing deployment's own
+        num_retries, else the call's; none for the rest."""
+        counted = self.policy.retries_for(group, error_kind(error))
+        if counted is not None:
+            return counted
+        if not error.retryable:
+            return 0
+        return deployment.num_retries if deployment.num_retries is not None else self.num_retries
 
     async def pick(self, group: str, deployments: tuple[DeploymentRecord, ...], failed: set[str]) -> DeploymentRecord:
         """The strategy's choice among deployments that fit the prompt, are not cooling and are under limits."""
@@ -185,7 +233,7 @@ class CallRouter(Generic[T]):
         live = [d for d in fitting if not stats[d.id].cooldown_until and not runtime.over_limit(d, stats[d.id])]
         if not live:
             raise no_deployment_error(group, stats, now)
-        fresh = [d for d in live if d.id not in failed] or live
+        fresh = lowest_order([d for d in live if d.id not in failed] or live)
         strategy = STRATEGIES[self.policy.strategy]
         return strategy(fresh, stats=stats, shape=self.shape, policy=self.policy, rng=self.rng)
 
@@ -230,6 +278,15 @@ class CallRouter(Generic[T]):
         delay = max(delay, self.policy.retry_after)
         if delay > 0:
             await self.sleep(delay)
+
+
+def lowest_order(deployments: list[DeploymentRecord]) -> list[DeploymentRecord]:
+    """LiteLLM's `order`: when any deployment sets one, only those with the lowest order are candidates."""
+    orders = [d.order for d in deployments if d.order is not None]
+    if not orders:
+        return deployments
+    first = min(orders)
+    return [d for d in deployments if d.order == first]
 
 
 def _usage_of(value: Any) -> Usage | None:

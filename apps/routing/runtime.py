@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from apps.core.state import state
 from apps.providers.base import UpstreamError
+from apps.routing.error_kinds import error_kind
 from apps.routing.policy import RouterPolicy
 from apps.routing.snapshot import DeploymentRecord
 from apps.routing.stats_view import StatsView
@@ -129,7 +130,13 @@ async def failure_record(deployment: DeploymentRecord, error: UpstreamError, *, 
     The only deployment of a group is never cooled: that would turn one upstream hiccup into a
     gateway-wide outage for the group. Its callers get backoff and Retry-After instead.
     """
-    if policy.disable_cooldowns or group_size <= 1 or not counts_as_failure(error):
+    if policy.disable_cooldowns or group_size <= 1:
+        return None
+    allowed = policy.allowed_fails_policy.get(error_kind(error) or "")
+    if allowed is not None:  # LiteLLM's AllowedFailsPolicy: this kind cools at its (allowed + 1)th fail in a minute
+        (fails,) = await state().add([(f"route:fails:{deployment.id}", 1.0, MINUTE)])
+        return await cooldown_start(deployment.id, policy.cooldown_time) if fails > allowed else None
+    if not counts_as_failure(error):
         return None
     if error.upstream_status in COOLS_AT_ONCE:
         return await cooldown_start(deployment.id, max(policy.cooldown_time, error.retry_after or 0.0))

@@ -16,6 +16,7 @@ from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
 from apps.routing.probe import ProbeResult, probe_in_own_loop
 from apps.routing.snapshot import GENERATION, record_for, router_settings_dict
+from apps.teams.proxy_budget import proxy_budget_set
 
 ROUTER_COLUMNS = ("routing_strategy", "num_retries", "request_timeout")
 
@@ -51,7 +52,8 @@ def router_settings_save(*, config: GatewayConfig) -> RouterSettings:
 
 
 def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
-    """Make config-sourced deployments match the file: create, update, and remove the ones it dropped."""
+    """Make config-sourced deployments match the file (create, update, and remove the ones it dropped); store the
+    router settings and the proxy budget."""
     with transaction.atomic():
         existing = {d.config_id: d for d in Deployment.objects.select_for_update().filter(source="config")}
         created = updated = 0
@@ -70,6 +72,9 @@ def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
             updated += 1
         removed = Deployment.objects.filter(pk__in=[d.pk for d in existing.values()]).delete()[0]
         router_settings_save(config=config)
+        if config.proxy_budget is not None:  # a file without max_budget leaves the admin's setting alone
+            proxy_budget_set(max_budget=config.proxy_budget.max_budget,
+                             budget_duration=config.proxy_budget.budget_duration)
         snapshot_bump(GENERATION)
     return ConfigSyncResult(created=created, updated=updated, removed=removed)
 

@@ -15,6 +15,7 @@ from apps.core.secrets import decrypt
 from apps.core.snapshots import SnapshotCache
 from apps.providers.base import Target
 from apps.providers.env_defaults import with_env_defaults
+from apps.providers.registry import ADAPTERS
 from apps.routing.policy import RouterPolicy, policy_from_settings
 
 logger = logging.getLogger("tollgate.routing")
@@ -22,7 +23,7 @@ logger = logging.getLogger("tollgate.routing")
 GENERATION = "routing"
 # litellm_params handled by dedicated Deployment columns; everything else is passed to the adapter.
 COLUMN_PARAMS = {"model", "api_base", "api_key", "api_version", "timeout", "rpm", "tpm", "weight",
-                 "input_cost_per_token", "output_cost_per_token", "drop_params", "extra_headers"}
+                 "input_cost_per_token", "output_cost_per_token", "drop_params", "extra_headers", "order", "num_retries"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,10 @@ class DeploymentRecord:
     model_info: dict[str, Any] = field(default_factory=dict)
     max_input_tokens: int | None = None  # model_info, else the price table; None when unknown
     weight_set: bool = False  # `weight` was given, so simple-shuffle weighs by it rather than rpm/tpm
+    supported: bool = True  # an adapter serves the provider; calls to one that none serves get 400
+    order: int | None = None  # litellm_params.order: the lowest order among the live deployments is tried first
+    num_retries: int | None = None  # litellm_params.num_retries: the retries a call gets when this deployment fails
+    mode: str = ""  # model_info.mode (chat, embedding, completion...): which calls it serves; "" serves any
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,21 @@ def list_price(provider: str, model: str) -> Any:
     return price_for(provider, model)
 
 
+def base_model(deployment: Any) -> str:
+    """`model_info.base_model` (or `litellm_params.base_model`): the model whose list price and limits apply."""
+    info, params = deployment.model_info or {}, deployment.litellm_params or {}
+    return str(info.get("base_model") or params.get("base_model") or "")
+
+
+def listed_for(provider: str, model: str, base: str = "") -> Any:
+    """The price-table row of the base model when one is named (`azure/gpt-4o` or a bare name), else the model's."""
+    if base:
+        found = list_price("" if "/" in base else provider, base)
+        if found is not None:
+            return found
+    return list_price(provider, model)
+
+
 def resolve_api_key(*, env_name: str, encrypted: str) -> str | None:
     """The deployment's key: decrypted from the database, else read from its environment variable."""
     if encrypted:
@@ -126,26 +146,42 @@ def target_for_row(deployment: Any, *, drop_params: bool, policy: RouterPolicy) 
         headers=dict(params.get("extra_headers") or {}), extra=extra))
 
 
-def _given_or_listed(given: Decimal | None, price: Any, name: str) -> Decimal | None:
-    """The deployment's own price when set (an explicit 0 included), else the price table's."""
+def _given_or_listed(given: Decimal | None, info: dict[str, Any], price: Any, name: str) -> Decimal | None:
+    """The deployment's own price when set (an explicit 0 included), else model_info's, else the price table's."""
     if given is not None:
         return given
+    if info.get(name) is not None:
+        return Decimal(repr(float(info[name])))
     return getattr(price, name) if price is not None else None
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None  # the config check names a bad value at load
 
 
 def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | None = None) -> DeploymentRecord:
     """Freeze one Deployment row into what the hot path needs."""
     policy = policy or RouterPolicy()
     info = dict(deployment.model_info or {})
-    price = None if "*" in deployment.provider_model else list_price(deployment.provider, deployment.provider_model)
+    base = base_model(deployment)
+    if base:
+        info["base_model"] = base  # where costing looks for it
+    price = None if "*" in deployment.provider_model else listed_for(deployment.provider, deployment.provider_model,
+                                                                      base)
     return DeploymentRecord(
         id=str(deployment.pk), model_name=deployment.model_name,
         target=target_for_row(deployment, drop_params=drop_params, policy=policy), weight=deployment.weight,
         rpm=deployment.rpm, tpm=deployment.tpm,
-        input_cost_per_token=_given_or_listed(deployment.input_cost_per_token, price, "input_cost_per_token"),
-        output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, price, "output_cost_per_token"),
+        input_cost_per_token=_given_or_listed(deployment.input_cost_per_token, info, price, "input_cost_per_token"),
+        output_cost_per_token=_given_or_listed(deployment.output_cost_per_token, info, price, "output_cost_per_token"),
         model_info=info, max_input_tokens=info.get("max_input_tokens") or (price.max_input_tokens if price else None),
-        weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0)
+        weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0,
+        supported=deployment.provider in ADAPTERS, order=_whole((deployment.litellm_params or {}).get("order")),
+        num_retries=_whole((deployment.litellm_params or {}).get("num_retries")),
+        mode=str(info.get("mode") or ""))
 
 
 def router_settings_dict() -> dict[str, Any]:

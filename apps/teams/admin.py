@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
-from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Organization, ProxyBudget, SpendLog, Team, TeamMembership, User, VirtualKey
+from apps.teams.proxy_budget import proxy_budget_set
 
 
 @admin.register(User)
@@ -52,3 +56,19 @@ class SpendLogAdmin(admin.ModelAdmin):
     search_fields = ["request_id", "model_alias"]
     show_full_result_count = False  # counting millions of rows on every page load is the slow part
     date_hierarchy = "start_time"
+
+
+@admin.register(ProxyBudget)
+class ProxyBudgetAdmin(admin.ModelAdmin):
+    """The proxy-wide budget (one row); saving goes through proxy_budget_set so a new duration starts its window."""
+
+    list_display = ["__str__", "spend", "max_budget", "budget_duration", "budget_reset_at"]
+    fields = ["max_budget", "budget_duration", "budget_reset_at", "spend"]
+    readonly_fields = ["budget_reset_at", "spend"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not ProxyBudget.objects.exists()
+
+    def save_model(self, request: HttpRequest, obj: ProxyBudget, form: Any, change: bool) -> None:
+        saved = proxy_budget_set(max_budget=obj.max_budget, budget_duration=obj.budget_duration)
+        obj.pk, obj.budget_reset_at = saved.pk, saved.budget_reset_at

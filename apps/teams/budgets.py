@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from apps.core.snapshots import snapshot_bump
 from apps.teams.durations import InvalidDuration, first_reset, next_reset, parse_duration
-from apps.teams.models import Organization, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Organization, ProxyBudget, Team, TeamMembership, User, VirtualKey
+from apps.teams.proxy_budget import GENERATION as PROXY_GENERATION
 from apps.teams.snapshot import GENERATION
 
 
@@ -32,13 +33,17 @@ def window_reset(row: Model, duration_text: str, now: datetime) -> bool:
 
 
 def budgets_reset(*, now: datetime | None = None) -> int:
-    """Reset keys, users, teams, team members and organizations whose budget window has ended."""
+    """Reset keys, users, teams, team members, organizations and the proxy budget whose window has ended."""
     now = now or timezone.now()
     changed = 0
     with transaction.atomic():
         for model in (VirtualKey, User, Team, Organization):
             for row in model._default_manager.select_for_update().exclude(budget_duration="").filter(_due(now)):
                 changed += window_reset(row, row.budget_duration, now)
+        for proxy in ProxyBudget.objects.select_for_update().exclude(budget_duration="").filter(_due(now)):
+            if window_reset(proxy, proxy.budget_duration, now):
+                changed += 1
+                snapshot_bump(PROXY_GENERATION)
         members = TeamMembership.objects.select_for_update().select_related("team").exclude(
             team__budget_duration="").filter(_due(now))
         for member in members:

@@ -1,4 +1,5 @@
-"""Budget durations (`30s`, `30m`, `1h`, `1d`, `7d`, `30d`, `1mo`) and the reset times they give.
+"""Budget durations (`30s`, `30m`, `1h`, `1d`, `7d`, `30d`, `1mo`, and the words `hourly`, `daily`, `weekly`,
+`monthly`, `yearly` that LiteLLM's budget manager takes) and the reset times they give.
 
 Seconds, minutes, hours, days and weeks are fixed lengths of time. `mo` is a calendar month: a window
 created on any day resets on the first of the next month at 00:00 UTC (then every N months), so
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 DURATION = re.compile(r"^\s*(\d{1,6})\s*(s|m|h|d|w|mo)\s*$")
 FIXED_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+NAMED = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (1, "w"), "monthly": (1, "mo"), "yearly": (12, "mo")}
 
 
 class InvalidDuration(ValueError):
@@ -36,10 +38,14 @@ class Duration:
 
 
 def parse_duration(text: str) -> Duration:
-    """`"30d"` -> Duration(30, "d"); raises InvalidDuration for anything else (or zero)."""
+    """`"30d"` -> Duration(30, "d"), `"monthly"` -> Duration(1, "mo"); raises InvalidDuration for anything else."""
+    named = NAMED.get((text or "").strip().lower())
+    if named is not None:
+        return Duration(*named)
     match = DURATION.match(text or "")
     if match is None:
-        raise InvalidDuration(f"'{text}' is not a duration; use a number and s, m, h, d, w or mo (e.g. 30d, 1mo)")
+        raise InvalidDuration(f"'{text}' is not a duration; use a number and s, m, h, d, w or mo (e.g. 30d, 1mo), "
+                              f"or hourly, daily, weekly, monthly, yearly")
     amount = int(match.group(1))
     if amount == 0:
         raise InvalidDuration(f"'{text}' is zero; a duration must be at least 1")

@@ -22,10 +22,11 @@ from apps.teams.auth import Principal
 from apps.teams.costing import Price, from_nanos, usage_cost_nanos
 from apps.teams.durations import next_reset
 from apps.teams.errors import BudgetExceeded, LimitReached
+from apps.teams.proxy_budget import proxy_scopes
 from apps.teams.snapshot import BudgetScope
 
 LEVEL_LABELS = {"key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
-                "organization": "Organization"}
+                "organization": "Organization", "proxy": "Proxy"}
 
 
 def window_end(scope: BudgetScope, now: float) -> tuple[float, bool]:
@@ -203,7 +204,7 @@ async def drain() -> None:
 async def admit(principal: Principal, *, model: str, call_type: str, worst_case: Callable[[], int],
                 request_id: str = "", estimate_prompt: Callable[[], int] = lambda: 0,
                 tags: tuple[str, ...] = ()) -> Meter:
-    """Reserve the worst case at every limited level of the caller's key, or raise 400 / 429.
+    """Reserve the worst case at every limited level of the caller's key and the proxy's, or raise 400 / 429.
 
     Keys with no budget or limit anywhere skip the state backend (and the estimate) entirely; a call that fits
     in this process's leases of every level is admitted here (apps.teams.leases), any other by the backend.
@@ -211,6 +212,7 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
     key = principal.key
     now = time.time()
     scopes = tuple(s for s in key.scopes if limited(s)) if key is not None else ()
+    scopes += await proxy_scopes.get()  # the proxy-wide budget, widest level last; the master key counts too
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
     admission = Admission(True)
     ticket = None

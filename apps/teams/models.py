@@ -140,3 +140,21 @@ class SpendLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}#{self.attempt} {self.model_alias} {self.cost}"
+
+
+class ProxyBudget(BudgetFields):
+    """The single row of the proxy-wide budget every /v1 call counts against, master key included
+    (LiteLLM's `litellm_settings.max_budget` and `budget_duration`; `load_config` writes it)."""
+
+    SINGLETON = 1
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "proxy budget"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="proxy_budget_singleton")]
+
+    def __str__(self) -> str:
+        limit = "no limit" if self.max_budget is None else f"{self.max_budget} per {self.budget_duration or 'lifetime'}"
+        return f"proxy budget ({limit})"

@@ -7,7 +7,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from apps.core.snapshots import snapshot_bump
-from apps.teams.models import Organization, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Organization, ProxyBudget, Team, TeamMembership, User, VirtualKey
+from apps.teams.proxy_budget import GENERATION as PROXY_GENERATION
 from apps.teams.snapshot import GENERATION
 
 
@@ -18,3 +19,8 @@ from apps.teams.snapshot import GENERATION
 @receiver([post_save, post_delete], sender=TeamMembership)
 def keys_changed(sender: type, **kwargs: Any) -> None:
     snapshot_bump(GENERATION)
+
+
+@receiver([post_save, post_delete], sender=ProxyBudget)
+def proxy_budget_changed(sender: type, **kwargs: Any) -> None:
+    snapshot_bump(PROXY_GENERATION)

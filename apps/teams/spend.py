@@ -24,7 +24,7 @@ from django.db.models import F, Model
 
 from apps.core.state import state
 from apps.teams.metering import SpendEvent, drain
-from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Organization, ProxyBudget, SpendLog, Team, TeamMembership, User, VirtualKey
 from apps.teams.spend_sql import spend_insert_batch
 
 logger = logging.getLogger("tollgate.spend")
@@ -71,8 +71,8 @@ def new_events(events: Iterable[SpendEvent]) -> list[SpendEvent]:
     return fresh
 
 
-def spend_add(events: Iterable[SpendEvent]) -> None:
-    """Add the events' cost to every key, user, membership, team and organization they belong to."""
+def spend_add(events: Sequence[SpendEvent]) -> None:
+    """Add the events' cost to every key, user, membership, team and organization they belong to, and the proxy's."""
     totals: dict[tuple[type[Model], object], Decimal] = defaultdict(Decimal)
     for event in events:
         if not event.cost_nanos:
@@ -89,6 +89,9 @@ def spend_add(events: Iterable[SpendEvent]) -> None:
         manager: Any = table._default_manager
         rows = manager.filter(team_id=pk[0], user_id=pk[1]) if isinstance(pk, tuple) else manager.filter(pk=pk)
         rows.update(spend=F("spend") + amount)
+    proxy_total = sum((event.cost for event in events if event.cost_nanos), Decimal(0))
+    if proxy_total:
+        ProxyBudget.objects.update(spend=F("spend") + proxy_total)  # every call counts at the proxy level
 
 
 def spend_store_orm(records: Sequence[bytes]) -> FlushResult:

@@ -2,7 +2,8 @@
 
 The records are decoded (orjson) straight into COPY rows of a temporary table, and one statement
 inserts the attempts not stored yet (`ON CONFLICT (request_id, attempt) DO NOTHING`) and adds the cost
-of exactly the inserted rows to the spend column of every key, user, team, membership and organization;
+of exactly the inserted rows to the spend column of every key, user, team, membership and organization
+(and the proxy budget's);
 the caller's transaction holds both. Building Django model instances cost the flusher about 40 times
 this CPU. Handing the server the records as one JSON array (`jsonb_to_recordset`) cost the flusher
 less but PostgreSQL about 40% more, and PostgreSQL is not the niced process (TOLLGATE_CELERY_NICE).
@@ -16,7 +17,7 @@ from functools import cache
 from django.db import connection
 
 from apps.core import jsonutil
-from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Organization, ProxyBudget, SpendLog, Team, TeamMembership, User, VirtualKey
 
 logger = logging.getLogger("tollgate.spend")
 
@@ -54,6 +55,12 @@ def owner_update(name: str, table: str, match: Mapping[str, str]) -> str:
             f" FROM inserted WHERE {present} AND cost <> 0 GROUP BY {listed}) AS s WHERE {same})")
 
 
+def proxy_update(table: str) -> str:
+    """A CTE adding every inserted row's cost to the proxy budget's spend (a no-op without its row)."""
+    return (f"by_proxy AS (UPDATE {table} AS t SET spend = t.spend + s.total FROM (SELECT sum(cost) AS total"
+            f" FROM inserted WHERE cost <> 0) AS s WHERE s.total IS NOT NULL)")
+
+
 @cache
 def stage_statement() -> str:
     """Create this session's staging table unless it exists; its rows go at every commit."""
@@ -66,7 +73,8 @@ def store_statement() -> str:
     """INSERT the staged attempts not stored yet and add their cost to their owners; yields the count."""
     quote = connection.ops.quote_name
     values = ", ".join(DERIVED.get(column, f"e.{column}") for column in LOG_COLUMNS)
-    updates = ",\n".join(owner_update(name, quote(model._meta.db_table), match) for name, model, match in OWNERS)
+    updates = ",\n".join([*(owner_update(name, quote(model._meta.db_table), match) for name, model, match in OWNERS),
+                           proxy_update(quote(ProxyBudget._meta.db_table))])
     return (f"WITH inserted AS (INSERT INTO {quote(SpendLog._meta.db_table)} ({', '.join(LOG_COLUMNS)})\n"
             f"SELECT {values} FROM {STAGE} AS e\n"
             f"ON CONFLICT (request_id, attempt) DO NOTHING RETURNING key_id, user_id, team_id, organization_id, cost),\n"

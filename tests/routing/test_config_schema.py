@@ -68,8 +68,6 @@ def test_unknown_keys_in_every_section_are_warned_by_name_and_line(tmp_path: Pat
     pytest.param("model_list:\n  - model_name: a\n    litellm_params:\n      model: mock/a\n"
                  "  - model_name: b\n    litellm_params:\n      api_base: http://x\n",
                  "line 6: model_list[1]: needs litellm_params.model (e.g. openai/gpt-4o)", id="missing_model_case"),
-    pytest.param("model_list:\n  - model_name: a\n    litellm_params:\n      model: nowhere/a\n",
-                 "line 4: model_list[0]: unknown provider 'nowhere' in 'nowhere/a'", id="unknown_provider_case"),
     pytest.param("model_list:\n  - model_name: a\n    litellm_params:\n      model: mock/a\n      rpm: lots\n",
                  "line 5: model_list[0]: litellm_params.rpm must be a number, got 'lots'", id="bad_number_case"),
     pytest.param("router_settings:\n  num_retries: 2\n  routing_strategy: fastest\n",

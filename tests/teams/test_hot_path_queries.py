@@ -1,4 +1,5 @@
-"""Warm /v1 calls with a virtual key run no ORM query, in any thread, with budgets and limits at every level."""
+"""Warm /v1 calls with a virtual key or the master key run no ORM query, in any thread, with budgets and limits at
+every level, the proxy's included."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,8 @@ from django.test import AsyncClient
 
 from apps.core.state import reset_state
 from apps.teams import services
+from apps.teams.proxy_budget import proxy_budget_set
+from tests.conftest import MASTER_KEY
 from tests.teams.conftest import MSG, Cast
 
 
@@ -54,17 +57,18 @@ def test_warm_calls_make_no_orm_queries(cast: Cast, priced, queries: list[tuple[
     services.organization_update(organization=cast.org, fields={"max_budget": Decimal(10), "tpm_limit": 10**6})
     services.user_update(user=cast.bob.user, fields={"max_budget": Decimal(10)})  # type: ignore[arg-type]
     services.key_update(key=cast.bob.key, fields={"max_budget": Decimal(10), "max_parallel_requests": 50})  # type: ignore[arg-type]
-    auth = f"Bearer {cast.bob.secret}"
+    proxy_budget_set(max_budget=Decimal(100), budget_duration="monthly")
+    auth, root = f"Bearer {cast.bob.secret}", f"Bearer {MASTER_KEY}"
 
     async def run() -> tuple[list[int], int, list[list[int]]]:
         http = AsyncClient()
-        cold = await calls(http, auth)
+        cold = await calls(http, auth) + await calls(http, root)
         before = len(queries)
-        warm = [await calls(http, auth) for _ in range(3)]
+        warm = [await calls(http, who) for _ in range(3) for who in (auth, root)]
         return cold, before, warm
 
     cold, before, warm = asyncio.run(run())
     gc.collect()  # closes the database connections of the finished pool threads
-    assert cold == [200, 200, 200] and warm == [[200, 200, 200]] * 3
+    assert cold == [200] * 6 and warm == [[200, 200, 200]] * 6
     assert before > 0  # the cold calls did load the snapshots
     assert queries[before:] == []

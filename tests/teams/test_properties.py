@@ -35,6 +35,19 @@ def test_fixed_durations_parse_to_their_length(text: str, expected: timedelta) -
     assert parse_duration(text).seconds == expected.total_seconds()
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("hourly", Duration(1, "h"), id="hourly_case"), pytest.param("daily", Duration(1, "d"), id="daily_case"),
+    pytest.param("weekly", Duration(1, "w"), id="weekly_case"), pytest.param("Monthly", Duration(1, "mo"), id="monthly_case"),
+    pytest.param("yearly", Duration(12, "mo"), id="yearly_case"),
+])
+def test_litellm_words_are_durations(text: str, expected: Duration) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_monthly_resets_on_the_first_of_the_next_calendar_month() -> None:
+    assert first_reset(datetime(2026, 2, 14, 9, tzinfo=UTC), parse_duration("monthly")) == datetime(2026, 3, 1, tzinfo=UTC)
+
+
 def test_a_month_is_a_calendar_month() -> None:
     month = parse_duration("1mo")
     assert first_reset(datetime(2026, 1, 31, 15, tzinfo=UTC), month) == datetime(2026, 2, 1, tzinfo=UTC)

@@ -30,6 +30,7 @@ class CallShape:
     prompt_tokens: int = 0
     max_completion_tokens: int | None = None
     stream: bool = False
+    mode: str = ""  # "chat" or "embedding": deployments whose model_info.mode serves neither are skipped
 
 
 NO_STATS = DeploymentStats()

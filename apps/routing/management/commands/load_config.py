@@ -25,6 +25,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for warning in config.warnings:
             self.stderr.write(f"warning: {path}: {warning}")
+        if config.warnings and settings.TOLLGATE_CONFIG_STRICT:
+            raise CommandError(f"{path}: {len(config.warnings)} warning(s) and TOLLGATE_CONFIG_STRICT is set; "
+                               f"nothing was loaded")
         result = deployments_sync_from_config(config=config)
         self.stdout.write(f"loaded {path}: {result.created} created, {result.updated} updated, "
                           f"{result.removed} removed")

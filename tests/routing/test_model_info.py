@@ -1,0 +1,91 @@
+"""model_info as LiteLLM configs write it: id, mode, base_model, max_tokens / max_input_tokens and prices."""
+from __future__ import annotations
+
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from apps.core.errors import InvalidRequest
+from apps.providers.base import ChatCall, EmbeddingCall
+from apps.routing.snapshot import DeploymentRecord, build_table
+from apps.routing.prices import deployment_price
+from tests.routing.helpers import deployment, short, table
+from tests.routing.test_router import Script, serve
+
+
+def row(provider_model: str, *, provider: str = "azure", model_info: dict[str, Any] | None = None,
+        litellm_params: dict[str, Any] | None = None, **fields: Any) -> SimpleNamespace:
+    values: dict[str, Any] = {
+        "pk": 1, "model_name": "g", "provider": provider, "provider_model": provider_model, "api_base": "",
+        "api_key_env": "", "api_key_encrypted": "", "api_version": "", "timeout": None, "weight": 1.0, "rpm": None,
+        "tpm": None, "input_cost_per_token": None, "output_cost_per_token": None,
+        "litellm_params": litellm_params or {}, "model_info": model_info or {}}
+    values.update(fields)
+    return SimpleNamespace(**values)
+
+
+def record(**kwargs: Any) -> DeploymentRecord:
+    return build_table([row(**kwargs)], {}).groups["g"][0]
+
+
+def test_base_model_gives_the_price_and_limits_of_its_price_table_entry() -> None:
+    found = record(provider_model="my-gpt4o-deployment", model_info={"base_model": "azure/gpt-4o"})
+    assert (found.input_cost_per_token, found.output_cost_per_token) == (Decimal("0.0000025"), Decimal("0.00001"))
+    assert found.max_input_tokens == 128000
+    price = deployment_price(found)
+    assert (price.max_output_tokens, price.cache_read_cost_per_token) == (16384, None)
+
+
+def test_base_model_in_litellm_params_and_without_a_provider_prefix_works_too() -> None:
+    found = record(provider_model="my-claude", provider="anthropic",
+                   litellm_params={"base_model": "claude-sonnet-4-20250514"})
+    assert (found.input_cost_per_token, found.max_input_tokens) == (Decimal("0.000003"), 1000000)
+    assert deployment_price(found).max_output_tokens == 64000
+
+
+def test_without_base_model_an_unknown_deployment_name_has_no_list_price() -> None:
+    found = record(provider_model="my-gpt4o-deployment")
+    assert (found.input_cost_per_token, found.max_input_tokens) == (None, None)
+
+
+def test_model_info_prices_and_limits_win_over_the_base_model() -> None:
+    found = record(provider_model="dep", model_info={
+        "base_model": "azure/gpt-4o", "input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002,
+        "max_input_tokens": 5000, "max_tokens": 700})
+    price = deployment_price(found)
+    assert (price.input_cost_per_token, price.output_cost_per_token) == (Decimal("0.000001"), Decimal("0.000002"))
+    assert (found.max_input_tokens, price.max_output_tokens) == (5000, 700)
+
+
+CHAT = ChatCall(model="g", messages=[{"role": "user", "content": "hi"}])
+EMBED = EmbeddingCall(model="g", input=["hi"])
+
+
+async def test_a_chat_call_is_not_routed_to_an_embedding_deployment_and_vice_versa() -> None:
+    t = table({"g": [deployment("chatty", mode="chat"), deployment("vectors", mode="embedding")]})
+    for seed in range(6):
+        assert short((await serve(t, Script(), call=CHAT, seed=seed)).deployment) == "chatty"
+        assert short((await serve(t, Script(), call=EMBED, seed=seed)).deployment) == "vectors"
+
+
+@pytest.mark.parametrize(("mode", "call", "message"), [
+    pytest.param("embedding", CHAT, "The model `g` has model_info.mode embedding and is not served on "
+                 "/v1/chat/completions.", id="chat_to_embedding_case"),
+    pytest.param("chat", EMBED, "The model `g` has model_info.mode chat and is not served on /v1/embeddings.",
+                 id="embedding_to_chat_case"),
+])
+async def test_a_call_of_the_wrong_mode_is_a_400_naming_it(mode: str, call: ChatCall | EmbeddingCall,
+                                                           message: str) -> None:
+    script = Script()
+    with pytest.raises(InvalidRequest) as caught:
+        await serve(table({"g": [deployment("only", mode=mode)]}), script, call=call)
+    assert (caught.value.status, caught.value.message, caught.value.error_code) == (400, message, "model_mode_mismatch")
+    assert script.calls == []
+
+
+async def test_completion_mode_and_no_mode_serve_chat_calls() -> None:
+    t = table({"g": [deployment("legacy", mode="completion"), deployment("plain")]})
+    served = {short((await serve(t, Script(), call=CHAT, seed=seed)).deployment) for seed in range(12)}
+    assert served == {"legacy", "plain"}
