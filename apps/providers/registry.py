@@ -32,6 +32,8 @@ ADAPTERS: dict[str, str] = {
     "cohere": "apps.providers.adapters.cohere.CohereAdapter",
     "anthropic": "apps.providers.adapters.anthropic.AnthropicAdapter",
     "bedrock": "apps.providers.adapters.bedrock.BedrockAdapter",
+    "voyage": "apps.providers.adapters.voyage.VoyageAdapter",
+    "jina_ai": "apps.providers.adapters.jina_ai.JinaAIAdapter",
 }
 
 
