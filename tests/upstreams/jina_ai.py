@@ -5,8 +5,11 @@ It checks `Authorization: Bearer`, answers embeddings OpenAI-shaped with Jina's 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 from tests.upstreams.voyage import score
 
@@ -53,3 +56,13 @@ class JinaUpstream(RecordingServer):
             results.append(item)
         tokens = len(body["query"].split()) + sum(len(document.split()) for document in documents)
         return Reply.json(200, {"model": body["model"], "usage": {"total_tokens": tokens}, "results": results})
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """The Jina twin, deployable through the gateway (embeddings only: Jina serves no chat)."""
+    with JinaUpstream() as twin:
+        yield GatewayUpstream(server=twin, provider="jina_ai", provider_model="jina-embeddings-v3", api_base=twin.url,
+                              paths={"embeddings": "/v1/embeddings"}, auth=("authorization", f"Bearer {API_KEY}"),
+                              text="", stream_text="", tool_arguments={}, api_key=API_KEY)
+    assert twin.failures == []

@@ -5,8 +5,11 @@ Cohere's `top_n`) with Voyage's `{"detail": ...}` errors, and records every requ
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 API_KEY = "pa-voyage-wire"
@@ -62,3 +65,13 @@ class VoyageUpstream(RecordingServer):
             data.append(item)
         tokens = len(body["query"].split()) + sum(len(document.split()) for document in documents)
         return Reply.json(200, {"object": "list", "data": data, "model": body["model"], "usage": {"total_tokens": tokens}})
+
+
+@contextmanager
+def gateway_upstream() -> Iterator[GatewayUpstream]:
+    """The Voyage twin, deployable through the gateway (embeddings only: Voyage serves no chat)."""
+    with VoyageUpstream() as twin:
+        yield GatewayUpstream(server=twin, provider="voyage", provider_model="voyage-3.5", api_base=twin.url,
+                              paths={"embeddings": "/v1/embeddings"}, auth=("authorization", f"Bearer {API_KEY}"),
+                              text="", stream_text="", tool_arguments={}, api_key=API_KEY)
+    assert twin.failures == []
