@@ -112,6 +112,14 @@ class UpstreamRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The next request of a multi-step call (poll a Replicate prediction): sent after `delay` seconds."""
+
+    request: UpstreamRequest
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts normalised across providers."""
 
@@ -296,3 +304,16 @@ class ProviderAdapter(Protocol):
     def translate_embedding_request(self, call: EmbeddingCall, target: Target) -> UpstreamRequest: ...
 
     def parse_embedding_response(self, status: int, body: bytes, target: Target) -> EmbeddingResult: ...
+
+
+class MultiStepAdapter(Protocol):
+    """Optional hooks of an adapter whose calls take several requests (the transport looks for them).
+
+    `follow_up`: after each answer of a non-streamed call, the next request to make, or None when the
+    answer is final (then `parse_response` reads it). `stream_request`: for a streamed call, the first
+    request (`translate_request`) is sent whole and its answer names the stream to open.
+    """
+
+    def follow_up(self, status: int, body: bytes, target: Target) -> FollowUp | None: ...
+
+    def stream_request(self, status: int, body: bytes, target: Target) -> UpstreamRequest: ...

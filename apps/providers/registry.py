@@ -34,6 +34,8 @@ ADAPTERS: dict[str, str] = {
     "bedrock": "apps.providers.adapters.bedrock.BedrockAdapter",
     "voyage": "apps.providers.adapters.voyage.VoyageAdapter",
     "jina_ai": "apps.providers.adapters.jina_ai.JinaAIAdapter",
+    "sagemaker": "apps.providers.adapters.sagemaker.SageMakerAdapter",
+    "sagemaker_chat": "apps.providers.adapters.sagemaker.SageMakerChatAdapter",
     "text-completion-openai": "apps.providers.adapters.text_completion_openai.TextCompletionOpenAIAdapter",
 }
 
