@@ -212,6 +212,19 @@ class BasicStreamState:
     scratch: dict[str, Any] = field(default_factory=dict)
 
 
+def stream_chunk(state: BasicStreamState, delta: dict[str, Any] | None, *, finish: str | None = None) -> ChatChunk:
+    """A `chat.completion.chunk` with one choice carrying `delta` (none when `delta` is None)."""
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+    return ChatChunk(body={"id": state.response_id, "object": "chat.completion.chunk", "created": state.created,
+                           "model": state.model, "choices": choices})
+
+
+def finish_chunks(state: BasicStreamState, finish: str, usage: Usage) -> list[ChatChunk]:
+    """The last two chunks of a stream: the finish reason, then the usage-only chunk."""
+    return [stream_chunk(state, {}, finish=finish),
+            ChatChunk(body={**stream_chunk(state, None).body, "usage": usage.as_openai()}, usage=usage)]
+
+
 # --- errors -----------------------------------------------------------------------------------------
 
 class UpstreamError(GatewayError):

@@ -36,6 +36,7 @@ ADAPTERS: dict[str, str] = {
     "jina_ai": "apps.providers.adapters.jina_ai.JinaAIAdapter",
     "sagemaker": "apps.providers.adapters.sagemaker.SageMakerAdapter",
     "sagemaker_chat": "apps.providers.adapters.sagemaker.SageMakerChatAdapter",
+    "replicate": "apps.providers.adapters.replicate.ReplicateAdapter",
     "text-completion-openai": "apps.providers.adapters.text_completion_openai.TextCompletionOpenAIAdapter",
 }
 

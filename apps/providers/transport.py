@@ -120,16 +120,18 @@ async def send_chat(adapter: ProviderAdapter, call: ChatCall, target: Target) ->
     status, body = await send(adapter, adapter.translate_request(call, target), target)
     follow_up = getattr(adapter, "follow_up", None)
     if follow_up is not None:
-        status, body = await _follow(adapter, follow_up(status, body, target), target)
+        status, body = await _follow(adapter, follow_up(status, body, target), target, (status, body))
     result = adapter.parse_response(status, body, target)
     usage = prompt_estimated(adapter, result.usage, call)
     return result if usage is result.usage else ChatCompletion(body={**result.body, "usage": usage.as_openai()},
                                                                usage=usage)
 
 
-async def _follow(adapter: ProviderAdapter, step: FollowUp | None, target: Target) -> tuple[int, bytes]:
-    """Send follow-up requests until the adapter has none; the whole chain keeps within `target.timeout`."""
-    status, body = 0, b""
+async def _follow(adapter: ProviderAdapter, step: FollowUp | None, target: Target,
+                  answer: tuple[int, bytes]) -> tuple[int, bytes]:
+    """Send follow-up requests until the adapter has none (then the last answer is final); the whole chain
+    keeps within `target.timeout`."""
+    status, body = answer
     try:
         async with asyncio.timeout(target.timeout):
             while step is not None:

@@ -31,6 +31,8 @@ from apps.providers.base import (
     UpstreamError,
     UpstreamRequest,
     Usage,
+    finish_chunks,
+    stream_chunk,
 )
 from apps.providers.adapters.openai_compatible import unsupported_error
 from apps.providers.prompt_templates import chat_prompt
@@ -133,7 +135,7 @@ class SageMakerAdapter(CapabilityTable):
             text = ""
         first = not state.scratch.get("started")
         state.scratch["started"] = True
-        chunks = [self.chunk(state, {"role": "assistant", "content": text} if first else {"content": text})] \
+        chunks = [stream_chunk(state, {"role": "assistant", "content": text} if first else {"content": text})] \
             if text or first else []
         if details or payload.get("generated_text") is not None or token.get("text") == END_OF_TEXT:
             chunks.extend(self.finish(details, state))
@@ -145,14 +147,8 @@ class SageMakerAdapter(CapabilityTable):
         state.scratch["finished"] = True
         usage = Usage(completion_tokens=int(details.get("generated_tokens") or state.scratch["generated"]))
         finish = FINISH_REASONS.get(str(details.get("finish_reason")), "stop")
-        last = self.chunk(state, None)
-        return [self.chunk(state, {}, finish=finish), ChatChunk(body={**last.body, "usage": usage.as_openai()},
-                                                                 usage=usage)]
+        return finish_chunks(state, finish, usage)
 
-    def chunk(self, state: BasicStreamState, delta: dict[str, Any] | None, *, finish: str | None = None) -> ChatChunk:
-        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
-        return ChatChunk(body={"id": state.response_id, "object": "chat.completion.chunk", "created": state.created,
-                               "model": state.model, "choices": choices})
 
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
         return runtime.sagemaker_error(status=status, headers=headers, body=body, provider=self.prefix)
