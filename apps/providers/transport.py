@@ -154,7 +154,12 @@ def prompt_estimated(adapter: ProviderAdapter, usage: Usage, call: ChatCall) -> 
 async def send_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
     """Embeddings for every input."""
     status, body = await send(adapter, adapter.translate_embedding_request(call, target), target)
-    return adapter.parse_embedding_response(status, body, target)
+    result = adapter.parse_embedding_response(status, body, target)
+    if result.usage.prompt_tokens or getattr(adapter, "counts_prompt_tokens", True):
+        return result
+    usage = Usage(prompt_tokens=tokens.input_tokens(call.input))
+    return EmbeddingResult(body={**result.body, "usage": {"prompt_tokens": usage.prompt_tokens,
+                                                          "total_tokens": usage.total_tokens}}, usage=usage)
 
 
 def with_model(chunk: ChatChunk, target: Target) -> ChatChunk:

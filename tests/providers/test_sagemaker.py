@@ -3,17 +3,18 @@ a twin that verifies every SigV4 signature for service `sagemaker`."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
 from apps.providers import transport
-from apps.providers.base import ChatCall, ParamNotSupported, Target, UpstreamError
+from apps.providers.base import ChatCall, EmbeddingCall, ParamNotSupported, Target, UpstreamError
 from apps.providers.registry import adapter_for
 from tests.providers.translation import check_translation
-from tests.upstreams.sagemaker import ENDPOINT, SIGNED_PARAMS, TOKENS, SageMakerUpstream
+from tests.upstreams.sagemaker import EMBEDDING_ENDPOINT, ENDPOINT, SIGNED_PARAMS, TOKENS, SageMakerUpstream
 
-CASES = [("sagemaker", case) for case in ("text", "stream", "error_auth", "error_rate_limit", "error_model",
-                                          "error_not_ready")] + \
+CASES = [("sagemaker", case) for case in ("text", "stream", "embedding", "error_auth", "error_rate_limit",
+                                          "error_model", "error_not_ready")] + \
         [("sagemaker_chat", case) for case in ("text", "tool_call", "stream", "error_auth", "error_rate_limit")]
 HELLO = [{"role": "user", "content": "hello"}]
 
@@ -111,3 +112,17 @@ async def test_throttled_endpoint_is_a_retryable_429(closing_transport: None) ->
                 {"role": "user", "content": "please throttle"}]), target_for(twin))
     assert (caught.value.status, caught.value.error_code, caught.value.retryable, caught.value.message) == (
         429, "rate_limit_exceeded", True, "Rate exceeded")
+
+
+async def test_embeddings_round_trip_with_estimated_usage(closing_transport: None) -> None:
+    with SageMakerUpstream() as twin:
+        target = replace(target_for(twin), model=EMBEDDING_ENDPOINT)
+        result = await transport.send_embedding(adapter_for("sagemaker"), EmbeddingCall(model="e", input=["abcd", "ab"]),
+                                                target)
+    assert twin.failures == []
+    [seen] = twin.requests
+    assert (seen.path, seen.json()) == (f"/endpoints/{EMBEDDING_ENDPOINT}/invocations", {"inputs": ["abcd", "ab"]})
+    assert result.body["data"] == [{"object": "embedding", "index": 0, "embedding": [4.0, 0.5, -0.5]},
+                                   {"object": "embedding", "index": 1, "embedding": [2.0, 0.5, -0.5]}]
+    assert result.body["usage"] == {"prompt_tokens": 2, "total_tokens": 2}
+    assert result.usage.prompt_tokens == 2

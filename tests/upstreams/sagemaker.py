@@ -21,6 +21,7 @@ from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 ENDPOINT = "tgi-llama-2-7b-chat"
+EMBEDDING_ENDPOINT = "hf-bge-small-embeddings"
 TGI_PARAMETERS = {"temperature", "top_p", "top_k", "max_new_tokens", "stop", "seed", "do_sample", "best_of",
                   "repetition_penalty", "return_full_text", "truncate", "typical_p", "watermark", "details",
                   "decoder_input_details"}
@@ -96,6 +97,8 @@ class SageMakerUpstream(RecordingServer):
         body = seen.json()
         if "messages" in body:
             return self.chat(body, stream=operation.endswith("stream"))
+        if isinstance(body.get("inputs"), list):
+            return self.embed(body, stream=operation.endswith("stream"))
         return self.textgen(body, stream=operation.endswith("stream"))
 
     def textgen(self, body: dict[str, Any], *, stream: bool) -> Reply:
@@ -112,6 +115,12 @@ class SageMakerUpstream(RecordingServer):
             assert body.get("stream") is True, "the response-stream path needs stream: true for TGI"
             return Reply.stream(payload_parts(tgi_stream(TOKENS)), EVENT_STREAM)
         return Reply.json(200, [{"generated_text": "".join(TOKENS)}])
+
+    def embed(self, body: dict[str, Any], *, stream: bool) -> Reply:
+        """A JumpStart / Hugging Face embedding container: `{"embedding": [[...], ...]}`."""
+        assert not stream and set(body) <= {"inputs", "normalize", "truncate"}, f"not an embedding body: {sorted(body)}"
+        assert all(isinstance(text, str) for text in body["inputs"]), "inputs must be texts"
+        return Reply.json(200, {"embedding": [[float(len(text)), 0.5, -0.5] for text in body["inputs"]]})
 
     def chat(self, body: dict[str, Any], *, stream: bool) -> Reply:
         assert body.get("model"), "the messages API body names a model"
@@ -131,7 +140,9 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
         base = f"/endpoints/{ENDPOINT}"
         yield GatewayUpstream(
             server=twin, provider="sagemaker", provider_model=ENDPOINT, api_base=twin.url,
-            paths={"chat": f"{base}/invocations", "stream": f"{base}/invocations-response-stream"},
+            paths={"chat": f"{base}/invocations", "stream": f"{base}/invocations-response-stream",
+                   "embeddings": f"/endpoints/{EMBEDDING_ENDPOINT}/invocations"},
+            embedding_model=EMBEDDING_ENDPOINT,
             auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-west-2/sagemaker/"),
             auth_is_prefix=True, text="".join(TOKENS), stream_text="".join(TOKENS), tool_arguments={},
             litellm_params=SIGNED_PARAMS)

@@ -1,4 +1,5 @@
-"""`sagemaker/<endpoint>`: SageMaker text-generation endpoints (Hugging Face TGI or DJL LMI containers).
+"""`sagemaker/<endpoint>`: SageMaker text-generation endpoints (Hugging Face TGI or DJL LMI containers),
+and embedding endpoints (`{"inputs": [...]}` in, vectors out).
 
 Request: `{"inputs": prompt, "parameters": {...}}` (plus `"stream": true` on the response-stream path),
 the messages turned into a prompt by `prompt_templates`. Answer: `[{"generated_text": ...}]` (or one
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from apps.core import jsonutil
+from apps.core.errors import InvalidRequest
 from apps.providers.adapters.sagemaker import runtime
 from apps.providers.base import (
     BasicStreamState,
@@ -35,6 +37,7 @@ from apps.providers.base import (
     stream_chunk,
 )
 from apps.providers.adapters.openai_compatible import unsupported_error
+from apps.providers.embedding_format import embedding_list
 from apps.providers.prompt_templates import chat_prompt
 from apps.providers.tokens import text_tokens
 
@@ -85,7 +88,7 @@ class SageMakerAdapter(CapabilityTable):
     api_key_env: ClassVar[tuple[str, ...]] = ()
     api_base_env: ClassVar[tuple[str, ...]] = ()
     framing: ClassVar[Framing] = "aws-eventstream"
-    features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "usage_in_stream"})
+    features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "usage_in_stream", "embeddings"})
     counts_prompt_tokens: ClassVar[bool] = False  # the transport estimates the prompt from the messages
 
     def prompt(self, call: ChatCall, target: Target) -> str:
@@ -153,8 +156,23 @@ class SageMakerAdapter(CapabilityTable):
     def map_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
         return runtime.sagemaker_error(status=status, headers=headers, body=body, provider=self.prefix)
 
+    # --- embeddings (Hugging Face embedding containers: TEI, JumpStart) -----------------------------
+
     def translate_embedding_request(self, call: EmbeddingCall, target: Target) -> UpstreamRequest:
-        raise unsupported_error(provider=self.prefix, names=["input"])
+        """`{"inputs": [texts]}`, as LiteLLM sends it; the container's own options pass through."""
+        if not all(isinstance(item, str) for item in call.inputs):
+            raise InvalidRequest("sagemaker embeddings take text inputs, not token arrays", param="input")
+        options = {name: value for name, value in call.params.items()
+                   if value is not None and name not in ("encoding_format", "user", "dimensions")}
+        return runtime.runtime_request(target, {"inputs": list(call.inputs), **options}, stream=False)
 
     def parse_embedding_response(self, status: int, body: bytes, target: Target) -> EmbeddingResult:
-        raise unsupported_error(provider=self.prefix, names=["input"])
+        """`{"embedding": [[...]]}` (JumpStart), `{"embeddings": ...}` or TEI's bare list of vectors."""
+        data = jsonutil.loads(body)
+        vectors = data.get("embedding", data.get("embeddings")) if isinstance(data, Mapping) else data
+        if not isinstance(vectors, list):
+            raise UpstreamError("sagemaker embedding answer has no embedding list", status=502, provider=self.prefix)
+        if vectors and not isinstance(vectors[0], list):
+            vectors = [vectors]  # one input answered with one flat vector
+        usage = Usage()  # no counts: the transport estimates them from the input
+        return EmbeddingResult(body=dict(embedding_list(vectors, model=target.model, usage=usage)), usage=usage)
