@@ -44,6 +44,10 @@ def test_system_prompt_and_refused_tools() -> None:
     with pytest.raises(ParamNotSupported) as caught:
         adapter.translate_request(replace(call, params={"tools": [{"type": "function"}]}), target)
     assert caught.value.param == "tools"
+    # the same options given as SDK keywords (call parameters) are honoured, never sent as model inputs
+    sdk_call = replace(call, params={"supports_system_prompt": True, "replicate_poll_interval": 0.1, "top_k": 5})
+    assert jsonutil.loads(adapter.translate_request(sdk_call, replace(target, model="meta/llama-3-8b")).body) == {
+        "input": {"system_prompt": "Be kind.", "prompt": "Hi", "top_k": 5}}
 
 
 @pytest.fixture

@@ -48,7 +48,10 @@ POLL_SECONDS = 0.5  # LiteLLM's polling delay; `replicate_poll_interval` in the 
 VERSION_LENGTH = 64
 REFUSED_PARAMS = frozenset({"tools", "tool_choice", "functions", "function_call", "response_format", "logprobs",
                             "top_logprobs", "logit_bias", "parallel_tool_calls", "n"})
-IGNORED_PARAMS = frozenset({"user", "metadata", "stream_options", "store"})
+# Deployment options (read from the Target's params; an SDK caller's keyword lands among the call's
+# parameters instead, where it is honoured or dropped, never sent as a model input).
+OPTIONS = frozenset({"supports_system_prompt", "replicate_wait", "replicate_poll_interval"})
+IGNORED_PARAMS = frozenset({"user", "metadata", "stream_options", "store", *OPTIONS})
 RENAMED = {"stop": "stop_sequences", "max_completion_tokens": "max_new_tokens", "max_tokens": "max_new_tokens"}
 TRUSTED_STREAM_HOSTS = (".replicate.com", ".replicate.net")
 
@@ -68,7 +71,7 @@ def prediction_input(call: ChatCall, target: Target) -> dict[str, Any]:
         raise unsupported_error(provider=target.provider, names=refused)
     messages: list[Message] = list(call.messages)
     data: dict[str, Any] = {}
-    if target.extra.get("supports_system_prompt"):
+    if target.extra.get("supports_system_prompt") or call.params.get("supports_system_prompt"):
         system = next((m for m in messages if m.get("role") == "system"), None)
         if system is not None:
             messages.remove(system)

@@ -46,7 +46,9 @@ END_OF_TEXT = "<|endoftext|>"
 # Text-generation parameters TGI and LMI take under their own names, sent as given.
 NATIVE_PARAMS = frozenset({"top_k", "repetition_penalty", "do_sample", "return_full_text", "truncate", "typical_p",
                            "watermark", "details", "decoder_input_details", "best_of", "max_new_tokens"})
-IGNORED_PARAMS = frozenset({"user", "metadata", "stream_options", "store", "aws_sagemaker_allow_zero_temp"})
+# Deployment options an SDK caller may pass as keywords: read from the Target, never sent as parameters.
+IGNORED_PARAMS = frozenset({"user", "metadata", "stream_options", "store", "aws_sagemaker_allow_zero_temp",
+                            "hf_model_name", "sagemaker_base_url", "model_id"})
 
 
 def parameters(call: ChatCall, target: Target) -> dict[str, Any]:
