@@ -132,7 +132,7 @@ class ReplicateAdapter(CapabilityTable):
             body["stream"] = True
         else:
             wait = target.extra.get("replicate_wait")
-            headers["Prefer"] = f"wait={int(wait)}" if wait else "wait"
+            headers["Prefer"] = f"wait={min(60, max(1, int(wait)))}" if wait else "wait"  # Replicate takes 1-60 s
         return UpstreamRequest(method="POST", url=f"{self.base_url(target)}/{path}", headers=headers,
                                body=jsonutil.dumps(body))
 
