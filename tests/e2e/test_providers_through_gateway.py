@@ -26,7 +26,7 @@ FACTORIES: dict[str, Callable[[], AbstractContextManager[GatewayUpstream]]] = {
     "bedrock": bedrock.gateway_upstream, "gemini": gemini.gateway_upstream, "vertex_ai": vertex_ai.gateway_upstream,
     "cohere": cohere.gateway_upstream, "azure": azure.gateway_upstream, "ollama": ollama.gateway_upstream,
     "groq": openai_compatible.gateway_upstream, "text-completion-openai": text_completion_openai.gateway_upstream,
-    "sagemaker": sagemaker.gateway_upstream, "voyage": voyage.gateway_upstream, "jina_ai": jina_ai.gateway_upstream,
+    "sagemaker": sagemaker.gateway_upstream, "sagemaker_chat": sagemaker.gateway_chat_upstream, "voyage": voyage.gateway_upstream, "jina_ai": jina_ai.gateway_upstream,
 }
 MESSAGES: list[Any] = [{"role": "user", "content": PROMPT}]
 TOOL_MESSAGES: list[Any] = [{"role": "user", "content": "What is the weather in Paris?"}]

@@ -22,6 +22,7 @@ from tests.upstreams.recording import Recorded, RecordingServer, Reply
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 ENDPOINT = "tgi-llama-2-7b-chat"
 EMBEDDING_ENDPOINT = "hf-bge-small-embeddings"
+CHAT_ENDPOINT = "hf-tgi-qwen2-5-7b-instruct"
 TGI_PARAMETERS = {"temperature", "top_p", "top_k", "max_new_tokens", "stop", "seed", "do_sample", "best_of",
                   "repetition_penalty", "return_full_text", "truncate", "typical_p", "watermark", "details",
                   "decoder_input_details"}
@@ -124,6 +125,8 @@ class SageMakerUpstream(RecordingServer):
 
     def chat(self, body: dict[str, Any], *, stream: bool) -> Reply:
         assert body.get("model"), "the messages API body names a model"
+        if body.get("tools"):
+            return self.tool_call(stream=stream)
         if stream:
             return Reply.stream(payload_parts(chat_stream(TOKENS), cut=17), EVENT_STREAM)
         return Reply.json(200, {"object": "chat.completion", "id": "", "created": 1735689600, "model": "tgi",
@@ -131,6 +134,27 @@ class SageMakerUpstream(RecordingServer):
                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(TOKENS)},
                                              "logprobs": None, "finish_reason": "stop"}],
                                 "usage": {"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11}})
+
+
+    def tool_call(self, *, stream: bool) -> Reply:
+        """TGI's answer when it picks a tool: `get_weather` for Paris, whole or in argument pieces."""
+        call = {"id": "0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}
+        usage = {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49}
+        if not stream:
+            return Reply.json(200, {"object": "chat.completion", "id": "", "created": 1735689600, "model": "tgi",
+                                    "choices": [{"index": 0, "message": {"role": "assistant", "tool_calls": [call]},
+                                                 "logprobs": None, "finish_reason": "tool_calls"}], "usage": usage})
+        pieces = ["{\"city\"", ":\"Par", "is\"}"]
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "tool_calls": [
+            {"index": 0, "id": "0", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}]
+        deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": piece}}]} for piece in pieces]
+        chunks = [{"id": "", "object": "chat.completion.chunk", "created": 1735689600, "model": "tgi",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]} for delta in deltas]
+        chunks.append({"id": "", "object": "chat.completion.chunk", "created": 1735689600, "model": "tgi",
+                       "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}],
+                       "usage": usage})
+        data = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+        return Reply.stream(payload_parts(data.encode(), cut=23), EVENT_STREAM)
 
 
 @contextmanager
@@ -145,5 +169,19 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
             embedding_model=EMBEDDING_ENDPOINT,
             auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-west-2/sagemaker/"),
             auth_is_prefix=True, text="".join(TOKENS), stream_text="".join(TOKENS), tool_arguments={},
+            litellm_params=SIGNED_PARAMS)
+    assert twin.failures == []
+
+
+@contextmanager
+def gateway_chat_upstream() -> Iterator[GatewayUpstream]:
+    """The twin as a `sagemaker_chat/` (messages API) deployment, signed with the test credentials."""
+    with SageMakerUpstream() as twin:
+        base = f"/endpoints/{CHAT_ENDPOINT}"
+        yield GatewayUpstream(
+            server=twin, provider="sagemaker_chat", provider_model=CHAT_ENDPOINT, api_base=twin.url,
+            paths={"chat": f"{base}/invocations", "stream": f"{base}/invocations-response-stream"},
+            auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-west-2/sagemaker/"),
+            auth_is_prefix=True, text="".join(TOKENS), stream_text="".join(TOKENS), tool_arguments={"city": "Paris"},
             litellm_params=SIGNED_PARAMS)
     assert twin.failures == []

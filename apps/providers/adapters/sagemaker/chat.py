@@ -2,19 +2,23 @@
 Messages API, LMI / vLLM's chat completions), signed like `sagemaker/`.
 
 The body is OpenAI's chat request (with the endpoint name as `model`, as LiteLLM sends it); the answer is
-a `chat.completion`; a stream is OpenAI chunks (`data:` lines) inside `PayloadPart` events.
+a `chat.completion`; a stream is OpenAI chunks (`data:` lines) inside `PayloadPart` events, read as the
+OpenAI-compatible presets read theirs (usage riding on the last content chunk gets its own chunk).
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from apps.providers.adapters.openai import OpenAIAdapter
+from apps.core import jsonutil
+from apps.providers.adapters.openai_compatible import OpenAICompatibleAdapter, unsupported_error
 from apps.providers.adapters.sagemaker import runtime
 from apps.providers.base import (
     BasicStreamState,
     ChatCall,
     ChatChunk,
+    ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
     Frame,
@@ -24,11 +28,9 @@ from apps.providers.base import (
     UpstreamError,
     UpstreamRequest,
 )
-from apps.core import jsonutil
-from apps.providers.adapters.openai_compatible import unsupported_error
 
 
-class SageMakerChatAdapter(OpenAIAdapter):
+class SageMakerChatAdapter(OpenAICompatibleAdapter):
     """OpenAI chat completions over InvokeEndpoint / InvokeEndpointWithResponseStream."""
 
     prefix: ClassVar[str] = "sagemaker_chat"
@@ -43,8 +45,15 @@ class SageMakerChatAdapter(OpenAIAdapter):
     def sign(self, request: UpstreamRequest, target: Target) -> UpstreamRequest:
         return runtime.sign(request, target)
 
+    def parse_response(self, status: int, body: bytes, target: Target) -> ChatCompletion:
+        """TGI answers with an empty `id`: one is made up, as for the chunks of a stream."""
+        result = super().parse_response(status, body, target)
+        if result.body.get("id"):
+            return result
+        return ChatCompletion(body={**result.body, "id": f"chatcmpl-{uuid.uuid4().hex}"}, usage=result.usage)
+
     def new_stream_state(self) -> StreamState:
-        state = BasicStreamState()
+        state = BasicStreamState(response_id=f"chatcmpl-{uuid.uuid4().hex}")
         state.scratch["lines"] = runtime.PayloadLines(self.prefix)
         return state
 
@@ -52,6 +61,8 @@ class SageMakerChatAdapter(OpenAIAdapter):
         assert isinstance(state, BasicStreamState)
         chunks: list[ChatChunk] = []
         for payload in state.scratch["lines"].feed(frame):
+            if isinstance(payload, dict) and not payload.get("id"):
+                payload = {**payload, "id": state.response_id}
             chunks.extend(super().parse_stream_chunk(Frame(data=jsonutil.dumps(payload)), state))
         return chunks
 
