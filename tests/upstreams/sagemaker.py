@@ -157,31 +157,29 @@ class SageMakerUpstream(RecordingServer):
         return Reply.stream(payload_parts(data.encode(), cut=23), EVENT_STREAM)
 
 
+def deployed(twin: SageMakerUpstream, *, provider: str, endpoint: str, **fields: Any) -> GatewayUpstream:
+    """The twin as a deployment of `provider` serving `endpoint`, signed with the test credentials."""
+    base = f"/endpoints/{endpoint}"
+    paths = {"chat": f"{base}/invocations", "stream": f"{base}/invocations-response-stream", **fields.pop("paths", {})}
+    return GatewayUpstream(
+        server=twin, provider=provider, provider_model=endpoint, api_base=twin.url, paths=paths,
+        auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-west-2/sagemaker/"),
+        auth_is_prefix=True, text="".join(TOKENS), stream_text="".join(TOKENS), litellm_params=SIGNED_PARAMS, **fields)
+
+
 @contextmanager
 def gateway_upstream() -> Iterator[GatewayUpstream]:
-    """The twin as a `sagemaker/` (text-generation) deployment, signed with the test credentials."""
+    """A `sagemaker/` (text-generation, and embeddings) deployment of the twin."""
     with SageMakerUpstream() as twin:
-        base = f"/endpoints/{ENDPOINT}"
-        yield GatewayUpstream(
-            server=twin, provider="sagemaker", provider_model=ENDPOINT, api_base=twin.url,
-            paths={"chat": f"{base}/invocations", "stream": f"{base}/invocations-response-stream",
-                   "embeddings": f"/endpoints/{EMBEDDING_ENDPOINT}/invocations"},
-            embedding_model=EMBEDDING_ENDPOINT,
-            auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-west-2/sagemaker/"),
-            auth_is_prefix=True, text="".join(TOKENS), stream_text="".join(TOKENS), tool_arguments={},
-            litellm_params=SIGNED_PARAMS)
+        yield deployed(twin, provider="sagemaker", endpoint=ENDPOINT, tool_arguments={},
+                       paths={"embeddings": f"/endpoints/{EMBEDDING_ENDPOINT}/invocations"},
+                       embedding_model=EMBEDDING_ENDPOINT)
     assert twin.failures == []
 
 
 @contextmanager
 def gateway_chat_upstream() -> Iterator[GatewayUpstream]:
-    """The twin as a `sagemaker_chat/` (messages API) deployment, signed with the test credentials."""
+    """A `sagemaker_chat/` (messages API) deployment of the twin."""
     with SageMakerUpstream() as twin:
-        base = f"/endpoints/{CHAT_ENDPOINT}"
-        yield GatewayUpstream(
-            server=twin, provider="sagemaker_chat", provider_model=CHAT_ENDPOINT, api_base=twin.url,
-            paths={"chat": f"{base}/invocations", "stream": f"{base}/invocations-response-stream"},
-            auth=("authorization", f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{SIGNING_TIME[:8]}/us-west-2/sagemaker/"),
-            auth_is_prefix=True, text="".join(TOKENS), stream_text="".join(TOKENS), tool_arguments={"city": "Paris"},
-            litellm_params=SIGNED_PARAMS)
+        yield deployed(twin, provider="sagemaker_chat", endpoint=CHAT_ENDPOINT, tool_arguments={"city": "Paris"})
     assert twin.failures == []
