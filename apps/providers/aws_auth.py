@@ -1,4 +1,4 @@
-"""AWS credentials, region and SigV4 signing for Bedrock, kept out of the pure adapter.
+"""AWS credentials, region and SigV4 signing for Bedrock and SageMaker, kept out of the pure adapters.
 
 Lookup order (LiteLLM's litellm_params first, then what boto3 would find):
 1. `aws_access_key_id` / `aws_secret_access_key` / `aws_session_token` in the deployment's params;
@@ -49,7 +49,8 @@ def aws_region(extra: Mapping[str, Any], *, model: str = "", environ: Mapping[st
     return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
-def aws_credentials(extra: Mapping[str, Any], *, environ: Mapping[str, str] | None = None) -> AWSCredentials:
+def aws_credentials(extra: Mapping[str, Any], *, environ: Mapping[str, str] | None = None,
+                    provider: str = "bedrock") -> AWSCredentials:
     """Credentials from the deployment's params, the environment, or botocore's chain (see module doc)."""
     environ = os.environ if environ is None else environ
     if extra.get("aws_access_key_id") and extra.get("aws_secret_access_key"):
@@ -61,9 +62,9 @@ def aws_credentials(extra: Mapping[str, Any], *, environ: Mapping[str, str] | No
     profile = extra.get("aws_profile_name") or environ.get("AWS_PROFILE") or None
     found = _chain_credentials(str(profile) if profile else None)
     if found is None:
-        raise UpstreamError("no AWS credentials for bedrock: set aws_access_key_id/aws_secret_access_key, "
+        raise UpstreamError(f"no AWS credentials for {provider}: set aws_access_key_id/aws_secret_access_key, "
                             "the AWS_* environment variables, or a profile", status=401,
-                            error_type="authentication_error", code="missing_credentials", provider="bedrock")
+                            error_type="authentication_error", code="missing_credentials", provider=provider)
     frozen = found.get_frozen_credentials()  # refreshes temporary credentials when they are about to expire
     return AWSCredentials(frozen.access_key, frozen.secret_key, frozen.token)
 

@@ -112,6 +112,14 @@ class UpstreamRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The next request of a multi-step call (poll a Replicate prediction): sent after `delay` seconds."""
+
+    request: UpstreamRequest
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts normalised across providers."""
 
@@ -202,6 +210,19 @@ class BasicStreamState:
     finish_reason: str | None = None
     tool_index: dict[str, int] = field(default_factory=dict)
     scratch: dict[str, Any] = field(default_factory=dict)
+
+
+def stream_chunk(state: BasicStreamState, delta: dict[str, Any] | None, *, finish: str | None = None) -> ChatChunk:
+    """A `chat.completion.chunk` with one choice carrying `delta` (none when `delta` is None)."""
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+    return ChatChunk(body={"id": state.response_id, "object": "chat.completion.chunk", "created": state.created,
+                           "model": state.model, "choices": choices})
+
+
+def finish_chunks(state: BasicStreamState, finish: str, usage: Usage) -> list[ChatChunk]:
+    """The last two chunks of a stream: the finish reason, then the usage-only chunk."""
+    return [stream_chunk(state, {}, finish=finish),
+            ChatChunk(body={**stream_chunk(state, None).body, "usage": usage.as_openai()}, usage=usage)]
 
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -296,3 +317,16 @@ class ProviderAdapter(Protocol):
     def translate_embedding_request(self, call: EmbeddingCall, target: Target) -> UpstreamRequest: ...
 
     def parse_embedding_response(self, status: int, body: bytes, target: Target) -> EmbeddingResult: ...
+
+
+class MultiStepAdapter(Protocol):
+    """Optional hooks of an adapter whose calls take several requests (the transport looks for them).
+
+    `follow_up`: after each answer of a non-streamed call, the next request to make, or None when the
+    answer is final (then `parse_response` reads it). `stream_request`: for a streamed call, the first
+    request (`translate_request`) is sent whole and its answer names the stream to open.
+    """
+
+    def follow_up(self, status: int, body: bytes, target: Target) -> FollowUp | None: ...
+
+    def stream_request(self, status: int, body: bytes, target: Target) -> UpstreamRequest: ...

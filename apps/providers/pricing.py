@@ -20,6 +20,7 @@ WILDCARD = "*"  # prices every model of a provider (self-hosted ones are free; m
 # Cross-region inference-profile prefixes (Bedrock `us.anthropic...`): the base id is priced when the
 # prefixed one is not listed.
 REGION_PREFIXES = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
+VERSION_DIGITS, HEX = 64, frozenset("0123456789abcdef")
 
 
 class PriceEntry(TypedDict, total=False):
@@ -86,11 +87,15 @@ def bare_model_providers() -> dict[str, str]:
 
 
 def name_candidates(model: str) -> list[str]:
-    """The model name, then the name without a cross-region prefix."""
+    """The model name, then the name without a cross-region prefix or a pinned Replicate version
+    (`owner/model:<64 hex digits>` is priced as `owner/model`)."""
     names = [model]
     for prefix in REGION_PREFIXES:
         if model.startswith(prefix):
             names.append(model[len(prefix):])
+    base, sep, version = model.rpartition(":")
+    if sep and len(version) == VERSION_DIGITS and all(char in HEX for char in version):
+        names.append(base)
     return names
 
 

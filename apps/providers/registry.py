@@ -33,6 +33,12 @@ ADAPTERS: dict[str, str] = {
     "cohere": "apps.providers.adapters.cohere.CohereAdapter",
     "anthropic": "apps.providers.adapters.anthropic.AnthropicAdapter",
     "bedrock": "apps.providers.adapters.bedrock.BedrockAdapter",
+    "voyage": "apps.providers.adapters.voyage.VoyageAdapter",
+    "jina_ai": "apps.providers.adapters.jina_ai.JinaAIAdapter",
+    "sagemaker": "apps.providers.adapters.sagemaker.SageMakerAdapter",
+    "sagemaker_chat": "apps.providers.adapters.sagemaker.SageMakerChatAdapter",
+    "replicate": "apps.providers.adapters.replicate.ReplicateAdapter",
+    "text-completion-openai": "apps.providers.adapters.text_completion_openai.TextCompletionOpenAIAdapter",
 }
 
 

@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from apps.providers.base import Usage
+
 
 class RerankDocument(TypedDict):
     text: str
@@ -37,7 +39,21 @@ class RerankCall:
 
 @dataclass(frozen=True, slots=True)
 class RerankResult:
-    """The rerank answer (`{"id", "results", "meta"}`) and the search units it was billed."""
+    """The rerank answer (`{"id", "results", "meta"}`) and what it was billed: search units (Cohere)
+    or tokens (Voyage, Jina: `usage.prompt_tokens`)."""
 
     body: RerankBody
     search_units: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+
+def rerank_document(document: Any) -> RerankDocument:
+    """A document an upstream echoed back (a string or `{"text": ...}`) in the `/rerank` answer's shape."""
+    if isinstance(document, Mapping) and isinstance(document.get("text"), str):
+        return {"text": str(document["text"])}
+    return {"text": document if isinstance(document, str) else str(document)}
+
+
+def token_meta(tokens: int) -> dict[str, Any]:
+    """LiteLLM's rerank `meta` for a token-billed reranker."""
+    return {"billed_units": {"total_tokens": tokens}, "tokens": {"input_tokens": tokens, "output_tokens": 0}}

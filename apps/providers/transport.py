@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from dataclasses import replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from apps.providers import h1pool, mock_upstream
+from apps.providers import h1pool, mock_upstream, tokens
 from apps.providers.adapters.mock import MOCK_API_BASE
 from apps.providers.base import (
     ChatCall,
@@ -21,12 +22,14 @@ from apps.providers.base import (
     ChatCompletion,
     EmbeddingCall,
     EmbeddingResult,
+    FollowUp,
     Frame,
     ProviderAdapter,
     StreamState,
     Target,
     UpstreamError,
     UpstreamRequest,
+    Usage,
 )
 from apps.providers.embedding_format import merged_embeddings
 from apps.providers.framing import decoder_for
@@ -115,9 +118,39 @@ async def send(adapter: ProviderAdapter, request: UpstreamRequest, target: Targe
 
 
 async def send_chat(adapter: ProviderAdapter, call: ChatCall, target: Target) -> ChatCompletion:
-    """A complete, non-streamed chat answer."""
+    """A complete, non-streamed chat answer (after the adapter's follow-up requests, if it makes any)."""
     status, body = await send(adapter, adapter.translate_request(call, target), target)
-    return adapter.parse_response(status, body, target)
+    follow_up = getattr(adapter, "follow_up", None)
+    if follow_up is not None:
+        status, body = await _follow(adapter, follow_up(status, body, target), target, (status, body))
+    result = adapter.parse_response(status, body, target)
+    usage = prompt_estimated(adapter, result.usage, call)
+    return result if usage is result.usage else ChatCompletion(body={**result.body, "usage": usage.as_openai()},
+                                                               usage=usage)
+
+
+async def _follow(adapter: ProviderAdapter, step: FollowUp | None, target: Target,
+                  answer: tuple[int, bytes]) -> tuple[int, bytes]:
+    """Send follow-up requests until the adapter has none (then the last answer is final); the whole chain
+    keeps within `target.timeout`."""
+    status, body = answer
+    try:
+        async with asyncio.timeout(target.timeout):
+            while step is not None:
+                await asyncio.sleep(step.delay)
+                status, body = await send(adapter, step.request, target)
+                step = adapter.follow_up(status, body, target)  # type: ignore[attr-defined]
+    except TimeoutError as exc:
+        raise transport_error(exc, target) from None
+    return status, body
+
+
+def prompt_estimated(adapter: ProviderAdapter, usage: Usage, call: ChatCall) -> Usage:
+    """Usage with the prompt estimated from the messages, for upstreams that count no prompt tokens
+    (`counts_prompt_tokens = False`: SageMaker text generation); others' usage is returned as is."""
+    if usage.prompt_tokens or getattr(adapter, "counts_prompt_tokens", True):
+        return usage
+    return replace(usage, prompt_tokens=tokens.chat_tokens(call.messages))
 
 
 async def send_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
@@ -145,7 +178,12 @@ async def send_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: 
 async def send_one_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
     """One upstream embeddings call."""
     status, body = await send(adapter, adapter.translate_embedding_request(call, target), target)
-    return adapter.parse_embedding_response(status, body, target)
+    result = adapter.parse_embedding_response(status, body, target)
+    if result.usage.prompt_tokens or getattr(adapter, "counts_prompt_tokens", True):
+        return result
+    usage = Usage(prompt_tokens=tokens.input_tokens(call.input))
+    return EmbeddingResult(body={**result.body, "usage": {"prompt_tokens": usage.prompt_tokens,
+                                                          "total_tokens": usage.total_tokens}}, usage=usage)
 
 
 def with_model(chunk: ChatChunk, target: Target) -> ChatChunk:
@@ -161,10 +199,12 @@ def with_model(chunk: ChatChunk, target: Target) -> ChatChunk:
 class ChatStream:
     """An open upstream stream: `chunks()` yields as bytes arrive; `aclose()` hangs up."""
 
-    def __init__(self, adapter: ProviderAdapter, target: Target, response: RawResponse) -> None:
+    def __init__(self, adapter: ProviderAdapter, target: Target, response: RawResponse,
+                 call: ChatCall | None = None) -> None:
         self.adapter = adapter
         self.target = target
         self.response = response
+        self.call = call  # for a prompt estimate where the upstream counts none
         self.headers: Mapping[str, str] = response.headers
 
     async def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
@@ -198,10 +238,18 @@ class ChatStream:
         batch: list[ChatChunk] = []
         try:
             for frame in frames:
-                batch.extend(with_model(chunk, self.target) for chunk in self.adapter.parse_stream_chunk(frame, state))
+                batch.extend(self._finished(chunk) for chunk in self.adapter.parse_stream_chunk(frame, state))
         except Exception as error:  # noqa: BLE001 - raised again by the caller, after the chunks before it
             return batch, error
         return batch, None
+
+    def _finished(self, chunk: ChatChunk) -> ChatChunk:
+        chunk = with_model(chunk, self.target)
+        if chunk.usage is None or self.call is None:
+            return chunk
+        usage = prompt_estimated(self.adapter, chunk.usage, self.call)
+        return chunk if usage is chunk.usage else ChatChunk(body={**chunk.body, "usage": usage.as_openai()},
+                                                            usage=usage)
 
     async def chunks(self) -> AsyncGenerator[ChatChunk, None]:
         """Chunks one by one, in arrival order; run it under `aclosing` too."""
@@ -215,8 +263,16 @@ class ChatStream:
 
 
 async def open_chat_stream(adapter: ProviderAdapter, call: ChatCall, target: Target) -> ChatStream:
-    """Send a streamed call and return once the upstream has answered with a 2xx status."""
-    request = _signed(adapter, adapter.translate_request(call, target), target)
+    """Send a streamed call and return once the upstream has answered with a 2xx status.
+
+    An adapter with `stream_request` (Replicate) first creates the call with a whole request, then the
+    stream its answer names is opened."""
+    request = adapter.translate_request(call, target)
+    stream_request = getattr(adapter, "stream_request", None)
+    if stream_request is not None:
+        status, body = await send(adapter, request, target)
+        request = stream_request(status, body, target)
+    request = _signed(adapter, request, target)
     try:
         async with asyncio.timeout(target.timeout):
             response = await _open(request, target, stream=True)
@@ -228,7 +284,7 @@ async def open_chat_stream(adapter: ProviderAdapter, call: ChatCall, target: Tar
                 raise adapter.map_error(response.status_code, response.headers, body)
     except TRANSPORT_ERRORS as exc:
         raise transport_error(exc, target) from None
-    return ChatStream(adapter, target, response)
+    return ChatStream(adapter, target, response, call)
 
 
 async def close_all() -> None:

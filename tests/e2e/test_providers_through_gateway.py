@@ -16,7 +16,8 @@ from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageFunction
 
 from apps.providers.base import Feature
 from apps.providers.registry import adapter_for
-from tests.upstreams import anthropic, azure, bedrock, cohere, gemini, ollama, openai_compatible, vertex_ai
+from tests.upstreams import anthropic, azure, bedrock, cohere, gemini, jina_ai, ollama, openai_compatible, vertex_ai, voyage
+from tests.upstreams import replicate, sagemaker, text_completion_openai
 from tests.upstreams import openai as openai_mock
 from tests.upstreams.gateway import PROMPT, TOOL_NAME, WEATHER_TOOL, GatewayUpstream
 
@@ -24,7 +25,8 @@ FACTORIES: dict[str, Callable[[], AbstractContextManager[GatewayUpstream]]] = {
     "openai": openai_mock.gateway_upstream, "anthropic": anthropic.gateway_upstream,
     "bedrock": bedrock.gateway_upstream, "gemini": gemini.gateway_upstream, "vertex_ai": vertex_ai.gateway_upstream,
     "cohere": cohere.gateway_upstream, "azure": azure.gateway_upstream, "ollama": ollama.gateway_upstream,
-    "groq": openai_compatible.gateway_upstream,
+    "groq": openai_compatible.gateway_upstream, "text-completion-openai": text_completion_openai.gateway_upstream,
+    "sagemaker": sagemaker.gateway_upstream, "sagemaker_chat": sagemaker.gateway_chat_upstream, "voyage": voyage.gateway_upstream, "jina_ai": jina_ai.gateway_upstream,
 }
 MESSAGES: list[Any] = [{"role": "user", "content": PROMPT}]
 TOOL_MESSAGES: list[Any] = [{"role": "user", "content": "What is the weather in Paris?"}]
@@ -159,3 +161,20 @@ def test_anthropic_overloaded_reaches_the_client_as_503(transactional_db: None, 
     assert caught.value.status_code == 503
     assert caught.value.response.headers["retry-after"] == "3"
     assert caught.value.body == {"message": "Overloaded", "type": "api_error", "param": None, "code": "overloaded"}
+
+
+def test_replicate_prediction_is_polled_and_streamed_through_the_gateway(transactional_db: None,
+                                                                          sdk: openai.OpenAI) -> None:
+    # Replicate takes several requests per call (create, poll / create, stream), so it has its own case.
+    with replicate.gateway_upstream() as upstream:
+        deploy(name="e2e-replicate", provider="replicate", model=upstream.provider_model, api_base=upstream.api_base,
+               api_key=upstream.api_key, litellm_params=dict(upstream.litellm_params))
+        response = sdk.chat.completions.create(model="e2e-replicate", messages=MESSAGES)
+        chunks = collect_stream(sdk, "e2e-replicate", messages=MESSAGES)
+        seen = [(request.method, request.path) for request in upstream.server.requests]
+    assert response.choices[0].message.content == upstream.text
+    assert_usage(response.usage)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices) == upstream.stream_text
+    assert_stream_envelope(chunks, "stop")
+    assert seen == [("POST", upstream.paths["chat"]), ("GET", "/v1/predictions/pred0001"),
+                    ("POST", upstream.paths["stream"]), ("GET", "/v1/streams/pred0002")]

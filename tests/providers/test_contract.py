@@ -12,6 +12,7 @@ CONTRACT_CASES = {
     "stream": "stream",
     "tool_call": "tools",
     "embedding": "embeddings",
+    "rerank": "rerank",
     "error_auth": None,
     "error_rate_limit": None,
 }

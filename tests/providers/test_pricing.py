@@ -96,3 +96,18 @@ def test_every_row_has_prices_and_every_provider_is_registered() -> None:
         for name, row in models.items():
             assert isinstance(row["input_cost_per_token"], float) and row["input_cost_per_token"] >= 0, (provider, name)
             assert isinstance(row["output_cost_per_token"], float) and row["output_cost_per_token"] >= 0, (provider, name)
+
+
+def test_new_providers_are_priced_from_litellms_table() -> None:
+    version = "02e509c789964a7ea8736978a43525956ef40397be9033abf9fd2badfe68c9e3"
+    pinned = price_for("replicate", f"meta/llama-2-70b-chat:{version}")
+    assert pinned is not None and pinned == price_for("replicate", "meta/llama-2-70b-chat")
+    assert (pinned.input_cost_per_token, pinned.output_cost_per_token) == (Decimal("6.5E-7"), Decimal("0.00000275"))
+    assert price_for("bedrock", "anthropic.claude-3-haiku-20240307-v1:0") is not None  # a short version suffix stays
+    voyage = price_for("voyage", "voyage-3.5")
+    assert voyage is not None and voyage.input_cost_per_token == Decimal("6E-8")
+    instruct = price_for("text-completion-openai", "gpt-3.5-turbo-instruct")
+    assert instruct is not None and (instruct.input_cost_per_token, instruct.output_cost_per_token) == (
+        Decimal("0.0000015"), Decimal("0.000002"))
+    sagemaker = price_for("sagemaker", "any-endpoint")  # billed by instance hour, not per token
+    assert sagemaker is not None and sagemaker.input_cost_per_token == sagemaker.output_cost_per_token == 0

@@ -2,7 +2,8 @@
 
 Files for a case `<case>` in `fixtures/<prefix>/`:
 - `target.json` (shared by the folder): the `Target` fields the cases run against.
-- `<case>.call.json`: an OpenAI request body (chat; or embeddings when it has `input`).
+- `<case>.call.json`: an OpenAI request body (chat; embeddings when it has `input`; a `/rerank` body when it
+  has `query` and `documents`).
 - `<case>.upstream_request.json`: `{"method", "url", "headers", "body"}` the adapter must build.
   Headers listed must match exactly ("<any>" only checks presence); `body` is compared as parsed JSON
   (or as a string for non-JSON bodies).
@@ -22,6 +23,7 @@ from apps.core import jsonutil
 from apps.providers.base import ChatCall, ChatChunk, EmbeddingCall, Target, UpstreamError
 from apps.providers.framing import decoder_for
 from apps.providers.registry import adapter_for
+from apps.providers.rerank import RerankCall
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ANY = "<any>"
@@ -35,9 +37,13 @@ def target_for(prefix: str) -> Target:
     return Target(**load(prefix, "target.json"))
 
 
-def call_from_body(body: dict[str, Any]) -> ChatCall | EmbeddingCall:
+def call_from_body(body: dict[str, Any]) -> ChatCall | EmbeddingCall | RerankCall:
     body = dict(body)
     model = body.pop("model")
+    if "query" in body and "documents" in body:
+        return RerankCall(model=model, query=body.pop("query"), documents=body.pop("documents"),
+                          top_n=body.pop("top_n", None), return_documents=bool(body.pop("return_documents", False)),
+                          max_tokens_per_doc=body.pop("max_tokens_per_doc", None), params=body)
     if "input" in body:
         return EmbeddingCall(model=model, input=body.pop("input"), params=body)
     messages = body.pop("messages")
@@ -65,7 +71,9 @@ def assert_matches(actual: Any, expected: Any, path: str = "$") -> None:
 def check_request(prefix: str, case: str) -> None:
     adapter, target = adapter_for(prefix), target_for(prefix)
     call = call_from_body(load(prefix, f"{case}.call.json"))
-    if isinstance(call, EmbeddingCall):
+    if isinstance(call, RerankCall):
+        request = adapter.translate_rerank_request(call, target)  # type: ignore[attr-defined]
+    elif isinstance(call, EmbeddingCall):
         request = adapter.translate_embedding_request(call, target)
     else:
         request = adapter.translate_request(call, target)
@@ -90,6 +98,10 @@ def check_response(prefix: str, case: str) -> None:
     adapter, target = adapter_for(prefix), target_for(prefix)
     raw = (FIXTURES / prefix / f"{case}.upstream_response.json").read_bytes()
     call = call_from_body(load(prefix, f"{case}.call.json"))
+    if isinstance(call, RerankCall):
+        reranked = adapter.parse_rerank_response(200, raw, call)  # type: ignore[attr-defined]
+        assert_matches(dict(reranked.body), load(prefix, f"{case}.expected.json"))
+        return
     if isinstance(call, EmbeddingCall):
         result = adapter.parse_embedding_response(200, raw, target)
     else:

@@ -26,6 +26,8 @@ from apps.providers.base import (
     UpstreamError,
     UpstreamRequest,
     Usage,
+    finish_chunks,
+    stream_chunk,
 )
 from apps.providers.embedding_format import embedding_list
 from apps.providers.rerank import RerankBody, RerankCall, RerankResult
@@ -307,11 +309,11 @@ class CohereAdapter(CapabilityTable):
         kind = event.get("type") or frame.event
         if kind == "message-start":
             state.response_id = str(event.get("id") or "")
-            return [self.chunk(state, {"role": "assistant", "content": ""})]
+            return [stream_chunk(state, {"role": "assistant", "content": ""})]
         if kind == "message-end":
             return self.end_chunks(event.get("delta") or {}, state)
         delta = stream_delta(str(kind), event, state)
-        return [self.chunk(state, delta)] if delta else []
+        return [stream_chunk(state, delta)] if delta else []
 
     def end_chunks(self, delta: Mapping[str, Any], state: BasicStreamState) -> list[ChatChunk]:
         """The finish chunk and the usage chunk for `message-end` (or the mapped error it reports)."""
@@ -319,14 +321,8 @@ class CohereAdapter(CapabilityTable):
             raise UpstreamError(str(delta.get("error") or "cohere stream failed"), status=500, provider=self.prefix)
         usage = usage_from_cohere(delta.get("usage"))
         finish = FINISH_REASONS.get(str(delta.get("finish_reason")), "stop")
-        last = self.chunk(state, None)
-        return [self.chunk(state, {}, finish=finish),
-                ChatChunk(body={**last.body, "usage": usage.as_openai()}, usage=usage)]
+        return finish_chunks(state, finish, usage)
 
-    def chunk(self, state: BasicStreamState, delta: dict[str, Any] | None, *, finish: str | None = None) -> ChatChunk:
-        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
-        return ChatChunk(body={"id": state.response_id, "object": "chat.completion.chunk", "created": state.created,
-                               "model": state.model, "choices": choices})
 
     # --- errors ------------------------------------------------------------------------------------
 
