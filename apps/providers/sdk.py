@@ -18,6 +18,8 @@ from apps.providers import transport
 from apps.providers.base import ChatCall, EmbeddingCall, ProviderAdapter, Target
 from apps.providers.env_defaults import with_env_defaults
 from apps.providers.registry import resolve
+from apps.providers.rerank import RerankCall, rerank_texts
+from apps.providers.rerank_send import send_rerank
 from apps.providers.sdk_errors import sdk_error
 from apps.providers.transport import ChatStream
 
@@ -118,6 +120,18 @@ async def aembedding(model: str, input: Any, **options: Any) -> OpenAIObject:  #
     return OpenAIObject(result.body)
 
 
+async def arerank(model: str, query: str, documents: list[Any], *, top_n: int | None = None,
+                  rank_fields: list[str] | None = None, return_documents: bool = False,
+                  max_tokens_per_doc: int | None = None, **options: Any) -> OpenAIObject:
+    """Documents ranked by relevance to `query`, in Cohere's `/rerank` shape (`{"id", "results", "meta"}`)."""
+    adapter, target = build_target(model, options)
+    call = RerankCall(model=model, query=query, documents=rerank_texts(documents, rank_fields), top_n=top_n,
+                      return_documents=return_documents, max_tokens_per_doc=max_tokens_per_doc, params=options)
+    with openai_errors(adapter, target):
+        result = await send_rerank(adapter, call, target)
+    return OpenAIObject(result.body)
+
+
 class _LoopThread:
     """One background event loop for the sync API, so pooled connections survive between calls."""
 
@@ -165,3 +179,8 @@ def completion(model: str, messages: list[dict[str, Any]], *, stream: bool = Fal
 def embedding(model: str, input: Any, **options: Any) -> OpenAIObject:  # noqa: A002
     """Blocking `aembedding`."""
     return runner.run(aembedding(model, input, **options))
+
+
+def rerank(model: str, query: str, documents: list[Any], **options: Any) -> OpenAIObject:
+    """Blocking `arerank`."""
+    return runner.run(arerank(model, query, documents, **options))
