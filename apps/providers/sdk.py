@@ -1,4 +1,5 @@
 """Call providers from Python without the server or a database: the gateway's own adapters and transport.
+(`apps.providers.rerank` is the rerank values module, so `rerank` / `arerank` are imported from here.)
 
     from apps.providers import completion
     reply = completion(model="anthropic/claude-sonnet-4-20250514", messages=[{"role": "user", "content": "Hi"}])
