@@ -13,11 +13,12 @@ from django.test import AsyncClient
 
 from apps.core.secrets import encrypt
 from apps.routing.models import Deployment, RouterSettings
-from tests.conftest import MASTER_KEY
+from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.querycount import count_queries
 from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams import cohere, text_completion_openai
-from tests.upstreams.recording import RecordingServer
+from tests.upstreams.openai import OpenAIUpstream
+from tests.upstreams.recording import RecordingServer, Reply
 
 INSTRUCT = text_completion_openai.MODEL
 
@@ -93,6 +94,24 @@ def test_spend_is_logged_as_a_text_completion(upstreams: dict[str, RecordingServ
     # gpt-3.5-turbo-instruct: $1.5 per million prompt tokens, $2 per million completion tokens
     assert (row.call_type, row.prompt_tokens, row.completion_tokens, row.cost) == (
         "text_completion", 1, 3, Decimal("0.0000015") + 3 * Decimal("0.000002"))
+
+
+def test_a_hang_up_mid_stream_cancels_upstream_and_bills_what_was_sent(upstreams: dict[str, RecordingServer],
+                                                                       upstream: OpenAIUpstream,
+                                                                       gateway: GatewayProcess) -> None:
+    deploy("paced", "openai", INSTRUCT, upstream.api_base, "sk-paced")
+    events = [text_completion_openai.completion_event(f" piece{i}", None) for i in range(20)]
+    upstream.reply_with(Reply.stream(events, delay=0.3))
+    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+    with httpx.stream("POST", f"{gateway.url}/v1/completions", headers=headers, timeout=10,
+                      json={"model": "paced", "prompt": "hello", "stream": True}) as answer:
+        rid = answer.headers["x-request-id"]
+        first = next(answer.iter_lines())
+    assert first.startswith("data: ") and '"text": " piece0"' in first.replace('":"', '": "')
+    assert upstream.hangup_event.wait(10)
+    [row] = wait_for_spend_rows(1, request_id=rid)
+    assert (row.call_type, row.status, row.error_type) == ("text_completion", "cancelled", "client_disconnected")
+    assert row.completion_tokens >= 2  # " piece0" at least, counted from the text sent
 
 
 BAD_INPUT = [
