@@ -148,3 +148,11 @@ async def test_warm_completions_run_no_queries(upstreams: dict[str, RecordingSer
     assert [plain.status_code, streamed.status_code] == [200, 200]  # type: ignore[attr-defined]
     assert chunks[-1] == b"data: [DONE]\n\n"
     assert counter.statements == []
+
+
+@pytest.mark.usefixtures("example_models")
+def test_the_offline_mock_answers_over_chat(sdk: openai.OpenAI) -> None:
+    answer = sdk.completions.create(model="gpt-4o-mini", prompt="hello there")
+    chat = sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hello there"}])
+    assert (answer.object, answer.choices[0].text) == ("text_completion", chat.choices[0].message.content)
+    assert answer.usage == chat.usage

@@ -119,6 +119,17 @@ def test_a_failed_attempt_is_retried_and_logged(rerankers: dict[str, Any], http:
                                                                           (2, "success", "rerank")]
 
 
+def test_a_failing_group_falls_back_to_another_reranker(rerankers: dict[str, Any], http: httpx.Client) -> None:
+    rerankers["vllm"].always_for("BAAI/bge-reranker-v2-m3",
+                                 Reply.json(500, {"error": {"message": "boom", "type": "server_error"}}))
+    answer = http.post("/v1/rerank", json={"model": "vllm-rerank", "query": QUERY, "documents": DOCUMENTS,
+                                           "fallbacks": ["voyage-rerank"]})
+    assert answer.status_code == 200, answer.text
+    assert (answer.headers["x-litellm-attempted-fallbacks"], answer.headers["x-litellm-model-group"]) == (
+        "1", "voyage-rerank")
+    assert [request.path for request in rerankers["voyage"].requests] == ["/v1/rerank"]
+
+
 def test_a_client_hang_up_cancels_the_upstream_call(rerankers: dict[str, Any], gateway: GatewayProcess) -> None:
     upstream: OpenAIUpstream = rerankers["vllm"]
     upstream.reply_with(Reply(stall=True))
