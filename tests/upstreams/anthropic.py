@@ -11,6 +11,8 @@ from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 API_KEY = "sk-ant-wire-test"
+# API versions the twin accepts: the adapter's, and the one the installed `anthropic` client sends (passed through).
+VERSIONS = ("2023-06-01", "2026-10-21")
 
 
 def sse(events: list[dict[str, Any]]) -> list[bytes]:
@@ -22,7 +24,7 @@ def check_messages_request(seen: Recorded) -> dict[str, Any]:
     """Assert the parts of a Messages API call the real API rejects when missing; return the body."""
     assert (seen.method, seen.path, seen.query) == ("POST", "/v1/messages", {}), f"{seen.method} {seen.path}"
     assert seen.headers.get("x-api-key") == API_KEY, "missing or wrong x-api-key"
-    assert seen.headers.get("anthropic-version") == "2023-06-01", "missing anthropic-version"
+    assert seen.headers.get("anthropic-version") in VERSIONS, "missing anthropic-version"
     assert seen.headers.get("content-type") == "application/json"
     body = seen.json()
     assert isinstance(body.get("max_tokens"), int), "max_tokens is required"
