@@ -14,7 +14,7 @@ from typing import Any
 from apps.core import jsonutil
 from apps.providers import transport
 from apps.providers.anthropic_messages.response import message_body
-from apps.providers.base import ProviderAdapter, Target, UpstreamRequest, Usage
+from apps.providers.base import ProviderAdapter, Target, UpstreamError, UpstreamRequest, Usage
 from apps.providers.registry import adapter_for
 from apps.providers.tokens import chat_tokens
 from apps.routing.admission import admit_chat
@@ -100,3 +100,22 @@ async def messages_stream(principal: Principal, request: MessagesRequest, *, hea
                                   input_tokens=chat_tokens(request.call.messages, request.call.params.get("tools")))
     return Served(stream, served.deployment, served.attempts, fallback_depth=served.fallback_depth,
                   model_group=served.model_group)
+
+
+async def messages_count(principal: Principal, request: MessagesRequest, *, headers: Mapping[str, str]) -> int:
+    """The prompt's input tokens: counted by the group's first deployment when its provider counts them (Anthropic),
+    else (or when that count fails) the gateway's own estimate. Not billed, as LiteLLM bills none."""
+    table = await table_for(principal, request.call.model)
+    deployment = table.deployments(request.call.model)[0]
+    adapter = adapter_for(deployment.target.provider) if deployment.supported else None
+    hook = getattr(adapter, "messages_count_request", None)
+    if adapter is not None and hook is not None:
+        target = target_for(deployment, request.options)
+        try:
+            _, body = await transport.send(adapter, hook(request.body, target, headers), target)
+            counted = adapter.messages_counted(body)  # type: ignore[attr-defined]
+        except UpstreamError:
+            counted = None
+        if counted is not None:
+            return int(counted)
+    return chat_tokens(request.call.messages, request.call.params.get("tools"))

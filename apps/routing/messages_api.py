@@ -13,10 +13,8 @@ from apps.core.errors import GatewayError, InternalError
 from apps.core.http import read_body, request_id
 from apps.core.responses import json_response, sse_response
 from apps.providers.anthropic_messages.errors import error_payload
-from apps.providers.tokens import chat_tokens
 from apps.routing.api import served_headers
-from apps.routing.calls import table_for
-from apps.routing.messages import messages_create, messages_stream
+from apps.routing.messages import messages_count, messages_create, messages_stream
 from apps.routing.messages_parsing import parse_count_request, parse_messages_request
 from apps.teams.auth import authenticate
 
@@ -66,10 +64,8 @@ async def messages(request: HttpRequest) -> HttpResponseBase:
 @anthropic_errors
 async def count_tokens(request: HttpRequest) -> HttpResponse:
     principal = await authenticate(request.META)
-    call = parse_count_request(read_body(request)).call
-    await table_for(principal, call.model)
-    tokens = chat_tokens(call.messages, call.params.get("tools"))
-    return json_response({"input_tokens": tokens}, headers={"x-request-id": request_id(request)})
+    counted = await messages_count(principal, parse_count_request(read_body(request)), headers=client_headers(request))
+    return json_response({"input_tokens": counted}, headers={"x-request-id": request_id(request)})
 
 
 router.add_api_operation("/v1/messages", ["POST"], messages)

@@ -12,6 +12,7 @@ from apps.core import jsonutil
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.upstreams.anthropic import API_KEY, GATEWAY_MODEL, gateway_answer, gateway_events, gateway_upstream, sse
 from tests.upstreams.gateway import GatewayUpstream
+from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 
 @pytest.fixture
@@ -81,3 +82,37 @@ def test_gateway_fields_are_not_sent_upstream(http: httpx.Client, twin: GatewayU
     assert answer.status_code == 200
     assert twin.server.requests[0].json() == {"model": GATEWAY_MODEL, "max_tokens": 5,
                                               "messages": [{"role": "user", "content": "hello"}]}
+
+
+def counting_twin(seen: Recorded) -> Reply:
+    """Anthropic's count_tokens: 42 for any body that carries what it takes and nothing it rejects."""
+    assert (seen.method, seen.path) == ("POST", "/v1/messages/count_tokens")
+    assert seen.headers.get("x-api-key") == API_KEY
+    body = seen.json()
+    assert set(body) <= {"model", "messages", "system", "tools", "tool_choice", "thinking"}, sorted(body)
+    if body["messages"][0]["content"] == "break":
+        return Reply.json(500, {"type": "error", "error": {"type": "api_error", "message": "broken"}})
+    return Reply.json(200, {"input_tokens": 42})
+
+
+@pytest.fixture
+def counter(transactional_db: None) -> Iterator[RecordingServer]:
+    from apps.core.secrets import encrypt
+    from apps.routing.models import Deployment
+
+    with RecordingServer(counting_twin) as server:
+        Deployment.objects.create(model_name="claude-count", provider="anthropic", provider_model=GATEWAY_MODEL,
+                                  api_base=server.url, api_key_encrypted=encrypt(API_KEY), timeout=10)
+        yield server
+    assert server.failures == []
+
+
+def test_count_tokens_asks_anthropic_and_falls_back_to_the_estimate(claude: anthropic.Anthropic,
+                                                                    counter: RecordingServer) -> None:
+    counted = claude.messages.count_tokens(model="claude-count", system="Be brief.",
+                                           messages=[{"role": "user", "content": "hello"}])
+    assert counted.input_tokens == 42
+    assert counter.requests[0].json() == {"model": GATEWAY_MODEL, "system": "Be brief.",
+                                          "messages": [{"role": "user", "content": "hello"}]}
+    estimated = claude.messages.count_tokens(model="claude-count", messages=[{"role": "user", "content": "break"}])
+    assert estimated.input_tokens == 3 + 4 + 2  # the gateway's own count when Anthropic's fails

@@ -8,7 +8,14 @@ from typing import Any, ClassVar
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
 from apps.providers.adapters.anthropic.convert import messages_body
-from apps.providers.adapters.anthropic.passthrough import StreamUsage, answer_usage, client_headers, passthrough_body
+from apps.providers.adapters.anthropic.passthrough import (
+    StreamUsage,
+    answer_usage,
+    client_headers,
+    count_body,
+    counted_tokens,
+    passthrough_body,
+)
 from apps.providers.adapters.anthropic.response import anthropic_error, completion_body, stream_event
 from apps.providers.base import (
     CapabilityTable,
@@ -65,6 +72,16 @@ class AnthropicAdapter(CapabilityTable):
         sent = {**self.headers(target), **client_headers(headers), **target.headers}
         return UpstreamRequest(method="POST", url=self.url(target), headers=sent,
                                body=passthrough_body(body, target.model), stream=bool(body.get("stream")))
+
+    def messages_count_request(self, body: Mapping[str, Any], target: Target,
+                               headers: Mapping[str, str]) -> UpstreamRequest:
+        """Anthropic's own token count for the client's body (`/v1/messages/count_tokens`)."""
+        sent = {**self.headers(target), **client_headers(headers), **target.headers}
+        return UpstreamRequest(method="POST", url=f"{self.url(target)}/count_tokens", headers=sent,
+                               body=count_body(body, target.model))
+
+    def messages_counted(self, body: bytes) -> int | None:
+        return counted_tokens(body)
 
     def messages_usage(self, body: bytes) -> Usage:
         return answer_usage(body)

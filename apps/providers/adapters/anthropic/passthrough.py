@@ -24,6 +24,22 @@ def passthrough_body(body: Mapping[str, Any], model: str) -> bytes:
     return jsonutil.dumps({**body, "model": model})
 
 
+# The fields Anthropic's count_tokens takes (it rejects max_tokens, stream and the sampling parameters).
+COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers")
+
+
+def count_body(body: Mapping[str, Any], model: str) -> bytes:
+    """The client's body as a count_tokens request for the deployment's model."""
+    return jsonutil.dumps({**{k: v for k, v in body.items() if k in COUNT_FIELDS}, "model": model})
+
+
+def counted_tokens(body: bytes) -> int | None:
+    """`input_tokens` of a count_tokens answer, or None when it has none."""
+    data = jsonutil.loads(body)
+    count = data.get("input_tokens") if isinstance(data, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
 def answer_usage(body: bytes) -> Usage:
     """The usage of a whole Messages answer."""
     data = jsonutil.loads(body)
