@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
 from apps.core import jsonutil
 from apps.providers import transport
 from apps.providers.anthropic_messages.response import message_body
@@ -23,7 +21,7 @@ from apps.routing.messages_parsing import MessagesRequest
 from apps.routing.messages_stream import MessagesStream, PassthroughStream, TranslatedStream
 from apps.routing.prices import deployment_price
 from apps.routing.router import Served
-from apps.routing.snapshot import DeploymentRecord
+from apps.routing.snapshot import DeploymentRecord, RoutingTable
 from apps.teams.auth import Principal
 from apps.teams.metering import Meter
 from apps.teams.stream_meter import MeteredStream
@@ -46,7 +44,8 @@ def passthrough_request(adapter: ProviderAdapter, request: MessagesRequest, targ
     return None if hook is None else hook(request.body, target, headers)
 
 
-async def admitted(principal: Principal, request: MessagesRequest, request_id: str) -> tuple[Any, Meter]:
+async def admitted(principal: Principal, request: MessagesRequest, request_id: str) -> tuple[RoutingTable, Meter]:
+    """The routing table once the caller may use the model, and the call's reservation (admitted as chat)."""
     table = await table_for(principal, request.call.model)
     meter = await admit_chat(principal, table, request.call, request.options, request_id=request_id,
                              call_type=CALL_TYPE)
