@@ -10,7 +10,7 @@ import pytest
 
 from apps.core import jsonutil
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.upstreams.anthropic import API_KEY, GATEWAY_MODEL, gateway_answer, gateway_events, gateway_upstream, sse
+from tests.upstreams.anthropic import API_KEY, CLIENT_VERSION, GATEWAY_MODEL, gateway_answer, gateway_events, gateway_upstream, sse
 from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
@@ -45,15 +45,17 @@ def test_body_passes_through_unchanged_and_answer_comes_back_as_is(claude: anthr
     assert (message.usage.input_tokens, message.usage.output_tokens) == (12, 6)
     [seen] = twin.server.requests
     assert seen.json() == {"model": GATEWAY_MODEL, **body, "top_k": 5}
-    assert seen.headers["anthropic-version"] == "2026-10-21"  # the client's, not the adapter's default
+    assert seen.headers["anthropic-version"] == CLIENT_VERSION  # the client's, not the adapter's default
     assert seen.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
     assert seen.headers["x-api-key"] == API_KEY and MASTER_KEY not in str(seen.headers)
 
 
 def test_answer_bytes_are_the_upstreams(http: httpx.Client, twin: GatewayUpstream) -> None:
     answer = http.post("/v1/messages", json={"model": "claude", "max_tokens": 5,
-                                             "messages": [{"role": "user", "content": "hello"}]})
+                                             "messages": [{"role": "user", "content": "hello"}]},
+                       headers={"anthropic-version": "2023-01-01"})
     assert answer.status_code == 200
+    assert twin.server.requests[0].headers["anthropic-version"] == "2023-01-01"
     assert answer.content == jsonutil.dumps(gateway_answer(tools=False))
     assert answer.headers["x-litellm-model-group"] == "claude"
 

@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from anthropic._constants import ANTHROPIC_API_VERSION as CLIENT_VERSION
+
 from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 API_KEY = "sk-ant-wire-test"
-# API versions the twin accepts: the adapter's, and the one the installed `anthropic` client sends (passed through).
-VERSIONS = ("2023-06-01", "2026-10-21")
+# API versions the twin accepts: Anthropic's dated ones the adapter and tests send, and the one the installed
+# `anthropic` client sends (/v1/messages passes the client's through).
+VERSIONS = ("2023-01-01", "2023-06-01", CLIENT_VERSION)
 
 
 def sse(events: list[dict[str, Any]]) -> list[bytes]:
