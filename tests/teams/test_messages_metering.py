@@ -11,9 +11,10 @@ import pytest
 from apps.teams import services
 from tests.conftest import GatewayProcess
 from tests.teams.conftest import Cast, client, make_key, wait_for_spend_rows
-from tests.upstreams.anthropic import API_KEY, GATEWAY_MODEL, gateway_upstream
+from tests.upstreams.anthropic import API_KEY, GATEWAY_MODEL, gateway_events, gateway_upstream, sse
 from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.openai import OpenAIUpstream, paced
+from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 HELLO = [{"role": "user", "content": "hello"}]
 
@@ -106,3 +107,27 @@ def test_passthrough_is_metered_from_anthropic_usage(cast: Cast, anthropic_twin:
     assert (row.call_type, row.provider, row.prompt_tokens, row.completion_tokens) == (
         "anthropic_messages", "anthropic", 12, 6)
     assert row.cost == Decimal("0.0072")  # 12 x 0.0001 + 6 x 0.001
+
+
+def test_hang_up_on_a_passthrough_stream_closes_the_upstream(cast: Cast, gateway: GatewayProcess,
+                                                             transactional_db: None) -> None:
+    from apps.core.secrets import encrypt
+    from apps.routing.models import Deployment
+
+    def slow(seen: Recorded) -> Reply:
+        return Reply.stream(sse(gateway_events(tools=False)) * 20, delay=0.2)
+
+    with RecordingServer(slow) as twin:
+        Deployment.objects.create(model_name="claude-slow", provider="anthropic", provider_model=GATEWAY_MODEL,
+                                  api_base=twin.url, api_key_encrypted=encrypt(API_KEY), timeout=10,
+                                  output_cost_per_token=Decimal("0.001"))
+        with client(gateway, cast.bob.secret) as http:
+            with http.stream("POST", "/v1/messages", json={"model": "claude-slow", "max_tokens": 5, "stream": True,
+                                                           "messages": HELLO}) as stream:
+                lines = stream.iter_lines()
+                got = [next(lines) for _ in range(10)]
+        assert "event: content_block_delta" in got
+        assert twin.hangup_event.wait(10)
+    [row] = wait_for_spend_rows(1, key_id=cast.bob.key.pk)  # type: ignore[union-attr]
+    assert (row.status, row.error_type, row.provider) == ("cancelled", "client_disconnected", "anthropic")
+    assert twin.pieces_sent < 140
