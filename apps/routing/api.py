@@ -9,13 +9,15 @@ from django.http.response import HttpResponseBase
 from ninja import Router
 
 from apps.core.http import read_body, request_id
+from apps.providers.base import ChatCall, EmbeddingCall
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
-from apps.routing.parsing import parse_chat_request, parse_embedding_request
+from apps.routing.parsing import (CallOptions, chat_call_from, embedding_call_from, parse_chat_request,
+                                  parse_embedding_request, parse_json_object)
 from apps.routing.responses import json_response, sse_response
 from apps.routing.router import Served
 from apps.routing.streaming import sse_events
-from apps.teams.auth import authenticate
+from apps.teams.auth import Principal, authenticate
 
 router = Router(tags=["openai"])
 View = Callable[..., Awaitable[HttpResponseBase]]
@@ -31,9 +33,15 @@ def served_headers(rid: str, served: Served[Any]) -> dict[str, str]:
 
 
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
-    rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_chat_request(read_body(request))
+    return await chat_answer(request, principal, call, options)
+
+
+async def chat_answer(request: HttpRequest, principal: Principal, call: ChatCall,
+                      options: CallOptions) -> HttpResponseBase:
+    """Serve a parsed chat call: a stream of events or one JSON answer."""
+    rid = request_id(request)
     if call.stream:
         stream = await calls.chat_stream(principal, call, options, request_id=rid)
         return sse_response(sse_events(stream.value, include_usage=call.include_usage),
@@ -43,11 +51,28 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
 
 
 async def embeddings(request: HttpRequest) -> HttpResponse:
-    rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_embedding_request(read_body(request))
+    return await embedding_answer(request, principal, call, options)
+
+
+async def embedding_answer(request: HttpRequest, principal: Principal, call: EmbeddingCall,
+                           options: CallOptions) -> HttpResponse:
+    rid = request_id(request)
     served = await calls.embedding(principal, call, options, request_id=rid)
     return json_response(served.value.body, headers=served_headers(rid, served))
+
+
+def deployment_view(name: str, parse: Callable[[dict[str, Any], str], tuple[Any, CallOptions]],
+                    answer: Callable[..., Awaitable[HttpResponseBase]]) -> View:
+    """An Azure-style view (`/openai/deployments/{model}/...`): the path names the model group, the body the rest."""
+
+    async def view(request: HttpRequest, model: str) -> HttpResponseBase:
+        principal = await authenticate(request.META)
+        return await answer(request, principal, *parse(parse_json_object(read_body(request)), model))
+
+    view.__name__ = view.__qualname__ = name
+    return view
 
 
 async def list_models(request: HttpRequest) -> HttpResponse:
@@ -66,6 +91,16 @@ ROUTES: list[tuple[str, str, View]] = [
     ("/models", "GET", list_models),
     ("/models/{path:model_id}", "GET", retrieve_model),
 ]
+# Azure OpenAI's paths (what `openai.AzureOpenAI` calls; `api-version` in the query is accepted and unused).
+# LiteLLM also serves `/completions` under them; the gateway serves no text completions, so neither are they.
+DEPLOYMENT_ROUTES: list[tuple[str, str, View]] = [
+    ("/chat/completions", "POST", deployment_view("deployment_chat_completions", chat_call_from, chat_answer)),
+    ("/embeddings", "POST", deployment_view("deployment_embeddings", embedding_call_from, embedding_answer)),
+]
 for prefix in ("/v1", ""):
     for path, method, view in ROUTES:
         router.add_api_operation(prefix + path, [method], view, include_in_schema=prefix == "/v1")
+for prefix in ("/openai/deployments", "/engines"):
+    for path, method, view in DEPLOYMENT_ROUTES:
+        router.add_api_operation(prefix + "/{path:model}" + path, [method], view,
+                                 include_in_schema=prefix == "/openai/deployments")

@@ -108,7 +108,11 @@ def _options(body: dict[str, Any]) -> CallOptions:
 def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
     """A chat completion body as a ChatCall (unknown fields kept) and its routing options."""
     body = parse_json_object(raw)
-    model = _require_model(body)
+    return chat_call_from(body, _require_model(body))
+
+
+def chat_call_from(body: dict[str, Any], model: str) -> tuple[ChatCall, CallOptions]:
+    """A parsed chat body as a ChatCall for `model` (the body's, or the one an Azure-style path names)."""
     messages = _check_messages(body.get("messages"))
     stream = body.get("stream", False)
     _check_type("stream", stream, (bool,))
@@ -127,7 +131,11 @@ def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
 def parse_embedding_request(raw: bytes) -> tuple[EmbeddingCall, CallOptions]:
     """An embeddings body as an EmbeddingCall and its routing options."""
     body = parse_json_object(raw)
-    model = _require_model(body)
+    return embedding_call_from(body, _require_model(body))
+
+
+def embedding_call_from(body: dict[str, Any], model: str) -> tuple[EmbeddingCall, CallOptions]:
+    """A parsed embeddings body as an EmbeddingCall for `model`."""
     value = body.get("input")
     if value is None:
         raise InvalidRequest("Missing required parameter: 'input'.", param="input", code="missing_required_parameter")
