@@ -7,19 +7,20 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 
 from apps.core.errors import InvalidRequest
 from apps.core.secrets import encrypt
-from apps.core.snapshots import snapshot_bump
+from apps.core.snapshots import snapshot_bump, with_fresh_connection
 from apps.providers.registry import ADAPTERS
 from apps.routing.config import ConfigError, DeploymentSpec, GatewayConfig, parse_deployment
 from apps.routing.model_bodies import ModelChange
 from apps.routing.model_entries import stored_params
 from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
-from apps.routing.probe import ProbeResult, probe_in_own_loop
+from apps.routing.probe import ProbeResult, probe_all, probe_in_own_loop
 from apps.routing.selectors import model_get
 from apps.routing.snapshot import GENERATION, record_for, router_settings_dict, routing_table
 
@@ -91,6 +92,23 @@ def _health_save(result: ProbeResult, now: datetime) -> DeploymentHealth:
     return health
 
 
+def deployment_health_store(*, results: list[ProbeResult]) -> list[DeploymentHealth]:
+    """Store probe results as each deployment's latest health."""
+    now = datetime.now(timezone.utc)
+    return [_health_save(result, now) for result in results]
+
+
+async def deployment_health_probe_group(*, model: str) -> str:
+    """Probe the deployments serving `model` now (`GET /health?model=`) and store the results; the group's name."""
+    table = await routing_table.get()
+    records = table.deployments(model)
+    if records:
+        results = await probe_all(records, policy=table.policy, group_sizes={records[0].model_name: len(records)},
+                                  timeout=settings.TOLLGATE_HEALTH_PROBE_TIMEOUT)
+        await sync_to_async(with_fresh_connection(deployment_health_store), thread_sensitive=False)(results=results)
+    return table.group_for(model) or model
+
+
 def deployment_health_probe(*, deployment_ids: list[int] | None = None) -> list[DeploymentHealth]:
     """Probe enabled deployments (all, or the ones named) and store each result."""
     stored = router_settings_dict()
@@ -102,8 +120,7 @@ def deployment_health_probe(*, deployment_ids: list[int] | None = None) -> list[
     records = [record_for(row, drop_params=bool(stored.get("drop_params")), policy=policy) for row in rows]
     results = asyncio.run(probe_in_own_loop(records, policy=policy, group_sizes=dict(group_sizes),
                                             timeout=settings.TOLLGATE_HEALTH_PROBE_TIMEOUT))
-    now = datetime.now(timezone.utc)
-    return [_health_save(result, now) for result in results]
+    return deployment_health_store(results=results)
 
 
 def _model_spec(change: ModelChange) -> DeploymentSpec:
