@@ -1,4 +1,5 @@
-"""LiteLLM's model management endpoints: models kept in the database, served by every process on its next call.
+"""LiteLLM's model management endpoints (models kept in the database, served by every process on its next
+call) and `/spend/calculate`.
 
 Proxy admins (the master key, `proxy_admin` users' keys) add, change and delete models; any key reads the
 models it may call, proxy admins and proxy admin viewers read all of them.
@@ -17,6 +18,7 @@ from apps.routing.model_bodies import parse_model_delete, parse_model_new, parse
 from apps.routing.model_entries import model_row
 from apps.routing.model_groups import model_group_list
 from apps.routing.snapshot import load_routing_table
+from apps.routing.spend_calculate import parse_spend_question, spend_calculate
 from apps.teams.auth import key_from_meta
 from apps.teams.permissions import IsCaller, IsProxyAdmin
 
@@ -106,3 +108,12 @@ class ModelGroupInfo(APIView):
         groups = model_group_list(load_routing_table(), visible=visible_to(request),
                                   model_group=request.query_params.get("model_group") or None)
         return Response({"data": groups})
+
+
+class SpendCalculate(APIView):
+    """`POST /spend/calculate`: `{"cost": USD}` for a model and messages, or for a completion response."""
+
+    permission_classes = [IsCaller]
+
+    def post(self, request: Request) -> Response:
+        return Response(spend_calculate(load_routing_table(), parse_spend_question(request.data)))

@@ -1,4 +1,4 @@
-"""The routing side of the management API, at LiteLLM's paths (served by the full Django stack)."""
+"""The routing side of the management API (models, `/spend/calculate`) at LiteLLM's paths, on the full stack."""
 from __future__ import annotations
 
 from django.urls import path
@@ -13,4 +13,5 @@ urlpatterns = [
     path("model/info", model_api.ModelInfo.as_view()),
     path("v2/model/info", model_api.ModelInfoV2.as_view()),
     path("model_group/info", model_api.ModelGroupInfo.as_view()),
+    path("spend/calculate", model_api.SpendCalculate.as_view()),
 ]
