@@ -4,20 +4,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from apps.core.http import read_body, request_id
-from apps.providers.base import ChatCall, EmbeddingCall
+from apps.core import jsonutil
+from apps.core.http import BODY_TOO_LARGE, read_body, request_id
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
-from apps.routing.parsing import (CallOptions, chat_call_from, embedding_call_from, parse_chat_request,
-                                  parse_embedding_request, parse_json_object)
+from apps.routing.parsing import parse_chat_request, parse_embedding_request
 from apps.routing.responses import json_response, sse_response
 from apps.routing.router import Served
 from apps.routing.streaming import sse_events
-from apps.teams.auth import Principal, authenticate
+from apps.teams.auth import authenticate
 
 router = Router(tags=["openai"])
 View = Callable[..., Awaitable[HttpResponseBase]]
@@ -33,15 +33,9 @@ def served_headers(rid: str, served: Served[Any]) -> dict[str, str]:
 
 
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
+    rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_chat_request(read_body(request))
-    return await chat_answer(request, principal, call, options)
-
-
-async def chat_answer(request: HttpRequest, principal: Principal, call: ChatCall,
-                      options: CallOptions) -> HttpResponseBase:
-    """Serve a parsed chat call: a stream of events or one JSON answer."""
-    rid = request_id(request)
     if call.stream:
         stream = await calls.chat_stream(principal, call, options, request_id=rid)
         return sse_response(sse_events(stream.value, include_usage=call.include_usage),
@@ -51,28 +45,39 @@ async def chat_answer(request: HttpRequest, principal: Principal, call: ChatCall
 
 
 async def embeddings(request: HttpRequest) -> HttpResponse:
+    rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_embedding_request(read_body(request))
-    return await embedding_answer(request, principal, call, options)
-
-
-async def embedding_answer(request: HttpRequest, principal: Principal, call: EmbeddingCall,
-                           options: CallOptions) -> HttpResponse:
-    rid = request_id(request)
     served = await calls.embedding(principal, call, options, request_id=rid)
     return json_response(served.value.body, headers=served_headers(rid, served))
 
 
-def deployment_view(name: str, parse: Callable[[dict[str, Any], str], tuple[Any, CallOptions]],
-                    answer: Callable[..., Awaitable[HttpResponseBase]]) -> View:
-    """An Azure-style view (`/openai/deployments/{model}/...`): the path names the model group, the body the rest."""
+def named_in_path(request: HttpRequest, model: str) -> None:
+    """Azure's paths name the model group; as in LiteLLM, it replaces the body's `model`.
 
-    async def view(request: HttpRequest, model: str) -> HttpResponseBase:
-        principal = await authenticate(request.META)
-        return await answer(request, principal, *parse(parse_json_object(read_body(request)), model))
+    The body is rewritten for the /v1 handler, so /v1 itself does no extra work per call. A body that is
+    too large or not a JSON object is left as it is, for the handler to refuse as /v1 does (after auth)."""
+    if request.META.get(BODY_TOO_LARGE):
+        return
+    try:
+        body = jsonutil.loads(request.body)
+    except (jsonutil.JSONDecodeError, RequestDataTooBig):
+        return
+    if isinstance(body, dict):
+        body["model"] = model
+        request._body = jsonutil.dumps(body)  # Django's own cache of the read body
 
-    view.__name__ = view.__qualname__ = name
-    return view
+
+async def deployment_chat_completions(request: HttpRequest, model: str) -> HttpResponseBase:
+    """`/openai/deployments/{model}/chat/completions` and `/engines/{model}/chat/completions`."""
+    named_in_path(request, model)
+    return await chat_completions(request)
+
+
+async def deployment_embeddings(request: HttpRequest, model: str) -> HttpResponseBase:
+    """`/openai/deployments/{model}/embeddings` and `/engines/{model}/embeddings`."""
+    named_in_path(request, model)
+    return await embeddings(request)
 
 
 async def list_models(request: HttpRequest) -> HttpResponse:
@@ -94,8 +99,8 @@ ROUTES: list[tuple[str, str, View]] = [
 # Azure OpenAI's paths (what `openai.AzureOpenAI` calls; `api-version` in the query is accepted and unused).
 # LiteLLM also serves `/completions` under them; the gateway serves no text completions, so neither are they.
 DEPLOYMENT_ROUTES: list[tuple[str, str, View]] = [
-    ("/chat/completions", "POST", deployment_view("deployment_chat_completions", chat_call_from, chat_answer)),
-    ("/embeddings", "POST", deployment_view("deployment_embeddings", embedding_call_from, embedding_answer)),
+    ("/chat/completions", "POST", deployment_chat_completions),
+    ("/embeddings", "POST", deployment_embeddings),
 ]
 for prefix in ("/v1", ""):
     for path, method, view in ROUTES:

@@ -108,11 +108,7 @@ def _options(body: dict[str, Any]) -> CallOptions:
 def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
     """A chat completion body as a ChatCall (unknown fields kept) and its routing options."""
     body = parse_json_object(raw)
-    return chat_call_from(body, _require_model(body))
-
-
-def chat_call_from(body: dict[str, Any], model: str) -> tuple[ChatCall, CallOptions]:
-    """A parsed chat body as a ChatCall for `model` (the body's, or the one an Azure-style path names)."""
+    model = _require_model(body)
     messages = _check_messages(body.get("messages"))
     stream = body.get("stream", False)
     _check_type("stream", stream, (bool,))
@@ -131,11 +127,7 @@ def chat_call_from(body: dict[str, Any], model: str) -> tuple[ChatCall, CallOpti
 def parse_embedding_request(raw: bytes) -> tuple[EmbeddingCall, CallOptions]:
     """An embeddings body as an EmbeddingCall and its routing options."""
     body = parse_json_object(raw)
-    return embedding_call_from(body, _require_model(body))
-
-
-def embedding_call_from(body: dict[str, Any], model: str) -> tuple[EmbeddingCall, CallOptions]:
-    """A parsed embeddings body as an EmbeddingCall for `model`."""
+    model = _require_model(body)
     value = body.get("input")
     if value is None:
         raise InvalidRequest("Missing required parameter: 'input'.", param="input", code="missing_required_parameter")

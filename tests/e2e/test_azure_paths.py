@@ -102,3 +102,13 @@ async def test_warm_azure_calls_run_no_queries() -> None:
     assert [plain.status_code, streamed.status_code, embedded.status_code] == [200] * 3
     assert chunks[-1] == b"data: [DONE]\n\n"
     assert counter.statements == []
+
+
+@pytest.mark.usefixtures("example_models")
+def test_azure_paths_refuse_bad_bodies_as_v1_does(http: httpx.Client) -> None:
+    path = "/openai/deployments/gpt-4o-mini/chat/completions"
+    not_json = http.post(path, content=b"{nope", headers={"Content-Type": "application/json"})
+    unauthenticated = http.post(path, content=b"{nope", headers={"Authorization": ""})
+    huge = http.post(path, json={"messages": MSG, "pad": "x" * (9 * 1024 * 1024)})
+    assert [not_json.status_code, unauthenticated.status_code, huge.status_code] == [400, 401, 413]
+    assert not_json.json()["error"]["code"] == "invalid_json"
