@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.core.errors import InvalidRequest
 from apps.core.secrets import encrypt
@@ -159,7 +159,12 @@ def model_create(*, change: ModelChange) -> Deployment:
                                  code="model_exists")
         row = Deployment(config_id=model_id, source=Deployment.Source.ADMIN)
         _apply_spec(row, spec, key_given=True)
-        row.save()
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:  # the same id sent twice at once
+            raise InvalidRequest(f"A model with id={model_id} already exists.", param="model_info.id",
+                                 code="model_exists") from None
         _model_changed()
     return row
 
@@ -175,7 +180,7 @@ def model_update(*, model_id: str, change: ModelChange) -> Deployment:
         info = {**(row.model_info or {}), **change.model_info}
         spec = _model_spec(ModelChange(model_name=change.model_name or row.model_name, litellm_params=params,
                                        model_info=info))
-        _apply_spec(row, spec, key_given="api_key" in change.litellm_params)
+        _apply_spec(row, spec, key_given=change.litellm_params.get("api_key") is not None)
         row.save()
         _model_changed()
     return row

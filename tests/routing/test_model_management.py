@@ -216,3 +216,13 @@ def test_model_group_info_combines_a_groups_deployments(http: httpx.Client) -> N
         "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06, "mode": "chat", "tpm": None, "rpm": None,
         "supports_vision": True, "supports_function_calling": False, "is_public_model_group": False}
     assert "temperature" in group["supported_openai_params"]
+
+
+def test_an_update_sending_a_null_key_keeps_the_stored_one(http: httpx.Client, upstream: OpenAIUpstream) -> None:
+    params = {"model": "openai/gpt-4o-2024-08-06", "api_base": upstream.api_base, "api_key": SECRETS[0]}
+    row = http.post("/model/new", json={"model_name": "keyed", "litellm_params": params}).json()
+    updated = http.post("/model/update", json={"model_info": {"id": row["model_id"]},
+                                               "litellm_params": {"api_key": None, "rpm": 5}})
+    assert updated.status_code == 200, updated.text
+    assert chat(http, "keyed").status_code == 200
+    assert upstream.requests[-1].headers["authorization"] == f"Bearer {SECRETS[0]}"
