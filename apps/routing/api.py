@@ -11,10 +11,10 @@ from ninja import Router
 
 from apps.core import jsonutil
 from apps.core.http import BODY_TOO_LARGE, read_body, request_id
+from apps.core.responses import json_response, sse_response
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
 from apps.routing.parsing import parse_chat_request, parse_embedding_request
-from apps.routing.responses import json_response, sse_response
 from apps.routing.router import Served
 from apps.routing.streaming import sse_events
 from apps.teams.auth import authenticate
