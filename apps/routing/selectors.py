@@ -52,7 +52,7 @@ def model_get(*, model_id: str, for_update: bool = False) -> Deployment:
     rows = Deployment.objects.select_for_update() if for_update else Deployment.objects.all()
     row = rows.filter(config_id=model_id).first()
     if row is None and model_id.isdigit():
-        row = rows.filter(pk=int(model_id), config_id="").first()
+        row = rows.filter(pk=int(model_id)).first()
     if row is None:
         raise NotFound(f"Model id={model_id} not found.", param="id", code="model_not_found")
     return row
@@ -107,7 +107,7 @@ def model_info_page(*, visible: frozenset[str] | None, query: ModelQuery) -> dic
     if query.search:
         rows = rows.filter(model_name__icontains=query.search.strip())
     if query.model_id:
-        rows = rows.filter(Q(config_id=query.model_id) | Q(config_id="", pk=int(query.model_id))
+        rows = rows.filter(Q(config_id=query.model_id) | Q(pk=int(query.model_id))
                            if query.model_id.isdigit() else Q(config_id=query.model_id))
     if query.sort_by:
         field = V2_SORTS[query.sort_by]

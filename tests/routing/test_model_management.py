@@ -226,3 +226,12 @@ def test_an_update_sending_a_null_key_keeps_the_stored_one(http: httpx.Client, u
     assert updated.status_code == 200, updated.text
     assert chat(http, "keyed").status_code == 200
     assert upstream.requests[-1].headers["authorization"] == f"Bearer {SECRETS[0]}"
+
+
+def test_a_model_is_found_by_the_id_its_answers_carry(http: httpx.Client) -> None:
+    row = add_mock_model(http, "by-header", "x")
+    served_by = chat(http, "by-header").headers["x-litellm-model-id"]
+    for model_id in (row["model_id"], served_by):
+        info = http.get("/model/info", params={"litellm_model_id": model_id}).json()["data"]
+        page = http.get("/v2/model/info", params={"modelId": model_id}).json()["data"]
+        assert [e["model_info"]["id"] for e in info + page] == [row["model_id"]] * 2
