@@ -24,6 +24,8 @@ from apps.routing.probe import ProbeResult, probe_all, probe_in_own_loop
 from apps.routing.selectors import model_get
 from apps.routing.snapshot import GENERATION, record_for, router_settings_dict, routing_table
 from apps.teams.proxy_budget import proxy_budget_set
+from apps.teams.errors import TeamSettingsInvalid
+from apps.teams.team_settings import TeamSettingsResult, team_settings_apply
 
 ROUTER_COLUMNS = ("routing_strategy", "num_retries", "request_timeout")
 
@@ -33,6 +35,7 @@ class ConfigSyncResult:
     created: int
     updated: int
     removed: int
+    teams: TeamSettingsResult = TeamSettingsResult()
 
 
 def _deployment_fields(spec: DeploymentSpec) -> dict[str, object]:
@@ -82,8 +85,17 @@ def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
         if config.proxy_budget is not None:  # a file without max_budget leaves the admin's setting alone
             proxy_budget_set(max_budget=config.proxy_budget.max_budget,
                              budget_duration=config.proxy_budget.budget_duration)
+        teams = team_settings_apply(entries=team_settings_of(config))
         snapshot_bump(GENERATION)
-    return ConfigSyncResult(created=created, updated=updated, removed=removed)
+    return ConfigSyncResult(created=created, updated=updated, removed=removed, teams=teams)
+
+
+def team_settings_of(config: GatewayConfig) -> list[object]:
+    """`general_settings.team_settings`, which must be a list of team entries."""
+    entries = config.general_settings.get("team_settings") or []
+    if not isinstance(entries, list):
+        raise TeamSettingsInvalid("general_settings.team_settings must be a list of teams")
+    return entries
 
 
 def _health_save(result: ProbeResult, now: datetime) -> DeploymentHealth:
