@@ -28,8 +28,6 @@ urlpatterns = [
     path("user/delete", views.UserDelete.as_view()),
     path("organization/new", views.OrganizationNew.as_view()),
     path("organization/info", views.OrganizationInfo.as_view()),
-    path("spend/logs", views.SpendLogs.as_view()),
-    path("global/spend/report", views.SpendReport.as_view()),
-    path("management/openapi.json", SpectacularJSONAPIView.as_view(urlconf="apps.teams.urls", permission_classes=[],
+    path("management/openapi.json", SpectacularJSONAPIView.as_view(urlconf=["apps.teams.urls", "apps.teams.spend_urls"], permission_classes=[],
                                                                authentication_classes=[]), name="management-schema"),
 ]

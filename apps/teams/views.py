@@ -4,14 +4,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.teams import management, reports
+from apps.teams import management
 from apps.teams import serializers as body
 from apps.teams.permissions import IsCaller, IsProxyAdmin
 
@@ -80,30 +79,6 @@ class TeamList(GenericAPIView):  # type: ignore[type-arg]
     @extend_schema(responses=dict)
     def get(self, request: Request) -> Response:
         return Response(management.team_list(request.user))
-
-
-class SpendView(GenericAPIView):  # type: ignore[type-arg]
-    """GET with the spend query string; `format=csv` answers text/csv."""
-
-    serializer_class = body.SpendQuerySerializer
-    report: UseCase
-
-    @extend_schema(parameters=[body.SpendQuerySerializer], responses=dict)
-    def get(self, request: Request) -> Response | HttpResponse:
-        query = self.get_serializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = type(self).report(request.user, query.validated_data)
-        if query.validated_data["format"] == "csv":
-            return HttpResponse(reports.as_csv(rows), content_type="text/csv; charset=utf-8")
-        return Response(rows)
-
-
-class SpendLogs(SpendView):
-    report = staticmethod(reports.spend_logs)
-
-
-class SpendReport(SpendView):
-    report = staticmethod(reports.spend_report)
 
 
 KeyGenerate = action("KeyGenerate", management.key_generate, body.KeyGenerateSerializer)
