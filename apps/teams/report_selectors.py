@@ -124,9 +124,9 @@ def tag_totals(rows: QuerySet[SpendLog], zone: tzinfo | None = None) -> list[dic
         tag, expand = "t.tag", "CROSS JOIN LATERAL jsonb_array_elements_text(s.tags) AS t(tag)"
     else:
         tag, expand = "t.value", "CROSS JOIN json_each(s.tags) AS t"
-    day = "s.day" if zone is not None else "NULL"
+    day, by_day = ("s.day", ", s.day") if zone is not None else ("NULL", "")
     statement = (f"SELECT {tag}, {day} AS day, count(*), sum(s.cost) FROM ({sql}) AS s {expand}"
-                 f" GROUP BY {tag}, {day} ORDER BY sum(s.cost) DESC, {tag}")
+                 f" GROUP BY {tag}{by_day} ORDER BY sum(s.cost) DESC, {tag}")
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         found = cursor.fetchall()
