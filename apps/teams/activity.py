@@ -20,7 +20,9 @@ from apps.teams import spend_refs
 from apps.teams.models import SpendLog
 from apps.teams.selectors import Caller
 from apps.teams.spend_queries import Window, split_ids
+from apps.teams.tag_selectors import tag_groups, tagged_rows
 
+GROUP_COLUMNS = ("model_alias", "provider", "key_hash")  # what a day's breakdown is grouped by, beside its entity
 SUMMED = ("spend", "prompt_tokens", "completion_tokens", "cache_read_input_tokens", "api_requests",
           "successful_requests")
 
@@ -75,6 +77,7 @@ def team_metadata(labels: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 USER = Entity("user_id", spend_refs.user_labels, no_metadata)
+TAG = Entity("tag", lambda values: {v: str(v) for v in values}, no_metadata)
 TEAM = Entity("team_id", lambda values: {v: str(v) for v in values if v is not None}, team_metadata)
 
 
@@ -127,10 +130,40 @@ class Breakdown:
                 "entities": parts["entities"]}
 
 
-def breakdowns(rows: QuerySet[SpendLog], window: Window, days: Sequence[Any],
-               entity: Entity) -> dict[Any, Breakdown]:
-    """Each listed day's Breakdown, from one grouped query."""
-    groups = reads.day_groups(rows, window.zone, days, ("model_alias", "provider", "key_hash", entity.column))
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an answer's SQL sums come from: spend rows, or spend rows expanded per tag."""
+
+    days: Callable[[int, int], tuple[list[dict[str, Any]], int]]  # (offset, limit) -> days newest first, count
+    groups: Callable[[Sequence[Any]], list[dict[str, Any]]]  # sums per day, GROUP_COLUMNS and the entity
+    totals: Callable[[], dict[str, Any]]  # sums over the whole range, each row once
+
+
+def row_source(rows: QuerySet[SpendLog], window: Window, entity: Entity) -> Source:
+    zone = window.zone
+    return Source(days=lambda offset, limit: reads.active_days(rows, zone, offset=offset, limit=limit),
+                  groups=lambda days: reads.day_groups(rows, zone, days, (*GROUP_COLUMNS, entity.column)),
+                  totals=lambda: reads.totals(rows))
+
+
+def tag_source(rows: QuerySet[SpendLog], window: Window, tags: Sequence[str]) -> Source:
+    """Per tag, as LiteLLM's daily tag table: a row with two tags counts on each (totals count it once)."""
+    zone = window.zone
+
+    def days(offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        found = sorted(tag_groups(rows, zone, by=("day",), tags=tags), key=lambda d: d["day"], reverse=True)
+        return found[offset:offset + limit], len(found)
+
+    def groups(listed: Sequence[Any]) -> list[dict[str, Any]]:
+        if not listed:
+            return []
+        return tag_groups(reads.within_days(rows, zone, listed), zone, by=("day", *GROUP_COLUMNS, "tag"), tags=tags)
+
+    return Source(days=days, groups=groups, totals=lambda: reads.totals(tagged_rows(rows, zone, tags)))
+
+
+def breakdowns(groups: list[dict[str, Any]], entity: Entity) -> dict[Any, Breakdown]:
+    """Each day's Breakdown, folded from the day's grouped sums."""
     keys = spend_refs.key_metadata({g["key_hash"] for g in groups})
     labels = entity.label([g[entity.column] for g in groups])
     entity_meta = entity.metadata(list(labels.values()))
@@ -147,15 +180,14 @@ def breakdowns(rows: QuerySet[SpendLog], window: Window, days: Sequence[Any],
     return found
 
 
-def daily_activity(rows: QuerySet[SpendLog], window: Window, *, page: int, page_size: int,
-                   entity: Entity) -> SpendAnalyticsPaginatedResponse:
-    """LiteLLM's paginated daily activity over `rows` (already scoped and filtered)."""
-    days, day_count = reads.active_days(rows, window.zone, offset=(page - 1) * page_size, limit=page_size)
-    found = breakdowns(rows, window, [d["day"] for d in days], entity)
+def daily_activity(source: Source, *, page: int, page_size: int, entity: Entity) -> SpendAnalyticsPaginatedResponse:
+    """LiteLLM's paginated daily activity over already scoped and filtered sums."""
+    days, day_count = source.days((page - 1) * page_size, page_size)
+    found = breakdowns(source.groups([d["day"] for d in days]), entity)
     results = [{"date": d["day"].isoformat(), "metrics": metrics(d), "breakdown": found[d["day"]].json()}
                for d in days]
     return SpendAnalyticsPaginatedResponse(results=results, metadata=activity_metadata(
-        reads.totals(rows), page=page, total_pages=-(-day_count // page_size), has_more=page * page_size < day_count))
+        source.totals(), page=page, total_pages=-(-day_count // page_size), has_more=page * page_size < day_count))
 
 
 def activity_metadata(sums: Mapping[str, Any], *, page: int, total_pages: int, has_more: bool) -> DailySpendMetadata:
@@ -178,7 +210,8 @@ def user_daily_activity(caller: Caller, query: Mapping[str, Any]) -> SpendAnalyt
     rows = reads.spend_rows(caller, query["window"], activity_filter(query))
     if not caller.reads_all:
         rows = rows.filter(Q(user_id=caller.user_id) if caller.user_id is not None else Q(key_id=caller.key_id))
-    return daily_activity(rows, query["window"], page=query["page"], page_size=query["page_size"], entity=USER)
+    return daily_activity(row_source(rows, query["window"], USER), page=query["page"], page_size=query["page_size"],
+                          entity=USER)
 
 
 def team_daily_activity(caller: Caller, query: Mapping[str, Any]) -> SpendAnalyticsPaginatedResponse:
@@ -195,4 +228,12 @@ def team_daily_activity(caller: Caller, query: Mapping[str, Any]) -> SpendAnalyt
         team_ids = tuple(sorted(mine)) if team_ids is None else team_ids
     where = activity_filter(query, team_ids=team_ids, exclude_team_ids=split_ids(query.get("exclude_team_ids")) or ())
     rows = reads.spend_rows(caller, query["window"], where)
-    return daily_activity(rows, query["window"], page=query["page"], page_size=query["page_size"], entity=TEAM)
+    return daily_activity(row_source(rows, query["window"], TEAM), page=query["page"], page_size=query["page_size"],
+                          entity=TEAM)
+
+
+def tag_daily_activity(caller: Caller, query: Mapping[str, Any]) -> SpendAnalyticsPaginatedResponse:
+    """/tag/daily/activity: spend per request tag (`tags=a,b`, else every tag) in the caller's rows."""
+    rows = reads.spend_rows(caller, query["window"], activity_filter(query))
+    source = tag_source(rows, query["window"], split_ids(query.get("tags")) or ())
+    return daily_activity(source, page=query["page"], page_size=query["page_size"], entity=TAG)

@@ -12,6 +12,7 @@ from typing import Any
 from apps.teams import report_selectors as reads
 from apps.teams import spend_refs
 from apps.teams.selectors import Caller
+from apps.teams.tag_selectors import tag_groups
 
 TOP_TEAMS = 10  # LiteLLM's total_spend_per_team lists the ten biggest
 
@@ -90,21 +91,23 @@ def global_activity(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
 def global_spend_tags(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
     """/global/spend/tags: spend and requests per request tag between two dates (`tags=a,b` to pick)."""
     wanted = {t.strip() for t in (query.get("tags") or "").split(",") if t.strip()}
-    found = reads.tag_totals(reads.spend_rows(caller, query["window"]))
-    if wanted and "all-tags" not in wanted:
-        found = [t for t in found if t["tag"] in wanted]
-    return {"spend_per_tag": [{"name": t["tag"], "spend": float(t["total_spend"]), "log_count": t["log_count"]}
+    picked = sorted(wanted) if wanted and "all-tags" not in wanted else []
+    found = per_tag(caller, query, picked)
+    return {"spend_per_tag": [{"name": t["tag"], "spend": float(t["spend"]), "log_count": t["api_requests"]}
                               for t in found]}
 
 
 def spend_tags(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
     """/spend/tags: requests and spend per request tag (optionally between two dates)."""
-    found = reads.tag_totals(reads.spend_rows(caller, query["window"]))
-    return [{"individual_request_tag": t["tag"], "log_count": t["log_count"], "total_spend": float(t["total_spend"])}
-            for t in found]
+    return [{"individual_request_tag": t["tag"], "log_count": t["api_requests"], "total_spend": float(t["spend"])}
+            for t in per_tag(caller, query)]
 
 
 def global_spend_all_tag_names(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
     """/global/spend/all_tag_names: every request tag the caller's rows carry."""
-    found = reads.tag_totals(reads.spend_rows(caller, query["window"]))
-    return {"tag_names": sorted({t["tag"] for t in found})}
+    return {"tag_names": sorted(t["tag"] for t in per_tag(caller, query))}
+
+
+def per_tag(caller: Caller, query: Mapping[str, Any], tags: list[str] | None = None) -> list[dict[str, Any]]:
+    window = query["window"]
+    return tag_groups(reads.spend_rows(caller, window), window.zone, by=("tag",), tags=tags or ())

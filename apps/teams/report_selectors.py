@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -92,9 +91,14 @@ def day_groups(rows: QuerySet[SpendLog], zone: tzinfo, days: Sequence[date],
     """METRICS per local day and `columns`, for the days given (rows read by their UTC bounds)."""
     if not days:
         return []
-    inside = rows.filter(start_time__gte=day_start(min(days), zone),
-                         start_time__lt=day_start(max(days) + timedelta(days=1), zone))
+    inside = within_days(rows, zone, days)
     return list(with_day(inside, zone).values("day", *columns).annotate(**METRICS).order_by("day", *columns))
+
+
+def within_days(rows: QuerySet[SpendLog], zone: tzinfo, days: Sequence[date]) -> QuerySet[SpendLog]:
+    """The rows from the first to the last of these local days (by UTC bounds, so an index serves it)."""
+    return rows.filter(start_time__gte=day_start(min(days), zone),
+                       start_time__lt=day_start(max(days) + timedelta(days=1), zone))
 
 
 def spend_by(rows: QuerySet[SpendLog], columns: Sequence[str], *, limit: int | None = None) -> list[dict[str, Any]]:
@@ -109,33 +113,3 @@ def last_days_window(zone: tzinfo = UTC) -> Window:
     """From the start of the day LAST_DAYS days ago (UTC, as LiteLLM's views) to now."""
     today = timezone.now().astimezone(zone).date()
     return Window(start=day_start(today - timedelta(days=LAST_DAYS), zone), end=None, zone=zone)
-
-
-def tag_totals(rows: QuerySet[SpendLog], zone: tzinfo | None = None) -> list[dict[str, Any]]:
-    """Requests and spend per request tag (and per local day when `zone` is given), in SQL.
-
-    A row with two tags counts for each; the JSON list is expanded by the database
-    (`jsonb_array_elements_text` on PostgreSQL, `json_each` on SQLite).
-    """
-    inner: QuerySet[Any] = with_day(rows, zone).values("tags", "cost", "day") if zone \
-        else rows.order_by().values("tags", "cost")
-    sql, params = inner.query.sql_with_params()
-    if connection.vendor == "postgresql":
-        tag, expand = "t.tag", "CROSS JOIN LATERAL jsonb_array_elements_text(s.tags) AS t(tag)"
-    else:
-        tag, expand = "t.value", "CROSS JOIN json_each(s.tags) AS t"
-    day, by_day = ("s.day", ", s.day") if zone is not None else ("NULL", "")
-    statement = (f"SELECT {tag}, {day} AS day, count(*), sum(s.cost) FROM ({sql}) AS s {expand}"
-                 f" GROUP BY {tag}{by_day} ORDER BY sum(s.cost) DESC, {tag}")
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        found = cursor.fetchall()
-    return [{"tag": tag, "day": as_date(day_value), "log_count": count, "total_spend": Decimal(str(spend or 0))}
-            for tag, day_value, count, spend in found]
-
-
-def as_date(value: Any) -> date | None:
-    """A day from raw SQL (a date on PostgreSQL, text on SQLite)."""
-    if value is None or isinstance(value, date):
-        return value
-    return datetime.strptime(str(value), "%Y-%m-%d").date()

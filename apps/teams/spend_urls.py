@@ -21,4 +21,5 @@ urlpatterns = [
     path("global/activity", views.GlobalActivity.as_view()),
     path("user/daily/activity", views.UserDailyActivity.as_view()),
     path("team/daily/activity", views.TeamDailyActivity.as_view()),
+    path("tag/daily/activity", views.TagDailyActivity.as_view()),
 ]

@@ -128,3 +128,8 @@ class UserDailyActivity(SpendRead):
 class TeamDailyActivity(SpendRead):
     query_class = queries.TeamActivityQuery
     read = staticmethod(activity.team_daily_activity)
+
+
+class TagDailyActivity(SpendRead):
+    query_class = queries.TagActivityQuery
+    read = staticmethod(activity.tag_daily_activity)

@@ -184,3 +184,35 @@ def test_bad_queries_are_400_naming_the_parameter(cast: Cast, http: httpx.Client
     response = http.get(ACTIVITY, params=params)
     assert response.status_code == 400
     assert (response.json()["error"]["type"], response.json()["error"]["param"]) == ("invalid_request_error", param)
+
+
+@pytest.fixture
+def tagged(cast: Cast) -> Cast:
+    seed(cast.alice, "t1", at(1, 9), "1", tags=["prod", "search"])
+    seed(cast.bob, "t2", at(2, 9), "2", tags=["prod"])
+    seed(cast.mallory, "t3", at(2, 10), "4", tags=["batch"])
+    seed(cast.bob, "t4", at(3, 9), "8")
+    return cast
+
+
+@pytest.mark.parametrize(("actor", "params", "days", "total"), [
+    pytest.param("root", {}, {"2026-03-02": {"prod": 2.0, "batch": 4.0}, "2026-03-01": {"prod": 1.0, "search": 1.0}},
+                 7.0, id="every_tag_case"),
+    pytest.param("root", {"tags": "prod"}, {"2026-03-02": {"prod": 2.0}, "2026-03-01": {"prod": 1.0}}, 3.0,
+                 id="one_tag_case"),
+    pytest.param("bob", {}, {"2026-03-02": {"prod": 2.0}}, 2.0, id="member_sees_own_rows_case"),
+])
+def test_tag_activity_counts_a_row_per_tag_and_once_in_the_totals(tagged: Cast, gateway: GatewayProcess, actor: str,
+                                                                  params: dict[str, str],
+                                                                  days: dict[str, dict[str, float]],
+                                                                  total: float) -> None:
+    with client(gateway, tagged.actor(actor).secret) as http:
+        pages = [get(http, "/tag/daily/activity", start_date="2026-03-01", end_date="2026-03-31", page=n, page_size=1,
+                     **params) for n in (1, 2)]
+    results = [r for p in pages for r in p["results"]]
+    assert {r["date"]: {t: v["metrics"]["spend"] for t, v in r["breakdown"]["entities"].items()}
+            for r in results} == days
+    assert [r["date"] for r in results] == sorted(days, reverse=True)
+    assert {r["date"]: r["metrics"]["spend"] for r in results} == {d: sum(t.values()) for d, t in days.items()}
+    assert [p["metadata"]["total_spend"] for p in pages] == [total, total]
+    assert pages[0]["metadata"]["total_pages"] == len(days)
