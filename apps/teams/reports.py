@@ -1,4 +1,4 @@
-"""/spend/logs, /spend/logs/v2 and /global/spend/report: spend rows and totals in the caller's scope, JSON or CSV."""
+"""/spend/logs and /spend/logs/v2: spend rows (or spend per day) in the caller's scope, as JSON or CSV."""
 from __future__ import annotations
 
 import csv
@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 
 from apps.teams import report_selectors as reads
-from apps.teams import selectors, spend_refs
+from apps.teams import spend_refs
 from apps.teams.models import SpendLog
-from apps.teams.representations import money, spend_log_json
+from apps.teams.representations import spend_log_json
 from apps.teams.selectors import Caller
 from apps.teams.spend_queries import Window
 
@@ -80,43 +80,6 @@ def spend_logs_page(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
     total = rows.count()
     return {"data": logs_json(list(rows[(page - 1) * size: page * size])), "total": total, "page": page,
             "page_size": size, "total_pages": -(-total // size)}
-
-
-def spend_report(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Totals per day and per team, key, model or user."""
-    group_by = query["group_by"]
-    window: Window = query["window"]
-    rows = selectors.spend_report(caller, group_by=group_by, start=window.start, end=window.end)
-    labels = report_labels(group_by, rows)
-    report = []
-    for row in rows:
-        entry: dict[str, Any] = {"group_by_day": row["day"].isoformat()}
-        if group_by == "team":
-            entry.update(team_id=none_or_str(row["team_id"]), team_alias=labels.get(row["team_id"]))
-        elif group_by == "key":
-            entry.update(api_key=row["key_hash"], key_alias=labels.get(row["key_id"]) or None)
-        elif group_by == "model":
-            entry.update(model=row["model_alias"])
-        elif group_by == "user":
-            entry.update(user_id=labels.get(row["user_id"]))
-        entry.update(spend=money(row["spend"]), requests=row["requests"], prompt_tokens=row["prompt_tokens"],
-                     completion_tokens=row["completion_tokens"])
-        report.append(entry)
-    return report
-
-
-def none_or_str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def report_labels(group_by: str, rows: list[dict[str, Any]]) -> dict[Any, str]:
-    if group_by == "team":
-        return selectors.team_aliases({r["team_id"] for r in rows if r["team_id"] is not None})
-    if group_by == "key":
-        return selectors.key_aliases({r["key_id"] for r in rows if r["key_id"] is not None})
-    if group_by == "user":
-        return selectors.usernames({r["user_id"] for r in rows if r["user_id"] is not None})
-    return {}
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

@@ -144,9 +144,12 @@ class SpendLogsPageQuery(BoundedWindowQuery):
 
 
 class ReportQuery(WindowQuery):
-    """/global/spend/report (Tollgate's flat rows per day and group)."""
+    """/global/spend/report: LiteLLM's groupings (`team`, `api_key`) and filters, and Tollgate's flat ones."""
 
-    group_by = serializers.ChoiceField(choices=["team", "key", "model", "user", "day"], default="team")
+    group_by = serializers.ChoiceField(choices=["team", "api_key", "key", "model", "user", "day"], default="team")
+    api_key = serializers.CharField(required=False)
+    internal_user_id = serializers.CharField(required=False)
+    team_id = serializers.CharField(required=False)
     format = serializers.ChoiceField(choices=["json", "csv"], default="json")
 
 

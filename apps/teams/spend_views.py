@@ -12,7 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.teams import activity, global_spend, reports
+from apps.teams import activity, global_spend, reports, spend_report
 from apps.teams import spend_queries as queries
 from apps.teams.permissions import IsCaller
 
@@ -71,7 +71,7 @@ class SpendLogsPage(SpendRead):
 
 class SpendReport(CsvSpendRead):
     query_class = queries.ReportQuery
-    read = staticmethod(reports.spend_report)
+    read = staticmethod(spend_report.spend_report)
 
 
 class SpendTags(SpendRead):

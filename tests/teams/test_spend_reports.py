@@ -182,3 +182,47 @@ def test_global_spend_is_scoped_to_what_the_caller_may_see(recent: Cast, gateway
         assert sum(d["spend"] for d in get(http, "/global/spend/logs")) == spend
         foreign = get(http, "/global/spend/logs", api_key=recent.mallory.key.token_hash)  # type: ignore[union-attr]
     assert sum(d["spend"] for d in foreign) == (3.0 if actor == "mallory" else 0.0)
+
+
+def test_spend_report_per_day_and_team_as_litellm(logged: Cast, http: httpx.Client) -> None:
+    alice, bob, mallory = (logged.actor(n).key.token_hash for n in ("alice", "bob", "mallory"))  # type: ignore[union-attr]
+    report = get(http, "/global/spend/report", start_date="2026-03-02", end_date="2026-03-03")
+    assert report == [
+        {"group_by_day": "2026-03-02", "teams": [{"team_name": "team-a", "total_spend": 2.25, "metadata": [
+            {"model": "gpt-a", "api_key": bob, "spend": 2.0, "total_tokens": 3},
+            {"model": "gpt-b", "api_key": alice, "spend": 0.25, "total_tokens": 3}]}]},
+        {"group_by_day": "2026-03-03", "teams": [{"team_name": "team-b", "total_spend": 4.0, "metadata": [
+            {"model": "gpt-a", "api_key": mallory, "spend": 4.0, "total_tokens": 3}]}]}]
+
+
+@pytest.mark.parametrize(("params", "keys"), [
+    pytest.param({"group_by": "api_key"}, ["mallory", "bob", "alice"], id="group_by_api_key_case"),
+    pytest.param({"api_key": "SECRET:bob"}, ["bob"], id="one_key_by_secret_case"),
+    pytest.param({"internal_user_id": "alice"}, ["alice"], id="internal_user_case"),
+])
+def test_spend_report_per_key_as_litellm(logged: Cast, http: httpx.Client, params: dict[str, str],
+                                         keys: list[str]) -> None:
+    named = {k: logged.bob.secret if v == "SECRET:bob" else v for k, v in params.items()}
+    report = get(http, "/global/spend/report", start_date="2026-03-01", end_date="2026-03-31", **named)
+    owner = {logged.actor(n).key.token_hash: n for n in ("alice", "bob", "mallory")}  # type: ignore[union-attr]
+    assert [owner[r["api_key"]] for r in report] == keys
+    alice = {"total_cost": 1.75, "total_input_tokens": 2, "total_output_tokens": 4, "model_details": [
+        {"model": "gpt-a", "total_cost": 1.5, "total_input_tokens": 1, "total_output_tokens": 2},
+        {"model": "gpt-b", "total_cost": 0.25, "total_input_tokens": 1, "total_output_tokens": 2}]}
+    bob = {"total_cost": 2.125, "total_input_tokens": 2, "total_output_tokens": 4, "model_details": [
+        {"model": "gpt-a", "total_cost": 2.125, "total_input_tokens": 2, "total_output_tokens": 4}]}
+    expected = {"alice": alice, "bob": bob}
+    assert [{k: v for k, v in r.items() if k != "api_key"} for r in report if owner[r["api_key"]] != "mallory"] == \
+        [expected[k] for k in keys if k != "mallory"]
+
+
+def test_spend_report_team_filter_and_scope(logged: Cast, gateway: GatewayProcess) -> None:
+    with client(gateway, logged.bob.secret) as http:
+        mine = get(http, "/global/spend/report", group_by="api_key", start_date="2026-03-01", end_date="2026-03-31")
+        theirs = get(http, "/global/spend/report", internal_user_id="mallory", start_date="2026-03-01",
+                     end_date="2026-03-31")
+    assert [r["total_cost"] for r in mine] == [2.125] and theirs == []
+    with client(gateway, logged.root.secret) as http:
+        team_b = get(http, "/global/spend/report", team_id=team_ref(logged.team_b), start_date="2026-03-01",
+                     end_date="2026-03-31")
+    assert [(d["group_by_day"], [t["team_name"] for t in d["teams"]]) for d in team_b] == [("2026-03-03", ["team-b"])]
