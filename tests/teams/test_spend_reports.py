@@ -226,3 +226,18 @@ def test_spend_report_team_filter_and_scope(logged: Cast, gateway: GatewayProces
         team_b = get(http, "/global/spend/report", team_id=team_ref(logged.team_b), start_date="2026-03-01",
                      end_date="2026-03-31")
     assert [(d["group_by_day"], [t["team_name"] for t in d["teams"]]) for d in team_b] == [("2026-03-03", ["team-b"])]
+
+
+def test_every_spend_path_needs_a_key_and_is_in_the_schema(gateway: GatewayProcess) -> None:
+    from apps.teams.spend_urls import urlpatterns
+
+    paths = {f"/{pattern.pattern}" for pattern in urlpatterns}
+    with httpx.Client(base_url=gateway.url, timeout=30) as anonymous:
+        answers = {path: anonymous.get(path, params={"start_date": "2026-03-01", "end_date": "2026-03-02"})
+                   for path in sorted(paths)}
+        schema = anonymous.get("/management/openapi.json").json()
+    assert {path: r.status_code for path, r in answers.items()} == dict.fromkeys(sorted(paths), 401)
+    assert all(r.json()["error"]["type"] == "authentication_error" for r in answers.values())
+    assert paths <= set(schema["paths"])
+    activity = {p["name"] for p in schema["paths"]["/user/daily/activity"]["get"]["parameters"]}
+    assert {"start_date", "end_date", "timezone", "page", "page_size", "model", "api_key"} <= activity
