@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rest_framework import serializers
 
 MAX_OFFSET_MINUTES = 18 * 60  # the widest UTC offset there is (datetime.timezone's bound is a day)
+MAX_DAYS = 3660  # ten years: answers that list every day of a range (the /spend/logs summary) stay small
+YEARS = range(1970, 9000)  # spend rows have none outside; day arithmetic near year 9999 overflows
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +69,13 @@ class DayOrMoment(serializers.Field):  # type: ignore[type-arg]
     def to_internal_value(self, data: Any) -> date | datetime:
         text = str(data).strip()
         try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise serializers.ValidationError("Use 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'.") from None
+        if moment.year not in YEARS:
+            raise serializers.ValidationError(f"A year from {YEARS.start} to {YEARS.stop - 1}.")
+        if len(text) == 10:
+            return moment.date()
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def to_representation(self, value: Any) -> str:
@@ -105,6 +109,8 @@ class WindowQuery(serializers.Serializer):  # type: ignore[type-arg]
         window = window_from(attrs)
         if window.start is not None and window.end is not None and window.end <= window.start:
             raise serializers.ValidationError({"end_date": ["end_date is before start_date."]})
+        if window.start is not None and window.end is not None and window.end - window.start > timedelta(MAX_DAYS):
+            raise serializers.ValidationError({"end_date": [f"A range of at most {MAX_DAYS} days."]})
         return {**attrs, "window": window}
 
 

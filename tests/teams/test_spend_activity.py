@@ -178,6 +178,8 @@ def test_a_team_outside_the_callers_teams_is_not_found_whether_or_not_it_exists(
                  id="offset_too_wide_case"),
     pytest.param({"start_date": "2026-03-05", "end_date": "2026-03-05", "page_size": "0"}, "page_size",
                  id="bad_page_size_case"),
+    pytest.param({"start_date": "2000-01-01", "end_date": "2026-03-05"}, "end_date", id="range_too_long_case"),
+    pytest.param({"start_date": "2026-03-05", "end_date": "9999-12-31"}, "end_date", id="year_out_of_range_case"),
 ])
 def test_bad_queries_are_400_naming_the_parameter(cast: Cast, http: httpx.Client, params: dict[str, str],
                                                   param: str) -> None:
