@@ -14,7 +14,7 @@ from apps.teams import spend_refs
 from apps.teams.selectors import Caller
 from apps.teams.tag_selectors import tag_groups
 
-TOP_TEAMS = 10  # LiteLLM's total_spend_per_team lists the ten biggest
+TOP_TEAMS = 10  # LiteLLM's total_spend_per_team (and /global/activity/model) lists the ten biggest
 
 
 def global_spend(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,6 +86,23 @@ def global_activity(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
               "total_tokens": int((d["prompt_tokens"] or 0) + (d["completion_tokens"] or 0))} for d in reversed(days)]
     return {"daily_data": daily, "sum_api_requests": sum(d["api_requests"] for d in daily),
             "sum_total_tokens": sum(d["total_tokens"] for d in daily)}
+
+
+def global_activity_model(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """/global/activity/model: the same per model, the ten with the most requests."""
+    window = query["window"]
+    groups = (reads.with_day(reads.spend_rows(caller, window), window.zone).values("model_alias", "day")
+              .annotate(**reads.METRICS).order_by("model_alias", "day"))
+    models: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        model = models.setdefault(group["model_alias"], {"model": group["model_alias"], "daily_data": [],
+                                                         "sum_api_requests": 0, "sum_total_tokens": 0})
+        tokens = int((group["prompt_tokens"] or 0) + (group["completion_tokens"] or 0))
+        model["daily_data"].append({"model_group": group["model_alias"], "date": group["day"].strftime("%b %d"),
+                                    "api_requests": group["api_requests"], "total_tokens": tokens})
+        model["sum_api_requests"] += group["api_requests"]
+        model["sum_total_tokens"] += tokens
+    return sorted(models.values(), key=lambda m: (-m["sum_api_requests"], m["model"]))[:TOP_TEAMS]
 
 
 def global_spend_tags(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:

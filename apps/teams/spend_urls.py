@@ -19,6 +19,7 @@ urlpatterns = [
     path("global/spend/all_tag_names", views.GlobalSpendTagNames.as_view()),
     path("global/spend/report", views.SpendReport.as_view()),
     path("global/activity", views.GlobalActivity.as_view()),
+    path("global/activity/model", views.GlobalActivityModel.as_view()),
     path("user/daily/activity", views.UserDailyActivity.as_view()),
     path("team/daily/activity", views.TeamDailyActivity.as_view()),
     path("tag/daily/activity", views.TagDailyActivity.as_view()),

@@ -120,6 +120,11 @@ class GlobalActivity(SpendRead):
     read = staticmethod(global_spend.global_activity)
 
 
+class GlobalActivityModel(SpendRead):
+    query_class = queries.BoundedWindowQuery
+    read = staticmethod(global_spend.global_activity_model)
+
+
 class UserDailyActivity(SpendRead):
     query_class = queries.ActivityQuery
     read = staticmethod(activity.user_daily_activity)

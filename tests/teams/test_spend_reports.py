@@ -123,6 +123,12 @@ def test_global_activity_and_provider_between_two_dates(logged: Cast, http: http
     assert activity == {"daily_data": [{"date": "Mar 02", "api_requests": 2, "total_tokens": 6},
                                        {"date": "Mar 03", "api_requests": 1, "total_tokens": 3}],
                         "sum_api_requests": 3, "sum_total_tokens": 9}
+    assert get(http, "/global/activity/model", start_date="2026-03-02", end_date="2026-03-03") == [
+        {"model": "gpt-a", "sum_api_requests": 2, "sum_total_tokens": 6, "daily_data": [
+            {"model_group": "gpt-a", "date": "Mar 02", "api_requests": 1, "total_tokens": 3},
+            {"model_group": "gpt-a", "date": "Mar 03", "api_requests": 1, "total_tokens": 3}]},
+        {"model": "gpt-b", "sum_api_requests": 1, "sum_total_tokens": 3, "daily_data": [
+            {"model_group": "gpt-b", "date": "Mar 02", "api_requests": 1, "total_tokens": 3}]}]
     assert get(http, "/global/spend/provider", start_date="2026-03-01", end_date="2026-03-03") == [
         {"provider": "openai", "spend": 7.75}]
     missing = http.get("/global/activity", params={"start_date": "2026-03-02"})
