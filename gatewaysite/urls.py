@@ -24,6 +24,7 @@ urlpatterns = [
     re_path(r"^static/(?P<path>.+)$", admin_asset),
     path("admin/", admin.site.urls),
     path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
+    path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)
     path("routes", RouteList.as_view()),
     path("", api.urls),

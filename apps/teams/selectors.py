@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.db.models import Q, QuerySet
 
@@ -177,31 +177,3 @@ def spend_logs(caller: Caller, *, start: datetime | None = None, end: datetime |
     if end is not None:
         rows = rows.filter(start_time__lt=end)
     return rows
-
-
-GROUPS = {"team": ("team_id",), "key": ("key_hash", "key_id"), "model": ("model_alias",), "user": ("user_id",),
-          "day": ()}
-
-
-def spend_report(caller: Caller, *, group_by: str, start: datetime | None = None,
-                 end: datetime | None = None) -> list[dict[str, Any]]:
-    """Spend per day and per `group_by` (team, key, model, user or day alone), within the caller's scope."""
-    from django.db.models import Count, Sum
-    from django.db.models.functions import TruncDate
-
-    columns = GROUPS[group_by]
-    rows = (spend_logs(caller, start=start, end=end).order_by().annotate(day=TruncDate("start_time"))
-            .values("day", *columns)
-            .annotate(spend=Sum("cost"), requests=Count("id"), prompt_tokens=Sum("prompt_tokens"),
-                      completion_tokens=Sum("completion_tokens"))
-            .order_by("day", *columns))
-    return list(rows)
-
-
-def team_aliases(ids: set[str]) -> dict[str, str]:
-    return dict(Team.objects.filter(team_id__in=ids).values_list("team_id", "team_alias"))
-
-
-def key_aliases(ids: set[int]) -> dict[int, str]:
-    return dict(VirtualKey.objects.filter(pk__in=ids).values_list("id", "key_alias"))
-

@@ -19,6 +19,9 @@ def end_user_paths() -> list[URLPattern]:
             for action, view in END_USER_VIEWS.items()]
 
 
+# The schema covers the management API, its spend reads and model management.
+SCHEMA_URLCONFS = ["apps.teams.urls", "apps.teams.spend_urls", "apps.routing.urls"]
+
 urlpatterns = [
     path("key/generate", keys.KeyGenerate.as_view()),
     path("key/update", keys.KeyUpdate.as_view()),
@@ -61,8 +64,6 @@ urlpatterns = [
     path("budget/list", budgets.BudgetList.as_view()),
     path("budget/settings", budgets.BudgetSettings.as_view()),
     *end_user_paths(),
-    path("spend/logs", base.SpendLogs.as_view()),
-    path("global/spend/report", base.SpendReport.as_view()),
-    path("management/openapi.json", SpectacularJSONAPIView.as_view(urlconf="apps.teams.urls", permission_classes=[],
+    path("management/openapi.json", SpectacularJSONAPIView.as_view(urlconf=SCHEMA_URLCONFS, permission_classes=[],
                                                                authentication_classes=[]), name="management-schema"),
 ]

@@ -99,7 +99,8 @@ def test_spend_logs_and_report_are_scoped_by_caller(spent: Cast, gateway: Gatewa
     assert {row["request_id"] for row in logs} == visible
     assert {row["request_id"] for row in probe} == visible & {"r-bob"}
     costs = {"r-alice": 0.5, "r-bob": 0.25, "r-mallory": 2.0}
-    assert sum(row["spend"] for row in report) == pytest.approx(sum(costs[r] for r in visible))
+    assert sum(team["total_spend"] for day in report for team in day["teams"]) == pytest.approx(
+        sum(costs[r] for r in visible))
 
 
 def test_spend_report_groups_by_day_and_model_as_csv(spent: Cast, http: httpx.Client) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apps.teams.serializers.budgets import (BudgetDeleteSerializer, BudgetInfoSerializer, BudgetNewSerializer,
                                             BudgetUpdateSerializer, EndUserIdsSerializer, EndUserNewSerializer,
                                             EndUserUpdateSerializer)
-from apps.teams.serializers.fields import SpendQuerySerializer, StrictSerializer, columns
+from apps.teams.serializers.fields import StrictSerializer, columns
 from apps.teams.serializers.keys import (KeyDeleteSerializer, KeyGenerateSerializer, KeyListSerializer,
                                          KeyRefSerializer, KeyRegenerateSerializer, KeyUpdateSerializer)
 from apps.teams.serializers.teams import (TeamDeleteSerializer, TeamIdSerializer, TeamListSerializer,
@@ -23,7 +23,7 @@ __all__ = [
     "KeyGenerateSerializer", "KeyListSerializer", "KeyRefSerializer", "KeyRegenerateSerializer",
     "KeyUpdateSerializer", "OrganizationDeleteSerializer", "OrganizationListSerializer",
     "OrganizationMemberAddSerializer", "OrganizationMemberDeleteSerializer", "OrganizationMemberUpdateSerializer",
-    "OrganizationNewSerializer", "OrganizationUpdateSerializer", "SpendQuerySerializer", "StrictSerializer",
+    "OrganizationNewSerializer", "OrganizationUpdateSerializer", "StrictSerializer",
     "TeamDeleteSerializer", "TeamIdSerializer", "TeamListSerializer", "TeamMemberAddSerializer",
     "TeamMemberDeleteSerializer", "TeamMemberUpdateSerializer", "TeamModelsSerializer", "TeamNewSerializer",
     "TeamUpdateSerializer", "UserDeleteSerializer", "UserListSerializer", "UserNewSerializer",

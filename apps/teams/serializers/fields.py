@@ -198,20 +198,6 @@ class GenerateFields(LimitFields):
     aliases = mapping()
 
 
-class SpendQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
-    """Query string of /spend/logs and /global/spend/report."""
-
-    start_date = serializers.DateTimeField(required=False, input_formats=["iso-8601", "%Y-%m-%d"])
-    end_date = serializers.DateTimeField(required=False, input_formats=["iso-8601", "%Y-%m-%d"])
-    api_key = serializers.CharField(required=False)
-    user_id = serializers.CharField(required=False)
-    team_id = serializers.CharField(required=False)
-    request_id = serializers.CharField(required=False)
-    group_by = serializers.ChoiceField(choices=["team", "key", "model", "user", "day"], default="team")
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=1000)
-
-
 def columns(data: Mapping[str, Any]) -> dict[str, Any]:
     """Validated API fields as model column values (`models` -> `allowed_models`, null -> empty)."""
     values = {RENAMES.get(name, name): value for name, value in data.items() if name not in NOT_COLUMNS}

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from django.http import HttpResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -17,7 +16,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.teams import reports
 from apps.teams import serializers as body
 from apps.teams.permissions import IsCaller
 from apps.teams.selectors import Caller
@@ -101,30 +99,3 @@ class Lookup(GenericAPIView):  # type: ignore[type-arg]
         if value is None and self.required:
             raise serializers.ValidationError({self.param: ["This query parameter is required."]})
         return Response(self.run(request.user, value))  # type: ignore[arg-type]
-
-
-class SpendView(Query):
-    """GET with the spend query string; `format=csv` answers text/csv."""
-
-    serializer_class = body.SpendQuerySerializer
-
-    def report(self, caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    def get(self, request: Request) -> Response | HttpResponse:  # type: ignore[override]
-        query = self.get_serializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = self.report(request.user, query.validated_data)  # type: ignore[arg-type]
-        if query.validated_data["format"] == "csv":
-            return HttpResponse(reports.as_csv(rows), content_type="text/csv; charset=utf-8")
-        return Response(rows)
-
-
-class SpendLogs(SpendView):
-    def report(self, caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return reports.spend_logs(caller, query)
-
-
-class SpendReport(SpendView):
-    def report(self, caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return reports.spend_report(caller, query)
