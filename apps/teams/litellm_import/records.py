@@ -1,0 +1,158 @@
+"""LiteLLM's rows as typed values: money as Decimal, times as aware UTC datetimes, JSON parsed, NULLs defaulted."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The budget and limit columns LiteLLM repeats on keys, users, teams and budgets."""
+
+    max_budget: Decimal | None = None
+    soft_budget: Decimal | None = None
+    budget_duration: str = ""
+    budget_reset_at: datetime | None = None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_parallel_requests: int | None = None
+
+    def or_else(self, other: Limits) -> Limits:
+        """Each limit from self, or from `other` where self has none (a key's own columns over its budget's)."""
+        return replace(self, **{f.name: getattr(other, f.name) for f in fields(self)
+                                 if getattr(self, f.name) in (None, "")})
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMBudget:
+    budget_id: str
+    limits: Limits
+    model_max_budget: dict[str, Any]
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMOrganization:
+    organization_id: str
+    alias: str
+    budget_id: str
+    models: tuple[str, ...]
+    spend: Decimal
+    metadata: dict[str, Any]
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMUser:
+    user_id: str
+    alias: str
+    email: str
+    role: str
+    limits: Limits
+    spend: Decimal
+    models: tuple[str, ...]
+    metadata: dict[str, Any]
+    teams: tuple[str, ...]
+    organization_id: str | None
+    model_max_budget: dict[str, Any]
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMember:
+    """One entry of a team's `members_with_roles`."""
+
+    user_id: str
+    role: str  # "admin" or "user"
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMTeam:
+    team_id: str
+    alias: str
+    organization_id: str | None
+    limits: Limits
+    spend: Decimal
+    models: tuple[str, ...]
+    metadata: dict[str, Any]
+    blocked: bool
+    members: tuple[TeamMember, ...]
+    member_budget_id: str | None  # metadata.team_member_budget_id, LiteLLM's per-member budget
+    model_max_budget: dict[str, Any]
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMTeamMembership:
+    team_id: str
+    user_id: str
+    spend: Decimal
+    budget_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMOrganizationMembership:
+    organization_id: str
+    user_id: str
+    role: str
+    spend: Decimal
+    budget_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMEndUser:
+    user_id: str
+    alias: str
+    spend: Decimal
+    budget_id: str | None
+    blocked: bool
+    allowed_model_region: str
+    default_model: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMKey:
+    token_hash: str
+    key_name: str
+    key_alias: str
+    user_id: str | None
+    team_id: str | None
+    organization_id: str | None
+    budget_id: str | None
+    models: tuple[str, ...]
+    aliases: dict[str, Any]
+    limits: Limits
+    spend: Decimal
+    expires: datetime | None
+    blocked: bool
+    metadata: dict[str, Any]
+    model_max_budget: dict[str, Any]
+    allowed_routes: tuple[str, ...]
+    tags: tuple[str, ...]
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMSpend:
+    request_id: str
+    call_type: str  # Tollgate's: "chat", "embedding", else LiteLLM's own name
+    key_hash: str
+    cost: Decimal
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    start_time: datetime
+    end_time: datetime
+    first_token_time: datetime | None
+    model_group: str
+    model_id: str
+    provider: str
+    user_id: str | None
+    team_id: str | None
+    organization_id: str | None
+    end_user: str | None
+    status: str  # "success" or "failure"
+    error_type: str
+    tags: tuple[str, ...] = field(default_factory=tuple)
