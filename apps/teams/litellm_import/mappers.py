@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from apps.teams.litellm_import.records import (
-    LiteLLMBudget, LiteLLMEndUser, LiteLLMKey, LiteLLMOrganization, LiteLLMOrganizationMembership, LiteLLMSpend,
-    LiteLLMTeam, LiteLLMTeamMembership, LiteLLMUser, Limits, TeamMember)
+    Audit, LiteLLMBudget, LiteLLMEndUser, LiteLLMKey, LiteLLMOrganization, LiteLLMOrganizationMembership, LiteLLMSpend,
+    LiteLLMTeam, LiteLLMTeamMembership, LiteLLMUser, Limits, Rotation, TeamMember)
 
 Row = Mapping[str, Any]
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -78,16 +78,21 @@ def limits(row: Row) -> Limits:
                   max_parallel_requests=limit(row.get("max_parallel_requests")))
 
 
+def audit(row: Row) -> Audit:
+    return Audit(created_at=aware(row.get("created_at")), created_by=text(row.get("created_by")),
+                 updated_by=text(row.get("updated_by")))
+
+
 def map_budget(row: Row) -> LiteLLMBudget:
     return LiteLLMBudget(budget_id=row["budget_id"], limits=limits(row),
-                         model_max_budget=json_object(row.get("model_max_budget")), created_at=aware(row.get("created_at")))
+                         model_max_budget=json_object(row.get("model_max_budget")), audit=audit(row))
 
 
 def map_organization(row: Row) -> LiteLLMOrganization:
     return LiteLLMOrganization(
         organization_id=row["organization_id"], alias=text(row.get("organization_alias")) or row["organization_id"],
         budget_id=text(row.get("budget_id")), models=strings(row.get("models")), spend=money(row.get("spend")),
-        metadata=json_object(row.get("metadata")), created_at=aware(row.get("created_at")))
+        metadata=json_object(row.get("metadata")), model_spend=json_object(row.get("model_spend")), audit=audit(row))
 
 
 def map_user(row: Row) -> LiteLLMUser:
@@ -95,7 +100,9 @@ def map_user(row: Row) -> LiteLLMUser:
         user_id=row["user_id"], alias=text(row.get("user_alias")), email=text(row.get("user_email")),
         role=text(row.get("user_role")) or "internal_user", limits=limits(row), spend=money(row.get("spend")),
         models=strings(row.get("models")), metadata=json_object(row.get("metadata")), teams=strings(row.get("teams")),
-        organization_id=row.get("organization_id"), model_max_budget=json_object(row.get("model_max_budget")),
+        organization_id=row.get("organization_id"), sso_user_id=row.get("sso_user_id"),
+        model_max_budget=json_object(row.get("model_max_budget")), model_spend=json_object(row.get("model_spend")),
+        allowed_cache_controls=strings(row.get("allowed_cache_controls")), policies=strings(row.get("policies")),
         created_at=aware(row.get("created_at")))
 
 
@@ -115,7 +122,10 @@ def map_team(row: Row) -> LiteLLMTeam:
         limits=limits(row), spend=money(row.get("spend")), models=strings(row.get("models")), metadata=metadata,
         blocked=bool(row.get("blocked")), members=team_members(row.get("members_with_roles")),
         member_budget_id=metadata.get("team_member_budget_id") or None,
-        model_max_budget=json_object(row.get("model_max_budget")), created_at=aware(row.get("created_at")))
+        model_max_budget=json_object(row.get("model_max_budget")), model_spend=json_object(row.get("model_spend")),
+        router_settings=json_object(row.get("router_settings")),
+        team_member_permissions=strings(row.get("team_member_permissions")), policies=strings(row.get("policies")),
+        allow_team_guardrail_config=bool(row.get("allow_team_guardrail_config")), created_at=aware(row.get("created_at")))
 
 
 def map_team_membership(row: Row) -> LiteLLMTeamMembership:
@@ -148,8 +158,17 @@ def map_key(row: Row) -> LiteLLMKey:
         budget_id=row.get("budget_id"), models=strings(row.get("models")), aliases=json_object(row.get("aliases")),
         limits=limits(row), spend=money(row.get("spend")), expires=aware(row.get("expires")),
         blocked=bool(row.get("blocked")), metadata=metadata, model_max_budget=json_object(row.get("model_max_budget")),
-        allowed_routes=strings(row.get("allowed_routes")), tags=strings(metadata.get("tags")),
-        created_at=aware(row.get("created_at")))
+        model_spend=json_object(row.get("model_spend")), allowed_routes=strings(row.get("allowed_routes")),
+        allowed_cache_controls=strings(row.get("allowed_cache_controls")), policies=strings(row.get("policies")),
+        tags=strings(metadata.get("tags")), config=json_object(row.get("config")),
+        permissions=json_object(row.get("permissions")), router_settings=json_object(row.get("router_settings")),
+        soft_budget_cooldown=bool(row.get("soft_budget_cooldown")), rotation=rotation(row), audit=audit(row))
+
+
+def rotation(row: Row) -> Rotation:
+    return Rotation(auto_rotate=bool(row.get("auto_rotate")), rotation_interval=text(row.get("rotation_interval")),
+                    rotation_count=max(int(row.get("rotation_count") or 0), 0),
+                    last_rotation_at=aware(row.get("last_rotation_at")), key_rotation_at=aware(row.get("key_rotation_at")))
 
 
 def _cached_tokens(metadata: Mapping[str, Any]) -> int:

@@ -1,7 +1,7 @@
 """LiteLLM's rows as typed values: money as Decimal, times as aware UTC datetimes, JSON parsed, NULLs defaulted."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,10 +19,14 @@ class Limits:
     tpm_limit: int | None = None
     max_parallel_requests: int | None = None
 
-    def or_else(self, other: Limits) -> Limits:
-        """Each limit from self, or from `other` where self has none (a key's own columns over its budget's)."""
-        return replace(self, **{f.name: getattr(other, f.name) for f in fields(self)
-                                 if getattr(self, f.name) in (None, "")})
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """Who made and last changed a row, and when (LiteLLM's created_/updated_ columns)."""
+
+    created_at: datetime | None = None
+    created_by: str = ""
+    updated_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +34,7 @@ class LiteLLMBudget:
     budget_id: str
     limits: Limits
     model_max_budget: dict[str, Any]
-    created_at: datetime | None
+    audit: Audit
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,8 @@ class LiteLLMOrganization:
     models: tuple[str, ...]
     spend: Decimal
     metadata: dict[str, Any]
-    created_at: datetime | None
+    model_spend: dict[str, Any]
+    audit: Audit
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,11 @@ class LiteLLMUser:
     metadata: dict[str, Any]
     teams: tuple[str, ...]
     organization_id: str | None
+    sso_user_id: str | None
     model_max_budget: dict[str, Any]
+    model_spend: dict[str, Any]
+    allowed_cache_controls: tuple[str, ...]
+    policies: tuple[str, ...]
     created_at: datetime | None
 
 
@@ -81,6 +90,11 @@ class LiteLLMTeam:
     members: tuple[TeamMember, ...]
     member_budget_id: str | None  # metadata.team_member_budget_id, LiteLLM's per-member budget
     model_max_budget: dict[str, Any]
+    model_spend: dict[str, Any]
+    router_settings: dict[str, Any]
+    team_member_permissions: tuple[str, ...]
+    policies: tuple[str, ...]
+    allow_team_guardrail_config: bool
     created_at: datetime | None
 
 
@@ -113,6 +127,17 @@ class LiteLLMEndUser:
 
 
 @dataclass(frozen=True, slots=True)
+class Rotation:
+    """A key's automatic rotation settings and history."""
+
+    auto_rotate: bool = False
+    rotation_interval: str = ""
+    rotation_count: int = 0
+    last_rotation_at: datetime | None = None
+    key_rotation_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LiteLLMKey:
     token_hash: str
     key_name: str
@@ -129,9 +154,17 @@ class LiteLLMKey:
     blocked: bool
     metadata: dict[str, Any]
     model_max_budget: dict[str, Any]
+    model_spend: dict[str, Any]
     allowed_routes: tuple[str, ...]
+    allowed_cache_controls: tuple[str, ...]
+    policies: tuple[str, ...]
     tags: tuple[str, ...]
-    created_at: datetime | None
+    config: dict[str, Any]
+    permissions: dict[str, Any]
+    router_settings: dict[str, Any]
+    soft_budget_cooldown: bool
+    rotation: Rotation
+    audit: Audit
 
 
 @dataclass(frozen=True, slots=True)

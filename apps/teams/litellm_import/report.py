@@ -16,12 +16,16 @@ class TableReport:
     updated: int = 0
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # imported, but not exactly as LiteLLM had it
 
     def count(self, outcome: Outcome) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
     def skip(self, row_id: str, reason: str) -> None:
         self.skipped.append((row_id, reason))
+
+    def note(self, row_id: str, what: str) -> None:
+        self.notes.append((row_id, what))
 
     @property
     def changed(self) -> bool:
@@ -49,10 +53,12 @@ class ImportReport:
     def lines(self) -> list[str]:
         """The report as text: one line per table, then one per skipped row with its reason."""
         out = [table.line() for table in self.tables.values()]
-        out += [f"  skipped {table.table} {row_id}: {reason}"
-                for table in self.tables.values() for row_id, reason in table.skipped]
+        for table in self.tables.values():
+            out += [f"  skipped {table.table} {row_id}: {reason}" for row_id, reason in table.skipped]
+            out += [f"  note {table.table} {row_id}: {what}" for row_id, what in table.notes]
         return out
 
     def as_dict(self) -> dict[str, dict[str, object]]:
         return {name: {"created": t.created, "updated": t.updated, "unchanged": t.unchanged,
-                       "skipped": [list(pair) for pair in t.skipped]} for name, t in self.tables.items()}
+                       "skipped": [list(pair) for pair in t.skipped], "notes": [list(pair) for pair in t.notes]}
+                for name, t in self.tables.items()}
