@@ -129,11 +129,11 @@ def fill_people(db: SourceDatabase) -> None:
               budget_id="budget-org-acme", metadata={"region": "eu"}, models=["gpt-4o-mini", "text-embedding-3-small"],
               spend=12.5, created_at=NOW, updated_at=NOW, created_by="default_user_id", updated_by="default_user_id")
     for user_id, email, role, extra in (
-        ("default_user_id", None, "proxy_admin", {}),
+        ("default_user_id", None, "proxy_admin", {"teams": [RESEARCH_ID]}),
         ("alice", "alice@example.com", "internal_user",
          {"user_alias": "Alice", "max_budget": 50.0, "spend": 1.5, "rpm_limit": 120, "tpm_limit": 20000,
           "budget_duration": "7d", "budget_reset_at": NOW + timedelta(days=3), "metadata": {"desk": "4F"},
-          "teams": ["engineering"], "organization_id": ORG_ID}),
+          "teams": ["engineering", "team-that-was-deleted"], "organization_id": ORG_ID}),
         (BOB_ID, "bob@example.com", "internal_user_viewer",
          {"spend": 0.25, "teams": ["engineering", RESEARCH_ID], "models": ["gpt-4o-mini"]}),
     ):

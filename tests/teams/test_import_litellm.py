@@ -10,6 +10,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 
@@ -58,11 +59,13 @@ def imported(transactional_db: None, source: SourceDatabase) -> Report:
 def test_every_table_is_counted_with_its_skips(imported: Report) -> None:
     assert counts(imported) == {
         "LiteLLM_BudgetTable": (4, 0, 0, 0), "LiteLLM_OrganizationTable": (1, 0, 0, 0),
-        "LiteLLM_UserTable": (3, 0, 0, 0), "LiteLLM_TeamTable": (2, 0, 0, 0), "LiteLLM_TeamMembership": (3, 0, 0, 0),
+        "LiteLLM_UserTable": (3, 0, 0, 0), "LiteLLM_TeamTable": (2, 0, 0, 0), "LiteLLM_TeamMembership": (4, 0, 0, 1),
         "LiteLLM_OrganizationMembership": (2, 0, 0, 0), "LiteLLM_EndUserTable": (2, 0, 0, 0),
         "LiteLLM_VerificationToken": (5, 0, 0, 1), "LiteLLM_SpendLogs": (3, 0, 0, 0),
         "LiteLLM_ProxyModelTable": (3, 0, 0, 1)}
     assert imported["LiteLLM_VerificationToken"]["skipped"] == [GHOST_SKIP]
+    assert imported["LiteLLM_TeamMembership"]["skipped"] == [
+        ["team-that-was-deleted/alice", "user 'alice' lists team_id 'team-that-was-deleted', not in LiteLLM_TeamTable"]]
     assert imported["LiteLLM_ProxyModelTable"]["skipped"] == [UNKNOWN_PROVIDER_SKIP]
 
 
@@ -170,7 +173,8 @@ def test_memberships_carry_roles_spend_and_budgets(imported: Report) -> None:
             for m in TeamMembership.objects.all()}
     assert rows == {("engineering", "alice"): ("admin", Decimal("1"), "budget-member-eng", AT + timedelta(days=11)),
                     ("engineering", BOB_ID): ("user", Decimal("0.25"), "budget-member-eng", AT + timedelta(days=11)),
-                    (RESEARCH_ID, BOB_ID): ("admin", Decimal("0"), None, None)}
+                    (RESEARCH_ID, BOB_ID): ("admin", Decimal("0"), None, None),
+                    (RESEARCH_ID, "default_user_id"): ("user", Decimal("0"), None, None)}  # from its `teams` only
     orgs = {(m.organization_id, m.user_id): m.user_role for m in OrganizationMembership.objects.all()}
     assert orgs == {(ORG_ID, "alice"): "org_admin", (ORG_ID, BOB_ID): "internal_user"}
 
@@ -289,3 +293,45 @@ def test_imported_keys_are_refused_as_litellm_refused_them(imported: Report, exa
             "type": "budget_exceeded", "param": "key", "code": "400"}
     with client(gateway, SECRETS["alice"]) as http:  # a key's models hold on the gateway as in LiteLLM
         assert chat(http, "text-embedding-3-small").status_code == 401
+
+
+def test_rows_tollgate_cannot_hold_as_they_are_are_noted_or_skipped(transactional_db: None,
+                                                                    source: SourceDatabase) -> None:
+    Organization.objects.create(organization_id="tollgate-own-org", organization_alias="acme")
+    source.insert("LiteLLM_VerificationToken", token="sk-PlainTextSecret0007", key_alias="plain", models=[])
+    source.insert("LiteLLM_VerificationToken", token=token_hash("sk-SecondHolderOfAlias8"), key_alias="alice-laptop",
+                  models=[], user_id="someone-deleted")
+    source.insert("LiteLLM_UserTable", user_id="carol", user_role="org_admin", models=[])
+    source.insert("LiteLLM_TeamMembership", user_id="nobody", team_id="engineering", spend=0.0)
+    report = run_import(source, "--salt-key", SALT_KEY)
+    second = token_hash("sk-SecondHolderOfAlias8")[:12]
+    assert report["LiteLLM_VerificationToken"]["skipped"] == [
+        GHOST_SKIP, ["plain (not a hash)", "token is not a SHA-256 hex digest"]]
+    assert sorted(report["LiteLLM_VerificationToken"]["notes"]) == [
+        [f"alice-laptop ({second})", "key_alias 'alice-laptop' is held by another key: imported without an alias"],
+        [f"alice-laptop ({second})", "user_id 'someone-deleted' is not in LiteLLM_UserTable: imported without a user"]]
+    assert report["LiteLLM_OrganizationTable"]["notes"] == [
+        [ORG_ID, f"organization_alias 'acme' is taken: imported as 'acme ({ORG_ID})'"]]
+    assert report["LiteLLM_UserTable"]["notes"] == [
+        ["carol", "user_role 'org_admin' has no Tollgate equivalent: imported as internal_user"]]
+    assert report["LiteLLM_TeamMembership"]["skipped"][0] == [
+        "engineering/nobody", "user_id 'nobody' is not in LiteLLM_UserTable"]
+    assert "PlainTextSecret" not in json.dumps(report)
+    second_key = VirtualKey.objects.get(token_hash=token_hash("sk-SecondHolderOfAlias8"))
+    assert (second_key.key_alias, second_key.user_id) == ("", None)
+    assert VirtualKey.objects.get(token_hash=token_hash(SECRETS["alice"])).key_alias == "alice-laptop"
+    assert Organization.objects.get(organization_id=ORG_ID).organization_alias == f"acme ({ORG_ID})"
+    assert counts(run_import(source, "--salt-key", SALT_KEY))["LiteLLM_VerificationToken"] == (0, 0, 6, 2)
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="embedded, each process keeps its own budget counters: a spend "
+                                                    "written by another process reaches a running gateway through Redis")
+def test_a_re_imported_spend_reaches_the_running_gateways_counters(imported: Report, source: SourceDatabase,
+                                                                   example_models: None, gateway: GatewayProcess) -> None:
+    with client(gateway, SECRETS["alice"]) as http:
+        assert chat(http, "gpt-4o-mini").status_code == 200
+        source.update("LiteLLM_VerificationToken", {"token": token_hash(SECRETS["alice"])}, spend=10.5)
+        assert counts(run_import(source, "--salt-key", SALT_KEY))["LiteLLM_VerificationToken"][1] == 1
+        assert chat(http, "gpt-4o-mini").json()["error"] == {
+            "message": "Budget has been exceeded! Key=alice-laptop Current cost: 10.5, Max budget: 10",
+            "type": "budget_exceeded", "param": "key", "code": "400"}

@@ -21,9 +21,11 @@ T = TypeVar("T")
 
 
 def row_id(table: str, row: Row) -> str:
-    """How the report names a row: its primary key (a key's hash shortened; it is not the secret)."""
+    """How the report names a row: its primary key (a key's hash shortened, never a token that is not a hash)."""
     if table == "LiteLLM_VerificationToken":
-        return f"{row.get('key_alias') or row.get('key_name') or 'key'} ({str(row.get('token'))[:12]})"
+        token = str(row.get("token"))
+        shown = token[:12] if mappers.SHA256_HEX.match(token) else "not a hash"
+        return f"{row.get('key_alias') or row.get('key_name') or 'key'} ({shown})"
     return "/".join(str(row.get(column)) for column in TABLES[table])
 
 
@@ -62,9 +64,8 @@ def teams_import(*, reader: LiteLLMReader, report: ImportReport) -> None:
         _each(reader, report, "LiteLLM_TeamTable", mappers.map_team, write_team, done)
         members = _each(reader, report, "LiteLLM_TeamMembership", mappers.map_team_membership,
                         write_team_membership, done)
-        listed = {(member.team_id, member.user_id) for member in members}
-        for team in done.teams.values():
-            write_listed_members(team, listed, done, report.table("LiteLLM_TeamMembership"))
+        write_listed_members({(member.team_id, member.user_id) for member in members}, done,
+                             report.table("LiteLLM_TeamMembership"))
         _each(reader, report, "LiteLLM_OrganizationMembership", mappers.map_organization_membership,
               write_organization_membership, done)
         _each(reader, report, "LiteLLM_EndUserTable", mappers.map_end_user, write_end_user, done)

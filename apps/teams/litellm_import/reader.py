@@ -18,7 +18,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "LiteLLM_TeamMembership": ("team_id", "user_id"),
     "LiteLLM_OrganizationMembership": ("organization_id", "user_id"),
     "LiteLLM_EndUserTable": ("user_id",),
-    "LiteLLM_VerificationToken": ("token",),
+    "LiteLLM_VerificationToken": ("created_at", "token"),  # the oldest holder of a shared alias keeps it
     "LiteLLM_SpendLogs": ("startTime", "request_id"),
     "LiteLLM_ProxyModelTable": ("model_id",),
 }

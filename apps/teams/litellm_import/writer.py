@@ -32,7 +32,7 @@ class Imported:
 
     budgets: dict[str, LiteLLMBudget] = field(default_factory=dict)
     organizations: set[str] = field(default_factory=set)
-    users: set[str] = field(default_factory=set)
+    users: dict[str, tuple[str, ...]] = field(default_factory=dict)  # user_id -> the user's `teams`
     teams: dict[str, LiteLLMTeam] = field(default_factory=dict)
 
     def budget(self, budget_id: str | None, *, owner: str) -> str | None:
@@ -107,7 +107,7 @@ def write_user(user: LiteLLMUser, done: Imported, report: TableReport) -> None:
         # LiteLLM's UI passwords are its own hashes; people sign in to Tollgate's admin with a password set here.
         written.row.set_unusable_password()  # type: ignore[attr-defined]
         written.row.save(update_fields=["password"])
-    done.users.add(user.user_id)
+    done.users[user.user_id] = user.teams
     report.count(written.outcome)
 
 
@@ -149,18 +149,26 @@ def write_team_membership(member: LiteLLMTeamMembership, done: Imported, report:
     report.count(written.outcome)
 
 
-def write_listed_members(team: LiteLLMTeam, listed: set[tuple[str, str]], done: Imported, report: TableReport) -> None:
-    """Members named only in a team's `members_with_roles` (LiteLLM writes no membership row for some)."""
-    for member in team.members:
-        if (team.team_id, member.user_id) in listed:
+def listed_members(done: Imported) -> dict[tuple[str, str], str]:
+    """(team_id, user_id) -> role of everyone a team's `members_with_roles` or a user's `teams` names."""
+    pairs = {(team_id, user_id): TeamMembership.Role.MEMBER.value
+             for user_id, teams in done.users.items() for team_id in teams}
+    pairs.update({(team.team_id, member.user_id): member.role for team in done.teams.values() for member in team.members})
+    return pairs
+
+
+def write_listed_members(in_table: set[tuple[str, str]], done: Imported, report: TableReport) -> None:
+    """Members LiteLLM names in `members_with_roles` or `teams` but wrote no LiteLLM_TeamMembership row for."""
+    for (team_id, user_id), role in listed_members(done).items():
+        if (team_id, user_id) in in_table:
             continue
-        row_id = f"{team.team_id}/{member.user_id}"
-        if member.user_id not in done.users:
-            report.skip(row_id, f"members_with_roles names user_id {member.user_id!r}, not in LiteLLM_UserTable")
-            continue
-        written = upsert(TeamMembership, lookup={"team_id": team.team_id, "user_id": member.user_id},
-                         fields={"role": member.role})
-        report.count(written.outcome)
+        if team_id not in done.teams:
+            report.skip(f"{team_id}/{user_id}", f"user {user_id!r} lists team_id {team_id!r}, not in LiteLLM_TeamTable")
+        elif user_id not in done.users:
+            report.skip(f"{team_id}/{user_id}", f"members_with_roles names user_id {user_id!r}, not in LiteLLM_UserTable")
+        else:
+            written = upsert(TeamMembership, lookup={"team_id": team_id, "user_id": user_id}, fields={"role": role})
+            report.count(written.outcome)
 
 
 def write_organization_membership(member: LiteLLMOrganizationMembership, done: Imported, report: TableReport) -> None:
