@@ -335,3 +335,15 @@ def test_a_re_imported_spend_reaches_the_running_gateways_counters(imported: Rep
         assert chat(http, "gpt-4o-mini").json()["error"] == {
             "message": "Budget has been exceeded! Key=alice-laptop Current cost: 10.5, Max budget: 10",
             "type": "budget_exceeded", "param": "key", "code": "400"}
+
+
+def test_the_salt_key_and_database_url_may_come_from_litellms_environment(
+        transactional_db: None, source: SourceDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_DATABASE_URL", source.url)
+    monkeypatch.setenv("LITELLM_MASTER_KEY", SALT_KEY)  # LiteLLM encrypts with its master key when no salt key is set
+    out = StringIO()
+    call_command("import_litellm", "--json", stdout=out)
+    assert json.loads(out.getvalue())["LiteLLM_ProxyModelTable"]["created"] == 3
+    monkeypatch.delenv("LITELLM_DATABASE_URL")
+    with pytest.raises(CommandError, match=r"^--database-url \(or LITELLM_DATABASE_URL\) is required$"):
+        call_command("import_litellm")

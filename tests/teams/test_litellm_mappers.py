@@ -102,3 +102,8 @@ def test_money_keeps_the_decimal_litellm_meant() -> None:
     assert mappers.money(0.1 + 0.2) == Decimal("0.3000000000")
     assert mappers.money(None) == Decimal("0")
     assert mappers.aware(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_limits_past_an_integer_column_are_held_at_its_largest() -> None:
+    assert mappers.limits({"rpm_limit": 10**12, "tpm_limit": -1, "max_parallel_requests": 7}) == Limits(
+        rpm_limit=2**31 - 1, tpm_limit=None, max_parallel_requests=7)

@@ -16,7 +16,8 @@ Row = Mapping[str, Any]
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 # LiteLLM's call types (CallTypes in its types/utils.py) that Tollgate records under its own names.
 CALL_TYPES = {"completion": "chat", "acompletion": "chat", "embedding": "embedding", "aembedding": "embedding"}
-MONEY_PLACES = Decimal("1e-10")  # the scale of Tollgate's money columns
+MONEY_PLACES = Decimal("1e-10")
+MAX_LIMIT = 2**31 - 1  # PositiveIntegerField on every backend  # the scale of Tollgate's money columns
 
 
 class RowSkipped(Exception):
@@ -63,8 +64,9 @@ def strings(value: Any) -> tuple[str, ...]:
 
 
 def limit(value: Any) -> int | None:
-    """A BigInt/Int limit; negative values (never valid) become no limit."""
-    return None if value is None or int(value) < 0 else int(value)
+    """A BigInt/Int limit: negative values (never valid) become no limit, and one past what Tollgate's integer
+    columns hold is held at their largest (both mean "no limit" in practice)."""
+    return None if value is None or int(value) < 0 else min(int(value), MAX_LIMIT)
 
 
 def text(value: Any) -> str:
