@@ -96,6 +96,7 @@ SECRETS = {
     "expired": "sk-ExpiredOriginalSecret004",
     "service": "sk-ServiceOriginalSecret005",
     "ghost": "sk-GhostTeamOriginalSecret6",
+    "research": "sk-ResearchOriginalSecret07",
 }
 
 
@@ -176,6 +177,7 @@ def fill_keys(db: SourceDatabase) -> None:
     _key(db, "service", key_alias="billing-service", budget_id="budget-key-tier", blocked=None,
          metadata={"owner": "billing"})
     _key(db, "ghost", key_alias="ghost-team", team_id="team-that-was-deleted")
+    _key(db, "research", key_alias="bob-research", user_id=BOB_ID, team_id=RESEARCH_ID)  # a blocked team's key
 
 
 def fill_spend(db: SourceDatabase) -> None:

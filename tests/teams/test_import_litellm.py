@@ -61,7 +61,7 @@ def test_every_table_is_counted_with_its_skips(imported: Report) -> None:
         "LiteLLM_BudgetTable": (4, 0, 0, 0), "LiteLLM_OrganizationTable": (1, 0, 0, 0),
         "LiteLLM_UserTable": (3, 0, 0, 0), "LiteLLM_TeamTable": (2, 0, 0, 0), "LiteLLM_TeamMembership": (4, 0, 0, 1),
         "LiteLLM_OrganizationMembership": (2, 0, 0, 0), "LiteLLM_EndUserTable": (2, 0, 0, 0),
-        "LiteLLM_VerificationToken": (5, 0, 0, 1), "LiteLLM_SpendLogs": (3, 0, 0, 0),
+        "LiteLLM_VerificationToken": (6, 0, 0, 1), "LiteLLM_SpendLogs": (3, 0, 0, 0),
         "LiteLLM_ProxyModelTable": (3, 0, 0, 1)}
     assert imported["LiteLLM_VerificationToken"]["skipped"] == [GHOST_SKIP]
     assert imported["LiteLLM_TeamMembership"]["skipped"] == [
@@ -76,7 +76,7 @@ def test_a_second_run_changes_nothing(imported: Report, source: SourceDatabase) 
     stamps = list(VirtualKey.objects.order_by("pk").values_list("updated_at", flat=True))
     again = run_import(source, "--salt-key", SALT_KEY)
     assert {table: (c[0], c[1]) for table, c in counts(again).items()} == {table: (0, 0) for table in TABLES}
-    assert counts(again)["LiteLLM_VerificationToken"] == (0, 0, 5, 1)
+    assert counts(again)["LiteLLM_VerificationToken"] == (0, 0, 6, 1)
     assert before == {model.__name__: sorted(map(str, model._default_manager.values_list("pk", flat=True)))
                       for model in (Budget, Organization, User, Team, TeamMembership, OrganizationMembership, EndUser,
                                     VirtualKey, SpendLog, Deployment)}
@@ -99,7 +99,7 @@ def test_a_changed_source_row_is_updated_and_only_it(imported: Report,
     source.update("LiteLLM_VerificationToken", {"token": token_hash(SECRETS["alice"])}, blocked=True)
     again = run_import(source, "--salt-key", SALT_KEY)
     assert counts(again)["LiteLLM_TeamTable"] == (0, 1, 1, 0)
-    assert counts(again)["LiteLLM_VerificationToken"] == (0, 1, 4, 1)
+    assert counts(again)["LiteLLM_VerificationToken"] == (0, 1, 5, 1)
     assert sum(c[1] for c in counts(again).values()) == 2
     team = Team.objects.get(team_id="engineering")
     assert (team.max_budget, team.spend) == (Decimal("150"), Decimal("4"))
@@ -108,7 +108,7 @@ def test_a_changed_source_row_is_updated_and_only_it(imported: Report,
 
 def test_dry_run_reports_and_writes_nothing(transactional_db: None, source: SourceDatabase) -> None:
     report = run_import(source, "--dry-run")
-    assert counts(report)["LiteLLM_VerificationToken"] == (5, 0, 0, 1)
+    assert counts(report)["LiteLLM_VerificationToken"] == (6, 0, 0, 1)
     assert (VirtualKey.objects.count(), Team.objects.count(), Deployment.objects.count()) == (0, 0, 0)
 
 
@@ -281,11 +281,11 @@ def test_original_secrets_work_on_the_gateway(imported: Report, example_models: 
 def test_imported_keys_are_refused_as_litellm_refused_them(imported: Report, example_models: None,
                                                            gateway: GatewayProcess) -> None:
     refusals = {}
-    for name in ("blocked", "expired", "ghost", "spent"):
+    for name in ("blocked", "research", "expired", "ghost", "spent"):
         with client(gateway, SECRETS[name]) as http:
             response = chat(http, "gpt-4o-mini")
         refusals[name] = (response.status_code, response.json()["error"]["code"])
-    assert refusals == {"blocked": (401, "key_blocked"), "expired": (401, "key_expired"),
+    assert refusals == {"blocked": (401, "key_blocked"), "research": (401, "key_blocked"), "expired": (401, "key_expired"),
                         "ghost": (401, "invalid_api_key"), "spent": (400, "400")}
     with client(gateway, SECRETS["spent"]) as http:
         assert chat(http, "gpt-4o-mini").json()["error"] == {
@@ -321,7 +321,7 @@ def test_rows_tollgate_cannot_hold_as_they_are_are_noted_or_skipped(transactiona
     assert (second_key.key_alias, second_key.user_id) == ("", None)
     assert VirtualKey.objects.get(token_hash=token_hash(SECRETS["alice"])).key_alias == "alice-laptop"
     assert Organization.objects.get(organization_id=ORG_ID).organization_alias == f"acme ({ORG_ID})"
-    assert counts(run_import(source, "--salt-key", SALT_KEY))["LiteLLM_VerificationToken"] == (0, 0, 6, 2)
+    assert counts(run_import(source, "--salt-key", SALT_KEY))["LiteLLM_VerificationToken"] == (0, 0, 7, 2)
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="embedded, each process keeps its own budget counters: a spend "
