@@ -29,7 +29,7 @@ ADMIN_URL = os.environ.get("TOLLGATE_TEST_POSTGRES", "postgres://postgres@127.0.
 SALT_KEY = "sk-litellm-salt-0123456789abcdef"
 JSON_COLUMNS = frozenset({"aliases", "config", "permissions", "metadata", "model_max_budget", "model_spend",
                           "members_with_roles", "router_settings", "request_tags", "messages", "response",
-                          "proxy_server_request", "litellm_params", "model_info"})
+                          "proxy_server_request", "litellm_params", "model_info", "mcp_tool_permissions"})
 NOW = datetime(2026, 11, 20, 9, 30, 0, 123000, tzinfo=UTC).replace(tzinfo=None)  # TIMESTAMP(3): naive UTC
 
 
@@ -126,6 +126,10 @@ def fill_budgets(db: SourceDatabase) -> None:
 
 
 def fill_people(db: SourceDatabase) -> None:
+    db.insert("LiteLLM_ModelTable", id=1, aliases={"fast": "gpt-4o-mini"}, created_at=NOW, updated_at=NOW,
+              created_by="default_user_id", updated_by="default_user_id")  # /team/new with model_aliases
+    db.insert("LiteLLM_ObjectPermissionTable", object_permission_id="perm-alice-laptop", mcp_servers=["github"],
+              vector_stores=["kb-engineering"], mcp_tool_permissions={"github": ["list_issues"]})
     db.insert("LiteLLM_OrganizationTable", organization_id=ORG_ID, organization_alias="acme",
               budget_id="budget-org-acme", metadata={"region": "eu"}, models=["gpt-4o-mini", "text-embedding-3-small"],
               spend=12.5, created_at=NOW, updated_at=NOW, created_by="default_user_id", updated_by="default_user_id")
@@ -147,7 +151,7 @@ def fill_people(db: SourceDatabase) -> None:
               metadata={"team_member_budget_id": "budget-member-eng", "cost_center": "R&D"},
               max_budget=100.0, soft_budget=80.0, spend=3.25, rpm_limit=100, tpm_limit=10000,
               max_parallel_requests=5, budget_duration="30d", budget_reset_at=NOW + timedelta(days=9),
-              created_at=NOW, updated_at=NOW)
+              model_id=1, created_at=NOW, updated_at=NOW)
     db.insert("LiteLLM_TeamTable", team_id=RESEARCH_ID, team_alias="research", admins=[], members=[], models=[],
               members_with_roles=[{"role": "admin", "user_id": BOB_ID, "user_email": None}], metadata={},
               blocked=True, spend=0.0, created_at=NOW, updated_at=NOW)
@@ -170,7 +174,8 @@ def fill_keys(db: SourceDatabase) -> None:
          tpm_limit=5000, max_parallel_requests=2, budget_duration="1d", budget_reset_at=NOW + timedelta(hours=5),
          expires=NOW + timedelta(days=3650), aliases={"gpt-4": "gpt-4o-mini"},
          metadata={"env": "dev", "tags": ["laptop"]}, allowed_routes=["llm_api_routes"],
-         model_max_budget={"gpt-4o-mini": {"budget_limit": 2.0, "time_period": "1d"}})
+         model_max_budget={"gpt-4o-mini": {"budget_limit": 2.0, "time_period": "1d"}},
+         object_permission_id="perm-alice-laptop")
     _key(db, "blocked", key_alias="bob-old", user_id=BOB_ID, team_id="engineering", blocked=True, spend=0.1)
     _key(db, "spent", key_alias="bob-ci", user_id=BOB_ID, team_id="engineering", max_budget=1.0, spend=1.5)
     _key(db, "expired", user_id=BOB_ID, expires=NOW - timedelta(days=1))

@@ -139,6 +139,9 @@ def test_keys_come_over_with_their_hashes_limits_and_owners(imported: Report) ->
         "metadata": {"env": "dev", "tags": ["laptop"]}, "tags": ["laptop"],
         "model_max_budget": {"gpt-4o-mini": {"budget_limit": 2.0, "time_period": "1d"}},
         "allowed_routes": ["llm_api_routes"], "created_by": "default_user_id"}
+    assert alice.object_permission == {
+        "mcp_servers": ["github"], "mcp_access_groups": [], "vector_stores": ["kb-engineering"], "agents": [],
+        "agent_access_groups": [], "mcp_tool_permissions": {"github": ["list_issues"]}}
     flags = {name: VirtualKey.objects.get(token_hash=token_hash(SECRETS[name])) for name in ("blocked", "spent", "expired")}
     assert (flags["blocked"].blocked, flags["spent"].spend, flags["spent"].max_budget) == (True, Decimal("1.5"), Decimal("1"))
     assert flags["expired"].expires == AT - timedelta(days=1)
@@ -164,6 +167,7 @@ def test_teams_keep_their_chosen_and_uuid_ids(imported: Report) -> None:
         "budget_reset_at": AT + timedelta(days=9), "blocked": False, "team_member_budget": Decimal("25"),
         "team_member_budget_duration": "1mo", "created_at": AT}
     assert engineering.metadata == {"team_member_budget_id": "budget-member-eng", "cost_center": "R&D"}
+    assert engineering.model_aliases == {"fast": "gpt-4o-mini"}  # from LiteLLM_ModelTable
     research = Team.objects.get(team_id=RESEARCH_ID)
     assert (research.team_alias, research.blocked, research.organization_id) == ("research", True, None)
 

@@ -27,7 +27,7 @@ def test_reader_reads_every_table_in_key_order(source: SourceDatabase) -> None:
     with litellm_reader(source.url) as reader:
         counts = {table: len(list(reader.rows(table))) for table in TABLES}
         users = [row["user_id"] for row in reader.rows("LiteLLM_UserTable")]
-    assert counts == {"LiteLLM_BudgetTable": 4, "LiteLLM_OrganizationTable": 1, "LiteLLM_UserTable": 3,
+    assert counts == {"LiteLLM_ModelTable": 1, "LiteLLM_ObjectPermissionTable": 1, "LiteLLM_BudgetTable": 4, "LiteLLM_OrganizationTable": 1, "LiteLLM_UserTable": 3,
                       "LiteLLM_TeamTable": 2, "LiteLLM_TeamMembership": 3, "LiteLLM_OrganizationMembership": 2,
                       "LiteLLM_EndUserTable": 2, "LiteLLM_VerificationToken": 7, "LiteLLM_SpendLogs": 3,
                       "LiteLLM_ProxyModelTable": 4}

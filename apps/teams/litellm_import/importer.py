@@ -58,6 +58,12 @@ def teams_import(*, reader: LiteLLMReader, report: ImportReport) -> None:
     """Bring budgets, organizations, users, teams, memberships, end users, keys and spend logs over, in one transaction."""
     done = Imported()
     with transaction.atomic():
+        # Rows that only hold what teams, keys, users and organizations point to: read, not written, not reported.
+        done.model_aliases = {value.id: value.aliases for value in mapped(
+            reader, "LiteLLM_ModelTable", mappers.map_model_aliases, TableReport("LiteLLM_ModelTable"))}
+        done.permissions = {value.object_permission_id: value.permission for value in mapped(
+            reader, "LiteLLM_ObjectPermissionTable", mappers.map_object_permission,
+            TableReport("LiteLLM_ObjectPermissionTable"))}
         _each(reader, report, "LiteLLM_BudgetTable", mappers.map_budget, write_budget, done)
         _each(reader, report, "LiteLLM_OrganizationTable", mappers.map_organization, write_organization, done)
         _each(reader, report, "LiteLLM_UserTable", mappers.map_user, write_user, done)

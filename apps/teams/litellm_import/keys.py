@@ -64,6 +64,7 @@ def write_key(key: LiteLLMKey, done: Imported, report: TableReport) -> None:
               "allowed_routes": list(key.allowed_routes), "allowed_cache_controls": list(key.allowed_cache_controls),
               "policies": list(key.policies), "config": key.config, "permissions": key.permissions,
               "router_settings": key.router_settings, "soft_budget_cooldown": key.soft_budget_cooldown,
+              "object_permission": done.permission(key.object_permission_id, row_id=key_label(key), report=report),
               "auto_rotate": rotation.auto_rotate, "rotation_interval": rotation.rotation_interval,
               "rotation_count": rotation.rotation_count, "last_rotation_at": rotation.last_rotation_at,
               "key_rotation_at": rotation.key_rotation_at, "created_by": key.audit.created_by,

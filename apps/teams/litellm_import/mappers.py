@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from apps.teams.litellm_import.records import (
-    Audit, LiteLLMBudget, LiteLLMEndUser, LiteLLMKey, LiteLLMOrganization, LiteLLMOrganizationMembership, LiteLLMSpend,
-    LiteLLMTeam, LiteLLMTeamMembership, LiteLLMUser, Limits, Rotation, TeamMember)
+    Audit, LiteLLMBudget, LiteLLMEndUser, LiteLLMKey, LiteLLMModelAliases, LiteLLMObjectPermission, LiteLLMOrganization,
+    LiteLLMOrganizationMembership, LiteLLMSpend, LiteLLMTeam, LiteLLMTeamMembership, LiteLLMUser, Limits, Rotation,
+    TeamMember)
 
 Row = Mapping[str, Any]
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -85,6 +86,19 @@ def audit(row: Row) -> Audit:
                  updated_by=text(row.get("updated_by")))
 
 
+def map_model_aliases(row: Row) -> LiteLLMModelAliases:
+    return LiteLLMModelAliases(id=int(row["id"]), aliases=json_object(row.get("aliases")))
+
+
+PERMISSION_LISTS = ("mcp_servers", "mcp_access_groups", "vector_stores", "agents", "agent_access_groups")
+
+
+def map_object_permission(row: Row) -> LiteLLMObjectPermission:
+    permission: dict[str, Any] = {name: list(strings(row.get(name))) for name in PERMISSION_LISTS}
+    permission["mcp_tool_permissions"] = json_object(row.get("mcp_tool_permissions"))
+    return LiteLLMObjectPermission(object_permission_id=row["object_permission_id"], permission=permission)
+
+
 def map_budget(row: Row) -> LiteLLMBudget:
     return LiteLLMBudget(budget_id=row["budget_id"], limits=limits(row),
                          model_max_budget=json_object(row.get("model_max_budget")), audit=audit(row))
@@ -94,7 +108,8 @@ def map_organization(row: Row) -> LiteLLMOrganization:
     return LiteLLMOrganization(
         organization_id=row["organization_id"], alias=text(row.get("organization_alias")) or row["organization_id"],
         budget_id=text(row.get("budget_id")), models=strings(row.get("models")), spend=money(row.get("spend")),
-        metadata=json_object(row.get("metadata")), model_spend=json_object(row.get("model_spend")), audit=audit(row))
+        metadata=json_object(row.get("metadata")), model_spend=json_object(row.get("model_spend")),
+        object_permission_id=row.get("object_permission_id"), audit=audit(row))
 
 
 def map_user(row: Row) -> LiteLLMUser:
@@ -105,7 +120,7 @@ def map_user(row: Row) -> LiteLLMUser:
         organization_id=row.get("organization_id"), sso_user_id=row.get("sso_user_id"),
         model_max_budget=json_object(row.get("model_max_budget")), model_spend=json_object(row.get("model_spend")),
         allowed_cache_controls=strings(row.get("allowed_cache_controls")), policies=strings(row.get("policies")),
-        created_at=aware(row.get("created_at")))
+        object_permission_id=row.get("object_permission_id"), created_at=aware(row.get("created_at")))
 
 
 def team_members(value: Any) -> tuple[TeamMember, ...]:
@@ -127,7 +142,8 @@ def map_team(row: Row) -> LiteLLMTeam:
         model_max_budget=json_object(row.get("model_max_budget")), model_spend=json_object(row.get("model_spend")),
         router_settings=json_object(row.get("router_settings")),
         team_member_permissions=strings(row.get("team_member_permissions")), policies=strings(row.get("policies")),
-        allow_team_guardrail_config=bool(row.get("allow_team_guardrail_config")), created_at=aware(row.get("created_at")))
+        allow_team_guardrail_config=bool(row.get("allow_team_guardrail_config")), model_table_id=row.get("model_id"),
+        object_permission_id=row.get("object_permission_id"), created_at=aware(row.get("created_at")))
 
 
 def map_team_membership(row: Row) -> LiteLLMTeamMembership:
@@ -164,7 +180,8 @@ def map_key(row: Row) -> LiteLLMKey:
         allowed_cache_controls=strings(row.get("allowed_cache_controls")), policies=strings(row.get("policies")),
         tags=strings(metadata.get("tags")), config=json_object(row.get("config")),
         permissions=json_object(row.get("permissions")), router_settings=json_object(row.get("router_settings")),
-        soft_budget_cooldown=bool(row.get("soft_budget_cooldown")), rotation=rotation(row), audit=audit(row))
+        soft_budget_cooldown=bool(row.get("soft_budget_cooldown")), object_permission_id=row.get("object_permission_id"),
+        rotation=rotation(row), audit=audit(row))
 
 
 def rotation(row: Row) -> Rotation:

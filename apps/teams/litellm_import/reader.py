@@ -11,6 +11,8 @@ from psycopg.rows import dict_row
 
 # Each table LiteLLM's schema.prisma declares that the import reads, with the columns that order it.
 TABLES: dict[str, tuple[str, ...]] = {
+    "LiteLLM_ModelTable": ("id",),  # a team's model aliases
+    "LiteLLM_ObjectPermissionTable": ("object_permission_id",),
     "LiteLLM_BudgetTable": ("budget_id",),
     "LiteLLM_OrganizationTable": ("organization_id",),
     "LiteLLM_UserTable": ("user_id",),

@@ -30,6 +30,22 @@ class Audit:
 
 
 @dataclass(frozen=True, slots=True)
+class LiteLLMModelAliases:
+    """A LiteLLM_ModelTable row: the model aliases of the team that points to it."""
+
+    id: int
+    aliases: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LiteLLMObjectPermission:
+    """A LiteLLM_ObjectPermissionTable row: the MCP servers, vector stores and agents an owner may use."""
+
+    object_permission_id: str
+    permission: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class LiteLLMBudget:
     budget_id: str
     limits: Limits
@@ -46,6 +62,7 @@ class LiteLLMOrganization:
     spend: Decimal
     metadata: dict[str, Any]
     model_spend: dict[str, Any]
+    object_permission_id: str | None
     audit: Audit
 
 
@@ -66,6 +83,7 @@ class LiteLLMUser:
     model_spend: dict[str, Any]
     allowed_cache_controls: tuple[str, ...]
     policies: tuple[str, ...]
+    object_permission_id: str | None
     created_at: datetime | None
 
 
@@ -95,6 +113,8 @@ class LiteLLMTeam:
     team_member_permissions: tuple[str, ...]
     policies: tuple[str, ...]
     allow_team_guardrail_config: bool
+    model_table_id: int | None  # LiteLLM_ModelTable row holding the team's model aliases
+    object_permission_id: str | None
     created_at: datetime | None
 
 
@@ -163,6 +183,7 @@ class LiteLLMKey:
     permissions: dict[str, Any]
     router_settings: dict[str, Any]
     soft_budget_cooldown: bool
+    object_permission_id: str | None
     rotation: Rotation
     audit: Audit
 

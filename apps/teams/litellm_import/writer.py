@@ -30,6 +30,8 @@ class Skip(Exception):
 class Imported:
     """What the import has brought over so far, for the rows that refer to it."""
 
+    model_aliases: dict[int, dict[str, Any]] = field(default_factory=dict)  # LiteLLM_ModelTable id -> aliases
+    permissions: dict[str, dict[str, Any]] = field(default_factory=dict)  # object_permission_id -> permission
     budgets: dict[str, LiteLLMBudget] = field(default_factory=dict)
     organizations: set[str] = field(default_factory=set)
     users: dict[str, tuple[str, ...]] = field(default_factory=dict)  # user_id -> the user's `teams`
@@ -42,6 +44,14 @@ class Imported:
         if budget_id not in self.budgets:
             raise Skip(f"budget_id {budget_id!r} of {owner} is not in LiteLLM_BudgetTable")
         return budget_id
+
+    def permission(self, object_permission_id: str | None, *, row_id: str, report: TableReport) -> dict[str, Any]:
+        """The owner's object permission (empty for none); one that is not there is noted and left empty."""
+        if not object_permission_id:
+            return {}
+        if object_permission_id not in self.permissions:
+            report.note(row_id, f"object_permission_id {object_permission_id!r} is not in LiteLLM_ObjectPermissionTable")
+        return self.permissions.get(object_permission_id, {})
 
     def limits_of(self, budget_id: str | None) -> Limits:
         budget = self.budgets.get(budget_id or "")
@@ -78,6 +88,7 @@ def write_organization(org: LiteLLMOrganization, done: Imported, report: TableRe
     fields = {**limit_fields(done.limits_of(budget_id)), "organization_alias": _free_alias(org, report),
               "budget_id": budget_id, "allowed_models": list(org.models), "metadata": org.metadata,
               "model_spend": org.model_spend, "spend": org.spend, "created_by": org.audit.created_by,
+              "object_permission": done.permission(org.object_permission_id, row_id=org.organization_id, report=report),
               "updated_by": org.audit.updated_by}
     written = upsert(Organization, lookup={"organization_id": org.organization_id}, fields=fields,
                      stamps={"created_at": org.audit.created_at}, ledger=organization_ledger)
@@ -100,7 +111,8 @@ def write_user(user: LiteLLMUser, done: Imported, report: TableReport) -> None:
               "user_role": _role(user, report), "organization_id": org_id, "allowed_models": list(user.models),
               "metadata": user.metadata, "spend": user.spend, "model_max_budget": user.model_max_budget,
               "model_spend": user.model_spend, "allowed_cache_controls": list(user.allowed_cache_controls),
-              "policies": list(user.policies), "sso_user_id": user.sso_user_id}
+              "policies": list(user.policies), "sso_user_id": user.sso_user_id,
+              "object_permission": done.permission(user.object_permission_id, row_id=user.user_id, report=report)}
     written = upsert(User, lookup={"username": user.user_id}, fields=fields,
                      stamps={"date_joined": user.created_at}, ledger=user_ledger)
     if written.outcome == "created":
@@ -127,7 +139,9 @@ def write_team(team: LiteLLMTeam, done: Imported, report: TableReport) -> None:
               "blocked": team.blocked, "spend": team.spend, "model_max_budget": team.model_max_budget,
               "model_spend": team.model_spend, "router_settings": team.router_settings,
               "team_member_permissions": list(team.team_member_permissions), "policies": list(team.policies),
-              "allow_team_guardrail_config": team.allow_team_guardrail_config}
+              "allow_team_guardrail_config": team.allow_team_guardrail_config,
+              "model_aliases": done.model_aliases.get(team.model_table_id, {}) if team.model_table_id is not None else {},
+              "object_permission": done.permission(team.object_permission_id, row_id=team.team_id, report=report)}
     written = upsert(Team, lookup={"team_id": team.team_id}, fields=fields, stamps={"created_at": team.created_at},
                      ledger=team_ledger)
     done.teams[team.team_id] = team
