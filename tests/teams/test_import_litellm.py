@@ -9,6 +9,7 @@ from decimal import Decimal
 from io import StringIO
 from typing import Any
 
+import httpx
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -351,3 +352,24 @@ def test_the_salt_key_and_database_url_may_come_from_litellms_environment(
     monkeypatch.delenv("LITELLM_DATABASE_URL")
     with pytest.raises(CommandError, match=r"^--database-url \(or LITELLM_DATABASE_URL\) is required$"):
         call_command("import_litellm")
+
+
+def test_a_litellm_script_reads_the_imported_rows_back(imported: Report, http: httpx.Client) -> None:
+    key = http.get("/key/info", params={"key": SECRETS["alice"]})
+    assert key.status_code == 200
+    info = key.json()["info"]
+    assert {name: info[name] for name in ("key_alias", "key_name", "team_id", "user_id", "models", "max_budget", "spend",
+                                          "aliases", "budget_duration", "blocked")} == {
+        "key_alias": "alice-laptop", "key_name": "sk-...0001", "team_id": "engineering", "user_id": "alice",
+        "models": ["gpt-4o-mini"], "max_budget": 10.0, "spend": 0.5, "aliases": {"gpt-4": "gpt-4o-mini"},
+        "budget_duration": "1d", "blocked": False}
+    team = http.get("/team/info", params={"team_id": "engineering"}).json()
+    assert (team["team_id"], team["team_info"]["team_alias"], team["team_info"]["organization_id"]) == (
+        "engineering", "Engineering", ORG_ID)
+    assert sorted((m["user_id"], m["role"]) for m in team["team_info"]["members_with_roles"]) == sorted(
+        [("alice", "admin"), (BOB_ID, "user")])
+    user = http.get("/user/info", params={"user_id": BOB_ID}).json()
+    assert (user["user_id"], user["user_info"]["user_role"], sorted(team["team_id"] for team in user["teams"])) == (
+        BOB_ID, "internal_user_viewer", sorted(["engineering", RESEARCH_ID]))
+    assert sorted(key["key_name"] for key in user["keys"]) == sorted(
+        f"sk-...{SECRETS[name][-4:]}" for name in ("blocked", "spent", "expired", "research"))
