@@ -110,6 +110,9 @@ def test_a_changed_source_row_is_updated_and_only_it(imported: Report,
 def test_dry_run_reports_and_writes_nothing(transactional_db: None, source: SourceDatabase) -> None:
     report = run_import(source, "--dry-run")
     assert counts(report)["LiteLLM_VerificationToken"] == (6, 0, 0, 1)
+    out = StringIO()
+    call_command("import_litellm", "--database-url", source.url, "--dry-run", stdout=out)
+    assert out.getvalue().splitlines()[-1] == "dry run: nothing written"
     assert (VirtualKey.objects.count(), Team.objects.count(), Deployment.objects.count()) == (0, 0, 0)
 
 

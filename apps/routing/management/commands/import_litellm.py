@@ -47,8 +47,10 @@ class Command(BaseCommand):
             return
         for line in report.lines():
             self.stdout.write(line)
-        self.stdout.write(("dry run: nothing written; " if options["dry_run"] else "")
-                          + ("changes imported" if report.changed else "nothing changed"))
+        if options["dry_run"]:
+            self.stdout.write("dry run: nothing written" + ("" if report.changed else "; nothing would change"))
+        else:
+            self.stdout.write("changes imported" if report.changed else "nothing changed")
 
     @staticmethod
     def _import(url: str, salt_key: str | None, report: ImportReport, *, dry_run: bool) -> None:
