@@ -101,6 +101,8 @@ def map_proxy_model(row: Mapping[str, Any], salt_key: str | None) -> ProxyModel:
         spec = parse_deployment(0, entry, set(ADAPTERS))
     except ConfigError as exc:
         raise ValueError(str(exc).removeprefix("model_list[0]: ")) from None
+    if spec.provider not in ADAPTERS:  # a config file keeps such an entry; an import, like /model/new, says so
+        raise ValueError(f"unknown provider {spec.provider!r} in {params.get('model')!r}")
     return ProxyModel(model_id=model_id, spec=spec)
 
 
