@@ -76,6 +76,9 @@ class Billed(Protocol):
     """The deployment an attempt went to, as its spend event names it (routing's DeploymentRecord is one)."""
 
     @property
+    def id(self) -> str: ...
+
+    @property
     def public_id(self) -> str: ...  # LiteLLM's model id, which spend rows name (as its spend logs' model_id)
 
     @property
