@@ -87,14 +87,14 @@ def test_gpt_4o_retries_three_times_then_falls_back_to_claude(loaded: None, upst
     # 1 try + 3 retries (retry_policy.num_retries) on the two gpt-4o deployments, then claude-sonnet once.
     assert (response.headers["x-tollgate-attempts"], response.headers["x-litellm-attempted-fallbacks"]) == ("5", "1")
     assert 1 <= len(upstream.models_called()) <= 3 and len(claude.server.requests) == 1
-    assert response.headers["x-litellm-model-id"] == str(Deployment.objects.get(provider="anthropic").pk)
+    assert response.headers["x-litellm-model-id"] == Deployment.objects.get(provider="anthropic").config_id
 
 
 def test_a_healthy_gpt_4o_answers_without_a_fallback(loaded: None, upstream: OpenAIUpstream,
                                                      claude: GatewayUpstream, http: httpx.Client) -> None:
     response = http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": MSG})
     assert response.status_code == 200
-    assert response.headers["x-litellm-model-id"] == str(Deployment.objects.get(provider="openai").pk)
+    assert response.headers["x-litellm-model-id"] == Deployment.objects.get(provider="openai").config_id
     assert claude.server.requests == []
 
 
