@@ -130,6 +130,12 @@ def test_bedrock_region_variables_in_litellm_order(environ: dict[str, str], regi
     assert aws_region(target.extra, model=target.model, environ={}) == region
 
 
+@pytest.mark.parametrize("provider", ["sagemaker", "sagemaker_chat"])
+def test_sagemaker_takes_the_region_from_the_variables_too(provider: str) -> None:
+    target = with_env_defaults(Target(provider=provider, model="my-endpoint"), {"AWS_REGION_NAME": "eu-west-3"})
+    assert aws_region(target.extra, environ={}) == "eu-west-3"
+
+
 def test_a_given_region_and_an_arn_region_beat_the_variables() -> None:
     environ = {"AWS_REGION_NAME": "eu-west-3"}
     arn = "arn:aws:bedrock:ap-south-1:123456789012:inference-profile/apac.x"
