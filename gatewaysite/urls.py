@@ -11,6 +11,7 @@ from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
 from apps.core.responses import error_response
 from gatewaysite.api import api
+from gatewaysite.routes import RouteList
 
 def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
     """The admin's CSS and JS, found in the installed apps (no collectstatic step, no extra server)."""
@@ -23,6 +24,9 @@ urlpatterns = [
     re_path(r"^static/(?P<path>.+)$", admin_asset),
     path("admin/", admin.site.urls),
     path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
+    path("", include("apps.teams.spend_urls")),  # its spend and activity reads
+    path("", include("apps.routing.urls")),  # model management (DRF)
+    path("routes", RouteList.as_view()),
     path("", api.urls),
 ]
 

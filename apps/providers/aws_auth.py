@@ -6,6 +6,9 @@ Lookup order (LiteLLM's litellm_params first, then what boto3 would find):
 3. botocore's provider chain for `aws_profile_name` (or `AWS_PROFILE`): shared config/credentials
    files, SSO, container and instance roles. The chain object is cached per profile because it
    refreshes temporary credentials itself; the first lookup may block briefly on instance metadata.
+The region: `aws_region_name`, else the one in an ARN model id, else LiteLLM's variables in its order
+(AWS_REGION_NAME, AWS_REGION, then AWS_DEFAULT_REGION as boto3 reads it). Adapters declare the variables in
+`extra_env` under `aws_region_from_env`, so the gateway reads them once, when it builds the routing snapshot.
 The signing time can be fixed with `aws_signing_time` (`20150830T123600Z`) for reproducible tests.
 """
 from __future__ import annotations
@@ -23,9 +26,13 @@ from botocore.credentials import Credentials
 from botocore.session import Session
 
 from apps.providers.base import UpstreamError, UpstreamRequest
+from apps.providers.env_defaults import first_set
 
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 DEFAULT_REGION = "us-east-1"
+REGION_ENV = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")  # LiteLLM's order
+# The `Target.extra` option env defaults fill from REGION_ENV: below an ARN's region, which `aws_region_name` is not.
+ENV_REGION_OPTION = "aws_region_from_env"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +45,16 @@ class AWSCredentials:
 
 
 def aws_region(extra: Mapping[str, Any], *, model: str = "", environ: Mapping[str, str] | None = None) -> str:
-    """`aws_region_name`, else the region in an ARN model id, else AWS_REGION / AWS_DEFAULT_REGION."""
-    environ = os.environ if environ is None else environ
+    """`aws_region_name`, else the region in an ARN model id, else the environment's (see the module doc)."""
     if extra.get("aws_region_name"):
         return str(extra["aws_region_name"])
     if model.startswith("arn:"):
         parts = model.split(":")
         if len(parts) > 3 and parts[3]:
             return parts[3]
-    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    if extra.get(ENV_REGION_OPTION):
+        return str(extra[ENV_REGION_OPTION])
+    return first_set(REGION_ENV, os.environ if environ is None else environ) or DEFAULT_REGION
 
 
 def aws_credentials(extra: Mapping[str, Any], *, environ: Mapping[str, str] | None = None,

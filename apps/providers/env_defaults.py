@@ -2,7 +2,10 @@
 
 As LiteLLM reads them (`OPENAI_BASE_URL` / `OPENAI_API_BASE`, `ANTHROPIC_API_KEY`, `AZURE_API_VERSION`, ...):
 each adapter class names its variables in `api_base_env`, `api_key_env` and `api_version_env`, first set one
-wins, and a value the call or deployment gives itself always wins over them. The SDK fills a Target per call;
+wins, and a value the call or deployment gives itself always wins over them. Provider options kept in
+`Target.extra` come the same way from `extra_env` (`vertex_project` from VERTEXAI_PROJECT, Bedrock's region
+from AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION, ...); `extra_aliases` maps LiteLLM's other names for
+an option (`vertex_ai_project`) to the one the adapter reads, so a value given under either wins. The SDK fills a Target per call;
 the gateway once, when it builds the routing snapshot (never per request), so nothing read here reaches the
 database.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from apps.providers.base import Target
 from apps.providers.registry import ADAPTERS, adapter_for
@@ -31,9 +35,31 @@ def first_set(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
     return next((environ[name] for name in names if environ.get(name)), None)
 
 
+def extra_env_names(provider: str) -> dict[str, tuple[str, ...]]:
+    """`Target.extra` option -> the variables a provider reads it from."""
+    return dict(getattr(adapter_for(provider), "extra_env", {})) if provider in ADAPTERS else {}
+
+
+def with_extra_defaults(provider: str, extra: Mapping[str, Any], environ: Mapping[str, str]) -> Mapping[str, Any]:
+    """`extra` with LiteLLM's alias names moved to the adapter's, and each option it still lacks from the env."""
+    aliases: Mapping[str, str] = getattr(adapter_for(provider), "extra_aliases", {}) if provider in ADAPTERS else {}
+    options = dict(extra)
+    for alias, name in aliases.items():
+        if not options.get(name) and options.get(alias):
+            options[name] = options[alias]
+    for name, names in extra_env_names(provider).items():
+        if not options.get(name) and (value := first_set(names, environ)) is not None:
+            options[name] = value
+    return extra if options == extra else options
+
+
 def with_env_defaults(target: Target, environ: Mapping[str, str] | None = None) -> Target:
-    """`target` with each of api_base / api_key / api_version it lacks taken from the provider's variables."""
+    """`target` with each of api_base / api_key / api_version (and `extra_env` option) it lacks taken from the
+    provider's variables."""
     environ = os.environ if environ is None else environ
-    filled = {name: value for name, names in env_names(target.provider).items()
-              if not getattr(target, name) and (value := first_set(names, environ)) is not None}
-    return replace(target, **filled) if filled else target  # type: ignore[arg-type]
+    filled: dict[str, Any] = {name: value for name, names in env_names(target.provider).items()
+                              if not getattr(target, name) and (value := first_set(names, environ)) is not None}
+    extra = with_extra_defaults(target.provider, target.extra, environ)
+    if extra is not target.extra:
+        filled["extra"] = extra
+    return replace(target, **filled) if filled else target

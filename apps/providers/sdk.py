@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,12 +80,20 @@ def call_url(adapter: ProviderAdapter, target: Target) -> str:
 
 
 @contextmanager
-def openai_errors(adapter: ProviderAdapter, target: Target) -> Iterator[None]:
-    """Raise the gateway's errors as `sdk_errors` ones, which the openai SDK's `except` clauses also catch."""
+def openai_errors_at(url: Callable[[], str]) -> Iterator[None]:
+    """Raise the gateway's errors as `sdk_errors` ones, which the openai SDK's `except` clauses also catch.
+
+    `url()` names where the call went, asked only when one fails (the Router knows it only then).
+    """
     try:
         yield
     except GatewayError as error:
-        raise sdk_error(error, url=call_url(adapter, target)) from None
+        raise sdk_error(error, url=url()) from None
+
+
+def openai_errors(adapter: ProviderAdapter, target: Target) -> AbstractContextManager[None]:
+    """`openai_errors_at` for a call to `target`."""
+    return openai_errors_at(lambda: call_url(adapter, target))
 
 
 async def sdk_chunks(chunks: AsyncGenerator[OpenAIObject, None], adapter: ProviderAdapter,

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from apps.core.http import read_body, request_id
+from apps.core import jsonutil
+from apps.core.http import BODY_TOO_LARGE, read_body, request_id
 from apps.core.responses import json_response, sse_response
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
@@ -41,6 +43,34 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
     return json_response(served.value.body, headers=served_headers(rid, served))
 
 
+def named_in_path(request: HttpRequest, model: str) -> None:
+    """Azure's paths name the model group; as in LiteLLM, it replaces the body's `model`.
+
+    The body is rewritten for the /v1 handler, so /v1 itself does no extra work per call. A body that is
+    too large or not a JSON object is left as it is, for the handler to refuse as /v1 does (after auth)."""
+    if request.META.get(BODY_TOO_LARGE):
+        return
+    try:
+        body = jsonutil.loads(request.body)
+    except (jsonutil.JSONDecodeError, RequestDataTooBig):
+        return
+    if isinstance(body, dict):
+        body["model"] = model
+        request._body = jsonutil.dumps(body)  # Django's own cache of the read body
+
+
+async def deployment_chat_completions(request: HttpRequest, model: str) -> HttpResponseBase:
+    """`/openai/deployments/{model}/chat/completions` and `/engines/{model}/chat/completions`."""
+    named_in_path(request, model)
+    return await chat_completions(request)
+
+
+async def deployment_embeddings(request: HttpRequest, model: str) -> HttpResponseBase:
+    """`/openai/deployments/{model}/embeddings` and `/engines/{model}/embeddings`."""
+    named_in_path(request, model)
+    return await embeddings(request)
+
+
 async def list_models(request: HttpRequest) -> HttpResponse:
     principal = await authenticate(request.META)
     return json_response(await model_list(principal), headers={"x-request-id": request_id(request)})
@@ -58,8 +88,18 @@ ROUTES: list[tuple[str, str, View]] = [
     ("/models/{path:model_id}", "GET", retrieve_model),
     *MORE_ROUTES,
 ]
+# Azure OpenAI's paths (what `openai.AzureOpenAI` calls; `api-version` in the query is accepted and unused).
+# LiteLLM also serves `/completions` under them; here text completions are on `/v1/completions` only.
+DEPLOYMENT_ROUTES: list[tuple[str, str, View]] = [
+    ("/chat/completions", "POST", deployment_chat_completions),
+    ("/embeddings", "POST", deployment_embeddings),
+]
 for prefix in ("/v1", ""):
     for path, method, view in ROUTES:
         router.add_api_operation(prefix + path, [method], view, include_in_schema=prefix == "/v1")
 for path, method, view in V2_ROUTES:
     router.add_api_operation(path, [method], view, include_in_schema=False)
+for prefix in ("/openai/deployments", "/engines"):
+    for path, method, view in DEPLOYMENT_ROUTES:
+        router.add_api_operation(prefix + "/{path:model}" + path, [method], view,
+                                 include_in_schema=prefix == "/openai/deployments")

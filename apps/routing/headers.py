@@ -8,7 +8,7 @@ from apps.routing.router import Served
 
 def served_headers(rid: str, served: Served[Any]) -> dict[str, str]:
     """Which deployment answered, in LiteLLM's header names and ours."""
-    return {"x-request-id": rid, "x-litellm-model-id": served.deployment.id,
+    return {"x-request-id": rid, "x-litellm-model-id": served.deployment.public_id,
             "x-tollgate-deployment": served.deployment.id,
             "x-litellm-attempted-fallbacks": str(served.fallback_depth),
             "x-litellm-model-group": served.model_group or served.deployment.model_name,

@@ -11,6 +11,7 @@ from apps.core.responses import json_response
 from apps.core.snapshots import with_fresh_connection
 from apps.core.state import state
 from apps.routing.selectors import deployment_health_report
+from apps.routing.services import deployment_health_probe_group
 from apps.teams.auth import authenticate
 
 health_router = Router(tags=["health"])
@@ -56,9 +57,12 @@ async def readiness(request: HttpRequest) -> HttpResponse:
 
 @health_router.get("")
 async def deployments_health(request: HttpRequest, model: str | None = None) -> HttpResponse:
-    """Per-deployment health from the latest latency probes (LiteLLM's `/health`); master key only."""
+    """Per-deployment health from the latest latency probes (LiteLLM's `/health`); master key only.
+    With `?model=`, that model's deployments are probed first, as LiteLLM's `/health` does."""
     principal = await authenticate(request.META)
     if not principal.is_master:
         raise PermissionDenied("GET /health needs the master key.")
+    if model:
+        model = await deployment_health_probe_group(model=model)
     report = await sync_to_async(with_fresh_connection(deployment_health_report), thread_sensitive=False)(model=model)
     return json_response(report)

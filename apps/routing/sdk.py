@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -16,9 +17,9 @@ import django
 from django.conf import settings
 
 from apps.providers import transport
-from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult
+from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, ProviderAdapter, Target
 from apps.providers.registry import ADAPTERS, adapter_for
-from apps.providers.sdk import OpenAIObject, client_chunks, runner
+from apps.providers.sdk import OpenAIObject, call_url, client_chunks, openai_errors_at, runner, sdk_chunks
 from apps.providers.transport import ChatStream
 from apps.routing.calls import target_for
 from apps.routing.config import DeploymentSpec, parse_config
@@ -105,17 +106,22 @@ class Router:
         """A chat completion (or an async iterator of chunks) from the first deployment that answers."""
         options = options_from(params)
         call = ChatCall(model=model, messages=messages, stream=stream, params=params)  # type: ignore[arg-type]
-        if stream:
-            opened = await route(self.table, model, options, lambda d: _open(call, d, options), call=call)
-            return client_chunks(opened.value, include_usage=call.include_usage)
-        served = await route(self.table, model, options, lambda d: _send(call, d, options), call=call)
+        tried = Tried(model)
+        with tried.openai_errors():
+            if stream:
+                opened = await route(self.table, model, options, lambda d: tried.open(call, d, options), call=call)
+                chunks = client_chunks(opened.value, include_usage=call.include_usage)
+                return sdk_chunks(chunks, *tried.pick(opened.deployment, options))
+            served = await route(self.table, model, options, lambda d: tried.send(call, d, options), call=call)
         return OpenAIObject(served.value.body)
 
     async def aembedding(self, model: str, input: Any, **params: Any) -> OpenAIObject:  # noqa: A002
         """Embeddings from the first deployment that answers."""
         options = options_from(params)
         call = EmbeddingCall(model=model, input=input, params=params)
-        served = await route(self.table, model, options, lambda d: _embed(call, d, options), call=call)
+        tried = Tried(model)
+        with tried.openai_errors():
+            served = await route(self.table, model, options, lambda d: tried.embed(call, d, options), call=call)
         return OpenAIObject(served.value.body)
 
     def completion(self, model: str, messages: list[dict[str, Any]], *, stream: bool = False,
@@ -131,18 +137,34 @@ class Router:
         return runner.run(self.aembedding(model, input, **params))
 
 
-async def _send(call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatCompletion:
-    target = target_for(deployment, options)
-    return await transport.send_chat(adapter_for(target.provider), call, target)
+class Tried:
+    """One Router call's attempts: each upstream call, and where the last went, so its error is an openai-class
+    one naming that URL as `completion()`'s does (`router://<model>` when no deployment was tried)."""
 
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.last: tuple[ProviderAdapter, Target] | None = None
 
-async def _open(call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatStream:
-    target = target_for(deployment, options)
-    return await transport.open_chat_stream(adapter_for(target.provider), call, target)
+    def pick(self, deployment: DeploymentRecord, options: CallOptions) -> tuple[ProviderAdapter, Target]:
+        target = target_for(deployment, options)
+        self.last = (adapter_for(target.provider), target)
+        return self.last
 
+    def openai_errors(self) -> AbstractContextManager[None]:
+        """The gateway's errors raised as `sdk_errors` ones (the mapping `completion()` uses)."""
+        return openai_errors_at(self.url)
 
-async def _embed(call: EmbeddingCall, deployment: DeploymentRecord, options: CallOptions) -> EmbeddingResult:
-    target = target_for(deployment, options)
-    return await transport.send_embedding(adapter_for(target.provider), call, target)
+    def url(self) -> str:
+        return call_url(*self.last) if self.last else f"router://{self.model}"
 
+    async def send(self, call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatCompletion:
+        adapter, target = self.pick(deployment, options)
+        return await transport.send_chat(adapter, call, target)
 
+    async def open(self, call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatStream:
+        adapter, target = self.pick(deployment, options)
+        return await transport.open_chat_stream(adapter, call, target)
+
+    async def embed(self, call: EmbeddingCall, deployment: DeploymentRecord, options: CallOptions) -> EmbeddingResult:
+        adapter, target = self.pick(deployment, options)
+        return await transport.send_embedding(adapter, call, target)

@@ -45,6 +45,14 @@ class DeploymentRecord:
     order: int | None = None  # litellm_params.order: the lowest order among the live deployments is tried first
     num_retries: int | None = None  # litellm_params.num_retries: the retries a call gets when this deployment fails
     mode: str = ""  # model_info.mode (chat, embedding, completion...): which calls it serves; "" serves any
+    # LiteLLM's id for it: model_info.id (from config, else config's generated one) or the id /model/new gave;
+    # "" for a row made without one. `id` stays the row number: cooldowns, stats and probes are keyed by it.
+    model_id: str = ""
+
+    @property
+    def public_id(self) -> str:
+        """The id answers (`x-litellm-model-id`) and spend rows name: LiteLLM's model id, else the row number."""
+        return self.model_id or self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +189,7 @@ def record_for(deployment: Any, *, drop_params: bool, policy: RouterPolicy | Non
         weight_set="weight" in (deployment.litellm_params or {}) or deployment.weight != 1.0,
         supported=deployment.provider in ADAPTERS, order=_whole((deployment.litellm_params or {}).get("order")),
         num_retries=_whole((deployment.litellm_params or {}).get("num_retries")),
-        mode=str(info.get("mode") or ""))
+        mode=str(info.get("mode") or ""), model_id=str(getattr(deployment, "config_id", "") or ""))
 
 
 def router_settings_dict() -> dict[str, Any]:

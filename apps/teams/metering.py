@@ -79,6 +79,9 @@ class Billed(Protocol):
     def id(self) -> str: ...
 
     @property
+    def public_id(self) -> str: ...  # LiteLLM's model id, which spend rows name (as its spend logs' model_id)
+
+    @property
     def target(self) -> Target: ...
 
 
@@ -90,9 +93,9 @@ class SpendEvent:
     attempt: int
     key_id: int | None
     key_hash: str
-    team_id: int | None
-    user_id: int | None
-    organization_id: int | None
+    team_id: str | None  # public string ids, as SpendLog and LiteLLM keep them
+    user_id: str | None
+    organization_id: str | None
     model_alias: str
     deployment_id: str
     provider: str
@@ -152,7 +155,7 @@ class Meter:
             request_id=self.request_id, attempt=len(self.events) + 1, key_id=key.id if key else None,
             key_hash=key.token_hash if key else "", team_id=key.team_id if key else None,
             user_id=key.user_id if key else None, organization_id=key.organization_id if key else None,
-            model_alias=self.model, deployment_id=deployment.id, provider=deployment.target.provider,
+            model_alias=self.model, deployment_id=deployment.public_id, provider=deployment.target.provider,
             call_type=self.call_type, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens, cost_nanos=cost_nanos, latency_ms=int((end - start) * 1000),
             ttft_ms=int(ttft * 1000) if ttft is not None else None, status=status, error_type=error_type,

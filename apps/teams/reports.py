@@ -1,69 +1,85 @@
-"""/spend/logs and /global/spend/report: spend rows and totals within the caller's scope, as JSON or CSV."""
+"""/spend/logs and /spend/logs/v2: spend rows (or spend per day) in the caller's scope, as JSON or CSV."""
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from apps.teams import selectors
-from apps.teams.auth import hash_key
-from apps.teams.representations import money, spend_log_json
+from django.db.models import QuerySet, Sum
+
+from apps.teams import report_selectors as reads
+from apps.teams import spend_refs
+from apps.teams.models import SpendLog
+from apps.teams.representations import spend_log_json
 from apps.teams.selectors import Caller
+from apps.teams.spend_queries import Window
 
 
 def spend_logs(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Spend rows, newest first, filtered by key, user, team or request id."""
-    rows = selectors.spend_logs(caller, start=query.get("start_date"), end=query.get("end_date"))
-    if query.get("api_key"):
-        ref = query["api_key"]
-        rows = rows.filter(key_hash=hash_key(ref) if ref.startswith("sk-") else ref)
-    if query.get("user_id"):
-        rows = rows.filter(user_id__in=selectors.user_list(caller).filter(username=query["user_id"]).values("pk"))
-    if query.get("team_id"):
-        rows = rows.filter(team_id=int(query["team_id"]) if query["team_id"].isdigit() else -1)
-    if query.get("request_id"):
-        rows = rows.filter(request_id=query["request_id"])
-    page = list(rows[: query["limit"]])
-    names = selectors.usernames({row.user_id for row in page if row.user_id is not None})
+    """/spend/logs: with both dates and `summarize` (LiteLLM's default) spend per day, else the rows."""
+    window: Window = query["window"]
+    rows = reads.spend_rows(caller, window, log_filter(query))
+    if query["summarize"] and query.get("start_date") and query.get("end_date"):
+        return spend_per_day(rows, window)
+    return logs_json(list(rows[: query["limit"]]))
+
+
+def log_filter(query: Mapping[str, Any]) -> reads.SpendFilter:
+    """LiteLLM's spend-log filters from a validated query."""
+    return reads.SpendFilter(
+        api_keys=(query["api_key"],) if query.get("api_key") else (), user_id=query.get("user_id"),
+        team_ids=(query["team_id"],) if query.get("team_id") else None, request_id=query.get("request_id"),
+        model=query.get("model"), key_alias=query.get("key_alias"), min_spend=query.get("min_spend"),
+        max_spend=query.get("max_spend"),
+        statuses=(query["status_filter"],) if query.get("status_filter") else ())
+
+
+def logs_json(page: list[SpendLog]) -> list[dict[str, Any]]:
+    """Rows as LiteLLM's LiteLLM_SpendLogs, `user` being the user's API id."""
+    names = spend_refs.user_labels(row.user_id for row in page)
     return [{**spend_log_json(row), "user": names.get(row.user_id) if row.user_id else None} for row in page]
 
 
-def spend_report(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Totals per day and per team, key, model or user."""
-    group_by = query["group_by"]
-    rows = selectors.spend_report(caller, group_by=group_by, start=query.get("start_date"),
-                                  end=query.get("end_date"))
-    labels = report_labels(group_by, rows)
-    report = []
-    for row in rows:
-        entry: dict[str, Any] = {"group_by_day": row["day"].isoformat()}
-        if group_by == "team":
-            entry.update(team_id=none_or_str(row["team_id"]), team_alias=labels.get(row["team_id"]))
-        elif group_by == "key":
-            entry.update(api_key=row["key_hash"], key_alias=labels.get(row["key_id"]) or None)
-        elif group_by == "model":
-            entry.update(model=row["model_alias"])
-        elif group_by == "user":
-            entry.update(user_id=labels.get(row["user_id"]))
-        entry.update(spend=money(row["spend"]), requests=row["requests"], prompt_tokens=row["prompt_tokens"],
-                     completion_tokens=row["completion_tokens"])
-        report.append(entry)
-    return report
+def spend_per_day(rows: QuerySet[SpendLog], window: Window) -> list[dict[str, Any]]:
+    """LiteLLM's summarized /spend/logs: per local day its spend, per user, per model and per key hash.
+
+    Every day of the window is listed, oldest first, days without spend with 0 (LiteLLM fills only
+    the days after the last one with spend).
+    """
+    groups = list(reads.with_day(rows, window.zone).values("day", "key_hash", "user_id", "model_alias")
+                  .annotate(spend=Sum("cost")).order_by("day"))
+    names = spend_refs.user_labels(g["user_id"] for g in groups)
+    days: dict[date, dict[str, Any]] = {d: {"startTime": d.isoformat(), "spend": Decimal(0), "users": {},
+                                            "models": {}} for d in window.days()}
+    for group in groups:
+        day = days.setdefault(group["day"], {"startTime": group["day"].isoformat(), "spend": Decimal(0),
+                                             "users": {}, "models": {}})
+        spend = group["spend"] or Decimal(0)
+        user = names.get(group["user_id"]) if group["user_id"] is not None else None
+        day["spend"] += spend
+        day[group["key_hash"]] = day.get(group["key_hash"], Decimal(0)) + spend
+        day["users"][user] = day["users"].get(user, Decimal(0)) + spend
+        day["models"][group["model_alias"]] = day["models"].get(group["model_alias"], Decimal(0)) + spend
+    return [as_floats(days[d]) for d in sorted(days)]
 
 
-def none_or_str(value: object) -> str | None:
-    return None if value is None else str(value)
+def as_floats(value: Any) -> Any:
+    """Decimals (nested in dicts) as JSON numbers."""
+    if isinstance(value, dict):
+        return {k: as_floats(v) for k, v in value.items()}
+    return float(value) if isinstance(value, Decimal) else value
 
 
-def report_labels(group_by: str, rows: list[dict[str, Any]]) -> dict[Any, str]:
-    if group_by == "team":
-        return selectors.team_aliases({r["team_id"] for r in rows if r["team_id"] is not None})
-    if group_by == "key":
-        return selectors.key_aliases({r["key_id"] for r in rows if r["key_id"] is not None})
-    if group_by == "user":
-        return selectors.usernames({r["user_id"] for r in rows if r["user_id"] is not None})
-    return {}
+def spend_logs_page(caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
+    """/spend/logs/v2: one page of rows, newest first, with the count of all that match."""
+    rows = reads.spend_rows(caller, query["window"], log_filter(query))
+    page, size = query["page"], query["page_size"]
+    total = rows.count()
+    return {"data": logs_json(list(rows[(page - 1) * size: page * size])), "total": total, "page": page,
+            "page_size": size, "total_pages": -(-total // size)}
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

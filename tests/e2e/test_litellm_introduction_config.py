@@ -1,6 +1,6 @@
 """The config LiteLLM's introduction shows (tests/routing/fixtures/configs/litellm_introduction.yaml), loaded as
 written and served: latency-based routing, retries from retry_policy, fallbacks gpt-4o -> claude-sonnet, and
-the proxy's monthly budget of 1000 USD."""
+the proxy's monthly budget of 1000 USD, and its teams."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,7 +16,7 @@ from apps.providers.registry import ADAPTERS
 from apps.routing.config import load_config_file
 from apps.routing.models import Deployment, RouterSettings
 from apps.routing.snapshot import load_routing_table
-from apps.teams.models import ProxyBudget
+from apps.teams.models import ProxyBudget, Team
 from tests.conftest import free_port
 from tests.teams.test_proxy_budget import lift_proxy_budget_after, refusal  # noqa: F401 - the fixture is used
 from tests.upstreams import anthropic
@@ -30,9 +30,9 @@ SERVER_ERROR = Reply.json(500, {"error": {"message": "upstream broke", "type": "
 
 
 @pytest.mark.django_db  # for the imported fixture that lifts the proxy budget after each test
-def test_it_loads_with_only_the_team_settings_warning() -> None:
+def test_it_loads_without_a_warning() -> None:
     config = load_config_file(CONFIG, set(ADAPTERS))
-    assert config.warnings == ("line 18: unknown key 'team_settings' in general_settings ignored",)
+    assert config.warnings == ()
     assert [(d.model_name, d.provider, d.provider_model) for d in config.deployments] == [
         ("gpt-4o", "openai", "gpt-4o"), ("claude-sonnet", "anthropic", "claude-sonnet-4-20250514"),
         ("gpt-4o", "azure", "gpt-4o-deployment")]
@@ -50,6 +50,9 @@ def test_it_is_stored_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Deployment.objects.get(provider="azure").api_base == "https://example-resource.openai.azure.com"
     budget = ProxyBudget.objects.get()
     assert (budget.max_budget, budget.budget_duration, budget.spend) == (Decimal(1000), "monthly", Decimal(0))
+    assert {t.team_id: (t.max_budget, t.allowed_models) for t in Team.objects.all()} == {
+        "engineering": (Decimal(500), ["gpt-4o", "claude-sonnet"]),
+        "data-science": (Decimal(1000), ["gpt-4o", "claude-sonnet", "embedding-*"])}
 
 
 @pytest.fixture
@@ -84,14 +87,14 @@ def test_gpt_4o_retries_three_times_then_falls_back_to_claude(loaded: None, upst
     # 1 try + 3 retries (retry_policy.num_retries) on the two gpt-4o deployments, then claude-sonnet once.
     assert (response.headers["x-tollgate-attempts"], response.headers["x-litellm-attempted-fallbacks"]) == ("5", "1")
     assert 1 <= len(upstream.models_called()) <= 3 and len(claude.server.requests) == 1
-    assert response.headers["x-litellm-model-id"] == str(Deployment.objects.get(provider="anthropic").pk)
+    assert response.headers["x-litellm-model-id"] == Deployment.objects.get(provider="anthropic").config_id
 
 
 def test_a_healthy_gpt_4o_answers_without_a_fallback(loaded: None, upstream: OpenAIUpstream,
                                                      claude: GatewayUpstream, http: httpx.Client) -> None:
     response = http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": MSG})
     assert response.status_code == 200
-    assert response.headers["x-litellm-model-id"] == str(Deployment.objects.get(provider="openai").pk)
+    assert response.headers["x-litellm-model-id"] == Deployment.objects.get(provider="openai").config_id
     assert claude.server.requests == []
 
 

@@ -53,11 +53,7 @@ def test_azure_with_api_base_and_api_key(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_bedrock_with_aws_credentials_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", bedrock.ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", bedrock.SECRET_KEY)
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    bedrock.credentials_env(monkeypatch, AWS_REGION="us-east-1")
     with bedrock.gateway_upstream() as upstream:
         monkeypatch.setenv("AWS_BEDROCK_RUNTIME_ENDPOINT", upstream.api_base)
         reply = completion(model="bedrock/anthropic.claude-3-sonnet-20240229-v1:0", messages=msgs)

@@ -6,6 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openai
+import pytest
+
+from apps.core.errors import ModelNotFound
+from apps.providers.base import UpstreamError
 from apps.routing import Router
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
@@ -55,3 +60,58 @@ def test_router_works_without_django_settings() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "routed", result.stderr
+
+
+def error_reply(status: int, message: str, kind: str) -> Reply:
+    return Reply.json(status, {"error": {"message": message, "type": kind, "param": None, "code": None}})
+
+
+def one_deployment(api_base: str) -> Router:
+    return Router(model_list=[
+        {"model_name": "gpt", "litellm_params": {"model": "openai/gpt-4o", "api_base": api_base}},
+        {"model_name": "emb", "litellm_params": {"model": "openai/text-embedding-3-small", "api_base": api_base}},
+    ], num_retries=0)
+
+
+def test_router_errors_are_the_openai_classes_completion_raises(openai_upstream: OpenAIUpstream) -> None:
+    openai_upstream.reset()
+    openai_upstream.reply_with(error_reply(429, "slow down", "rate_limit_error"),
+                               error_reply(401, "bad key", "authentication_error"),
+                               error_reply(404, "no such model", "invalid_request_error"))
+    router = one_deployment(openai_upstream.api_base)
+    with pytest.raises(openai.RateLimitError) as caught:
+        router.completion(model="gpt", messages=MSG)
+    assert isinstance(caught.value, UpstreamError)
+    assert (caught.value.status_code, str(caught.value), str(caught.value.request.url)) == (
+        429, "slow down", openai_upstream.api_base)
+    with pytest.raises(openai.AuthenticationError):
+        list(router.completion(model="gpt", messages=MSG, stream=True))  # type: ignore[arg-type]
+    with pytest.raises(openai.NotFoundError) as not_found:
+        router.embedding(model="emb", input="x")
+    assert str(not_found.value) == "no such model"
+    assert len(openai_upstream.requests) == 3
+
+
+async def test_router_async_calls_and_streams_raise_openai_classes(openai_upstream: OpenAIUpstream) -> None:
+    openai_upstream.reset()
+    openai_upstream.reply_with(error_reply(500, "boom", "server_error"),
+                               Reply.stream([b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n']),
+                               error_reply(400, "bad input", "invalid_request_error"))
+    router = one_deployment(openai_upstream.api_base)
+    with pytest.raises(openai.InternalServerError):
+        await router.acompletion(model="gpt", messages=MSG)
+    stream = await router.acompletion(model="gpt", messages=MSG, stream=True)
+    with pytest.raises(openai.InternalServerError) as mid_stream:
+        [chunk async for chunk in stream]  # type: ignore[union-attr]
+    assert (str(mid_stream.value), mid_stream.value.status_code) == ("overloaded", 500)
+    with pytest.raises(openai.BadRequestError):
+        await router.aembedding(model="emb", input="x")
+
+
+def test_router_own_errors_are_openai_classes_too() -> None:
+    router = Router(model_list=[{"model_name": "m", "litellm_params": {"model": "mock/m"}}])
+    with pytest.raises(openai.NotFoundError) as caught:
+        router.completion(model="missing", messages=MSG)
+    assert isinstance(caught.value, ModelNotFound)
+    assert (caught.value.status_code, caught.value.code, str(caught.value.request.url)) == (
+        404, "model_not_found", "router://missing")

@@ -16,7 +16,7 @@ from tests.teams.conftest import Cast, client, spend_event
 
 
 def test_generated_secret_is_shown_once_and_only_its_hash_is_stored(cast: Cast, http: httpx.Client) -> None:
-    created = http.post("/key/generate", json={"team_id": str(cast.team_a.pk), "user_id": "bob",
+    created = http.post("/key/generate", json={"team_id": cast.team_a.team_id, "user_id": "bob",
                                                "models": ["gpt-4o-mini", "openai/*"], "key_alias": "bob-2"}).json()
     secret = created["key"]
     assert secret.startswith("sk-")
@@ -35,7 +35,10 @@ def test_generated_secret_is_shown_once_and_only_its_hash_is_stored(cast: Cast, 
     pytest.param("/key/generate", {"max_budget": -1}, "max_budget", id="negative_budget_case"),
     pytest.param("/key/generate", {"rpm_limit": "many"}, "rpm_limit", id="bad_integer_case"),
     pytest.param("/key/generate", {"user_id": "nobody"}, "user_id", id="unknown_user_case"),
-    pytest.param("/team/new", {"max_budget": 3}, "team_alias", id="missing_field_case"),
+    pytest.param("/team/member_add", {"member": {"role": "user", "user_id": "bob"}}, "team_id",
+                 id="missing_field_case"),
+    pytest.param("/team/new", {"team_alias": "x", "max_parallel_calls": 3}, "max_parallel_calls",
+                 id="field_litellm_lacks_case"),
     pytest.param("/team/new", {"team_alias": "x", "members_with_roles": [{"role": "boss", "user_id": "bob"}]},
                  "members_with_roles.role", id="nested_field_case"),
     pytest.param("/user/new", {"user_id": "zed", "user_role": "king"}, "user_role", id="bad_choice_case"),
@@ -52,7 +55,7 @@ def test_bad_bodies_are_400_naming_the_field(cast: Cast, http: httpx.Client, pat
 def test_regenerate_keeps_spend_and_window_and_retires_the_old_secret(cast: Cast, http: httpx.Client) -> None:
     key = cast.bob.key
     VirtualKey.objects.filter(pk=key.pk).update(spend=Decimal("1.25"))
-    created = http.post("/key/generate", json={"user_id": "bob", "team_id": str(cast.team_a.pk),
+    created = http.post("/key/generate", json={"user_id": "bob", "team_id": cast.team_a.team_id,
                                                "budget_duration": "30d", "max_budget": 10}).json()
     before = VirtualKey.objects.get(token_hash=created["token"])
     fresh = http.post("/key/regenerate", json={"key": created["key"]}).json()
@@ -96,7 +99,8 @@ def test_spend_logs_and_report_are_scoped_by_caller(spent: Cast, gateway: Gatewa
     assert {row["request_id"] for row in logs} == visible
     assert {row["request_id"] for row in probe} == visible & {"r-bob"}
     costs = {"r-alice": 0.5, "r-bob": 0.25, "r-mallory": 2.0}
-    assert sum(row["spend"] for row in report) == pytest.approx(sum(costs[r] for r in visible))
+    assert sum(team["total_spend"] for day in report for team in day["teams"]) == pytest.approx(
+        sum(costs[r] for r in visible))
 
 
 def test_spend_report_groups_by_day_and_model_as_csv(spent: Cast, http: httpx.Client) -> None:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import pytest
+
 from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
@@ -24,6 +26,16 @@ ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 SIGNING_TIME = "20240115T093000Z"
 EVENT_STREAM = "application/vnd.amazon.eventstream"
+
+
+def credentials_env(monkeypatch: pytest.MonkeyPatch, **regions: str) -> None:
+    """The test credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, no other credential source set, and
+    the region variables given (AWS_REGION=...)."""
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_DEFAULT_REGION",
+                 "AWS_REGION_NAME", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY, **regions}.items():
+        monkeypatch.setenv(name, value)
 
 
 # --- SigV4, from the spec ---------------------------------------------------------------------------
@@ -88,8 +100,9 @@ def check_signed(seen: Recorded, base_url: str) -> None:
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential="), f"not SigV4: {authorization!r}"
     signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
     assert {"host", "x-amz-date", "content-type"} <= set(signed), f"unsigned essentials: {signed}"
+    region = authorization.split("Credential=")[1].split("/")[2]  # verified with the region the scope names
     expected = sigv4_authorization(method=seen.method, url=base_url + seen.path, headers=seen.headers,
-                                   body=seen.body, signed=signed)
+                                   body=seen.body, signed=signed, region=region)
     assert authorization == expected, f"signature mismatch:\n{authorization}\n{expected}"
 
 

@@ -32,6 +32,14 @@ class VertexAIAdapter(GeminiAdapter):
     prefix: ClassVar[str] = "vertex_ai"
     api_key_env: ClassVar[tuple[str, ...]] = ()
     api_base_env: ClassVar[tuple[str, ...]] = ("VERTEXAI_API_BASE",)
+    # LiteLLM's variables, read when no param gives them; GOOGLE_APPLICATION_CREDENTIALS stays google-auth's
+    # fallback (read in `google_credentials`) when no credentials are given at all.
+    extra_env: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "vertex_project": ("VERTEXAI_PROJECT",), "vertex_location": ("VERTEXAI_LOCATION", "VERTEX_LOCATION"),
+        "vertex_credentials": ("VERTEXAI_CREDENTIALS",)}
+    extra_aliases: ClassVar[Mapping[str, str]] = {
+        "vertex_ai_project": "vertex_project", "vertex_ai_location": "vertex_location",
+        "vertex_ai_credentials": "vertex_credentials"}
     default_api_version: ClassVar[str] = "v1"
 
     def model_url(self, target: Target) -> str:

@@ -42,6 +42,7 @@ class BedrockAdapter(CapabilityTable):
     prefix: ClassVar[str] = "bedrock"
     api_key_env: ClassVar[tuple[str, ...]] = ()
     api_base_env: ClassVar[tuple[str, ...]] = ("AWS_BEDROCK_RUNTIME_ENDPOINT",)
+    extra_env: ClassVar[Mapping[str, tuple[str, ...]]] = {aws_auth.ENV_REGION_OPTION: aws_auth.REGION_ENV}
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

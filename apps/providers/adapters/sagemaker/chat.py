@@ -36,6 +36,7 @@ class SageMakerChatAdapter(OpenAICompatibleAdapter):
     prefix: ClassVar[str] = "sagemaker_chat"
     api_key_env: ClassVar[tuple[str, ...]] = ()
     api_base_env: ClassVar[tuple[str, ...]] = ()
+    extra_env: ClassVar[Mapping[str, tuple[str, ...]]] = runtime.REGION_FROM_ENV
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision"})
 

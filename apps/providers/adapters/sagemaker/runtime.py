@@ -19,6 +19,8 @@ from apps.providers.adapters.openai import retry_after_seconds
 from apps.providers.base import Frame, Target, UpstreamError, UpstreamRequest
 
 SERVICE = "sagemaker"
+# The region from AWS_REGION_NAME / AWS_REGION / AWS_DEFAULT_REGION, read when the routing snapshot is built (as Bedrock).
+REGION_FROM_ENV: Mapping[str, tuple[str, ...]] = {aws_auth.ENV_REGION_OPTION: aws_auth.REGION_ENV}
 # SageMaker's own exception names beside the AWS-wide ones Bedrock shares: name -> (status, type, code).
 SAGEMAKER_EXCEPTIONS: dict[str, tuple[int, str, str | None]] = {
     **EXCEPTIONS,

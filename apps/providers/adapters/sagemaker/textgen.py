@@ -89,6 +89,7 @@ class SageMakerAdapter(CapabilityTable):
     prefix: ClassVar[str] = "sagemaker"
     api_key_env: ClassVar[tuple[str, ...]] = ()
     api_base_env: ClassVar[tuple[str, ...]] = ()
+    extra_env: ClassVar[Mapping[str, tuple[str, ...]]] = runtime.REGION_FROM_ENV
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "usage_in_stream", "embeddings"})
     counts_prompt_tokens: ClassVar[bool] = False  # the transport estimates the prompt from the messages
