@@ -1,9 +1,9 @@
-"""Provider adapters; `completion`, `acompletion`, `embedding`, `aembedding` are the Python SDK."""
+"""Provider adapters; `completion`, `acompletion`, `embedding`, `aembedding`, `rerank`, `arerank` are the Python SDK."""
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["acompletion", "aembedding", "completion", "embedding"]
+__all__ = ["acompletion", "aembedding", "arerank", "completion", "embedding", "rerank"]
 
 
 def __getattr__(name: str) -> Any:

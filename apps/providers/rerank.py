@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypedDict
 
+from apps.core import jsonutil
+from apps.core.errors import InvalidRequest
 from apps.providers.base import Usage
 
 
@@ -57,3 +60,42 @@ def rerank_document(document: Any) -> RerankDocument:
 def token_meta(tokens: int) -> dict[str, Any]:
     """LiteLLM's rerank `meta` for a token-billed reranker."""
     return {"billed_units": {"total_tokens": tokens}, "tokens": {"input_tokens": tokens, "output_tokens": 0}}
+
+
+# USD per search unit (one query over up to 100 documents) of Cohere's rerank models, as LiteLLM lists them
+# (`input_cost_per_query`); a Cohere rerank model not listed is priced as the current ones.
+COHERE_QUERY_PRICES = {"rerank-v3.5": Decimal("0.002"), "rerank-english-v3.0": Decimal("0.002"),
+                       "rerank-multilingual-v3.0": Decimal("0.002"), "rerank-english-v2.0": Decimal("0.002"),
+                       "rerank-multilingual-v2.0": Decimal("0.002")}
+COHERE_DEFAULT_QUERY_PRICE = Decimal("0.002")
+
+
+def query_price(provider: str, model: str) -> Decimal | None:
+    """The list price of one search unit, for providers that bill rerank per search (Cohere); None otherwise."""
+    if provider != "cohere":
+        return None
+    return COHERE_QUERY_PRICES.get(model, COHERE_DEFAULT_QUERY_PRICE)
+
+
+def document_text(document: Any, rank_fields: list[str] | None, index: int) -> str:
+    """A document as the text ranked: a string as is, `{"text"}` its text, other objects their (rank) fields
+    as `name: value` lines."""
+    if isinstance(document, str):
+        return document
+    if not isinstance(document, dict):
+        raise InvalidRequest(f"Invalid type for 'documents[{index}]': expected a string or an object.",
+                             param=f"documents[{index}]", code="invalid_type")
+    if rank_fields is None and set(document) == {"text"} and isinstance(document["text"], str):
+        return document["text"]
+    names = rank_fields if rank_fields is not None else list(document)
+    lines = [f"{name}: {value if isinstance(value, str) else jsonutil.dumps(value).decode()}"
+             for name in names if (value := document.get(name)) is not None]
+    if not lines:
+        raise InvalidRequest(f"'documents[{index}]' has none of the rank_fields {names}.",
+                             param=f"documents[{index}]", code="invalid_value")
+    return "\n".join(lines)
+
+
+def rerank_texts(documents: list[Any], rank_fields: list[str] | None = None) -> list[str]:
+    """Every document as the text ranked (see `document_text`)."""
+    return [document_text(document, rank_fields, index) for index, document in enumerate(documents)]

@@ -1,4 +1,5 @@
 """Call providers from Python without the server or a database: the gateway's own adapters and transport.
+(`apps.providers.rerank` is the rerank values module, so `rerank` / `arerank` are imported from here.)
 
     from apps.providers import completion
     reply = completion(model="anthropic/claude-sonnet-4-20250514", messages=[{"role": "user", "content": "Hi"}])
@@ -18,6 +19,8 @@ from apps.providers import transport
 from apps.providers.base import ChatCall, EmbeddingCall, ProviderAdapter, Target
 from apps.providers.env_defaults import with_env_defaults
 from apps.providers.registry import resolve
+from apps.providers.rerank import RerankCall, rerank_texts
+from apps.providers.rerank_send import send_rerank
 from apps.providers.sdk_errors import sdk_error
 from apps.providers.transport import ChatStream
 
@@ -126,6 +129,18 @@ async def aembedding(model: str, input: Any, **options: Any) -> OpenAIObject:  #
     return OpenAIObject(result.body)
 
 
+async def arerank(model: str, query: str, documents: list[Any], *, top_n: int | None = None,
+                  rank_fields: list[str] | None = None, return_documents: bool = False,
+                  max_tokens_per_doc: int | None = None, **options: Any) -> OpenAIObject:
+    """Documents ranked by relevance to `query`, in Cohere's `/rerank` shape (`{"id", "results", "meta"}`)."""
+    adapter, target = build_target(model, options)
+    call = RerankCall(model=model, query=query, documents=rerank_texts(documents, rank_fields), top_n=top_n,
+                      return_documents=return_documents, max_tokens_per_doc=max_tokens_per_doc, params=options)
+    with openai_errors(adapter, target):
+        result = await send_rerank(adapter, call, target)
+    return OpenAIObject(result.body)
+
+
 class _LoopThread:
     """One background event loop for the sync API, so pooled connections survive between calls."""
 
@@ -173,3 +188,8 @@ def completion(model: str, messages: list[dict[str, Any]], *, stream: bool = Fal
 def embedding(model: str, input: Any, **options: Any) -> OpenAIObject:  # noqa: A002
     """Blocking `aembedding`."""
     return runner.run(aembedding(model, input, **options))
+
+
+def rerank(model: str, query: str, documents: list[Any], **options: Any) -> OpenAIObject:
+    """Blocking `arerank`."""
+    return runner.run(arerank(model, query, documents, **options))

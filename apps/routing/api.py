@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
@@ -14,22 +13,14 @@ from apps.core.http import BODY_TOO_LARGE, read_body, request_id
 from apps.core.responses import json_response, sse_response
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
+from apps.routing.headers import served_headers
+from apps.routing.more_api import MORE_ROUTES, V2_ROUTES
 from apps.routing.parsing import parse_chat_request, parse_embedding_request
-from apps.routing.router import Served
 from apps.routing.streaming import sse_events
 from apps.teams.auth import authenticate
 
 router = Router(tags=["openai"])
 View = Callable[..., Awaitable[HttpResponseBase]]
-
-
-def served_headers(rid: str, served: Served[Any]) -> dict[str, str]:
-    """Which deployment answered, in LiteLLM's header names and ours."""
-    return {"x-request-id": rid, "x-litellm-model-id": served.deployment.public_id,
-            "x-tollgate-deployment": served.deployment.id,
-            "x-litellm-attempted-fallbacks": str(served.fallback_depth),
-            "x-litellm-model-group": served.model_group or served.deployment.model_name,
-            "x-tollgate-attempts": str(served.attempts)}
 
 
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
@@ -95,9 +86,10 @@ ROUTES: list[tuple[str, str, View]] = [
     ("/embeddings", "POST", embeddings),
     ("/models", "GET", list_models),
     ("/models/{path:model_id}", "GET", retrieve_model),
+    *MORE_ROUTES,
 ]
 # Azure OpenAI's paths (what `openai.AzureOpenAI` calls; `api-version` in the query is accepted and unused).
-# LiteLLM also serves `/completions` under them; the gateway serves no text completions, so neither are they.
+# LiteLLM also serves `/completions` under them; here text completions are on `/v1/completions` only.
 DEPLOYMENT_ROUTES: list[tuple[str, str, View]] = [
     ("/chat/completions", "POST", deployment_chat_completions),
     ("/embeddings", "POST", deployment_embeddings),
@@ -105,6 +97,8 @@ DEPLOYMENT_ROUTES: list[tuple[str, str, View]] = [
 for prefix in ("/v1", ""):
     for path, method, view in ROUTES:
         router.add_api_operation(prefix + path, [method], view, include_in_schema=prefix == "/v1")
+for path, method, view in V2_ROUTES:
+    router.add_api_operation(path, [method], view, include_in_schema=False)
 for prefix in ("/openai/deployments", "/engines"):
     for path, method, view in DEPLOYMENT_ROUTES:
         router.add_api_operation(prefix + "/{path:model}" + path, [method], view,

@@ -75,7 +75,9 @@ def unsupported_provider(group: str, deployments: tuple[DeploymentRecord, ...]) 
 
 
 # model_info.mode -> the calls it serves (LiteLLM's modes; "completion" and "responses" models take chat calls here)
-MODE_SERVES = {"chat": "chat", "completion": "chat", "responses": "chat", "embedding": "embedding"}
+MODE_SERVES = {"chat": "chat", "completion": "chat", "responses": "chat", "embedding": "embedding",
+               "rerank": "rerank", "moderation": "moderation"}
+MODE_ENDPOINTS = {"embedding": "/v1/embeddings", "rerank": "/v1/rerank", "moderation": "/v1/moderations"}
 
 
 def serves(deployment: DeploymentRecord, call_mode: str) -> bool:
@@ -85,7 +87,7 @@ def serves(deployment: DeploymentRecord, call_mode: str) -> bool:
 
 def wrong_mode(group: str, deployments: tuple[DeploymentRecord, ...], call_mode: str) -> InvalidRequest:
     modes = ", ".join(sorted({d.mode for d in deployments}))
-    endpoint = "/v1/embeddings" if call_mode == "embedding" else "/v1/chat/completions"
+    endpoint = MODE_ENDPOINTS.get(call_mode, "/v1/chat/completions")
     return InvalidRequest(f"The model `{group}` has model_info.mode {modes} and is not served on {endpoint}.",
                           param="model", code="model_mode_mismatch")
 
@@ -296,8 +298,10 @@ def _usage_of(value: Any) -> Usage | None:
 
 async def route(table: RoutingTable, model: str, options: CallOptions, attempt: Attempt[T],
                 observer: AttemptObserver = NO_OBSERVER, *, call: ChatCall | EmbeddingCall | None = None,
-                rng: random.Random | None = None, sleep: Sleep = asyncio.sleep) -> Served[T]:
-    """Serve `model` from its deployments, retrying and falling back as the router policy says."""
-    router: CallRouter[T] = CallRouter(table, options, attempt, observer, shape=call_shape(call), rng=rng or _RNG,
-                                       sleep=sleep)
+                rng: random.Random | None = None, sleep: Sleep = asyncio.sleep,
+                shape: CallShape | None = None) -> Served[T]:
+    """Serve `model` from its deployments, retrying and falling back as the router policy says (`shape`, for
+    calls other than chat and embeddings, says what the router may know of the call)."""
+    router: CallRouter[T] = CallRouter(table, options, attempt, observer, shape=shape or call_shape(call),
+                                       rng=rng or _RNG, sleep=sleep)
     return await router.serve(model)

@@ -166,13 +166,13 @@ class Meter:
                                       error_type=error.error_code or error.error_type))
 
     def settlement(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",
-                   error_type: str = "", ttft: float | None = None) -> Settlement | None:
-        """The reservation settled at the real cost (usage x the serving deployment's price), with every attempt's
-        event; None once already settled."""
+                   error_type: str = "", ttft: float | None = None, cost_nanos: int | None = None) -> Settlement | None:
+        """The reservation settled at the real cost (usage x the serving deployment's price, or `cost_nanos` for
+        calls not billed per token), with every attempt's event; None once already settled."""
         if self.settled:
             return None
         self.settled = True
-        actual = usage_cost_nanos(price, usage) if price is not None else 0
+        actual = cost_nanos if cost_nanos is not None else usage_cost_nanos(price, usage) if price is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
@@ -192,9 +192,10 @@ class Meter:
             await state().settle_and_push_many([settlement])
 
     def finish_soon(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",
-                    error_type: str = "", ttft: float | None = None) -> None:
+                    error_type: str = "", ttft: float | None = None, cost_nanos: int | None = None) -> None:
         """`finish` batched with other calls' (settle_queue): for answers on their way and cancelled calls."""
-        settlement = self.settlement(deployment, usage, price=price, status=status, error_type=error_type, ttft=ttft)
+        settlement = self.settlement(deployment, usage, price=price, status=status, error_type=error_type, ttft=ttft,
+                                     cost_nanos=cost_nanos)
         if settlement is not None:
             settle_queue.settle_later(settlement)
 

@@ -19,11 +19,14 @@ from apps.teams.metering import Billed, Meter
 
 
 def chunk_chars(body: dict[str, Any]) -> int:
-    """Characters generated in one chunk: content, reasoning and tool-call arguments of every choice."""
+    """Characters generated in one chunk: content, reasoning and tool-call arguments of every choice (or its
+    `text`, in a legacy completions chunk)."""
     count = 0
     for choice in body.get("choices") or ():
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if not delta:
+            text = choice.get("text") if isinstance(choice, dict) else None  # a text_completion chunk
+            count += len(text) if isinstance(text, str) else 0
             continue
         for value in (delta.get("content"), delta.get("reasoning_content")):
             if isinstance(value, str):

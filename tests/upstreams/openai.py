@@ -22,6 +22,39 @@ def mock_answer(request: Recorded, *, delay: float = 0.0) -> Reply:
     return Reply.stream(list(answer), delay=delay)
 
 
+MODERATION_FIELDS = {"model", "input"}
+RERANK_FIELDS = {"model", "query", "documents", "top_n", "return_documents"}  # vLLM's / Infinity's `/rerank`
+
+
+def moderation_answer(request: Recorded) -> Reply:
+    """OpenAI's `/v1/moderations`: input flagged when it says "kill"; unknown fields refused as OpenAI does."""
+    body = request.json()
+    unknown = sorted(set(body) - MODERATION_FIELDS)
+    if unknown:
+        return Reply.json(400, {"error": {"message": f"Unrecognized request argument supplied: {unknown[0]}",
+                                          "type": "invalid_request_error", "param": unknown[0], "code": None}})
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    results = [{"flagged": "kill" in str(text), "categories": {"violence": "kill" in str(text), "hate": False},
+                "category_scores": {"violence": 0.9 if "kill" in str(text) else 0.01, "hate": 0.001}}
+               for text in texts]
+    return Reply.json(200, {"id": "modr-wire", "model": body.get("model"), "results": results})
+
+
+def rerank_answer(request: Recorded) -> Reply:
+    """vLLM's `/rerank` (Jina's shape): documents ranked by how many query words they hold, usage in tokens."""
+    body = request.json()
+    unknown = sorted(set(body) - RERANK_FIELDS)
+    assert not unknown, f"vLLM rerank got unknown fields {unknown}"
+    documents: list[str] = body["documents"]
+    words = body["query"].lower().split()
+    scores = [sum(word in doc.lower() for word in words) / len(words) for doc in documents]
+    order = sorted(range(len(documents)), key=lambda i: (-scores[i], i))[:body.get("top_n") or len(documents)]
+    results = [{"index": i, "relevance_score": scores[i], "document": {"text": documents[i]}} for i in order]
+    tokens = len(words) * len(documents) + sum(len(doc.split()) for doc in documents)
+    return Reply.json(200, {"id": "rerank-wire", "model": body["model"], "usage": {"total_tokens": tokens},
+                            "results": results})
+
+
 def paced(delay: float) -> Responder:
     """The mock answer, with `delay` seconds before each streamed event."""
     return partial(mock_answer, delay=delay)
@@ -61,6 +94,10 @@ class OpenAIUpstream(RecordingServer):
         if planned is None and self.replies:
             planned = self.replies.pop(0)
         if planned is None:
+            if request.path.endswith("/moderations"):
+                return moderation_answer(request)
+            if request.path.endswith("/rerank"):
+                return rerank_answer(request)
             return mock_answer(request)
         return planned if isinstance(planned, Reply) else planned(request)
 

@@ -36,24 +36,57 @@ class NoChat(InvalidRequest):
     code = "unsupported_operation"
 
 
-class EmbeddingRerankAdapter(OpenAIAdapter):
+class TokenRerank(OpenAIAdapter):
+    """Rerank at `{base}/rerank` in the Jina/Voyage/vLLM shape, billed in tokens (`usage.total_tokens`);
+    subclasses name the wire fields."""
+
+    top_n_field: ClassVar[str] = "top_n"
+    results_field: ClassVar[str] = "results"
+
+    def post(self, target: Target, endpoint: str, body: Mapping[str, Any]) -> UpstreamRequest:
+        return UpstreamRequest(method="POST", url=f"{self.base_url(target)}/{endpoint}", headers=self.headers(target),
+                               body=jsonutil.dumps(body))
+
+    # --- rerank ------------------------------------------------------------------------------------
+
+    def translate_rerank_request(self, call: RerankCall, target: Target) -> UpstreamRequest:
+        body: dict[str, Any] = {"model": target.model, "query": call.query, "documents": list(call.documents)}
+        if call.top_n is not None:
+            body[self.top_n_field] = call.top_n
+        body["return_documents"] = call.return_documents
+        body.update(self.rerank_extras(call))
+        return self.post(target, "rerank", body)
+
+    def rerank_extras(self, call: RerankCall) -> dict[str, Any]:
+        """Provider-specific rerank fields (none by default)."""
+        return {}
+
+    def parse_rerank_response(self, status: int, body: bytes, call: RerankCall) -> RerankResult:
+        data = jsonutil.loads(body)
+        results: list[RerankResultItem] = []
+        for item in data.get(self.results_field) or []:
+            result: RerankResultItem = {"index": int(item["index"]), "relevance_score": float(item["relevance_score"])}
+            if call.return_documents and item.get("document") is not None:
+                result["document"] = rerank_document(item["document"])
+            results.append(result)
+        tokens = int((data.get("usage") or {}).get("total_tokens") or 0)
+        rerank: RerankBody = {"id": str(data.get("id") or uuid.uuid4()), "results": results,
+                              "meta": token_meta(tokens)}
+        return RerankResult(body=rerank, usage=Usage(prompt_tokens=tokens))
+
+
+class EmbeddingRerankAdapter(TokenRerank):
     """Embeddings at `{base}/embeddings`, rerank at `{base}/rerank`; subclasses set the wire names."""
 
     features: ClassVar[frozenset[str]] = frozenset({"embeddings", "rerank"})
     # Embedding parameters sent as they are (besides `dimensions`, which `dimensions_field` renames).
     embedding_params: ClassVar[frozenset[str]] = frozenset()
     dimensions_field: ClassVar[str] = "dimensions"
-    top_n_field: ClassVar[str] = "top_n"
-    results_field: ClassVar[str] = "results"
 
     def headers(self, target: Target) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json", **self.auth_headers(target)}
         headers.update(target.headers)
         return headers
-
-    def post(self, target: Target, endpoint: str, body: Mapping[str, Any]) -> UpstreamRequest:
-        return UpstreamRequest(method="POST", url=f"{self.base_url(target)}/{endpoint}", headers=self.headers(target),
-                               body=jsonutil.dumps(body))
 
     # --- embeddings --------------------------------------------------------------------------------
 
@@ -82,33 +115,6 @@ class EmbeddingRerankAdapter(OpenAIAdapter):
         vectors = [item.get("embedding") or [] for item in items]
         return EmbeddingResult(body=dict(embedding_list(vectors, model=str(data.get("model") or target.model),
                                                         usage=usage)), usage=usage)
-
-    # --- rerank ------------------------------------------------------------------------------------
-
-    def translate_rerank_request(self, call: RerankCall, target: Target) -> UpstreamRequest:
-        body: dict[str, Any] = {"model": target.model, "query": call.query, "documents": list(call.documents)}
-        if call.top_n is not None:
-            body[self.top_n_field] = call.top_n
-        body["return_documents"] = call.return_documents
-        body.update(self.rerank_extras(call))
-        return self.post(target, "rerank", body)
-
-    def rerank_extras(self, call: RerankCall) -> dict[str, Any]:
-        """Provider-specific rerank fields (none by default)."""
-        return {}
-
-    def parse_rerank_response(self, status: int, body: bytes, call: RerankCall) -> RerankResult:
-        data = jsonutil.loads(body)
-        results: list[RerankResultItem] = []
-        for item in data.get(self.results_field) or []:
-            result: RerankResultItem = {"index": int(item["index"]), "relevance_score": float(item["relevance_score"])}
-            if call.return_documents and item.get("document") is not None:
-                result["document"] = rerank_document(item["document"])
-            results.append(result)
-        tokens = int((data.get("usage") or {}).get("total_tokens") or 0)
-        rerank: RerankBody = {"id": str(data.get("id") or uuid.uuid4()), "results": results,
-                              "meta": token_meta(tokens)}
-        return RerankResult(body=rerank, usage=Usage(prompt_tokens=tokens))
 
     # --- no chat -----------------------------------------------------------------------------------
 

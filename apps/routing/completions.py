@@ -1,0 +1,109 @@
+"""`/v1/completions` (legacy text) without HTTP: admitted and routed as a chat call of the same size, sent
+natively to OpenAI-compatible upstreams and over chat to the rest (`apps.providers.completions`)."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from apps.core.errors import InvalidRequest
+from apps.providers import transport
+from apps.providers.base import ChatCall, ChatCompletion, ProviderAdapter, Target
+from apps.providers.completions import CompletionCall, completions_adapter
+from apps.providers.registry import adapter_for
+from apps.providers.transport import ChatStream
+from apps.routing.admission import admit_chat
+from apps.routing.calls import metered, table_for, target_for
+from apps.routing.parsing import (
+    CHAT_PARAM_TYPES,
+    GATEWAY_FIELDS,
+    NUMBER,
+    CallOptions,
+    _check_type,
+    _options,
+    _require_model,
+    parse_json_object,
+)
+from apps.routing.prices import deployment_price
+from apps.routing.router import Served
+from apps.routing.snapshot import DeploymentRecord
+from apps.teams.auth import Principal
+from apps.teams.metering import Meter
+from apps.teams.stream_meter import MeteredStream
+
+COMPLETION_PARAM_TYPES: dict[str, tuple[type, ...]] = {
+    **{name: CHAT_PARAM_TYPES[name] for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty",
+                                                 "n", "max_tokens", "seed", "stop", "user", "logit_bias",
+                                                 "stream_options", "metadata")},
+    "best_of": (int,), "echo": (bool,), "logprobs": (int,), "suffix": (str,),
+}
+POSITIVE = ("n", "max_tokens", "best_of")
+T = TypeVar("T")
+Send = Callable[[ProviderAdapter, ChatCall, Target], Awaitable[T]]
+
+
+def valid_prompt(prompt: Any) -> bool:
+    """A string, a token array, or a non-empty array of either (OpenAI's four prompt forms)."""
+    if isinstance(prompt, str):
+        return bool(prompt)
+    if not isinstance(prompt, list) or not prompt:
+        return False
+    if all(isinstance(item, int) and not isinstance(item, bool) for item in prompt):
+        return True
+    return all(isinstance(item, str) or (isinstance(item, list) and item and all(
+        isinstance(token, int) and not isinstance(token, bool) for token in item)) for item in prompt)
+
+
+def parse_completion_request(raw: bytes) -> tuple[CompletionCall, CallOptions]:
+    """A completions body as a CompletionCall (unknown fields kept for compatible upstreams) and its options."""
+    body = parse_json_object(raw)
+    model = _require_model(body)
+    prompt = body.get("prompt")
+    if prompt is None:
+        raise InvalidRequest("Missing required parameter: 'prompt'.", param="prompt", code="missing_required_parameter")
+    if not valid_prompt(prompt):
+        raise InvalidRequest("'prompt' must be a non-empty string, array of strings, or array of tokens.",
+                             param="prompt", code="invalid_value")
+    stream = body.get("stream", False)
+    _check_type("stream", stream, (bool,))
+    for name, allowed in COMPLETION_PARAM_TYPES.items():
+        _check_type(name, body.get(name), allowed)
+    for name in POSITIVE:
+        value = body.get(name)
+        if value is not None and value < 1:
+            raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
+    _check_type("timeout", body.get("timeout"), NUMBER)
+    params = {k: v for k, v in body.items() if k not in ("model", "prompt", "stream") and k not in GATEWAY_FIELDS}
+    return CompletionCall(model=model, prompt=prompt, stream=bool(stream), params=params), _options(body)
+
+
+async def routed(principal: Principal, call: CompletionCall, options: CallOptions, send: Send[T], *,
+                 request_id: str) -> tuple[Served[T], Meter]:
+    """Admitted as the chat call it is sized as (logged as a text completion), then routed with `send`."""
+    table = await table_for(principal, call.model)
+    chat = call.as_chat()
+    meter = await admit_chat(principal, table, chat, options, request_id=request_id)
+    meter.call_type = "text_completion"
+
+    async def attempt(deployment: DeploymentRecord) -> T:
+        target = target_for(deployment, options)
+        return await send(completions_adapter(adapter_for(target.provider), call), chat, target)
+
+    return await metered(meter, table, chat, options, attempt), meter
+
+
+async def text_completion(principal: Principal, call: CompletionCall, options: CallOptions, *,
+                          request_id: str = "") -> Served[ChatCompletion]:
+    """A `text_completion` answer from the first deployment that gives one."""
+    served, meter = await routed(principal, call, options, transport.send_chat, request_id=request_id)
+    meter.finish_soon(served.deployment, served.value.usage, price=deployment_price(served.deployment))
+    return served
+
+
+async def text_completion_stream(principal: Principal, call: CompletionCall, options: CallOptions, *,
+                                 request_id: str = "") -> Served[ChatStream]:
+    """An open stream of `text_completion` chunks; failures before the first byte fail over."""
+    served, meter = await routed(principal, call, options, transport.open_chat_stream, request_id=request_id)
+    stream = MeteredStream(served.value, meter=meter, deployment=served.deployment,
+                           price=deployment_price(served.deployment))
+    return replace(served, value=stream)
