@@ -8,10 +8,10 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError
 
 from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound
-from apps.core.health import health_router
 from apps.core.http import request_id
+from apps.core.responses import error_response
 from apps.routing.api import router as openai_router
-from apps.routing.responses import error_response
+from apps.routing.health import health_router
 
 logger = logging.getLogger("tollgate.api")
 

@@ -9,7 +9,7 @@ from django.urls import include, path, re_path
 
 from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
-from apps.routing.responses import error_response
+from apps.core.responses import error_response
 from gatewaysite.api import api
 
 def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from apps.core.errors import GatewayError, InvalidRequest, NotFound
 from apps.core.http import request_id
-from apps.routing.responses import error_response
+from apps.core.responses import error_response
 
 HTML_ERRORS: dict[int, type[GatewayError]] = {400: InvalidRequest, 404: NotFound}
 

@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Router", "acompletion", "aembedding", "completion", "embedding"]
+__all__ = ["acompletion", "aembedding", "completion", "embedding"]
 
 
 def __getattr__(name: str) -> Any:
     # Imported lazily so loading the Django app does not import the HTTP client.
-    if name == "Router":
-        from apps.routing.sdk import Router
-
-        return Router
     if name in __all__:
         from apps.providers import sdk
 

@@ -9,10 +9,10 @@ from django.http.response import HttpResponseBase
 from ninja import Router
 
 from apps.core.http import read_body, request_id
+from apps.core.responses import json_response, sse_response
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
 from apps.routing.parsing import parse_chat_request, parse_embedding_request
-from apps.routing.responses import json_response, sse_response
 from apps.routing.router import Served
 from apps.routing.streaming import sse_events
 from apps.teams.auth import authenticate

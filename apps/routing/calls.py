@@ -8,12 +8,14 @@ from apps.providers import transport
 from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, Target, Usage
 from apps.providers.registry import adapter_for
 from apps.providers.transport import ChatStream
+from apps.routing.admission import admit_chat, admit_embedding
 from apps.routing.parsing import CallOptions
+from apps.routing.prices import deployment_price
 from apps.routing.router import Attempt, Served, model_not_found, route
 from apps.routing.snapshot import DeploymentRecord, RoutingTable, routing_table
-from apps.teams import metering
 from apps.teams.access import check_model_access
 from apps.teams.auth import Principal
+from apps.teams.metering import Meter
 from apps.teams.stream_meter import MeteredStream
 
 T = TypeVar("T")
@@ -35,13 +37,13 @@ def target_for(deployment: DeploymentRecord, options: CallOptions) -> Target:
     return replace(deployment.target, timeout=options.timeout)
 
 
-async def metered(meter: metering.Meter, table: RoutingTable, call: ChatCall | EmbeddingCall, options: CallOptions,
+async def metered(meter: Meter, table: RoutingTable, call: ChatCall | EmbeddingCall, options: CallOptions,
                   attempt: Attempt[T]) -> Served[T]:
     """Route with the meter observing failed attempts; a call that fails (or is cancelled) frees its reservation."""
     try:
         return await route(table, call.model, options, attempt, meter, call=call)
     except BaseException:
-        meter.finish_soon(None, Usage())
+        meter.finish_soon(None, Usage(), price=None)
         raise
 
 
@@ -49,14 +51,15 @@ async def chat_completion(principal: Principal, call: ChatCall, options: CallOpt
                           request_id: str = "") -> Served[ChatCompletion]:
     """A complete chat answer from the first deployment that gives one."""
     table = await table_for(principal, call.model)
-    meter = await metering.admit_chat(principal, table, call, options, request_id=request_id)
+    meter = await admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatCompletion:
         target = target_for(deployment, options)
         return await transport.send_chat(adapter_for(target.provider), call, target)
 
     served = await metered(meter, table, call, options, attempt)
-    meter.finish_soon(served.deployment, served.value.usage)  # settle + log after the answer is on its way
+    meter.finish_soon(served.deployment, served.value.usage,  # settle + log after the answer is on its way
+                      price=deployment_price(served.deployment))
     return served
 
 
@@ -64,26 +67,29 @@ async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions
                       request_id: str = "") -> Served[ChatStream]:
     """An open upstream stream; failures before the first byte fail over like any other call."""
     table = await table_for(principal, call.model)
-    meter = await metering.admit_chat(principal, table, call, options, request_id=request_id)
+    meter = await admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatStream:
         target = target_for(deployment, options)
         return await transport.open_chat_stream(adapter_for(target.provider), call, target)
 
     served = await metered(meter, table, call, options, attempt)
-    return replace(served, value=MeteredStream(served.value, meter=meter, deployment=served.deployment))
+    stream = MeteredStream(served.value, meter=meter, deployment=served.deployment,
+                           price=deployment_price(served.deployment))
+    return replace(served, value=stream)
 
 
 async def embedding(principal: Principal, call: EmbeddingCall, options: CallOptions, *,
                     request_id: str = "") -> Served[EmbeddingResult]:
     """Embeddings from the first deployment that gives them."""
     table = await table_for(principal, call.model)
-    meter = await metering.admit_embedding(principal, table, call, options, request_id=request_id)
+    meter = await admit_embedding(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> EmbeddingResult:
         target = target_for(deployment, options)
         return await transport.send_embedding(adapter_for(target.provider), call, target)
 
     served = await metered(meter, table, call, options, attempt)
-    meter.finish_soon(served.deployment, served.value.usage)  # settle + log after the answer is on its way
+    meter.finish_soon(served.deployment, served.value.usage,  # settle + log after the answer is on its way
+                      price=deployment_price(served.deployment))
     return served

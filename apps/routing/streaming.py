@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 from apps.core.errors import GatewayError
+from apps.core.responses import DONE, sse_event
 from apps.providers.transport import ChatStream
-from apps.routing.responses import DONE, sse_event
 
 
 async def sse_events(stream: ChatStream, *, include_usage: bool) -> AsyncIterator[bytes]:

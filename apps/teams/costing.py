@@ -1,39 +1,51 @@
 """What a call costs: usage x price, in integer nanodollars, and the worst case reserved before it runs.
 
-Prices come from the deployment (`input_cost_per_token` / `output_cost_per_token` in `litellm_params` or
-`model_info`), else from the shipped price table in `apps.providers.pricing` when that module is present.
-A model with no known price costs nothing (and is logged once), so budgets only bind priced models.
+Everything here works from a `Price` value; routing works out a deployment's (once per snapshot record) from
+its own `input_cost_per_token` / `output_cost_per_token`, else from the shipped price table in
+`apps.providers.pricing`. A model with no known price costs nothing (and is logged once), so budgets
+only bind priced models.
 """
 from __future__ import annotations
 
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
 
 from django.conf import settings
 
 from apps.core import jsonutil
 from apps.providers.base import ChatCall, EmbeddingCall, Usage
-from apps.routing.snapshot import DeploymentRecord
 
 logger = logging.getLogger("tollgate.costing")
 NANOS = Decimal(1_000_000_000)
+ATTO = Decimal(10) ** 18
 ZERO = Decimal(0)
 CHARS_PER_TOKEN = 4  # the usual English average; used only where the provider sent no usage
 
 
+def to_atto(amount: Decimal) -> int:
+    """USD as integer 1e-18 USD, rounded up (every listed per-token price is exact at this scale)."""
+    return int((amount * ATTO).to_integral_value(ROUND_CEILING))
+
+
 @dataclass(frozen=True, slots=True)
 class Price:
-    """USD per token for one deployment."""
+    """USD per token for one deployment, with its (input, output) rates in 1e-18 USD rounded up, for reservations."""
 
     input_cost_per_token: Decimal = ZERO
     output_cost_per_token: Decimal = ZERO
     cache_read_cost_per_token: Decimal | None = None
     max_output_tokens: int | None = None
+    input_rate: int = field(init=False, compare=False)
+    output_rate: int = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Worked out once per price, so a reservation is integer arithmetic only.
+        object.__setattr__(self, "input_rate", to_atto(self.input_cost_per_token))
+        object.__setattr__(self, "output_rate", to_atto(self.output_cost_per_token))
 
 
 @lru_cache(maxsize=4096)
@@ -51,53 +63,6 @@ def listed_price(provider: str, model: str) -> Price | None:
                  found.max_output_tokens)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-
-
-PRICES_KEPT = 4096  # deployments whose price is kept; the whole cache is dropped past it (snapshot rebuilds)
-# id(record) -> (record, its price, its (input, output) USD per token in 1e-18 USD rounded up, for reservations)
-_prices: dict[int, tuple[DeploymentRecord, Price, tuple[int, int]]] = {}
-ATTO = Decimal(10) ** 18
-
-
-def _kept_price(deployment: DeploymentRecord) -> tuple[Price, tuple[int, int]]:
-    """The deployment's price and per-token rates, worked out once per snapshot record (records are immutable).
-
-    The record is kept with them, so its id cannot be reused by another record while the entry lives."""
-    kept = _prices.get(id(deployment))
-    if kept is not None and kept[0] is deployment:
-        return kept[1], kept[2]
-    if len(_prices) >= PRICES_KEPT:
-        _prices.clear()
-    price = _deployment_price(deployment)
-    rates = (to_atto(price.input_cost_per_token), to_atto(price.output_cost_per_token))
-    _prices[id(deployment)] = (deployment, price, rates)
-    return price, rates
-
-
-def deployment_price(deployment: DeploymentRecord) -> Price:
-    """The deployment's price (kept per snapshot record)."""
-    return _kept_price(deployment)[0]
-
-
-def _deployment_price(deployment: DeploymentRecord) -> Price:
-    """The deployment's own prices where set, the price table's for the rest, else zero."""
-    info = deployment.model_info
-    listed = listed_price(deployment.target.provider, deployment.target.model) or Price()
-    given_in = _decimal(deployment.input_cost_per_token if deployment.input_cost_per_token is not None
-                        else info.get("input_cost_per_token"))
-    given_out = _decimal(deployment.output_cost_per_token if deployment.output_cost_per_token is not None
-                         else info.get("output_cost_per_token"))
-    max_output = info.get("max_output_tokens") or info.get("max_tokens") or listed.max_output_tokens
-    return Price(input_cost_per_token=given_in if given_in is not None else listed.input_cost_per_token,
-                 output_cost_per_token=given_out if given_out is not None else listed.output_cost_per_token,
-                 cache_read_cost_per_token=None if given_in is not None else listed.cache_read_cost_per_token,
-                 max_output_tokens=int(max_output) if max_output else None)
-
-
 def cost(price: Price, usage: Usage) -> Decimal:
     """USD for this usage; cached prompt tokens at the cache-read price when there is one."""
     cached = min(usage.cached_tokens, usage.prompt_tokens)
@@ -112,19 +77,14 @@ def to_nanos(amount: Decimal, *, up: bool = False) -> int:
     return int((amount * NANOS).to_integral_value(ROUND_CEILING if up else ROUND_HALF_UP))
 
 
-def to_atto(amount: Decimal) -> int:
-    """USD as integer 1e-18 USD, rounded up (every listed per-token price is exact at this scale)."""
-    return int((amount * ATTO).to_integral_value(ROUND_CEILING))
-
-
 def from_nanos(amount: int) -> Decimal:
     """Integer nanodollars as USD (exact at the database's 10 decimal places)."""
     return Decimal(amount) / NANOS
 
 
-def usage_cost_nanos(deployment: DeploymentRecord, usage: Usage) -> int:
-    """What this usage on this deployment costs, in nanodollars."""
-    return to_nanos(cost(deployment_price(deployment), usage))
+def usage_cost_nanos(price: Price, usage: Usage) -> int:
+    """What this usage costs at this price, in nanodollars."""
+    return to_nanos(cost(price, usage))
 
 
 def prompt_token_bound(call: ChatCall) -> int:
@@ -138,21 +98,21 @@ def embedding_token_bound(call: EmbeddingCall) -> int:
     return sum(len(item) if isinstance(item, list) else len(str(item).encode()) for item in call.inputs)
 
 
-def completion_token_bound(call: ChatCall, deployment: DeploymentRecord) -> int:
+def completion_token_bound(call: ChatCall, price: Price) -> int:
     """max_tokens (else the model's output cap, else TOLLGATE_RESERVE_MAX_TOKENS) for every choice."""
-    cap = call.max_tokens or deployment_price(deployment).max_output_tokens or settings.TOLLGATE_RESERVE_MAX_TOKENS
+    cap = call.max_tokens or price.max_output_tokens or settings.TOLLGATE_RESERVE_MAX_TOKENS
     choices = call.params.get("n")
     return cap * (choices if isinstance(choices, int) and choices > 0 else 1)
 
 
-def worst_case_nanos(deployments: Iterable[DeploymentRecord], *, prompt_tokens: int,
+def worst_case_nanos(prices: Iterable[Price], *, prompt_tokens: int,
                      completion_tokens: Sequence[int] | None = None) -> int:
-    """The dearest deployment's cost for this many tokens, rounded up (in integers: one per call)."""
+    """The dearest price's cost for this many tokens, rounded up (in integers: one per call)."""
     dearest = 0
-    for index, deployment in enumerate(deployments):
+    for index, price in enumerate(prices):
         completion = completion_tokens[index] if completion_tokens else 0
-        rates = _kept_price(deployment)[1]
-        dearest = max(dearest, -(-(prompt_tokens * rates[0] + completion * rates[1]) // 1_000_000_000))
+        dearest = max(dearest, -(-(prompt_tokens * price.input_rate + completion * price.output_rate)
+                                 // 1_000_000_000))
     return dearest
 
 

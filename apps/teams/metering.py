@@ -11,25 +11,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from apps.core import jsonutil
 from apps.core.state import state
 from apps.core.state.base import Admission, LedgerLimits, Settlement
-from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
-from apps.routing.parsing import CallOptions
-from apps.routing.router import fallback_models
-from apps.routing.snapshot import DeploymentRecord, RoutingTable
+from apps.providers.base import Target, UpstreamError, Usage
 from apps.teams import leases, settle_queue
 from apps.teams.auth import Principal
-from apps.teams.costing import (
-    CHARS_PER_TOKEN,
-    completion_token_bound,
-    embedding_token_bound,
-    from_nanos,
-    prompt_token_bound,
-    usage_cost_nanos,
-    worst_case_nanos,
-)
+from apps.teams.costing import Price, from_nanos, usage_cost_nanos
 from apps.teams.durations import next_reset
 from apps.teams.errors import BudgetExceeded, LimitReached
 from apps.teams.snapshot import BudgetScope
@@ -79,6 +69,16 @@ def refusal_error(scope: BudgetScope, admission: Admission) -> Exception:
     return LimitReached(f"Rate limit reached for {who}: {admission.reason}_limit {admission.limit} "
                         f"(current {admission.spend}). Retry after {admission.retry_after}s.",
                         param=scope.level, headers=headers)
+
+
+class Billed(Protocol):
+    """The deployment an attempt went to, as its spend event names it (routing's DeploymentRecord is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def target(self) -> Target: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ class Meter:
     settled: bool = False
     ticket: leases.Ticket | None = None  # admitted under this process's leases instead of by the state backend
 
-    def event(self, deployment: DeploymentRecord, usage: Usage, *, status: str, error_type: str = "",
+    def event(self, deployment: Billed, usage: Usage, *, status: str, error_type: str = "",
               cost_nanos: int = 0, elapsed: float | None = None, ttft: float | None = None) -> SpendEvent:
         """A spend event for the next attempt number."""
         key = self.principal.key
@@ -157,17 +157,18 @@ class Meter:
             ttft_ms=int(ttft * 1000) if ttft is not None else None, status=status, error_type=error_type,
             start_time=start, end_time=end, tags=self.tags)
 
-    def attempt_failed(self, deployment: DeploymentRecord, error: UpstreamError, elapsed: float) -> None:
+    def attempt_failed(self, deployment: Billed, error: UpstreamError, elapsed: float) -> None:
         self.events.append(self.event(deployment, Usage(), status="failure", elapsed=elapsed,
                                       error_type=error.error_code or error.error_type))
 
-    def settlement(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
+    def settlement(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",
                    error_type: str = "", ttft: float | None = None) -> Settlement | None:
-        """The reservation settled at the real cost, with every attempt's event; None once already settled."""
+        """The reservation settled at the real cost (usage x the serving deployment's price), with every attempt's
+        event; None once already settled."""
         if self.settled:
             return None
         self.settled = True
-        actual = usage_cost_nanos(deployment, usage) if deployment is not None else 0
+        actual = usage_cost_nanos(price, usage) if price is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
@@ -179,17 +180,17 @@ class Meter:
         return Settlement(self.levels, records, reserved=self.reserved, actual=actual, tokens=usage.total_tokens,
                           now=time.time(), clipped=self.clipped)
 
-    async def finish(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
+    async def finish(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",
                      error_type: str = "", ttft: float | None = None) -> None:
         """Settle the reservation at the real cost and buffer every attempt's event (once), now."""
-        settlement = self.settlement(deployment, usage, status=status, error_type=error_type, ttft=ttft)
+        settlement = self.settlement(deployment, usage, price=price, status=status, error_type=error_type, ttft=ttft)
         if settlement is not None:
             await state().settle_and_push_many([settlement])
 
-    def finish_soon(self, deployment: DeploymentRecord | None, usage: Usage, *, status: str = "success",
+    def finish_soon(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",
                     error_type: str = "", ttft: float | None = None) -> None:
         """`finish` batched with other calls' (settle_queue): for answers on their way and cancelled calls."""
-        settlement = self.settlement(deployment, usage, status=status, error_type=error_type, ttft=ttft)
+        settlement = self.settlement(deployment, usage, price=price, status=status, error_type=error_type, ttft=ttft)
         if settlement is not None:
             settle_queue.settle_later(settlement)
 
@@ -228,39 +229,8 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
                  estimate_prompt=estimate_prompt, tags=tags, started=now, ticket=ticket)
 
 
-def candidates(table: RoutingTable, model: str, options: CallOptions) -> list[DeploymentRecord]:
-    """Every deployment the call may reach: its group's, then its fallback groups'."""
-    names = (model, *fallback_models(table, model, options))
-    return [deployment for name in names for deployment in table.deployments(name)]
-
-
 def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:
     """`metadata.tags` from the request body (LiteLLM's request tags)."""
     metadata = params.get("metadata")
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
     return tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
-
-
-async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, options: CallOptions, *,
-                     request_id: str = "") -> Meter:
-    """Admit a chat call: worst case = prompt bound + max_tokens on the dearest reachable deployment."""
-    def worst_case() -> int:
-        deployments = candidates(table, call.model, options)
-        return worst_case_nanos(deployments, prompt_tokens=prompt_token_bound(call),
-                                completion_tokens=[completion_token_bound(call, d) for d in deployments])
-
-    def estimate_prompt() -> int:
-        return prompt_token_bound(call) // CHARS_PER_TOKEN
-
-    return await admit(principal, model=call.model, call_type="chat", worst_case=worst_case,
-                       request_id=request_id, estimate_prompt=estimate_prompt, tags=request_tags(call.params))
-
-
-async def admit_embedding(principal: Principal, table: RoutingTable, call: EmbeddingCall, options: CallOptions, *,
-                          request_id: str = "") -> Meter:
-    """Admit an embeddings call: worst case = input bound on the dearest reachable deployment."""
-    def worst_case() -> int:
-        return worst_case_nanos(candidates(table, call.model, options), prompt_tokens=embedding_token_bound(call))
-
-    return await admit(principal, model=call.model, call_type="embedding", worst_case=worst_case,
-                       request_id=request_id, tags=request_tags(call.params))

@@ -14,9 +14,8 @@ from typing import Any
 from apps.core.errors import GatewayError
 from apps.providers.base import ChatChunk, Usage
 from apps.providers.transport import ChatStream
-from apps.routing.snapshot import DeploymentRecord
-from apps.teams.costing import approx_tokens
-from apps.teams.metering import Meter
+from apps.teams.costing import Price, approx_tokens
+from apps.teams.metering import Billed, Meter
 
 
 def chunk_chars(body: dict[str, Any]) -> int:
@@ -38,11 +37,12 @@ def chunk_chars(body: dict[str, Any]) -> int:
 class MeteredStream(ChatStream):
     """Wraps an open ChatStream; `chunks()` passes every chunk through and settles the meter at the end."""
 
-    def __init__(self, inner: ChatStream, *, meter: Meter, deployment: DeploymentRecord) -> None:
+    def __init__(self, inner: ChatStream, *, meter: Meter, deployment: Billed, price: Price) -> None:
         super().__init__(inner.adapter, inner.target, inner.response)
         self.inner = inner
         self.meter = meter
         self.deployment = deployment
+        self.price = price
 
     def partial_usage(self, generated_chars: int) -> Usage:
         return Usage(prompt_tokens=self.meter.estimate_prompt(), completion_tokens=approx_tokens(generated_chars))
@@ -67,8 +67,8 @@ class MeteredStream(ChatStream):
         finally:
             # Settled in a task of its own: after the last chunk is out, and even when the caller was cancelled.
             ttft = first - self.meter.started if first else None
-            self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated_chars), status=status,
-                                   error_type=error_type, ttft=ttft)
+            self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated_chars), price=self.price,
+                                   status=status, error_type=error_type, ttft=ttft)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

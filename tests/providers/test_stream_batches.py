@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator, Mapping
 
 import orjson
 
+from apps.core.responses import DONE
 from apps.providers.adapters.openai import OpenAIAdapter
 from apps.providers.base import Target
 from apps.providers.transport import ChatStream
-from apps.routing.responses import DONE
 from apps.routing.streaming import sse_events
 
 

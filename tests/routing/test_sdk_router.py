@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from apps.providers import Router
+from apps.routing import Router
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
 
@@ -49,7 +49,7 @@ async def test_router_streams_and_embeds() -> None:
 
 
 def test_router_works_without_django_settings() -> None:
-    code = ("from apps.providers import Router; r = Router(model_list=[{'model_name': 'x', "
+    code = ("from apps.routing import Router; r = Router(model_list=[{'model_name': 'x', "
             "'litellm_params': {'model': 'mock/x', 'mock_response': 'routed'}}]); "
             "print(r.completion(model='x', messages=[{'role': 'user', 'content': 'q'}]).choices[0].message.content)")
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")}

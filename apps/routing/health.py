@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from apps.core.errors import PermissionDenied
+from apps.core.responses import json_response
 from apps.core.snapshots import with_fresh_connection
 from apps.core.state import state
-from apps.routing.responses import json_response
 from apps.routing.selectors import deployment_health_report
 from apps.teams.auth import authenticate
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from apps.providers.base import Target, Usage
+from apps.routing import prices
 from apps.routing.snapshot import DeploymentRecord
 from apps.teams import costing
 
@@ -20,27 +21,28 @@ def record(**fields: object) -> DeploymentRecord:
 def test_price_from_the_deployment_then_model_info() -> None:
     given = record(input_cost_per_token=Decimal("0.000001"), model_info={"output_cost_per_token": 0.000002,
                                                                            "max_output_tokens": 512})
-    price = costing.deployment_price(given)
+    price = prices.deployment_price(given)
     assert (price.input_cost_per_token, price.output_cost_per_token, price.max_output_tokens) == (
         Decimal("0.000001"), Decimal("0.000002"), 512)
-    assert costing.usage_cost_nanos(given, Usage(prompt_tokens=10, completion_tokens=5)) == 20_000
+    assert (price.input_rate, price.output_rate) == (1_000_000_000_000, 2_000_000_000_000)
+    assert costing.usage_cost_nanos(price, Usage(prompt_tokens=10, completion_tokens=5)) == 20_000
 
 
 def test_price_is_kept_per_record_and_a_changed_record_gets_its_own() -> None:
     first = record(input_cost_per_token=Decimal("0.000001"))
-    assert costing.deployment_price(first) is costing.deployment_price(first)
+    assert prices.deployment_price(first) is prices.deployment_price(first)
     changed = replace(first, input_cost_per_token=Decimal("0.000003"))
-    assert costing.deployment_price(changed).input_cost_per_token == Decimal("0.000003")
-    assert costing.deployment_price(first).input_cost_per_token == Decimal("0.000001")
+    assert prices.deployment_price(changed).input_cost_per_token == Decimal("0.000003")
+    assert prices.deployment_price(first).input_cost_per_token == Decimal("0.000001")
 
 
 def test_the_kept_prices_are_bounded(monkeypatch) -> None:
-    monkeypatch.setattr(costing, "PRICES_KEPT", 3)
-    monkeypatch.setattr(costing, "_prices", {})
+    monkeypatch.setattr(prices, "PRICES_KEPT", 3)
+    monkeypatch.setattr(prices, "_prices", {})
     records = [record(input_cost_per_token=Decimal(n)) for n in range(10)]
     for index, each in enumerate(records):
-        assert costing.deployment_price(each).input_cost_per_token == Decimal(index)
-        assert len(costing._prices) <= 3
+        assert prices.deployment_price(each).input_cost_per_token == Decimal(index)
+        assert len(prices._prices) <= 3
 
 
 @pytest.mark.parametrize(("price_in", "price_out", "prompt", "completion"), [
@@ -53,5 +55,5 @@ def test_the_worst_case_is_the_dearest_deployments_exact_cost_rounded_up(price_i
     cheap = record(input_cost_per_token=Decimal(0), output_cost_per_token=Decimal(0))
     dear = record(input_cost_per_token=Decimal(price_in), output_cost_per_token=Decimal(price_out))
     exact = (Decimal(price_in) * prompt + Decimal(price_out) * completion) * 1_000_000_000
-    assert costing.worst_case_nanos([cheap, dear], prompt_tokens=prompt,
-                                    completion_tokens=[completion, completion]) == math.ceil(exact)
+    assert costing.worst_case_nanos([prices.deployment_price(cheap), prices.deployment_price(dear)],
+                                    prompt_tokens=prompt, completion_tokens=[completion, completion]) == math.ceil(exact)

@@ -1,0 +1,53 @@
+"""Admission that knows the routing table: a call's worst case is priced on the dearest deployment it may reach.
+
+The levels, ledgers and budgets themselves are `apps.teams.metering`'s; this module only works out the
+worst case (its group's deployments, then its fallback groups') and hands it down as a callable.
+"""
+from __future__ import annotations
+
+from apps.providers.base import ChatCall, EmbeddingCall
+from apps.routing.parsing import CallOptions
+from apps.routing.prices import deployment_price
+from apps.routing.router import fallback_models
+from apps.routing.snapshot import RoutingTable
+from apps.teams.auth import Principal
+from apps.teams.costing import (
+    CHARS_PER_TOKEN,
+    Price,
+    completion_token_bound,
+    embedding_token_bound,
+    prompt_token_bound,
+    worst_case_nanos,
+)
+from apps.teams.metering import Meter, admit, request_tags
+
+
+def candidate_prices(table: RoutingTable, model: str, options: CallOptions) -> list[Price]:
+    """The price of every deployment the call may reach: its group's, then its fallback groups'."""
+    names = (model, *fallback_models(table, model, options))
+    return [deployment_price(deployment) for name in names for deployment in table.deployments(name)]
+
+
+async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, options: CallOptions, *,
+                     request_id: str = "") -> Meter:
+    """Admit a chat call: worst case = prompt bound + max_tokens on the dearest reachable deployment."""
+    def worst_case() -> int:
+        prices = candidate_prices(table, call.model, options)
+        return worst_case_nanos(prices, prompt_tokens=prompt_token_bound(call),
+                                completion_tokens=[completion_token_bound(call, p) for p in prices])
+
+    def estimate_prompt() -> int:
+        return prompt_token_bound(call) // CHARS_PER_TOKEN
+
+    return await admit(principal, model=call.model, call_type="chat", worst_case=worst_case,
+                       request_id=request_id, estimate_prompt=estimate_prompt, tags=request_tags(call.params))
+
+
+async def admit_embedding(principal: Principal, table: RoutingTable, call: EmbeddingCall, options: CallOptions, *,
+                          request_id: str = "") -> Meter:
+    """Admit an embeddings call: worst case = input bound on the dearest reachable deployment."""
+    def worst_case() -> int:
+        return worst_case_nanos(candidate_prices(table, call.model, options), prompt_tokens=embedding_token_bound(call))
+
+    return await admit(principal, model=call.model, call_type="embedding", worst_case=worst_case,
+                       request_id=request_id, tags=request_tags(call.params))
