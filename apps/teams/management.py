@@ -14,6 +14,7 @@ from apps.teams import selectors, services
 from apps.teams.access import model_allowed
 from apps.teams.models import Organization, Team, TeamMembership, User
 from apps.teams.representations import key_json, member_json, organization_json, team_json, user_json
+from apps.teams.rotation import key_regenerate_with_grace
 from apps.teams.selectors import Caller
 from apps.teams.serializers import columns
 
@@ -98,7 +99,8 @@ def key_regenerate(caller: Caller, data: Mapping[str, Any]) -> dict[str, Any]:
     fields = {**columns(data), **moves(caller, data)}
     if fields and not caller.manages_team(key.team_id):
         raise PermissionDenied("Only a proxy admin or team admin can change a key's settings.", param="key")
-    issued = services.key_regenerate(key=key, fields=fields, secret=data.get("new_key"))
+    issued = key_regenerate_with_grace(key=key, fields=fields, secret=data.get("new_key"),
+                                       grace_period=data.get("grace_period"))
     return key_json(issued.key, secret=issued.secret)
 
 

@@ -270,6 +270,18 @@ class VirtualKey(BudgetFields):
         return self.key_alias or self.key_name
 
 
+class DeprecatedKey(models.Model):
+    """A regenerated key's previous secret, accepted until `revoke_at` (LiteLLM's `grace_period`)."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    key = models.ForeignKey(VirtualKey, on_delete=models.CASCADE, related_name="deprecated_secrets")
+    revoke_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} until {self.revoke_at:%Y-%m-%d %H:%M}"
+
+
 class SpendLog(models.Model):
     """One row per upstream attempt; (`request_id`, `attempt`) makes flushing idempotent."""
 

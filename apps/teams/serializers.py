@@ -14,7 +14,7 @@ from apps.teams.models import TeamMembership, User
 RENAMES = {"models": "allowed_models", "user_email": "email"}
 # Fields the views resolve to rows themselves (or pass to services as arguments) rather than as columns.
 NOT_COLUMNS = frozenset({"key", "new_key", "duration", "user_id", "team_id", "organization_id",
-                         "members_with_roles", "teams", "auto_create_key", "spend"})
+                         "members_with_roles", "teams", "auto_create_key", "spend", "grace_period"})
 
 
 class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -102,6 +102,7 @@ class KeyUpdateSerializer(KeyFields):
 
 class KeyRegenerateSerializer(KeyFields):
     key = serializers.CharField()
+    grace_period = DurationField()  # LiteLLM's: the old secret keeps working this long ("24h")
     new_key = serializers.RegexField(r"^sk-[A-Za-z0-9_\-]{8,200}$", required=False,
                                      error_messages={"invalid": "A custom key must look like sk-... (8+ characters)."})
 
