@@ -23,6 +23,7 @@ from apps.routing.config import load_config_file
 from apps.providers.registry import ADAPTERS
 from apps.routing.snapshot import routing_table
 from apps.teams.master_key import master_key
+from apps.teams.end_user_snapshot import end_user_cache
 from apps.teams.snapshot import key_cache
 from tests.upstreams.openai import OpenAIUpstream
 
@@ -50,6 +51,7 @@ def gateway_settings() -> None:
 def fresh_caches() -> None:
     routing_table.clear()
     key_cache.clear()
+    end_user_cache.clear()
 
 
 def database_url() -> str:

@@ -23,6 +23,7 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 from django.db.models import F, Model
 
 from apps.core.state import state
+from apps.teams.alerts import soft_budget_alerts_quietly
 from apps.teams.metering import SpendEvent, drain
 from apps.teams.models import EndUser, Organization, SpendLog, Team, TeamMembership, User, VirtualKey
 from apps.teams.spend_sql import spend_insert_batch
@@ -188,7 +189,10 @@ def spend_flush_quietly() -> FlushResult:
     """`spend_flush` for background loops: a database outage is logged, and the events wait."""
     close_old_connections()
     try:
-        return spend_flush()
+        result = spend_flush()
+        if result.stored:
+            soft_budget_alerts_quietly()
+        return result
     except Exception:  # noqa: BLE001 - any failure keeps the events buffered for the next try
         logger.warning("spend flush failed; %d events stay buffered", state().spend_pending(), exc_info=True)
         return FlushResult()
