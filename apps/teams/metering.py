@@ -204,25 +204,30 @@ async def drain() -> None:
     await settle_queue.drain()
 
 
-async def call_scopes(principal: Principal, model: str, end_user: str) -> tuple[BudgetScope, ...]:
-    """Every limited level of this call: the key's level for the model (if any), the key's levels, the end user's.
+def call_scopes(principal: Principal, model: str) -> tuple[BudgetScope, ...]:
+    """The key's limited levels for this call: its level for the model (if it has one), then its own levels.
 
-    A key with no per-model limits and a call with no `user` cost nothing more here than the key's own levels.
+    A key with no per-model limits costs nothing more here than its own levels.
     """
     key = principal.key
-    scopes = tuple(s for s in key.scopes if limited(s)) if key is not None else ()
-    if key is not None and key.model_scopes:
+    if key is None:
+        return ()
+    scopes = tuple(s for s in key.scopes if limited(s))
+    if key.model_scopes:
         per_model = model_lookup(key.model_scopes, model)
         if per_model is not None and limited(per_model):
             scopes = (per_model, *scopes)
-    if end_user:
-        record = await end_user_cache.get(end_user)
-        if record is not None:
-            if record.blocked:
-                raise EndUserBlocked(f"User blocked from making LLM API Calls. User={end_user}", param="user")
-            if record.scope is not None and limited(record.scope):
-                scopes = (*scopes, record.scope)
     return scopes
+
+
+async def end_user_scopes(end_user: str) -> tuple[BudgetScope, ...]:
+    """The end user's level (none without a budget); raises when the end user is blocked."""
+    record = await end_user_cache.get(end_user)
+    if record is None:
+        return ()
+    if record.blocked:
+        raise EndUserBlocked(f"User blocked from making LLM API Calls. User={end_user}", param="user")
+    return (record.scope,) if record.scope is not None and limited(record.scope) else ()
 
 
 def call_tags(principal: Principal, tags: tuple[str, ...]) -> tuple[str, ...]:
@@ -242,7 +247,9 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
     in this process's leases of every level is admitted here (apps.teams.leases), any other by the backend.
     """
     now = time.time()
-    scopes = await call_scopes(principal, model, end_user)
+    scopes = call_scopes(principal, model)
+    if end_user:
+        scopes = (*scopes, *await end_user_scopes(end_user))
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
     admission = Admission(True)
     ticket = None
