@@ -27,9 +27,9 @@ KEYS = 6  # keys in the run; each belongs to one of two teams (of one organizati
 class Owner:
     key_id: int
     key_hash: str
-    team_id: int
-    user_id: int
-    organization_id: int
+    team_id: str
+    user_id: str
+    organization_id: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def owners() -> list[Owner]:
         team, user = teams[i % 2], users[i % 3]
         TeamMembership.objects.get_or_create(team=team, user=user)
         key, _ = VirtualKey.objects.get_or_create(token_hash=f"{i:064x}", defaults={"team": team, "user": user})
-        found.append(Owner(key.pk, key.token_hash, team.pk, user.pk, org.pk))
+        found.append(Owner(key.pk, key.token_hash, team.team_id, user.username, org.organization_id))
     return found
 
 

@@ -49,15 +49,15 @@ def key_owner(caller: Caller, data: Mapping[str, Any]) -> tuple[User | None, Tea
     team = selectors.team_get(caller, team_ref) if team_ref else None
     if caller.is_admin:
         return user, team
-    if team is not None and caller.manages_team(team.pk):
+    if team is not None and caller.manages_team(team.team_id):
         if user is not None and not TeamMembership.objects.filter(team=team, user=user).exists():
             raise InvalidRequest(f"User '{user.username}' is not a member of this team.", param="user_id")
         return user, team
-    if user is not None and user.pk != caller.user_id:
+    if user is not None and user.username != caller.user_id:
         raise PermissionDenied("A member's key can only create keys for itself.", param="user_id")
     if team is not None:
         within_team_limits(team, data)
-    owner = User.objects.filter(pk=caller.user_id).first() if caller.user_id is not None else None
+    owner = User.objects.filter(username=caller.user_id).first() if caller.user_id is not None else None
     return owner, team
 
 
@@ -120,9 +120,9 @@ def key_info(caller: Caller, ref: str) -> dict[str, Any]:
 def key_list(caller: Caller, params: Mapping[str, str]) -> dict[str, Any]:
     keys = selectors.key_list(caller)
     if params.get("user_id"):
-        keys = keys.filter(user__username=params["user_id"])
+        keys = keys.filter(user_id=params["user_id"])
     if params.get("team_id"):
-        keys = keys.filter(team_id=int(params["team_id"]) if params["team_id"].isdigit() else -1)
+        keys = keys.filter(team_id=params["team_id"])
     if params.get("key_alias"):
         keys = keys.filter(key_alias=params["key_alias"])
     page, size = page_args(params)
@@ -160,7 +160,7 @@ def organization_for(data: Mapping[str, Any]) -> dict[str, Any]:
     if "organization_id" not in data:
         return {}
     ref = data["organization_id"]
-    org = Organization.objects.filter(pk=int(ref)).first() if ref and str(ref).isdigit() else None
+    org = Organization.objects.filter(organization_id=ref).first() if ref else None
     if ref and org is None:
         raise InvalidRequest(f"Organization '{ref}' does not exist.", param="organization_id")
     return {"organization": org}
@@ -182,15 +182,15 @@ def team_update(caller: Caller, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def team_delete(caller: Caller, data: Mapping[str, Any]) -> dict[str, Any]:
     teams = [selectors.team_get(caller, ref, manage=True) for ref in data["team_ids"]]
-    return {"deleted_teams": [str(pk) for pk in services.team_delete(teams=teams)]}
+    return {"deleted_teams": services.team_delete(teams=teams)}
 
 
 def team_info(caller: Caller, team_id: str) -> dict[str, Any]:
     team = selectors.team_get(caller, team_id)
-    manages = caller.manages_team(team.pk)
+    manages = caller.manages_team(team.team_id)
     keys = selectors.key_list(caller).filter(team=team)
     members = list(selectors.team_members(team)) if manages or caller.reads_all else []
-    return {"team_id": str(team.pk), "team_info": team_json(team, members),
+    return {"team_id": team.team_id, "team_info": team_json(team, members),
             "keys": [key_json(k) for k in keys], "team_memberships": [member_json(m) for m in members]}
 
 

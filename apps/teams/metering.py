@@ -89,9 +89,9 @@ class SpendEvent:
     attempt: int
     key_id: int | None
     key_hash: str
-    team_id: int | None
-    user_id: int | None
-    organization_id: int | None
+    team_id: str | None  # public string ids, as SpendLog and LiteLLM keep them
+    user_id: str | None
+    organization_id: str | None
     model_alias: str
     deployment_id: str
     provider: str

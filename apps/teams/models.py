@@ -1,8 +1,30 @@
 """Organizations, teams, users, virtual keys and spend logs (LiteLLM field names where it has them)."""
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+ID_LENGTH = 200  # LiteLLM's ids are unbounded strings; UUIDs and client-chosen names both fit
+
+
+def new_id() -> str:
+    """LiteLLM's default id: a random UUID as text."""
+    return str(uuid.uuid4())
+
+
+def id_field(**kwargs: object) -> models.CharField:  # type: ignore[type-arg]
+    """A public string id (`team_id`, `organization_id`, ...): chosen by the client or a UUID."""
+    return models.CharField(max_length=ID_LENGTH, default=new_id, **kwargs)  # type: ignore[arg-type]
+
+
+def names_field() -> models.JSONField:  # type: ignore[type-arg]
+    return models.JSONField(default=list, blank=True)
+
+
+def mapping_field() -> models.JSONField:  # type: ignore[type-arg]
+    return models.JSONField(default=dict, blank=True)
 
 
 class BudgetFields(models.Model):
@@ -16,15 +38,48 @@ class BudgetFields(models.Model):
     rpm_limit = models.PositiveIntegerField(null=True, blank=True)
     tpm_limit = models.PositiveIntegerField(null=True, blank=True)
     max_parallel_requests = models.PositiveIntegerField(null=True, blank=True)
+    # Per-model spend and limits ({"gpt-4o": ...}) and LiteLLM's object permissions (MCP servers, vector stores).
+    model_spend = mapping_field()
+    model_max_budget = mapping_field()
+    model_rpm_limit = mapping_field()
+    model_tpm_limit = mapping_field()
+    object_permission = mapping_field()
 
     class Meta:
         abstract = True
 
 
+class Budget(models.Model):
+    """A reusable budget (LiteLLM_BudgetTable) that end users, keys and memberships point to."""
+
+    budget_id = id_field(primary_key=True)
+    max_budget = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    soft_budget = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    max_parallel_requests = models.PositiveIntegerField(null=True, blank=True)
+    tpm_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    rpm_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    model_max_budget = mapping_field()
+    budget_duration = models.CharField(max_length=20, blank=True)
+    budget_reset_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=ID_LENGTH, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=ID_LENGTH, blank=True)
+
+    def __str__(self) -> str:
+        return self.budget_id
+
+
 class Organization(BudgetFields):
+    """The internal integer pk stays for admin and ledgers; every reference uses `organization_id`."""
+
+    organization_id = id_field(unique=True)
     organization_alias = models.CharField(max_length=200, unique=True)
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.SET_NULL, related_name="organizations")
     allowed_models = models.JSONField(default=list, blank=True, help_text="Model names, wildcards or access groups.")
     metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.CharField(max_length=ID_LENGTH, blank=True)
+    updated_by = models.CharField(max_length=ID_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,7 +88,7 @@ class Organization(BudgetFields):
 
 
 class User(AbstractUser, BudgetFields):
-    """A person or service; `user_role` follows LiteLLM's roles."""
+    """A person or service; `username` is LiteLLM's `user_id`, `user_role` follows LiteLLM's roles."""
 
     class Role(models.TextChoices):
         PROXY_ADMIN = "proxy_admin", "proxy admin"
@@ -42,21 +97,52 @@ class User(AbstractUser, BudgetFields):
         INTERNAL_USER_VIEWER = "internal_user_viewer", "internal user viewer"
 
     user_role = models.CharField(max_length=30, choices=Role.choices, default=Role.INTERNAL_USER)
+    user_alias = models.CharField(max_length=200, blank=True)
+    sso_user_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True, unique=True)
+    organization = models.ForeignKey(Organization, to_field="organization_id", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="users")
     allowed_models = models.JSONField(default=list, blank=True, help_text="Model names, wildcards or access groups.")
     metadata = models.JSONField(default=dict, blank=True)
+    allowed_cache_controls = names_field()
+    policies = names_field()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def user_id(self) -> str:
+        return self.username
 
     def __str__(self) -> str:
         return self.email or self.username
 
 
 class Team(BudgetFields):
-    team_alias = models.CharField(max_length=200)
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="teams")
+    """The internal integer pk stays for admin and ledgers; every reference uses `team_id`."""
+
+    team_id = id_field(unique=True)
+    team_alias = models.CharField(max_length=200, blank=True)
+    organization = models.ForeignKey(Organization, to_field="organization_id", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="teams")
     allowed_models = models.JSONField(default=list, blank=True, help_text="Model names, wildcards or access groups.")
     team_member_budget = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    team_member_budget_duration = models.CharField(max_length=20, blank=True)
+    team_member_rpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    team_member_tpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    team_member_key_duration = models.CharField(max_length=20, blank=True)
+    team_member_permissions = names_field()
     blocked = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
+    tags = names_field()
+    model_aliases = mapping_field()
+    router_settings = mapping_field()
+    guardrails = names_field()
+    policies = names_field()
+    prompts = names_field()
+    allowed_passthrough_routes = names_field()
+    allowed_vector_store_indexes = names_field()
+    secret_manager_settings = mapping_field()
+    rpm_limit_type = models.CharField(max_length=40, blank=True)
+    tpm_limit_type = models.CharField(max_length=40, blank=True)
+    allow_team_guardrail_config = models.BooleanField(default=False)
     members = models.ManyToManyField(User, through="TeamMembership", related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -70,11 +156,12 @@ class TeamMembership(models.Model):
         ADMIN = "admin", "admin"
         MEMBER = "user", "member"
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, to_field="team_id", on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, to_field="username", on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     spend = models.DecimalField(max_digits=20, decimal_places=10, default=0)
     budget_reset_at = models.DateTimeField(null=True, blank=True)
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.SET_NULL, related_name="team_members")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user")]
@@ -83,18 +170,95 @@ class TeamMembership(models.Model):
         return f"{self.user} in {self.team} ({self.role})"
 
 
+class OrganizationMembership(models.Model):
+    """A user in an organization with an organization role (LiteLLM_OrganizationMembership)."""
+
+    class Role(models.TextChoices):
+        ORG_ADMIN = "org_admin", "organization admin"
+        INTERNAL_USER = "internal_user", "internal user"
+        INTERNAL_USER_VIEWER = "internal_user_viewer", "internal user viewer"
+
+    organization = models.ForeignKey(Organization, to_field="organization_id", on_delete=models.CASCADE,
+                                     related_name="memberships")
+    user = models.ForeignKey(User, to_field="username", on_delete=models.CASCADE,
+                             related_name="organization_memberships")
+    user_role = models.CharField(max_length=30, choices=Role.choices, default=Role.INTERNAL_USER)
+    spend = models.DecimalField(max_digits=20, decimal_places=10, default=0)
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="organization_members")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="org_membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.organization_id} ({self.user_role})"
+
+
+class EndUser(models.Model):
+    """A customer of a LiteLLM user, named by the `user` field of `/v1` calls (LiteLLM_EndUserTable)."""
+
+    class Region(models.TextChoices):
+        EU = "eu", "eu"
+        US = "us", "us"
+
+    user_id = models.CharField(max_length=ID_LENGTH, primary_key=True)
+    alias = models.CharField(max_length=200, blank=True)
+    spend = models.DecimalField(max_digits=20, decimal_places=10, default=0)
+    allowed_model_region = models.CharField(max_length=10, choices=Region.choices, blank=True)
+    default_model = models.CharField(max_length=200, blank=True)
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.SET_NULL, related_name="end_users")
+    blocked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)  # not LiteLLM's; makes a reused id a fresh ledger
+
+    def __str__(self) -> str:
+        return self.alias or self.user_id
+
+
 class VirtualKey(BudgetFields):
     """A gateway API key. Only the SHA-256 hash of the secret is stored."""
 
     token_hash = models.CharField(max_length=64, unique=True)
     key_name = models.CharField(max_length=20, blank=True, help_text="Masked preview, e.g. sk-...abcd")
     key_alias = models.CharField(max_length=200, blank=True)
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="keys")
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="keys")
+    user = models.ForeignKey(User, to_field="username", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="keys")
+    team = models.ForeignKey(Team, to_field="team_id", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="keys")
+    organization = models.ForeignKey(Organization, to_field="organization_id", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="keys")
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.SET_NULL, related_name="keys")
     allowed_models = models.JSONField(default=list, blank=True, help_text="Model names, wildcards or access groups.")
     expires = models.DateTimeField(null=True, blank=True)
     blocked = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
+    tags = names_field()
+    aliases = mapping_field()  # model aliases for this key: {"gpt-4": "gpt-4o"}
+    config = mapping_field()
+    permissions = mapping_field()
+    allowed_cache_controls = names_field()
+    allowed_routes = names_field()
+    allowed_passthrough_routes = names_field()
+    allowed_vector_store_indexes = names_field()
+    enforced_params = names_field()
+    guardrails = names_field()
+    policies = names_field()
+    prompts = names_field()
+    router_settings = mapping_field()
+    key_type = models.CharField(max_length=20, default="default")
+    rpm_limit_type = models.CharField(max_length=40, blank=True)
+    tpm_limit_type = models.CharField(max_length=40, blank=True)
+    soft_budget_cooldown = models.BooleanField(default=False)
+    temp_budget_increase = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    temp_budget_expiry = models.DateTimeField(null=True, blank=True)
+    auto_rotate = models.BooleanField(default=False)
+    rotation_interval = models.CharField(max_length=20, blank=True)
+    rotation_count = models.PositiveIntegerField(default=0)
+    last_rotation_at = models.DateTimeField(null=True, blank=True)
+    key_rotation_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=ID_LENGTH, blank=True)
+    updated_by = models.CharField(max_length=ID_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,9 +279,11 @@ class SpendLog(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     key_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     key_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    team_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    organization_id = models.BigIntegerField(null=True, blank=True)
+    # Public string ids (Team.team_id, User.username, Organization.organization_id), as LiteLLM logs them.
+    team_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True, db_index=True)
+    user_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True, db_index=True)
+    organization_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    end_user = models.CharField(max_length=ID_LENGTH, blank=True, db_default="")
     model_alias = models.CharField(max_length=200, blank=True)
     deployment_id = models.CharField(max_length=100, blank=True)
     provider = models.CharField(max_length=50, blank=True)

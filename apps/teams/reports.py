@@ -19,14 +19,12 @@ def spend_logs(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]
         ref = query["api_key"]
         rows = rows.filter(key_hash=hash_key(ref) if ref.startswith("sk-") else ref)
     if query.get("user_id"):
-        rows = rows.filter(user_id__in=selectors.user_list(caller).filter(username=query["user_id"]).values("pk"))
+        rows = rows.filter(user_id=query["user_id"])
     if query.get("team_id"):
-        rows = rows.filter(team_id=int(query["team_id"]) if query["team_id"].isdigit() else -1)
+        rows = rows.filter(team_id=query["team_id"])
     if query.get("request_id"):
         rows = rows.filter(request_id=query["request_id"])
-    page = list(rows[: query["limit"]])
-    names = selectors.usernames({row.user_id for row in page if row.user_id is not None})
-    return [{**spend_log_json(row), "user": names.get(row.user_id) if row.user_id else None} for row in page]
+    return [spend_log_json(row) for row in rows[: query["limit"]]]
 
 
 def spend_report(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -39,21 +37,17 @@ def spend_report(caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any
     for row in rows:
         entry: dict[str, Any] = {"group_by_day": row["day"].isoformat()}
         if group_by == "team":
-            entry.update(team_id=none_or_str(row["team_id"]), team_alias=labels.get(row["team_id"]))
+            entry.update(team_id=row["team_id"], team_alias=labels.get(row["team_id"]))
         elif group_by == "key":
             entry.update(api_key=row["key_hash"], key_alias=labels.get(row["key_id"]) or None)
         elif group_by == "model":
             entry.update(model=row["model_alias"])
         elif group_by == "user":
-            entry.update(user_id=labels.get(row["user_id"]))
+            entry.update(user_id=row["user_id"])
         entry.update(spend=money(row["spend"]), requests=row["requests"], prompt_tokens=row["prompt_tokens"],
                      completion_tokens=row["completion_tokens"])
         report.append(entry)
     return report
-
-
-def none_or_str(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def report_labels(group_by: str, rows: list[dict[str, Any]]) -> dict[Any, str]:
@@ -61,8 +55,6 @@ def report_labels(group_by: str, rows: list[dict[str, Any]]) -> dict[Any, str]:
         return selectors.team_aliases({r["team_id"] for r in rows if r["team_id"] is not None})
     if group_by == "key":
         return selectors.key_aliases({r["key_id"] for r in rows if r["key_id"] is not None})
-    if group_by == "user":
-        return selectors.usernames({r["user_id"] for r in rows if r["user_id"] is not None})
     return {}
 
 

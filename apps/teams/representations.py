@@ -16,10 +16,6 @@ def moment(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def ident(value: int | None) -> str | None:
-    return None if value is None else str(value)
-
-
 def budget_json(row: Any) -> dict[str, Any]:
     return {"spend": money(row.spend), "max_budget": money(row.max_budget), "soft_budget": money(row.soft_budget),
             "budget_duration": row.budget_duration or None, "budget_reset_at": moment(row.budget_reset_at),
@@ -31,26 +27,28 @@ def budget_json(row: Any) -> dict[str, Any]:
 def key_json(key: VirtualKey, *, secret: str | None = None) -> dict[str, Any]:
     """A key; `key` holds the secret only in the answer that created it."""
     body = {"token": key.token_hash, "key_name": key.key_name, "key_alias": key.key_alias or None,
-            "user_id": key.user.username if key.user else None, "team_id": ident(key.team_id),
+            "user_id": key.user_id, "team_id": key.team_id, "organization_id": key.organization_id,
             "expires": moment(key.expires), "blocked": key.blocked, "created_at": moment(key.created_at),
             "updated_at": moment(key.updated_at), **budget_json(key)}
-    body["tags"] = list(body["metadata"].get("tags") or [])
+    body["tags"] = list(key.tags or [])
+    if key.tags:  # LiteLLM keeps a key's tags in its metadata; scripts read them there
+        body["metadata"] = {**body["metadata"], "tags": body["tags"]}
     if secret is not None:
         body = {"key": secret, "token_id": key.token_hash, **body}
     return body
 
 
 def member_json(member: TeamMembership) -> dict[str, Any]:
-    return {"user_id": member.user.username, "user_email": member.user.email or None, "role": member.role,
+    return {"user_id": member.user_id, "team_id": member.team_id, "user_email": member.user.email or None, "role": member.role,
             "spend": money(member.spend), "budget_reset_at": moment(member.budget_reset_at)}
 
 
 def team_json(team: Team, members: list[TeamMembership] | None = None) -> dict[str, Any]:
-    body = {"team_id": str(team.pk), "team_alias": team.team_alias, "organization_id": ident(team.organization_id),
+    body = {"team_id": team.team_id, "team_alias": team.team_alias or None, "organization_id": team.organization_id,
             "blocked": team.blocked, "team_member_budget": money(team.team_member_budget),
             "created_at": moment(team.created_at), "updated_at": moment(team.updated_at), **budget_json(team)}
     if members is not None:
-        body["members_with_roles"] = [{"user_id": m.user.username, "user_email": m.user.email or None,
+        body["members_with_roles"] = [{"user_id": m.user_id, "user_email": m.user.email or None,
                                        "role": m.role} for m in members]
     return body
 
@@ -61,7 +59,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def organization_json(org: Organization) -> dict[str, Any]:
-    return {"organization_id": str(org.pk), "organization_alias": org.organization_alias,
+    return {"organization_id": org.organization_id, "organization_alias": org.organization_alias,
             "created_at": moment(org.created_at), "updated_at": moment(org.updated_at), **budget_json(org)}
 
 
@@ -72,7 +70,7 @@ def spend_log_json(row: SpendLog) -> dict[str, Any]:
             + row.completion_tokens, "prompt_tokens": row.prompt_tokens,
             "completion_tokens": row.completion_tokens, "cached_tokens": row.cached_tokens,
             "startTime": moment(row.start_time), "endTime": moment(row.end_time), "model": row.model_alias,
-            "model_id": row.deployment_id, "custom_llm_provider": row.provider, "user": ident(row.user_id),
-            "team_id": ident(row.team_id), "organization_id": ident(row.organization_id), "status": row.status,
+            "model_id": row.deployment_id, "custom_llm_provider": row.provider, "user": row.user_id,
+            "team_id": row.team_id, "organization_id": row.organization_id, "end_user": row.end_user or None, "status": row.status,
             "error_type": row.error_type or None, "latency_ms": row.latency_ms, "ttft_ms": row.ttft_ms,
             "request_tags": list(row.tags or [])}

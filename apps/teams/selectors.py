@@ -29,10 +29,10 @@ class Caller:
 
     role: str
     key_id: int | None = None
-    user_id: int | None = None
-    team_id: int | None = None
-    admin_team_ids: frozenset[int] = field(default_factory=frozenset)
-    member_team_ids: frozenset[int] = field(default_factory=frozenset)
+    user_id: str | None = None
+    team_id: str | None = None
+    admin_team_ids: frozenset[str] = field(default_factory=frozenset)
+    member_team_ids: frozenset[str] = field(default_factory=frozenset)
     is_authenticated: ClassVar[bool] = True  # DRF reads request.user.is_authenticated
 
     @property
@@ -47,7 +47,7 @@ class Caller:
     def read_only(self) -> bool:
         return self.role in READ_ONLY_ROLES
 
-    def manages_team(self, team_id: int | None) -> bool:
+    def manages_team(self, team_id: str | None) -> bool:
         return self.is_admin or (team_id is not None and team_id in self.admin_team_ids)
 
 
@@ -62,14 +62,14 @@ def caller_for_key(raw_key: str) -> Caller | None:
     if key.expires is not None and key.expires.timestamp() <= time.time():
         return None
     role: str = User.Role.INTERNAL_USER
-    admin: set[int] = set()
-    member: set[int] = set()
+    admin: set[str] = set()
+    member: set[str] = set()
     if key.user is not None:
         role = key.user.user_role
         for team_id, member_role in TeamMembership.objects.filter(user=key.user).values_list("team_id", "role"):
-            member.add(team_id)
+            member.add(str(team_id))  # the stubs type a to_field key as int; it holds Team.team_id
             if member_role == TeamMembership.Role.ADMIN:
-                admin.add(team_id)
+                admin.add(str(team_id))
     if key.team_id is not None:
         member.add(key.team_id)
     return Caller(role=role, key_id=key.pk, user_id=key.user_id, team_id=key.team_id,
@@ -109,15 +109,15 @@ def key_get_by_alias(caller: Caller, alias: str) -> VirtualKey:
 def team_list(caller: Caller) -> QuerySet[Team]:
     """Teams the caller may see: all for admins, else the ones it belongs to."""
     teams = Team.objects.select_related("organization").order_by("id")
-    return teams if caller.reads_all else teams.filter(pk__in=caller.member_team_ids)
+    return teams if caller.reads_all else teams.filter(team_id__in=caller.member_team_ids)
 
 
-def team_get(caller: Caller, team_id: str | int, *, manage: bool = False) -> Team:
+def team_get(caller: Caller, team_id: str, *, manage: bool = False) -> Team:
     """A visible team; `manage` asks for team-admin rights on it."""
-    team = team_list(caller).filter(pk=int(team_id)).first() if str(team_id).isdigit() else None
+    team = team_list(caller).filter(team_id=str(team_id)).first()
     if team is None:
         raise NotFound(f"Team '{team_id}' not found.", param="team_id")
-    if manage and not caller.manages_team(team.pk):
+    if manage and not caller.manages_team(team.team_id):
         raise PermissionDenied("Only a proxy admin or an admin of this team can do this.", param="team_id")
     return team
 
@@ -131,7 +131,7 @@ def user_list(caller: Caller) -> QuerySet[User]:
     users = User.objects.order_by("id")
     if caller.reads_all:
         return users
-    return users.filter(Q(pk=caller.user_id) | Q(memberships__team_id__in=caller.admin_team_ids)).distinct()
+    return users.filter(Q(username=caller.user_id) | Q(memberships__team_id__in=caller.admin_team_ids)).distinct()
 
 
 def user_get(caller: Caller, user_id: str | None = None, *, email: str | None = None) -> User:
@@ -152,7 +152,7 @@ def user_find(user_id: str | None = None, *, email: str | None = None) -> User |
 
 
 def organization_get(caller: Caller, organization_id: str) -> Organization:
-    org = Organization.objects.filter(pk=int(organization_id)).first() if organization_id.isdigit() else None
+    org = Organization.objects.filter(organization_id=organization_id).first()
     if org is None or not caller.reads_all:
         raise NotFound(f"Organization '{organization_id}' not found.", param="organization_id")
     return org
@@ -192,13 +192,10 @@ def spend_report(caller: Caller, *, group_by: str, start: datetime | None = None
     return list(rows)
 
 
-def team_aliases(ids: set[int]) -> dict[int, str]:
-    return dict(Team.objects.filter(pk__in=ids).values_list("id", "team_alias"))
+def team_aliases(ids: set[str]) -> dict[str, str]:
+    return dict(Team.objects.filter(team_id__in=ids).values_list("team_id", "team_alias"))
 
 
 def key_aliases(ids: set[int]) -> dict[int, str]:
     return dict(VirtualKey.objects.filter(pk__in=ids).values_list("id", "key_alias"))
 
-
-def usernames(ids: set[int]) -> dict[int, str]:
-    return dict(User.objects.filter(pk__in=ids).values_list("id", "username"))

@@ -13,7 +13,7 @@ from apps.teams.models import TeamMembership, User
 # API name -> model field, where they differ.
 RENAMES = {"models": "allowed_models", "user_email": "email"}
 # Fields the views resolve to rows themselves (or pass to services as arguments) rather than as columns.
-NOT_COLUMNS = frozenset({"key", "new_key", "duration", "user_id", "team_id", "organization_id", "tags",
+NOT_COLUMNS = frozenset({"key", "new_key", "duration", "user_id", "team_id", "organization_id",
                          "members_with_roles", "teams", "auto_create_key", "spend"})
 
 
@@ -212,13 +212,11 @@ class SpendQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 def columns(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validated API fields as model column values (`models` -> `allowed_models`; tags into metadata)."""
+    """Validated API fields as model column values (`models` -> `allowed_models`)."""
     values = {RENAMES.get(name, name): value for name, value in data.items() if name not in NOT_COLUMNS}
     if "email" in values and values["email"] is None:
         values["email"] = ""
     for name in ("budget_duration", "key_alias"):
         if name in values and values[name] is None:
             values[name] = ""
-    if data.get("tags") is not None:
-        values["metadata"] = {**(values.get("metadata") or {}), "tags": list(data["tags"])}
     return values

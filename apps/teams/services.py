@@ -160,10 +160,10 @@ def team_update(*, team: Team, fields: Mapping[str, Any]) -> Team:
 
 
 @transaction.atomic
-def team_delete(*, teams: Iterable[Team]) -> list[int]:
-    """Delete teams with their keys and memberships."""
-    ids = [team.pk for team in teams]
-    Team.objects.filter(pk__in=ids).delete()
+def team_delete(*, teams: Iterable[Team]) -> list[str]:
+    """Delete teams with their keys and memberships; returns their ids."""
+    ids = [team.team_id for team in teams]
+    Team.objects.filter(team_id__in=ids).delete()
     snapshot_bump(GENERATION)
     return ids
 

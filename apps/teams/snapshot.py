@@ -43,9 +43,9 @@ class KeyRecord:
     id: int
     token_hash: str
     key_alias: str
-    user_id: int | None
-    team_id: int | None
-    organization_id: int | None
+    user_id: str | None  # public string ids (User.username, Team.team_id, Organization.organization_id)
+    team_id: str | None
+    organization_id: str | None
     models: tuple[str, ...]
     team_models: tuple[str, ...]
     blocked: bool
@@ -162,7 +162,7 @@ def load_key(token_hash: str) -> KeyRecord | None:
     team = key.team
     return KeyRecord(
         id=key.pk, token_hash=key.token_hash, key_alias=key.key_alias, user_id=key.user_id, team_id=key.team_id,
-        organization_id=team.organization_id if team else None, models=tuple(key.allowed_models or ()),
+        organization_id=key.organization_id or (team.organization_id if team else None), models=tuple(key.allowed_models or ()),
         team_models=tuple(team.allowed_models or ()) if team else (),
         blocked=key.blocked or bool(team and team.blocked), expires_at=_epoch(key.expires),
         metadata=dict(key.metadata or {}), scopes=key_scopes(key))

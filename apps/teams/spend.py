@@ -53,7 +53,7 @@ def spend_log_row(event: SpendEvent) -> SpendLog:
         model_alias=event.model_alias, deployment_id=event.deployment_id, provider=event.provider,
         call_type=event.call_type, prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
         cached_tokens=event.cached_tokens, cost=event.cost, latency_ms=event.latency_ms, ttft_ms=event.ttft_ms,
-        status=event.status, error_type=event.error_type[:100], tags=list(event.tags),
+        status=event.status, error_type=event.error_type[:100], tags=list(event.tags), end_user="",
         start_time=datetime.fromtimestamp(event.start_time, UTC), end_time=datetime.fromtimestamp(event.end_time, UTC))
 
 
@@ -73,21 +73,22 @@ def new_events(events: Iterable[SpendEvent]) -> list[SpendEvent]:
 
 def spend_add(events: Iterable[SpendEvent]) -> None:
     """Add the events' cost to every key, user, membership, team and organization they belong to."""
-    totals: dict[tuple[type[Model], object], Decimal] = defaultdict(Decimal)
+    totals: dict[tuple[type[Model], str, Any], Decimal] = defaultdict(Decimal)
     for event in events:
         if not event.cost_nanos:
             continue
-        owners: tuple[tuple[type[Model], int | None], ...] = (
-            (VirtualKey, event.key_id), (User, event.user_id), (Team, event.team_id),
-            (Organization, event.organization_id))
-        for owner, owner_pk in owners:
-            if owner_pk is not None:
-                totals[(owner, owner_pk)] += event.cost
+        owners: tuple[tuple[type[Model], str, object], ...] = (
+            (VirtualKey, "pk", event.key_id), (User, "username", event.user_id), (Team, "team_id", event.team_id),
+            (Organization, "organization_id", event.organization_id))
+        for owner, column, value in owners:
+            if value is not None:
+                totals[(owner, column, value)] += event.cost
         if event.team_id is not None and event.user_id is not None:
-            totals[(TeamMembership, (event.team_id, event.user_id))] += event.cost
-    for (table, pk), amount in totals.items():
+            totals[(TeamMembership, "pair", (event.team_id, event.user_id))] += event.cost
+    for (table, column, value), amount in totals.items():
         manager: Any = table._default_manager
-        rows = manager.filter(team_id=pk[0], user_id=pk[1]) if isinstance(pk, tuple) else manager.filter(pk=pk)
+        rows = manager.filter(team_id=value[0], user_id=value[1]) if column == "pair" else \
+            manager.filter(**{column: value})
         rows.update(spend=F("spend") + amount)
 
 

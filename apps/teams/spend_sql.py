@@ -24,7 +24,7 @@ STAGE = "tollgate_spend_stage"  # per session; emptied at every commit
 # Each SpendEvent field and its SQL type; a record's unknown fields are ignored, a missing one is NULL.
 EVENT_FIELDS = (
     ("request_id", "text"), ("attempt", "integer"), ("key_id", "bigint"), ("key_hash", "text"),
-    ("team_id", "bigint"), ("user_id", "bigint"), ("organization_id", "bigint"), ("model_alias", "text"),
+    ("team_id", "text"), ("user_id", "text"), ("organization_id", "text"), ("model_alias", "text"),
     ("deployment_id", "text"), ("provider", "text"), ("call_type", "text"), ("prompt_tokens", "integer"),
     ("completion_tokens", "integer"), ("cached_tokens", "integer"), ("cost_nanos", "numeric"),
     ("latency_ms", "integer"), ("ttft_ms", "integer"), ("status", "text"), ("error_type", "text"),
@@ -40,8 +40,8 @@ LOG_COLUMNS = ("request_id", "attempt", "key_id", "key_hash", "team_id", "user_i
                "cached_tokens", "cost", "latency_ms", "ttft_ms", "status", "error_type", "start_time", "end_time",
                "tags")
 # (CTE name, owner table, {owner column: inserted rows' column}) for every spend column a row adds to.
-OWNERS = (("by_key", VirtualKey, {"id": "key_id"}), ("by_user", User, {"id": "user_id"}),
-          ("by_team", Team, {"id": "team_id"}), ("by_org", Organization, {"id": "organization_id"}),
+OWNERS = (("by_key", VirtualKey, {"id": "key_id"}), ("by_user", User, {"username": "user_id"}),
+          ("by_team", Team, {"team_id": "team_id"}), ("by_org", Organization, {"organization_id": "organization_id"}),
           ("by_member", TeamMembership, {"team_id": "team_id", "user_id": "user_id"}))
 
 

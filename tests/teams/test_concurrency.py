@@ -124,9 +124,10 @@ def reconcile(field: str) -> list[dict[str, Decimal]]:
 
     from apps.teams.models import Organization, Team, User
 
-    model = {"key_id": VirtualKey, "user_id": User, "team_id": Team, "organization_id": Organization}[field]
+    model, column = {"key_id": (VirtualKey, "pk"), "user_id": (User, "username"), "team_id": (Team, "team_id"),
+                     "organization_id": (Organization, "organization_id")}[field]
     logged = dict(SpendLog.objects.values(field).annotate(total=Sum("cost")).values_list(field, "total"))
-    return [{"spend": row.spend, "logged": logged.get(row.pk, Decimal(0))} for row in model.objects.all()]
+    return [{"spend": row.spend, "logged": logged.get(getattr(row, column), Decimal(0))} for row in model.objects.all()]
 
 
 def test_leased_calls_across_two_processes_stay_within_budget_and_are_counted_exactly(

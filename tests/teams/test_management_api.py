@@ -16,7 +16,7 @@ from tests.teams.conftest import Cast, client, spend_event
 
 
 def test_generated_secret_is_shown_once_and_only_its_hash_is_stored(cast: Cast, http: httpx.Client) -> None:
-    created = http.post("/key/generate", json={"team_id": str(cast.team_a.pk), "user_id": "bob",
+    created = http.post("/key/generate", json={"team_id": cast.team_a.team_id, "user_id": "bob",
                                                "models": ["gpt-4o-mini", "openai/*"], "key_alias": "bob-2"}).json()
     secret = created["key"]
     assert secret.startswith("sk-")
@@ -52,7 +52,7 @@ def test_bad_bodies_are_400_naming_the_field(cast: Cast, http: httpx.Client, pat
 def test_regenerate_keeps_spend_and_window_and_retires_the_old_secret(cast: Cast, http: httpx.Client) -> None:
     key = cast.bob.key
     VirtualKey.objects.filter(pk=key.pk).update(spend=Decimal("1.25"))
-    created = http.post("/key/generate", json={"user_id": "bob", "team_id": str(cast.team_a.pk),
+    created = http.post("/key/generate", json={"user_id": "bob", "team_id": cast.team_a.team_id,
                                                "budget_duration": "30d", "max_budget": 10}).json()
     before = VirtualKey.objects.get(token_hash=created["token"])
     fresh = http.post("/key/regenerate", json={"key": created["key"]}).json()

@@ -25,7 +25,7 @@ def expect(root: int, alice: int, bob: int, mallory: int) -> dict[str, int]:
 
 
 def a(c: Cast) -> str:
-    return str(c.team_a.pk)
+    return c.team_a.team_id
 
 
 
@@ -58,7 +58,7 @@ CASES: list[tuple[str, str, str, Body, dict[str, int]]] = [
     ("user_delete", "POST", "/user/delete", lambda c, k: {"user_ids": ["bob"]}, expect(200, 403, 403, 403)),
     ("organization_new", "POST", "/organization/new", lambda c, k: {"organization_alias": "initech"},
      expect(200, 403, 403, 403)),
-    ("organization_info", "GET", "/organization/info", lambda c, k: {"organization_id": str(c.org.pk)},
+    ("organization_info", "GET", "/organization/info", lambda c, k: {"organization_id": c.org.organization_id},
      expect(200, 403, 403, 403)),
     ("spend_logs", "GET", "/spend/logs", lambda c, k: {"team_id": a(c)}, expect(200, 200, 200, 200)),
     ("global_spend_report", "GET", "/global/spend/report", lambda c, k: {"group_by": "team"},
@@ -107,7 +107,7 @@ def test_lists_show_only_what_the_role_may_see(cast: Cast, gateway: GatewayProce
     with client(gateway, cast.actor(actor).secret) as http:
         keys = http.get("/key/list", params={"size": 100}).json()["keys"]
         teams = http.get("/team/list").json()
-        snooped = http.get("/key/list", params={"team_id": str(cast.team_a.pk)}).json()["keys"]
+        snooped = http.get("/key/list", params={"team_id": cast.team_a.team_id}).json()["keys"]
     assert {owners[h] for h in keys} == VISIBLE_KEYS[actor]
     assert {t["team_alias"] for t in teams} == VISIBLE_TEAMS[actor]
     assert {owners[h] for h in snooped} == VISIBLE_KEYS[actor] - {"mallory"}
