@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.expressions import OrderBy
 
 from apps.core.errors import InvalidRequest, PermissionDenied
 from apps.teams import selectors, services
@@ -149,9 +150,13 @@ def filtered_keys(caller: Caller, query: Mapping[str, Any]) -> QuerySet[VirtualK
     if query.get("status") == "deleted":
         return keys.none()  # deleted keys are gone, not kept in a table of their own
     if query.get("sort_by"):
-        column = query["sort_by"]
-        keys = keys.order_by(f"-{column}" if query["sort_order"] == "desc" else column, "id")
+        keys = keys.order_by(sorted_by(query["sort_by"], query["sort_order"]), "id")
     return keys
+
+
+def sorted_by(column: str, order: str) -> OrderBy:
+    """PostgreSQL's (and so LiteLLM's) order on every database: empty values last going up, first going down."""
+    return F(column).desc(nulls_first=True) if order == "desc" else F(column).asc(nulls_last=True)
 
 
 def key_list(*, caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:

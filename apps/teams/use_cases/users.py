@@ -14,6 +14,7 @@ from apps.teams.selectors import Caller
 from apps.teams.serializers import columns
 from apps.teams.services import USER_FIELDS
 from apps.teams.use_cases.common import existing_organization, page_of, references
+from apps.teams.use_cases.keys import sorted_by
 
 
 def user_fields(body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -92,8 +93,7 @@ def user_list(*, caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
     if query.get("team"):
         users = users.filter(memberships__team_id=query["team"])
     if query.get("sort_by"):
-        column = SORT_COLUMNS[query["sort_by"]]
-        users = users.order_by(f"-{column}" if query["sort_order"] == "desc" else column, "id")
+        users = users.order_by(sorted_by(SORT_COLUMNS[query["sort_by"]], query["sort_order"]), "id")
     total = users.count()
     window, pages = page_of(total, query["page"], query["page_size"])
     listed = []
