@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import (Budget, EndUser, Organization, OrganizationMembership, SpendLog, Team, TeamMembership, User,
+                               VirtualKey)
 
 
 @admin.register(User)
@@ -16,8 +17,8 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["organization_alias", "spend", "max_budget", "budget_duration"]
-    search_fields = ["organization_alias"]
+    list_display = ["organization_id", "organization_alias", "spend", "max_budget", "budget_duration"]
+    search_fields = ["organization_id", "organization_alias"]
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,9 +29,9 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["team_alias", "organization", "spend", "max_budget", "blocked"]
+    list_display = ["team_id", "team_alias", "organization", "spend", "max_budget", "blocked"]
     list_select_related = ["organization"]
-    search_fields = ["team_alias"]
+    search_fields = ["team_id", "team_alias"]
     inlines = [MembershipInline]
 
 
@@ -41,7 +42,29 @@ class VirtualKeyAdmin(admin.ModelAdmin):
     list_filter = ["blocked"]
     search_fields = ["key_alias", "key_name"]
     readonly_fields = ["token_hash", "key_name", "spend", "created_at", "updated_at"]
-    raw_id_fields = ["user", "team"]
+    raw_id_fields = ["user", "team", "organization", "budget"]
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["budget_id", "max_budget", "soft_budget", "budget_duration", "rpm_limit", "tpm_limit"]
+    search_fields = ["budget_id"]
+
+
+@admin.register(EndUser)
+class EndUserAdmin(admin.ModelAdmin):
+    list_display = ["user_id", "alias", "spend", "budget", "blocked"]
+    list_select_related = ["budget"]
+    list_filter = ["blocked"]
+    search_fields = ["user_id", "alias"]
+    raw_id_fields = ["budget"]
+
+
+@admin.register(OrganizationMembership)
+class OrganizationMembershipAdmin(admin.ModelAdmin):
+    list_display = ["organization", "user", "user_role", "spend"]
+    list_select_related = ["organization", "user"]
+    raw_id_fields = ["organization", "user", "budget"]
 
 
 @admin.register(SpendLog)

@@ -130,7 +130,7 @@ def team_get(caller: Caller, team_id: str, *, manage: bool = False) -> Team:
 
 
 def team_members(team: Team) -> QuerySet[TeamMembership]:
-    return TeamMembership.objects.filter(team=team).select_related("user").order_by("id")
+    return TeamMembership.objects.filter(team=team).select_related("user", "budget").order_by("id")
 
 
 def user_list(caller: Caller) -> QuerySet[User]:
@@ -156,6 +156,12 @@ def user_find(user_id: str | None = None, *, email: str | None = None) -> User |
     if user_id:
         return User.objects.filter(username=user_id).first()
     return User.objects.filter(email=email).first() if email else None
+
+
+def organization_list(caller: Caller) -> QuerySet[Organization]:
+    """Organizations the caller may see: all for proxy admins and viewers, none for anyone else."""
+    orgs = Organization.objects.select_related("budget").order_by("id")
+    return orgs if caller.reads_all else orgs.none()
 
 
 def organization_get(caller: Caller, organization_id: str) -> Organization:

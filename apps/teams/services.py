@@ -21,15 +21,26 @@ from apps.core.state import state
 from apps.teams.auth import hash_key
 from apps.teams.costing import to_nanos
 from apps.teams.durations import add_duration, first_reset, parse_duration
-from apps.teams.models import Organization, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import new_id, Budget, Organization, OrganizationMembership, Team, TeamMembership, User, VirtualKey
 from apps.teams.snapshot import GENERATION, key_ledger, organization_ledger, team_ledger, user_ledger
 
-BUDGET_FIELDS = ("max_budget", "soft_budget", "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests")
-KEY_FIELDS = (*BUDGET_FIELDS, "key_alias", "allowed_models", "metadata", "blocked", "user", "team")
-TEAM_FIELDS = (*BUDGET_FIELDS, "team_alias", "allowed_models", "metadata", "blocked", "team_member_budget",
-               "organization")
-USER_FIELDS = (*BUDGET_FIELDS, "email", "user_role", "allowed_models", "metadata")
-ORGANIZATION_FIELDS = (*BUDGET_FIELDS, "organization_alias", "allowed_models", "metadata")
+# Columns no request sets directly: ids, secrets, counters and timestamps the gateway keeps itself.
+PROTECTED = frozenset({
+    "id", "token_hash", "key_name", "spend", "budget_reset_at", "created_at", "updated_at", "model_spend",
+    "rotation_count", "last_rotation_at", "key_rotation_at", "soft_budget_cooldown", "team_id", "organization_id",
+    "password", "last_login", "is_superuser", "is_staff", "is_active", "date_joined", "username", "first_name",
+    "last_name"})
+
+
+def settable(model: type[models.Model]) -> frozenset[str]:
+    """The columns (and foreign keys, by name) that management requests may set on `model`."""
+    return frozenset(f.name for f in model._meta.concrete_fields) - PROTECTED
+
+
+KEY_FIELDS = settable(VirtualKey)
+TEAM_FIELDS = settable(Team)
+USER_FIELDS = settable(User)
+ORGANIZATION_FIELDS = settable(Organization)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,11 @@ class IssuedKey:
 
     key: VirtualKey
     secret: str
+
+
+def new_user_id() -> str:
+    """LiteLLM's default user id: a random UUID."""
+    return new_id()
 
 
 def key_secret() -> str:
@@ -85,6 +101,7 @@ def key_generate(*, fields: Mapping[str, Any], duration: str | None = None, secr
     key = VirtualKey(token_hash=hash_key(raw), key_name=key_mask(raw))
     now = timezone.now()
     apply_fields(key, fields, KEY_FIELDS, now)
+    key.spend = fields.get("spend") or key.spend
     key.expires = expiry_for(duration, now)
     key.save()
     snapshot_bump(GENERATION)
@@ -111,7 +128,9 @@ def key_regenerate(*, key: VirtualKey, fields: Mapping[str, Any], secret: str | 
     key = VirtualKey.objects.select_for_update().get(pk=key.pk)
     raw = secret or key_secret()
     key.token_hash, key.key_name = hash_key(raw), key_mask(raw)
-    apply_fields(key, fields, KEY_FIELDS, timezone.now())
+    now = timezone.now()
+    apply_fields(key, fields, KEY_FIELDS, now)
+    key.rotation_count, key.last_rotation_at = key.rotation_count + 1, now
     key.save()
     snapshot_bump(GENERATION)
     return IssuedKey(key, raw)
@@ -137,9 +156,9 @@ def key_delete(*, keys: Iterable[VirtualKey]) -> list[str]:
 
 
 @transaction.atomic
-def team_new(*, fields: Mapping[str, Any], members: Iterable[tuple[User, str]] = ()) -> Team:
-    """Create a team with its first members."""
-    team = Team()
+def team_new(*, fields: Mapping[str, Any], members: Iterable[tuple[User, str]] = (), team_id: str | None = None) -> Team:
+    """Create a team (named `team_id`, else a UUID) with its first members."""
+    team = Team(team_id=team_id) if team_id else Team()
     apply_fields(team, fields, TEAM_FIELDS, timezone.now())
     team.save()
     for user, role in members:
@@ -183,6 +202,42 @@ def team_member_add(*, team: Team, user: User, role: str) -> TeamMembership:
 
 
 @transaction.atomic
+def team_member_update(*, member: TeamMembership, role: str | None = None,
+                       limits: Mapping[str, Any] | None = None) -> TeamMembership:
+    """Change a member's role and (with `limits`: max_budget, rpm_limit, tpm_limit) their own budget row."""
+    member = TeamMembership.objects.select_for_update().get(pk=member.pk)
+    if role is not None:
+        member.role = role
+    if limits:
+        member.budget = member_budget(member.budget, limits)
+    member.save()
+    snapshot_bump(GENERATION)
+    return member
+
+
+def member_budget(budget: Budget | None, limits: Mapping[str, Any]) -> Budget:
+    """The membership's budget row with `limits` applied (created on first use, as LiteLLM does)."""
+    budget = budget or Budget()
+    for name, value in limits.items():
+        setattr(budget, name, value)
+    budget.save()
+    return budget
+
+
+@transaction.atomic
+def team_models_change(*, team: Team, add: Iterable[str] = (), remove: Iterable[str] = ()) -> Team:
+    """Add models to (or remove them from) a team's model list, keeping its order."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    gone = set(remove)
+    models_now = [m for m in team.allowed_models or [] if m not in gone]
+    models_now += [m for m in dict.fromkeys(add) if m not in models_now]
+    team.allowed_models = models_now
+    team.save(update_fields=["allowed_models", "updated_at"])
+    snapshot_bump(GENERATION)
+    return team
+
+
+@transaction.atomic
 def team_member_delete(*, team: Team, user: User) -> int:
     """Remove a member and the keys they hold in the team."""
     removed = TeamMembership.objects.filter(team=team, user=user).delete()[0]
@@ -192,25 +247,35 @@ def team_member_delete(*, team: Team, user: User) -> int:
 
 
 @transaction.atomic
-def user_new(*, user_id: str, fields: Mapping[str, Any], teams: Iterable[Team] = (),
-             key_fields: Mapping[str, Any] | None = None) -> tuple[User, IssuedKey | None]:
-    """Create a user, add them to teams, and (unless `key_fields` is None) give them a first key."""
+def user_new(*, user_id: str, fields: Mapping[str, Any], teams: Iterable[tuple[Team, str]] = (),
+             organizations: Iterable[Organization] = (), key_fields: Mapping[str, Any] | None = None,
+             key_duration: str | None = None, password: str | None = None) -> tuple[User, IssuedKey | None]:
+    """Create a user, add them to teams (with a role) and organizations, and (unless `key_fields` is None)
+    give them a first key."""
     user = User(username=user_id)
     apply_fields(user, fields, USER_FIELDS, timezone.now())
-    user.set_unusable_password()
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
     user.save()
-    for team in teams:
-        team_member_add(team=team, user=user, role=TeamMembership.Role.MEMBER)
-    issued = None if key_fields is None else key_generate(fields={**key_fields, "user": user})
+    for team, role in teams:
+        team_member_add(team=team, user=user, role=role)
+    for org in organizations:
+        organization_member_add(organization=org, user=user, role=OrganizationMembership.Role.INTERNAL_USER)
+    issued = None if key_fields is None else key_generate(fields={**key_fields, "user": user},
+                                                          duration=key_duration)
     snapshot_bump(GENERATION)
     return user, issued
 
 
 @transaction.atomic
-def user_update(*, user: User, fields: Mapping[str, Any]) -> User:
-    """Change a user's settings (and, with `spend`, their spend)."""
+def user_update(*, user: User, fields: Mapping[str, Any], password: str | None = None) -> User:
+    """Change a user's settings (and, with `spend`, their spend; with `password`, their UI password)."""
     user = User.objects.select_for_update().get(pk=user.pk)
     apply_fields(user, fields, USER_FIELDS, timezone.now())
+    if password:
+        user.set_password(password)
     spend_override(user, user_ledger(user), fields.get("spend"))
     user.save()
     snapshot_bump(GENERATION)
@@ -227,9 +292,9 @@ def user_delete(*, users: Iterable[User]) -> list[str]:
 
 
 @transaction.atomic
-def organization_new(*, fields: Mapping[str, Any]) -> Organization:
-    """Create an organization."""
-    org = Organization()
+def organization_new(*, fields: Mapping[str, Any], organization_id: str | None = None) -> Organization:
+    """Create an organization (named `organization_id`, else a UUID)."""
+    org = Organization(organization_id=organization_id) if organization_id else Organization()
     apply_fields(org, fields, ORGANIZATION_FIELDS, timezone.now())
     org.save()
     snapshot_bump(GENERATION)
@@ -245,3 +310,47 @@ def organization_update(*, organization: Organization, fields: Mapping[str, Any]
     org.save()
     snapshot_bump(GENERATION)
     return org
+
+
+@transaction.atomic
+def organization_delete(*, organizations: Iterable[Organization]) -> list[str]:
+    """Delete organizations; their teams and keys stay, without an organization (LiteLLM refuses while teams
+    remain; the use case checks that)."""
+    ids = [org.organization_id for org in organizations]
+    Organization.objects.filter(organization_id__in=ids).delete()
+    snapshot_bump(GENERATION)
+    return ids
+
+
+@transaction.atomic
+def organization_member_add(*, organization: Organization, user: User, role: str,
+                            max_budget: Decimal | None = None) -> OrganizationMembership:
+    """Add a user to an organization (or change their role there)."""
+    member, _ = OrganizationMembership.objects.update_or_create(organization=organization, user=user,
+                                                                defaults={"user_role": role})
+    if max_budget is not None:
+        member.budget = member_budget(member.budget, {"max_budget": max_budget})
+        member.save(update_fields=["budget"])
+    snapshot_bump(GENERATION)
+    return member
+
+
+@transaction.atomic
+def organization_member_update(*, member: OrganizationMembership, role: str | None = None,
+                               max_budget: Decimal | None = None) -> OrganizationMembership:
+    """Change an organization member's role or budget."""
+    member = OrganizationMembership.objects.select_for_update().get(pk=member.pk)
+    if role is not None:
+        member.user_role = role
+    if max_budget is not None:
+        member.budget = member_budget(member.budget, {"max_budget": max_budget})
+    member.save()
+    snapshot_bump(GENERATION)
+    return member
+
+
+@transaction.atomic
+def organization_member_delete(*, member: OrganizationMembership) -> None:
+    """Remove a user from an organization."""
+    member.delete()
+    snapshot_bump(GENERATION)

@@ -101,9 +101,11 @@ def end_users_add(events: Sequence[SpendEvent]) -> None:
     for event in events:
         if event.end_user:
             totals[event.end_user] += event.cost
+    # bulk_create sends no post_save: a new end user (no budget yet) does not invalidate the key snapshot.
+    EndUser.objects.bulk_create([EndUser(user_id=user_id) for user_id in totals], ignore_conflicts=True)
     for user_id, amount in totals.items():
-        EndUser.objects.get_or_create(user_id=user_id)
-        EndUser.objects.filter(user_id=user_id).update(spend=F("spend") + amount)
+        if amount:
+            EndUser.objects.filter(user_id=user_id).update(spend=F("spend") + amount)
 
 
 def key_model_spend_add(events: Sequence[SpendEvent]) -> None:

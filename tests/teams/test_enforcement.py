@@ -78,6 +78,10 @@ def test_budget_at_any_level_blocks_with_litellm_error(cast: Cast, priced, gatew
     assert refused.json() == {"error": {
         "message": f"Budget has been exceeded! {LABELS[level]} Current cost: 0.01, Max budget: 0.01",
         "type": "budget_exceeded", "param": level, "code": "400"}}
+    # Both admitted calls are logged under bob's string ids, and stored before the next case makes a new
+    # "bob": spend flushed late would otherwise land on him.
+    rows = wait_for_spend_rows(2)
+    assert [(r.user_id, r.team_id, r.status) for r in rows] == [("bob", cast.team_a.team_id, "success")] * 2
 
 
 def test_first_limit_hit_blocks_even_when_a_wider_level_has_room(cast: Cast, priced, gateway: GatewayProcess) -> None:

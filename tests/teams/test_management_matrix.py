@@ -60,6 +60,23 @@ CASES: list[tuple[str, str, str, Body, dict[str, int]]] = [
      expect(200, 403, 403, 403)),
     ("organization_info", "GET", "/organization/info", lambda c, k: {"organization_id": c.org.organization_id},
      expect(200, 403, 403, 403)),
+    ("team_member_update", "POST", "/team/member_update", lambda c, k: {"team_id": a(c), "user_id": "bob",
+                                                                         "role": "user"}, expect(200, 200, 403, 404)),
+    ("team_model_add", "POST", "/team/model/add", lambda c, k: {"team_id": a(c), "models": ["gpt-x"]},
+     expect(200, 403, 403, 403)),
+    ("team_block", "POST", "/team/block", lambda c, k: {"team_id": a(c)}, expect(200, 403, 403, 403)),
+    ("user_list", "GET", "/user/list", lambda c, k: {}, expect(200, 200, 200, 200)),
+    ("organization_list", "GET", "/organization/list", lambda c, k: {}, expect(200, 403, 403, 403)),
+    ("organization_update", "PATCH", "/organization/update",
+     lambda c, k: {"organization_id": c.org.organization_id, "max_budget": 5}, expect(200, 403, 403, 403)),
+    ("organization_member_add", "POST", "/organization/member_add",
+     lambda c, k: {"organization_id": c.org.organization_id, "member": {"role": "internal_user", "user_id": "carol"}},
+     expect(200, 403, 403, 403)),
+    ("budget_new", "POST", "/budget/new", lambda c, k: {"budget_id": "b-1", "max_budget": 1},
+     expect(200, 403, 403, 403)),
+    ("budget_list", "GET", "/budget/list", lambda c, k: {}, expect(200, 403, 403, 403)),
+    ("end_user_new", "POST", "/end_user/new", lambda c, k: {"user_id": "cust-1"}, expect(200, 403, 403, 403)),
+    ("customer_list", "GET", "/customer/list", lambda c, k: {}, expect(200, 403, 403, 403)),
     ("spend_logs", "GET", "/spend/logs", lambda c, k: {"team_id": a(c)}, expect(200, 200, 200, 200)),
     ("global_spend_report", "GET", "/global/spend/report", lambda c, k: {"group_by": "team"},
      expect(200, 200, 200, 200)),
@@ -89,7 +106,8 @@ def test_each_role_gets_exactly_its_rights(cast: Cast, gateway: GatewayProcess, 
         before = team_a_state(cast, target)
         with client(gateway, cast.actor(actor).secret) as http:
             payload = body(cast, target)
-            response = http.post(path, json=payload) if method == "POST" else http.get(path, params=payload)
+            response = http.get(path, params=payload) if method == "GET" else \
+                http.request(method, path, json=payload)
         assert response.status_code == expected[actor], (actor, response.text)
         if response.status_code != 200:
             assert team_a_state(cast, target) == before, actor

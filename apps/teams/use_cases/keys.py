@@ -1,0 +1,180 @@
+"""/key/*: generate, update, regenerate, block, delete, info and list (LiteLLM's bodies and answers)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.db.models.expressions import OrderBy
+
+from apps.core.errors import InvalidRequest, PermissionDenied
+from apps.teams import selectors, services
+from apps.teams.access import model_allowed
+from apps.teams.models import Team, TeamMembership, User, VirtualKey
+from apps.teams.representations import key_json, user_json
+from apps.teams.rotation import key_regenerate_with_grace
+from apps.teams.selectors import Caller
+from apps.teams.serializers import columns
+from apps.teams.use_cases.common import existing_user, page_of, references
+
+LIMIT_FIELDS = ("max_budget", "rpm_limit", "tpm_limit", "max_parallel_requests")
+
+
+def within_team_limits(team: Team, body: Mapping[str, Any]) -> None:
+    """A member's own keys may not go past their team's limits or models."""
+    for name in LIMIT_FIELDS:
+        cap, asked = getattr(team, name), body.get(name)
+        if cap is not None and asked is not None and asked > cap:
+            raise PermissionDenied(f"{name} {asked} is above the team's {name} of {cap}.", param=name)
+    for model in body.get("models") or ():
+        if not model_allowed(model, team.allowed_models or (), {}):
+            raise PermissionDenied(f"The team may not use model={model}.", param="models")
+
+
+def key_owner(caller: Caller, body: Mapping[str, Any]) -> tuple[User | None, Team | None]:
+    """Who a new key belongs to, once the caller may create it there."""
+    user = existing_user(body.get("user_id"))
+    team_ref = body.get("team_id") or (None if caller.is_admin else caller.team_id)
+    team = selectors.team_get(caller, team_ref) if team_ref else None
+    if caller.is_admin:
+        return user, team
+    if team is not None and caller.manages_team(team.team_id):
+        if user is not None and not TeamMembership.objects.filter(team=team, user=user).exists():
+            raise InvalidRequest(f"User '{user.username}' is not a member of this team.", param="user_id")
+        return user, team
+    if user is not None and user.username != caller.user_id:
+        raise PermissionDenied("A member's key can only create keys for itself.", param="user_id")
+    if team is not None:
+        within_team_limits(team, body)
+    owner = User.objects.filter(username=caller.user_id).first() if caller.user_id is not None else None
+    return owner, team
+
+
+def unique_alias(alias: str | None, key: VirtualKey | None = None) -> None:
+    """Key aliases are unique across all keys (LiteLLM's rule)."""
+    others = VirtualKey.objects.filter(key_alias=alias)
+    if key is not None:
+        others = others.exclude(pk=key.pk)
+    if alias and others.exists():
+        raise InvalidRequest(f"Unique key aliases across all keys are required: '{alias}' is taken.",
+                             param="key_alias")
+
+
+def admin_only(caller: Caller, body: Mapping[str, Any], *names: str) -> None:
+    for name in names:
+        if body.get(name) and not caller.is_admin:
+            raise PermissionDenied(f"Only a proxy admin can set {name}.", param=name)
+
+
+def key_generate(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+    """POST /key/generate."""
+    user, team = key_owner(caller, body)
+    admin_only(caller, body, "spend", "budget_id", "organization_id")
+    unique_alias(body.get("key_alias"))
+    fields = {**columns(body), **references(body), "user": user, "team": team}
+    if body.get("spend"):
+        fields["spend"] = body["spend"]
+    issued = services.key_generate(fields=fields, duration=body.get("duration"), secret=body.get("key"))
+    return key_json(issued.key, secret=issued.secret)
+
+
+def moves(caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+    """New owner fields for a key (only a proxy admin moves keys between users, teams, organizations)."""
+    moved = [name for name in ("user_id", "team_id", "organization_id", "budget_id") if name in body]
+    if not moved:
+        return {}
+    if not caller.is_admin:
+        raise PermissionDenied("Only a proxy admin can move a key to another user, team or organization.",
+                               param=moved[0])
+    fields: dict[str, Any] = references(body)
+    if "user_id" in body:
+        fields["user"] = existing_user(body["user_id"])
+    if "team_id" in body:
+        fields["team"] = selectors.team_get(caller, body["team_id"]) if body["team_id"] else None
+    return fields
+
+
+def key_update(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+    """POST /key/update."""
+    key = selectors.key_get(caller, body["key"], manage=True)
+    admin_only(caller, {"spend": "spend" in body}, "spend")
+    unique_alias(body.get("key_alias"), key)
+    fields = {**columns(body), **moves(caller, body)}
+    if "spend" in body:
+        fields["spend"] = body["spend"]
+    return key_json(services.key_update(key=key, fields=fields, duration=body.get("duration")))
+
+
+def key_regenerate(*, caller: Caller, body: Mapping[str, Any], ref: str | None = None) -> dict[str, Any]:
+    """POST /key/regenerate and /key/{key}/regenerate."""
+    target = ref or body.get("key")
+    if not target:
+        raise InvalidRequest("key: This field is required.", param="key")
+    key = selectors.key_get(caller, target)
+    fields = {**columns(body), **moves(caller, body)}
+    if fields and not caller.manages_team(key.team_id):
+        raise PermissionDenied("Only a proxy admin or team admin can change a key's settings.", param="key")
+    unique_alias(body.get("key_alias"), key)
+    issued = key_regenerate_with_grace(key=key, fields=fields, secret=body.get("new_key"),
+                                       grace_period=body.get("grace_period"))
+    return key_json(issued.key, secret=issued.secret)
+
+
+def key_block(*, caller: Caller, body: Mapping[str, Any], blocked: bool) -> dict[str, Any]:
+    """POST /key/block and /key/unblock."""
+    return key_json(services.key_block(key=selectors.key_get(caller, body["key"], manage=True), blocked=blocked))
+
+
+def key_delete(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
+    """POST /key/delete."""
+    keys = [selectors.key_get(caller, ref) for ref in body.get("keys") or ()]
+    keys += [selectors.key_get_by_alias(caller, alias) for alias in body.get("key_aliases") or ()]
+    return {"deleted_keys": services.key_delete(keys=keys)}
+
+
+def key_info(*, caller: Caller, ref: str | None) -> dict[str, Any]:
+    """GET /key/info?key=... (without `key`: the calling key)."""
+    if ref is None:
+        key = selectors.key_list(caller).filter(pk=caller.key_id).first() if caller.key_id else None
+        if key is None:
+            raise InvalidRequest("key: give the key to look up.", param="key")
+    else:
+        key = selectors.key_get(caller, ref)
+    return {"key": key.token_hash, "info": key_json(key)}
+
+
+def filtered_keys(caller: Caller, query: Mapping[str, Any]) -> QuerySet[VirtualKey]:
+    keys = selectors.key_list(caller)
+    for name, column in (("user_id", "user_id"), ("team_id", "team_id"), ("organization_id", "organization_id"),
+                         ("key_alias", "key_alias"), ("key_hash", "token_hash")):
+        if query.get(name):
+            keys = keys.filter(**{column: query[name]})
+    if query.get("status") == "deleted":
+        return keys.none()  # deleted keys are gone, not kept in a table of their own
+    if query.get("sort_by"):
+        keys = keys.order_by(sorted_by(query["sort_by"], query["sort_order"]), "id")
+    return keys
+
+
+def sorted_by(column: str, order: str) -> OrderBy:
+    """PostgreSQL's (and so LiteLLM's) order on every database: empty values last going up, first going down."""
+    return F(column).desc(nulls_first=True) if order == "desc" else F(column).asc(nulls_last=True)
+
+
+def key_list(*, caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /key/list: LiteLLM's {keys, total_count, current_page, total_pages}."""
+    keys = filtered_keys(caller, query)
+    total = keys.count()
+    window, pages = page_of(total, query["page"], query["size"])
+    rows = list(keys[window])
+    full, expand_user = query["return_full_object"], "user" in (query.get("expand") or ())
+    listed: list[Any] = []
+    for key in rows:
+        if not full and not expand_user:
+            listed.append(key.token_hash)
+            continue
+        entry = key_json(key)
+        if expand_user:
+            entry["user"] = user_json(key.user) if key.user else None
+        listed.append(entry)
+    return {"keys": listed, "total_count": total, "current_page": query["page"], "total_pages": pages}
