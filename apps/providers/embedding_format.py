@@ -6,7 +6,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from apps.providers.base import Usage, UsageDict
+from apps.providers.base import EmbeddingResult, Usage, UsageDict
 
 
 class EmbeddingItem(TypedDict):
@@ -44,3 +44,12 @@ def embedding_list(vectors: Sequence[Sequence[float]], *, model: str, usage: Usa
     data = [EmbeddingItem(object="embedding", index=index, embedding=encode_vector(vector, encoding))
             for index, vector in enumerate(vectors)]
     return EmbeddingList(object="list", data=data, model=model, usage=embedding_usage(usage))
+
+
+def merged_embeddings(results: Sequence[EmbeddingResult]) -> EmbeddingResult:
+    """One answer for the results of several calls, in their order: items re-indexed, usage summed."""
+    usage = Usage(prompt_tokens=sum(result.usage.prompt_tokens for result in results),
+                  completion_tokens=sum(result.usage.completion_tokens for result in results))
+    items = (item for result in results for item in result.body.get("data") or [])
+    data = [{**item, "index": index} for index, item in enumerate(items)]
+    return EmbeddingResult(body={**results[0].body, "data": data, "usage": embedding_usage(usage)}, usage=usage)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from apps.core import jsonutil
 from apps.providers.base import Usage
@@ -59,11 +59,30 @@ def model_price(entry: PriceEntry) -> ModelPrice:
 
 
 @cache
+def price_document() -> dict[str, Any]:
+    """`prices.json` as read, once per process."""
+    document: dict[str, Any] = jsonutil.loads(PRICES_PATH.read_bytes())
+    return document
+
+
+@cache
 def price_table() -> dict[str, dict[str, ModelPrice]]:
     """Provider -> model -> price, parsed once per process."""
-    raw = jsonutil.loads(PRICES_PATH.read_bytes())["providers"]
+    raw = price_document()["providers"]
     return {provider: {name: model_price(entry) for name, entry in models.items()}
             for provider, models in raw.items()}
+
+
+@cache
+def bare_model_providers() -> dict[str, str]:
+    """Bare model name -> the provider serving it, from the providers the table lists as served bare."""
+    document = price_document()
+    found: dict[str, str] = {}
+    for provider in document.get("bare_model_providers", ()):
+        for name in document["providers"].get(provider, {}):
+            if name != WILDCARD:
+                found.setdefault(name, provider)
+    return found
 
 
 def name_candidates(model: str) -> list[str]:

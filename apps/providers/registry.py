@@ -1,11 +1,12 @@
 """Model prefixes to adapter classes, imported lazily on first use."""
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from django.utils.module_loading import import_string
 
 from apps.providers.base import ProviderAdapter
+from apps.providers.pricing import bare_model_providers
 
 ADAPTERS: dict[str, str] = {
     "mock": "apps.providers.adapters.mock.MockAdapter",
@@ -50,12 +51,50 @@ def adapter_for(prefix: str) -> ProviderAdapter:
     return adapter
 
 
-def split_model(model: str, default_provider: str = "openai") -> tuple[str, str]:
-    """`"anthropic/claude-x"` -> `("anthropic", "claude-x")`; a bare name uses the default provider."""
+DEFAULT_PROVIDER = "openai"
+# How a bare model name names its provider when the price table does not list it: the name's start, and the
+# provider serving it (as LiteLLM's table marks them). First match wins, so longer starts come first; a provider
+# not in ADAPTERS is skipped.
+NAME_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("gpt-3.5-turbo-instruct", "text-completion-openai"), ("davinci-", "text-completion-openai"),
+    ("babbage-", "text-completion-openai"),
+    ("gpt-", "openai"), ("chatgpt-", "openai"), ("ft:gpt-", "openai"), ("o1", "openai"), ("o3", "openai"),
+    ("o4", "openai"), ("text-embedding-3", "openai"), ("text-embedding-ada", "openai"), ("dall-e-", "openai"),
+    ("whisper-", "openai"), ("tts-", "openai"), ("omni-moderation", "openai"), ("text-moderation", "openai"),
+    ("codex-", "openai"),
+    ("claude-", "anthropic"),
+    ("gemini-", "gemini"),
+    ("command", "cohere"), ("embed-english-", "cohere"), ("embed-multilingual-", "cohere"), ("rerank-", "cohere"),
+    ("mistral-", "mistral"), ("open-mistral-", "mistral"), ("open-mixtral-", "mistral"), ("codestral-", "mistral"),
+    ("pixtral-", "mistral"), ("ministral-", "mistral"), ("magistral-", "mistral"), ("devstral-", "mistral"),
+    ("deepseek-chat", "deepseek"), ("deepseek-reasoner", "deepseek"),
+    ("grok-", "xai"),
+    ("jina-", "jina_ai"), ("voyage-", "voyage"),
+    ("anthropic.", "bedrock"), ("amazon.", "bedrock"), ("meta.llama", "bedrock"), ("cohere.", "bedrock"),
+    ("mistral.", "bedrock"), ("ai21.", "bedrock"), ("us.", "bedrock"), ("eu.", "bedrock"), ("apac.", "bedrock"),
+    ("global.", "bedrock"),
+)
+
+
+@lru_cache(maxsize=4096)
+def provider_for_bare(model: str) -> str:
+    """The provider of a model named without a prefix: the price table's, else by name pattern, else openai.
+
+    `claude-sonnet-4-20250514` -> anthropic, `gemini-2.5-pro` -> gemini, `command-r` -> cohere.
+    """
+    listed = bare_model_providers().get(model)
+    if listed in ADAPTERS:
+        return str(listed)
+    return next((provider for start, provider in NAME_PATTERNS
+                 if model.startswith(start) and provider in ADAPTERS), DEFAULT_PROVIDER)
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """`"anthropic/claude-x"` -> `("anthropic", "claude-x")`; a bare name goes to the provider it names."""
     prefix, sep, rest = model.partition("/")
     if sep and prefix in ADAPTERS:
         return prefix, rest
-    return default_provider, model
+    return provider_for_bare(model), model
 
 
 def resolve(model: str) -> tuple[ProviderAdapter, str]:

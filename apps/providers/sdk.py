@@ -7,14 +7,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncGenerator, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
+from apps.core.errors import GatewayError
 from apps.providers import transport
 from apps.providers.base import ChatCall, EmbeddingCall, ProviderAdapter, Target
+from apps.providers.env_defaults import with_env_defaults
 from apps.providers.registry import resolve
+from apps.providers.sdk_errors import sdk_error
 from apps.providers.transport import ChatStream
 
 T = TypeVar("T")
@@ -41,21 +45,16 @@ def wrap(value: Any) -> Any:
     return value
 
 
-def env_value(names: tuple[str, ...]) -> str | None:
-    return next((os.environ[name] for name in names if os.environ.get(name)), None)
-
-
 def build_target(model: str, options: dict[str, Any]) -> tuple[ProviderAdapter, Target]:
     """The adapter and Target for `provider/model`, taking keys from arguments, else the provider's env vars."""
     adapter, provider_model = resolve(model)
     given = {name: options.pop(name) for name in TARGET_FIELDS if name in options}
-    api_key = given.get("api_key") or env_value(getattr(adapter, "api_key_env", ()))
-    api_base = given.get("api_base") or env_value(getattr(adapter, "api_base_env", ()))
     extra = {name: options.pop(name) for name in list(options) if name.startswith(("aws_", "vertex_", "azure_"))}
-    target = Target(provider=adapter.prefix, model=provider_model, api_key=api_key, api_base=api_base,
-                    api_version=given.get("api_version"), timeout=float(given.get("timeout") or 600.0),
-                    drop_params=bool(given.get("drop_params", False)), extra=extra, model_alias=model)
-    return adapter, target
+    target = Target(provider=adapter.prefix, model=provider_model, api_key=given.get("api_key"),
+                    api_base=given.get("api_base"), api_version=given.get("api_version"),
+                    timeout=float(given.get("timeout") or 600.0), drop_params=bool(given.get("drop_params", False)),
+                    extra=extra, model_alias=model)
+    return adapter, with_env_defaults(target)
 
 
 async def client_chunks(stream: ChatStream, *, include_usage: bool) -> AsyncGenerator[OpenAIObject, None]:
@@ -70,21 +69,52 @@ async def client_chunks(stream: ChatStream, *, include_usage: bool) -> AsyncGene
         await chunks.aclose()
 
 
+def call_url(adapter: ProviderAdapter, target: Target) -> str:
+    """Where a call goes, for the openai errors' `request`: scheme, host and path only (a key can sit elsewhere)."""
+    parts = urlsplit(target.api_base or getattr(adapter, "default_api_base", "") or f"https://{target.provider}")
+    host = parts.netloc.rpartition("@")[2] or target.provider  # no user:password@
+    return urlunsplit((parts.scheme or "https", host, parts.path, "", ""))
+
+
+@contextmanager
+def openai_errors(adapter: ProviderAdapter, target: Target) -> Iterator[None]:
+    """Raise the gateway's errors as `sdk_errors` ones, which the openai SDK's `except` clauses also catch."""
+    try:
+        yield
+    except GatewayError as error:
+        raise sdk_error(error, url=call_url(adapter, target)) from None
+
+
+async def sdk_chunks(chunks: AsyncGenerator[OpenAIObject, None], adapter: ProviderAdapter,
+                     target: Target) -> AsyncGenerator[OpenAIObject, None]:
+    """`chunks`, with an error mid-stream raised as an `sdk_errors` one."""
+    try:
+        with openai_errors(adapter, target):
+            async for chunk in chunks:
+                yield chunk
+    finally:
+        await chunks.aclose()
+
+
 async def acompletion(model: str, messages: list[dict[str, Any]], *, stream: bool = False,
                       **options: Any) -> OpenAIObject | AsyncGenerator[OpenAIObject, None]:
     """A chat completion (or, with stream=True, an async iterator of chunks) in OpenAI's shape."""
     adapter, target = build_target(model, options)
     call = ChatCall(model=model, messages=messages, stream=stream, params=options)  # type: ignore[arg-type]
-    if stream:
-        return client_chunks(await transport.open_chat_stream(adapter, call, target), include_usage=call.include_usage)
-    result = await transport.send_chat(adapter, call, target)
+    with openai_errors(adapter, target):
+        if stream:
+            opened = await transport.open_chat_stream(adapter, call, target)
+            return sdk_chunks(client_chunks(opened, include_usage=call.include_usage), adapter, target)
+        result = await transport.send_chat(adapter, call, target)
     return OpenAIObject(result.body)
 
 
 async def aembedding(model: str, input: Any, **options: Any) -> OpenAIObject:  # noqa: A002 - OpenAI's name
     """Embeddings in OpenAI's `list` shape."""
     adapter, target = build_target(model, options)
-    result = await transport.send_embedding(adapter, EmbeddingCall(model=model, input=input, params=options), target)
+    with openai_errors(adapter, target):
+        result = await transport.send_embedding(adapter, EmbeddingCall(model=model, input=input, params=options),
+                                                target)
     return OpenAIObject(result.body)
 
 

@@ -28,10 +28,12 @@ from apps.providers.base import (
     UpstreamError,
     UpstreamRequest,
 )
+from apps.providers.embedding_format import merged_embeddings
 from apps.providers.framing import decoder_for
 
 MOCK_ORIGIN = MOCK_API_BASE.rsplit("/", 1)[0]
 TRANSPORT_ERRORS = (OSError, TimeoutError)  # TimeoutError is an OSError; named for the reader
+EMBEDDING_FANOUT = 16  # upstream calls at once for one embeddings request split per input
 
 
 class RawResponse(Protocol):
@@ -119,7 +121,29 @@ async def send_chat(adapter: ProviderAdapter, call: ChatCall, target: Target) ->
 
 
 async def send_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
-    """Embeddings for every input."""
+    """Embeddings for every input. An adapter whose upstream embeds one input per call (`split_embedding`, Titan)
+    gets one call per input, EMBEDDING_FANOUT at once, answered as one list in input order with usage summed;
+    the first failure cancels the rest and is raised."""
+    split = getattr(adapter, "split_embedding", None)
+    calls: list[EmbeddingCall] = split(call, target) if split is not None else [call]
+    if len(calls) == 1:
+        return await send_one_embedding(adapter, calls[0], target)
+    gate = asyncio.Semaphore(EMBEDDING_FANOUT)
+
+    async def gated(part: EmbeddingCall) -> EmbeddingResult:
+        async with gate:
+            return await send_one_embedding(adapter, part, target)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(gated(part)) for part in calls]
+    except BaseExceptionGroup as grouped:
+        raise grouped.exceptions[0] from None
+    return merged_embeddings([task.result() for task in tasks])
+
+
+async def send_one_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
+    """One upstream embeddings call."""
     status, body = await send(adapter, adapter.translate_embedding_request(call, target), target)
     return adapter.parse_embedding_response(status, body, target)
 

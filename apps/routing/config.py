@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from apps.core import jsonutil
+from apps.providers.registry import provider_for_bare
 from apps.routing import config_schema as schema
 from apps.routing.policy import policy_from_settings
 
@@ -185,8 +186,8 @@ def _entry_shape(index: int, raw: Any, registry: set[str]) -> tuple[dict[str, An
     if raw.get("model_info") is not None and not isinstance(raw["model_info"], dict):
         raise ConfigError(f"model_list[{index}]: model_info must be a mapping", path=(*entry, "model_info"))
     provider, sep, provider_model = params["model"].partition("/")
-    if not sep:
-        provider, provider_model = "openai", params["model"]
+    if not sep:  # a bare name, as LiteLLM reads it: `claude-3-5-sonnet` is Anthropic's
+        provider, provider_model = provider_for_bare(params["model"]), params["model"]
     if provider not in registry:
         raise ConfigError(f"model_list[{index}]: unknown provider {provider!r} in {params['model']!r}",
                           path=(*entry, "litellm_params", "model"))

@@ -14,6 +14,7 @@ from django.conf import settings
 from apps.core.secrets import decrypt
 from apps.core.snapshots import SnapshotCache
 from apps.providers.base import Target
+from apps.providers.env_defaults import with_env_defaults
 from apps.routing.policy import RouterPolicy, policy_from_settings
 
 logger = logging.getLogger("tollgate.routing")
@@ -109,19 +110,20 @@ def resolve_api_key(*, env_name: str, encrypted: str) -> str | None:
 
 
 def target_for_row(deployment: Any, *, drop_params: bool, policy: RouterPolicy) -> Target:
-    """The Target of one Deployment row; router-wide timeouts fill what the deployment leaves unset."""
+    """The Target of one Deployment row; router-wide timeouts fill what the deployment leaves unset, and the
+    provider's standard variables (`OPENAI_API_BASE`, `AZURE_API_VERSION`, ...) its missing base, key and version."""
     params = deployment.litellm_params or {}
     extra = {k: v for k, v in params.items() if k not in COLUMN_PARAMS}
     if policy.stream_timeout is not None:
         extra.setdefault("stream_timeout", policy.stream_timeout)
-    return Target(
+    return with_env_defaults(Target(
         provider=deployment.provider, model=deployment.provider_model, api_base=deployment.api_base or None,
         api_key=resolve_api_key(env_name=deployment.api_key_env, encrypted=deployment.api_key_encrypted),
         api_version=deployment.api_version or None,
         timeout=deployment.timeout or policy.timeout or settings.TOLLGATE_DEFAULT_TIMEOUT,
         deployment_id=str(deployment.pk), model_alias=deployment.model_name,
         drop_params=bool(params.get("drop_params", drop_params)),
-        headers=dict(params.get("extra_headers") or {}), extra=extra)
+        headers=dict(params.get("extra_headers") or {}), extra=extra))
 
 
 def _given_or_listed(given: Decimal | None, price: Any, name: str) -> Decimal | None:

@@ -43,6 +43,7 @@ def test_keys_come_from_arguments_or_env(openai_upstream: OpenAIUpstream, monkey
     openai_upstream.reset()
     completion(model="openai/gpt-x", messages=MSG, api_base=openai_upstream.api_base, api_key="sk-arg")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)  # read before OPENAI_API_BASE, as LiteLLM does
     monkeypatch.setenv("OPENAI_API_BASE", openai_upstream.api_base)
     completion(model="openai/gpt-x", messages=MSG)
     assert [r.headers["authorization"] for r in openai_upstream.requests] == ["Bearer sk-arg", "Bearer sk-env"]

@@ -55,8 +55,9 @@ class AzureAdapter(OpenAICompatibleAdapter):
     """`azure/<deployment>` against an Azure OpenAI (or Foundry) resource."""
 
     prefix: ClassVar[str] = "azure"
-    api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY")
+    api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY", "AZURE_API_KEY")  # LiteLLM's order
     api_base_env: ClassVar[tuple[str, ...]] = ("AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT")
+    api_version_env: ClassVar[tuple[str, ...]] = ("AZURE_API_VERSION",)
     default_api_base: ClassVar[str] = ""
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

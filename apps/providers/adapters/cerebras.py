@@ -11,7 +11,7 @@ class CerebrasAdapter(OpenAICompatibleAdapter):
 
     prefix: ClassVar[str] = "cerebras"
     api_key_env: ClassVar[tuple[str, ...]] = ("CEREBRAS_API_KEY",)
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("CEREBRAS_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.cerebras.ai/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "usage_in_stream"})
     # Cerebras documents these as answered with a 400.

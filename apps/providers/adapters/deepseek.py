@@ -19,7 +19,7 @@ class DeepSeekAdapter(OpenAICompatibleAdapter):
 
     prefix: ClassVar[str] = "deepseek"
     api_key_env: ClassVar[tuple[str, ...]] = ("DEEPSEEK_API_KEY",)
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("DEEPSEEK_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.deepseek.com/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "usage_in_stream"})
 

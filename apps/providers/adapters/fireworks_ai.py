@@ -19,8 +19,9 @@ class FireworksAIAdapter(OpenAICompatibleAdapter):
     """`fireworks_ai/accounts/fireworks/models/llama-v3p3-70b-instruct` (or the bare model name)."""
 
     prefix: ClassVar[str] = "fireworks_ai"
-    api_key_env: ClassVar[tuple[str, ...]] = ("FIREWORKS_API_KEY", "FIREWORKS_AI_API_KEY")
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_key_env: ClassVar[tuple[str, ...]] = ("FIREWORKS_API_KEY", "FIREWORKS_AI_API_KEY", "FIREWORKSAI_API_KEY",
+                                               "FIREWORKS_AI_TOKEN")
+    api_base_env: ClassVar[tuple[str, ...]] = ("FIREWORKS_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.fireworks.ai/inference/v1"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

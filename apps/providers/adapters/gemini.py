@@ -4,10 +4,12 @@ Request conversion lives in `gemini_convert`; `vertex_ai` reuses this adapter wi
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypedDict
+from urllib.parse import urlsplit
 
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
@@ -33,6 +35,8 @@ from apps.providers.base import (
 )
 from apps.providers.embedding_format import embedding_list
 
+# A URL path segment naming a Google API version: v1, v1beta, v1beta1, v1alpha.
+API_VERSION_SEGMENT = re.compile(r"v\d+(?:alpha|beta)?\d*")
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter",
                   "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
                   "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
@@ -179,7 +183,7 @@ class GeminiAdapter(CapabilityTable):
 
     prefix: ClassVar[str] = "gemini"
     api_key_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_BASE",)
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     default_api_version: ClassVar[str] = "v1beta"
@@ -188,11 +192,18 @@ class GeminiAdapter(CapabilityTable):
 
     # --- requests ---------------------------------------------------------------------------------
 
+    def versioned_base(self, target: Target, default_base: str) -> str:
+        """The base URL up to the API version: a custom `api_base` ending in one (`http://host/v1beta`, as LiteLLM
+        configs write it) is used as it is, any other gets the version appended."""
+        base = (target.api_base or default_base).rstrip("/")
+        if API_VERSION_SEGMENT.fullmatch(urlsplit(base).path.rsplit("/", 1)[-1]):
+            return base
+        return f"{base}/{target.api_version or self.default_api_version}"
+
     def model_url(self, target: Target) -> str:
         """The model resource URL that `:generateContent` and friends are appended to."""
-        base = (target.api_base or self.default_api_base).rstrip("/")
         model = target.model.removeprefix("models/")
-        return f"{base}/{target.api_version or self.default_api_version}/models/{model}"
+        return f"{self.versioned_base(target, self.default_api_base)}/models/{model}"
 
     def headers(self, target: Target) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}

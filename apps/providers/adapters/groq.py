@@ -12,7 +12,7 @@ class GroqAdapter(OpenAICompatibleAdapter):
 
     prefix: ClassVar[str] = "groq"
     api_key_env: ClassVar[tuple[str, ...]] = ("GROQ_API_KEY",)
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("GROQ_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.groq.com/openai/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
     # Groq documents these as answered with a 400.

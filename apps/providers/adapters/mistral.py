@@ -12,7 +12,7 @@ class MistralAdapter(OpenAICompatibleAdapter):
 
     prefix: ClassVar[str] = "mistral"
     api_key_env: ClassVar[tuple[str, ...]] = ("MISTRAL_API_KEY",)
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("MISTRAL_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.mistral.ai/v1"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

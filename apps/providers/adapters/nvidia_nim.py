@@ -11,7 +11,7 @@ class NvidiaNIMAdapter(OpenAICompatibleAdapter):
 
     prefix: ClassVar[str] = "nvidia_nim"
     api_key_env: ClassVar[tuple[str, ...]] = ("NVIDIA_NIM_API_KEY",)
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("NVIDIA_NIM_API_BASE",)
     default_api_base: ClassVar[str] = "https://integrate.api.nvidia.com/v1"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

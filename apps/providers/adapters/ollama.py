@@ -242,7 +242,7 @@ class OllamaAdapter(CapabilityTable):
     """`ollama/llama3.2` against a local (or ollama.com) Ollama server's native API."""
 
     prefix: ClassVar[str] = "ollama"
-    api_key_env: ClassVar[tuple[str, ...]] = ()
+    api_key_env: ClassVar[tuple[str, ...]] = ("OLLAMA_API_KEY",)
     api_base_env: ClassVar[tuple[str, ...]] = ("OLLAMA_API_BASE",)
     framing: ClassVar[Framing] = "ndjson"
     default_api_base: ClassVar[str] = DEFAULT_API_BASE

@@ -71,8 +71,8 @@ class OpenAIAdapter(CapabilityTable):
     prefix: ClassVar[str] = "openai"
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://api.openai.com/v1"
-    api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)  # read by the SDK, never by the gateway
-    api_base_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_BASE", "OPENAI_BASE_URL")
+    api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    api_base_env: ClassVar[tuple[str, ...]] = ("OPENAI_BASE_URL", "OPENAI_API_BASE")  # LiteLLM's order
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
 

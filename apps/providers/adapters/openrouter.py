@@ -19,8 +19,8 @@ class OpenRouterAdapter(OpenAICompatibleAdapter):
     """`openrouter/anthropic/claude-3.5-sonnet`; optional attribution headers from `extra`."""
 
     prefix: ClassVar[str] = "openrouter"
-    api_key_env: ClassVar[tuple[str, ...]] = ("OPENROUTER_API_KEY",)
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_key_env: ClassVar[tuple[str, ...]] = ("OPENROUTER_API_KEY", "OR_API_KEY")
+    api_base_env: ClassVar[tuple[str, ...]] = ("OPENROUTER_API_BASE",)
     default_api_base: ClassVar[str] = "https://openrouter.ai/api/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
 

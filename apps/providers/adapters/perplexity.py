@@ -11,7 +11,7 @@ class PerplexityAdapter(OpenAICompatibleAdapter):
 
     prefix: ClassVar[str] = "perplexity"
     api_key_env: ClassVar[tuple[str, ...]] = ("PERPLEXITYAI_API_KEY", "PERPLEXITY_API_KEY")
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("PERPLEXITY_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.perplexity.ai"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "vision", "usage_in_stream"})
     unsupported_params: ClassVar[frozenset[str]] = frozenset(

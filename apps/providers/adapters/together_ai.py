@@ -10,8 +10,9 @@ class TogetherAIAdapter(OpenAICompatibleAdapter):
     """`together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo`; usage arrives on the last content chunk."""
 
     prefix: ClassVar[str] = "together_ai"
-    api_key_env: ClassVar[tuple[str, ...]] = ("TOGETHER_API_KEY", "TOGETHERAI_API_KEY")
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_key_env: ClassVar[tuple[str, ...]] = ("TOGETHER_API_KEY", "TOGETHER_AI_API_KEY", "TOGETHERAI_API_KEY",
+                                               "TOGETHER_AI_TOKEN")
+    api_base_env: ClassVar[tuple[str, ...]] = ("TOGETHER_AI_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.together.xyz/v1"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})

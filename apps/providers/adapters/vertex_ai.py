@@ -31,16 +31,19 @@ class VertexAIAdapter(GeminiAdapter):
 
     prefix: ClassVar[str] = "vertex_ai"
     api_key_env: ClassVar[tuple[str, ...]] = ()
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("VERTEXAI_API_BASE",)
     default_api_version: ClassVar[str] = "v1"
 
     def model_url(self, target: Target) -> str:
+        """The model's URL. A custom `api_base` naming a model (`.../models/gemini-2.5-pro`, a proxy's path) is
+        used as it is, as LiteLLM does; one ending in the API version gets the project path; any other both."""
+        if target.api_base and "/models/" in target.api_base:
+            return target.api_base.rstrip("/")
         location = str(target.extra.get("vertex_location") or DEFAULT_LOCATION)
         host = "https://aiplatform.googleapis.com" if location == "global" else \
             f"https://{location}-aiplatform.googleapis.com"
-        base = (target.api_base or host).rstrip("/")
         project = project_for(target) or PROJECT_PLACEHOLDER
-        return (f"{base}/{target.api_version or self.default_api_version}/projects/{project}/locations/{location}"
+        return (f"{self.versioned_base(target, host)}/projects/{project}/locations/{location}"
                 f"/publishers/google/models/{target.model}")
 
     def headers(self, target: Target) -> dict[str, str]:

@@ -11,6 +11,6 @@ class XAIAdapter(OpenAICompatibleAdapter):
 
     prefix: ClassVar[str] = "xai"
     api_key_env: ClassVar[tuple[str, ...]] = ("XAI_API_KEY",)
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("XAI_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.x.ai/v1"
     features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})

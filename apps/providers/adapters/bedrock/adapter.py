@@ -1,5 +1,8 @@
 """The Bedrock adapter: Converse / ConverseStream for chat, InvokeModel for Titan and Cohere embeddings.
 
+Titan embeds one text per call: `split_embedding` tells the transport to send a several-text request as one
+call per text (concurrently), and answer them as one list.
+
 Requests are signed with SigV4 (or a Bedrock API key) in `sign`, which the transport calls last;
 credentials come from `apps.providers.aws_auth`, never from this module.
 """
@@ -13,7 +16,7 @@ from urllib.parse import quote
 
 from apps.core import jsonutil
 from apps.providers import aws_auth
-from apps.providers.adapters.bedrock.convert import converse_body, embedding_body, model_id
+from apps.providers.adapters.bedrock.convert import converse_body, embedding_body, model_id, titan_calls
 from apps.providers.adapters.bedrock.response import bedrock_error, completion_body, stream_frame
 from apps.providers.adapters.bedrock.response import embedding_body as embedding_result
 from apps.providers.base import (
@@ -38,14 +41,15 @@ class BedrockAdapter(CapabilityTable):
 
     prefix: ClassVar[str] = "bedrock"
     api_key_env: ClassVar[tuple[str, ...]] = ()
-    api_base_env: ClassVar[tuple[str, ...]] = ()
+    api_base_env: ClassVar[tuple[str, ...]] = ("AWS_BEDROCK_RUNTIME_ENDPOINT",)
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset(
         {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
 
     def endpoint(self, target: Target) -> str:
-        """`api_base` / `aws_bedrock_runtime_endpoint`, else the regional Bedrock Runtime endpoint."""
-        base = target.api_base or target.extra.get("aws_bedrock_runtime_endpoint")
+        """`aws_bedrock_runtime_endpoint` / `api_base` (AWS_BEDROCK_RUNTIME_ENDPOINT when neither is given), else
+        the regional Bedrock Runtime endpoint."""
+        base = target.extra.get("aws_bedrock_runtime_endpoint") or target.api_base
         if base:
             return str(base).rstrip("/")
         region = aws_auth.aws_region(target.extra, model=model_id(target.model))
@@ -71,6 +75,10 @@ class BedrockAdapter(CapabilityTable):
     def translate_embedding_request(self, call: EmbeddingCall, target: Target) -> UpstreamRequest:
         return UpstreamRequest(method="POST", url=self.model_url(target, "invoke"), headers=self.headers(target),
                                body=jsonutil.dumps(embedding_body(call, target)))
+
+    def split_embedding(self, call: EmbeddingCall, target: Target) -> list[EmbeddingCall]:
+        """The upstream calls one embeddings request needs: one per text for Titan, else the call itself."""
+        return titan_calls(call, target)
 
     def sign(self, request: UpstreamRequest, target: Target) -> UpstreamRequest:
         """SigV4 for service `bedrock` (or Bearer with a Bedrock API key); called by the transport."""

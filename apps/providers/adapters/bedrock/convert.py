@@ -6,6 +6,7 @@ for those come from the Anthropic adapter.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal, TypedDict
 
 from apps.core.errors import InvalidRequest
@@ -257,9 +258,8 @@ def embedding_body(call: EmbeddingCall, target: Target) -> dict[str, Any]:
     if "amazon.titan-embed" not in model:
         raise InvalidRequest(f"no Bedrock embedding format known for {model!r} (titan-embed, cohere.embed)",
                              param="model")
-    if len(inputs) != 1:
-        raise InvalidRequest("Titan embedding models take one input per request; send a single string or "
-                             "use a cohere.embed-* model for batches", param="input")
+    if len(inputs) != 1:  # the transport sends several through `split_embedding`, one call each
+        raise InvalidRequest("Titan embedding models take one input per request", param="input")
     body: dict[str, Any] = {"inputText": inputs[0]}
     if "v2" in model:
         if call.params.get("dimensions") is not None:
@@ -267,6 +267,15 @@ def embedding_body(call: EmbeddingCall, target: Target) -> dict[str, Any]:
         if "normalize" in call.params:
             body["normalize"] = call.params["normalize"]
     return body
+
+
+def titan_calls(call: EmbeddingCall, target: Target) -> list[EmbeddingCall]:
+    """Titan embeds one text per InvokeModel call, so a call with several texts becomes one call per text."""
+    inputs = call.inputs
+    if ("amazon.titan-embed" not in model_id(target.model) or len(inputs) < 2
+            or not all(isinstance(text, str) for text in inputs)):
+        return [call]
+    return [replace(call, input=text) for text in inputs]
 
 
 def reject_embedding_params(params: Mapping[str, Any], *, model: str, drop: bool) -> None:
