@@ -207,6 +207,32 @@ def load_deprecated_key(token_hash: str) -> KeyRecord | None:
     return replace(record, expires_at=grace_end if record.expires_at is None else min(record.expires_at, grace_end))
 
 
+def _mapping(value: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def key_aliases(key: Any) -> dict[str, str] | None:
+    """Requested model -> model group: the team's `model_aliases` first, then the key's `aliases` on the result,
+    as LiteLLM applies them; None when neither has any."""
+    team_aliases = _mapping(key.team.model_aliases) if key.team is not None else {}
+    own = _mapping(key.aliases)
+    if not team_aliases and not own:
+        return None
+    resolved = {}
+    for name in (*team_aliases, *own):
+        first = team_aliases.get(name, name)
+        final = own.get(first, first)
+        if final != name:
+            resolved[name] = final
+    return resolved or None
+
+
+def key_tags(key: Any) -> tuple[str, ...]:
+    """The key's tags: its `tags` column, else its metadata's `tags` (where LiteLLM keeps them)."""
+    tags = key.tags or (key.metadata or {}).get("tags")
+    return tuple(dict.fromkeys(str(tag) for tag in tags)) if isinstance(tags, list) else ()
+
+
 def key_record(key: Any) -> KeyRecord:
     """The hot path's view of one key row (with its team, organization and user loaded)."""
     team = key.team
@@ -216,8 +242,7 @@ def key_record(key: Any) -> KeyRecord:
         team_models=tuple(team.allowed_models or ()) if team else (),
         blocked=key.blocked or bool(team and team.blocked), expires_at=_epoch(key.expires),
         metadata=dict(key.metadata or {}), scopes=key_scopes(key), model_scopes=key_model_scopes(key),
-        aliases={str(k): str(v) for k, v in key.aliases.items()} if isinstance(key.aliases, dict) and key.aliases
-        else None, routes=compile_routes(key.allowed_routes), tags=tuple(str(t) for t in key.tags or ()))
+        aliases=key_aliases(key), routes=compile_routes(key.allowed_routes), tags=key_tags(key))
 
 
 class KeyCache(Generic[R]):

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from apps.core.snapshots import snapshot_bump
-from apps.teams.models import Budget, EndUser, SpendLog
+from apps.teams.models import Budget, EndUser, SpendLog, Team
 from apps.teams.snapshot import GENERATION
-from tests.conftest import GatewayProcess
+from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.teams.conftest import Cast, chat, client, wait_for_spend_rows
 from tests.teams.test_model_limits import ONE_CALL, key_with
 
@@ -25,6 +25,17 @@ def test_key_alias_is_served_by_its_model_group_and_logged_under_it(cast: Cast, 
     assert unaliased.status_code == 404  # no such group, and no alias for it
     [row] = wait_for_spend_rows(1, key_id=key.pk)
     assert (row.model_alias, row.cost) == ("priced", ONE_CALL)
+
+
+def test_team_model_aliases_apply_first_then_the_keys(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    priced()
+    priced("team-default")
+    Team.objects.filter(pk=cast.team_a.pk).update(model_aliases={"fast": "team-default", "best": "gpt-4"})
+    key, secret = key_with(cast, aliases={"gpt-4": "priced"})
+    with client(gateway, secret) as http:
+        fast, best = chat(http, "fast"), chat(http, "best")
+    assert (fast.headers["x-litellm-model-group"], best.headers["x-litellm-model-group"]) == ("team-default",
+                                                                                              "priced")
 
 
 @pytest.mark.parametrize(("allowed", "status"), [
@@ -151,3 +162,25 @@ def test_blocked_end_user_is_refused_even_with_the_master_key(cast: Cast, priced
             "message": "User blocked from making LLM API Calls. User=customer-5", "type": "invalid_request_error",
             "param": "user", "code": "end_user_blocked"})
     assert not SpendLog.objects.filter(end_user="customer-5").exists()
+
+
+def test_fields_set_through_the_management_api_take_effect(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    priced()
+    with client(gateway, MASTER_KEY) as admin:
+        generated = admin.post("/key/generate", json={
+            "user_id": "bob", "team_id": cast.team_a.team_id, "key_alias": "scripted",
+            "aliases": {"gpt-4": "priced"}, "model_max_budget": {"priced": {"budget_limit": 0.005, "time_period": "1d"}},
+            "allowed_routes": ["/v1/chat/completions"], "tags": ["scripted"]})
+        assert generated.status_code == 200, generated.text
+        assert admin.post("/end_user/new", json={"user_id": "api-customer", "max_budget": 0.005}).status_code == 200
+    secret = generated.json()["key"]
+    with client(gateway, secret) as http:
+        assert chat(http, "gpt-4", max_tokens=5, user="api-customer").status_code == 200
+        refused = chat(http, "gpt-4", max_tokens=5)
+        assert http.get("/v1/models").status_code == 403
+    assert refused.json()["error"]["param"] == "key_model"
+    [row] = wait_for_spend_rows(1, key_hash=generated.json()["token"])
+    assert (row.model_alias, row.tags, row.end_user) == ("priced", ["scripted"], "api-customer")
+    with client(gateway, cast.alice.secret) as http:
+        over = chat(http, max_tokens=5, user="api-customer")
+    assert over.json()["error"]["param"] == "end_user"
