@@ -272,11 +272,12 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
 def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:
     """`metadata.tags` and `tags` from the request body (LiteLLM's request tags), each once."""
     metadata = params.get("metadata")
-    found: list[str] = []
-    for tags in (metadata.get("tags") if isinstance(metadata, dict) else None, params.get("tags")):
-        if isinstance(tags, list):
-            found.extend(str(tag) for tag in tags)
-    return tuple(dict.fromkeys(found))
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    found = tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
+    extra = params.get("tags")
+    if not isinstance(extra, list) or not extra:  # the usual case: no top-level tags
+        return found
+    return tuple(dict.fromkeys((*found, *(str(tag) for tag in extra))))
 
 
 def request_end_user(params: Mapping[str, object]) -> str:

@@ -106,8 +106,10 @@ def test_spend_rows_carry_the_keys_tags_then_the_requests(cast: Cast, priced, ga
     with client(gateway, secret) as http:
         assert chat(http, max_tokens=5, metadata={"tags": ["feature-a", "shared"]}).status_code == 200
         assert chat(http, max_tokens=5).status_code == 200
-    rows = wait_for_spend_rows(2, key_id=key.pk)
-    assert [row.tags for row in rows] == [["team-x", "shared", "feature-a"], ["team-x", "shared"]]
+        assert chat(http, max_tokens=5, tags=["top"], metadata={"tags": ["feature-b"]}).status_code == 200
+    rows = wait_for_spend_rows(3, key_id=key.pk)
+    assert [row.tags for row in rows] == [["team-x", "shared", "feature-a"], ["team-x", "shared"],
+                                          ["team-x", "shared", "feature-b", "top"]]
 
 
 def end_user(user_id: str, *, blocked: bool = False, **budget: object) -> EndUser:
