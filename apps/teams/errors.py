@@ -14,3 +14,7 @@ class BudgetExceeded(GatewayError):
 
 class LimitReached(RateLimited):
     """An rpm, tpm or parallel-request limit is reached; `Retry-After` says when to come back."""
+
+
+class TeamSettingsInvalid(ValueError):
+    """An entry of a config's `general_settings.team_settings` that cannot become a team (names the entry)."""
