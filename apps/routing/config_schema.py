@@ -66,6 +66,7 @@ LITELLM_SETTINGS = frozenset({
 })
 
 GENERAL_SETTINGS = frozenset({
+    "team_settings",  # teams created or updated by load_config (apps/teams/team_settings.py)
     "master_key", "database_url", "database_connection_pool_limit", "database_connection_timeout",
     "store_model_in_db", "store_prompts_in_spend_logs", "allowed_routes", "admin_only_routes", "alerting",
     "alerting_threshold", "alerting_args", "alert_types", "alert_to_webhook_url", "health_check_interval",

@@ -16,6 +16,8 @@ from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
 from apps.routing.probe import ProbeResult, probe_in_own_loop
 from apps.routing.snapshot import GENERATION, record_for, router_settings_dict
+from apps.teams.errors import TeamSettingsInvalid
+from apps.teams.team_settings import TeamSettingsResult, team_settings_apply
 
 ROUTER_COLUMNS = ("routing_strategy", "num_retries", "request_timeout")
 
@@ -25,6 +27,7 @@ class ConfigSyncResult:
     created: int
     updated: int
     removed: int
+    teams: TeamSettingsResult = TeamSettingsResult()
 
 
 def _deployment_fields(spec: DeploymentSpec) -> dict[str, object]:
@@ -70,8 +73,17 @@ def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
             updated += 1
         removed = Deployment.objects.filter(pk__in=[d.pk for d in existing.values()]).delete()[0]
         router_settings_save(config=config)
+        teams = team_settings_apply(entries=team_settings_of(config))
         snapshot_bump(GENERATION)
-    return ConfigSyncResult(created=created, updated=updated, removed=removed)
+    return ConfigSyncResult(created=created, updated=updated, removed=removed, teams=teams)
+
+
+def team_settings_of(config: GatewayConfig) -> list[object]:
+    """`general_settings.team_settings`, which must be a list of team entries."""
+    entries = config.general_settings.get("team_settings") or []
+    if not isinstance(entries, list):
+        raise TeamSettingsInvalid("general_settings.team_settings must be a list of teams")
+    return entries
 
 
 def _health_save(result: ProbeResult, now: datetime) -> DeploymentHealth:

@@ -22,3 +22,7 @@ class EndUserBlocked(GatewayError):
     status = 400
     type = "invalid_request_error"
     code = "end_user_blocked"
+
+
+class TeamSettingsInvalid(ValueError):
+    """An entry of a config's `general_settings.team_settings` that cannot become a team (names the entry)."""

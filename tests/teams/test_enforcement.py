@@ -79,8 +79,9 @@ def test_budget_at_any_level_blocks_with_litellm_error(cast: Cast, priced, gatew
         "message": f"Budget has been exceeded! {LABELS[level]} Current cost: 0.01, Max budget: 0.01",
         "type": "budget_exceeded", "param": level, "code": "400"}}
     # Both admitted calls are logged under bob's string ids, and stored before the next case makes a new
-    # "bob": spend flushed late would otherwise land on him.
-    rows = wait_for_spend_rows(2)
+    # "bob": spend flushed late would otherwise land on him. (A row flushed late by an earlier test may
+    # still arrive here; filtering by this case's team leaves it out.)
+    rows = wait_for_spend_rows(2, team_id=cast.team_a.team_id)
     assert [(r.user_id, r.team_id, r.status) for r in rows] == [("bob", cast.team_a.team_id, "success")] * 2
 
 

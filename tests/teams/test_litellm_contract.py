@@ -92,7 +92,8 @@ def test_a_field_litellm_lacks_is_400_naming_it(cast: Cast, http: httpx.Client, 
 def test_client_chosen_ids_name_teams_users_and_organizations_everywhere(litellm_ids: Cast,
                                                                         http: httpx.Client) -> None:
     user = http.post("/user/new", json={"user_id": "dev-7", "user_email": "dev7@example.com",
-                                        "teams": [{"team_id": "engineering", "user_role": "admin"}],
+                                        "teams": [{"team_id": "engineering", "user_role": "admin",
+                                                   "max_budget_in_team": 12}],
                                         "organizations": ["acme-org"], "user_alias": "Dev Seven"}).json()
     assert (user["user_id"], user["teams"], user["user_alias"]) == ("dev-7", ["engineering"], "Dev Seven")
     assert user["key"].startswith("sk-")
@@ -106,6 +107,7 @@ def test_client_chosen_ids_name_teams_users_and_organizations_everywhere(litellm
     assert ([t["team_id"] for t in info["teams"]], [k["user_id"] for k in info["keys"]]) == (["engineering"],
                                                                                            ["dev-7"])
     assert OrganizationMembership.objects.get(user_id="dev-7").organization_id == "acme-org"
+    assert TeamMembership.objects.get(user_id="dev-7").budget.max_budget == 12  # type: ignore[union-attr]
     assert http.post("/team/new", json={"team_id": "engineering"}).json()["error"]["param"] == "team_id"
 
 

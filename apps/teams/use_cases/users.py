@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from apps.core.errors import InvalidRequest
 from apps.teams import selectors, services
-from apps.teams.models import Team, User
+from apps.teams.models import Team, TeamMembership, User
 from apps.teams.representations import key_json, team_json, user_json
 from apps.teams.selectors import Caller
 from apps.teams.serializers import columns
@@ -40,11 +40,16 @@ def user_new(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
         key_fields = {**for_key, "allowed_models": mine.get("allowed_models", [])}
         if body.get("team_id"):
             key_fields["team"] = selectors.team_get(caller, body["team_id"])
-    user, issued = services.user_new(user_id=user_id, fields=mine, teams=user_teams(caller, body),
+    teams = user_teams(caller, body)
+    user, issued = services.user_new(user_id=user_id, fields=mine, teams=teams,
                                      organizations=[o for o in orgs if o is not None], key_fields=key_fields,
                                      key_duration=body.get("duration"), password=body.get("password"))
+    for entry in body.get("teams") or ():
+        if entry.get("max_budget_in_team") is not None:
+            member = TeamMembership.objects.get(team__team_id=entry["team_id"], user=user)
+            services.team_member_update(member=member, limits={"max_budget": entry["max_budget_in_team"]})
     answer = user_json(user)
-    answer["teams"] = [team.team_id for team, _ in user_teams(caller, body)]
+    answer["teams"] = [team.team_id for team, _ in teams]
     if issued is not None:
         answer.update(key=issued.secret, token=issued.key.token_hash, key_alias=issued.key.key_alias or None,
                       expires=issued.key.expires.isoformat() if issued.key.expires else None)

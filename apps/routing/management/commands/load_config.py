@@ -9,10 +9,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.providers.registry import ADAPTERS
 from apps.routing.config import ConfigError, load_config_file
 from apps.routing.services import deployments_sync_from_config
+from apps.teams.errors import TeamSettingsInvalid
 
 
 class Command(BaseCommand):
-    help = "Load model_list, router_settings and litellm_settings from a config.yaml."
+    help = "Load model_list, the settings sections and general_settings.team_settings from a config.yaml."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", nargs="?", default=None, help="Defaults to TOLLGATE_CONFIG.")
@@ -25,6 +26,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for warning in config.warnings:
             self.stderr.write(f"warning: {path}: {warning}")
-        result = deployments_sync_from_config(config=config)
+        try:
+            result = deployments_sync_from_config(config=config)
+        except TeamSettingsInvalid as exc:
+            raise CommandError(f"{path}: {exc}") from None
+        for ignored in result.teams.ignored:
+            self.stderr.write(f"warning: {path}: {ignored} ignored (per-team logging callbacks are not supported)")
         self.stdout.write(f"loaded {path}: {result.created} created, {result.updated} updated, "
                           f"{result.removed} removed")
+        if result.teams.created or result.teams.updated:
+            self.stdout.write(f"teams: {len(result.teams.created)} created, {len(result.teams.updated)} updated")
