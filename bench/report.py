@@ -84,6 +84,35 @@ def stream_table(rows: list[Row]) -> list[str]:
     return lines
 
 
+def messages_table(rows: list[Row]) -> list[str]:
+    """/v1/messages (Anthropic in, the OpenAI-compatible mock out) beside chat at the same target and rate."""
+    lines = ["| target | tool | load | achieved calls/s | p50 / p99 ms | errors | gateway CPU ms/call "
+             "| chat CPU ms/call (same rate) | messages / chat |", "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for row in of_kind(rows, "messages"):
+        cpu = row["cpu_ms_per_call"].get("gateway", 0)
+        chat = find(rows, row["target"], "chat", row.get("target_rate"))
+        chat_cpu = chat["cpu_ms_per_call"].get("gateway", 0) if chat else None
+        ratio = f"{cpu / chat_cpu:.2f}x" if chat_cpu else "-"
+        latency = " / ".join(ms(row.get(f)) for f in ("p50_ms", "p99_ms"))
+        lines.append(f"| {row['target']} | {row['tool']} | {row['target_rate']:.0f}/s fixed | {row['achieved_rate']:.0f} "
+                     f"| {latency} | {row['errors']} | {cpu:.3f} | {'-' if chat_cpu is None else f'{chat_cpu:.3f}'} | {ratio} |")
+    return lines
+
+
+def messages_checks(rows: list[Row]) -> list[Check]:
+    """Issue 16's /v1/messages target: CPU per call at most 1.5x chat's at the same rate (500/s)."""
+    checks: list[Check] = []
+    for target in ("gateway-master", "gateway-key"):
+        name = f"{target}: /v1/messages CPU per call <= 1.5x chat's at 500/s"
+        row, chat = find(rows, target, "messages", 500), find(rows, target, "chat", 500)
+        if row is None or chat is None or not chat["cpu_ms_per_call"].get("gateway"):
+            checks.append((name, "not measured", None))
+            continue
+        ratio = row["cpu_ms_per_call"]["gateway"] / chat["cpu_ms_per_call"]["gateway"]
+        checks.append((name, f"{ratio:.2f}x", ratio <= 1.5))
+    return checks
+
+
 def overload_table(rows: list[Row]) -> list[str]:
     """The overload rows: the same wrk load against a gateway with the in-flight limit and one without."""
     lines = ["| in-flight limit per worker | connections | served calls/s | refused calls/s (503/429) "
@@ -152,6 +181,7 @@ def targets(results: dict[str, Any]) -> list[str]:
         slow = overhead(rows, row, "ttfb_p50_ms") if row else None
         if slow is not None:
             checks.append((f"{target}: streaming TTFT overhead p50 at 100/s (reported, no target)", figure(slow), None))
+    checks += messages_checks(rows)
     checks += overload_checks(rows)
     idle = results.get("rss_idle_kib") or {}
     worst = max((v for k, v in idle.items() if k.startswith("worker")), default=None)
@@ -227,6 +257,7 @@ def markdown(results: dict[str, Any]) -> str:
              "completed in the phase (for Celery, Redis and PostgreSQL, until the phase's spend events are "
              "stored: the next phase starts after that). TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
              "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
+             "## Anthropic /v1/messages", "", *messages_table(rows), "",
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

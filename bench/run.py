@@ -39,6 +39,9 @@ CHAT_BODY = json.dumps({"model": MODEL, "messages": [
 BACKLOG_WAIT = 90.0  # seconds a phase's spend events may take to be stored before the next phase starts
 STREAM_BODY = json.dumps({**json.loads(CHAT_BODY), "stream": True,
                           "stream_options": {"include_usage": True}}).encode()
+# The same conversation as CHAT_BODY on Anthropic's /v1/messages (translated to chat for the OpenAI-compatible mock).
+MESSAGES_BODY = json.dumps({"model": MODEL, "max_tokens": 256, "system": "You are a helpful assistant.", "messages": [
+    {"role": "user", "content": "Say hello to the benchmark in one short sentence."}]}).encode()
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Plan:
     duration: float
     rates: list[int]
     stream_rates: list[int]
+    messages_rates: list[int]
     connections: int
     soak_calls: int
     profile: bool
@@ -159,6 +163,13 @@ class Bench:
         for rate in plan.stream_rates:
             self.measured(target=target, kind="stream", run=partial(
                 loadgen.run_k6, url=url, body=STREAM_BODY, headers=headers, rate=rate, duration=plan.duration))
+        if target == "direct":
+            return  # the mock speaks chat only; /v1/messages is the gateway's
+        messages_url = url.replace("/v1/chat/completions", "/v1/messages")
+        for rate in plan.messages_rates:
+            self.measured(target=target, kind="messages", run=partial(
+                loadgen.run_k6, url=messages_url, body=MESSAGES_BODY, headers=headers, rate=rate,
+                duration=plan.duration))
 
     def warm_up(self, *, target: str, url: str, key: str | None) -> None:
         for body in (CHAT_BODY, STREAM_BODY):
@@ -320,7 +331,7 @@ def tool_versions() -> dict[str, str]:
 def plan_for(args: argparse.Namespace) -> Plan:
     """The phases to run: short ones, no soak and no profiles with --quick."""
     duration = args.duration or (5.0 if args.quick else 20.0)
-    return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500],
+    return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500], messages_rates=[500],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,

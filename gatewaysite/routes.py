@@ -13,6 +13,8 @@ from typing import Any, TypedDict
 
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from ninja.operation import PathView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -80,5 +82,6 @@ class RouteList(APIView):
 
     permission_classes = [IsCaller]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response({"routes": served_routes()})

@@ -272,6 +272,12 @@ async def open_chat_stream(adapter: ProviderAdapter, call: ChatCall, target: Tar
     if stream_request is not None:
         status, body = await send(adapter, request, target)
         request = stream_request(status, body, target)
+    return ChatStream(adapter, target, await open_stream(adapter, request, target), call)
+
+
+async def open_stream(adapter: ProviderAdapter, request: UpstreamRequest, target: Target) -> RawResponse:
+    """Send a streamed request and return the response once its 2xx head is in (a non-2xx raises the adapter's
+    mapped error); the caller reads and closes it."""
     request = _signed(adapter, request, target)
     try:
         async with asyncio.timeout(target.timeout):
@@ -284,7 +290,7 @@ async def open_chat_stream(adapter: ProviderAdapter, call: ChatCall, target: Tar
                 raise adapter.map_error(response.status_code, response.headers, body)
     except TRANSPORT_ERRORS as exc:
         raise transport_error(exc, target) from None
-    return ChatStream(adapter, target, response, call)
+    return response
 
 
 async def close_all() -> None:

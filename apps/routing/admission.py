@@ -29,8 +29,9 @@ def candidate_prices(table: RoutingTable, model: str, options: CallOptions) -> l
 
 
 async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, options: CallOptions, *,
-                     request_id: str = "") -> Meter:
-    """Admit a chat call: worst case = prompt bound + max_tokens on the dearest reachable deployment."""
+                     request_id: str = "", call_type: str = "chat") -> Meter:
+    """Admit a chat call (or one served as chat, as /v1/messages is): worst case = prompt bound + max_tokens on the
+    dearest reachable deployment."""
     def worst_case() -> int:
         prices = candidate_prices(table, call.model, options)
         return worst_case_nanos(prices, prompt_tokens=prompt_token_bound(call),
@@ -39,7 +40,7 @@ async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, 
     def estimate_prompt() -> int:
         return prompt_token_bound(call) // CHARS_PER_TOKEN
 
-    return await admit(principal, model=call.model, call_type="chat", worst_case=worst_case,
+    return await admit(principal, model=call.model, call_type=call_type, worst_case=worst_case,
                        request_id=request_id, estimate_prompt=estimate_prompt, tags=request_tags(call.params),
                        end_user=request_end_user(call.params))
 

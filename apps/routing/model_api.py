@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,9 +30,15 @@ def visible_to(request: Request) -> frozenset[str] | None:
     return selectors.models_visible(raw_key=key_from_meta(request.META), reads_all=request.user.reads_all)
 
 
+# Bodies are checked by config.yaml's rules (model_bodies), not by a serializer: the schema says JSON in and out.
+JSON_BODY = extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+JSON_ANSWER = extend_schema(responses=OpenApiTypes.OBJECT)
+
+
 class ModelNew(APIView):
     permission_classes = [IsProxyAdmin]
 
+    @JSON_BODY
     def post(self, request: Request) -> Response:
         return Response(model_row(services.model_create(change=parse_model_new(request.data))))
 
@@ -40,10 +48,12 @@ class ModelUpdate(APIView):
 
     permission_classes = [IsProxyAdmin]
 
+    @JSON_BODY
     def post(self, request: Request, model_id: str | None = None) -> Response:
         chosen, change = parse_model_update(request.data, model_id=model_id)
         return Response(model_row(services.model_update(model_id=chosen, change=change)))
 
+    @JSON_BODY
     def patch(self, request: Request, model_id: str | None = None) -> Response:
         return self.post(request, model_id=model_id)
 
@@ -51,6 +61,7 @@ class ModelUpdate(APIView):
 class ModelDelete(APIView):
     permission_classes = [IsProxyAdmin]
 
+    @JSON_BODY
     def post(self, request: Request) -> Response:
         model_id = services.model_delete(model_id=parse_model_delete(request.data))
         return Response({"message": f"Model: {model_id} deleted successfully"})
@@ -61,6 +72,7 @@ class ModelInfo(APIView):
 
     permission_classes = [IsCaller]
 
+    @JSON_ANSWER
     def get(self, request: Request) -> Response:
         model_id = request.query_params.get("litellm_model_id") or None
         return Response({"data": selectors.model_info_list(visible=visible_to(request), model_id=model_id)})
@@ -95,6 +107,7 @@ class ModelInfoV2(APIView):
 
     permission_classes = [IsCaller]
 
+    @JSON_ANSWER
     def get(self, request: Request) -> Response:
         return Response(selectors.model_info_page(visible=visible_to(request), query=model_query(request)))
 
@@ -104,6 +117,7 @@ class ModelGroupInfo(APIView):
 
     permission_classes = [IsCaller]
 
+    @JSON_ANSWER
     def get(self, request: Request) -> Response:
         groups = model_group_list(load_routing_table(), visible=visible_to(request),
                                   model_group=request.query_params.get("model_group") or None)
@@ -115,5 +129,6 @@ class SpendCalculate(APIView):
 
     permission_classes = [IsCaller]
 
+    @JSON_BODY
     def post(self, request: Request) -> Response:
         return Response(spend_calculate(load_routing_table(), parse_spend_question(request.data)))

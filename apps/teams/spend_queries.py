@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_OFFSET_MINUTES = 18 * 60  # the widest UTC offset there is (datetime.timezone's bound is a day)
@@ -55,6 +57,7 @@ def zone_from(value: Any) -> tzinfo:
         raise serializers.ValidationError(f"Unknown time zone '{text}'.") from None
 
 
+@extend_schema_field(OpenApiTypes.STR)  # minutes behind UTC or an IANA name
 class ZoneField(serializers.Field):  # type: ignore[type-arg]
     def to_internal_value(self, data: Any) -> tzinfo:
         return zone_from(data)
@@ -63,6 +66,7 @@ class ZoneField(serializers.Field):  # type: ignore[type-arg]
         return str(value)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class DayOrMoment(serializers.Field):  # type: ignore[type-arg]
     """`YYYY-MM-DD` (a date) or an ISO 8601 / `YYYY-MM-DD HH:MM:SS` instant (an aware datetime)."""
 

@@ -228,3 +228,17 @@ def test_the_streaming_first_token_target_is_judged_at_500_per_second_and_100_is
 def test_a_quick_run_still_streams_at_both_rates() -> None:
     plan = plan_for(parse_args(["--quick"]))
     assert plan.stream_rates == [100, 500]
+
+
+def test_messages_rows_are_compared_with_chat_at_the_same_rate() -> None:
+    def row(target: str, kind: str, cpu: float) -> dict[str, object]:
+        return {"target": target, "kind": kind, "tool": "k6", "target_rate": 500, "achieved_rate": 500.0,
+                "p50_ms": 1.0, "p99_ms": 3.0, "errors": 0, "cpu_ms_per_call": {"gateway": cpu}}
+
+    rows = [row("gateway-master", "chat", 0.6), row("gateway-master", "messages", 0.75),
+            row("gateway-key", "chat", 0.6), row("gateway-key", "messages", 0.95)]
+    assert report.messages_table(rows)[2] == "| gateway-master | k6 | 500/s fixed | 500 | 1.00 / 3.00 | 0 | 0.750 | 0.600 | 1.25x |"
+    assert report.messages_checks(rows) == [
+        ("gateway-master: /v1/messages CPU per call <= 1.5x chat's at 500/s", "1.25x", True),
+        ("gateway-key: /v1/messages CPU per call <= 1.5x chat's at 500/s", "1.58x", False)]
+    assert plan_for(parse_args(["--quick"])).messages_rates == [500]

@@ -43,3 +43,21 @@ def test_deployment_change_is_served_without_restart(http: httpx.Client) -> None
     second = http.post("/v1/chat/completions", json=CHAT)
     assert second.status_code == 200
     assert second.json()["choices"][0]["message"]["content"] == "from the new deployment"
+
+
+async def test_warm_messages_calls_run_no_queries() -> None:
+    client = AsyncClient()
+    body = {"model": "gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "q"}]}
+
+    async def post(path: str, value: dict[str, object]) -> object:
+        return await client.post(path, data=value, content_type="application/json", headers={"x-api-key": MASTER_KEY})
+
+    assert (await post("/v1/messages", body)).status_code == 200  # type: ignore[attr-defined]
+    with count_queries() as counter:
+        plain = await post("/v1/messages", body)
+        streamed = await post("/v1/messages", {**body, "stream": True})
+        events = [chunk async for chunk in streamed.streaming_content]  # type: ignore[attr-defined]
+        counted = await post("/v1/messages/count_tokens", body)
+    assert [plain.status_code, streamed.status_code, counted.status_code] == [200] * 3  # type: ignore[attr-defined]
+    assert events[-1].endswith(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
+    assert counter.statements == []

@@ -7,10 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from anthropic._constants import ANTHROPIC_API_VERSION as CLIENT_VERSION
+
 from tests.upstreams.gateway import GatewayUpstream
 from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 API_KEY = "sk-ant-wire-test"
+# API versions the twin accepts: Anthropic's dated ones the adapter and tests send, and the one the installed
+# `anthropic` client sends (/v1/messages passes the client's through).
+VERSIONS = ("2023-01-01", "2023-06-01", CLIENT_VERSION)
 
 
 def sse(events: list[dict[str, Any]]) -> list[bytes]:
@@ -22,7 +27,7 @@ def check_messages_request(seen: Recorded) -> dict[str, Any]:
     """Assert the parts of a Messages API call the real API rejects when missing; return the body."""
     assert (seen.method, seen.path, seen.query) == ("POST", "/v1/messages", {}), f"{seen.method} {seen.path}"
     assert seen.headers.get("x-api-key") == API_KEY, "missing or wrong x-api-key"
-    assert seen.headers.get("anthropic-version") == "2023-06-01", "missing anthropic-version"
+    assert seen.headers.get("anthropic-version") in VERSIONS, "missing anthropic-version"
     assert seen.headers.get("content-type") == "application/json"
     body = seen.json()
     assert isinstance(body.get("max_tokens"), int), "max_tokens is required"

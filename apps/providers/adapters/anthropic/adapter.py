@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
 from apps.providers.adapters.anthropic.convert import messages_body
+from apps.providers.adapters.anthropic.passthrough import (
+    StreamUsage,
+    answer_usage,
+    client_headers,
+    count_body,
+    counted_tokens,
+    passthrough_body,
+)
 from apps.providers.adapters.anthropic.response import anthropic_error, completion_body, stream_event
 from apps.providers.base import (
     CapabilityTable,
@@ -23,6 +31,7 @@ from apps.providers.base import (
     Target,
     UpstreamError,
     UpstreamRequest,
+    Usage,
 )
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -55,6 +64,30 @@ class AnthropicAdapter(CapabilityTable):
     def translate_request(self, call: ChatCall, target: Target) -> UpstreamRequest:
         return UpstreamRequest(method="POST", url=self.url(target), headers=self.headers(target),
                                body=jsonutil.dumps(messages_body(call, target)), stream=call.stream)
+
+    # --- /v1/messages pass-through (apps.routing.messages looks for these hooks) ------------------
+
+    def messages_request(self, body: Mapping[str, Any], target: Target, headers: Mapping[str, str]) -> UpstreamRequest:
+        """The client's Messages body sent as is, for the deployment's model, with its version and beta headers."""
+        sent = {**self.headers(target), **client_headers(headers), **target.headers}
+        return UpstreamRequest(method="POST", url=self.url(target), headers=sent,
+                               body=passthrough_body(body, target.model), stream=bool(body.get("stream")))
+
+    def messages_count_request(self, body: Mapping[str, Any], target: Target,
+                               headers: Mapping[str, str]) -> UpstreamRequest:
+        """Anthropic's own token count for the client's body (`/v1/messages/count_tokens`)."""
+        sent = {**self.headers(target), **client_headers(headers), **target.headers}
+        return UpstreamRequest(method="POST", url=f"{self.url(target)}/count_tokens", headers=sent,
+                               body=count_body(body, target.model))
+
+    def messages_counted(self, body: bytes) -> int | None:
+        return counted_tokens(body)
+
+    def messages_usage(self, body: bytes) -> Usage:
+        return answer_usage(body)
+
+    def messages_stream_usage(self) -> StreamUsage:
+        return StreamUsage()
 
     def parse_response(self, status: int, body: bytes, target: Target) -> ChatCompletion:
         data = jsonutil.loads(body)
