@@ -137,6 +137,9 @@ TOLLGATE_SPEND_FLUSH_BATCH = env_int("TOLLGATE_SPEND_FLUSH_BATCH", 1000, minimum
 # Seconds between Celery beat runs of spend_flush_task and budget_reset_task.
 TOLLGATE_SPEND_FLUSH_EVERY = env_float("TOLLGATE_SPEND_FLUSH_EVERY", 10.0, minimum=0.1)
 TOLLGATE_BUDGET_RESET_EVERY = env_float("TOLLGATE_BUDGET_RESET_EVERY", 60.0, minimum=0.1)
+# Where soft budget alerts are POSTed (LiteLLM's WebhookEvent body); LiteLLM's WEBHOOK_URL works too.
+TOLLGATE_ALERT_WEBHOOK_URL = env_url("TOLLGATE_ALERT_WEBHOOK_URL", ("http", "https")) or \
+    env_url("WEBHOOK_URL", ("http", "https")) or ""
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -19,7 +19,7 @@ from apps.teams.costing import (
     prompt_token_bound,
     worst_case_nanos,
 )
-from apps.teams.metering import Meter, admit, request_tags
+from apps.teams.metering import Meter, admit, request_end_user, request_tags
 
 
 def candidate_prices(table: RoutingTable, model: str, options: CallOptions) -> list[Price]:
@@ -41,7 +41,8 @@ async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, 
         return prompt_token_bound(call) // CHARS_PER_TOKEN
 
     return await admit(principal, model=call.model, call_type=call_type, worst_case=worst_case,
-                       request_id=request_id, estimate_prompt=estimate_prompt, tags=request_tags(call.params))
+                       request_id=request_id, estimate_prompt=estimate_prompt, tags=request_tags(call.params),
+                       end_user=request_end_user(call.params))
 
 
 async def admit_embedding(principal: Principal, table: RoutingTable, call: EmbeddingCall, options: CallOptions, *,
@@ -51,4 +52,5 @@ async def admit_embedding(principal: Principal, table: RoutingTable, call: Embed
         return worst_case_nanos(candidate_prices(table, call.model, options), prompt_tokens=embedding_token_bound(call))
 
     return await admit(principal, model=call.model, call_type="embedding", worst_case=worst_case,
-                       request_id=request_id, tags=request_tags(call.params))
+                       request_id=request_id, tags=request_tags(call.params),
+                       end_user=request_end_user(call.params))

@@ -21,13 +21,26 @@ from apps.teams.stream_meter import MeteredStream
 T = TypeVar("T")
 
 
-async def table_for(principal: Principal, model: str) -> RoutingTable:
-    """The routing table, once the model exists and the caller may use it."""
+C = TypeVar("C", ChatCall, EmbeddingCall)
+
+
+def aliased(principal: Principal, call: C) -> C:
+    """The call with the key's model alias applied (LiteLLM's key `aliases`: {"gpt-4": "gpt-4o"})."""
+    aliases = principal.key.aliases if principal.key is not None else None
+    target = aliases.get(call.model) if aliases else None
+    return call if target is None else replace(call, model=target)
+
+
+async def table_for(principal: Principal, call: C) -> tuple[RoutingTable, C]:
+    """The routing table and the call as routed (aliases applied), once the model exists and the caller may use
+    it."""
+    routed = aliased(principal, call)
     table = await routing_table.get()
-    if not table.deployments(model):
-        raise model_not_found(model)
-    check_model_access(principal, model, table.access_groups)
-    return table
+    if not table.deployments(routed.model):
+        raise model_not_found(routed.model)
+    check_model_access(principal, routed.model, table.access_groups,
+                       requested=call.model if routed is not call else "")
+    return table, routed
 
 
 def target_for(deployment: DeploymentRecord, options: CallOptions) -> Target:
@@ -50,7 +63,7 @@ async def metered(meter: Meter, table: RoutingTable, call: ChatCall | EmbeddingC
 async def chat_completion(principal: Principal, call: ChatCall, options: CallOptions, *,
                           request_id: str = "") -> Served[ChatCompletion]:
     """A complete chat answer from the first deployment that gives one."""
-    table = await table_for(principal, call.model)
+    table, call = await table_for(principal, call)
     meter = await admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatCompletion:
@@ -66,7 +79,7 @@ async def chat_completion(principal: Principal, call: ChatCall, options: CallOpt
 async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions, *,
                       request_id: str = "") -> Served[ChatStream]:
     """An open upstream stream; failures before the first byte fail over like any other call."""
-    table = await table_for(principal, call.model)
+    table, call = await table_for(principal, call)
     meter = await admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatStream:
@@ -82,7 +95,7 @@ async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions
 async def embedding(principal: Principal, call: EmbeddingCall, options: CallOptions, *,
                     request_id: str = "") -> Served[EmbeddingResult]:
     """Embeddings from the first deployment that gives them."""
-    table = await table_for(principal, call.model)
+    table, call = await table_for(principal, call)
     meter = await admit_embedding(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> EmbeddingResult:

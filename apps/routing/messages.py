@@ -8,7 +8,8 @@ back. Either way the call is admitted and routed as the chat call it stands for,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
 from apps.core import jsonutil
 from apps.providers import transport
 from apps.providers.anthropic_messages.response import message_body
@@ -44,18 +45,25 @@ def passthrough_request(adapter: ProviderAdapter, request: MessagesRequest, targ
     return None if hook is None else hook(request.body, target, headers)
 
 
-async def admitted(principal: Principal, request: MessagesRequest, request_id: str) -> tuple[RoutingTable, Meter]:
-    """The routing table once the caller may use the model, and the call's reservation (admitted as chat)."""
-    table = await table_for(principal, request.call.model)
+async def routed(principal: Principal, request: MessagesRequest) -> tuple[RoutingTable, MessagesRequest]:
+    """The routing table once the caller may use the model, and the request as routed (the key's aliases applied)."""
+    table, call = await table_for(principal, request.call)
+    return table, request if call is request.call else replace(request, call=call)
+
+
+async def admitted(principal: Principal, request: MessagesRequest,
+                   request_id: str) -> tuple[RoutingTable, Meter, MessagesRequest]:
+    """The routing table, the call's reservation (admitted as chat) and the request as routed."""
+    table, request = await routed(principal, request)
     meter = await admit_chat(principal, table, request.call, request.options, request_id=request_id,
                              call_type=CALL_TYPE)
-    return table, meter
+    return table, meter, request
 
 
 async def messages_create(principal: Principal, request: MessagesRequest, *, headers: Mapping[str, str],
                           request_id: str = "") -> Served[MessagesAnswer]:
     """A whole Messages answer from the first deployment that gives one."""
-    table, meter = await admitted(principal, request, request_id)
+    table, meter, request = await admitted(principal, request, request_id)
 
     async def attempt(deployment: DeploymentRecord) -> MessagesAnswer:
         target = target_for(deployment, request.options)
@@ -76,7 +84,7 @@ async def messages_create(principal: Principal, request: MessagesRequest, *, hea
 async def messages_stream(principal: Principal, request: MessagesRequest, *, headers: Mapping[str, str],
                           request_id: str = "") -> Served[MessagesStream]:
     """An open stream of Anthropic events; failures before the first byte fail over like any other call."""
-    table, meter = await admitted(principal, request, request_id)
+    table, meter, request = await admitted(principal, request, request_id)
 
     async def attempt(deployment: DeploymentRecord) -> PassthroughStream | transport.ChatStream:
         target = target_for(deployment, request.options)
@@ -104,7 +112,7 @@ async def messages_stream(principal: Principal, request: MessagesRequest, *, hea
 async def messages_count(principal: Principal, request: MessagesRequest, *, headers: Mapping[str, str]) -> int:
     """The prompt's input tokens: counted by the group's first deployment when its provider counts them (Anthropic),
     else (or when that count fails) the gateway's own estimate. Not billed, as LiteLLM bills none."""
-    table = await table_for(principal, request.call.model)
+    table, request = await routed(principal, request)
     deployment = table.deployments(request.call.model)[0]
     adapter = adapter_for(deployment.target.provider) if deployment.supported else None
     hook = getattr(adapter, "messages_count_request", None)

@@ -25,13 +25,21 @@ def model_allowed(model: str, allowed: Iterable[str], access_groups: Mapping[str
     return False
 
 
-def check_model_access(principal: Principal, model: str, access_groups: Mapping[str, frozenset[str]]) -> None:
-    """Raise 401 naming the model when the key or its team may not call it."""
+def check_model_access(principal: Principal, model: str, access_groups: Mapping[str, frozenset[str]], *,
+                       requested: str = "") -> None:
+    """Raise 401 naming the model when the key or its team may not call it.
+
+    A call through one of the key's aliases (`requested` -> `model`) passes when either name is allowed, as
+    LiteLLM allows an alias or the model behind it.
+    """
     key = principal.key
     if principal.is_master or key is None:
         return
     for scope, rules in (("key", key.models), ("team", key.team_models)):
-        if not model_allowed(model, rules, access_groups):
-            raise AuthenticationFailed(
-                f"This {scope} is not allowed to access model={model}. Allowed models: {', '.join(rules)}",
-                param="model", code="model_not_allowed")
+        if model_allowed(model, rules, access_groups):
+            continue
+        if requested and model_allowed(requested, rules, access_groups):
+            continue
+        raise AuthenticationFailed(
+            f"This {scope} is not allowed to access model={requested or model}. Allowed models: {', '.join(rules)}",
+            param="model", code="model_not_allowed")

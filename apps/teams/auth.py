@@ -7,8 +7,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from apps.core.errors import AuthenticationFailed
+from apps.core.errors import AuthenticationFailed, PermissionDenied
 from apps.teams.master_key import master_key
+from apps.teams.routes import RouteRules
 from apps.teams.snapshot import KeyRecord, key_cache
 
 
@@ -61,4 +62,15 @@ async def authenticate(meta: Mapping[str, object]) -> Principal:
         raise AuthenticationFailed("This key is blocked.", code="key_blocked")
     if record.is_expired(time.time()):
         raise AuthenticationFailed("This key has expired.", code="key_expired")
+    if record.routes is not None:
+        check_route(record.routes, meta)
     return Principal(is_master=False, key=record)
+
+
+def check_route(routes: RouteRules, meta: Mapping[str, object]) -> None:
+    """Raise 403 when the key's `allowed_routes` do not cover this request's path (LiteLLM's status and words)."""
+    path = meta.get("PATH_INFO")
+    path = path if isinstance(path, str) else ""
+    if not routes.allows(path):
+        raise PermissionDenied(f"Virtual key is not allowed to call this route. Only allowed to call routes: "
+                               f"{list(routes.names)}. Tried to call route: {path}", code="route_not_allowed")

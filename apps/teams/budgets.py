@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.core.snapshots import snapshot_bump
 from apps.teams.durations import InvalidDuration, first_reset, next_reset, parse_duration
-from apps.teams.models import Organization, ProxyBudget, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Budget, EndUser, Organization, ProxyBudget, Team, TeamMembership, User, VirtualKey
 from apps.teams.proxy_budget import GENERATION as PROXY_GENERATION
 from apps.teams.snapshot import GENERATION
 
@@ -32,8 +32,24 @@ def window_reset(row: Model, duration_text: str, now: datetime) -> bool:
     return True
 
 
+def end_users_reset(budget: Budget, now: datetime) -> bool:
+    """Start the budget's next window (or its first): its end users' spend goes back to zero, as LiteLLM's
+    reset job does for the end users of a budget whose window ended."""
+    try:
+        duration = parse_duration(budget.budget_duration)
+    except InvalidDuration:
+        return False
+    if budget.budget_reset_at is None:
+        Budget.objects.filter(pk=budget.pk).update(budget_reset_at=first_reset(now, duration))
+        return True
+    EndUser.objects.filter(budget=budget).update(spend=0)
+    Budget.objects.filter(pk=budget.pk).update(budget_reset_at=next_reset(budget.budget_reset_at, duration, now))
+    return True
+
+
 def budgets_reset(*, now: datetime | None = None) -> int:
-    """Reset keys, users, teams, team members, organizations and the proxy budget whose window has ended."""
+    """Reset keys, users, teams, team members, organizations, end users and the proxy budget whose window has
+    ended."""
     now = now or timezone.now()
     changed = 0
     with transaction.atomic():
@@ -48,6 +64,8 @@ def budgets_reset(*, now: datetime | None = None) -> int:
             team__budget_duration="").filter(_due(now))
         for member in members:
             changed += window_reset(member, member.team.budget_duration, now)
+        for budget in Budget.objects.select_for_update().exclude(budget_duration="").filter(_due(now)):
+            changed += end_users_reset(budget, now)
         if changed:
             snapshot_bump(GENERATION)
     return changed

@@ -21,12 +21,14 @@ from apps.teams import leases, settle_queue
 from apps.teams.auth import Principal
 from apps.teams.costing import Price, from_nanos, usage_cost_nanos
 from apps.teams.durations import next_reset
-from apps.teams.errors import BudgetExceeded, LimitReached
+from apps.teams.end_user_snapshot import end_user_cache
+from apps.teams.errors import BudgetExceeded, EndUserBlocked, LimitReached
+from apps.teams.model_limits import model_lookup
 from apps.teams.proxy_budget import proxy_scopes
 from apps.teams.snapshot import BudgetScope
 
-LEVEL_LABELS = {"key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
-                "organization": "Organization", "proxy": "Proxy"}
+LEVEL_LABELS = {"key_model": "Key", "key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
+                "organization": "Organization", "end_user": "End User", "proxy": "Proxy"}
 
 
 def window_end(scope: BudgetScope, now: float) -> tuple[float, bool]:
@@ -111,6 +113,7 @@ class SpendEvent:
     start_time: float
     end_time: float
     tags: tuple[str, ...] = ()
+    end_user: str = ""
 
     def encode(self) -> bytes:
         return jsonutil.dumps({name: getattr(self, name) for name in self.__slots__})
@@ -139,6 +142,7 @@ class Meter:
     clipped: str = ""  # the admission's marks, handed back when settling
     estimate_prompt: Callable[[], int] = lambda: 0  # prompt tokens when the provider reports none
     tags: tuple[str, ...] = ()
+    end_user: str = ""
     started: float = field(default_factory=time.time)
     events: list[SpendEvent] = field(default_factory=list)
     settled: bool = False
@@ -159,7 +163,7 @@ class Meter:
             call_type=self.call_type, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens, cost_nanos=cost_nanos, latency_ms=int((end - start) * 1000),
             ttft_ms=int(ttft * 1000) if ttft is not None else None, status=status, error_type=error_type,
-            start_time=start, end_time=end, tags=self.tags)
+            start_time=start, end_time=end, tags=self.tags, end_user=self.end_user)
 
     def attempt_failed(self, deployment: Billed, error: UpstreamError, elapsed: float) -> None:
         self.events.append(self.event(deployment, Usage(), status="failure", elapsed=elapsed,
@@ -205,17 +209,53 @@ async def drain() -> None:
     await settle_queue.drain()
 
 
+def call_scopes(principal: Principal, model: str) -> tuple[BudgetScope, ...]:
+    """The key's limited levels for this call: its level for the model (if it has one), then its own levels.
+
+    A key with no per-model limits costs nothing more here than its own levels.
+    """
+    key = principal.key
+    if key is None:
+        return ()
+    scopes = tuple(s for s in key.scopes if limited(s))
+    if key.model_scopes:
+        per_model = model_lookup(key.model_scopes, model)
+        if per_model is not None and limited(per_model):
+            scopes = (per_model, *scopes)
+    return scopes
+
+
+async def end_user_scopes(end_user: str) -> tuple[BudgetScope, ...]:
+    """The end user's level (none without a budget); raises when the end user is blocked."""
+    record = await end_user_cache.get(end_user)
+    if record is None:
+        return ()
+    if record.blocked:
+        raise EndUserBlocked(f"User blocked from making LLM API Calls. User={end_user}", param="user")
+    return (record.scope,) if record.scope is not None and limited(record.scope) else ()
+
+
+def call_tags(principal: Principal, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The key's tags, then the request's (each once), as LiteLLM merges them onto a spend row."""
+    key_tags = principal.key.tags if principal.key is not None else ()
+    if not key_tags:
+        return tags
+    return tuple(dict.fromkeys((*key_tags, *tags)))
+
+
 async def admit(principal: Principal, *, model: str, call_type: str, worst_case: Callable[[], int],
                 request_id: str = "", estimate_prompt: Callable[[], int] = lambda: 0,
-                tags: tuple[str, ...] = ()) -> Meter:
-    """Reserve the worst case at every limited level of the caller's key and the proxy's, or raise 400 / 429.
+                tags: tuple[str, ...] = (), end_user: str = "") -> Meter:
+    """Reserve the worst case at every limited level of the caller's key (and end user) and the proxy's, or raise
+    400 / 429.
 
     Keys with no budget or limit anywhere skip the state backend (and the estimate) entirely; a call that fits
     in this process's leases of every level is admitted here (apps.teams.leases), any other by the backend.
     """
-    key = principal.key
     now = time.time()
-    scopes = tuple(s for s in key.scopes if limited(s)) if key is not None else ()
+    scopes = call_scopes(principal, model)
+    if end_user:
+        scopes = (*scopes, *await end_user_scopes(end_user))
     scopes += await proxy_scopes.get()  # the proxy-wide budget, widest level last; the master key counts too
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
     admission = Admission(True)
@@ -232,11 +272,25 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
                 raise refusal_error(scopes[admission.index], admission)
     return Meter(principal=principal, request_id=request_id or f"req-{uuid.uuid4().hex}", call_type=call_type,
                  model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
-                 estimate_prompt=estimate_prompt, tags=tags, started=now, ticket=ticket)
+                 estimate_prompt=estimate_prompt, tags=call_tags(principal, tags), end_user=end_user, started=now,
+                 ticket=ticket)
 
 
 def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:
-    """`metadata.tags` from the request body (LiteLLM's request tags)."""
+    """`metadata.tags` and `tags` from the request body (LiteLLM's request tags), each once."""
     metadata = params.get("metadata")
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
-    return tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
+    found = tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
+    extra = params.get("tags")
+    if not isinstance(extra, list) or not extra:  # the usual case: no top-level tags
+        return found
+    return tuple(dict.fromkeys((*found, *(str(tag) for tag in extra))))
+
+
+def request_end_user(params: Mapping[str, object]) -> str:
+    """The call's end user: the body's `user` field (LiteLLM's end-user id), else `litellm_metadata.user`."""
+    user = params.get("user")
+    if user is None:
+        metadata = params.get("litellm_metadata")
+        user = metadata.get("user") if isinstance(metadata, dict) else None
+    return str(user)[:200] if user is not None and user != "" else ""

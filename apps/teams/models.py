@@ -278,6 +278,29 @@ class VirtualKey(BudgetFields, ModelLimitFields):
         return self.key_alias or self.key_name
 
 
+class DeprecatedKey(models.Model):
+    """A regenerated key's previous secret, accepted until `revoke_at` (LiteLLM's `grace_period`)."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    key = models.ForeignKey(VirtualKey, on_delete=models.CASCADE, related_name="deprecated_secrets")
+    revoke_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} until {self.revoke_at:%Y-%m-%d %H:%M}"
+
+
+class SoftBudgetAlert(models.Model):
+    """The last soft budget alert sent for one level (a ledger), so each crossing is alerted once per window."""
+
+    ledger = models.CharField(max_length=ID_LENGTH + 60, unique=True)
+    window_end = models.DateTimeField(null=True, blank=True)  # the level's budget_reset_at when it was sent
+    sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.ledger} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
 class SpendLog(models.Model):
     """One row per upstream attempt; (`request_id`, `attempt`) makes flushing idempotent."""
 

@@ -12,7 +12,8 @@ from rest_framework.response import Response
 
 from apps.core.errors import AuthenticationFailed, GatewayError, InvalidRequest, NotFound, PermissionDenied
 from apps.core.middleware import MethodNotAllowed
-from apps.teams.auth import key_from_meta
+from apps.teams.auth import check_route, key_from_meta
+from apps.teams.routes import compile_routes
 from apps.teams.master_key import master_key
 from apps.teams.selectors import ROOT, Caller, caller_for_key
 
@@ -32,6 +33,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         caller = caller_for_key(raw)
         if caller is None:
             raise exceptions.AuthenticationFailed("Invalid, blocked or expired API key.")
+        routes = compile_routes(caller.allowed_routes)
+        if routes is not None:
+            check_route(routes, request.META)
         return caller, None
 
     def authenticate_header(self, request: Request) -> str:

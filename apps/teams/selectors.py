@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from apps.core.errors import NotFound, PermissionDenied
 from apps.teams.auth import hash_key
@@ -33,6 +34,7 @@ class Caller:
     team_id: str | None = None
     admin_team_ids: frozenset[str] = field(default_factory=frozenset)
     member_team_ids: frozenset[str] = field(default_factory=frozenset)
+    allowed_routes: tuple[str, ...] = ()  # the key's, checked by the API's authentication
     is_authenticated: ClassVar[bool] = True  # DRF reads request.user.is_authenticated
 
     @property
@@ -56,7 +58,11 @@ ROOT = Caller(role=User.Role.PROXY_ADMIN)
 
 def caller_for_key(raw_key: str) -> Caller | None:
     """The caller behind a virtual key, or None for unknown, blocked or expired keys."""
-    key = VirtualKey.objects.select_related("user", "team").filter(token_hash=hash_key(raw_key)).first()
+    token_hash = hash_key(raw_key)
+    key = VirtualKey.objects.select_related("user", "team").filter(token_hash=token_hash).first()
+    if key is None:  # a regenerated key's previous secret, within its grace period
+        key = VirtualKey.objects.select_related("user", "team").filter(
+            deprecated_secrets__token_hash=token_hash, deprecated_secrets__revoke_at__gt=timezone.now()).first()
     if key is None or key.blocked or (key.team is not None and key.team.blocked):
         return None
     if key.expires is not None and key.expires.timestamp() <= time.time():
@@ -73,7 +79,8 @@ def caller_for_key(raw_key: str) -> Caller | None:
     if key.team_id is not None:
         member.add(key.team_id)
     return Caller(role=role, key_id=key.pk, user_id=key.user_id, team_id=key.team_id,
-                  admin_team_ids=frozenset(admin), member_team_ids=frozenset(member))
+                  admin_team_ids=frozenset(admin), member_team_ids=frozenset(member),
+                  allowed_routes=tuple(str(route) for route in key.allowed_routes or ()))
 
 
 def own_keys(caller: Caller) -> Q:

@@ -1,4 +1,5 @@
-"""Safety net: any saved or deleted key, user, team, membership or organization invalidates the key snapshot."""
+"""Safety net: any saved or deleted key, user, team, membership, organization, end user or budget invalidates the
+key snapshot."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +8,17 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from apps.core.snapshots import snapshot_bump
-from apps.teams.models import Organization, ProxyBudget, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import (
+    Budget,
+    DeprecatedKey,
+    EndUser,
+    Organization,
+    ProxyBudget,
+    Team,
+    TeamMembership,
+    User,
+    VirtualKey,
+)
 from apps.teams.proxy_budget import GENERATION as PROXY_GENERATION
 from apps.teams.snapshot import GENERATION
 
@@ -17,6 +28,9 @@ from apps.teams.snapshot import GENERATION
 @receiver([post_save, post_delete], sender=Organization)
 @receiver([post_save, post_delete], sender=User)
 @receiver([post_save, post_delete], sender=TeamMembership)
+@receiver([post_save, post_delete], sender=EndUser)  # end users are cached with the keys
+@receiver([post_save, post_delete], sender=Budget)
+@receiver([post_save, post_delete], sender=DeprecatedKey)
 def keys_changed(sender: type, **kwargs: Any) -> None:
     snapshot_bump(GENERATION)
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -14,9 +15,13 @@ from django.conf import settings
 from apps.core.snapshots import with_fresh_connection
 from apps.core.state import state
 from apps.teams.durations import Duration, InvalidDuration, parse_duration
+from apps.teams.model_limits import LEVEL as MODEL_LEVEL
+from apps.teams.model_limits import model_limits, window_start
+from apps.teams.routes import RouteRules, compile_routes
 
 GENERATION = "keys"
 MAX_CACHED_KEYS = 100_000
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,11 @@ class KeyRecord:
     expires_at: float | None  # epoch seconds
     metadata: dict[str, object]
     scopes: tuple[BudgetScope, ...] = ()  # key, user, team_member, team, organization: first limit hit blocks
+    # What most keys do not have is None (or empty), so the hot path tests one attribute and moves on.
+    model_scopes: dict[str, BudgetScope] | None = None  # per-model budgets and limits of the key
+    aliases: dict[str, str] | None = None  # the key's model aliases: requested name -> model group
+    routes: RouteRules | None = None  # allowed_routes
+    tags: tuple[str, ...] = ()
 
     def is_expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -73,28 +83,28 @@ def _duration(text: str) -> Duration | None:
         return None  # the API and admin validate; a bad legacy value means "no window"
 
 
-def _stamp(value: datetime | None) -> int:
+def stamp(value: datetime | None) -> int:
     return int(value.timestamp() * 1_000_000) if value is not None else 0
 
 
 def key_ledger(key: Any) -> str:
-    return f"key:{key.pk}:{_stamp(key.created_at)}"
+    return f"key:{key.pk}:{stamp(key.created_at)}"
 
 
 def user_ledger(user: Any) -> str:
-    return f"user:{user.pk}:{_stamp(user.date_joined)}"
+    return f"user:{user.pk}:{stamp(user.date_joined)}"
 
 
 def team_ledger(team: Any) -> str:
-    return f"team:{team.pk}:{_stamp(team.created_at)}"
+    return f"team:{team.pk}:{stamp(team.created_at)}"
 
 
 def organization_ledger(org: Any) -> str:
-    return f"org:{org.pk}:{_stamp(org.created_at)}"
+    return f"org:{org.pk}:{stamp(org.created_at)}"
 
 
 def member_ledger(member: Any, team: Any) -> str:
-    return f"member:{member.pk}:{team.pk}:{_stamp(team.created_at)}"
+    return f"member:{member.pk}:{team.pk}:{stamp(team.created_at)}"
 
 
 def budget_scope(level: str, ledger: str, label: str, row: Any, *, max_budget: Decimal | None = None,
@@ -107,6 +117,27 @@ def budget_scope(level: str, ledger: str, label: str, row: Any, *, max_budget: D
         duration=_duration(getattr(row, "budget_duration", "")), reset_at=_epoch(row.budget_reset_at),
         rpm_limit=row.rpm_limit if limits else None, tpm_limit=row.tpm_limit if limits else None,
         max_parallel_requests=row.max_parallel_requests if limits else None)
+
+
+def key_model_scopes(key: Any) -> dict[str, BudgetScope] | None:
+    """The key's per-model levels (model_max_budget, model_rpm_limit, model_tpm_limit), None when it has none."""
+    limits = model_limits(model_max_budget=key.model_max_budget, model_rpm_limit=key.model_rpm_limit,
+                          model_tpm_limit=key.model_tpm_limit, metadata=key.metadata or {})
+    if not limits:
+        return None
+    spent = key.model_spend if isinstance(key.model_spend, dict) else {}
+    label = key.key_alias or key.key_name
+    scopes = {}
+    for model, limit in limits.items():
+        # A windowed model budget's spend lives in the state backend only, as LiteLLM keeps it in its cache;
+        # `model_spend` (the running total) seeds one with no window.
+        seed = Decimal(str(spent.get(model, 0) or 0)) if limit.duration is None else Decimal(0)
+        scopes[model] = BudgetScope(
+            level=MODEL_LEVEL, ledger=f"{key_ledger(key)}:model:{model}", label=f"{label} model={model}",
+            max_budget=nanos(limit.max_budget), spend=nanos(seed) or 0, duration=limit.duration,
+            reset_at=window_start(key.created_at, limit.duration), rpm_limit=limit.rpm_limit,
+            tpm_limit=limit.tpm_limit)
+    return scopes
 
 
 def key_scopes(key: Any) -> tuple[BudgetScope, ...]:
@@ -153,31 +184,79 @@ class _MemberBudget:
 
 
 def load_key(token_hash: str) -> KeyRecord | None:
-    """Read one key (with its user, team, membership and organization budgets) from the database."""
+    """Read one key (with its user, team, membership and organization budgets) from the database; a previous
+    secret of a regenerated key is accepted until its grace period ends."""
     from apps.teams.models import VirtualKey
 
     key = VirtualKey.objects.select_related("team__organization", "user").filter(token_hash=token_hash).first()
     if key is None:
+        return load_deprecated_key(token_hash)
+    return key_record(key)
+
+
+def load_deprecated_key(token_hash: str) -> KeyRecord | None:
+    """A regenerated key's previous secret within its grace period: the key itself, expiring when the grace ends."""
+    from apps.teams.models import DeprecatedKey
+
+    old = DeprecatedKey.objects.select_related("key__team__organization", "key__user").filter(
+        token_hash=token_hash).first()
+    if old is None or old.revoke_at.timestamp() <= time.time():
         return None
+    record = key_record(old.key)
+    grace_end = old.revoke_at.timestamp()
+    return replace(record, expires_at=grace_end if record.expires_at is None else min(record.expires_at, grace_end))
+
+
+def _mapping(value: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def key_aliases(key: Any) -> dict[str, str] | None:
+    """Requested model -> model group: the team's `model_aliases` first, then the key's `aliases` on the result,
+    as LiteLLM applies them; None when neither has any."""
+    team_aliases = _mapping(key.team.model_aliases) if key.team is not None else {}
+    own = _mapping(key.aliases)
+    if not team_aliases and not own:
+        return None
+    resolved = {}
+    for name in (*team_aliases, *own):
+        first = team_aliases.get(name, name)
+        final = own.get(first, first)
+        if final != name:
+            resolved[name] = final
+    return resolved or None
+
+
+def key_tags(key: Any) -> tuple[str, ...]:
+    """The key's tags: its `tags` column, else its metadata's `tags` (where LiteLLM keeps them)."""
+    tags = key.tags or (key.metadata or {}).get("tags")
+    return tuple(dict.fromkeys(str(tag) for tag in tags)) if isinstance(tags, list) else ()
+
+
+def key_record(key: Any) -> KeyRecord:
+    """The hot path's view of one key row (with its team, organization and user loaded)."""
     team = key.team
     return KeyRecord(
         id=key.pk, token_hash=key.token_hash, key_alias=key.key_alias, user_id=key.user_id, team_id=key.team_id,
         organization_id=key.organization_id or (team.organization_id if team else None), models=tuple(key.allowed_models or ()),
         team_models=tuple(team.allowed_models or ()) if team else (),
         blocked=key.blocked or bool(team and team.blocked), expires_at=_epoch(key.expires),
-        metadata=dict(key.metadata or {}), scopes=key_scopes(key))
+        metadata=dict(key.metadata or {}), scopes=key_scopes(key), model_scopes=key_model_scopes(key),
+        aliases=key_aliases(key), routes=compile_routes(key.allowed_routes), tags=key_tags(key))
 
 
-class KeyCache:
-    """Hash -> KeyRecord (or None for unknown keys), dropped whole when the keys generation moves."""
+class KeyCache(Generic[R]):
+    """Id -> record (or None for unknown ids), dropped whole when the keys generation moves (keys by hash, end
+    users by id)."""
 
-    def __init__(self) -> None:
-        self._entries: OrderedDict[str, KeyRecord | None] = OrderedDict()
+    def __init__(self, loader: Callable[[str], R | None]) -> None:
+        self._loader = loader
+        self._entries: OrderedDict[str, R | None] = OrderedDict()
         self._generation: int | None = None
         self._fresh_until = 0.0
 
-    async def get(self, token_hash: str) -> KeyRecord | None:
-        """The key for this hash; one query per distinct hash per generation, none when warm."""
+    async def get(self, token_hash: str) -> R | None:
+        """The record for this id; one query per distinct id per generation, none when warm."""
         now = time.monotonic()
         if now >= self._fresh_until:
             generation = await state().generation(GENERATION)
@@ -188,7 +267,7 @@ class KeyCache:
         if token_hash in self._entries:
             self._entries.move_to_end(token_hash)
             return self._entries[token_hash]
-        record = await sync_to_async(with_fresh_connection(load_key), thread_sensitive=False)(token_hash)
+        record = await sync_to_async(with_fresh_connection(self._loader), thread_sensitive=False)(token_hash)
         self._entries[token_hash] = record
         if len(self._entries) > MAX_CACHED_KEYS:
             self._entries.popitem(last=False)
@@ -199,4 +278,4 @@ class KeyCache:
         self._generation, self._fresh_until = None, 0.0
 
 
-key_cache = KeyCache()
+key_cache: KeyCache[KeyRecord] = KeyCache(load_key)

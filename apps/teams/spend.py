@@ -23,8 +23,9 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 from django.db.models import F, Model
 
 from apps.core.state import state
+from apps.teams.alerts import soft_budget_alerts_quietly
 from apps.teams.metering import SpendEvent, drain
-from apps.teams.models import Organization, ProxyBudget, SpendLog, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import EndUser, Organization, ProxyBudget, SpendLog, Team, TeamMembership, User, VirtualKey
 from apps.teams.spend_sql import spend_insert_batch
 
 logger = logging.getLogger("tollgate.spend")
@@ -53,7 +54,7 @@ def spend_log_row(event: SpendEvent) -> SpendLog:
         model_alias=event.model_alias, deployment_id=event.deployment_id, provider=event.provider,
         call_type=event.call_type, prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
         cached_tokens=event.cached_tokens, cost=event.cost, latency_ms=event.latency_ms, ttft_ms=event.ttft_ms,
-        status=event.status, error_type=event.error_type[:100], tags=list(event.tags), end_user="",
+        status=event.status, error_type=event.error_type[:100], tags=list(event.tags), end_user=event.end_user,
         start_time=datetime.fromtimestamp(event.start_time, UTC), end_time=datetime.fromtimestamp(event.end_time, UTC))
 
 
@@ -72,7 +73,8 @@ def new_events(events: Iterable[SpendEvent]) -> list[SpendEvent]:
 
 
 def spend_add(events: Sequence[SpendEvent]) -> None:
-    """Add the events' cost to every key, user, membership, team and organization they belong to, and the proxy's."""
+    """Add the events' cost to every key, user, membership, team, organization and end user they belong to, and
+    the proxy's."""
     totals: dict[tuple[type[Model], str, Any], Decimal] = defaultdict(Decimal)
     for event in events:
         if not event.cost_nanos:
@@ -93,6 +95,38 @@ def spend_add(events: Sequence[SpendEvent]) -> None:
     proxy_total = sum((event.cost for event in events if event.cost_nanos), Decimal(0))
     if proxy_total:
         ProxyBudget.objects.update(spend=F("spend") + proxy_total)  # every call counts at the proxy level
+    end_users_add(events)
+    key_model_spend_add(events)
+
+
+def end_users_add(events: Sequence[SpendEvent]) -> None:
+    """Add the events' cost to their end users' spend, creating each end user on first use (as LiteLLM)."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for event in events:
+        if event.end_user:
+            totals[event.end_user] += event.cost
+    # bulk_create sends no post_save: a new end user (no budget yet) does not invalidate the key snapshot.
+    EndUser.objects.bulk_create([EndUser(user_id=user_id) for user_id in totals], ignore_conflicts=True)
+    for user_id, amount in totals.items():
+        if amount:
+            EndUser.objects.filter(user_id=user_id).update(spend=F("spend") + amount)
+
+
+def key_model_spend_add(events: Sequence[SpendEvent]) -> None:
+    """Add each model's cost to `model_spend` of the keys with per-model budgets."""
+    totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for event in events:
+        if event.key_id is not None and event.cost_nanos:
+            totals[event.key_id][event.model_alias] += event.cost
+    if not totals:
+        return
+    for key in VirtualKey.objects.filter(pk__in=totals).only("pk", "model_spend", "model_max_budget"):
+        if not key.model_max_budget:
+            continue
+        spent = dict(key.model_spend or {})
+        for model, amount in totals[key.pk].items():
+            spent[model] = float(Decimal(str(spent.get(model) or 0)) + amount)
+        VirtualKey.objects.filter(pk=key.pk).update(model_spend=spent)
 
 
 def spend_store_orm(records: Sequence[bytes]) -> FlushResult:
@@ -161,7 +195,10 @@ def spend_flush_quietly() -> FlushResult:
     """`spend_flush` for background loops: a database outage is logged, and the events wait."""
     close_old_connections()
     try:
-        return spend_flush()
+        result = spend_flush()
+        if result.stored:
+            soft_budget_alerts_quietly()
+        return result
     except Exception:  # noqa: BLE001 - any failure keeps the events buffered for the next try
         logger.warning("spend flush failed; %d events stay buffered", state().spend_pending(), exc_info=True)
         return FlushResult()

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.teams.alerts import soft_budget_alerts_quietly
 from apps.teams.budgets import budgets_reset
 from apps.teams.spend import spend_flush
 
 
 @shared_task(ignore_result=True)
 def spend_flush_task() -> int:
-    """Store buffered spend events; a database failure leaves them buffered for the next run."""
-    return spend_flush().stored
+    """Store buffered spend events (then alert soft budgets they crossed); a database failure leaves them
+    buffered for the next run."""
+    stored = spend_flush().stored
+    if stored:
+        soft_budget_alerts_quietly()
+    return stored
 
 
 @shared_task(ignore_result=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from apps.teams import services
 from apps.teams.budgets import budgets_reset
-from apps.teams.models import Organization, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Budget, EndUser, Organization, Team, TeamMembership, User, VirtualKey
 from apps.teams.tasks import budget_reset_task
 from tests.teams.conftest import Cast
 
@@ -43,3 +43,19 @@ def test_the_celery_task_runs_the_reset(cast: Cast) -> None:
     VirtualKey.objects.filter(pk=cast.bob.key.pk).update(spend=Decimal(1), budget_reset_at=MARCH)  # type: ignore[union-attr]
     assert budget_reset_task.apply().get() >= 1
     assert VirtualKey.objects.get(pk=cast.bob.key.pk).spend == 0  # type: ignore[union-attr]
+
+
+def test_end_users_of_a_budget_whose_window_ended_reset(transactional_db: None) -> None:
+    daily = Budget.objects.create(max_budget=Decimal(1), budget_duration="1d", budget_reset_at=MARCH)
+    fresh = Budget.objects.create(max_budget=Decimal(1), budget_duration="7d")
+    running = Budget.objects.create(max_budget=Decimal(1), budget_duration="1d",
+                                    budget_reset_at=datetime(2026, 3, 16, tzinfo=UTC))
+    for user_id, budget in (("due", daily), ("first", fresh), ("running", running), ("none", None)):
+        EndUser.objects.create(user_id=user_id, budget=budget, spend=Decimal(2))
+
+    changed = budgets_reset(now=datetime(2026, 3, 15, 8, tzinfo=UTC))
+
+    assert dict(EndUser.objects.values_list("user_id", "spend")) == {"due": 0, "first": 2, "running": 2, "none": 2}
+    assert Budget.objects.get(pk=daily.pk).budget_reset_at == datetime(2026, 3, 16, tzinfo=UTC)
+    assert Budget.objects.get(pk=fresh.pk).budget_reset_at == datetime(2026, 3, 22, 8, tzinfo=UTC)
+    assert changed == 2  # the ended window, and the first window of the new budget

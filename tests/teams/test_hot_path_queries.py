@@ -13,9 +13,12 @@ import pytest
 from django.db.backends.utils import CursorWrapper
 from django.test import AsyncClient
 
+from apps.core.snapshots import snapshot_bump
 from apps.core.state import reset_state
 from apps.teams import services
+from apps.teams.models import Budget, EndUser, VirtualKey
 from apps.teams.proxy_budget import proxy_budget_set
+from apps.teams.snapshot import GENERATION
 from tests.conftest import MASTER_KEY
 from tests.teams.conftest import MSG, Cast
 
@@ -71,4 +74,37 @@ def test_warm_calls_make_no_orm_queries(cast: Cast, priced, queries: list[tuple[
     gc.collect()  # closes the database connections of the finished pool threads
     assert cold == [200] * 6 and warm == [[200, 200, 200]] * 6
     assert before > 0  # the cold calls did load the snapshots
+    assert queries[before:] == []
+
+
+def test_warm_calls_with_every_key_feature_make_no_orm_queries(cast: Cast, priced,
+                                                              queries: list[tuple[str, str]]) -> None:
+    priced()
+    VirtualKey.objects.filter(pk=cast.bob.key.pk).update(  # type: ignore[union-attr]
+        aliases={"gpt-4": "priced"}, allowed_routes=["llm_api_routes"], tags=["team-x"],
+        model_max_budget={"priced": {"budget_limit": 10, "time_period": "1d"}}, model_rpm_limit={"priced": 1000})
+    EndUser.objects.create(user_id="customer-1", budget=Budget.objects.create(max_budget=Decimal(10), rpm_limit=1000))
+    snapshot_bump(GENERATION)
+    auth = f"Bearer {cast.bob.secret}"
+
+    async def featured(http: AsyncClient) -> list[int]:
+        statuses = []
+        for model, user in (("gpt-4", "customer-1"), ("priced", "customer-unknown")):
+            body = {"model": model, "messages": MSG, "max_tokens": 5, "user": user, "metadata": {"tags": ["a"]}}
+            response = await http.post("/v1/chat/completions", body, content_type="application/json",
+                                       headers={"Authorization": auth})
+            statuses.append(response.status_code)
+        return statuses
+
+    async def run() -> tuple[list[int], int, list[list[int]]]:
+        http = AsyncClient()
+        cold = await featured(http)
+        before = len(queries)
+        warm = [await featured(http) for _ in range(3)]
+        return cold, before, warm
+
+    cold, before, warm = asyncio.run(run())
+    gc.collect()
+    assert cold == [200, 200] and warm == [[200, 200]] * 3
+    assert before > 0
     assert queries[before:] == []

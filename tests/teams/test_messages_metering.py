@@ -55,6 +55,21 @@ def test_model_permissions_apply(cast: Cast, priced, gateway: GatewayProcess) ->
     assert "model=secret-model" in refused.json()["error"]["message"]
 
 
+def test_key_aliases_route_messages_and_count_tokens(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    priced()
+    key, secret = make_key(cast.bob.user, cast.team_a, aliases={"claude-alias": "priced"}, allowed_models=["priced"])
+    with client(gateway, secret) as http:
+        answered = create(http, "claude-alias")
+        counted = http.post("/v1/messages/count_tokens", json={"model": "claude-alias", "messages": HELLO})
+        direct = http.post("/v1/messages/count_tokens", json={"model": "priced", "messages": HELLO})
+        unknown = create(http, "claude-other")
+    assert (answered.status_code, answered.headers["x-litellm-model-group"]) == (200, "priced")
+    assert (counted.status_code, counted.json()) == (200, direct.json())
+    assert unknown.status_code == 404  # no such group, and no alias for it
+    [row] = wait_for_spend_rows(1, key_id=key.pk)
+    assert (row.call_type, row.model_alias, row.cost) == ("anthropic_messages", "priced", Decimal("0.005"))
+
+
 def test_translated_stream_is_charged_from_final_usage(cast: Cast, priced, gateway: GatewayProcess) -> None:
     priced()
     with client(gateway, cast.bob.secret) as http:

@@ -16,7 +16,7 @@ RENAMES = {"models": "allowed_models", "user_email": "email"}
 NOT_COLUMNS = frozenset({
     "key", "new_key", "duration", "user_id", "team_id", "organization_id", "budget_id", "members_with_roles",
     "admins", "members", "teams", "organizations", "auto_create_key", "spend", "send_invite_email", "password",
-    "new_master_key", "max_budget_in_team"})
+    "new_master_key", "max_budget_in_team", "grace_period"})
 LIMIT_TYPES = ["guaranteed_throughput", "best_effort_throughput", "dynamic"]
 # Fields whose null means "empty" for a column that is not nullable.
 BLANK_IF_NULL = ("budget_duration", "key_alias", "email", "team_alias", "user_alias", "rotation_interval",

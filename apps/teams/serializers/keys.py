@@ -58,6 +58,7 @@ class KeyRegenerateSerializer(KeyGenerateSerializer):
     key = serializers.CharField(required=False)
     new_key = secret()
     new_master_key = serializers.CharField(required=False, allow_null=True)
+    grace_period = DurationField()  # LiteLLM's: the old secret keeps working this long ("24h")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("new_master_key"):

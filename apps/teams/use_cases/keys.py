@@ -12,6 +12,7 @@ from apps.teams import selectors, services
 from apps.teams.access import model_allowed
 from apps.teams.models import Team, TeamMembership, User, VirtualKey
 from apps.teams.representations import key_json, user_json
+from apps.teams.rotation import key_regenerate_with_grace
 from apps.teams.selectors import Caller
 from apps.teams.serializers import columns
 from apps.teams.use_cases.common import existing_user, page_of, references
@@ -114,7 +115,8 @@ def key_regenerate(*, caller: Caller, body: Mapping[str, Any], ref: str | None =
     if fields and not caller.manages_team(key.team_id):
         raise PermissionDenied("Only a proxy admin or team admin can change a key's settings.", param="key")
     unique_alias(body.get("key_alias"), key)
-    issued = services.key_regenerate(key=key, fields=fields, secret=body.get("new_key"))
+    issued = key_regenerate_with_grace(key=key, fields=fields, secret=body.get("new_key"),
+                                       grace_period=body.get("grace_period"))
     return key_json(issued.key, secret=issued.secret)
 
 
