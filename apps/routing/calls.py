@@ -6,7 +6,10 @@ from typing import TypeVar
 
 from apps.providers import transport
 from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, Target, Usage
+from apps.providers.completions import CompletionCall
+from apps.providers.moderations import ModerationCall
 from apps.providers.registry import adapter_for
+from apps.providers.rerank import RerankCall
 from apps.providers.transport import ChatStream
 from apps.routing.admission import admit_chat, admit_embedding
 from apps.routing.parsing import CallOptions
@@ -21,7 +24,7 @@ from apps.teams.stream_meter import MeteredStream
 T = TypeVar("T")
 
 
-C = TypeVar("C", ChatCall, EmbeddingCall)
+C = TypeVar("C", ChatCall, EmbeddingCall, CompletionCall, RerankCall, ModerationCall)
 
 
 def aliased(principal: Principal, call: C) -> C:

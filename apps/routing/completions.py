@@ -80,7 +80,7 @@ def parse_completion_request(raw: bytes) -> tuple[CompletionCall, CallOptions]:
 async def routed(principal: Principal, call: CompletionCall, options: CallOptions, send: Send[T], *,
                  request_id: str) -> tuple[Served[T], Meter]:
     """Admitted as the chat call it is sized as (logged as a text completion), then routed with `send`."""
-    table = await table_for(principal, call.model)
+    table, call = await table_for(principal, call)
     chat = call.as_chat()
     meter = await admit_chat(principal, table, chat, options, request_id=request_id)
     meter.call_type = "text_completion"

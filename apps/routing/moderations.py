@@ -44,7 +44,7 @@ def parse_moderation_request(raw: bytes) -> tuple[ModerationCall, CallOptions]:
 async def moderation(principal: Principal, call: ModerationCall, options: CallOptions, *,
                      request_id: str = "") -> Served[ModerationResult]:
     """Moderation results from the first deployment that gives them."""
-    table = await table_for(principal, call.model)
+    table, call = await table_for(principal, call)
     meter = await admit(principal, model=call.model, call_type="moderation", worst_case=lambda: 0,
                         request_id=request_id)
 

@@ -115,7 +115,7 @@ def check_can_rerank(table: RoutingTable, model: str) -> None:
 async def rerank(principal: Principal, call: RerankCall, options: CallOptions, *,
                  request_id: str = "") -> Served[RerankResult]:
     """The documents ranked by the first deployment that answers."""
-    table = await table_for(principal, call.model)
+    table, call = await table_for(principal, call)
     check_can_rerank(table, call.model)
     bounds = RerankBounds.of(call)
 
