@@ -27,6 +27,17 @@ def test_key_alias_is_served_by_its_model_group_and_logged_under_it(cast: Cast, 
     assert (row.model_alias, row.cost) == ("priced", ONE_CALL)
 
 
+def test_key_alias_is_applied_on_legacy_completions_too(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    priced()
+    key, secret = key_with(cast, aliases={"gpt-4": "priced"})
+    with client(gateway, secret) as http:
+        response = http.post("/v1/completions", json={"model": "gpt-4", "prompt": "hello", "max_tokens": 5})
+    assert response.status_code == 200
+    assert response.json()["object"] == "text_completion"
+    [row] = wait_for_spend_rows(1, key_id=key.pk)
+    assert (row.model_alias, row.call_type) == ("priced", "text_completion")
+
+
 def test_team_model_aliases_apply_first_then_the_keys(cast: Cast, priced, gateway: GatewayProcess) -> None:
     priced()
     priced("team-default")
