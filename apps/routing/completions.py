@@ -19,9 +19,9 @@ from apps.routing.parsing import (
     GATEWAY_FIELDS,
     NUMBER,
     CallOptions,
-    _check_type,
-    _options,
-    _require_model,
+    check_type,
+    call_options,
+    require_model,
     parse_json_object,
 )
 from apps.routing.prices import deployment_price
@@ -57,7 +57,7 @@ def valid_prompt(prompt: Any) -> bool:
 def parse_completion_request(raw: bytes) -> tuple[CompletionCall, CallOptions]:
     """A completions body as a CompletionCall (unknown fields kept for compatible upstreams) and its options."""
     body = parse_json_object(raw)
-    model = _require_model(body)
+    model = require_model(body)
     prompt = body.get("prompt")
     if prompt is None:
         raise InvalidRequest("Missing required parameter: 'prompt'.", param="prompt", code="missing_required_parameter")
@@ -65,16 +65,16 @@ def parse_completion_request(raw: bytes) -> tuple[CompletionCall, CallOptions]:
         raise InvalidRequest("'prompt' must be a non-empty string, array of strings, or array of tokens.",
                              param="prompt", code="invalid_value")
     stream = body.get("stream", False)
-    _check_type("stream", stream, (bool,))
+    check_type("stream", stream, (bool,))
     for name, allowed in COMPLETION_PARAM_TYPES.items():
-        _check_type(name, body.get(name), allowed)
+        check_type(name, body.get(name), allowed)
     for name in POSITIVE:
         value = body.get(name)
         if value is not None and value < 1:
             raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
-    _check_type("timeout", body.get("timeout"), NUMBER)
+    check_type("timeout", body.get("timeout"), NUMBER)
     params = {k: v for k, v in body.items() if k not in ("model", "prompt", "stream") and k not in GATEWAY_FIELDS}
-    return CompletionCall(model=model, prompt=prompt, stream=bool(stream), params=params), _options(body)
+    return CompletionCall(model=model, prompt=prompt, stream=bool(stream), params=params), call_options(body)
 
 
 async def routed(principal: Principal, call: CompletionCall, options: CallOptions, send: Send[T], *,

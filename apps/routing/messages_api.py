@@ -13,7 +13,7 @@ from apps.core.errors import GatewayError, InternalError
 from apps.core.http import read_body, request_id
 from apps.core.responses import json_response, sse_response
 from apps.providers.anthropic_messages.errors import error_payload
-from apps.routing.api import served_headers
+from apps.routing.headers import served_headers
 from apps.routing.messages import messages_count, messages_create, messages_stream
 from apps.routing.messages_parsing import parse_count_request, parse_messages_request
 from apps.teams.auth import authenticate

@@ -8,7 +8,7 @@ from typing import Any
 from apps.core.errors import InvalidRequest
 from apps.providers.anthropic_messages.request import chat_call
 from apps.providers.base import ChatCall
-from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, _check_type, _options, _require_model, parse_json_object
+from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, check_type, call_options, require_model, parse_json_object
 
 FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "system": (str, list), "stream": (bool,), "temperature": (int, float), "top_p": (int, float), "top_k": (int,),
@@ -89,7 +89,7 @@ def check_fields(body: Mapping[str, Any]) -> None:
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid("max_tokens: Input should be an integer of at least 1", "max_tokens")
     for name, allowed in FIELD_TYPES.items():
-        _check_type(name, body.get(name), allowed)
+        check_type(name, body.get(name), allowed)
     for position, tool in enumerate(body.get("tools") or ()):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise invalid(f"tools.{position}.name: Field required", f"tools.{position}.name")
@@ -98,18 +98,18 @@ def check_fields(body: Mapping[str, Any]) -> None:
 def parse_messages_request(raw: bytes) -> MessagesRequest:
     """A Messages body as a checked request, with its routing options (LiteLLM's body fields)."""
     body = parse_json_object(raw)
-    _require_model(body)
+    require_model(body)
     check_messages(body.get("messages"))
     check_fields(body)
     sent = {key: value for key, value in body.items() if key not in GATEWAY_FIELDS}
-    return MessagesRequest(body=sent, call=chat_call(sent), options=_options(body))
+    return MessagesRequest(body=sent, call=chat_call(sent), options=call_options(body))
 
 
 def parse_count_request(raw: bytes) -> MessagesRequest:
     """A count_tokens body: a Messages body without max_tokens."""
     body = parse_json_object(raw)
-    _require_model(body)
+    require_model(body)
     check_messages(body.get("messages"))
     sent = {key: value for key, value in body.items() if key not in GATEWAY_FIELDS}
     sent.setdefault("max_tokens", 1)
-    return MessagesRequest(body=sent, call=chat_call(sent), options=_options(body))
+    return MessagesRequest(body=sent, call=chat_call(sent), options=call_options(body))

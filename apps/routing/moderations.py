@@ -9,7 +9,7 @@ from apps.providers.base import Usage
 from apps.providers.moderations import ModerationCall, ModerationResult, send_moderation
 from apps.providers.registry import adapter_for
 from apps.routing.calls import table_for, target_for
-from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, _options, parse_json_object
+from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, call_options, parse_json_object
 from apps.routing.router import Served, route
 from apps.routing.snapshot import DeploymentRecord
 from apps.routing.strategies import CallShape
@@ -38,7 +38,7 @@ def parse_moderation_request(raw: bytes) -> tuple[ModerationCall, CallOptions]:
     if not valid_input(value):
         raise InvalidRequest("'input' must be a non-empty string or array.", param="input", code="invalid_value")
     params = {k: v for k, v in body.items() if k not in ("model", "input") and k not in GATEWAY_FIELDS}
-    return ModerationCall(model=model, input=value, params=params), _options(body)
+    return ModerationCall(model=model, input=value, params=params), call_options(body)
 
 
 async def moderation(principal: Principal, call: ModerationCall, options: CallOptions, *,

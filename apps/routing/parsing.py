@@ -50,7 +50,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _require_model(body: dict[str, Any]) -> str:
+def require_model(body: dict[str, Any]) -> str:
     model = body.get("model")
     if model is None:
         raise InvalidRequest("you must provide a model parameter", param="model", code="missing_required_parameter")
@@ -59,7 +59,7 @@ def _require_model(body: dict[str, Any]) -> str:
     return model
 
 
-def _check_type(name: str, value: Any, allowed: tuple[type, ...]) -> None:
+def check_type(name: str, value: Any, allowed: tuple[type, ...]) -> None:
     if value is None:
         return
     if isinstance(value, bool) and bool not in allowed:
@@ -91,14 +91,14 @@ def _check_messages(messages: Any) -> list[Any]:
     return messages
 
 
-def _options(body: dict[str, Any]) -> CallOptions:
+def call_options(body: dict[str, Any]) -> CallOptions:
     fallbacks = body.get("fallbacks")
     if fallbacks is not None and not (isinstance(fallbacks, list) and all(isinstance(f, str) for f in fallbacks)):
         raise InvalidRequest("'fallbacks' must be an array of model names.", param="fallbacks", code="invalid_type")
     retries = body.get("num_retries")
-    _check_type("num_retries", retries, (int,))
+    check_type("num_retries", retries, (int,))
     timeout = body.get("timeout")
-    _check_type("timeout", timeout, NUMBER)
+    check_type("timeout", timeout, NUMBER)
     if timeout is not None and timeout <= 0:
         raise InvalidRequest("'timeout' must be positive.", param="timeout", code="invalid_value")
     return CallOptions(fallbacks=tuple(fallbacks) if fallbacks is not None else None,
@@ -108,31 +108,31 @@ def _options(body: dict[str, Any]) -> CallOptions:
 def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
     """A chat completion body as a ChatCall (unknown fields kept) and its routing options."""
     body = parse_json_object(raw)
-    model = _require_model(body)
+    model = require_model(body)
     messages = _check_messages(body.get("messages"))
     stream = body.get("stream", False)
-    _check_type("stream", stream, (bool,))
+    check_type("stream", stream, (bool,))
     for name, allowed in CHAT_PARAM_TYPES.items():
         if name in body:
-            _check_type(name, body[name], allowed)
+            check_type(name, body[name], allowed)
     for name in POSITIVE_INTS:
         value = body.get(name)
         if value is not None and value < 1:
             raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
     params = {k: v for k, v in body.items()
               if k not in ("model", "messages", "stream") and k not in GATEWAY_FIELDS}
-    return ChatCall(model=model, messages=messages, stream=bool(stream), params=params), _options(body)
+    return ChatCall(model=model, messages=messages, stream=bool(stream), params=params), call_options(body)
 
 
 def parse_embedding_request(raw: bytes) -> tuple[EmbeddingCall, CallOptions]:
     """An embeddings body as an EmbeddingCall and its routing options."""
     body = parse_json_object(raw)
-    model = _require_model(body)
+    model = require_model(body)
     value = body.get("input")
     if value is None:
         raise InvalidRequest("Missing required parameter: 'input'.", param="input", code="missing_required_parameter")
     if not isinstance(value, (str, list)) or value in ("", []):
         raise InvalidRequest("'input' must be a non-empty string or array.", param="input", code="invalid_value")
-    _check_type("dimensions", body.get("dimensions"), (int,))
+    check_type("dimensions", body.get("dimensions"), (int,))
     params = {k: v for k, v in body.items() if k not in ("model", "input") and k not in GATEWAY_FIELDS}
-    return EmbeddingCall(model=model, input=value, params=params), _options(body)
+    return EmbeddingCall(model=model, input=value, params=params), call_options(body)

@@ -13,7 +13,7 @@ from apps.providers.registry import adapter_for
 from apps.providers.rerank import RerankCall, RerankResult, query_price, rerank_texts
 from apps.providers.rerank_send import can_rerank, rerank_adapter, send_rerank
 from apps.routing.calls import table_for, target_for
-from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, _check_type, _options, _require_model, parse_json_object
+from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, check_type, call_options, require_model, parse_json_object
 from apps.routing.prices import deployment_price
 from apps.routing.router import Served, fallback_models, route
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
@@ -30,7 +30,7 @@ TOKENS_PER_CHUNK = 500  # Cohere: a longer document (with the query) counts as o
 
 def positive(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
-    _check_type(name, value, (int,))
+    check_type(name, value, (int,))
     if value is not None and value < 1:
         raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
     return value
@@ -39,7 +39,7 @@ def positive(body: dict[str, Any], name: str) -> int | None:
 def parse_rerank_request(raw: bytes) -> tuple[RerankCall, CallOptions]:
     """A Cohere-shaped rerank body as a RerankCall (documents as text) and its routing options."""
     body = parse_json_object(raw)
-    model = _require_model(body)
+    model = require_model(body)
     query = body.get("query")
     if not isinstance(query, str) or not query.strip():
         raise InvalidRequest("'query' must be a non-empty string.", param="query",
@@ -58,14 +58,14 @@ def parse_rerank_request(raw: bytes) -> tuple[RerankCall, CallOptions]:
         raise InvalidRequest(f"Invalid value for 'top_n': {top_n} is more than the {len(documents)} documents sent.",
                              param="top_n", code="invalid_value")
     return_documents = body.get("return_documents")
-    _check_type("return_documents", return_documents, (bool,))
+    check_type("return_documents", return_documents, (bool,))
     positive(body, "max_chunks_per_doc")
     params = {k: v for k, v in body.items() if k not in RERANK_FIELDS and k not in GATEWAY_FIELDS}
     call = RerankCall(model=model, query=query,
                       documents=rerank_texts(documents, rank_fields),
                       top_n=top_n, return_documents=bool(return_documents),
                       max_tokens_per_doc=positive(body, "max_tokens_per_doc"), params=params)
-    return call, _options(body)
+    return call, call_options(body)
 
 
 @dataclass(frozen=True, slots=True)
