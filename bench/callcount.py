@@ -70,7 +70,7 @@ async def start_lifespan(app: App) -> None:
     await asyncio.wait_for(started.wait(), 30)
 
 
-async def measure(app: App, key: str, calls: int) -> dict[str, float]:
+async def measure(app: App, key: str, calls: int, dump: str = "") -> dict[str, float]:
     import orjson
 
     body = orjson.dumps(CHAT_BODY)
@@ -87,6 +87,8 @@ async def measure(app: App, key: str, calls: int) -> dict[str, float]:
         await call(app, "POST", "/v1/chat/completions", key, body)
     cpu = time.process_time() - started
     stats = pstats.Stats(profile)
+    if dump:
+        stats.dump_stats(dump)
     return {"python_calls": stats.total_calls / calls, "cpu_ms": 1000 * cpu / calls}  # type: ignore[attr-defined]
 
 
@@ -101,7 +103,7 @@ def prepare() -> None:
     call_command("load_config", config, verbosity=0)
 
 
-async def run(calls: int) -> None:
+async def run(calls: int, dump: str) -> None:
     import orjson
     from gatewaysite.asgi import application
 
@@ -110,7 +112,8 @@ async def run(calls: int) -> None:
                                 orjson.dumps({"models": [MODEL], "max_budget": 1e9}))
     assert status == 200, answer
     for name, key in (("master key", MASTER_KEY), ("virtual key", orjson.loads(answer)["key"])):
-        figures = await measure(application, key, calls)
+        figures = await measure(application, key, calls,
+                                dump=os.path.join(dump, name.replace(" ", "-") + ".prof") if dump else "")
         print(f"{name}: {figures['python_calls']:.1f} Python calls per chat call, "
               f"{figures['cpu_ms']:.3f} ms CPU per call in-process (unprofiled; this one moves with the machine)")
 
@@ -119,6 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tree", help="another checkout to measure instead of this one")
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--dump", default="", help="a directory to write the cProfile stats to (for pstats)")
     args = parser.parse_args()
     if args.tree:
         sys.path.insert(0, os.path.abspath(args.tree))
@@ -132,7 +136,7 @@ def main() -> None:
 
     print(f"measuring {os.path.dirname(os.path.dirname(apps.__file__ or ''))}")
     prepare()
-    asyncio.run(run(args.calls))
+    asyncio.run(run(args.calls, os.path.abspath(args.dump) if args.dump else ""))
     os._exit(0)  # the spend flusher and pools are left running: nothing here needs them stopped
 
 
