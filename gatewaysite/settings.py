@@ -294,11 +294,16 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "Tollgate management API", "VERSION": "1",
                         "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints."}
 
+# JSON lines (time, level, logger, message, request_id) by default in production mode; secrets masked in both formats.
+TOLLGATE_LOG_FORMAT = env_choice("TOLLGATE_LOG_FORMAT", ("plain", "json"), "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "apps.core.logs.RedactSecrets"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "apps.core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": TOLLGATE_LOG_FORMAT,
+                             "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "httpx": {"level": "WARNING"}},
 }
