@@ -59,11 +59,10 @@ class JsonFormatter(logging.Formatter):
     """`{"time", "level", "logger", "message", "request_id", "exception"?}` on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        entry = {"time": f"{stamp}.{int(record.msecs):03d}Z",
                  "level": record.levelname, "logger": record.name, "message": record.getMessage(),
                  "request_id": getattr(record, "request_id", "")}
         if record.exc_text:
             entry["exception"] = record.exc_text
         return orjson.dumps(entry).decode()
-
-    converter = time.gmtime
