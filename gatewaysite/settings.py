@@ -215,6 +215,15 @@ else:
     # waits out `timeout` instead of failing with "database is locked" when it upgrades a read lock.
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "tollgate.sqlite3"),
                              "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}}
+# Behind PgBouncer in transaction pooling mode (`?pgbouncer=true` in DATABASE_URL, Prisma's and so LiteLLM's spelling,
+# or TOLLGATE_DB_PGBOUNCER=1) consecutive transactions may run on different server connections: no prepared
+# statements (psycopg prepares a query it has run 5 times) and no server-side cursors, which live in a session.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+TOLLGATE_DB_PGBOUNCER = env_bool("TOLLGATE_DB_PGBOUNCER", False) or \
+    str(_db_options.pop("pgbouncer", "")).lower() in ("true", "1", "yes")
+if TOLLGATE_DB_PGBOUNCER and "postgresql" in DATABASES["default"]["ENGINE"]:
+    _db_options["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so gateway processes started by the tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
