@@ -197,3 +197,30 @@ def test_azure_sdk_session_reaches_the_azure_realtime_path(transactional_db: Non
     # gpt-4o-realtime-preview's list price: text 5e-6 / cached 2.5e-6 / out 2e-5, audio in 4e-5 / out 8e-5.
     assert row.cost == Decimal("0.000150") + Decimal("0.000025") + Decimal("0.0016") + Decimal("0.0008") \
         + Decimal("0.0001") + Decimal("0.008")
+
+
+def test_a_rate_limit_reached_mid_session_closes_with_1013(upstream: RealtimeUpstream,
+                                                           gateway: GatewayProcess) -> None:
+    _, secret = make_key(None, None, rpm_limit=1)  # the session's first response is this minute's one call
+    with connect(ws_url(gateway), additional_headers={"Authorization": f"Bearer {secret}"}) as socket:
+        socket.recv(timeout=10)
+        socket.send(json.dumps({"type": "response.create"}))
+        events = until(socket, "error")
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+    assert (events[-1]["error"]["type"], events[-1]["error"]["code"]) == ("rate_limit_error", "rate_limit_exceeded")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+
+def test_a_key_without_the_model_and_a_provider_without_realtime_are_refused(
+        upstream: RealtimeUpstream, gateway: GatewayProcess) -> None:
+    Deployment.objects.create(model_name="rt-groq", provider="groq", provider_model="llama", api_base=upstream.url,
+                              api_key_encrypted=encrypt("gsk"), timeout=10)
+    _, limited = make_key(None, None, allowed_models=["gpt-4o"])
+    for key, model, status, code in ((limited, "rt", 401, None), (MASTER_KEY, "rt-groq", 400, "unsupported_operation")):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(ws_url(gateway, f"model={model}"), additional_headers={"Authorization": f"Bearer {key}"})
+        assert refused.value.response.status_code == status
+        if code is not None:
+            assert json.loads(refused.value.response.body or b"{}")["error"]["code"] == code
+    assert upstream.handshakes == []
