@@ -27,7 +27,8 @@ def respond(request: Recorded) -> Reply:
     if request.headers.get("authorization") != f"Bearer {API_KEY}":
         return Reply.json(401, {"message": "Unauthorized", "request_id": "r1"})
     if request.path != "/v1/embeddings":
-        return Reply.json(404, {"object": "error", "message": f"no route {request.path}", "type": "invalid_request_error"})
+        return Reply.json(404, {"object": "error", "message": f"no route {request.path}",
+                                "type": "invalid_request_error"})
     body: dict[str, Any] = request.json()
     unknown = sorted(set(body) - EMBEDDING_FIELDS)
     if unknown:  # Mistral's validation error for an extra field

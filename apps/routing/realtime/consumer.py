@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from websockets.exceptions import ConnectionClosed
 
 from apps.core import jsonutil
-from apps.core.errors import GatewayError, RateLimited
+from apps.core.errors import GatewayError, InternalError, RateLimited
 from apps.providers.realtime import done_usage
 from apps.routing.realtime.handshake import realtime_request
 from apps.routing.realtime.session import RealtimeSession, session_bill, session_end, session_open
@@ -35,7 +35,11 @@ def error_event(error: GatewayError) -> str:
 
 
 def close_code_for(error: GatewayError) -> int:
-    return TRY_AGAIN_LATER if isinstance(error, RateLimited) else POLICY_VIOLATION
+    """1013 for a limit or an unavailable state backend (come back later), 1011 for the gateway's own failure,
+    1008 for any other refusal (a spent budget)."""
+    if isinstance(error, RateLimited) or error.status == 503:
+        return TRY_AGAIN_LATER
+    return INTERNAL_ERROR if error.status >= 500 else POLICY_VIOLATION
 
 
 def relayed_close(code: int | None) -> int:
@@ -87,11 +91,19 @@ class RealtimeConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         except ConnectionClosed:
             pass
         except GatewayError as refused:  # the next response may not run: the budget is spent, or a limit reached
-            await self.send(text_data=error_event(refused))
-            await session.upstream.close()
-            await self.close(code=close_code_for(refused), reason=str(refused.error_code or "")[:100])
+            await self.end(session, refused)
+            return
+        except Exception:
+            logger.exception("realtime session %s failed", session.session_id)
+            await self.end(session, InternalError("The gateway failed to relay this realtime session."))
             return
         await self.close(code=relayed_close(session.upstream.close_code))
+
+    async def end(self, session: RealtimeSession, error: GatewayError) -> None:
+        """Tell the client why in an `error` event, then close both sides."""
+        await self.send(text_data=error_event(error))
+        await session.upstream.close()
+        await self.close(code=close_code_for(error), reason=str(error.error_code or "")[:100])
 
     async def disconnect(self, code: int) -> None:
         session, self.session = self.session, None
