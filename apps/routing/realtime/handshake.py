@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from apps.teams.auth import key_from_meta
+
 KEY_SUBPROTOCOL = "openai-insecure-api-key."
 BETA_SUBPROTOCOL = "openai-beta."  # `openai-beta.realtime-v1` = the header `OpenAI-Beta: realtime=v1`
 ACCEPTED_SUBPROTOCOL = "realtime"
@@ -37,15 +39,8 @@ class RealtimeRequest:
 
 
 def header_key(headers: Mapping[str, str]) -> str | None:
-    """The key from `Authorization: Bearer`, `api-key` or `x-api-key`."""
-    authorization = headers.get("authorization", "").strip()
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    for name in ("api-key", "x-api-key"):
-        if headers.get(name, "").strip():
-            return headers[name].strip()
-    return None
+    """The key from `Authorization: Bearer`, `api-key` or `x-api-key`, read as on every `/v1` path."""
+    return key_from_meta({f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()})
 
 
 def realtime_request(scope: Mapping[str, Any]) -> RealtimeRequest:
