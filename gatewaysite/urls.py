@@ -10,6 +10,7 @@ from django.urls import include, path, re_path
 from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
 from apps.core.responses import error_response
+from apps.routing.metrics_view import metrics
 from gatewaysite.api import api
 from gatewaysite.routes import RouteList
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)
     path("routes", RouteList.as_view()),
+    path("metrics", metrics),
     path("", api.urls),
 ]
 

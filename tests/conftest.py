@@ -91,7 +91,14 @@ class GatewayProcess:
         self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1", *args],
                                         cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         process_group=0)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:  # a gateway that never came up is not left running (it would hold the test database)
+            self.process.kill()
+            self.process.wait()
+            self._log.close()
+            stop_process_group(self.process.pid, grace=0)
+            raise
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30

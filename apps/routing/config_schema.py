@@ -70,7 +70,7 @@ LITELLM_SETTINGS = frozenset({
     "enable_pre_call_checks", "routing_strategy", "model_group_alias", "disable_cooldowns", "upstream_timeout",
     "mcp_aliases", "guardrails", "default_fallbacks_on_error", "prometheus_initialize_budget_metrics",
     "include_cost_in_streaming_usage", "disable_end_user_cost_tracking_prometheus_only",
-    "websearch_interception_params",
+    "websearch_interception_params", "s3_callback_params",
 })
 
 GENERAL_SETTINGS = frozenset({

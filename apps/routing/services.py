@@ -25,6 +25,7 @@ from apps.routing.selectors import model_get
 from apps.routing.snapshot import GENERATION, record_for, router_settings_dict, routing_table
 from apps.teams.proxy_budget import proxy_budget_set
 from apps.teams.errors import TeamSettingsInvalid
+from apps.teams.log_callbacks.config import log_callbacks_apply
 from apps.teams.team_settings import TeamSettingsResult, team_settings_apply
 
 ROUTER_COLUMNS = ("routing_strategy", "num_retries", "request_timeout")
@@ -86,6 +87,7 @@ def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
             proxy_budget_set(max_budget=config.proxy_budget.max_budget,
                              budget_duration=config.proxy_budget.budget_duration)
         teams = team_settings_apply(entries=team_settings_of(config))
+        log_callbacks_apply(litellm_settings=config.litellm_settings)
         snapshot_bump(GENERATION)
     return ConfigSyncResult(created=created, updated=updated, removed=removed, teams=teams)
 
