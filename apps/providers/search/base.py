@@ -101,6 +101,8 @@ class SearchProvider(ABC):
     api_key_env: ClassVar[tuple[str, ...]] = ()
     api_base_env: ClassVar[tuple[str, ...]] = ()
     needs_key: ClassVar[bool] = True
+    # The provider has no result count (or mixes result blocks): the gateway cuts its answer to max_results.
+    cut_to_max: ClassVar[bool] = False
     # LiteLLM's price per query (model_prices_and_context_window.json `<provider>/search`), else the provider's
     # list price; a tool's `litellm_params.input_cost_per_query` overrides it.
     cost_per_query: ClassVar[Decimal] = Decimal(0)

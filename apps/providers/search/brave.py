@@ -20,6 +20,7 @@ class BraveSearch(SearchProvider):
     default_api_base: ClassVar[str] = "https://api.search.brave.com/res/v1/web/search"
     api_key_env: ClassVar[tuple[str, ...]] = ("BRAVE_API_KEY",)
     api_base_env: ClassVar[tuple[str, ...]] = ("BRAVE_API_BASE",)
+    cut_to_max: ClassVar[bool] = True
     cost_per_query: ClassVar[Decimal] = Decimal("0.005")  # Brave's $5 per 1,000 requests
 
     def request(self, call: SearchCall, target: Target) -> UpstreamRequest:

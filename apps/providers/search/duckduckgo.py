@@ -32,6 +32,7 @@ class DuckDuckGoSearch(SearchProvider):
     name: ClassVar[str] = "duckduckgo"
     default_api_base: ClassVar[str] = "https://api.duckduckgo.com"
     api_base_env: ClassVar[tuple[str, ...]] = ("DUCKDUCKGO_API_BASE",)
+    cut_to_max: ClassVar[bool] = True
     needs_key: ClassVar[bool] = False
 
     def request(self, call: SearchCall, target: Target) -> UpstreamRequest:

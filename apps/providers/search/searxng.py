@@ -16,6 +16,7 @@ class SearXNGSearch(SearchProvider):
     name: ClassVar[str] = "searxng"
     api_key_env: ClassVar[tuple[str, ...]] = ("SEARXNG_API_KEY",)
     api_base_env: ClassVar[tuple[str, ...]] = ("SEARXNG_API_BASE",)
+    cut_to_max: ClassVar[bool] = True
     needs_key: ClassVar[bool] = False
 
     def request(self, call: SearchCall, target: Target) -> UpstreamRequest:

@@ -40,10 +40,10 @@ def parsed(provider: SearchProvider, body: bytes) -> Any:
 
 
 async def send_search(provider: SearchProvider, call: SearchCall, target: Target) -> SearchResult:
-    """The provider's results for the call, cut to `max_results` (for engines that have no count of their own)."""
+    """The provider's results for the call, cut to `max_results` for engines that have no count of their own."""
     # The transport needs only `map_error` (and an optional `sign`) of what it is given, which providers have.
     _, body = await transport.send(cast(ProviderAdapter, provider), provider.request(call, target), target)
     results = provider.results(parsed(provider, body), call)
-    if call.max_results is not None:
+    if provider.cut_to_max and call.max_results is not None:
         results = results[:call.max_results]
     return SearchResult(body={"object": "search", "results": results}, queries=provider.queries_sent(call))
