@@ -83,7 +83,7 @@ def error_message(data: Any, status: int) -> str:
         for name in ("error", "detail", "message", "errors"):
             value = data.get(name)
             if isinstance(value, Mapping):
-                value = value.get("message") or value.get("detail") or value.get("msg")
+                value = value.get("message") or value.get("detail") or value.get("error") or value.get("msg")
             if isinstance(value, list) and value:
                 value = value[0].get("message") if isinstance(value[0], Mapping) else value[0]
             if isinstance(value, str) and value:
