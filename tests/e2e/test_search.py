@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from django.test import AsyncClient
+from django.test import AsyncClient, Client
 
 from apps.core.secrets import encrypt
 from apps.routing.models import RouterSettings, SearchTool
+from apps.teams.models import User
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.querycount import count_queries
 from tests.teams.conftest import client, make_key, wait_for_spend_rows
@@ -267,3 +268,20 @@ async def test_warm_search_runs_no_queries(twins: dict[str, SearchTwin]) -> None
         warm = await caller.post("/v1/search/serper-search", data=body, content_type="application/json", headers=auth)
     assert warm.status_code == 200  # type: ignore[attr-defined]
     assert counter.statements == []
+
+
+def test_a_tool_added_in_the_admin_serves_the_running_gateway(twins: dict[str, SearchTwin], http: httpx.Client) -> None:
+    admin = Client()
+    admin.force_login(User.objects.create(username="root", email="root@example.com", is_staff=True,
+                                          is_superuser=True))
+    assert admin.get("/admin/routing/searchtool/add/").status_code == 200
+    response = admin.post("/admin/routing/searchtool/add/", {
+        "search_tool_name": "admin-search", "search_provider": "serper", "api_base": twins["serper"].url,
+        "api_key_env": "", "api_key": serper.API_KEY, "litellm_params": "{}", "search_tool_info": "{}",
+        "enabled": "on"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stored = SearchTool.objects.get(search_tool_name="admin-search")
+    assert serper.API_KEY not in stored.api_key_encrypted
+    answer = http.post("/v1/search/admin-search", json={"query": "q", "max_results": 1})
+    assert answer.status_code == 200, answer.text
+    assert twins["serper"].requests[-1].headers["x-api-key"] == serper.API_KEY
