@@ -285,3 +285,16 @@ def test_a_tool_added_in_the_admin_serves_the_running_gateway(twins: dict[str, S
     answer = http.post("/v1/search/admin-search", json={"query": "q", "max_results": 1})
     assert answer.status_code == 200, answer.text
     assert twins["serper"].requests[-1].headers["x-api-key"] == serper.API_KEY
+
+
+def test_a_keys_allowed_routes_cover_search_as_litellm_groups_it(twins: dict[str, SearchTwin],
+                                                                 gateway: GatewayProcess) -> None:
+    _, llm_routes = make_key(None, None, allowed_routes=["llm_api_routes"])
+    _, chat_only = make_key(None, None, allowed_routes=["/v1/chat/completions"])
+    with client(gateway, llm_routes) as caller:
+        assert caller.post("/v1/search/serper-search", json={"query": "q"}).status_code == 200
+        assert caller.get("/v1/search/tools").status_code == 200
+    with client(gateway, chat_only) as caller:
+        refused = caller.post("/v1/search/serper-search", json={"query": "q"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "route_not_allowed")
+    assert len(twins["serper"].requests) == 1
