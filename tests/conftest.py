@@ -22,6 +22,7 @@ from apps.core.state import reset_state
 from apps.routing.config import load_config_file
 from apps.providers.registry import ADAPTERS
 from apps.routing.snapshot import routing_table
+from apps.routing.search_table import search_table
 from apps.teams.end_user_snapshot import end_user_cache
 from apps.teams.master_key import master_key
 from apps.teams.proxy_budget import proxy_scopes
@@ -51,6 +52,7 @@ def gateway_settings() -> None:
 @pytest.fixture(autouse=True)
 def fresh_caches() -> None:
     routing_table.clear()
+    search_table.clear()
     key_cache.clear()
     proxy_scopes.clear()
     end_user_cache.clear()

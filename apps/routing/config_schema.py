@@ -91,6 +91,7 @@ GENERAL_SETTINGS = frozenset({
     "database_args", "otel", "default_team_disabled", "reject_clientside_metadata_tags", "ui_username",
     "ui_password", "store_audit_logs", "disable_responses_id_security", "embedding_model", "completion_model",
     "max_budget", "budget_duration", "cost_margin", "enable_public_model_hub", "disable_prisma_schema_update",
+    "search_tools",  # LiteLLM reads search tools here when the top level has none
 })
 
 # Settings whose values the router reads; they are validated when the file is loaded.
