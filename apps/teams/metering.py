@@ -23,6 +23,7 @@ from apps.teams.costing import Price, from_nanos, usage_cost_nanos
 from apps.teams.durations import next_reset
 from apps.teams.end_user_snapshot import end_user_cache
 from apps.teams.errors import BudgetExceeded, EndUserBlocked, LimitReached
+from apps.teams.live_feed import feed_count
 from apps.teams.model_limits import model_lookup
 from apps.teams.proxy_budget import proxy_scopes
 from apps.teams.snapshot import BudgetScope
@@ -114,6 +115,12 @@ class SpendEvent:
     end_time: float
     tags: tuple[str, ...] = ()
     end_user: str = ""
+    # A refused call only: the refusing level ("key", "team", ...), its limit ("budget", "rpm", "tpm",
+    # "parallel"), and the level's spend in USD (or its count) against the limit.
+    limit_level: str = ""
+    limit_kind: str = ""
+    limit_current: float | None = None
+    limit_max: float | None = None
 
     def encode(self) -> bytes:
         return jsonutil.dumps({name: getattr(self, name) for name in self.__slots__})
@@ -176,6 +183,10 @@ class Meter:
         if self.settled:
             return None
         self.settled = True
+        team_id = self.principal.key.team_id if self.principal.key is not None else None
+        feed_count("calls", team_id)
+        if status == "failure":
+            feed_count("errors", team_id)
         actual = cost_nanos if cost_nanos is not None else usage_cost_nanos(price, usage) if price is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
@@ -269,11 +280,40 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
         else:
             admission = await state().admit(levels, amount=amount, now=now)
             if not admission.admitted:
-                raise refusal_error(scopes[admission.index], admission)
+                scope = scopes[admission.index]
+                refusal_record(refusal_event(principal, scope, admission, request_id=request_id, model=model,
+                                             call_type=call_type, tags=call_tags(principal, tags),
+                                             end_user=end_user, now=now))
+                raise refusal_error(scope, admission)
     return Meter(principal=principal, request_id=request_id or f"req-{uuid.uuid4().hex}", call_type=call_type,
                  model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
                  estimate_prompt=estimate_prompt, tags=call_tags(principal, tags), end_user=end_user, started=now,
                  ticket=ticket)
+
+
+def refusal_event(principal: Principal, scope: BudgetScope, admission: Admission, *, request_id: str, model: str,
+                  call_type: str, tags: tuple[str, ...], end_user: str, now: float) -> SpendEvent:
+    """The spend row of a call refused at `scope`: no attempt, no cost, the level and limit that refused it."""
+    key = principal.key
+    money = admission.reason == "budget"
+    current = float(from_nanos(admission.spend)) if money else float(admission.spend)
+    limit = float(from_nanos(admission.limit)) if money else float(admission.limit)
+    return SpendEvent(
+        request_id=request_id or f"req-{uuid.uuid4().hex}", attempt=1, key_id=key.id if key else None,
+        key_hash=key.token_hash if key else "", team_id=key.team_id if key else None,
+        user_id=key.user_id if key else None, organization_id=key.organization_id if key else None,
+        model_alias=model, deployment_id="", provider="", call_type=call_type, prompt_tokens=0, completion_tokens=0,
+        cached_tokens=0, cost_nanos=0, latency_ms=0, ttft_ms=None, status="refused",
+        error_type="budget_exceeded" if money else f"{admission.reason}_limit", start_time=now, end_time=time.time(),
+        tags=tags, end_user=end_user, limit_level=scope.level, limit_kind=admission.reason, limit_current=current,
+        limit_max=limit)
+
+
+def refusal_record(event: SpendEvent) -> None:
+    """Buffer a refused call's spend row with the next finished calls' (no round trip of its own), and count it
+    in the live feed."""
+    settle_queue.settle_later(Settlement((), [event.encode()], reserved=0, actual=0, tokens=0, now=event.end_time))
+    feed_count("refused", event.team_id)
 
 
 def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:
