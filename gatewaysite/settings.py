@@ -172,6 +172,8 @@ MIDDLEWARE = [
 
 # The OpenAI-compatible API runs on a lean handler (apps/core/asgi_lean.py) with only these middleware.
 TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
+# Pages for people (their error pages stay HTML); every other path answers errors in OpenAI's JSON shape.
+TOLLGATE_HTML_PATH_PREFIXES = ("/admin/", "/dashboard/")
 TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/")
 # API calls one worker process serves at once; beyond it a call gets 503 + Retry-After at once instead of
 # queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as

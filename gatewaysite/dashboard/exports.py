@@ -4,11 +4,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from gatewaysite.dashboard import selectors
 from gatewaysite.dashboard.cells import span_cells
 from gatewaysite.dashboard.span import Span
 from gatewaysite.dashboard.viewer import Viewer
+
+CENT_BILLIONTHS = Decimal("1e-10")  # SpendLog's precision
+
+
+def money(value: Decimal) -> str:
+    """USD with SpendLog's ten places, the same on every database."""
+    return f"{Decimal(value).quantize(CENT_BILLIONTHS):f}"
+
 
 SPEND_HEADER = ("period", "team_id", "model", "provider", "deployment_id", "spend", "requests", "failures",
                 "refusals", "prompt_tokens", "completion_tokens")
@@ -18,7 +27,7 @@ def spend_rows(viewer: Viewer, span: Span) -> Iterable[Sequence[object]]:
     """Spend per period, team, model, provider and deployment (a refusal has no deployment)."""
     found = span_cells(viewer, span)
     for (team, model, provider, deployment, period), cell in sorted(found.items(), key=lambda i: (i[0][4], i[0][:4])):
-        yield (period.isoformat(), team, model, provider, deployment, f"{cell.cost:f}", cell.requests,
+        yield (period.isoformat(), team, model, provider, deployment, money(cell.cost), cell.requests,
                cell.counts["failures"], cell.counts["refusals"], cell.counts["prompt_tokens"],
                cell.counts["completion_tokens"])
 
@@ -26,12 +35,12 @@ def spend_rows(viewer: Viewer, span: Span) -> Iterable[Sequence[object]]:
 def deployment_rows(viewer: Viewer, span: Span) -> Iterable[Sequence[object]]:
     for row in selectors.deployments(span_cells(viewer, span)):
         yield (row["deployment"], row["model"], row["provider"], row["requests"], row["failures"],
-               f"{row['error_rate']:.4f}", row["p50"], row["p95"], f"{row['cost']:f}")
+               f"{row['error_rate']:.4f}", row["p50"], row["p95"], money(row["cost"]))
 
 
 def key_rows(viewer: Viewer, span: Span) -> Iterable[Sequence[object]]:
     for key in selectors.top_keys(viewer, span):
-        yield (key.name, key.label, f"{key.cost:f}", key.requests)
+        yield (key.name, key.label, money(key.cost), key.requests)
 
 
 TABLES = {
