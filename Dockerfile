@@ -18,6 +18,7 @@ COPY manage.py ./
 COPY gatewaysite ./gatewaysite
 COPY apps ./apps
 COPY templates ./templates
+COPY static ./static
 COPY examples ./examples
 USER tollgate
 EXPOSE 4000

@@ -19,11 +19,13 @@ def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
     found = span_cells(viewer, span)
     keys, models, tags = selectors.top_keys(viewer, span), selectors.top_models(found), \
         selectors.tag_spend(viewer, span)
+    teams = selectors.teams_against_budgets(viewer, found)
+    labels = {team.name: team.label for team in teams}
     return {
         "span": span, "grains": GRAINS, "viewer": viewer, "totals": selectors.summary(found),
-        "teams": selectors.teams_against_budgets(viewer, found), "top_keys": keys, "top_models": models,
+        "teams": teams, "top_keys": keys, "top_models": models,
         "tags": tags, "deployments": selectors.deployments(found),
         "refusals": selectors.refusals(viewer, span), "rollup_mark": rollup_mark(),
-        "charts": {"time": selectors.spend_over_time(found, span), "keys": ranked_chart(keys),
+        "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels), "keys": ranked_chart(keys),
                    "models": ranked_chart(models), "tags": ranked_chart(tags)},
     }

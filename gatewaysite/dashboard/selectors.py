@@ -40,10 +40,11 @@ class Ranked:
 Cells = dict[tuple[Any, ...], Cell]
 
 
-def spend_over_time(found: Cells, span: Span) -> dict[str, Any]:
-    """Cost per period by team, model and provider, for the charts."""
+def spend_over_time(found: Cells, span: Span, *, team_labels: dict[str, str]) -> dict[str, Any]:
+    """Cost per period by team (named by alias), model and provider, for the charts."""
     periods = span.periods()
     charts = {name: series(project(found, (name, "period")), periods) for name in ("team", "model", "provider")}
+    charts["team"] = {team_labels.get(team, team): values for team, values in charts["team"].items()}
     return {"periods": [p.isoformat() for p in periods], **charts}
 
 
