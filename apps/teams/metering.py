@@ -264,9 +264,19 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
     in this process's leases of every level is admitted here (apps.teams.leases), any other by the backend.
     """
     now = time.time()
+    request_id = request_id or f"req-{uuid.uuid4().hex}"
+
+    def refused(refusal: Refusal) -> None:
+        refusal_record(refusal_event(principal, refusal, request_id=request_id, model=model, call_type=call_type,
+                                     tags=call_tags(principal, tags), end_user=end_user, now=now))
+
     scopes = call_scopes(principal, model)
     if end_user:
-        scopes = (*scopes, *await end_user_scopes(end_user))
+        try:
+            scopes = (*scopes, *await end_user_scopes(end_user))
+        except EndUserBlocked:
+            refused(Refusal(level="end_user", kind="blocked", error_type=EndUserBlocked.code))
+            raise
     scopes += await proxy_scopes.get()  # the proxy-wide budget, widest level last; the master key counts too
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
     admission = Admission(True)
@@ -280,33 +290,46 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
         else:
             admission = await state().admit(levels, amount=amount, now=now)
             if not admission.admitted:
-                scope = scopes[admission.index]
-                refusal_record(refusal_event(principal, scope, admission, request_id=request_id, model=model,
-                                             call_type=call_type, tags=call_tags(principal, tags),
-                                             end_user=end_user, now=now))
-                raise refusal_error(scope, admission)
-    return Meter(principal=principal, request_id=request_id or f"req-{uuid.uuid4().hex}", call_type=call_type,
+                refused(Refusal.of(scopes[admission.index], admission))
+                raise refusal_error(scopes[admission.index], admission)
+    return Meter(principal=principal, request_id=request_id, call_type=call_type,
                  model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
                  estimate_prompt=estimate_prompt, tags=call_tags(principal, tags), end_user=end_user, started=now,
                  ticket=ticket)
 
 
-def refusal_event(principal: Principal, scope: BudgetScope, admission: Admission, *, request_id: str, model: str,
-                  call_type: str, tags: tuple[str, ...], end_user: str, now: float) -> SpendEvent:
-    """The spend row of a call refused at `scope`: no attempt, no cost, the level and limit that refused it."""
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a call was refused: the level ("key", "team", "end_user", ...), the limit ("budget", "rpm", "tpm",
+    "parallel", "blocked"), and the level's spend in USD (or its count) against that limit."""
+
+    level: str
+    kind: str
+    error_type: str
+    current: float | None = None
+    limit: float | None = None
+
+    @classmethod
+    def of(cls, scope: BudgetScope, admission: Admission) -> Refusal:
+        money = admission.reason == "budget"
+        return cls(level=scope.level, kind=admission.reason,
+                   error_type="budget_exceeded" if money else f"{admission.reason}_limit",
+                   current=float(from_nanos(admission.spend)) if money else float(admission.spend),
+                   limit=float(from_nanos(admission.limit)) if money else float(admission.limit))
+
+
+def refusal_event(principal: Principal, refusal: Refusal, *, request_id: str, model: str, call_type: str,
+                  tags: tuple[str, ...], end_user: str, now: float) -> SpendEvent:
+    """The spend row of a refused call: no attempt, no cost, the level and limit that refused it."""
     key = principal.key
-    money = admission.reason == "budget"
-    current = float(from_nanos(admission.spend)) if money else float(admission.spend)
-    limit = float(from_nanos(admission.limit)) if money else float(admission.limit)
     return SpendEvent(
-        request_id=request_id or f"req-{uuid.uuid4().hex}", attempt=1, key_id=key.id if key else None,
+        request_id=request_id, attempt=1, key_id=key.id if key else None,
         key_hash=key.token_hash if key else "", team_id=key.team_id if key else None,
         user_id=key.user_id if key else None, organization_id=key.organization_id if key else None,
         model_alias=model, deployment_id="", provider="", call_type=call_type, prompt_tokens=0, completion_tokens=0,
-        cached_tokens=0, cost_nanos=0, latency_ms=0, ttft_ms=None, status="refused",
-        error_type="budget_exceeded" if money else f"{admission.reason}_limit", start_time=now, end_time=time.time(),
-        tags=tags, end_user=end_user, limit_level=scope.level, limit_kind=admission.reason, limit_current=current,
-        limit_max=limit)
+        cached_tokens=0, cost_nanos=0, latency_ms=0, ttft_ms=None, status="refused", error_type=refusal.error_type,
+        start_time=now, end_time=time.time(), tags=tags, end_user=end_user, limit_level=refusal.level,
+        limit_kind=refusal.kind, limit_current=refusal.current, limit_max=refusal.limit)
 
 
 def refusal_record(event: SpendEvent) -> None:

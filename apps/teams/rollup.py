@@ -53,9 +53,16 @@ def upsert(table: str, cell: tuple[str, ...], columns: list[str]) -> str:
     return f"ON CONFLICT ({', '.join(cell)}) DO UPDATE SET {added}"
 
 
+GRAIN_KEYS = {  # what each grain of SpendRollup groups by, after the hour
+    SpendRollup.CELL: ["coalesce(team_id, '')", "model_alias", "provider", "deployment_id"],
+    SpendRollup.DEPLOYMENTS: ["''", "model_alias", "provider", "deployment_id"],
+    SpendRollup.TEAMS: ["coalesce(team_id, '')", "''", "''", "''"],
+}
+
+
 @cache
-def rollup_statement() -> str:
-    """Sum spend rows with id in (%s, %s] into their hourly cells."""
+def rollup_statement(grain: int) -> str:
+    """Sum spend rows with id in (%s, %s] into their hourly cells of one grain."""
     table = connection.ops.quote_name(SpendRollup._meta.db_table)
     sums = {"requests": "SUM(CASE WHEN status <> 'refused' THEN 1 ELSE 0 END)",
             "failures": "SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END)",
@@ -63,11 +70,11 @@ def rollup_statement() -> str:
             "cost": "SUM(cost)", "prompt_tokens": "SUM(prompt_tokens)", "completion_tokens": "SUM(completion_tokens)",
             "latency_ms_sum": "SUM(CASE WHEN status <> 'refused' THEN latency_ms ELSE 0 END)",
             **{f"lat_{i}": expr for i, expr in enumerate(latency_sums())}}
-    keys = [hour_of("start_time"), "coalesce(team_id, '')", "model_alias", "provider", "deployment_id"]
+    keys = [hour_of("start_time"), *GRAIN_KEYS[grain]]
     source = connection.ops.quote_name(SpendLog._meta.db_table)
-    return (f"INSERT INTO {table} ({', '.join((*CELL, *sums))}) "
-            f"SELECT {', '.join(keys)}, {', '.join(sums.values())} FROM {source} WHERE id > %s AND id <= %s "
-            f"GROUP BY {', '.join(keys)} {upsert(table, CELL, list(sums))}")
+    return (f"INSERT INTO {table} (grain, {', '.join((*CELL, *sums))}) "
+            f"SELECT {grain}, {', '.join(keys)}, {', '.join(sums.values())} FROM {source} WHERE id > %s AND id <= %s "
+            f"GROUP BY {', '.join(keys)} {upsert(table, ('grain', *CELL), list(sums))}")
 
 
 @cache
@@ -105,7 +112,8 @@ def spend_rollup_step(*, batch: int = ROLLUP_BATCH) -> RollupResult:
         if end <= mark.last_id:
             return RollupResult(rows=0, last_id=mark.last_id, done=True)
         with connection.cursor() as cursor:
-            cursor.execute(rollup_statement(), [mark.last_id, end])
+            for grain in GRAIN_KEYS:
+                cursor.execute(rollup_statement(grain), [mark.last_id, end])
             cursor.execute(tag_rollup_statement(), [mark.last_id, end])
         rows = SpendLog.objects.filter(id__gt=mark.last_id, id__lte=end).count()
         mark.last_id = end

@@ -94,20 +94,22 @@ def grouped(rows: QuerySet[Any], *, time_column: str, by: Sequence[str], span: S
     return rows.order_by().annotate(**fields).values(*fields).annotate(**sums)
 
 
-def sources(viewer: Viewer, span: Span) -> list[tuple[QuerySet[Any], str, dict[str, Any]]]:
-    """(rows, their time column, their sums) whose union is every spend row of the span the viewer may see."""
+def sources(viewer: Viewer, span: Span, grain: int) -> list[tuple[QuerySet[Any], str, dict[str, Any]]]:
+    """(rows, their time column, their sums) whose union is every spend row of the span the viewer may see: the
+    roll-up's cells of one grain up to its mark, and the spend rows stored since."""
     raw = SpendLog.objects.filter(viewer.team_filter(), start_time__gte=span.start, start_time__lt=span.end)
     if not span.whole_hours():
         return [(raw, "start_time", raw_sums())]
-    cells = SpendRollup.objects.filter(viewer.team_filter(), bucket__gte=span.start, bucket__lt=span.end)
+    cells = SpendRollup.objects.filter(viewer.team_filter(), grain=grain, bucket__gte=span.start, bucket__lt=span.end)
     return [(cells, "bucket", rollup_sums()), (raw.filter(id__gt=rollup_mark()), "start_time", raw_sums())]
 
 
-def cells(viewer: Viewer, span: Span, *, by: Sequence[str] = (), with_period: bool = False,
+def cells(viewer: Viewer, span: Span, *, by: Sequence[str], grain: int, with_period: bool = False,
           where: Q = Q()) -> dict[tuple[Any, ...], Cell]:
-    """Sums per group key (the `by` values, then the period's first local day when `with_period`)."""
+    """Sums per group key (the `by` values, then the period's first local day when `with_period`), read from the
+    roll-up grain that holds `by`."""
     merged: dict[tuple[Any, ...], Cell] = defaultdict(Cell)
-    for rows, time_column, sums in sources(viewer, span):
+    for rows, time_column, sums in sources(viewer, span, grain):
         for row in grouped(rows.filter(where), time_column=time_column, by=by, span=span,
                            with_period=with_period, sums=sums):
             key = tuple(row[f"d_{name}"] for name in by)
@@ -117,18 +119,38 @@ def cells(viewer: Viewer, span: Span, *, by: Sequence[str] = (), with_period: bo
     return dict(merged)
 
 
-ALL = ("team", "model", "provider", "deployment")  # the grouping of `span_cells`, then the period
+TEAM_KEYS = ("team", "period")
+DEPLOYMENT_KEYS = ("model", "provider", "deployment", "period")
 
 
-def span_cells(viewer: Viewer, span: Span) -> dict[tuple[Any, ...], Cell]:
-    """Every sum a dashboard page needs, in one query per source: per team, model, provider, deployment and
-    period; `project` narrows it to any of those."""
-    return cells(viewer, span, by=ALL, with_period=True)
+@dataclass(frozen=True, slots=True)
+class SpanCells:
+    """Every sum a dashboard page needs, in two reads of small grains: per team and period, and per deployment
+    (with its model and provider) and period. Staff read the roll-up's all-teams grain; a team admin the cells
+    of its own teams."""
+
+    by_team: dict[tuple[Any, ...], Cell]
+    by_deployment: dict[tuple[Any, ...], Cell]
+
+    def teams(self, names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
+        return project(self.by_team, TEAM_KEYS, names)
+
+    def deployments(self, names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
+        return project(self.by_deployment, DEPLOYMENT_KEYS, names)
 
 
-def project(found: Mapping[tuple[Any, ...], Cell], names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
-    """`span_cells` summed over everything but `names` (dimension names, or "period")."""
-    positions = [(*ALL, "period").index(name) for name in names]
+def span_cells(viewer: Viewer, span: Span) -> SpanCells:
+    deployments_grain = SpendRollup.DEPLOYMENTS if viewer.sees_all else SpendRollup.CELL
+    return SpanCells(
+        by_team=cells(viewer, span, by=("team",), grain=SpendRollup.TEAMS, with_period=True),
+        by_deployment=cells(viewer, span, by=("model", "provider", "deployment"), grain=deployments_grain,
+                            with_period=True))
+
+
+def project(found: Mapping[tuple[Any, ...], Cell], keys: Sequence[str],
+            names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
+    """Cells keyed by `keys` summed over everything but `names`."""
+    positions = [keys.index(name) for name in names]
     merged: dict[tuple[Any, ...], list[Cell]] = defaultdict(list)
     for key, cell in found.items():
         merged[tuple(key[i] for i in positions)].append(cell)

@@ -17,7 +17,7 @@ def ranked_chart(rows: list[selectors.Ranked]) -> dict[str, list[Any]]:
 def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
     """Everything /dashboard/ shows for the span."""
     found = span_cells(viewer, span)
-    keys, models, tags = selectors.top_keys(viewer, span), selectors.top_models(found), \
+    keys, models, tags = selectors.top_keys(viewer), selectors.top_models(found), \
         selectors.tag_spend(viewer, span)
     teams = selectors.teams_against_budgets(viewer, found)
     labels = {team.name: team.label for team in teams}

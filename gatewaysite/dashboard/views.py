@@ -43,7 +43,7 @@ def home(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 @dashboard_page
 def keys(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     search = (request.GET.get("q") or "").strip()[:200]
-    page = selectors.key_page(viewer, search=search, number=request.GET.get("page") or 1)  # type: ignore[arg-type]
+    page = selectors.key_page(viewer, search=search, after=(request.GET.get("after") or "")[:80])
     return render(request, "dashboard/keys.html", {"page": page, "search": search, "viewer": viewer})
 
 
@@ -52,7 +52,8 @@ def export(request: HttpRequest, viewer: Viewer, table: str) -> HttpResponse:
     if table not in exports.TABLES:
         raise Http404(f"No table '{table}'.")
     span = span_from(request.GET)
-    response = HttpResponse(exports.csv_text(viewer, span, table), content_type="text/csv; charset=utf-8")
+    text = exports.csv_text(viewer, span, table, by=request.GET.get("by") or "team")
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tollgate-{table}-{span.first_day}-{span.last_day}.csv"'
     return response
 

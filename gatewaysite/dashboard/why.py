@@ -43,6 +43,8 @@ def deployment_groups(rows: Sequence[SpendLog]) -> dict[str, str]:
 def refusal_text(row: SpendLog) -> str:
     level = LEVEL_LABELS.get(row.limit_level, row.limit_level or "a level")
     kind = KIND_LABELS.get(row.limit_kind, row.limit_kind or "a limit")
+    if row.limit_kind == "blocked":
+        return f"Refused: the {level.lower()} is blocked."
     if row.limit_kind == "budget":
         return (f"Refused: the {level.lower()} budget was spent (${row.limit_current:.6f} of "
                 f"${row.limit_max:.6f}).")

@@ -41,7 +41,7 @@ def test_dashboard_draws_its_charts_and_follows_the_live_feed(cast: Cast, gatewa
         shot = ARTIFACTS / "dashboard.png"
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
-    assert drawn["chart-model"] > 0 and drawn["chart-team"] > 0 and drawn["chart-keys"] == 2
+    assert drawn["chart-model"] > 0 and drawn["chart-team"] > 0 and drawn["chart-keys"] == 3
     assert drawn["chart-live"] >= 3 * 60  # a minute of history, three lines
     assert sorted(team_names) == ["team-a", "team-b"]  # by alias
     assert Path(shot).stat().st_size > 10_000

@@ -47,7 +47,7 @@ def test_a_team_admin_sees_only_its_teams_spend_pages_and_csv(cast: Cast) -> Non
     assert page.status_code == 200
     assert page.context["totals"].cost == Decimal("0.40")
     assert [t.name for t in page.context["teams"]] == [cast.team_a.team_id]
-    assert [k.label for k in page.context["top_keys"]] == ["bob-key"]
+    assert [k.label for k in page.context["top_keys"]] == ["alice-key", "bob-key"]  # team A's keys only
     assert [t.label for t in page.context["tags"]] == ["team-a-secret"]
     assert page.context["refusals"] == []
     body = page.content.decode()
@@ -55,10 +55,15 @@ def test_a_team_admin_sees_only_its_teams_spend_pages_and_csv(cast: Cast) -> Non
         assert secret not in body, secret
     assert {(r["team_id"], r["spend"]) for r in spend_csv(alice)} == {(cast.team_a.team_id, "0.4000000000")}
     keys = alice.get("/dashboard/keys/")
-    assert [k.key_alias for k in keys.context["page"]] == ["alice-key", "bob-key"]  # no spend yet: oldest first
+    assert [k.key_alias for k in keys.context["page"].keys] == ["alice-key", "bob-key"]  # no spend: oldest first
+    for by in ("model", "deployment"):
+        text = alice.get("/dashboard/export/spend.csv", {**SPAN, "by": by}).content.decode()
+        assert "gpt-a" in text or "d-1" in text
+        assert "gpt-b" not in text
     assert alice.get("/dashboard/why/", {"request_id": "b-1"}).status_code == 404
     keys_csv = alice.get("/dashboard/export/keys.csv", SPAN).content.decode()
     assert "mallory" not in keys_csv and "bob-key" in keys_csv
+    assert alice.get("/dashboard/keys/", {"q": "mallory"}).context["page"].keys == []
 
 
 def test_staff_see_every_team_and_the_refusal_with_its_reason(cast: Cast, staff) -> None:
@@ -133,14 +138,17 @@ def test_key_list_is_paginated_and_searched_by_the_database(cast: Cast, staff) -
     from tests.teams.conftest import make_key
 
     for n in range(60):
-        make_key(cast.bob.user, cast.team_a, key_alias=f"bulk-{n:02d}", spend=Decimal(n))
+        make_key(cast.bob.user, cast.team_a, key_alias=f"bulk-{n:02d}", spend=Decimal(n % 30))
     browser = logged_in(staff)
-    first = browser.get("/dashboard/keys/")
-    assert (first.context["page"].paginator.count, len(first.context["page"])) == (63, 50)
-    assert first.context["page"][0].key_alias == "bulk-59"  # dearest first
-    assert len(browser.get("/dashboard/keys/", {"page": 2}).context["page"]) == 13
-    assert [k.key_alias for k in browser.get("/dashboard/keys/", {"q": "bulk-0"}).context["page"]] == \
-        [f"bulk-{n:02d}" for n in range(9, -1, -1)]
+    first = browser.get("/dashboard/keys/").context["page"]
+    assert (first.total, len(first.keys), first.keys[0].key_alias) == (63, 50, "bulk-29")  # dearest first
+    second = browser.get("/dashboard/keys/", {"after": first.next_after}).context["page"]
+    assert (len(second.keys), second.next_after) == (13, "")
+    seen = [k.key_alias for k in first.keys + second.keys]
+    assert sorted(seen) == sorted(["alice-key", "bob-key", "mallory-key"] + [f"bulk-{n:02d}" for n in range(60)])
+    searched = browser.get("/dashboard/keys/", {"q": "bulk-0"}).context["page"]
+    assert [k.key_alias for k in searched.keys] == [f"bulk-{n:02d}" for n in range(9, -1, -1)]
+    assert browser.get("/dashboard/keys/", {"after": "x:y"}).status_code == 400
 
 
 def test_login_page_logs_a_staff_user_in(cast: Cast, staff) -> None:

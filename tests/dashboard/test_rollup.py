@@ -16,8 +16,8 @@ from tests.teams.conftest import Cast
 T0 = datetime(2026, 3, 5, 10, 15, tzinfo=UTC)
 
 
-def rolled_totals() -> dict[str, object]:
-    return SpendRollup.objects.aggregate(cost=Sum("cost"), requests=Sum("requests"), failures=Sum("failures"),
+def rolled_totals(grain: int = SpendRollup.TEAMS) -> dict[str, object]:
+    return SpendRollup.objects.filter(grain=grain).aggregate(cost=Sum("cost"), requests=Sum("requests"), failures=Sum("failures"),
                                          refusals=Sum("refusals"))
 
 
@@ -29,15 +29,19 @@ def test_rollup_sums_each_row_once_in_its_hour_and_team(cast: Cast) -> None:
     assert spend_rollup_task() == 4
     assert spend_rollup().rows == 0  # nothing new: nothing counted twice
     cells = {(c.bucket, c.team_id): (c.cost, c.requests, c.failures, c.refusals, c.latency_ms_sum)
-             for c in SpendRollup.objects.filter(deployment_id="d-1")}
+             for c in SpendRollup.objects.filter(grain=SpendRollup.CELL, deployment_id="d-1")}
     hour = T0.replace(minute=0)
     assert cells == {(hour, cast.team_a.team_id): (Decimal("0.75"), 2, 1, 0, 1020),
                      (hour + timedelta(hours=1), cast.team_b.team_id): (Decimal("1.00"), 1, 0, 0, 120)}
-    assert SpendRollup.objects.get(deployment_id="").refusals == 1
+    assert SpendRollup.objects.get(grain=SpendRollup.CELL, deployment_id="").refusals == 1
+    for grain in (SpendRollup.CELL, SpendRollup.DEPLOYMENTS, SpendRollup.TEAMS):  # each grain sums every row once
+        assert rolled_totals(grain) == {"cost": Decimal("1.75"), "requests": 3, "failures": 1, "refusals": 1}
+    assert sorted(SpendRollup.objects.filter(grain=SpendRollup.DEPLOYMENTS).values_list("team_id", flat=True)) == \
+        ["", "", ""]  # d-1 at two hours, the refusal's row: every team together
     tags = {(t.tag, t.team_id): t.cost for t in SpendTagRollup.objects.all()}
     assert tags == {("prod", cast.team_a.team_id): Decimal("0.25"), ("search", cast.team_a.team_id): Decimal("0.25"),
                     ("prod", cast.team_b.team_id): Decimal("1.00")}
-    histogram = SpendRollup.objects.get(bucket=hour, deployment_id="d-1")
+    histogram = SpendRollup.objects.get(grain=SpendRollup.CELL, bucket=hour, deployment_id="d-1")
     assert (histogram.lat_2, histogram.lat_5) == (1, 1)  # 120 ms below 200; 900 ms below 1600
 
 
@@ -49,7 +53,7 @@ def test_rows_arriving_late_are_added_to_hours_already_rolled_up(cast: Cast) -> 
     spend_rollup(batch=1)  # one row per step: the mark moves row by row
     raw = SpendLog.objects.aggregate(cost=Sum("cost"), requests=Count("id"))
     assert rolled_totals() == {"cost": raw["cost"], "requests": raw["requests"], "failures": 0, "refusals": 0}
-    assert SpendRollup.objects.get(bucket=T0.replace(minute=0)).cost == Decimal("0.30")
+    assert SpendRollup.objects.get(grain=SpendRollup.CELL, bucket=T0.replace(minute=0)).cost == Decimal("0.30")
     assert rollup_mark() == SpendLog.objects.order_by("-id").values_list("id", flat=True)[0]
 
 
