@@ -71,10 +71,11 @@ def rollup_statement(grain: int) -> str:
             "latency_ms_sum": "SUM(CASE WHEN status <> 'refused' THEN latency_ms ELSE 0 END)",
             **{f"lat_{i}": expr for i, expr in enumerate(latency_sums())}}
     keys = [hour_of("start_time"), *GRAIN_KEYS[grain]]
+    grouped = [key for key in keys if key != "''"]  # PostgreSQL groups by no constant
     source = connection.ops.quote_name(SpendLog._meta.db_table)
     return (f"INSERT INTO {table} (grain, {', '.join((*CELL, *sums))}) "
             f"SELECT {grain}, {', '.join(keys)}, {', '.join(sums.values())} FROM {source} WHERE id > %s AND id <= %s "
-            f"GROUP BY {', '.join(keys)} {upsert(table, ('grain', *CELL), list(sums))}")
+            f"GROUP BY {', '.join(grouped)} {upsert(table, ('grain', *CELL), list(sums))}")
 
 
 @cache
