@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DateTimeField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DateTimeField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from apps.teams.models import LATENCY_BOUNDS_MS, SpendLog, SpendRollup
@@ -38,9 +38,10 @@ class Cell:
     def add(self, row: Mapping[str, Any]) -> None:
         self.cost += row["cost"] or Decimal(0)
         for name in COUNTS:
-            self.counts[name] += int(row[name] or 0)
-        for i, name in enumerate(HISTOGRAM):
-            self.histogram[i] += int(row[name] or 0)
+            self.counts[name] += int(row.get(name) or 0)
+        if "lat_0" in row:
+            for i, name in enumerate(HISTOGRAM):
+                self.histogram[i] += int(row[name] or 0)
 
     @property
     def requests(self) -> int:
@@ -66,18 +67,21 @@ class Cell:
         return LATENCY_BOUNDS_MS[-1]
 
 
-def rollup_sums() -> dict[str, Any]:
-    return {"cost": Sum("cost"), **{name: Sum(name) for name in (*COUNTS, *HISTOGRAM)}}
+def rollup_sums(*, latency: bool = True) -> dict[str, Any]:
+    counts = COUNTS if latency else COUNTS[:-1]  # the per-team grain's reads stay within its covering index
+    return {"cost": Sum("cost"), **{name: Sum(name) for name in (*counts, *(HISTOGRAM if latency else ()))}}
 
 
-def raw_sums() -> dict[str, Any]:
+def raw_sums(*, latency: bool = True) -> dict[str, Any]:
     attempt = ~Q(status="refused")
     sums: dict[str, Any] = {
         "cost": Sum("cost"), "requests": Count("id", filter=attempt), "failures": Count("id", filter=Q(status="failure")),
         "refusals": Count("id", filter=Q(status="refused")), "prompt_tokens": Sum("prompt_tokens"),
-        "completion_tokens": Sum("completion_tokens"), "latency_ms_sum": Sum("latency_ms", filter=attempt)}
+        "completion_tokens": Sum("completion_tokens")}
+    if latency:
+        sums["latency_ms_sum"] = Sum("latency_ms", filter=attempt)
     low = 0
-    for name, bound in zip(HISTOGRAM, (*LATENCY_BOUNDS_MS, None), strict=True):
+    for name, bound in zip(HISTOGRAM if latency else (), (*LATENCY_BOUNDS_MS, None), strict=False):
         band = Q(latency_ms__gte=low) & (Q(latency_ms__lt=bound) if bound is not None else Q())
         sums[name] = Count("id", filter=attempt & band)
         low = bound or 0
@@ -87,7 +91,9 @@ def raw_sums() -> dict[str, Any]:
 def grouped(rows: QuerySet[Any], *, time_column: str, by: Sequence[str], span: Span, with_period: bool,
             sums: dict[str, Any]) -> QuerySet[Any]:
     """`rows` summed per group in SQL (and per local day/week/month when `with_period`)."""
-    fields: dict[str, Any] = {f"d_{name}": Coalesce(DIMENSIONS[name], Value("")) for name in by}
+    # Roll-up cells name no team as "" already; spend rows as NULL.
+    fields: dict[str, Any] = {f"d_{name}": F(DIMENSIONS[name]) if time_column == "bucket" else
+                              Coalesce(DIMENSIONS[name], Value("")) for name in by}
     if with_period:
         kind = "day" if span.grain == "day" else span.grain
         fields["period"] = Trunc(time_column, kind, output_field=DateTimeField(), tzinfo=span.zone)
@@ -96,12 +102,15 @@ def grouped(rows: QuerySet[Any], *, time_column: str, by: Sequence[str], span: S
 
 def sources(viewer: Viewer, span: Span, grain: int) -> list[tuple[QuerySet[Any], str, dict[str, Any]]]:
     """(rows, their time column, their sums) whose union is every spend row of the span the viewer may see: the
-    roll-up's cells of one grain up to its mark, and the spend rows stored since."""
+    roll-up's cells of one grain up to its mark, and the spend rows stored since. The per-team grain has no latency
+    (it answers spend, counts and tokens only)."""
+    latency = grain != SpendRollup.TEAMS
     raw = SpendLog.objects.filter(viewer.team_filter(), start_time__gte=span.start, start_time__lt=span.end)
     if not span.whole_hours():
-        return [(raw, "start_time", raw_sums())]
+        return [(raw, "start_time", raw_sums(latency=latency))]
     cells = SpendRollup.objects.filter(viewer.team_filter(), grain=grain, bucket__gte=span.start, bucket__lt=span.end)
-    return [(cells, "bucket", rollup_sums()), (raw.filter(id__gt=rollup_mark()), "start_time", raw_sums())]
+    return [(cells, "bucket", rollup_sums(latency=latency)),
+            (raw.filter(id__gt=rollup_mark()), "start_time", raw_sums(latency=latency))]
 
 
 def cells(viewer: Viewer, span: Span, *, by: Sequence[str], grain: int, with_period: bool = False,
@@ -150,6 +159,8 @@ def span_cells(viewer: Viewer, span: Span) -> SpanCells:
 def project(found: Mapping[tuple[Any, ...], Cell], keys: Sequence[str],
             names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
     """Cells keyed by `keys` summed over everything but `names`."""
+    if tuple(names) == tuple(keys):
+        return dict(found)
     positions = [keys.index(name) for name in names]
     merged: dict[tuple[Any, ...], list[Cell]] = defaultdict(list)
     for key, cell in found.items():

@@ -15,6 +15,7 @@ from gatewaysite.dashboard.viewer import Viewer
 
 TOP = 10
 KEYS_PAGE_SIZE = 50
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +134,18 @@ class KeyPage:
     """One page of keys, found by the database from where the last page ended (no OFFSET walk)."""
 
     keys: list[VirtualKey]
-    total: int
+    total: int  # at most COUNT_CAP + 1
     next_after: str  # "" on the last page
+
+    @property
+    def total_label(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
 
 
 def key_page(viewer: Viewer, *, search: str, after: str = "") -> KeyPage:
     """KEYS_PAGE_SIZE keys after the cursor `after` ("<spend>:<id>" of the previous page's last key)."""
     keys = key_list(viewer, search=search)
-    total = keys.count()
+    total = keys[:COUNT_CAP + 1].count()  # counting 400,000 keys costs more than the page: "10,000+" will do
     if after:
         spend, _, key_id = after.partition(":")
         try:
