@@ -2,17 +2,29 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
 from apps.teams.live_feed import feed_count
 from gatewaysite.asgi import application
 from tests.dashboard.conftest import logged_in
 from tests.teams.conftest import Cast
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections(transactional_db: None) -> AsyncIterator[None]:
+    """The consumer's database reads run in asgiref's thread: close its connection, or the test database stays open."""
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 def socket_for(browser: Client | None) -> WebsocketCommunicator:
