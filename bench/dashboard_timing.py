@@ -68,18 +68,20 @@ def main() -> None:
         client.force_login(user)
         client.get("/dashboard/?tz=UTC")  # warm the connection and the template cache
         results[who] = {name: time_page(client, path, args.repeat) for name, path in pages(today)}
-    facts = {"spend_rows": SpendLog.objects.count(), "keys": VirtualKey.objects.count()}
+    facts = {"spend_rows": SpendLog.objects.count(), "keys": VirtualKey.objects.count(),
+             "load_average_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count() or 0}
     write(results, facts)
 
 
-def write(results: dict[str, dict[str, dict[str, float]]], facts: dict[str, int]) -> None:
+def write(results: dict[str, dict[str, dict[str, float]]], facts: dict[str, Any]) -> None:
     """The table as markdown (and JSON) under bench/results/."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d-%H%M")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"dashboard-{stamp}.json").write_text(json.dumps({"facts": facts, "results": results}, indent=2))
     lines = [f"# Dashboard pages, {stamp} UTC", "",
              f"{facts['spend_rows']:,} spend rows, {facts['keys']:,} keys (bench.dashboard_seed), PostgreSQL; "
-             f"time through Django's handler, target {TARGET_MS} ms.", "",
+             f"time through Django's handler, target {TARGET_MS} ms; load average {facts['load_average_1m']} on "
+             f"{facts['cpus']} CPUs at the end (compare runs on a quiet machine only).", "",
              "| page | viewer | median ms | slowest ms |", "| --- | --- | ---: | ---: |"]
     for who, found in results.items():
         for name, numbers in found.items():
