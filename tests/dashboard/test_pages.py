@@ -156,3 +156,20 @@ def test_login_page_logs_a_staff_user_in(cast: Cast, staff) -> None:
     response = browser.post("/dashboard/login/", {"username": "root-staff", "password": "pw-staff-1234"})
     assert (response.status_code, response["Location"]) == (302, "/dashboard/")
     assert browser.get("/dashboard/").status_code == 200
+
+
+def test_every_link_and_asset_keeps_a_path_prefix(cast: Cast, staff) -> None:
+    from django.urls import set_script_prefix
+
+    browser = logged_in(staff)
+    set_script_prefix("/gateway/")  # what the server's handler sets from SCRIPT_NAME (the test client does not)
+    try:
+        page = browser.get("/dashboard/", SPAN, SCRIPT_NAME="/gateway")
+        body = page.content.decode()
+    finally:
+        set_script_prefix("/")
+    assert page.status_code == 200
+    for link in ('href="/gateway/dashboard/keys/"', 'src="/gateway/static/vendor/chartjs/chart.umd.min.js"',
+                 'data-feed="/gateway/dashboard/feed/"', 'action="/gateway/dashboard/"'):
+        assert link in body, link
+    assert 'href="/dashboard/' not in body and 'src="/static/' not in body
