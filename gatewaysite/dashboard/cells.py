@@ -128,30 +128,42 @@ def cells(viewer: Viewer, span: Span, *, by: Sequence[str], grain: int, with_per
     return dict(merged)
 
 
-TEAM_KEYS = ("team", "period")
 DEPLOYMENT_KEYS = ("model", "provider", "deployment", "period")
+CHARTED_TEAMS = 8  # teams drawn one by one over time; the rest are "other"
 
 
 @dataclass(frozen=True, slots=True)
 class SpanCells:
-    """Every sum a dashboard page needs, in two reads of small grains: per team and period, and per deployment
-    (with its model and provider) and period. Staff read the roll-up's all-teams grain; a team admin the cells
-    of its own teams."""
+    """Every sum a dashboard page needs, in three small reads: each team's totals over the span, the periods of the
+    dearest teams only, and each deployment's (with its model and provider) per period. Staff read the roll-up's
+    all-teams grain for deployments; a team admin the cells of its own teams."""
 
-    by_team: dict[tuple[Any, ...], Cell]
-    by_deployment: dict[tuple[Any, ...], Cell]
-
-    def teams(self, names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
-        return project(self.by_team, TEAM_KEYS, names)
+    by_team: dict[tuple[Any, ...], Cell]  # (team,)
+    top_team_periods: dict[tuple[Any, ...], Cell]  # (team, period) of the CHARTED_TEAMS dearest
+    by_deployment: dict[tuple[Any, ...], Cell]  # DEPLOYMENT_KEYS
 
     def deployments(self, names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
         return project(self.by_deployment, DEPLOYMENT_KEYS, names)
 
 
+def team_rows(teams: Iterable[str]) -> Q:
+    """Rows of these teams, "" naming rows of no team (NULL in the spend log)."""
+    named = [team for team in teams if team]
+    found = Q(team_id__in=named)
+    return found | Q(team_id="") | Q(team_id__isnull=True) if "" in teams else found
+
+
+def team_periods(viewer: Viewer, span: Span, where: Q = Q()) -> dict[tuple[Any, ...], Cell]:
+    """(team, period) sums of the viewer's teams (narrowed by `where`)."""
+    return cells(viewer, span, by=("team",), grain=SpendRollup.TEAMS, with_period=True, where=where)
+
+
 def span_cells(viewer: Viewer, span: Span) -> SpanCells:
+    by_team = cells(viewer, span, by=("team",), grain=SpendRollup.TEAMS)
+    dearest = [key[0] for key, _ in sorted(by_team.items(), key=lambda item: -item[1].cost)[:CHARTED_TEAMS]]
     deployments_grain = SpendRollup.DEPLOYMENTS if viewer.sees_all else SpendRollup.CELL
     return SpanCells(
-        by_team=cells(viewer, span, by=("team",), grain=SpendRollup.TEAMS, with_period=True),
+        by_team=by_team, top_team_periods=team_periods(viewer, span, team_rows(dearest)) if dearest else {},
         by_deployment=cells(viewer, span, by=("model", "provider", "deployment"), grain=deployments_grain,
                             with_period=True))
 
@@ -179,14 +191,21 @@ def total(found: Iterable[Cell]) -> Cell:
     return result
 
 
-def series(found: Mapping[tuple[Any, ...], Cell], periods: Sequence[date], *, top: int = 8) -> dict[str, list[float]]:
-    """Cost per period for each group of `(group, period)` keys: the `top` dearest groups, the rest as "other"."""
+def series(found: Mapping[tuple[Any, ...], Cell], periods: Sequence[date], *, top: int = CHARTED_TEAMS,
+           totals: Mapping[date, Decimal] | None = None) -> dict[str, list[float]]:
+    """Cost per period for each group of `(group, period)` keys: the `top` dearest groups, the rest as "other"
+    (or, given each period's `totals`, what the groups shown leave of them)."""
     by_group: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for (group, period), cell in found.items():
         by_group[str(group) or "(none)"][period] += cell.cost
     ranked = sorted(by_group, key=lambda g: (-sum(by_group[g].values()), g))
     result = {g: [float(by_group[g].get(p, 0)) for p in periods] for g in ranked[:top]}
-    if len(ranked) > top:
+    if totals is not None:
+        rest = [totals.get(p, Decimal(0)) - sum((by_group[g].get(p, Decimal(0)) for g in ranked[:top]), Decimal(0))
+                for p in periods]
+        if any(rest):
+            result["other"] = [float(value) for value in rest]
+    elif len(ranked) > top:
         result["other"] = [float(sum((by_group[g].get(p, Decimal(0)) for g in ranked[top:]), Decimal(0)))
                            for p in periods]
     return result

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from gatewaysite.dashboard import selectors
-from gatewaysite.dashboard.cells import span_cells
+from gatewaysite.dashboard.cells import span_cells, team_periods
 from gatewaysite.dashboard.span import Span, SpanInvalid
 from gatewaysite.dashboard.viewer import Viewer
 
@@ -23,8 +23,7 @@ def money(value: Decimal) -> str:
 
 def spend_rows(viewer: Viewer, span: Span, by: str) -> Iterable[Sequence[object]]:
     """Spend per period and team (or model, provider, deployment), as the charts sum it."""
-    found = span_cells(viewer, span)
-    groups = found.teams((by, "period")) if by == "team" else found.deployments((by, "period"))
+    groups = team_periods(viewer, span) if by == "team" else span_cells(viewer, span).deployments((by, "period"))
     for (name, period), cell in sorted(groups.items(), key=lambda item: (item[0][1], str(item[0][0]))):
         yield (period.isoformat(), name, money(cell.cost), cell.requests, cell.counts["failures"],
                cell.counts["refusals"], cell.counts["prompt_tokens"], cell.counts["completion_tokens"])

@@ -40,7 +40,8 @@ class Ranked:
 def spend_over_time(found: SpanCells, span: Span, *, team_labels: dict[str, str]) -> dict[str, Any]:
     """Cost per period by team (named by alias), model and provider, for the charts."""
     periods = span.periods()
-    teams = series(found.teams(("team", "period")), periods)
+    totals = {key[0]: cell.cost for key, cell in found.deployments(("period",)).items()}
+    teams = series(found.top_team_periods, periods, totals=totals)
     return {"periods": [p.isoformat() for p in periods],
             "team": {team_labels.get(team, team): values for team, values in teams.items()},
             "model": series(found.deployments(("model", "period")), periods),
@@ -67,7 +68,7 @@ def top_models(found: SpanCells) -> list[Ranked]:
 
 def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
     """The viewer's teams by spend in the span, each with its budget and the spend of its current window."""
-    by_team: dict[str, Cell] = {str(key[0]): cell for key, cell in found.teams(("team",)).items()}
+    by_team: dict[str, Cell] = {str(key[0]): cell for key, cell in found.by_team.items()}
     teams = Team.objects.filter(viewer.team_filter()).only("team_id", "team_alias", "spend", "max_budget")
     named = {t.team_id: t for t in teams.filter(team_id__in=list(by_team))} if viewer.sees_all else \
         {t.team_id: t for t in teams}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from apps.teams.models import SpendLog
@@ -159,15 +160,25 @@ def test_login_page_logs_a_staff_user_in(cast: Cast, staff) -> None:
 
 
 def test_every_link_and_asset_keeps_a_path_prefix(cast: Cast, staff) -> None:
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.files.storage import storages
     from django.urls import set_script_prefix
+    from django.utils.functional import empty
 
     browser = logged_in(staff)
     set_script_prefix("/gateway/")  # what the server's handler sets from SCRIPT_NAME (the test client does not)
+    # STATIC_URL takes the script prefix once per process (as a server started behind its prefix does): read it anew.
+    settings.__dict__.pop("STATIC_URL", None)
+    storages._storages.pop("staticfiles", None)
+    staticfiles_storage._wrapped = empty
     try:
         page = browser.get("/dashboard/", SPAN, SCRIPT_NAME="/gateway")
         body = page.content.decode()
     finally:
         set_script_prefix("/")
+        settings.__dict__.pop("STATIC_URL", None)
+        storages._storages.pop("staticfiles", None)
+        staticfiles_storage._wrapped = empty
     assert page.status_code == 200
     for link in ('href="/gateway/dashboard/keys/"', 'src="/gateway/static/vendor/chartjs/chart.umd.min.js"',
                  'data-feed="/gateway/dashboard/feed/"', 'action="/gateway/dashboard/"'):
