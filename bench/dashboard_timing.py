@@ -21,8 +21,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_MS = 300
 
 
-def pages(today: dt.date) -> list[tuple[str, str]]:
-    """(name, path) of every page timed."""
+def pages(today: dt.date, deep_cursor: str) -> list[tuple[str, str]]:
+    """(name, path) of every page timed; `deep_cursor` is where the 2,000th page of keys starts."""
     last30, last90 = today - dt.timedelta(days=29), today - dt.timedelta(days=89)
     return [
         ("overview, 30 days by day, UTC", f"/dashboard/?start={last30}&end={today}&tz=UTC"),
@@ -31,7 +31,7 @@ def pages(today: dt.date) -> list[tuple[str, str]]:
          f"/dashboard/?start={today - dt.timedelta(days=6)}&end={today}&tz=Asia/Kolkata"),
         ("spend CSV, 30 days", f"/dashboard/export/spend.csv?start={last30}&end={today}&tz=UTC"),
         ("keys, page 1", "/dashboard/keys/"),
-        ("keys, page 2000", "/dashboard/keys/?page=2000"),
+        ("keys, page 2000 (by cursor)", f"/dashboard/keys/?after={deep_cursor}"),
         ("keys, search", "/dashboard/keys/?q=bench-key-12345"),
         ("why, one request", "/dashboard/why/?request_id=bench-500000"),
     ]
@@ -62,12 +62,14 @@ def main() -> None:
     TeamMembership.objects.get_or_create(team=Team.objects.get(team_id="bench-team-7"), user=admin,
                                          defaults={"role": "admin"})
     today = dt.datetime.now(dt.UTC).date()
+    deep = VirtualKey.objects.order_by("-spend", "id").values_list("spend", "id")[2000 * 50 - 1]
+    cursor = f"{deep[0]}:{deep[1]}"
     results: dict[str, dict[str, dict[str, float]]] = {}
     for who, user in (("staff", staff), ("team admin", admin)):
         client = Client()
         client.force_login(user)
         client.get("/dashboard/?tz=UTC")  # warm the connection and the template cache
-        results[who] = {name: time_page(client, path, args.repeat) for name, path in pages(today)}
+        results[who] = {name: time_page(client, path, args.repeat) for name, path in pages(today, cursor)}
     facts = {"spend_rows": SpendLog.objects.count(), "keys": VirtualKey.objects.count(),
              "load_average_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count() or 0}
     write(results, facts)
