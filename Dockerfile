@@ -31,6 +31,7 @@ COPY manage.py ./
 COPY gatewaysite ./gatewaysite
 COPY apps ./apps
 COPY templates ./templates
+COPY static ./static
 COPY examples ./examples
 COPY --chmod=0755 deploy/docker-entrypoint.sh /usr/local/bin/tollgate-entrypoint
 USER 10001

@@ -172,6 +172,8 @@ MIDDLEWARE = [
 
 # The OpenAI-compatible API runs on a lean handler (apps/core/asgi_lean.py) with only these middleware.
 TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
+# Pages for people (their error pages stay HTML); every other path answers errors in OpenAI's JSON shape.
+TOLLGATE_HTML_PATH_PREFIXES = ("/admin/", "/dashboard/")
 TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/")
 # API calls one worker process serves at once; beyond it a call gets 503 + Retry-After at once instead of
 # queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as
@@ -266,6 +268,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "spend-flush": {"task": "apps.teams.tasks.spend_flush_task", "schedule": TOLLGATE_SPEND_FLUSH_EVERY},
     "budget-reset": {"task": "apps.teams.tasks.budget_reset_task", "schedule": TOLLGATE_BUDGET_RESET_EVERY},
 }
+# Seconds between roll-ups of new spend rows into the hourly SpendRollup the dashboard reads, and between
+# retention runs; spend rows older than TOLLGATE_SPEND_RETENTION_DAYS (0 = keep them all) are pruned once
+# the roll-up holds them.
+TOLLGATE_SPEND_ROLLUP_EVERY = env_float("TOLLGATE_SPEND_ROLLUP_EVERY", 60.0, minimum=1.0)
+TOLLGATE_SPEND_RETENTION_DAYS = env_int("TOLLGATE_SPEND_RETENTION_DAYS", 0)
+TOLLGATE_SPEND_RETENTION_EVERY = env_float("TOLLGATE_SPEND_RETENTION_EVERY", 3600.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["spend-rollup"] = {"task": "apps.teams.tasks.spend_rollup_task",
+                                        "schedule": TOLLGATE_SPEND_ROLLUP_EVERY}
+if TOLLGATE_SPEND_RETENTION_DAYS > 0:
+    CELERY_BEAT_SCHEDULE["spend-retention"] = {"task": "apps.teams.tasks.spend_retention_task",
+                                               "schedule": TOLLGATE_SPEND_RETENTION_EVERY}
 # Latency probe of every deployment (0 turns it off); feeds latency-based routing, cooldowns and GET /health.
 TOLLGATE_HEALTH_PROBE_INTERVAL = env_float("TOLLGATE_HEALTH_PROBE_INTERVAL", 300.0)
 TOLLGATE_HEALTH_PROBE_TIMEOUT = env_float("TOLLGATE_HEALTH_PROBE_TIMEOUT", 30.0, minimum=0.1)
@@ -284,6 +297,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Our own assets (the dashboard's vendored Chart.js): served from the package, never from a CDN.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = TOLLGATE_MAX_REQUEST_BYTES
 SESSION_COOKIE_HTTPONLY = True

@@ -55,7 +55,13 @@ def spend_log_row(event: SpendEvent) -> SpendLog:
         call_type=event.call_type, prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
         cached_tokens=event.cached_tokens, cost=event.cost, latency_ms=event.latency_ms, ttft_ms=event.ttft_ms,
         status=event.status, error_type=event.error_type[:100], tags=list(event.tags), end_user=event.end_user,
-        start_time=datetime.fromtimestamp(event.start_time, UTC), end_time=datetime.fromtimestamp(event.end_time, UTC))
+        start_time=datetime.fromtimestamp(event.start_time, UTC), end_time=datetime.fromtimestamp(event.end_time, UTC),
+        limit_level=event.limit_level, limit_kind=event.limit_kind, limit_current=decimal_or_none(event.limit_current),
+        limit_max=decimal_or_none(event.limit_max))
+
+
+def decimal_or_none(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def new_events(events: Iterable[SpendEvent]) -> list[SpendEvent]:

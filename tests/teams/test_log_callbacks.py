@@ -145,3 +145,16 @@ def test_calls_through_the_gateway_reach_langfuse_and_s3(upstream_model: Any, tm
         assert sorted(line["model_group"] for line in lines) == ["logged-gpt"] * 3, "s3 takes successes only"
         assert all(s3_object_key(request).startswith("tollgate/") for request in s3.requests)
         assert {a.id for a in answers} and MASTER_KEY not in str(lines)
+
+
+def test_retention_keeps_rows_a_callback_has_not_taken() -> None:
+    from apps.teams.retention import spend_prune
+    from apps.teams.rollup import spend_rollup
+
+    old = timezone.now() - timedelta(days=40)
+    rows = [SpendLog.objects.create(request_id=f"req-old-{n}", model_alias="gpt", start_time=old, end_time=old)
+            for n in range(4)]
+    spend_rollup()
+    LogCallback.objects.create(name="behind", kind="generic_api", cursor=rows[1].id)
+    assert spend_prune(days=30) == 2
+    assert sorted(SpendLog.objects.values_list("request_id", flat=True)) == ["req-old-2", "req-old-3"]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('teams', '0007_soft_budget_alert'),
+        ('teams', '0009_dashboard_rollup_cover'),
     ]
 
     operations = [
