@@ -80,3 +80,5 @@ class DeploymentHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}: {'healthy' if self.healthy else 'unhealthy'}"
+
+from apps.routing.responses_model import StoredResponse  # noqa: E402,F401  (its own module: /v1/responses)
