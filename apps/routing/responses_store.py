@@ -69,11 +69,12 @@ def as_record(row: StoredResponse) -> ResponseRecord:
 
 
 def response_save(record: ResponseRecord) -> None:
-    StoredResponse.objects.update_or_create(response_id=record.response_id, defaults={
-        "key_id": record.key_id, "team_id": record.team_id, "model_group": record.model_group,
-        "deployment_id": record.deployment_id, "provider": record.provider, "upstream_id": record.upstream_id,
-        "previous_response_id": record.previous_response_id, "status": record.status, "body": record.body,
-        "input_items": record.input_items, "context": record.context})
+    """One INSERT (a fresh id each time): no read first, so SQLite never has to upgrade a read lock to write."""
+    StoredResponse.objects.create(
+        response_id=record.response_id, key_id=record.key_id, team_id=record.team_id, model_group=record.model_group,
+        deployment_id=record.deployment_id, provider=record.provider, upstream_id=record.upstream_id,
+        previous_response_id=record.previous_response_id, status=record.status, body=record.body,
+        input_items=record.input_items, context=record.context)
 
 
 def response_find(response_id: str, principal: Principal) -> ResponseRecord | None:

@@ -59,6 +59,7 @@ class ResponsesTwin(RecordingServer):
     def reset(self) -> None:
         super().reset()
         self.stored.clear()
+        self.counter = itertools.count(1)
         self.pace = 0.0
 
     def respond(self, seen: Recorded) -> Reply:
@@ -102,7 +103,7 @@ class ResponsesTwin(RecordingServer):
                                                   "code": "previous_response_not_found"}})
             history = self.stored[previous]["context"]
         items = as_items(body["input"])
-        response = self.answer(body, history + items)
+        response = self.made(body, history + items)
         if body.get("store", True):
             self.stored[response["id"]] = {"response": response, "input": items,
                                            "context": history + items + response["output"]}
@@ -110,7 +111,7 @@ class ResponsesTwin(RecordingServer):
             return Reply.stream(self.events(response), delay=self.pace)
         return Reply.json(200, response)
 
-    def answer(self, body: dict[str, Any], context: list[dict[str, Any]]) -> dict[str, Any]:
+    def made(self, body: dict[str, Any], context: list[dict[str, Any]]) -> dict[str, Any]:
         number = next(self.counter)
         tools = [tool for tool in body.get("tools") or () if tool.get("type") == "function"]
         if tools and context[-1].get("type") != "function_call_output":
