@@ -14,6 +14,7 @@ from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.upstreams import anthropic as anthropic_twin
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.openai_responses import API_KEY, ResponsesTwin
+from tests.upstreams.recording import Reply
 
 REPLY = "This is a mock response to:"  # the chat mock's answer starts so
 WEATHER = {"type": "function", "name": "get_weather", "description": "Weather for a city",
@@ -281,3 +282,21 @@ def test_bare_paths_are_served(http: httpx.Client, chat_llm: str) -> None:
     assert created.status_code == 200
     assert http.get(f"/responses/{created.json()['id']}").json()["output"] == created.json()["output"]
     assert http.post("/openai/v1/responses", json={"model": chat_llm, "input": "hi"}).status_code == 200
+
+
+def test_a_failing_provider_falls_back_to_another_group(sdk: openai.OpenAI, native: str, chat_llm: str,
+                                                       twin: ResponsesTwin) -> None:
+    twin.failing = Reply.json(500, {"error": {"message": "upstream broke", "type": "server_error", "param": None,
+                                              "code": None}})
+    raw = sdk.responses.with_raw_response.create(model=native, input="hello", extra_body={"fallbacks": [chat_llm]})
+    assert raw.headers["x-litellm-attempted-fallbacks"] == "1"
+    assert raw.headers["x-litellm-model-group"] == chat_llm
+    assert raw.parse().output_text == f"{REPLY} hello"
+    assert [request.path for request in twin.requests] == ["/v1/responses"]
+
+
+def test_the_providers_refusal_reaches_the_client_in_openais_shape(sdk: openai.OpenAI, native: str) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.responses.create(model=native, input="hello", extra_body={"frobnicate": 1})
+    assert refused.value.body == {"message": "Unknown parameter: 'frobnicate'.", "type": "invalid_request_error",
+                                  "param": "frobnicate", "code": "unknown_parameter"}

@@ -51,6 +51,7 @@ class ResponsesTwin(RecordingServer):
         self.stored: dict[str, dict[str, Any]] = {}
         self.counter = itertools.count(1)
         self.pace = 0.0
+        self.failing: Reply | None = None  # answered to every create while set
 
     @property
     def api_base(self) -> str:
@@ -61,6 +62,7 @@ class ResponsesTwin(RecordingServer):
         self.stored.clear()
         self.counter = itertools.count(1)
         self.pace = 0.0
+        self.failing = None
 
     def respond(self, seen: Recorded) -> Reply:
         expected = f"Bearer {self.api_key}" if self.auth_header == "authorization" else self.api_key
@@ -89,6 +91,8 @@ class ResponsesTwin(RecordingServer):
         return Reply.json(200, stored["response"])
 
     def create(self, body: dict[str, Any]) -> Reply:
+        if self.failing is not None:
+            return self.failing
         unknown = sorted(set(body) - KNOWN_FIELDS)
         if unknown:
             return Reply.json(400, {"error": {"message": f"Unknown parameter: '{unknown[0]}'.",
