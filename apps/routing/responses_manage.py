@@ -1,8 +1,8 @@
 """Stored responses read, listed, deleted and cancelled: only by the key (or team) that made them.
 
 A response passed through to a provider with the Responses API lives there too: deleting or cancelling it is
-forwarded to the deployment that made it, and one still running upstream (queued, in progress) is read from there.
-A finished response cannot change, so it is answered from the database.
+forwarded to the deployment that made it. Reading is answered from the database: a stored response is a finished
+one (background responses, which change after their call, are not served), so it is what the provider holds.
 """
 from __future__ import annotations
 
@@ -20,9 +20,6 @@ from apps.routing.responses_store import ResponseRecord
 from apps.routing.responses_turn import gateway_id
 from apps.routing.snapshot import DeploymentRecord, routing_table
 from apps.teams.auth import Principal
-
-RUNNING = frozenset({"queued", "in_progress"})
-
 
 class ResponseNotFound(NotFound):
     code = "response_not_found"
@@ -65,12 +62,7 @@ async def forwarded(record: ResponseRecord, *, method: str, suffix: str = "") ->
 
 async def response_retrieve(principal: Principal, response_id: str) -> dict[str, Any]:
     """`GET /v1/responses/{id}`."""
-    record = await owned(principal, response_id)
-    if not record.passed_through or record.status not in RUNNING:
-        return record.body
-    body = await forwarded(record, method="GET")
-    await store.body_set(response_id, body)
-    return body
+    return (await owned(principal, response_id)).body
 
 
 async def response_delete(principal: Principal, response_id: str) -> dict[str, Any]:

@@ -111,7 +111,7 @@ def chat_part(part: Mapping[str, Any], where: str, problems: list[str]) -> dict[
         return {"type": "file", "file": file}
     if kind == "input_audio" and isinstance(part.get("input_audio"), dict):
         return {"type": "input_audio", "input_audio": part["input_audio"]}
-    problems.append(f"{where}: a {kind} part by file id")
+    problems.append(f"{where}: an '{kind}' part given by file id")
     return None
 
 

@@ -3,7 +3,7 @@ renamed to the gateway's, usage and the final response picked out for billing an
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from apps.core import jsonutil
@@ -68,7 +68,6 @@ class Renamer:
 
     encode: Callable[[str], str]  # provider id -> gateway id
     previous_response_id: str | None = None
-    seen: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, response: dict[str, Any]) -> dict[str, Any]:
         upstream = str(response.get("id") or "")

@@ -190,10 +190,11 @@ class ResponsesStreamState:
 
 def new_state(body: Mapping[str, Any], *, response_id: str, model: str,
               previous_response_id: str | None) -> ResponsesStreamState:
-    """A stream state for request `body`, answering as `response_id`."""
+    """A stream state for request `body`, answering as `response_id` (for `model` until the chunks name theirs)."""
     def shell(*, output: list[dict[str, Any]], status: str, finish_reason: str | None, usage: Usage | None,
-              model: str = model) -> dict[str, Any]:
-        return response_object(body, response_id=response_id, model=model or fallback, output=output, status=status,
-                               finish_reason=finish_reason, usage=usage, previous_response_id=previous_response_id)
-    fallback = model
+              model: str) -> dict[str, Any]:
+        return response_object(body, response_id=response_id, model=model or default_model, output=output,
+                               status=status, finish_reason=finish_reason, usage=usage,
+                               previous_response_id=previous_response_id)
+    default_model = model
     return ResponsesStreamState(shell=shell)
