@@ -300,3 +300,22 @@ def test_the_providers_refusal_reaches_the_client_in_openais_shape(sdk: openai.O
         sdk.responses.create(model=native, input="hello", extra_body={"frobnicate": 1})
     assert refused.value.body == {"message": "Unknown parameter: 'frobnicate'.", "type": "invalid_request_error",
                                   "param": "frobnicate", "code": "unknown_parameter"}
+
+
+def test_azure_gets_the_body_on_its_responses_path(sdk: openai.OpenAI, transactional_db: None) -> None:
+    with ResponsesTwin(api_key="azure-key", auth_header="api-key") as azure:
+        deploy("resp-azure", provider="azure", provider_model="my-gpt-41", api_base=azure.url, api_key="azure-key")
+        response = sdk.responses.create(model="resp-azure", input="hello")
+        streamed = sdk.responses.create(model="resp-azure", input="again", previous_response_id=response.id,
+                                        stream=True)
+        final = [event for event in streamed if event.type == "response.completed"][0].response
+        sdk.responses.delete(final.id)
+    assert response.output_text == "Responses twin heard: hello"
+    assert ids.decode(final.id).provider == "azure"  # type: ignore[union-attr]
+    assert [(seen.method, seen.path, seen.query) for seen in azure.requests] == [
+        ("POST", "/openai/v1/responses", {"api-version": ["preview"]}),
+        ("POST", "/openai/v1/responses", {"api-version": ["preview"]}),
+        ("DELETE", "/openai/v1/responses/resp_twin2", {"api-version": ["preview"]})]
+    assert azure.requests[1].json() == {"model": "my-gpt-41", "input": "again", "previous_response_id": "resp_twin1",
+                                        "stream": True}
+    assert azure.failures == []

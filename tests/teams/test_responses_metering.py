@@ -125,3 +125,13 @@ def test_hang_up_on_a_passthrough_stream_closes_the_upstream(cast: Cast, twin: R
     assert twin.hangup_event.wait(10)
     [row] = wait_for_spend_rows(1, key_id=cast.bob.key.pk)  # type: ignore[union-attr]
     assert (row.status, row.error_type, row.provider) == ("cancelled", "client_disconnected", "openai")
+
+
+def test_the_keys_rate_limit_applies(cast: Cast, priced: Any, gateway: GatewayProcess) -> None:
+    priced()
+    _, secret = make_key(cast.bob.user, cast.team_a, rpm_limit=1)
+    with client(gateway, secret) as http:
+        first, second = create(http), create(http)
+    assert (first.status_code, second.status_code) == (200, 429)
+    assert second.headers["Retry-After"]
+    assert set(second.json()["error"]) == {"message", "type", "param", "code"}

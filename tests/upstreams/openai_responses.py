@@ -67,7 +67,7 @@ class ResponsesTwin(RecordingServer):
     def respond(self, seen: Recorded) -> Reply:
         expected = f"Bearer {self.api_key}" if self.auth_header == "authorization" else self.api_key
         assert seen.headers.get(self.auth_header) == expected, f"wrong {self.auth_header}"
-        path = seen.path.removeprefix("/v1").removeprefix("/openai")
+        path = seen.path.removeprefix("/openai").removeprefix("/v1")  # OpenAI's path, and Azure's v1 one
         parts = path.strip("/").split("/")
         assert parts[0] == "responses", f"no route {seen.path}"
         if len(parts) == 1:
