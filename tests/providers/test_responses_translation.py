@@ -156,3 +156,21 @@ def test_other_providers_are_served_over_chat(provider: str) -> None:
     from apps.providers.registry import adapter_for
 
     assert responses_endpoint(adapter_for(provider)) is None
+
+
+def test_a_passed_stream_renames_only_the_response_and_keeps_the_rest() -> None:
+    from apps.providers.base import Frame
+    from apps.providers.responses.passthrough import PassedStream, Renamer
+
+    reader = PassedStream(rename=Renamer(encode=lambda value: f"gw-{value}", previous_response_id="gw-prev"))
+    delta = b'{"type":"response.output_text.delta","delta":"Hi","item_id":"msg_1"}'
+    out = [reader.feed(Frame(data=delta, event="response.output_text.delta")),
+           reader.feed(Frame(data=b"[DONE]")),
+           reader.feed(Frame(data=b'{"type":"response.completed","response":{"id":"resp_1","usage":'
+                                  b'{"input_tokens":3,"output_tokens":1}}}', event="response.completed"))]
+    assert out[0] == b"event: response.output_text.delta\ndata: " + delta + b"\n\n"
+    assert out[1] == b"data: [DONE]\n\n"
+    assert json.loads(out[2].split(b"data: ", 1)[1])["response"]["id"] == "gw-resp_1"
+    assert reader.final is not None and reader.final["previous_response_id"] == "gw-prev"
+    assert (reader.usage, reader.generated_chars, reader.upstream_id) == (
+        Usage(prompt_tokens=3, completion_tokens=1), 2, "resp_1")

@@ -37,7 +37,10 @@ class PassedStream:
         """The bytes the client gets for one upstream event."""
         if not frame.data:
             return b""
-        data = jsonutil.loads(frame.data)
+        try:
+            data = jsonutil.loads(frame.data)
+        except jsonutil.JSONDecodeError:  # not an event of the API (a `[DONE]` some servers add): passed on as is
+            return frame_bytes(frame, frame.data)
         kind = data.get("type") if isinstance(data, dict) else None
         if kind in DELTAS and isinstance(data.get("delta"), str):
             self.generated_chars += len(data["delta"])
