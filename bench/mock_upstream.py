@@ -4,7 +4,9 @@ It must never be what limits a benchmark, so it does the least work that still s
 one buffer per connection, pipelined requests answered in order, `Content-Length` bodies, and canned
 bytes built once at start. A body containing `"stream":true` gets the SSE variant (role, content deltas,
 finish, usage, `[DONE]`) as one chunked response; anything else on `/chat/completions` gets the
-`chat.completion` JSON, and `/search` a Perplexity search answer. Run it with `python -m bench.mock_upstream --port 0`; it prints `READY <port>`.
+`chat.completion` JSON, `/search` a Perplexity search answer, and `/responses` a Responses API `response`
+(non-streamed), its id numbered per answer as a provider's ids are unique. Run it with
+`python -m bench.mock_upstream --port 0`; it prints `READY <port>`.
 """
 from __future__ import annotations
 
@@ -50,6 +52,21 @@ def stream_events() -> list[bytes]:
     return events
 
 
+def response_body(number: int) -> bytes:
+    """The canned Responses API answer, with its own id."""
+    return (b'{"id":"resp_bench%d","object":"response","created_at":1700000000,"status":"completed","model":"'
+            % number + MODEL.encode() + b"\"" + RESPONSE_REST)
+
+
+RESPONSE_REST = json.dumps({
+    "output": [{"type": "message", "id": "msg_bench", "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": "".join(REPLY_WORDS), "annotations": []}]}],
+    "usage": {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": len(REPLY_WORDS),
+              "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 12 + len(REPLY_WORDS)}},
+    separators=(",", ":")).encode().replace(b"{", b",", 1)
+RESPONSE_NUMBERS = iter(range(1, 1 << 62))
+
+
 def http_response(status: str, content_type: bytes, body: bytes) -> bytes:
     return (b"HTTP/1.1 " + status.encode() + b"\r\ncontent-type: " + content_type
             + b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\nconnection: keep-alive\r\n\r\n" + body)
@@ -91,6 +108,8 @@ def answer(head: bytes, body: bytes) -> bytes:
         return MODELS
     if path.endswith(b"/search"):
         return SEARCH
+    if path.endswith(b"/responses"):
+        return http_response("200 OK", b"application/json", response_body(next(RESPONSE_NUMBERS)))
     return NOT_FOUND
 
 

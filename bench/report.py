@@ -129,6 +129,9 @@ def search_table(rows: list[Row]) -> list[str]:
 
 def search_checks(rows: list[Row]) -> list[Check]:
     return versus_chat_checks(rows, "search", "/v1/search")
+def responses_table(rows: list[Row]) -> list[str]:
+    """/v1/responses (passed through to the mock's /v1/responses, each stored) beside chat at the same rate."""
+    return versus_chat_table(rows, "responses")
 
 
 def overload_table(rows: list[Row]) -> list[str]:
@@ -278,6 +281,7 @@ def markdown(results: dict[str, Any]) -> str:
              "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
              "## Anthropic /v1/messages", "", *messages_table(rows), "",
              "## Search /v1/search", "", *search_table(rows), "",
+             "## OpenAI /v1/responses (passed through, stored)", "", *responses_table(rows), "",
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

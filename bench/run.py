@@ -43,6 +43,9 @@ STREAM_BODY = json.dumps({**json.loads(CHAT_BODY), "stream": True,
 # The same conversation as CHAT_BODY on Anthropic's /v1/messages (translated to chat for the OpenAI-compatible mock).
 MESSAGES_BODY = json.dumps({"model": MODEL, "max_tokens": 256, "system": "You are a helpful assistant.", "messages": [
     {"role": "user", "content": "Say hello to the benchmark in one short sentence."}]}).encode()
+# The same conversation on OpenAI's /v1/responses (passed through to the mock's /v1/responses, and stored).
+RESPONSES_BODY = json.dumps({"model": MODEL, "max_output_tokens": 256, "instructions": "You are a helpful assistant.",
+                             "input": "Say hello to the benchmark in one short sentence."}).encode()
 
 # A LiteLLM Search API call to the bench's Perplexity-shaped search tool (the mock answers 5 results).
 SEARCH_BODY = json.dumps({"query": "benchmark search", "max_results": 5}).encode()
@@ -80,6 +83,7 @@ class Plan:
     stream_rates: list[int]
     messages_rates: list[int]
     search_rates: list[int]
+    responses_rates: list[int]
     connections: int
     soak_calls: int
     profile: bool
@@ -179,6 +183,11 @@ class Bench:
         for rate in plan.search_rates:
             self.measured(target=target, kind="search", run=partial(
                 loadgen.run_k6, url=search_url, body=SEARCH_BODY, headers=headers, rate=rate,
+                duration=plan.duration))
+        responses_url = url.replace("/v1/chat/completions", "/v1/responses")
+        for rate in plan.responses_rates:
+            self.measured(target=target, kind="responses", run=partial(
+                loadgen.run_k6, url=responses_url, body=RESPONSES_BODY, headers=headers, rate=rate,
                 duration=plan.duration))
 
     def warm_up(self, *, target: str, url: str, key: str | None) -> None:
@@ -343,6 +352,7 @@ def plan_for(args: argparse.Namespace) -> Plan:
     duration = args.duration or (5.0 if args.quick else 20.0)
     return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500], messages_rates=[500],
                 search_rates=[500],
+                responses_rates=[500],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,

@@ -14,6 +14,7 @@ from apps.routing.api import router as openai_router
 from apps.routing.health import health_router
 from apps.routing.messages_api import router as messages_router
 from apps.routing.search_api import router as search_router
+from apps.routing.responses_api import router as responses_router
 
 logger = logging.getLogger("tollgate.api")
 
@@ -21,6 +22,7 @@ api = NinjaAPI(title="Tollgate", version="1", docs_url="/docs", openapi_url="/op
 api.add_router("", openai_router)
 api.add_router("", messages_router)
 api.add_router("", search_router)
+api.add_router("", responses_router)
 api.add_router("/health", health_router)
 
 

@@ -83,3 +83,4 @@ class DeploymentHealth(models.Model):
 
 
 from apps.routing.search_models import SearchTool  # noqa: E402,F401 - a model of this app, in its own module
+from apps.routing.responses_model import StoredResponse  # noqa: E402,F401  (its own module: /v1/responses)

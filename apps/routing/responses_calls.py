@@ -1,0 +1,140 @@
+"""The /v1/responses call flow: the chat path's access, admission, routing and metering, with the Responses API in.
+
+Each attempt either sends the body to a deployment whose provider has the Responses API (OpenAI, Azure), renaming
+the ids in its answer to the gateway's, or sends the chat call the body stands for and builds the Response from
+the answer. Either way the call is admitted and routed as that chat call, and logged as `aresponses`. A stored
+response (`store` not false) is written before the answer leaves, so the next turn finds it on any replica.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from apps.core import jsonutil
+from apps.providers import transport
+from apps.providers.adapters.responses_api import responses_endpoint
+from apps.providers.base import ChatCompletion, Usage
+from apps.providers.registry import adapter_for
+from apps.providers.responses import ids
+from apps.providers.responses.output import chat_response, usage_from_responses
+from apps.providers.responses.passthrough import PassedStream, Renamer
+from apps.providers.responses.stream import new_state
+from apps.routing.admission import admit_chat
+from apps.routing.calls import metered, table_for, target_for
+from apps.routing.prices import deployment_price
+from apps.routing.responses_parsing import ResponsesRequest
+from apps.routing.responses_stream import PassthroughResponses, ResponsesStream, TranslatedResponses
+from apps.routing.responses_turn import CALL_TYPE, Turn, gateway_id, saved, turn_for
+from apps.routing.router import Served
+from apps.routing.snapshot import DeploymentRecord, RoutingTable
+from apps.teams.auth import Principal
+from apps.teams.metering import Meter
+from apps.teams.stream_meter import MeteredStream
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One attempt's answer: a provider's Response object (passed through) or a chat completion (bridged)."""
+
+    usage: Usage
+    upstream: dict[str, Any] | None = None
+    completion: ChatCompletion | None = None
+
+
+async def admitted(principal: Principal, request: ResponsesRequest,
+                   request_id: str) -> tuple[RoutingTable, Meter, Turn]:
+    """The routing table, the call's reservation (admitted as its chat call) and the turn as routed."""
+    turn = await turn_for(principal, request)
+    table, call = await table_for(principal, turn.bridged.call)
+    turn = turn.routed_as(call.model)
+    meter = await admit_chat(principal, table, call, request.options, request_id=request_id, call_type=CALL_TYPE)
+    return table, meter, turn
+
+
+def answer_body(turn: Turn, served: Served[Answer]) -> tuple[str, str, dict[str, Any]]:
+    """(gateway id, provider id when passed through, the Response object the client gets)."""
+    deployment, answer = served.deployment, served.value
+    previous = turn.request.previous_response_id or None
+    if answer.upstream is not None:
+        upstream_id = str(answer.upstream.get("id") or "")
+        renamer = Renamer(encode=lambda value: gateway_id(deployment, value), previous_response_id=previous)
+        return gateway_id(deployment, upstream_id), upstream_id, renamer(answer.upstream)
+    assert answer.completion is not None
+    response_id = gateway_id(deployment, ids.new_upstream_id())
+    body = chat_response(answer.completion.body, answer.usage, turn.request.body, response_id=response_id,
+                         model=deployment.target.model, previous_response_id=previous)
+    return response_id, "", body
+
+
+async def responses_create(principal: Principal, request: ResponsesRequest, *,
+                           request_id: str = "") -> Served[dict[str, Any]]:
+    """A whole Response from the first deployment that gives one, stored before it is returned."""
+    table, meter, turn = await admitted(principal, request, request_id)
+
+    async def attempt(deployment: DeploymentRecord) -> Answer:
+        target = target_for(deployment, request.options)
+        adapter = adapter_for(target.provider)
+        endpoint = responses_endpoint(adapter)
+        if endpoint is not None:
+            _, raw = await transport.send(adapter, endpoint.create(turn.upstream_body(deployment), target), target)
+            data = jsonutil.loads(raw)
+            return Answer(usage=usage_from_responses(data.get("usage")), upstream=data)
+        turn.check_bridgeable(deployment)
+        completion = await transport.send_chat(adapter, turn.bridged.call, target)
+        return Answer(usage=completion.usage, completion=completion)
+
+    served = await metered(meter, table, turn.bridged.call, request.options, attempt)
+    meter.finish_soon(served.deployment, served.value.usage, price=deployment_price(served.deployment))
+    response_id, upstream_id, body = answer_body(turn, served)
+    if request.store:
+        await saved(turn.record(principal, response_id=response_id, deployment=served.deployment,
+                                group=served.model_group or turn.bridged.call.model, upstream_id=upstream_id,
+                                body=body))
+    return Served(body, served.deployment, served.attempts, fallback_depth=served.fallback_depth,
+                  model_group=served.model_group)
+
+
+async def responses_stream(principal: Principal, request: ResponsesRequest, *,
+                           request_id: str = "") -> Served[ResponsesStream]:
+    """An open stream of Responses events; failures before the first byte fail over like any other call."""
+    table, meter, turn = await admitted(principal, request, request_id)
+
+    async def attempt(deployment: DeploymentRecord) -> PassthroughResponses | transport.ChatStream:
+        target = target_for(deployment, request.options)
+        adapter = adapter_for(target.provider)
+        endpoint = responses_endpoint(adapter)
+        if endpoint is None:
+            turn.check_bridgeable(deployment)
+            return await transport.open_chat_stream(adapter, turn.bridged.call, target)
+        response = await transport.open_stream(adapter, endpoint.create(turn.upstream_body(deployment), target),
+                                               target)
+        renamer = Renamer(encode=lambda value: gateway_id(deployment, value),
+                          previous_response_id=request.previous_response_id or None)
+        return PassthroughResponses(response, PassedStream(rename=renamer), target=target)
+
+    served = await metered(meter, table, turn.bridged.call, request.options, attempt)
+    deployment, price = served.deployment, deployment_price(served.deployment)
+    group = served.model_group or turn.bridged.call.model
+    stream: ResponsesStream
+    if isinstance(served.value, PassthroughResponses):
+        stream = served.value.finished_by(meter=meter, deployment=deployment, price=price,
+                                          store=stored_as(principal, turn, deployment, group, passed=True))
+    else:
+        chat = MeteredStream(served.value, meter=meter, deployment=deployment, price=price)
+        response_id = gateway_id(deployment, ids.new_upstream_id())
+        state = new_state(request.body, response_id=response_id, model=deployment.target.model,
+                          previous_response_id=request.previous_response_id or None)
+        stream = TranslatedResponses(chat, state, store=stored_as(principal, turn, deployment, group, passed=False))
+    return Served(stream, deployment, served.attempts, fallback_depth=served.fallback_depth,
+                  model_group=served.model_group)
+
+
+def stored_as(principal: Principal, turn: Turn, deployment: DeploymentRecord, group: str, *, passed: bool) -> Any:
+    """What a stream calls with its final Response (and the provider's id) to store it; None when not stored."""
+    if not turn.request.store:
+        return None
+
+    async def store(body: dict[str, Any], upstream_id: str) -> None:
+        await saved(turn.record(principal, response_id=str(body["id"]), deployment=deployment, group=group,
+                                upstream_id=upstream_id if passed else "", body=body))
+    return store
