@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)
     path("routes", RouteList.as_view()),
+    path("", include("apps.agents.urls")),  # /v1/agents and /a2a/ (served by the lean handler; listed for /routes)
     path("", api.urls),
 ]
 
