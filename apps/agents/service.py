@@ -99,9 +99,9 @@ async def stream(ctx: CallContext, params: Any) -> AsyncIterator[Json]:
 
 async def get(ctx: CallContext, params: Any) -> Task:
     params = require_object(params)
-    stored = await store.task_load(require_string(params, "id"), agent_id=ctx.agent.agent_id,
-                                   owner=owner_filter(ctx.principal))
-    return with_history(stored.task, optional_int(params, "historyLength"))
+    task_id, history = require_string(params, "id"), optional_int(params, "historyLength")
+    stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
+    return with_history(stored.task, history)
 
 
 async def list_tasks(ctx: CallContext, params: Any) -> Json:

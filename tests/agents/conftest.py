@@ -19,10 +19,16 @@ from tests.upstreams.openai import OpenAIUpstream
 PRICE_PER_TOKEN = Decimal("0.001")  # priced-gpt: a mock answer to one word costs 0.001 x (4 + 7) tokens
 
 
+class AgentGatewayProcess(GatewayProcess):
+    """It imports the in-code agents' module (and a2a-sdk's types with it) at start: give a loaded machine time."""
+
+    READY_SECONDS = 90.0
+
+
 @pytest.fixture(scope="session")
 def agent_gateway(django_db_setup: Any, django_db_blocker: Any,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    server = GatewayProcess(log_dir=tmp_path_factory.mktemp("agents"),
+    server = AgentGatewayProcess(log_dir=tmp_path_factory.mktemp("agents"),
                             extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents"})
     yield server
     server.stop()

@@ -26,6 +26,8 @@ from a2a.server.tasks.inmemory_task_store import InMemoryTaskStore
 from a2a.server.tasks.task_updater import TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Part, Task, TaskState, TaskStatus
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -80,8 +82,7 @@ class SdkAgent:
         handler = DefaultRequestHandler(agent_executor=self.executor, task_store=InMemoryTaskStore(), agent_card=card)
         routes = [*create_agent_card_routes(agent_card=card),
                   *create_jsonrpc_routes(request_handler=handler, rpc_url="/rpc", enable_v0_3_compat=True)]
-        app = Starlette(routes=routes)
-        app.middleware("http")(self.record)
+        app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=self.record)])
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -107,7 +108,7 @@ class PollingAgent(RecordingServer):
     """A 0.3 agent that is still `working` when message/send returns; tasks/get completes it on poll `polls`."""
 
     def __init__(self, *, polls: int = 2) -> None:
-        super().__init__(self.answer)
+        super().__init__(self.respond_to)
         self.polls = polls
         self.gets = 0
 
@@ -123,7 +124,7 @@ class PollingAgent(RecordingServer):
         return {"kind": "task", "id": "remote-task-1", "contextId": "remote-ctx-1", "status": {"state": state},
                 "artifacts": artifacts}
 
-    def answer(self, request: Recorded) -> Reply:
+    def respond_to(self, request: Recorded) -> Reply:
         if request.method == "GET":
             return Reply.json(200, self.card())
         body = request.json()
