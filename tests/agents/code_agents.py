@@ -27,7 +27,8 @@ class BusyAgent(Agent):
     async def process(self, query: str) -> str:
         answers = []
         for word in query.split():
-            response = await acompletion(model="priced-gpt", messages=[{"role": "user", "content": word}])
+            response = await acompletion(model="priced-gpt", max_tokens=10,
+                                         messages=[{"role": "user", "content": word}])
             answers.append(response.choices[0].message.content)
         return " | ".join(answers)
 

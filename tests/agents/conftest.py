@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from apps.agents.models import Agent
+from apps.agents.registry import GENERATION
+from apps.core.state import state
 from apps.core.secrets import encrypt
 from apps.routing.models import Deployment, RouterSettings
 from tests.conftest import MASTER_KEY, GatewayProcess
@@ -45,10 +47,22 @@ def models(transactional_db: None, upstream: OpenAIUpstream) -> OpenAIUpstream:
     return upstream
 
 
+MODEL_FIELDS = ("rpm_limit", "allowed_teams", "allowed_keys", "enabled")
+
+
 def hosted(name: str, *, model: str = "gpt-4o", prompt: str = "You are helpful.", **params: Any) -> Agent:
+    """A hosted agent row as the admin makes one (`rpm_limit`, `allowed_*` and `enabled` are its columns)."""
+    columns = {field: params.pop(field) for field in MODEL_FIELDS if field in params}
     return Agent.objects.create(agent_name=name, kind="hosted", description=f"{name} (hosted)",
                                 litellm_params={"model": model, "system_prompt": prompt, **params},
-                                agent_card_params={"name": name, "description": f"{name} (hosted)"})
+                                agent_card_params={"name": name, "description": f"{name} (hosted)"}, **columns)
+
+
+@pytest.fixture(autouse=True)
+def fresh_agent_table() -> Iterator[None]:
+    """The gateway process rereads its agents after each test's rows are flushed (a flush sends no signal)."""
+    yield
+    state().bump_generation(GENERATION)
 
 
 def a2a_http(gateway: GatewayProcess, key: str = MASTER_KEY, **headers: str) -> httpx.AsyncClient:
