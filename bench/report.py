@@ -84,11 +84,12 @@ def stream_table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def messages_table(rows: list[Row]) -> list[str]:
-    """/v1/messages (Anthropic in, the OpenAI-compatible mock out) beside chat at the same target and rate."""
+def beside_chat(rows: list[Row], kind: str, label: str) -> list[str]:
+    """The rows of `kind` beside chat at the same target and rate: CPU per call and its ratio to chat's."""
     lines = ["| target | tool | load | achieved calls/s | p50 / p99 ms | errors | gateway CPU ms/call "
-             "| chat CPU ms/call (same rate) | messages / chat |", "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
-    for row in of_kind(rows, "messages"):
+             f"| chat CPU ms/call (same rate) | {label} / chat |",
+             "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for row in of_kind(rows, kind):
         cpu = row["cpu_ms_per_call"].get("gateway", 0)
         chat = find(rows, row["target"], "chat", row.get("target_rate"))
         chat_cpu = chat["cpu_ms_per_call"].get("gateway", 0) if chat else None
@@ -97,6 +98,16 @@ def messages_table(rows: list[Row]) -> list[str]:
         lines.append(f"| {row['target']} | {row['tool']} | {row['target_rate']:.0f}/s fixed | {row['achieved_rate']:.0f} "
                      f"| {latency} | {row['errors']} | {cpu:.3f} | {'-' if chat_cpu is None else f'{chat_cpu:.3f}'} | {ratio} |")
     return lines
+
+
+def messages_table(rows: list[Row]) -> list[str]:
+    """/v1/messages (Anthropic in, the OpenAI-compatible mock out) beside chat at the same target and rate."""
+    return beside_chat(rows, "messages", "messages")
+
+
+def a2a_table(rows: list[Row]) -> list[str]:
+    """A2A 1.0 SendMessage to a hosted agent (a stored task around one chat call) beside chat at the same rate."""
+    return beside_chat(rows, "a2a", "a2a")
 
 
 def messages_checks(rows: list[Row]) -> list[Check]:
@@ -258,6 +269,7 @@ def markdown(results: dict[str, Any]) -> str:
              "stored: the next phase starts after that). TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
              "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
              "## Anthropic /v1/messages", "", *messages_table(rows), "",
+             "## A2A (SendMessage to a hosted agent)", "", *a2a_table(rows), "",
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

@@ -34,6 +34,7 @@ def test_a_push_config_given_with_the_message_gets_the_ended_task(agent_gateway:
         "configuration": {"taskPushNotificationConfig": {"url": f"{receiver.url}/hook", "token": "tok-1",
                                                          "authentication": {"scheme": "Bearer",
                                                                             "credentials": "cred-1"}}}})["task"]
+    assert task["status"]["state"] == "TASK_STATE_COMPLETED", task["status"]
     [pushed] = wait_until(lambda: list(receiver.requests))
     assert (pushed.path, pushed.headers["x-a2a-notification-token"], pushed.headers["authorization"]) == (
         "/hook", "tok-1", "Bearer cred-1")
