@@ -3,6 +3,7 @@ binding beside it, and the agent card at the well-known paths. Every call needs 
 agent; an unknown agent and one the key may not use answer alike."""
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.http.response import HttpResponseBase
 
 from apps.agents import jsonrpc
 from apps.agents.cards import agent_card
-from apps.agents.errors import A2AError, Unauthenticated, VersionNotSupported
+from apps.agents.errors import A2AError, InternalError, Unauthenticated, VersionNotSupported
 from apps.agents.ids import new_id
 from apps.agents.registry import agent_table, may_call
 from apps.agents.turns import CallContext, a2a_error
@@ -21,7 +22,7 @@ from apps.core.http import read_body, request_id
 from apps.core.responses import json_response, sse_event, sse_response
 from apps.teams.auth import Principal, authenticate
 
-AgentNotFoundCode = -32001
+logger = logging.getLogger("tollgate.agents")
 
 
 class AgentUnknown(A2AError):
@@ -98,6 +99,10 @@ async def jsonrpc_view(request: HttpRequest, agent_id: str) -> HttpResponseBase:
     except GatewayError as error:
         failure = a2a_error(error)
         return rpc_answer(jsonrpc.failure(envelope_id, failure, version=version), rid=rid, error=failure)
+    except Exception:  # never an HTML page or the body in the log; the traceback goes to the log only
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        internal = InternalError("Internal error; the request id is in x-request-id.")
+        return rpc_answer(jsonrpc.failure(envelope_id, internal, version=version), rid=rid, error=internal)
 
 
 async def dispatch(request: HttpRequest, ctx: CallContext, envelope: jsonrpc.Envelope,
@@ -143,6 +148,10 @@ def rest_errors(view: Callable[..., Awaitable[Any]]) -> RestView:
         except GatewayError as error:
             failure = a2a_error(error)
             return json_response(failure.rest(), status=failure.http_status, headers={"x-request-id": rid})
+        except Exception:  # as JSON-RPC: the binding's error shape, the traceback in the log only
+            logger.exception("unhandled error on %s %s", request.method, request.path)
+            internal = InternalError("Internal error; the request id is in x-request-id.")
+            return json_response(internal.rest(), status=500, headers={"x-request-id": rid})
         if isinstance(result, HttpResponseBase):
             return result
         return json_response(result, headers={"x-request-id": rid})

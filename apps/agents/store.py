@@ -2,11 +2,13 @@
 subscriptions; cancel requests for a task running elsewhere go through the shared state backend."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 
 from apps.agents.errors import TaskNotFound
 from apps.agents.wire import Json, Task
@@ -29,9 +31,20 @@ class StoredTask:
         return self.task.get("status", {}).get("state", "TASK_STATE_UNSPECIFIED")
 
 
+_sqlite_lock: asyncio.Lock | None = None
+
+
 async def in_thread(function: Callable[..., T], **kwargs: Any) -> T:
-    """Run an ORM function off the event loop, with a live connection."""
-    return await sync_to_async(with_fresh_connection(function), thread_sensitive=False)(**kwargs)
+    """Run an ORM function off the event loop, with a live connection. On SQLite (embedded: one process) they
+    run one at a time: two threads writing at once get "database is locked"."""
+    run = sync_to_async(with_fresh_connection(function), thread_sensitive=False)
+    if connection.vendor != "sqlite":
+        return await run(**kwargs)
+    global _sqlite_lock
+    if _sqlite_lock is None:
+        _sqlite_lock = asyncio.Lock()
+    async with _sqlite_lock:
+        return await run(**kwargs)
 
 
 def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None) -> None:
