@@ -147,13 +147,16 @@ def config_agent_id(entry: dict[str, Any]) -> str:
 
 
 def agents_sync_from_config(entries: tuple[dict[str, Any], ...]) -> None:
-    """Make config-sourced agents match `agent_list` (create, update, remove the ones it dropped)."""
+    """Make config-sourced agents match `agent_list` (remove the ones it dropped, then create and update)."""
+    wanted = {config_agent_id(entry): entry for entry in entries}
+    Agent.objects.filter(source="config").exclude(agent_id__in=list(wanted)).delete()
     existing = {row.agent_id: row for row in Agent.objects.select_for_update().filter(source="config")}
-    for entry in entries:
-        agent_id = config_agent_id(entry)
-        row = existing.pop(agent_id, None) or Agent(agent_id=agent_id, source="config", created_by="config")
+    for agent_id, entry in wanted.items():
+        if name_taken(str(entry["agent_name"]).strip(), other_than=agent_id):
+            raise InvalidRequest(f"an agent named {entry['agent_name']} already exists outside config.yaml",
+                                 param="agent_name", code="agent_exists")
+        row = existing.get(agent_id) or Agent(agent_id=agent_id, source="config", created_by="config")
         apply_fields(row, checked_body({k: v for k, v in entry.items() if k in AGENT_FIELDS}, partial=False))
         row.updated_by = "config"
         row.save()
-    Agent.objects.filter(pk__in=list(existing)).delete()
     snapshot_bump(GENERATION)

@@ -104,6 +104,15 @@ def test_agent_list_in_config_is_loaded_with_litellm_ids(transactional_db: None,
     assert Agent.objects.count() == 0
 
 
+def test_a_config_agent_may_not_take_a_database_agents_name(transactional_db: None, tmp_path: Path) -> None:
+    hosted("mine")
+    config = tmp_path / "config.yaml"
+    config.write_text("model_list: []\nagent_list:\n  - agent_name: mine\n    agent_card_params: {name: mine}\n"
+                      "    litellm_params: {model: gpt-4o}\n")
+    with pytest.raises(ConfigError, match="agent_list: an agent named mine already exists outside config.yaml"):
+        deployments_sync_from_config(config=load_config_file(config, set(ADAPTERS)))
+
+
 def test_a_bad_agent_list_names_its_entry(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("model_list: []\nagent_list:\n  - agent_card_params: {}\n")
