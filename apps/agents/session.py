@@ -12,7 +12,6 @@ from typing import Any
 from apps.agents.errors import A2AError
 from apps.agents.registry import AgentRecord, agent_table, may_call
 from apps.providers.base import ChatCall
-from apps.providers.sdk import OpenAIObject
 from apps.providers.sdk_session import current_session as sdk_session
 from apps.routing import calls
 from apps.routing.parsing import CallOptions
@@ -44,6 +43,8 @@ class AgentSession:
     async def acompletion(self, model: str, messages: list[dict[str, Any]], *, stream: bool,
                           options: dict[str, Any]) -> Any | AsyncGenerator[Any, None]:
         """`apps.providers.acompletion` inside the session."""
+        from apps.providers.sdk import OpenAIObject  # the SDK (and openai's types) only where an agent uses it
+
         if not stream:
             return OpenAIObject(await self.chat(model, messages, options))
         call = ChatCall(model=model, messages=messages, stream=True, params=options)  # type: ignore[arg-type]
@@ -66,7 +67,9 @@ class AgentSession:
         return await answer_of(child, query)
 
 
-async def chunks(stream: Any) -> AsyncGenerator[OpenAIObject, None]:
+async def chunks(stream: Any) -> AsyncGenerator[Any, None]:
+    from apps.providers.sdk import OpenAIObject
+
     async for batch in stream.batches():
         for chunk in batch:
             yield OpenAIObject(chunk.body)
