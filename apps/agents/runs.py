@@ -43,6 +43,7 @@ class TaskRun:
     events: list[Json] = field(default_factory=list)
     remote_task_id: str | None = None
     failure: BaseException | None = None  # what made it fail, for callers that want the original error
+    stored: bool = False  # a row exists: later saves are one UPDATE
     worker: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -55,12 +56,16 @@ class TaskRun:
     def ended(self) -> bool:
         return self.state in TERMINAL or self.state in INTERRUPTED
 
-    async def publish(self, event: Json) -> None:
-        """Apply a StreamResponse event to the task, keep it for followers, store the task."""
+    async def publish(self, event: Json, *, persist: bool = True) -> None:
+        """Apply a StreamResponse event to the task, keep it for followers, store the task (`persist=False`: an
+        update that a status change stores right after, as an answer's artifact before `completed`)."""
         apply(self.task, event)
         self.events.append(event)
         ended = self.ended
-        await store.task_save(self.task, agent_id=self.agent_id, owner=self.owner, remote_task_id=self.remote_task_id)
+        if persist or ended:
+            await store.task_save(self.task, agent_id=self.agent_id, owner=self.owner,
+                                  remote_task_id=self.remote_task_id, exists=self.stored)
+            self.stored = True
         if ended:
             self.done.set()
         self.wake()
@@ -79,10 +84,10 @@ class TaskRun:
         await self.publish({"statusUpdate": {"taskId": self.task["id"], "contextId": self.task.get("contextId", ""),
                                              "status": status}})
 
-    async def artifact(self, text: str, *, name: str = "response") -> None:
+    async def artifact(self, text: str, *, name: str = "response", persist: bool = True) -> None:
         artifact = {"artifactId": new_id(), "name": name, "parts": [{"text": text}]}
         await self.publish({"artifactUpdate": {"taskId": self.task["id"], "contextId": self.task.get("contextId", ""),
-                                               "artifact": artifact, "lastChunk": True}})
+                                               "artifact": artifact, "lastChunk": True}}, persist=persist)
 
     async def follow(self, start: int = 0) -> AsyncIterator[Json]:
         """The events from index `start`, then each new one as it is published, until the task ends."""

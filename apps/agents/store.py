@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import connection
+from django.utils import timezone
 
 from apps.agents.errors import TaskNotFound
 from apps.agents.wire import Json, Task
@@ -47,19 +48,24 @@ async def in_thread(function: Callable[..., T], **kwargs: Any) -> T:
         return await run(**kwargs)
 
 
-def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None) -> None:
+def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool) -> None:
+    """One statement: an UPDATE of a task already stored (the usual case), an INSERT for a new one."""
     from apps.agents.models import AgentTask
 
     fields: dict[str, Any] = {"agent_id": agent_id, "context_id": task.get("contextId", ""), "owner": owner,
                               "state": task["status"]["state"], "task": task}
     if remote_task_id is not None:
         fields["remote_task_id"] = remote_task_id
-    AgentTask.objects.update_or_create(task_id=task["id"], defaults=fields)
+    if exists and AgentTask.objects.filter(task_id=task["id"]).update(**fields, updated_at=timezone.now()):
+        return
+    AgentTask.objects.create(task_id=task["id"], **fields)
 
 
-async def task_save(task: Task, *, agent_id: str, owner: str, remote_task_id: str | None = None) -> None:
-    """Store the task as it is now."""
-    await in_thread(_task_save, task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id)
+async def task_save(task: Task, *, agent_id: str, owner: str, remote_task_id: str | None = None,
+                    exists: bool = True) -> None:
+    """Store the task as it is now (`exists`: it was stored before, so one UPDATE does)."""
+    await in_thread(_task_save, task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id,
+                    exists=exists)
 
 
 def _task_load(*, task_id: str, agent_id: str, owner: str | None) -> StoredTask:

@@ -86,7 +86,8 @@ async def admit_agent(ctx: CallContext) -> Meter:
 async def begin(ctx: CallContext, message: Message) -> TaskRun:
     """A new task (or the next turn of one waiting for input) for `message`, running in the background."""
     remote_task_id = None
-    if message.get("taskId"):
+    continuing = bool(message.get("taskId"))
+    if continuing:
         stored = await store.task_load(message["taskId"], agent_id=ctx.agent.agent_id,
                                        owner=owner_filter(ctx.principal))
         if stored.state in TERMINAL or running(message["taskId"]) is not None:
@@ -99,7 +100,8 @@ async def begin(ctx: CallContext, message: Message) -> TaskRun:
     message = {**message, "taskId": task["id"], "contextId": task["contextId"]}  # type: ignore[typeddict-item]
     task.setdefault("history", []).append(message)
     meter = await admit_agent(ctx)
-    run = TaskRun(task=task, agent_id=ctx.agent.agent_id, owner=ctx.owner, remote_task_id=remote_task_id)
+    run = TaskRun(task=task, agent_id=ctx.agent.agent_id, owner=ctx.owner, remote_task_id=remote_task_id,
+                  stored=continuing)
     await run.publish({"task": copy.deepcopy(task)})
     start(run, lambda r: execute(r, ctx, meter, message))
     return run
@@ -118,7 +120,7 @@ async def execute(run: TaskRun, ctx: CallContext, meter: Meter, message: Message
             await run.status("TASK_STATE_WORKING")
             answer = await (agent.code.process(text_of(message.get("parts") or [])) if agent.code is not None
                             else hosted.answer(agent, run.task.get("history") or []))
-            await run.artifact(answer)
+            await run.artifact(answer, persist=False)  # stored with the status that follows at once
             await run.status("TASK_STATE_COMPLETED")
         status = "success" if run.state in ("TASK_STATE_COMPLETED", *INTERRUPTED) else "failure"
     except asyncio.CancelledError:
