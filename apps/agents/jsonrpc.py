@@ -81,7 +81,8 @@ def legacy_send_params(params: Any) -> Json:
     if config.get("blocking") is False:
         up["returnImmediately"] = True
     if config.get("pushNotificationConfig"):
-        up["taskPushNotificationConfig"] = push_config_up({"pushNotificationConfig": config["pushNotificationConfig"]})
+        up["taskPushNotificationConfig"] = {
+            **push_config_up({"pushNotificationConfig": config["pushNotificationConfig"]}), "version": "0.3"}
     return {**params, "message": message_up(message), "configuration": up}
 
 

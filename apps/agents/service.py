@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from apps.agents import store
@@ -76,18 +76,26 @@ def with_history(task: Task, length: int | None) -> Task:
 async def send(ctx: CallContext, params: Any) -> Json:
     """SendMessage: the task once it ends or asks for input (returnImmediately: as soon as it is stored)."""
     params = require_object(params)
-    run = await begin(ctx, check_message(params))
+    message = check_message(params)
     configuration = require_object(params.get("configuration") or {}, "configuration")
-    await push_from_send(ctx, run.task["id"], configuration)
+    push = configuration.get("taskPushNotificationConfig")
+    keeper = None
+    if push:
+        given = require_object(push, "taskPushNotificationConfig")
+        keeper = push_keeper(checked_push(given), version=str(given.get("version") or "1.0"))
+    run = await begin(ctx, message, prepare=keeper)
     if not configuration.get("returnImmediately"):
         await asyncio.shield(run.done.wait())  # a hang-up leaves the task running, as A2A wants
     return {"task": with_history(run.task, optional_int(configuration, "historyLength"))}
 
 
-async def push_from_send(ctx: CallContext, task_id: str, configuration: Json) -> None:
-    config = configuration.get("taskPushNotificationConfig")
-    if config:
-        await push_create(ctx, {**require_object(config, "taskPushNotificationConfig"), "taskId": task_id})
+def push_keeper(config: Json, *, version: str) -> Callable[[str], Awaitable[None]]:
+    """Stores the push config sent with a message once its task exists, before the task starts (so even a task
+    that ends at once is pushed)."""
+    async def keep(task_id: str) -> None:
+        await store.push_set(task_id, {**config, "taskId": task_id, "id": config.get("id") or new_id(),
+                                       "version": version})
+    return keep
 
 
 async def stream(ctx: CallContext, params: Any) -> AsyncIterator[Json]:

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -83,8 +84,10 @@ async def admit_agent(ctx: CallContext) -> Meter:
         raise a2a_error(error) from None
 
 
-async def begin(ctx: CallContext, message: Message) -> TaskRun:
-    """A new task (or the next turn of one waiting for input) for `message`, running in the background."""
+async def begin(ctx: CallContext, message: Message, *,
+                prepare: Callable[[str], Awaitable[None]] | None = None) -> TaskRun:
+    """A new task (or the next turn of one waiting for input) for `message`, running in the background;
+    `prepare(task_id)` runs once the task is stored, before it starts."""
     remote_task_id = None
     continuing = bool(message.get("taskId"))
     if continuing:
@@ -103,6 +106,8 @@ async def begin(ctx: CallContext, message: Message) -> TaskRun:
     run = TaskRun(task=task, agent_id=ctx.agent.agent_id, owner=ctx.owner, remote_task_id=remote_task_id,
                   stored=continuing)
     await run.publish({"task": copy.deepcopy(task)})
+    if prepare is not None:
+        await prepare(task["id"])
     start(run, lambda r: execute(r, ctx, meter, message))
     return run
 

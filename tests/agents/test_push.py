@@ -77,3 +77,14 @@ def test_a_push_url_must_be_http(agent_gateway: GatewayProcess, models: OpenAIUp
                         headers={"Authorization": f"Bearer {MASTER_KEY}", "A2A-Version": "1.0"},
                         json=rpc("CreateTaskPushNotificationConfig", {"taskId": task["id"], "url": "file:///etc"}))
     assert answer.json()["error"]["code"] == -32602
+
+
+def test_a_0_3_push_config_gets_the_0_3_task(agent_gateway: GatewayProcess, models: OpenAIUpstream,
+                                             receiver: RecordingServer) -> None:
+    task = call(agent_gateway, "message/send", {
+        "message": {"kind": "message", "messageId": "m", "role": "user", "parts": [{"kind": "text", "text": "x"}]},
+        "configuration": {"pushNotificationConfig": {"url": f"{receiver.url}/old", "token": "tok-0"}}}, version=None)
+    [pushed] = wait_until(lambda: list(receiver.requests))
+    assert (pushed.path, pushed.headers["x-a2a-notification-token"]) == ("/old", "tok-0")
+    assert (pushed.json()["kind"], pushed.json()["id"], pushed.json()["status"]["state"]) == (
+        "task", task["id"], "completed")
