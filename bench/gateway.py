@@ -210,6 +210,19 @@ def generate_key(gateway_url: str) -> tuple[str | None, str]:
     return None, f"POST /key/generate answered {status or 'no connection'}: metered rows not available"
 
 
+BENCH_AGENT = "bench-agent"
+
+
+def register_agent(gateway_url: str) -> tuple[bool, str]:
+    """A hosted agent on the bench model (`POST /v1/agents`, LiteLLM's body) for the A2A rows."""
+    body = {"agent_name": BENCH_AGENT, "agent_card_params": {"name": BENCH_AGENT, "description": "bench"},
+            "litellm_params": {"model": MODEL, "system_prompt": "You are a helpful assistant."}}
+    status, _ = http_json("POST", f"{gateway_url}/v1/agents", key=MASTER_KEY, body=body)
+    if status == 200:
+        return True, f"hosted agent {BENCH_AGENT} from POST /v1/agents"
+    return False, f"POST /v1/agents answered {status or 'no connection'}: A2A rows not available"
+
+
 def key_spend(gateway_url: str, key: str) -> float | None:
     """The key's spend counter as `/key/info` reports it (LiteLLM shape), when that endpoint exists."""
     status, answer = http_json("GET", f"{gateway_url}/key/info?key={key}", key=MASTER_KEY)

@@ -129,6 +129,13 @@ def search_table(rows: list[Row]) -> list[str]:
 
 def search_checks(rows: list[Row]) -> list[Check]:
     return versus_chat_checks(rows, "search", "/v1/search")
+
+
+def a2a_table(rows: list[Row]) -> list[str]:
+    """A2A 1.0 SendMessage to a hosted agent (a stored task around one chat call) beside chat at the same rate."""
+    return versus_chat_table(rows, "a2a")
+
+
 def responses_table(rows: list[Row]) -> list[str]:
     """/v1/responses (passed through to the mock's /v1/responses, each stored) beside chat at the same rate."""
     return versus_chat_table(rows, "responses")
@@ -282,6 +289,7 @@ def markdown(results: dict[str, Any]) -> str:
              "## Anthropic /v1/messages", "", *messages_table(rows), "",
              "## Search /v1/search", "", *search_table(rows), "",
              "## OpenAI /v1/responses (passed through, stored)", "", *responses_table(rows), "",
+             "## A2A (SendMessage to a hosted agent)", "", *a2a_table(rows), "",
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

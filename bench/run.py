@@ -21,11 +21,13 @@ from pathlib import Path
 
 from bench import calibrate, loadgen, procstat, profile, report
 from bench.gateway import (
+    BENCH_AGENT,
     MASTER_KEY,
     MODEL,
     SEARCH_TOOL,
     Gateway,
     generate_key,
+    register_agent,
     key_spend,
     spend_backlog,
     spend_rows,
@@ -49,6 +51,10 @@ RESPONSES_BODY = json.dumps({"model": MODEL, "max_output_tokens": 256, "instruct
 
 # A LiteLLM Search API call to the bench's Perplexity-shaped search tool (the mock answers 5 results).
 SEARCH_BODY = json.dumps({"query": "benchmark search", "max_results": 5}).encode()
+# One A2A 1.0 JSON-RPC turn of the hosted bench agent (a task stored, run, answered): the same prompt as CHAT_BODY.
+A2A_BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+    "messageId": "bench", "role": "ROLE_USER",
+    "parts": [{"text": "Say hello to the benchmark in one short sentence."}]}}}).encode()
 
 
 @dataclass
@@ -84,6 +90,7 @@ class Plan:
     messages_rates: list[int]
     search_rates: list[int]
     responses_rates: list[int]
+    a2a_rates: list[int]
     connections: int
     soak_calls: int
     profile: bool
@@ -100,6 +107,7 @@ class Bench:
     rows: list[dict[str, object]] = field(default_factory=list)
     ok_calls: dict[str, int] = field(default_factory=dict)
     gateway_calls: int = 0
+    agent: bool = False  # the hosted bench agent is registered: the A2A rows run
     rss_trace: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -188,6 +196,13 @@ class Bench:
         for rate in plan.responses_rates:
             self.measured(target=target, kind="responses", run=partial(
                 loadgen.run_k6, url=responses_url, body=RESPONSES_BODY, headers=headers, rate=rate,
+                duration=plan.duration))
+        if not self.agent:
+            return
+        a2a_url = url.replace("/v1/chat/completions", f"/a2a/{BENCH_AGENT}")
+        for rate in plan.a2a_rates:
+            self.measured(target=target, kind="a2a", run=partial(
+                loadgen.run_k6, url=a2a_url, body=A2A_BODY, headers={**headers, "A2A-Version": "1.0"}, rate=rate,
                 duration=plan.duration))
 
     def warm_up(self, *, target: str, url: str, key: str | None) -> None:
@@ -353,6 +368,7 @@ def plan_for(args: argparse.Namespace) -> Plan:
     return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500], messages_rates=[500],
                 search_rates=[500],
                 responses_rates=[500],
+                a2a_rates=[100],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,
@@ -436,6 +452,9 @@ def run_gateway(bench: Bench, results: dict[str, object], workdir: Path, args: a
         key, how = generate_key(gateway.url)
         results["virtual_key"] = how
         print(how, flush=True)
+        bench.agent, agent_how = register_agent(gateway.url)
+        results["a2a_agent"] = agent_how
+        print(agent_how, flush=True)
         bench.warm_up(target="gateway-master", url=url, key=MASTER_KEY)
         if key:
             bench.warm_up(target="gateway-key", url=url, key=key)

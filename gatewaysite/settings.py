@@ -120,6 +120,9 @@ TOLLGATE_MASTER_KEY = env_str("TOLLGATE_MASTER_KEY")
 TOLLGATE_CONFIG = env_str("TOLLGATE_CONFIG", str(BASE_DIR / "examples" / "config.yaml"))
 # Every config warning (an unknown key, a provider no adapter serves) stops load_config, for CI.
 TOLLGATE_CONFIG_STRICT = env_bool("TOLLGATE_CONFIG_STRICT", False)
+# In-code agents (apps.agents.Agent subclasses): modules imported at start-up, which register them to be served.
+TOLLGATE_AGENT_MODULES = tuple(name.strip() for name in (env_str("TOLLGATE_AGENT_MODULES") or "").split(",")
+                               if name.strip())
 TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=1024)
 # How long a process trusts its cached snapshots before re-reading the generation counter.
 TOLLGATE_SNAPSHOT_TTL = env_float("TOLLGATE_SNAPSHOT_TTL", 1.0)
@@ -174,7 +177,7 @@ MIDDLEWARE = [
 TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
 # Pages for people (their error pages stay HTML); every other path answers errors in OpenAI's JSON shape.
 TOLLGATE_HTML_PATH_PREFIXES = ("/admin/", "/dashboard/")
-TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/")
+TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/", "/a2a/")
 # API calls one worker process serves at once; beyond it a call gets 503 + Retry-After at once instead of
 # queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as
 # calls/s per worker x upstream latency, with headroom.

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("apps.routing.urls")),  # model management (DRF)
     path("routes", RouteList.as_view()),
     path("metrics", metrics),
+    path("", include("apps.agents.urls")),  # /v1/agents and /a2a/ (served by the lean handler; listed for /routes)
     path("", api.urls),
 ]
 

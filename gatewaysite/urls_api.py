@@ -5,12 +5,12 @@ Resolving /v1/chat/completions against the full map tried every management API p
 """
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from gatewaysite.api import api
 from gatewaysite.urls import not_found, server_error
 
-urlpatterns = [path("", api.urls)]
+urlpatterns = [path("", include("apps.agents.urls")), path("", api.urls)]
 
 handler404 = not_found
 handler500 = server_error

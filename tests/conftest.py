@@ -102,8 +102,10 @@ class GatewayProcess:
             stop_process_group(self.process.pid, grace=0)
             raise
 
+    READY_SECONDS = 30.0  # how long start-up may take before the fixture gives up
+
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.READY_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited: {self.log_path.read_text()}")

@@ -22,6 +22,7 @@ from apps.providers.registry import resolve
 from apps.providers.rerank import RerankCall, rerank_texts
 from apps.providers.rerank_send import send_rerank
 from apps.providers.sdk_errors import sdk_error
+from apps.providers.sdk_session import current_session
 from apps.providers.transport import ChatStream
 
 T = TypeVar("T")
@@ -109,7 +110,12 @@ async def sdk_chunks(chunks: AsyncGenerator[OpenAIObject, None], adapter: Provid
 
 async def acompletion(model: str, messages: list[dict[str, Any]], *, stream: bool = False,
                       **options: Any) -> OpenAIObject | AsyncGenerator[OpenAIObject, None]:
-    """A chat completion (or, with stream=True, an async iterator of chunks) in OpenAI's shape."""
+    """A chat completion (or, with stream=True, an async iterator of chunks) in OpenAI's shape.
+
+    Inside a gateway session (an agent's turn) the call goes through the gateway, billed to the session's caller."""
+    session = current_session.get()
+    if session is not None:
+        return await session.acompletion(model, messages, stream=stream, options=options)  # type: ignore[no-any-return]
     adapter, target = build_target(model, options)
     call = ChatCall(model=model, messages=messages, stream=stream, params=options)  # type: ignore[arg-type]
     with openai_errors(adapter, target):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TypeVar
 
+from apps.core.errors import ModelNotFound
 from apps.providers import transport
 from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, Target, Usage
 from apps.providers.completions import CompletionCall
@@ -12,6 +13,7 @@ from apps.providers.registry import adapter_for
 from apps.providers.rerank import RerankCall
 from apps.providers.transport import ChatStream
 from apps.routing.admission import admit_chat, admit_embedding
+from apps.routing.bridges import bridge_for
 from apps.routing.parsing import CallOptions
 from apps.routing.prices import deployment_price
 from apps.routing.router import Attempt, Served, model_not_found, route
@@ -66,7 +68,12 @@ async def metered(meter: Meter, table: RoutingTable, call: ChatCall | EmbeddingC
 async def chat_completion(principal: Principal, call: ChatCall, options: CallOptions, *,
                           request_id: str = "") -> Served[ChatCompletion]:
     """A complete chat answer from the first deployment that gives one."""
-    table, call = await table_for(principal, call)
+    try:
+        table, call = await table_for(principal, call)
+    except ModelNotFound:
+        if (bridge := bridge_for(call.model)) is None:
+            raise
+        return await bridge.complete(principal, call, options, request_id=request_id)
     meter = await admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatCompletion:
@@ -82,7 +89,12 @@ async def chat_completion(principal: Principal, call: ChatCall, options: CallOpt
 async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions, *,
                       request_id: str = "") -> Served[ChatStream]:
     """An open upstream stream; failures before the first byte fail over like any other call."""
-    table, call = await table_for(principal, call)
+    try:
+        table, call = await table_for(principal, call)
+    except ModelNotFound:
+        if (bridge := bridge_for(call.model)) is None:
+            raise
+        return await bridge.stream(principal, call, options, request_id=request_id)
     meter = await admit_chat(principal, table, call, options, request_id=request_id)
 
     async def attempt(deployment: DeploymentRecord) -> ChatStream:

@@ -69,6 +69,7 @@ class GatewayConfig:
     warnings: tuple[str, ...] = ()
     proxy_budget: ProxyBudgetSpec | None = None  # None when the file sets no max_budget
     search_tools: tuple[SearchToolSpec, ...] = ()
+    agent_list: tuple[dict[str, Any], ...] = ()  # LiteLLM's agent_list entries (env resolved), for the agents app
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -260,10 +261,23 @@ def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayCon
     if sections["litellm_settings"].get("budget_duration") and sections["litellm_settings"].get("max_budget") is None:
         warnings.append((("litellm_settings", "budget_duration"),
                          "litellm_settings.budget_duration has no effect without litellm_settings.max_budget"))
-    return GatewayConfig(deployments=deployments, router_settings=sections["router_settings"],
+    return GatewayConfig(deployments=deployments, agent_list=agent_entries(data.get("agent_list"), env),
+                         router_settings=sections["router_settings"],
                          litellm_settings=sections["litellm_settings"], general_settings=sections["general_settings"],
                          environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings),
                          proxy_budget=proxy_budget_of(sections["litellm_settings"]), search_tools=search_tools)
+
+
+def agent_entries(raw: Any, env: Mapping[str, str]) -> tuple[dict[str, Any], ...]:
+    """`agent_list`: mappings with a string `agent_name`; what each holds is the agents app's to check."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError("agent_list must be a list", path=("agent_list",))
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict) or not isinstance(entry.get("agent_name"), str) or not entry["agent_name"]:
+            raise ConfigError(f"agent_list[{index}]: needs a string agent_name", path=("agent_list", index))
+    return tuple(resolve_env(entry, env) for entry in raw)
 
 
 def load_config_file(path: str | Path, registry: set[str]) -> GatewayConfig:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 TOP_LEVEL = frozenset({"model_list", "router_settings", "litellm_settings", "general_settings",
                        "environment_variables", "include", "credential_list", "mcp_servers", "guardrails",
-                       "callback_settings", "files_settings", "finetune_settings", "search_tools", "vector_store_registry"})
+                       "callback_settings", "files_settings", "finetune_settings", "search_tools", "vector_store_registry",
+                       "agent_list"})
 
 MODEL_ENTRY = frozenset({"model_name", "litellm_params", "model_info", "rpm", "tpm"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -63,6 +64,15 @@ def router_settings_save(*, config: GatewayConfig) -> RouterSettings:
     return row
 
 
+CONFIG_SYNC_HOOKS: list[Callable[[GatewayConfig], None]] = []  # apps above routing that load their config sections
+
+
+def register_config_sync(hook: Callable[[GatewayConfig], None]) -> None:
+    """Run `hook(config)` inside every config load's transaction (the agents app loads `agent_list` so)."""
+    if hook not in CONFIG_SYNC_HOOKS:
+        CONFIG_SYNC_HOOKS.append(hook)
+
+
 def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
     """Make config-sourced deployments match the file (create, update, and remove the ones it dropped); store the
     router settings and the proxy budget."""
@@ -90,6 +100,8 @@ def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
                              budget_duration=config.proxy_budget.budget_duration)
         teams = team_settings_apply(entries=team_settings_of(config))
         log_callbacks_apply(litellm_settings=config.litellm_settings)
+        for hook in CONFIG_SYNC_HOOKS:
+            hook(config)
         snapshot_bump(GENERATION)
     return ConfigSyncResult(created=created, updated=updated, removed=removed, teams=teams)
 

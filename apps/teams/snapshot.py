@@ -62,6 +62,9 @@ class KeyRecord:
     aliases: dict[str, str] | None = None  # the key's model aliases: requested name -> model group
     routes: RouteRules | None = None  # allowed_routes
     tags: tuple[str, ...] = ()
+    # LiteLLM's object_permission.agents of the key and of its team (None: no restriction at that level).
+    agents: frozenset[str] | None = None
+    team_agents: frozenset[str] | None = None
 
     def is_expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -233,6 +236,12 @@ def key_tags(key: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(tag) for tag in tags)) if isinstance(tags, list) else ()
 
 
+def permitted_agents(permission: Any) -> frozenset[str] | None:
+    """The agents an `object_permission` names; None when it names none (no restriction)."""
+    agents = permission.get("agents") if isinstance(permission, dict) else None
+    return frozenset(str(agent) for agent in agents) if isinstance(agents, list) and agents else None
+
+
 def key_record(key: Any) -> KeyRecord:
     """The hot path's view of one key row (with its team, organization and user loaded)."""
     team = key.team
@@ -242,7 +251,9 @@ def key_record(key: Any) -> KeyRecord:
         team_models=tuple(team.allowed_models or ()) if team else (),
         blocked=key.blocked or bool(team and team.blocked), expires_at=_epoch(key.expires),
         metadata=dict(key.metadata or {}), scopes=key_scopes(key), model_scopes=key_model_scopes(key),
-        aliases=key_aliases(key), routes=compile_routes(key.allowed_routes), tags=key_tags(key))
+        aliases=key_aliases(key), routes=compile_routes(key.allowed_routes), tags=key_tags(key),
+        agents=permitted_agents(key.object_permission),
+        team_agents=permitted_agents(team.object_permission) if team else None)
 
 
 class KeyCache(Generic[R]):

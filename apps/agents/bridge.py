@@ -1,0 +1,100 @@
+"""`model: "a2a/<agent>"` on /v1/chat/completions: the conversation's last user turn goes to the agent as a task,
+followed to its end; the answer comes back as a chat completion (or a stream of chunks)."""
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator
+
+from apps.agents.errors import A2AError
+from apps.agents.ids import new_id
+from apps.agents.registry import AgentRecord, agent_table, may_call
+from apps.agents.runs import TaskRun
+from apps.agents.turns import CallContext, begin, result_text, settled, user_message
+from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound, Overloaded, RateLimited
+from apps.providers.base import ChatCall, ChatChunk, ChatCompletion, Target, Usage
+from apps.providers.transport import ChatStream, MockResponse
+from apps.routing.parsing import CallOptions
+from apps.routing.router import Served, model_not_found
+from apps.routing.snapshot import DeploymentRecord
+from apps.teams.auth import Principal
+
+
+def last_user_text(call: ChatCall) -> str:
+    for message in reversed(call.messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict)).strip()
+            return str(content or "")
+    return ""
+
+
+def gateway_error(error: A2AError) -> GatewayError:
+    """An A2A failure as the /v1 error a chat client reads."""
+    kinds: dict[int, type[GatewayError]] = {429: RateLimited, 503: Overloaded, 400: InvalidRequest, 404: NotFound}
+    return kinds.get(error.http_status, InternalError)(error.message, headers=error.headers)
+
+
+async def agent_for(principal: Principal, model: str) -> AgentRecord:
+    agent = (await agent_table.get()).find(model.partition("/")[2])
+    if agent is None or not may_call(principal, agent):
+        raise model_not_found(model)
+    return agent
+
+
+async def answered(principal: Principal, call: ChatCall, request_id: str) -> tuple[AgentRecord, str]:
+    """The agent's answer to the last user message, once its task ended."""
+    agent = await agent_for(principal, call.model)
+    ctx = CallContext(principal=principal, agent=agent, request_id=request_id or f"req-{new_id()}", trace_id=new_id())
+    try:
+        run: TaskRun = await begin(ctx, user_message(last_user_text(call)))
+        await settled(run)
+        return agent, result_text(run)
+    except A2AError as error:
+        raise gateway_error(error) from None
+    except LookupError as error:  # a sub-agent it called is gone
+        raise InternalError(str(error)) from None
+
+
+def served_by(agent: AgentRecord, model: str) -> DeploymentRecord:
+    return DeploymentRecord(id=agent.agent_id, model_name=model, target=Target(provider="a2a", model=agent.name),
+                            model_id=agent.agent_id)
+
+
+def completion_body(model: str, text: str) -> dict[str, object]:
+    return {"id": f"chatcmpl-{new_id()}", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+
+
+class AnswerStream(ChatStream):
+    """A finished answer as chat chunks: the role, the text, the stop."""
+
+    def __init__(self, model: str, text: str) -> None:
+        self.model, self.text = model, text
+        self.headers = {}
+        self.call = None
+        self.response = MockResponse(200, b"")
+
+    async def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
+        base = {"id": f"chatcmpl-{new_id()}", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": self.model}
+        yield [ChatChunk({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                               "finish_reason": None}]}),
+               ChatChunk({**base, "choices": [{"index": 0, "delta": {"content": self.text}, "finish_reason": None}]}),
+               ChatChunk({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}, usage=Usage())]
+
+
+class AgentChatBridge:
+    """The routing layer's ChatBridge for `a2a/`."""
+
+    async def complete(self, principal: Principal, call: ChatCall, options: CallOptions, *,
+                       request_id: str) -> Served[ChatCompletion]:
+        agent, text = await answered(principal, call, request_id)
+        return Served(ChatCompletion(completion_body(call.model, text), Usage()), served_by(agent, call.model),
+                      model_group=call.model)
+
+    async def stream(self, principal: Principal, call: ChatCall, options: CallOptions, *,
+                     request_id: str) -> Served[ChatStream]:
+        agent, text = await answered(principal, call, request_id)
+        return Served(AnswerStream(call.model, text), served_by(agent, call.model), model_group=call.model)

@@ -1,0 +1,148 @@
+"""Tasks kept in the database (state, history, artifacts), so any replica answers tasks/get, lists and
+subscriptions; cancel requests for a task running elsewhere go through the shared state backend."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.utils import timezone
+
+from apps.agents.errors import TaskNotFound
+from apps.agents.wire import Json, Task
+from apps.core.snapshots import with_fresh_connection
+from apps.core.state import state
+
+T = TypeVar("T")
+CANCEL_TTL = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTask:
+    task: Task
+    agent_id: str
+    owner: str
+    remote_task_id: str = ""
+
+    @property
+    def state(self) -> str:
+        return self.task.get("status", {}).get("state", "TASK_STATE_UNSPECIFIED")
+
+
+_sqlite_lock: asyncio.Lock | None = None
+
+
+async def in_thread(function: Callable[..., T], **kwargs: Any) -> T:
+    """Run an ORM function off the event loop, with a live connection. On SQLite (embedded: one process) they
+    run one at a time: two threads writing at once get "database is locked"."""
+    run = sync_to_async(with_fresh_connection(function), thread_sensitive=False)
+    if connection.vendor != "sqlite":
+        return await run(**kwargs)
+    global _sqlite_lock
+    if _sqlite_lock is None:
+        _sqlite_lock = asyncio.Lock()
+    async with _sqlite_lock:
+        return await run(**kwargs)
+
+
+def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool) -> None:
+    """One statement: an UPDATE of a task already stored (the usual case), an INSERT for a new one."""
+    from apps.agents.models import AgentTask
+
+    fields: dict[str, Any] = {"agent_id": agent_id, "context_id": task.get("contextId", ""), "owner": owner,
+                              "state": task["status"]["state"], "task": task}
+    if remote_task_id is not None:
+        fields["remote_task_id"] = remote_task_id
+    if exists and AgentTask.objects.filter(task_id=task["id"]).update(**fields, updated_at=timezone.now()):
+        return
+    AgentTask.objects.create(task_id=task["id"], **fields)
+
+
+async def task_save(task: Task, *, agent_id: str, owner: str, remote_task_id: str | None = None,
+                    exists: bool = True) -> None:
+    """Store the task as it is now (`exists`: it was stored before, so one UPDATE does)."""
+    await in_thread(_task_save, task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id,
+                    exists=exists)
+
+
+def _task_load(*, task_id: str, agent_id: str, owner: str | None) -> StoredTask:
+    from apps.agents.models import AgentTask
+
+    row = AgentTask.objects.filter(task_id=task_id, agent_id=agent_id).first()
+    if row is None or (owner is not None and row.owner != owner):  # another caller's task does not exist for you
+        raise TaskNotFound(f"Task {task_id} was not found.", data={"taskId": task_id})
+    return StoredTask(task=row.task, agent_id=row.agent_id, owner=row.owner, remote_task_id=row.remote_task_id)
+
+
+async def task_load(task_id: str, *, agent_id: str, owner: str | None) -> StoredTask:
+    """The stored task, if it belongs to this agent and (unless owner is None: the master key) this caller."""
+    return await in_thread(_task_load, task_id=task_id, agent_id=agent_id, owner=owner)
+
+
+def _task_list(*, agent_id: str, owner: str | None, context_id: str, status: str, offset: int,
+               size: int) -> tuple[list[Task], int]:
+    from apps.agents.models import AgentTask
+
+    rows = AgentTask.objects.filter(agent_id=agent_id)
+    if owner is not None:
+        rows = rows.filter(owner=owner)
+    if context_id:
+        rows = rows.filter(context_id=context_id)
+    if status:
+        rows = rows.filter(state=status)
+    total = rows.count()
+    return [row.task for row in rows.order_by("-created_at", "task_id")[offset:offset + size]], total
+
+
+async def task_list(*, agent_id: str, owner: str | None, context_id: str = "", status: str = "", offset: int = 0,
+                    size: int = 50) -> tuple[list[Task], int]:
+    """One page of the caller's tasks with this agent, newest first, and how many there are in all."""
+    return await in_thread(_task_list, agent_id=agent_id, owner=owner, context_id=context_id, status=status,
+                           offset=offset, size=size)
+
+
+def _push_set(*, task_id: str, config: Json) -> None:
+    from apps.agents.models import AgentPushConfig
+
+    AgentPushConfig.objects.update_or_create(task_id=task_id, config_id=config["id"], defaults={"config": config})
+
+
+def _push_list(*, task_id: str) -> list[Json]:
+    from apps.agents.models import AgentPushConfig
+
+    return [row.config for row in AgentPushConfig.objects.filter(task_id=task_id).order_by("config_id")]
+
+
+def _push_delete(*, task_id: str, config_id: str) -> int:
+    from apps.agents.models import AgentPushConfig
+
+    return AgentPushConfig.objects.filter(task_id=task_id, config_id=config_id).delete()[0]
+
+
+async def push_set(task_id: str, config: Json) -> None:
+    await in_thread(_push_set, task_id=task_id, config=config)
+
+
+async def push_list(task_id: str) -> list[Json]:
+    return await in_thread(_push_list, task_id=task_id)
+
+
+async def push_delete(task_id: str, config_id: str) -> int:
+    return await in_thread(_push_delete, task_id=task_id, config_id=config_id)
+
+
+def cancel_flag(task_id: str) -> str:
+    return f"a2a-cancel:{task_id}"
+
+
+async def cancel_request(task_id: str) -> None:
+    """Ask whichever process runs the task to stop it."""
+    await state().add([(cancel_flag(task_id), 1, CANCEL_TTL)])
+
+
+async def cancel_requested(task_id: str) -> bool:
+    [value] = await state().values([cancel_flag(task_id)])
+    return bool(value)

@@ -1,0 +1,78 @@
+"""Two gateway processes: a task started on one is read, followed and (with Redis) canceled from the other."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+
+from apps.core import jsonutil
+from tests.agents.conftest import AgentGatewayProcess, rpc, wait_until
+from tests.conftest import MASTER_KEY, GatewayProcess
+from tests.upstreams.openai import OpenAIUpstream
+
+HEADERS = {"Authorization": f"Bearer {MASTER_KEY}", "A2A-Version": "1.0"}
+
+
+@pytest.fixture(scope="module")
+def second_gateway(agent_gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    server = AgentGatewayProcess(log_dir=tmp_path_factory.mktemp("agents-b"),
+                                 extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents"})
+    yield server
+    server.stop()
+
+
+def call(gateway: GatewayProcess, method: str, params: dict[str, Any]) -> Any:
+    body = httpx.post(f"{gateway.url}/a2a/waiting_agent", headers=HEADERS, json=rpc(method, params), timeout=60).json()
+    assert "result" in body, body
+    return body["result"]
+
+
+def start_waiting(gateway: GatewayProcess) -> str:
+    sent = call(gateway, "SendMessage", {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "x"}]},
+                                         "configuration": {"returnImmediately": True}})
+    task_id = str(sent["task"]["id"])
+    wait_until(lambda: call(gateway, "GetTask", {"id": task_id})["status"]["state"] == "TASK_STATE_WORKING")
+    return task_id
+
+
+def subscribe_in_thread(gateway: GatewayProcess, task_id: str) -> tuple[list[dict[str, Any]], threading.Thread]:
+    events: list[dict[str, Any]] = []
+
+    def read() -> None:
+        with httpx.stream("POST", f"{gateway.url}/a2a/waiting_agent", headers=HEADERS, timeout=60,
+                          json=rpc("SubscribeToTask", {"id": task_id})) as answer:
+            for line in answer.iter_lines():
+                if line.startswith("data: "):
+                    events.append(jsonutil.loads(line[6:])["result"])
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return events, thread
+
+
+def test_a_task_on_one_replica_is_read_and_followed_on_the_other(agent_gateway: GatewayProcess,
+                                                                second_gateway: GatewayProcess,
+                                                                models: OpenAIUpstream) -> None:
+    task_id = start_waiting(agent_gateway)
+    assert call(second_gateway, "GetTask", {"id": task_id})["status"]["state"] == "TASK_STATE_WORKING"
+    events, reader = subscribe_in_thread(second_gateway, task_id)
+    wait_until(lambda: events)
+    assert events[0]["task"]["id"] == task_id
+    canceled = call(agent_gateway, "CancelTask", {"id": task_id})
+    assert canceled["status"]["state"] == "TASK_STATE_CANCELED"
+    reader.join(timeout=30)
+    assert events[-1]["statusUpdate"]["status"]["state"] == "TASK_STATE_CANCELED"
+    assert call(second_gateway, "GetTask", {"id": task_id})["status"]["state"] == "TASK_STATE_CANCELED"
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="replicas share cancel requests through Redis")
+def test_cancel_on_another_replica_stops_the_work(agent_gateway: GatewayProcess, second_gateway: GatewayProcess,
+                                                  models: OpenAIUpstream) -> None:
+    task_id = start_waiting(agent_gateway)
+    canceled = call(second_gateway, "CancelTask", {"id": task_id})
+    assert canceled["status"]["state"] == "TASK_STATE_CANCELED"
+    assert call(agent_gateway, "GetTask", {"id": task_id})["status"]["state"] == "TASK_STATE_CANCELED"
