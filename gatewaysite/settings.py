@@ -121,6 +121,8 @@ TOLLGATE_CONFIG = env_str("TOLLGATE_CONFIG", str(BASE_DIR / "examples" / "config
 # Every config warning (an unknown key, a provider no adapter serves) stops load_config, for CI.
 TOLLGATE_CONFIG_STRICT = env_bool("TOLLGATE_CONFIG_STRICT", False)
 TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=1024)
+# Audio and image uploads (multipart): read as they arrive and spooled, so they may be larger (OpenAI's 25 MB).
+TOLLGATE_MAX_UPLOAD_BYTES = env_int("TOLLGATE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
 # How long a process trusts its cached snapshots before re-reading the generation counter.
 TOLLGATE_SNAPSHOT_TTL = env_float("TOLLGATE_SNAPSHOT_TTL", 1.0)
 TOLLGATE_DEFAULT_TIMEOUT = env_float("TOLLGATE_REQUEST_TIMEOUT", 600.0, minimum=0.001)
@@ -172,7 +174,8 @@ MIDDLEWARE = [
 
 # The OpenAI-compatible API runs on a lean handler (apps/core/asgi_lean.py) with only these middleware.
 TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
-TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/")
+TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/",
+                              "/images/", "/audio/")
 # API calls one worker process serves at once; beyond it a call gets 503 + Retry-After at once instead of
 # queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as
 # calls/s per worker x upstream latency, with headroom.

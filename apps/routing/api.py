@@ -14,6 +14,7 @@ from apps.core.responses import json_response, sse_response
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
 from apps.routing.headers import served_headers
+from apps.routing.media_api import MEDIA_ROUTES
 from apps.routing.more_api import MORE_ROUTES, V2_ROUTES
 from apps.routing.parsing import parse_chat_request, parse_embedding_request
 from apps.routing.streaming import sse_events
@@ -87,6 +88,7 @@ ROUTES: list[tuple[str, str, View]] = [
     ("/models", "GET", list_models),
     ("/models/{path:model_id}", "GET", retrieve_model),
     *MORE_ROUTES,
+    *MEDIA_ROUTES,
 ]
 # Azure OpenAI's paths (what `openai.AzureOpenAI` calls; `api-version` in the query is accepted and unused).
 # LiteLLM also serves `/completions` under them; here text completions are on `/v1/completions` only.
