@@ -169,9 +169,28 @@ class OpenAIMediaUpstream(RecordingServer):
     def __init__(self) -> None:
         super().__init__(self.respond)
         self.gate: Gate | None = None
+        self.replies: list[Reply] = []
+        self.by_path: dict[str, Reply] = {}
+
+    def reset(self) -> None:
+        super().reset()
+        self.replies.clear()
+        self.by_path.clear()
+
+    def reply_with(self, *replies: Reply) -> None:
+        """Answer the next requests with these, in order, then as the API would again."""
+        self.replies.extend(replies)
+
+    def always_for_path(self, path: str, reply: Reply) -> None:
+        """Answer every request to `path` with `reply` until reset."""
+        self.by_path[path] = reply
 
     def respond(self, request: Recorded) -> Reply:
         path = request.path
+        if path in self.by_path:
+            return self.by_path[path]
+        if self.replies:
+            return self.replies.pop(0)
         if path.endswith("/images/generations"):
             return generation(request)
         if path.endswith("/images/edits"):
