@@ -16,6 +16,7 @@ from apps.core import jsonutil
 from apps.providers.pricing import exact
 
 MEDIA_PRICES_PATH = Path(__file__).with_name("media_prices.json")
+PREMIUM = ("premium", "hd", "high")  # OpenAI's top qualities ask Titan for its premium one
 IMAGE_FIELDS = ("input_cost_per_image", "output_cost_per_image", "input_cost_per_pixel")
 PriceRow = Mapping[str, Any]
 
@@ -62,7 +63,7 @@ def image_keys(model: str, *, size: str, quality: str) -> list[str]:
 
 def row_image_price(row: PriceRow, *, size: str, quality: str) -> Decimal | None:
     """USD for one image from a row: its per-image price (premium where asked), else its price per pixel."""
-    if quality == "premium" and row.get("output_cost_per_image_premium_image") is not None:
+    if quality in PREMIUM and row.get("output_cost_per_image_premium_image") is not None:
         return exact(row["output_cost_per_image_premium_image"])
     for name in ("input_cost_per_image", "output_cost_per_image"):
         if row.get(name):

@@ -2,8 +2,11 @@
 Bedrock (Stability, Titan), each through the gateway process with the official `openai` SDK."""
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 import openai
@@ -11,7 +14,8 @@ import pytest
 
 from tests.e2e.media_fixtures import deploy, wav
 from tests.teams.conftest import wait_for_spend_rows
-from tests.upstreams import deepgram
+from tests.upstreams import bedrock, deepgram
+from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 
 @pytest.fixture
@@ -61,3 +65,79 @@ def test_a_parameter_deepgram_lacks_is_refused(deepgram_upstream: deepgram.Deepg
                            files={"file": ("a.wav", wav(1), "audio/wav")})
     assert translated.status_code == 400 and translated.json()["error"]["param"] == "model"
     assert deepgram_upstream.requests == []
+
+
+def imagen_twin(request: Recorded) -> Reply:
+    """Imagen's `:predict` on the Gemini API: one base64 image per `sampleCount`."""
+    assert request.headers.get("x-goog-api-key") == "sk-gemini-secret", "no API key"
+    body = request.json()
+    [instance] = body["instances"]
+    images = [{"bytesBase64Encoded": base64.b64encode(f"imagen:{instance['prompt']}:{i}".encode()).decode(),
+               "mimeType": "image/png"} for i in range(body["parameters"]["sampleCount"])]
+    return Reply.json(200, {"predictions": images})
+
+
+def test_gemini_imagen_answers_b64_and_is_billed_per_image(transactional_db: None, sdk: openai.OpenAI) -> None:
+    from apps.routing.models import RouterSettings
+
+    RouterSettings.objects.update_or_create(pk=1, defaults={"num_retries": 0})
+    with RecordingServer(imagen_twin) as twin:
+        deploy("imagen", "gemini", "imagen-3.0-generate-002", twin.url)
+        answer = sdk.images.with_raw_response.generate(model="imagen", prompt="a boat", n=2, size="1792x1024",
+                                                       response_format="b64_json")
+        assert [base64.b64decode(item.b64_json or "") for item in answer.parse().data] == [
+            b"imagen:a boat:0", b"imagen:a boat:1"]
+        [seen] = twin.requests
+        assert (seen.path, seen.json()) == ("/v1beta/models/imagen-3.0-generate-002:predict", {
+            "instances": [{"prompt": "a boat"}], "parameters": {"sampleCount": 2, "aspectRatio": "16:9"}})
+        [row] = wait_for_spend_rows(1, request_id=answer.headers["x-request-id"])
+        assert (row.provider, row.cost) == ("gemini", Decimal("0.08"))
+        refused = sdk.images.with_raw_response.generate  # url is a format Imagen lacks
+        with pytest.raises(openai.BadRequestError) as error:
+            refused(model="imagen", prompt="a boat", response_format="url")
+        assert error.value.body["param"] == "response_format"  # type: ignore[index]
+        assert twin.failures == [] and len(twin.requests) == 1
+
+
+def bedrock_images_twin(url: list[str]) -> Any:
+    def respond(request: Recorded) -> Reply:
+        bedrock.check_signed(request, url[0])
+        body = request.json()
+        if "textToImageParams" in body:
+            count = body["imageGenerationConfig"]["numberOfImages"]
+            return Reply.json(200, {"images": [base64.b64encode(f"titan:{i}".encode()).decode()
+                                               for i in range(count)], "error": None})
+        return Reply.json(200, {"images": [base64.b64encode(f"sd:{body['prompt']}".encode()).decode()],
+                                "finish_reasons": [None], "seeds": [7]})
+    return respond
+
+
+@pytest.mark.parametrize(("model", "body", "images", "cost"), [
+    pytest.param("amazon.titan-image-generator-v2:0", {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "hills"},
+                 "imageGenerationConfig": {"numberOfImages": 2, "width": 1024, "height": 1024,
+                                           "quality": "premium"}}, [b"titan:0", b"titan:1"], Decimal("0.02"),
+                 id="titan_case"),
+    pytest.param("stability.stable-image-core-v1:0", {"prompt": "hills", "output_format": "png"}, [b"sd:hills"],
+                 Decimal("0.04"), id="stability_case"),
+])
+def test_bedrock_image_models_are_invoked_signed(transactional_db: None, sdk: openai.OpenAI, model: str,
+                                                 body: dict[str, Any], images: list[bytes], cost: Decimal) -> None:
+    from apps.routing.models import RouterSettings
+
+    RouterSettings.objects.update_or_create(pk=1, defaults={"num_retries": 0})
+    url: list[str] = []
+    with RecordingServer(bedrock_images_twin(url)) as twin:
+        url.append(twin.url)
+        deploy("bedrock-image", "bedrock", model, twin.url, litellm_params={
+            "aws_access_key_id": bedrock.ACCESS_KEY, "aws_secret_access_key": bedrock.SECRET_KEY,
+            "aws_region_name": "us-east-1", "aws_signing_time": bedrock.SIGNING_TIME})
+        n = len(images)
+        answer = sdk.images.with_raw_response.generate(model="bedrock-image", prompt="hills", n=n,
+                                                       quality="hd" if n > 1 else openai.NOT_GIVEN,
+                                                       response_format="b64_json")
+        assert [base64.b64decode(item.b64_json or "") for item in answer.parse().data] == images
+        [seen] = twin.requests
+        assert (seen.path, seen.json()) == (f"/model/{quote(model, safe='')}/invoke", body)
+        [row] = wait_for_spend_rows(1, request_id=answer.headers["x-request-id"])
+        assert (row.provider, row.cost) == ("bedrock", cost)
+        assert twin.failures == []
