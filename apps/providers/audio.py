@@ -59,12 +59,12 @@ class SpeechCall:
     model: str
     input: str
     voice: Any = None
-    response_format: str = "mp3"
+    response_format: str = ""  # "" when not given: the provider's default (OpenAI's is mp3)
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def content_type(self) -> str:
-        return SPEECH_TYPES.get(self.response_format, "application/octet-stream")
+        return SPEECH_TYPES.get(self.response_format or "mp3", "application/octet-stream")
 
 
 class TranscriptionAdapter(ProviderAdapter, Protocol):

@@ -23,7 +23,15 @@ async def open_speech(adapter: ProviderAdapter, call: SpeechCall, target: Target
     return await transport.open_stream(adapter, speaker.translate_speech(call, target), target)
 
 
-def speech_pieces(adapter: ProviderAdapter, response: RawResponse) -> AsyncIterator[bytes]:
+def speech_pieces(adapter: ProviderAdapter, response: RawResponse, call: SpeechCall) -> AsyncIterator[bytes]:
     """The audio bytes of a speech answer as they arrive (the adapter's `speech_pieces` when its stream is framed)."""
     framed = getattr(adapter, "speech_pieces", None)
-    return framed(response) if framed is not None else response.aiter_raw()
+    return framed(response, call) if framed is not None else response.aiter_raw()
+
+
+def speech_type(adapter: ProviderAdapter, response: RawResponse, call: SpeechCall) -> str:
+    """The answer's content type: the adapter's for a framed stream, else the upstream's (or the format's)."""
+    typed = getattr(adapter, "speech_type", None)
+    if typed is not None:
+        return str(typed(call))
+    return response.headers.get("content-type") or call.content_type

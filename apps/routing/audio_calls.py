@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
 from apps.providers.audio import SpeechCall, Transcript, TranscriptionCall, audio_adapter, file_seconds
-from apps.providers.audio_send import open_speech, send_transcription, speech_pieces
+from apps.providers.audio_send import open_speech, send_transcription, speech_pieces, speech_type
 from apps.providers.base import ProviderAdapter, Usage
 from apps.providers.registry import adapter_for
 from apps.providers.transport import RawResponse
@@ -60,6 +60,7 @@ class SpeechStream:
 
     adapter: ProviderAdapter
     response: RawResponse
+    call: SpeechCall
     content_type: str
     meter: Meter | None = None
     deployment: DeploymentRecord | None = None
@@ -68,7 +69,7 @@ class SpeechStream:
     async def pieces(self) -> AsyncIterator[bytes]:
         status = "success"
         try:
-            async for piece in speech_pieces(self.adapter, self.response):
+            async for piece in speech_pieces(self.adapter, self.response, self.call):
                 yield piece
         except (asyncio.CancelledError, GeneratorExit):
             status = "cancelled"
@@ -90,7 +91,8 @@ async def speech(principal: Principal, call: SpeechCall, options: CallOptions, *
         async def attempt(deployment: DeploymentRecord) -> SpeechStream:
             target = target_for(deployment, options)
             adapter = adapter_for(target.provider)
-            return SpeechStream(adapter, await open_speech(adapter, call, target), call.content_type)
+            response = await open_speech(adapter, call, target)
+            return SpeechStream(adapter, response, call, speech_type(adapter, response, call))
         return attempt
 
     served, meter = await media_call(principal, call, options, call_type="audio_speech", mode="audio_speech",

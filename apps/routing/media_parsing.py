@@ -135,8 +135,8 @@ def parse_speech_request(raw: bytes) -> tuple[SpeechCall, CallOptions]:
     if len(text) > MAX_SPEECH_CHARS:
         raise InvalidRequest(f"'input' is longer than {MAX_SPEECH_CHARS} characters.", param="input",
                              code="string_above_max_length")
-    response_format = body.get("response_format") or "mp3"
-    if response_format not in SPEECH_TYPES:
+    response_format = body.get("response_format") or ""
+    if response_format and response_format not in SPEECH_TYPES:
         raise InvalidRequest(f"Invalid value for 'response_format': {response_format!r}; supported: "
                              f"{list(SPEECH_TYPES)}", param="response_format", code="invalid_value")
     params = {k: v for k, v in body.items() if k not in SPEECH_FIELDS and k not in GATEWAY_FIELDS}

@@ -3,6 +3,7 @@ Bedrock (Stability, Titan), each through the gateway process with the official `
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -140,4 +141,41 @@ def test_bedrock_image_models_are_invoked_signed(transactional_db: None, sdk: op
         assert (seen.path, seen.json()) == (f"/model/{quote(model, safe='')}/invoke", body)
         [row] = wait_for_spend_rows(1, request_id=answer.headers["x-request-id"])
         assert (row.provider, row.cost) == ("bedrock", cost)
+        assert twin.failures == []
+
+
+PCM = [b"\x01\x00" * 2400, b"\x02\x00" * 2400]  # two 0.1 s chunks of 24 kHz 16-bit PCM
+
+
+def gemini_tts_twin(request: Recorded) -> Reply:
+    """A Gemini TTS model's `:streamGenerateContent?alt=sse`: one event per PCM chunk, usage in the last."""
+    assert request.headers.get("x-goog-api-key") == "sk-gemini-secret", "no API key"
+    assert request.query == {"alt": ["sse"]}
+    events = [{"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {
+        "mimeType": "audio/L16;codec=pcm;rate=24000", "data": base64.b64encode(chunk).decode()}}]}}]}
+        for chunk in PCM]
+    events[-1]["usageMetadata"] = {"promptTokenCount": 4, "candidatesTokenCount": 10, "totalTokenCount": 14}
+    return Reply.stream([b"data: " + json.dumps(event).encode() + b"\r\n\r\n" for event in events])
+
+
+def test_gemini_speech_streams_wav_from_its_pcm(transactional_db: None, sdk: openai.OpenAI) -> None:
+    from apps.providers.adapters.google_media import wav_header
+    from apps.routing.models import RouterSettings
+
+    RouterSettings.objects.update_or_create(pk=1, defaults={"num_retries": 0})
+    with RecordingServer(gemini_tts_twin) as twin:
+        deploy("gemini-tts", "gemini", "gemini-2.5-flash-preview-tts", twin.url)
+        with sdk.audio.speech.with_streaming_response.create(model="gemini-tts", voice="Kore", input="Say hi") as answer:
+            assert answer.headers["content-type"] == "audio/wav"
+            audio = answer.read()
+        assert audio == wav_header() + b"".join(PCM)
+        [seen] = twin.requests
+        assert (seen.path, seen.json()) == ("/v1beta/models/gemini-2.5-flash-preview-tts:streamGenerateContent", {
+            "contents": [{"role": "user", "parts": [{"text": "Say hi"}]}],
+            "generationConfig": {"responseModalities": ["AUDIO"], "speechConfig": {
+                "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Kore"}}}}})
+        refused = sdk.audio.speech.with_raw_response.create
+        with pytest.raises(openai.BadRequestError) as error:
+            refused(model="gemini-tts", voice="Kore", input="hi", response_format="mp3")
+        assert error.value.body["param"] == "response_format"  # type: ignore[index]
         assert twin.failures == []

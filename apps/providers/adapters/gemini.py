@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
 from apps.core import jsonutil
-from apps.providers.adapters.google_media import GoogleImagesMixin
+from apps.providers.adapters.google_media import GoogleImagesMixin, GoogleSpeechMixin
 from apps.core.errors import InvalidRequest
 from apps.providers.adapters.gemini_convert import SIGNATURE_FIELD, generate_content_body, tool_call_id
 from apps.providers.adapters.openai import ERROR_TYPES, retry_after_seconds
@@ -179,7 +179,7 @@ def retry_delay(details: list[Mapping[str, Any]]) -> float | None:
     return None
 
 
-class GeminiAdapter(GoogleImagesMixin, CapabilityTable):
+class GeminiAdapter(GoogleImagesMixin, GoogleSpeechMixin, CapabilityTable):
     """Speaks the Gemini API (generativelanguage.googleapis.com) with an API key (Imagen: `google_media`)."""
 
     prefix: ClassVar[str] = "gemini"
@@ -189,7 +189,7 @@ class GeminiAdapter(GoogleImagesMixin, CapabilityTable):
     default_api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     default_api_version: ClassVar[str] = "v1beta"
     features: ClassVar[frozenset[str]] = frozenset(
-        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", "images"})
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", "images", "speech"})
 
     # --- requests ---------------------------------------------------------------------------------
 

@@ -114,7 +114,8 @@ class OpenAIMediaMixin:
         body: dict[str, Any] = {"model": target.model, "input": call.input, **call.params}
         if call.voice is not None:
             body["voice"] = call.voice
-        body["response_format"] = call.response_format
+        if call.response_format:
+            body["response_format"] = call.response_format
         return UpstreamRequest(method="POST", url=self.media_url(target, "audio/speech"),
                                headers=self.headers(target), body=jsonutil.dumps(body),  # type: ignore[attr-defined]
                                stream=True)
