@@ -11,6 +11,7 @@ from apps.core.http import read_body, request_id
 from apps.core.responses import json_response
 from apps.core.uploads import Form, request_form
 from apps.routing.audio_calls import speech, transcription
+from apps.routing.deployment_paths import PATH_MODEL, named_in_path
 from apps.routing.headers import served_headers
 from apps.routing.images_calls import images
 from apps.routing.media_parsing import (
@@ -31,8 +32,11 @@ async def image_generations(request: HttpRequest) -> HttpResponse:
 
 
 async def uploaded(request: HttpRequest, parse: Callable[[Form], Any]) -> tuple[Form, Any]:
-    """The request's form (read as it arrives, after the key is checked) and its parsed call."""
+    """The request's form (read as it arrives, after the key is checked) and its parsed call; on Azure's paths the
+    path's model group replaces the form's `model`."""
     form = await request_form(request, limit=settings.TOLLGATE_MAX_UPLOAD_BYTES)
+    if (named := request.META.get(PATH_MODEL)) is not None:
+        form.fields["model"] = [named]
     try:
         return form, parse(form)
     except BaseException:
@@ -84,6 +88,16 @@ async def audio_speech(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+def deployment_view(view: Callable[[HttpRequest], Any]) -> Callable[..., Any]:
+    """`view` on Azure's `/openai/deployments/{model}/...` paths, where the path names the model group."""
+    async def named(request: HttpRequest, model: str) -> Any:
+        request.META[PATH_MODEL] = model
+        named_in_path(request, model)
+        return await view(request)
+    named.__name__ = f"deployment_{view.__name__}"
+    return named
+
+
 # (path under /v1 and bare, method, view)
 MEDIA_ROUTES = [
     ("/images/generations", "POST", image_generations),
@@ -92,3 +106,6 @@ MEDIA_ROUTES = [
     ("/audio/translations", "POST", audio_translations),
     ("/audio/speech", "POST", audio_speech),
 ]
+
+# Azure OpenAI's paths under `/openai/deployments/{model}` (what `openai.AzureOpenAI` calls).
+MEDIA_DEPLOYMENT_ROUTES = [(path, method, deployment_view(view)) for path, method, view in MEDIA_ROUTES]

@@ -150,3 +150,16 @@ def test_hanging_up_on_speech_closes_the_upstream_stream(media: OpenAIMediaUpstr
                       headers={"Authorization": "Bearer sk-test-master-0123456789"}, timeout=10) as answer:
         next(answer.iter_raw())
     assert media.hangup_event.wait(15)
+
+
+def test_azure_clients_reach_images_and_audio_on_deployment_paths(media: OpenAIMediaUpstream,
+                                                                  gateway: GatewayProcess) -> None:
+    azure = openai.AzureOpenAI(azure_endpoint=gateway.url, api_key="sk-test-master-0123456789",
+                               api_version="2024-10-21", max_retries=0)
+    assert azure.images.generate(model="dalle", prompt="p").data[0].url == "https://images.example/0.png"
+    assert azure.audio.transcriptions.create(model="whisper", file=("a.wav", wav(1), "audio/wav")).text == \
+        "heard a.wav 16044"
+    assert azure.audio.speech.create(model="tts", voice="alloy", input="yo").content == b"".join(speech_audio("yo"))
+    assert [(r.path, r.headers["authorization"]) for r in media.requests] == [
+        ("/v1/images/generations", "Bearer sk-openai-secret"), ("/v1/audio/transcriptions", "Bearer sk-openai-secret"),
+        ("/v1/audio/speech", "Bearer sk-openai-secret")]
