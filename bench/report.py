@@ -84,19 +84,32 @@ def stream_table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def messages_table(rows: list[Row]) -> list[str]:
-    """/v1/messages (Anthropic in, the OpenAI-compatible mock out) beside chat at the same target and rate."""
-    lines = ["| target | tool | load | achieved calls/s | p50 / p99 ms | errors | gateway CPU ms/call "
-             "| chat CPU ms/call (same rate) | messages / chat |", "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
-    for row in of_kind(rows, "messages"):
+def versus_chat(rows: list[Row], kinds: tuple[str, ...], *, ratio: str, endpoint: bool = False) -> list[str]:
+    """Rows of `kinds` beside chat at the same target and rate (CPU per call and its ratio to chat's)."""
+    lead = "| endpoint " if endpoint else ""
+    lines = [f"{lead}| target | tool | load | achieved calls/s | p50 / p99 ms | errors | gateway CPU ms/call "
+             f"| chat CPU ms/call (same rate) | {ratio} |",
+             ("| --- " if endpoint else "") + "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for row in [row for kind in kinds for row in of_kind(rows, kind)]:
         cpu = row["cpu_ms_per_call"].get("gateway", 0)
         chat = find(rows, row["target"], "chat", row.get("target_rate"))
         chat_cpu = chat["cpu_ms_per_call"].get("gateway", 0) if chat else None
-        ratio = f"{cpu / chat_cpu:.2f}x" if chat_cpu else "-"
+        times = f"{cpu / chat_cpu:.2f}x" if chat_cpu else "-"
         latency = " / ".join(ms(row.get(f)) for f in ("p50_ms", "p99_ms"))
-        lines.append(f"| {row['target']} | {row['tool']} | {row['target_rate']:.0f}/s fixed | {row['achieved_rate']:.0f} "
-                     f"| {latency} | {row['errors']} | {cpu:.3f} | {'-' if chat_cpu is None else f'{chat_cpu:.3f}'} | {ratio} |")
+        lines.append((f"| {row['kind']} " if endpoint else "")
+                     + f"| {row['target']} | {row['tool']} | {row['target_rate']:.0f}/s fixed | {row['achieved_rate']:.0f} "
+                     f"| {latency} | {row['errors']} | {cpu:.3f} | {'-' if chat_cpu is None else f'{chat_cpu:.3f}'} | {times} |")
     return lines
+
+
+def messages_table(rows: list[Row]) -> list[str]:
+    """/v1/messages (Anthropic in, the OpenAI-compatible mock out) beside chat at the same target and rate."""
+    return versus_chat(rows, ("messages",), ratio="messages / chat")
+
+
+def media_table(rows: list[Row]) -> list[str]:
+    """/v1/images/generations, /v1/audio/transcriptions (a 1 s WAV upload) and /v1/audio/speech beside chat."""
+    return versus_chat(rows, ("images", "transcription", "speech"), ratio="endpoint / chat", endpoint=True)
 
 
 def messages_checks(rows: list[Row]) -> list[Check]:
@@ -258,6 +271,7 @@ def markdown(results: dict[str, Any]) -> str:
              "stored: the next phase starts after that). TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
              "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
              "## Anthropic /v1/messages", "", *messages_table(rows), "",
+             "## Images and audio", "", *media_table(rows), "",
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

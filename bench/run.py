@@ -31,6 +31,7 @@ from bench.gateway import (
     wait_until_stored,
 )
 from bench.loadgen import LoadResult
+from bench.media import media_runs
 
 HERE = Path(__file__).resolve().parent
 CHAT_BODY = json.dumps({"model": MODEL, "messages": [
@@ -75,6 +76,7 @@ class Plan:
     rates: list[int]
     stream_rates: list[int]
     messages_rates: list[int]
+    media_rates: list[int]
     connections: int
     soak_calls: int
     profile: bool
@@ -170,6 +172,10 @@ class Bench:
             self.measured(target=target, kind="messages", run=partial(
                 loadgen.run_k6, url=messages_url, body=MESSAGES_BODY, headers=headers, rate=rate,
                 duration=plan.duration))
+        base_url = url.removesuffix("/v1/chat/completions")
+        for kind, run in media_runs(base_url=base_url, headers=headers, rates=plan.media_rates,
+                                    duration=plan.duration):
+            self.measured(target=target, kind=kind, run=run)
 
     def warm_up(self, *, target: str, url: str, key: str | None) -> None:
         for body in (CHAT_BODY, STREAM_BODY):
@@ -331,7 +337,7 @@ def tool_versions() -> dict[str, str]:
 def plan_for(args: argparse.Namespace) -> Plan:
     """The phases to run: short ones, no soak and no profiles with --quick."""
     duration = args.duration or (5.0 if args.quick else 20.0)
-    return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500], messages_rates=[500],
+    return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500], messages_rates=[500], media_rates=[500],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,
