@@ -140,3 +140,17 @@ def test_a_hang_up_during_generation_cancels_the_upstream_call(media: OpenAIMedi
         httpx.post(f"{gateway.url}/v1/images/generations", headers={"Authorization": f"Bearer {MASTER_KEY}"},
                    timeout=1, json={"model": "dalle", "prompt": "p"})
     assert media.hangup_event.wait(10)
+
+
+def test_a_client_leaving_mid_upload_reaches_no_upstream_and_the_process_keeps_serving(
+        media: OpenAIMediaUpstream, gateway: GatewayProcess, http: httpx.Client) -> None:
+    import socket
+
+    body = b"--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper\r\n--b\r\nContent-Disposition: " \
+           b"form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n" + b"\0" * 1000
+    head = (f"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {MASTER_KEY}\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body) + 100_000}\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
+        sock.sendall(head.encode() + body)  # promised 100 kB more than it sends, then leaves
+    still_serving(http)
+    assert [request.path for request in media.requests] == ["/v1/images/generations"]
