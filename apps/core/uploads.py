@@ -24,6 +24,7 @@ UPLOAD_STREAM = "tollgate.upload_stream"  # request.META key: the unread body of
 SPOOL_MEMORY = 1024 * 1024  # bytes of a file kept in memory before its spool moves to disk
 FIELD_LIMIT = 256 * 1024  # bytes of all text fields together
 READ_SIZE = 64 * 1024  # bytes per piece read back from a spool
+UPLOAD_PATH_SUFFIXES = ("/audio/transcriptions", "/audio/translations", "/images/edits")
 
 
 class ClientHungUp(GatewayError):
@@ -198,8 +199,6 @@ def is_upload_path(path: str) -> bool:
     """Whether the lean handler leaves this path's body for the view to read as it comes."""
     return path.endswith(UPLOAD_PATH_SUFFIXES)
 
-
-UPLOAD_PATH_SUFFIXES = ("/audio/transcriptions", "/audio/translations", "/images/edits")
 
 
 async def request_pieces(request: HttpRequest) -> AsyncIterator[bytes]:

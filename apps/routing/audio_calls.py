@@ -3,7 +3,7 @@ model bills tokens), speech per character and streamed back as the upstream send
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from apps.providers.audio import SpeechCall, Transcript, TranscriptionCall, audio_adapter, file_seconds
@@ -36,7 +36,7 @@ async def transcription(principal: Principal, call: TranscriptionCall, options: 
     def worst_case(table: RoutingTable, call: TranscriptionCall) -> int:
         return max([transcription_worst_case(d, seconds) for d in reachable(table, call.model, options)], default=0)
 
-    def attempt_for(call: TranscriptionCall):  # type: ignore[no-untyped-def]
+    def attempt_for(call: TranscriptionCall) -> Callable[[DeploymentRecord], Awaitable[Transcript]]:
         async def attempt(deployment: DeploymentRecord) -> Transcript:
             target = target_for(deployment, options)
             return await send_transcription(adapter_for(target.provider), call, target)
@@ -87,7 +87,7 @@ async def speech(principal: Principal, call: SpeechCall, options: CallOptions, *
     def worst_case(table: RoutingTable, call: SpeechCall) -> int:
         return max([speech_cost(d, call) for d in reachable(table, call.model, options)], default=0)
 
-    def attempt_for(call: SpeechCall):  # type: ignore[no-untyped-def]
+    def attempt_for(call: SpeechCall) -> Callable[[DeploymentRecord], Awaitable[SpeechStream]]:
         async def attempt(deployment: DeploymentRecord) -> SpeechStream:
             target = target_for(deployment, options)
             adapter = adapter_for(target.provider)

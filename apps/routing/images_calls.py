@@ -2,6 +2,8 @@
 gpt-image's tokens), routed like chat."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from apps.providers.images import ImageCall, ImageResult, can_make_images, image_adapter
 from apps.providers.images_send import send_images
 from apps.providers.registry import adapter_for
@@ -14,7 +16,8 @@ from apps.routing.snapshot import DeploymentRecord, RoutingTable
 from apps.teams.auth import Principal
 
 
-def worst_case(options: CallOptions):  # type: ignore[no-untyped-def]
+def worst_case(options: CallOptions) -> Callable[[RoutingTable, ImageCall], int]:
+    """The dearest the call's images can be on any deployment it may reach."""
     def bound(table: RoutingTable, call: ImageCall) -> int:
         return max([image_worst_case(d, call) for d in reachable(table, call.model, options)], default=0)
     return bound
@@ -28,7 +31,7 @@ def check(table: RoutingTable, call: ImageCall) -> None:
 async def images(principal: Principal, call: ImageCall, options: CallOptions, *,
                  request_id: str = "") -> Served[ImageResult]:
     """Images generated (or edited) by the first deployment that makes them."""
-    def attempt_for(call: ImageCall):  # type: ignore[no-untyped-def]
+    def attempt_for(call: ImageCall) -> Callable[[DeploymentRecord], Awaitable[ImageResult]]:
         async def attempt(deployment: DeploymentRecord) -> ImageResult:
             target = target_for(deployment, options)
             return await send_images(adapter_for(target.provider), call, target)

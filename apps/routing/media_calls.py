@@ -2,7 +2,7 @@
 like chat (retries, fallbacks, cooldowns), and settled at the call's real cost in its own unit."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from apps.providers.base import ProviderAdapter, Usage
@@ -56,6 +56,3 @@ def settle(meter: Meter, deployment: DeploymentRecord, cost_nanos: int, usage: U
     """Settle a served call at its cost (logged with the tokens, where the provider counted any)."""
     meter.finish_soon(deployment, usage or Usage(), price=None, cost_nanos=cost_nanos)
 
-
-WorstCase = Callable[[RoutingTable, Call], int]
-AttemptFor = Callable[[Call], Callable[[DeploymentRecord], Awaitable[T]]]

@@ -29,10 +29,20 @@ def per_image(deployment: DeploymentRecord, call: ImageCall, quality: str) -> De
                        model_info=deployment.model_info)
 
 
+def default_qualities(deployment: DeploymentRecord) -> tuple[str, ...]:
+    """The qualities an unset (or `auto`) quality may be billed at: dall-e's default `standard`; every one for
+    token-billed models (gpt-image picks its own)."""
+    row = model_row(deployment.target.provider, deployment.target.model, deployment.model_info)
+    return QUALITIES if rate(row, "output_cost_per_image_token") is not None else ("standard", *QUALITIES)
+
+
 def image_worst_case(deployment: DeploymentRecord, call: ImageCall) -> int:
-    """The most `call.n` images may cost here: the asked quality, or the dearest one listed."""
-    qualities = (call.quality,) if call.quality and call.quality != "auto" else QUALITIES
+    """The most `call.n` images may cost here: the asked quality's price, else the default's (the dearest listed
+    where the provider chooses)."""
+    qualities = (call.quality,) if call.quality and call.quality != "auto" else default_qualities(deployment)
     prices = [price for quality in qualities if (price := per_image(deployment, call, quality)) is not None]
+    if qualities[0] == "standard" and prices and per_image(deployment, call, "standard") is not None:
+        return nanos(prices[0] * call.n)
     return nanos(max(prices) * call.n) if prices else 0
 
 

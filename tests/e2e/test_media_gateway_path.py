@@ -154,3 +154,28 @@ def test_a_client_leaving_mid_upload_reaches_no_upstream_and_the_process_keeps_s
         sock.sendall(head.encode() + body)  # promised 100 kB more than it sends, then leaves
     still_serving(http)
     assert [request.path for request in media.requests] == ["/v1/images/generations"]
+
+
+def test_200_concurrent_image_calls_never_spend_past_the_key_budget(media: OpenAIMediaUpstream,
+                                                                    gateway: GatewayProcess) -> None:
+    """Each call reserves its image's price before it is sent, so the calls admitted are those that fit while
+    anything is left: spend passes the budget by less than one image, however many calls race."""
+    import math
+    from concurrent.futures import ThreadPoolExecutor
+
+    price = (Decimal("3.81469e-08") * 1024 * 1024).quantize(Decimal("1e-9"), rounding="ROUND_UP")  # ~$0.04
+    _, secret = make_key(None, None, max_budget=0.2)
+
+    def call(_: int) -> httpx.Response:
+        with client(gateway, secret) as caller:
+            return caller.post("/v1/images/generations", json={"model": "dalle", "prompt": "p"})
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(call, range(200)))
+    served = [answer for answer in answers if answer.status_code == 200]
+    refused = [answer for answer in answers if answer.status_code != 200]
+    assert len(served) == math.ceil(Decimal("0.2") / price) == 6
+    assert {(answer.status_code, answer.json()["error"]["type"]) for answer in refused} == {(400, "budget_exceeded")}
+    rows = wait_for_spend_rows(6, status="success", call_type="image_generation")
+    assert sum(row.cost for row in rows) == 6 * price < Decimal("0.2") + price
+    assert len(media.requests) == 6
