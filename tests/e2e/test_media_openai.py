@@ -163,3 +163,13 @@ def test_azure_clients_reach_images_and_audio_on_deployment_paths(media: OpenAIM
     assert [(r.path, r.headers["authorization"]) for r in media.requests] == [
         ("/v1/images/generations", "Bearer sk-openai-secret"), ("/v1/audio/transcriptions", "Bearer sk-openai-secret"),
         ("/v1/audio/speech", "Bearer sk-openai-secret")]
+
+
+def test_gpt_image_edits_take_several_images(media: OpenAIMediaUpstream, sdk: openai.OpenAI) -> None:
+    first, second = b"\x89PNG" + b"1" * 100, b"\x89PNG" + b"2" * 200
+    images = sdk.images.edit(model="gpt-image", prompt="merge", image=[("a.png", first, "image/png"),
+                                                                         ("b.png", second, "image/png")],
+                             response_format="b64_json")
+    assert base64.b64decode(images.data[0].b64_json or "") == b"png:merge|a.png:104+b.png:204:0"
+    [seen] = media.requests
+    assert seen.body.count(b'name="image[]"') == 2

@@ -87,3 +87,17 @@ def test_deepgram_utterances_render_as_vtt() -> None:
                                              ("wide", None)])
 def test_sizes_map_to_imagens_nearest_aspect_ratio(size: str, ratio: str | None) -> None:
     assert aspect_ratio(size) == ratio
+
+
+def test_vertex_imagen_is_predicted_on_the_projects_model_path() -> None:
+    from apps.providers.adapters.vertex_ai import VertexAIAdapter
+    from apps.providers.base import Target
+    from apps.providers.images import ImageCall
+
+    target = Target(provider="vertex_ai", model="imagen-3.0-generate-002", api_key="ya29.token",
+                    extra={"vertex_project": "acme", "vertex_location": "us-central1"})
+    request = VertexAIAdapter().translate_image_request(ImageCall(model="imagen", prompt="a fox", n=3), target)
+    assert request.url == ("https://us-central1-aiplatform.googleapis.com/v1/projects/acme/locations/us-central1/"
+                           "publishers/google/models/imagen-3.0-generate-002:predict")
+    assert request.headers["Authorization"] == "Bearer ya29.token"
+    assert request.body == b'{"instances":[{"prompt":"a fox"}],"parameters":{"sampleCount":3}}'
