@@ -164,7 +164,7 @@ def test_200_concurrent_image_calls_never_spend_past_the_key_budget(media: OpenA
     from concurrent.futures import ThreadPoolExecutor
 
     price = (Decimal("3.81469e-08") * 1024 * 1024).quantize(Decimal("1e-9"), rounding="ROUND_UP")  # ~$0.04
-    _, secret = make_key(None, None, max_budget=0.2)
+    key, secret = make_key(None, None, max_budget=0.2)
 
     def call(_: int) -> httpx.Response:
         with client(gateway, secret) as caller:
@@ -176,6 +176,6 @@ def test_200_concurrent_image_calls_never_spend_past_the_key_budget(media: OpenA
     refused = [answer for answer in answers if answer.status_code != 200]
     assert len(served) == math.ceil(Decimal("0.2") / price) == 6
     assert {(answer.status_code, answer.json()["error"]["type"]) for answer in refused} == {(400, "budget_exceeded")}
-    rows = wait_for_spend_rows(6, status="success", call_type="image_generation")
+    rows = wait_for_spend_rows(6, key_id=key.id, status="success")
     assert sum(row.cost for row in rows) == 6 * price < Decimal("0.2") + price
-    assert len(media.requests) == 6
+    assert len(rows) == 6 and len(media.requests) == 6
