@@ -1,4 +1,4 @@
-"""URL map: the admin, the management API, and the OpenAI-compatible API (everything else)."""
+"""URL map: the admin, the dashboard, the management API, and the OpenAI-compatible API (everything else)."""
 from __future__ import annotations
 
 from django.contrib import admin
@@ -10,6 +10,7 @@ from django.urls import include, path, re_path
 from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
 from apps.core.responses import error_response
+from apps.routing.metrics_view import metrics
 from gatewaysite.api import api
 from gatewaysite.routes import RouteList
 
@@ -23,10 +24,12 @@ def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
 urlpatterns = [
     re_path(r"^static/(?P<path>.+)$", admin_asset),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("gatewaysite.dashboard.urls")),
     path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
     path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)
     path("routes", RouteList.as_view()),
+    path("metrics", metrics),
     path("", api.urls),
 ]
 

@@ -1,9 +1,10 @@
-"""Outside the admin, an HTML error page from Django or ninja (405, 400) becomes OpenAI's JSON error shape."""
+"""Outside the web pages (admin, dashboard), an HTML error page from Django or ninja (405, 400) becomes OpenAI's JSON error shape."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from apps.core.errors import GatewayError, InvalidRequest, NotFound
@@ -21,7 +22,7 @@ class MethodNotAllowed(GatewayError):
 
 def as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """The response itself, or a JSON error in its place when it is an HTML error page off the admin."""
-    if response.status_code < 400 or request.path.startswith("/admin/"):
+    if response.status_code < 400 or request.path_info.startswith(settings.TOLLGATE_HTML_PATH_PREFIXES):
         return response
     if not response.get("Content-Type", "").startswith("text/html"):
         return response

@@ -10,6 +10,7 @@ from apps.core.secrets import encrypt
 from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
 from apps.routing.services import deployment_health_probe
+from apps.routing import search_admin  # noqa: F401 - registers the search tools' admin
 
 
 class DeploymentForm(forms.ModelForm):

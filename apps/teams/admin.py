@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from apps.teams.models import (Budget, EndUser, Organization, OrganizationMembership, ProxyBudget, SpendLog, Team,
-                               TeamMembership, User, VirtualKey)
+from apps.teams.models import (Budget, EndUser, LogCallback, Organization, OrganizationMembership, ProxyBudget,
+                               SpendLog, Team, TeamMembership, User, VirtualKey)
 from apps.teams.proxy_budget import proxy_budget_set
 
 
@@ -79,6 +79,16 @@ class SpendLogAdmin(admin.ModelAdmin):
     search_fields = ["request_id", "model_alias"]
     show_full_result_count = False  # counting millions of rows on every page load is the slow part
     date_hierarchy = "start_time"
+
+
+@admin.register(LogCallback)
+class LogCallbackAdmin(admin.ModelAdmin):
+    """Logging destinations; delivery state is read-only (the cursor moves only when a batch was taken)."""
+
+    list_display = ["name", "kind", "enabled", "on_success", "on_failure", "delivered_total", "failures",
+                    "next_attempt_at", "last_error"]
+    list_filter = ["kind", "enabled"]
+    readonly_fields = ["cursor", "failures", "next_attempt_at", "last_error", "delivered_total", "created_at"]
 
 
 @admin.register(ProxyBudget)

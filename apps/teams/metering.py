@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from apps.core import jsonutil
+from apps.teams.call_metrics import record_events
 from apps.core.state import state
 from apps.core.state.base import Admission, LedgerLimits, Settlement
 from apps.providers.base import Target, UpstreamError, Usage
@@ -23,6 +24,7 @@ from apps.teams.costing import Price, from_nanos, usage_cost_nanos
 from apps.teams.durations import next_reset
 from apps.teams.end_user_snapshot import end_user_cache
 from apps.teams.errors import BudgetExceeded, EndUserBlocked, LimitReached
+from apps.teams.live_feed import feed_count
 from apps.teams.model_limits import model_lookup
 from apps.teams.proxy_budget import proxy_scopes
 from apps.teams.snapshot import BudgetScope
@@ -114,9 +116,15 @@ class SpendEvent:
     end_time: float
     tags: tuple[str, ...] = ()
     end_user: str = ""
+    # A refused call only: the refusing level ("key", "team", ...), its limit ("budget", "rpm", "tpm",
+    # "parallel"), and the level's spend in USD (or its count) against the limit.
+    limit_level: str = ""
+    limit_kind: str = ""
+    limit_current: float | None = None
+    limit_max: float | None = None
 
     def encode(self) -> bytes:
-        return jsonutil.dumps({name: getattr(self, name) for name in self.__slots__})
+        return jsonutil.dumps(self)  # orjson writes a dataclass's fields in order, natively
 
     @classmethod
     def decode(cls, raw: bytes) -> SpendEvent:
@@ -176,11 +184,16 @@ class Meter:
         if self.settled:
             return None
         self.settled = True
+        team_id = self.principal.key.team_id if self.principal.key is not None else None
+        feed_count("calls", team_id)
+        if status == "failure":
+            feed_count("errors", team_id)
         actual = cost_nanos if cost_nanos is not None else usage_cost_nanos(price, usage) if price is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
         records = [event.encode() for event in self.events]
+        record_events(self.principal.key, self.events)
         book = leases.current_book()
         if self.ticket is not None and book is not None:
             book.settle(self.ticket, actual, usage.total_tokens)  # reaches the backend with the book's next report
@@ -253,9 +266,19 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
     in this process's leases of every level is admitted here (apps.teams.leases), any other by the backend.
     """
     now = time.time()
+    request_id = request_id or f"req-{uuid.uuid4().hex}"
+
+    def refused(refusal: Refusal) -> None:
+        refusal_record(refusal_event(principal, refusal, request_id=request_id, model=model, call_type=call_type,
+                                     tags=call_tags(principal, tags), end_user=end_user, now=now))
+
     scopes = call_scopes(principal, model)
     if end_user:
-        scopes = (*scopes, *await end_user_scopes(end_user))
+        try:
+            scopes = (*scopes, *await end_user_scopes(end_user))
+        except EndUserBlocked:
+            refused(Refusal(level="end_user", kind="blocked", error_type=EndUserBlocked.code))
+            raise
     scopes += await proxy_scopes.get()  # the proxy-wide budget, widest level last; the master key counts too
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
     admission = Admission(True)
@@ -269,11 +292,53 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
         else:
             admission = await state().admit(levels, amount=amount, now=now)
             if not admission.admitted:
+                refused(Refusal.of(scopes[admission.index], admission))
                 raise refusal_error(scopes[admission.index], admission)
-    return Meter(principal=principal, request_id=request_id or f"req-{uuid.uuid4().hex}", call_type=call_type,
+    return Meter(principal=principal, request_id=request_id, call_type=call_type,
                  model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
                  estimate_prompt=estimate_prompt, tags=call_tags(principal, tags), end_user=end_user, started=now,
                  ticket=ticket)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a call was refused: the level ("key", "team", "end_user", ...), the limit ("budget", "rpm", "tpm",
+    "parallel", "blocked"), and the level's spend in USD (or its count) against that limit."""
+
+    level: str
+    kind: str
+    error_type: str
+    current: float | None = None
+    limit: float | None = None
+
+    @classmethod
+    def of(cls, scope: BudgetScope, admission: Admission) -> Refusal:
+        money = admission.reason == "budget"
+        return cls(level=scope.level, kind=admission.reason,
+                   error_type="budget_exceeded" if money else f"{admission.reason}_limit",
+                   current=float(from_nanos(admission.spend)) if money else float(admission.spend),
+                   limit=float(from_nanos(admission.limit)) if money else float(admission.limit))
+
+
+def refusal_event(principal: Principal, refusal: Refusal, *, request_id: str, model: str, call_type: str,
+                  tags: tuple[str, ...], end_user: str, now: float) -> SpendEvent:
+    """The spend row of a refused call: no attempt, no cost, the level and limit that refused it."""
+    key = principal.key
+    return SpendEvent(
+        request_id=request_id, attempt=1, key_id=key.id if key else None,
+        key_hash=key.token_hash if key else "", team_id=key.team_id if key else None,
+        user_id=key.user_id if key else None, organization_id=key.organization_id if key else None,
+        model_alias=model, deployment_id="", provider="", call_type=call_type, prompt_tokens=0, completion_tokens=0,
+        cached_tokens=0, cost_nanos=0, latency_ms=0, ttft_ms=None, status="refused", error_type=refusal.error_type,
+        start_time=now, end_time=time.time(), tags=tags, end_user=end_user, limit_level=refusal.level,
+        limit_kind=refusal.kind, limit_current=refusal.current, limit_max=refusal.limit)
+
+
+def refusal_record(event: SpendEvent) -> None:
+    """Buffer a refused call's spend row with the next finished calls' (no round trip of its own), and count it
+    in the live feed."""
+    settle_queue.settle_later(Settlement((), [event.encode()], reserved=0, actual=0, tokens=0, now=event.end_time))
+    feed_count("refused", event.team_id)
 
 
 def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:

@@ -273,6 +273,12 @@ class VirtualKey(BudgetFields, ModelLimitFields):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key_alias"], condition=~models.Q(key_alias=""),
                                                name="virtualkey_unique_alias")]
+        # The dashboard's key list: the dearest keys first, for everyone or within a team.
+        indexes = [models.Index(fields=["-spend", "id"], name="virtualkey_spend"),
+                   models.Index(fields=["team", "-spend", "id"], name="virtualkey_team_spend"),
+                   # The key list's search: an alias or masked name by its start.
+                   models.Index(fields=["key_alias"], name="virtualkey_alias_prefix", opclasses=["varchar_pattern_ops"]),
+                   models.Index(fields=["key_name"], name="virtualkey_name_prefix", opclasses=["varchar_pattern_ops"])]
 
     def __str__(self) -> str:
         return self.key_alias or self.key_name
@@ -330,10 +336,21 @@ class SpendLog(models.Model):
     start_time = models.DateTimeField(db_index=True)
     end_time = models.DateTimeField()
     tags = models.JSONField(default=list, blank=True)
+    # A refused call (status "refused", no upstream attempt): the level and limit that refused it, with the
+    # level's spend (or count) against that limit. Empty or NULL on every other row, so they cost next to nothing.
+    limit_level = models.CharField(max_length=20, blank=True, db_default="")
+    limit_kind = models.CharField(max_length=20, blank=True, db_default="")
+    limit_current = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    limit_max = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
 
     class Meta:
         ordering = ["-start_time"]
         constraints = [models.UniqueConstraint(fields=["request_id", "attempt"], name="spendlog_unique_attempt")]
+        # The dashboard's top keys and a team admin's reads filter by team and time.
+        indexes = [models.Index(fields=["team_id", "start_time"], name="spendlog_team_time"),
+                   # Refusals are few: the dashboard lists the latest without walking every row.
+                   models.Index(fields=["-start_time"], condition=models.Q(status="refused"),
+                                name="spendlog_refused_time")]
 
     def __str__(self) -> str:
         return f"{self.request_id}#{self.attempt} {self.model_alias} {self.cost}"
@@ -355,3 +372,118 @@ class ProxyBudget(BudgetFields):
     def __str__(self) -> str:
         limit = "no limit" if self.max_budget is None else f"{self.max_budget} per {self.budget_duration or 'lifetime'}"
         return f"proxy budget ({limit})"
+
+
+class LogCallback(models.Model):
+    """A destination every stored call is sent to (LiteLLM's `success_callback` / `failure_callback`).
+
+    Delivery reads SpendLog past `cursor` in batches, off the request path (after each spend flush), and
+    moves the cursor only when the destination took the batch: a destination that is down gets the same
+    calls later, with exponential backoff, so none is lost and none is skipped.
+    """
+
+    class Kind(models.TextChoices):
+        LANGFUSE = "langfuse", "Langfuse"
+        GENERIC_API = "generic_api", "webhook (generic API)"
+        S3 = "s3", "S3-compatible storage"
+
+    name = models.CharField(max_length=50, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    on_success = models.BooleanField(default=True)
+    on_failure = models.BooleanField(default=False)
+    params = models.JSONField(default=dict, blank=True,
+                              help_text="Destination settings; secrets as os.environ/NAME references.")
+    enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, default="config")  # "config" rows follow the file; "admin" stay
+    cursor = models.BigIntegerField(default=0, help_text="The last SpendLog id delivered.")
+    failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_total = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+LATENCY_BOUNDS_MS = (50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200)  # bucket i: below bound i
+
+
+class SpendRollup(models.Model):
+    """Spend rows summed per UTC hour, team, model, provider and deployment (the dashboard's source), in three grains.
+
+    Hours, not days: a day in any whole-hour time zone is a sum of whole buckets, so no day takes a row of the
+    next. Latency is a histogram (`lat_0` .. `lat_11`, below each of LATENCY_BOUNDS_MS, the last above) so
+    percentiles over any range come from sums.
+    """
+
+    # Each row is summed three ways, so a reader never scans more cells than its question needs: per team and
+    # deployment (CELL), per deployment over every team (DEPLOYMENTS: team_id ""), per team over every deployment
+    # (TEAMS: model, provider and deployment ""). A read takes exactly one grain: nothing counts twice.
+    CELL, DEPLOYMENTS, TEAMS = 0, 1, 2
+
+    grain = models.PositiveSmallIntegerField(default=CELL)
+    bucket = models.DateTimeField()
+    team_id = models.CharField(max_length=ID_LENGTH, blank=True, default="")
+    model_alias = models.CharField(max_length=200, blank=True, default="")
+    provider = models.CharField(max_length=50, blank=True, default="")
+    deployment_id = models.CharField(max_length=100, blank=True, default="")
+    requests = models.BigIntegerField(default=0)  # upstream attempts
+    failures = models.BigIntegerField(default=0)
+    refusals = models.BigIntegerField(default=0)  # calls refused before any attempt (budgets, limits)
+    cost = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    latency_ms_sum = models.BigIntegerField(default=0)
+    lat_0 = models.BigIntegerField(default=0)
+    lat_1 = models.BigIntegerField(default=0)
+    lat_2 = models.BigIntegerField(default=0)
+    lat_3 = models.BigIntegerField(default=0)
+    lat_4 = models.BigIntegerField(default=0)
+    lat_5 = models.BigIntegerField(default=0)
+    lat_6 = models.BigIntegerField(default=0)
+    lat_7 = models.BigIntegerField(default=0)
+    lat_8 = models.BigIntegerField(default=0)
+    lat_9 = models.BigIntegerField(default=0)
+    lat_10 = models.BigIntegerField(default=0)
+    lat_11 = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["grain", "bucket", "team_id", "model_alias", "provider", "deployment_id"],
+            name="spendrollup_unique_cell")]
+        indexes = [models.Index(fields=["grain", "team_id", "bucket"], name="spendrollup_team_bucket"),
+                   # Staff's spend by team over a span: an index-only scan of the per-team grain (PostgreSQL).
+                   models.Index(fields=["bucket", "team_id"], name="spendrollup_teams_cover",
+                                include=["cost", "requests", "failures", "refusals", "prompt_tokens",
+                                         "completion_tokens"], condition=models.Q(grain=2))]
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d %H}h {self.team_id or '-'} {self.model_alias} {self.cost}"
+
+
+class SpendTagRollup(models.Model):
+    """Spend rows summed per UTC hour, team and tag (a row with two tags counts under both)."""
+
+    bucket = models.DateTimeField()
+    team_id = models.CharField(max_length=ID_LENGTH, blank=True, default="")
+    tag = models.CharField(max_length=200)
+    requests = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bucket", "team_id", "tag"], name="spendtagrollup_unique_cell")]
+        indexes = [models.Index(fields=["team_id", "bucket"], name="spendtagrollup_team_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d %H}h {self.tag} {self.cost}"
+
+
+class SpendRollupMark(models.Model):
+    """The single row saying how far the roll-up has read: every SpendLog row with id <= `last_id` is summed."""
+
+    SINGLETON = 1
+
+    last_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"roll-up up to spend row {self.last_id}"

@@ -55,7 +55,13 @@ def spend_log_row(event: SpendEvent) -> SpendLog:
         call_type=event.call_type, prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
         cached_tokens=event.cached_tokens, cost=event.cost, latency_ms=event.latency_ms, ttft_ms=event.ttft_ms,
         status=event.status, error_type=event.error_type[:100], tags=list(event.tags), end_user=event.end_user,
-        start_time=datetime.fromtimestamp(event.start_time, UTC), end_time=datetime.fromtimestamp(event.end_time, UTC))
+        start_time=datetime.fromtimestamp(event.start_time, UTC), end_time=datetime.fromtimestamp(event.end_time, UTC),
+        limit_level=event.limit_level, limit_kind=event.limit_kind, limit_current=decimal_or_none(event.limit_current),
+        limit_max=decimal_or_none(event.limit_max))
+
+
+def decimal_or_none(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def new_events(events: Iterable[SpendEvent]) -> list[SpendEvent]:
@@ -206,6 +212,16 @@ def spend_flush_quietly() -> FlushResult:
         close_old_connections()
 
 
+def deliver_callbacks() -> None:
+    """The logging callbacks' due batches (apps.teams.log_callbacks), with this thread's connection closed after."""
+    from apps.teams.log_callbacks import deliver_due_quietly
+
+    try:
+        deliver_due_quietly()
+    finally:
+        close_old_connections()
+
+
 class SpendFlusher:
     """The `serve` process's own flush loop, plus the final flush when the server shuts down (SIGTERM)."""
 
@@ -226,6 +242,7 @@ class SpendFlusher:
                 return
             except TimeoutError:
                 await sync_to_async(spend_flush_quietly, thread_sensitive=False)()
+                await sync_to_async(deliver_callbacks, thread_sensitive=False)()
 
     async def stop(self) -> None:
         """Stop the loop (after the flush it may be running), let cancelled calls settle, flush the rest."""

@@ -29,18 +29,20 @@ EVENT_FIELDS = (
     ("deployment_id", "text"), ("provider", "text"), ("call_type", "text"), ("prompt_tokens", "integer"),
     ("completion_tokens", "integer"), ("cached_tokens", "integer"), ("cost_nanos", "numeric"),
     ("latency_ms", "integer"), ("ttft_ms", "integer"), ("status", "text"), ("error_type", "text"),
-    ("start_time", "double precision"), ("end_time", "double precision"), ("tags", "jsonb"), ("end_user", "text"))
+    ("start_time", "double precision"), ("end_time", "double precision"), ("tags", "jsonb"), ("end_user", "text"),
+    ("limit_level", "text"), ("limit_kind", "text"), ("limit_current", "numeric"), ("limit_max", "numeric"))
 FIELD_NAMES = tuple(name for name, _ in EVENT_FIELDS)
 COPY = f"COPY {STAGE} ({', '.join(FIELD_NAMES)}) FROM STDIN"
 PLAIN = (str, int, float, type(None))  # what COPY takes as it is; anything else goes as its str(), for the server to judge
 # SpendLog columns filled from something other than the event field of the same name.
 DERIVED = {"cost": "e.cost_nanos / 1000000000", "error_type": "left(e.error_type, 100)",
            "start_time": "to_timestamp(e.start_time)", "end_time": "to_timestamp(e.end_time)",
-           "end_user": "coalesce(e.end_user, '')"}
+           "end_user": "coalesce(e.end_user, '')", "limit_level": "coalesce(e.limit_level, '')",
+           "limit_kind": "coalesce(e.limit_kind, '')"}
 LOG_COLUMNS = ("request_id", "attempt", "key_id", "key_hash", "team_id", "user_id", "organization_id",
                "model_alias", "deployment_id", "provider", "call_type", "prompt_tokens", "completion_tokens",
                "cached_tokens", "cost", "latency_ms", "ttft_ms", "status", "error_type", "start_time", "end_time",
-               "tags", "end_user")
+               "tags", "end_user", "limit_level", "limit_kind", "limit_current", "limit_max")
 # (CTE name, owner table, {owner column: inserted rows' column}) for every spend column a row adds to.
 OWNERS = (("by_key", VirtualKey, {"id": "key_id"}), ("by_user", User, {"username": "user_id"}),
           ("by_team", Team, {"team_id": "team_id"}), ("by_org", Organization, {"organization_id": "organization_id"}),

@@ -1,20 +1,24 @@
-"""Celery tasks: thin wrappers over the spend services (beat runs both on a schedule)."""
+"""Celery tasks: thin wrappers over the spend services (beat runs each on a schedule)."""
 from __future__ import annotations
 
 from celery import shared_task
 
 from apps.teams.alerts import soft_budget_alerts_quietly
 from apps.teams.budgets import budgets_reset
+from apps.teams.log_callbacks import deliver_due_quietly
+from apps.teams.retention import spend_prune
+from apps.teams.rollup import spend_rollup
 from apps.teams.spend import spend_flush
 
 
 @shared_task(ignore_result=True)
 def spend_flush_task() -> int:
-    """Store buffered spend events (then alert soft budgets they crossed); a database failure leaves them
-    buffered for the next run."""
+    """Store buffered spend events (then alert soft budgets they crossed, and send the logging callbacks their
+    calls); a database failure leaves them buffered for the next run."""
     stored = spend_flush().stored
     if stored:
         soft_budget_alerts_quietly()
+    deliver_due_quietly()  # also when nothing new came: a destination that was down gets its backlog
     return stored
 
 
@@ -22,3 +26,16 @@ def spend_flush_task() -> int:
 def budget_reset_task() -> int:
     """Reset every budget whose window has ended."""
     return budgets_reset()
+
+
+@shared_task(ignore_result=True)
+def spend_rollup_task() -> int:
+    """Sum the spend rows stored since the last run into the hourly roll-up."""
+    return spend_rollup().rows
+
+
+@shared_task(ignore_result=True)
+def spend_retention_task() -> int:
+    """Bring the roll-up up to date, then prune spend rows past TOLLGATE_SPEND_RETENTION_DAYS that it holds."""
+    spend_rollup()
+    return spend_prune()

@@ -48,6 +48,7 @@ def test_media_rows_are_compared_with_chat_at_the_same_rate() -> None:
                 "p50_ms": 1.0, "p99_ms": 3.0, "errors": 0, "cpu_ms_per_call": {"gateway": cpu}}
 
     table = report.media_table([row("chat", 0.5), row("images", 0.6), row("transcription", 1.0)])
-    assert table[2:] == [
-        "| images | gateway-key | k6 | 500/s fixed | 499 | 1.00 / 3.00 | 0 | 0.600 | 0.500 | 1.20x |",
-        "| transcription | gateway-key | k6 | 500/s fixed | 499 | 1.00 / 3.00 | 0 | 1.000 | 0.500 | 2.00x |"]
+    assert table[:2] == ["/v1/images/generations:", ""]
+    assert table[4] == "| gateway-key | k6 | 500/s fixed | 499 | 1.00 / 3.00 | 0 | 0.600 | 0.500 | 1.20x |"
+    assert table[6:8] == ["/v1/audio/transcriptions (a 1 s WAV upload):", ""]
+    assert table[10] == "| gateway-key | k6 | 500/s fixed | 499 | 1.00 / 3.00 | 0 | 1.000 | 0.500 | 2.00x |"

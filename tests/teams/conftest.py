@@ -121,12 +121,16 @@ def chat(http: httpx.Client, model: str = "priced", **body: Any) -> httpx.Respon
 
 
 def wait_for_spend_rows(count: int, *, timeout: float = 15.0, **filters: Any) -> list[SpendLog]:
-    """Poll until `count` SpendLog rows match; with Redis the test flushes, embedded the gateway's loop does."""
+    """Poll until `count` SpendLog rows of upstream attempts match (refused calls' rows only when `filters` name a
+    `status`); with Redis the test flushes, embedded the gateway's loop does."""
     deadline = time.monotonic() + timeout
+    found = SpendLog.objects.filter(**filters)
+    if not any(name.startswith("status") for name in filters):
+        found = found.exclude(status="refused")
     while True:
         if settings.REDIS_URL:
             spend_flush()
-        rows = list(SpendLog.objects.filter(**filters).order_by("start_time", "attempt"))
+        rows = list(found.order_by("start_time", "attempt"))
         if len(rows) >= count or time.monotonic() > deadline:
             return rows
         time.sleep(0.05)

@@ -48,8 +48,10 @@ def test_200_parallel_calls_on_a_key_that_affords_10(cast: Cast, priced, gateway
     key, secret = make_key(cast.bob.user, cast.team_a, max_budget=10 * ONE_CALL)
     outcome = asyncio.run(fire([gateway.url], secret, 200, max_tokens=5))
     assert outcome == {(200, ""): 10, (400, "budget_exceeded"): 190}
-    rows = wait_for_spend_rows(10, key_id=key.pk)
+    rows = wait_for_spend_rows(10, key_id=key.pk, status="success")
     assert len(rows) == 10 and sum(r.cost for r in rows) == 10 * ONE_CALL
+    refused = wait_for_spend_rows(190, key_id=key.pk, status="refused")  # every refusal logged, once
+    assert len(refused) == 190 and {(r.limit_level, r.limit_kind, r.cost) for r in refused} == {("key", "budget", 0)}
     if settings.REDIS_URL:
         assert state().ledger_spend(key_ledger(key)) == 50_000_000  # nanodollars
 
@@ -61,7 +63,7 @@ def test_overspend_without_max_tokens_stays_within_one_call(cast: Cast, priced, 
     outcome = asyncio.run(fire([gateway.url], secret, 200))
     successes = outcome[(200, "")]
     assert successes >= 1 and outcome[(400, "budget_exceeded")] == 200 - successes
-    rows = wait_for_spend_rows(successes, key_id=key.pk)
+    rows = wait_for_spend_rows(successes, key_id=key.pk, status="success")
     total = sum((r.cost for r in rows), Decimal(0))
     assert len(rows) == successes and total == successes * FULL_ANSWER
     assert total <= budget + FULL_ANSWER  # the documented bound
@@ -82,7 +84,7 @@ def test_budget_holds_across_two_gateway_processes(cast: Cast, priced, gateway: 
     key, secret = make_key(cast.bob.user, cast.team_a, max_budget=10 * ONE_CALL)
     outcome = asyncio.run(fire([gateway.url, second_gateway.url], secret, 100, max_tokens=5))
     assert outcome == {(200, ""): 10, (400, "budget_exceeded"): 90}
-    assert len(wait_for_spend_rows(10, key_id=key.pk)) == 10
+    assert len(wait_for_spend_rows(10, key_id=key.pk, status="success")) == 10
 
 
 def test_rpm_holds_across_two_gateway_processes(cast: Cast, priced, gateway: GatewayProcess,
@@ -144,7 +146,7 @@ def test_leased_calls_across_two_processes_stay_within_budget_and_are_counted_ex
     outcome = asyncio.run(fire([gateway.url, second_gateway.url], secret, 400, max_tokens=5))
     successes = outcome[(200, "")] + 2
     assert 100 <= successes <= 200 and outcome[(400, "budget_exceeded")] == 400 - successes + 2
-    rows = wait_for_spend_rows(successes, key_id=key.pk)
+    rows = wait_for_spend_rows(successes, key_id=key.pk, status="success")
     assert len(rows) == successes and sum((r.cost for r in rows), Decimal(0)) == successes * ONE_CALL
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and int(state().sync.hget(ledger_key(key_ledger(key)), "reserved") or 0):

@@ -83,6 +83,11 @@ def test_budget_at_any_level_blocks_with_litellm_error(cast: Cast, priced, gatew
     # still arrive here; filtering by this case's team leaves it out.)
     rows = wait_for_spend_rows(2, team_id=cast.team_a.team_id)
     assert [(r.user_id, r.team_id, r.status) for r in rows] == [("bob", cast.team_a.team_id, "success")] * 2
+    # The refusal is logged too, with the level that refused it and its spend against the limit.
+    [row] = wait_for_spend_rows(1, team_id=cast.team_a.team_id, status="refused")
+    assert (row.request_id, row.user_id, row.limit_level, row.limit_kind, row.limit_current, row.limit_max,
+            row.error_type, row.cost) == (refused.headers["x-request-id"], "bob", level, "budget", Decimal("0.01"),
+                                          Decimal("0.01"), "budget_exceeded", Decimal(0))
 
 
 def test_first_limit_hit_blocks_even_when_a_wider_level_has_room(cast: Cast, priced, gateway: GatewayProcess) -> None:

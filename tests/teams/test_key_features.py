@@ -174,7 +174,10 @@ def test_blocked_end_user_is_refused_even_with_the_master_key(cast: Cast, priced
         assert (refused.status_code, refused.json()["error"]) == (400, {
             "message": "User blocked from making LLM API Calls. User=customer-5", "type": "invalid_request_error",
             "param": "user", "code": "end_user_blocked"})
-    assert not SpendLog.objects.filter(end_user="customer-5").exists()
+    # Nothing is billed: the two calls are logged as refusals naming the end user's block, at no cost.
+    rows = wait_for_spend_rows(2, end_user="customer-5", status="refused")
+    assert not SpendLog.objects.filter(end_user="customer-5").exclude(status="refused").exists()
+    assert [(r.status, r.limit_level, r.limit_kind, r.cost) for r in rows] == [("refused", "end_user", "blocked", 0)] * 2
 
 
 def test_fields_set_through_the_management_api_take_effect(cast: Cast, priced, gateway: GatewayProcess) -> None:

@@ -1,0 +1,132 @@
+"""The spend roll-up: SpendLog rows summed into hourly cells (SpendRollup, SpendTagRollup) by one statement each.
+
+The roll-up is additive and exact: each run sums only the rows stored since the last one (id above the mark) and
+adds those sums to their cells (`INSERT ... SELECT ... ON CONFLICT DO UPDATE`), in the transaction that moves
+the mark. A row is summed once however late it arrives (a spend event held in Redis through a database outage
+lands in an hour summed long ago), and old cells never need their raw rows again, so retention may prune them.
+Rows reach SpendLog in id order: the spend flush is a single writer (its lock).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection, transaction
+from django.db.models import Max
+
+from apps.teams.models import LATENCY_BOUNDS_MS, SpendLog, SpendRollup, SpendRollupMark, SpendTagRollup
+
+logger = logging.getLogger("tollgate.spend")
+
+ROLLUP_BATCH = 200_000  # spend rows summed per statement, so a first roll-up of a large table runs in steps
+CELL = ("bucket", "team_id", "model_alias", "provider", "deployment_id")
+TAG_CELL = ("bucket", "team_id", "tag")
+
+
+@dataclass(frozen=True, slots=True)
+class RollupResult:
+    rows: int  # spend rows summed this run
+    last_id: int  # the mark after it
+    done: bool  # no stored row is left past the mark
+
+
+def hour_of(column: str) -> str:
+    """SQL for the UTC hour a timestamp column falls in."""
+    if connection.vendor == "postgresql":
+        return f"date_trunc('hour', {column})"
+    return f"strftime('%%Y-%%m-%%d %%H:00:00', {column})"
+
+
+def latency_sums() -> list[str]:
+    """One SUM per latency bucket (refusals made no attempt and are left out)."""
+    sums, low = [], 0
+    for bound in (*LATENCY_BOUNDS_MS, None):
+        high = f" AND latency_ms < {bound}" if bound is not None else ""
+        sums.append(f"SUM(CASE WHEN status <> 'refused' AND latency_ms >= {low}{high} THEN 1 ELSE 0 END)")
+        low = bound or 0
+    return sums
+
+
+def upsert(table: str, cell: tuple[str, ...], columns: list[str]) -> str:
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
+    return f"ON CONFLICT ({', '.join(cell)}) DO UPDATE SET {added}"
+
+
+GRAIN_KEYS = {  # what each grain of SpendRollup groups by, after the hour
+    SpendRollup.CELL: ["coalesce(team_id, '')", "model_alias", "provider", "deployment_id"],
+    SpendRollup.DEPLOYMENTS: ["''", "model_alias", "provider", "deployment_id"],
+    SpendRollup.TEAMS: ["coalesce(team_id, '')", "''", "''", "''"],
+}
+
+
+@cache
+def rollup_statement(grain: int) -> str:
+    """Sum spend rows with id in (%s, %s] into their hourly cells of one grain."""
+    table = connection.ops.quote_name(SpendRollup._meta.db_table)
+    sums = {"requests": "SUM(CASE WHEN status <> 'refused' THEN 1 ELSE 0 END)",
+            "failures": "SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END)",
+            "refusals": "SUM(CASE WHEN status = 'refused' THEN 1 ELSE 0 END)",
+            "cost": "SUM(cost)", "prompt_tokens": "SUM(prompt_tokens)", "completion_tokens": "SUM(completion_tokens)",
+            "latency_ms_sum": "SUM(CASE WHEN status <> 'refused' THEN latency_ms ELSE 0 END)",
+            **{f"lat_{i}": expr for i, expr in enumerate(latency_sums())}}
+    keys = [hour_of("start_time"), *GRAIN_KEYS[grain]]
+    grouped = [key for key in keys if key != "''"]  # PostgreSQL groups by no constant
+    source = connection.ops.quote_name(SpendLog._meta.db_table)
+    return (f"INSERT INTO {table} (grain, {', '.join((*CELL, *sums))}) "
+            f"SELECT {grain}, {', '.join(keys)}, {', '.join(sums.values())} FROM {source} WHERE id > %s AND id <= %s "
+            f"GROUP BY {', '.join(grouped)} {upsert(table, ('grain', *CELL), list(sums))}")
+
+
+@cache
+def tag_rollup_statement() -> str:
+    """Sum spend rows with id in (%s, %s] into their hourly tag cells, once under each of a row's tags."""
+    table = connection.ops.quote_name(SpendTagRollup._meta.db_table)
+    source = connection.ops.quote_name(SpendLog._meta.db_table)
+    if connection.vendor == "postgresql":
+        tags = (f"{source} AS s CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(s.tags) = "
+                f"'array' THEN s.tags ELSE '[]'::jsonb END) AS t(tag)")
+        tag = "left(t.tag, 200)"
+    else:
+        tags, tag = f"{source} AS s, json_each(CASE WHEN json_type(s.tags) = 'array' THEN s.tags ELSE '[]' END) AS t", \
+            "substr(t.value, 1, 200)"
+    keys = [hour_of("s.start_time"), "coalesce(s.team_id, '')", tag]
+    return (f"INSERT INTO {table} ({', '.join(TAG_CELL)}, requests, cost) "
+            f"SELECT {', '.join(keys)}, SUM(CASE WHEN s.status <> 'refused' THEN 1 ELSE 0 END), SUM(s.cost) "
+            f"FROM {tags} WHERE s.id > %s AND s.id <= %s GROUP BY {', '.join(keys)} "
+            f"{upsert(table, TAG_CELL, ['requests', 'cost'])}")
+
+
+def rollup_mark() -> int:
+    """How far the roll-up has read (0 before its first run)."""
+    mark = SpendRollupMark.objects.filter(pk=SpendRollupMark.SINGLETON).values_list("last_id", flat=True).first()
+    return mark or 0
+
+
+def spend_rollup_step(*, batch: int = ROLLUP_BATCH) -> RollupResult:
+    """Sum the spend rows in the next `batch` ids past the mark into the roll-up and move the mark, in one
+    transaction."""
+    with transaction.atomic():
+        mark, _ = SpendRollupMark.objects.select_for_update().get_or_create(pk=SpendRollupMark.SINGLETON)
+        top = SpendLog.objects.aggregate(top=Max("id"))["top"] or 0
+        end = min(top, mark.last_id + batch)
+        if end <= mark.last_id:
+            return RollupResult(rows=0, last_id=mark.last_id, done=True)
+        with connection.cursor() as cursor:
+            for grain in GRAIN_KEYS:
+                cursor.execute(rollup_statement(grain), [mark.last_id, end])
+            cursor.execute(tag_rollup_statement(), [mark.last_id, end])
+        rows = SpendLog.objects.filter(id__gt=mark.last_id, id__lte=end).count()
+        mark.last_id = end
+        mark.save(update_fields=["last_id", "updated_at"])
+    return RollupResult(rows=rows, last_id=end, done=end >= top)
+
+
+def spend_rollup(*, batch: int = ROLLUP_BATCH) -> RollupResult:
+    """Sum every spend row stored since the last run into the roll-up."""
+    total = 0
+    while True:
+        step = spend_rollup_step(batch=batch)
+        total += step.rows
+        if step.done:
+            return RollupResult(rows=total, last_id=step.last_id, done=True)

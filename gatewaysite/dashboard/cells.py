@@ -1,0 +1,211 @@
+"""Spend sums over a span, grouped by any of team, model, provider, deployment and period, computed in SQL.
+
+Two sources answer together: the hourly roll-up (every spend row up to its mark) and the raw spend rows stored
+after the mark (at most a roll-up interval's worth), so totals match the spend log to the row. A zone whose
+midnights are not on UTC hours (India's +05:30) cannot be cut from hourly cells: those spans are summed from the
+raw rows alone (exact while retention keeps them).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DateTimeField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Trunc
+
+from apps.teams.models import LATENCY_BOUNDS_MS, SpendLog, SpendRollup
+from apps.teams.rollup import rollup_mark
+from gatewaysite.dashboard.span import Span, period_of
+from gatewaysite.dashboard.viewer import Viewer
+
+COUNTS = ("requests", "failures", "refusals", "prompt_tokens", "completion_tokens", "latency_ms_sum")
+HISTOGRAM = tuple(f"lat_{i}" for i in range(len(LATENCY_BOUNDS_MS) + 1))
+DIMENSIONS = {"team": "team_id", "model": "model_alias", "provider": "provider", "deployment": "deployment_id"}
+
+
+@dataclass(slots=True)
+class Cell:
+    """The sums of one group."""
+
+    cost: Decimal = Decimal(0)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    histogram: list[int] = field(default_factory=lambda: [0] * len(HISTOGRAM))
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.cost += row["cost"] or Decimal(0)
+        for name in COUNTS:
+            self.counts[name] += int(row.get(name) or 0)
+        if "lat_0" in row:
+            for i, name in enumerate(HISTOGRAM):
+                self.histogram[i] += int(row[name] or 0)
+
+    @property
+    def requests(self) -> int:
+        return self.counts["requests"]
+
+    @property
+    def error_rate(self) -> float:
+        return self.counts["failures"] / self.requests if self.requests else 0.0
+
+    def percentile(self, q: float) -> int | None:
+        """Latency at quantile q (ms), interpolated inside its histogram bucket; None without attempts."""
+        total = sum(self.histogram)
+        if not total:
+            return None
+        target, seen = q * total, 0
+        for i, count in enumerate(self.histogram):
+            if count and seen + count >= target:
+                low = LATENCY_BOUNDS_MS[i - 1] if i else 0
+                if i == len(LATENCY_BOUNDS_MS):
+                    return low
+                return round(low + (LATENCY_BOUNDS_MS[i] - low) * (target - seen) / count)
+            seen += count
+        return LATENCY_BOUNDS_MS[-1]
+
+
+def rollup_sums(*, latency: bool = True) -> dict[str, Any]:
+    counts = COUNTS if latency else COUNTS[:-1]  # the per-team grain's reads stay within its covering index
+    return {"cost": Sum("cost"), **{name: Sum(name) for name in (*counts, *(HISTOGRAM if latency else ()))}}
+
+
+def raw_sums(*, latency: bool = True) -> dict[str, Any]:
+    attempt = ~Q(status="refused")
+    sums: dict[str, Any] = {
+        "cost": Sum("cost"), "requests": Count("id", filter=attempt), "failures": Count("id", filter=Q(status="failure")),
+        "refusals": Count("id", filter=Q(status="refused")), "prompt_tokens": Sum("prompt_tokens"),
+        "completion_tokens": Sum("completion_tokens")}
+    if latency:
+        sums["latency_ms_sum"] = Sum("latency_ms", filter=attempt)
+    low = 0
+    for name, bound in zip(HISTOGRAM if latency else (), (*LATENCY_BOUNDS_MS, None), strict=False):
+        band = Q(latency_ms__gte=low) & (Q(latency_ms__lt=bound) if bound is not None else Q())
+        sums[name] = Count("id", filter=attempt & band)
+        low = bound or 0
+    return sums
+
+
+def grouped(rows: QuerySet[Any], *, time_column: str, by: Sequence[str], span: Span, with_period: bool,
+            sums: dict[str, Any]) -> QuerySet[Any]:
+    """`rows` summed per group in SQL (and per local day/week/month when `with_period`)."""
+    # Roll-up cells name no team as "" already; spend rows as NULL.
+    fields: dict[str, Any] = {f"d_{name}": F(DIMENSIONS[name]) if time_column == "bucket" else
+                              Coalesce(DIMENSIONS[name], Value("")) for name in by}
+    if with_period:
+        kind = "day" if span.grain == "day" else span.grain
+        fields["period"] = Trunc(time_column, kind, output_field=DateTimeField(), tzinfo=span.zone)
+    return rows.order_by().annotate(**fields).values(*fields).annotate(**sums)
+
+
+def sources(viewer: Viewer, span: Span, grain: int) -> list[tuple[QuerySet[Any], str, dict[str, Any]]]:
+    """(rows, their time column, their sums) whose union is every spend row of the span the viewer may see: the
+    roll-up's cells of one grain up to its mark, and the spend rows stored since. The per-team grain has no latency
+    (it answers spend, counts and tokens only)."""
+    latency = grain != SpendRollup.TEAMS
+    raw = SpendLog.objects.filter(viewer.team_filter(), start_time__gte=span.start, start_time__lt=span.end)
+    if not span.whole_hours():
+        return [(raw, "start_time", raw_sums(latency=latency))]
+    cells = SpendRollup.objects.filter(viewer.team_filter(), grain=grain, bucket__gte=span.start, bucket__lt=span.end)
+    return [(cells, "bucket", rollup_sums(latency=latency)),
+            (raw.filter(id__gt=rollup_mark()), "start_time", raw_sums(latency=latency))]
+
+
+def cells(viewer: Viewer, span: Span, *, by: Sequence[str], grain: int, with_period: bool = False,
+          where: Q = Q()) -> dict[tuple[Any, ...], Cell]:
+    """Sums per group key (the `by` values, then the period's first local day when `with_period`), read from the
+    roll-up grain that holds `by`."""
+    merged: dict[tuple[Any, ...], Cell] = defaultdict(Cell)
+    for rows, time_column, sums in sources(viewer, span, grain):
+        for row in grouped(rows.filter(where), time_column=time_column, by=by, span=span,
+                           with_period=with_period, sums=sums):
+            key = tuple(row[f"d_{name}"] for name in by)
+            if with_period:
+                key += (period_of(row["period"].astimezone(span.zone).date(), span.grain),)
+            merged[key].add(row)
+    return dict(merged)
+
+
+DEPLOYMENT_KEYS = ("model", "provider", "deployment", "period")
+CHARTED_TEAMS = 8  # teams drawn one by one over time; the rest are "other"
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCells:
+    """Every sum a dashboard page needs, in three small reads: each team's totals over the span, the periods of the
+    dearest teams only, and each deployment's (with its model and provider) per period. Staff read the roll-up's
+    all-teams grain for deployments; a team admin the cells of its own teams."""
+
+    by_team: dict[tuple[Any, ...], Cell]  # (team,)
+    top_team_periods: dict[tuple[Any, ...], Cell]  # (team, period) of the CHARTED_TEAMS dearest
+    by_deployment: dict[tuple[Any, ...], Cell]  # DEPLOYMENT_KEYS
+
+    def deployments(self, names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
+        return project(self.by_deployment, DEPLOYMENT_KEYS, names)
+
+
+def team_rows(teams: Iterable[str]) -> Q:
+    """Rows of these teams, "" naming rows of no team (NULL in the spend log)."""
+    named = [team for team in teams if team]
+    found = Q(team_id__in=named)
+    return found | Q(team_id="") | Q(team_id__isnull=True) if "" in teams else found
+
+
+def team_periods(viewer: Viewer, span: Span, where: Q = Q()) -> dict[tuple[Any, ...], Cell]:
+    """(team, period) sums of the viewer's teams (narrowed by `where`)."""
+    return cells(viewer, span, by=("team",), grain=SpendRollup.TEAMS, with_period=True, where=where)
+
+
+def span_cells(viewer: Viewer, span: Span) -> SpanCells:
+    by_team = cells(viewer, span, by=("team",), grain=SpendRollup.TEAMS)
+    dearest = [key[0] for key, _ in sorted(by_team.items(), key=lambda item: -item[1].cost)[:CHARTED_TEAMS]]
+    deployments_grain = SpendRollup.DEPLOYMENTS if viewer.sees_all else SpendRollup.CELL
+    return SpanCells(
+        by_team=by_team, top_team_periods=team_periods(viewer, span, team_rows(dearest)) if dearest else {},
+        by_deployment=cells(viewer, span, by=("model", "provider", "deployment"), grain=deployments_grain,
+                            with_period=True))
+
+
+def project(found: Mapping[tuple[Any, ...], Cell], keys: Sequence[str],
+            names: Sequence[str]) -> dict[tuple[Any, ...], Cell]:
+    """Cells keyed by `keys` summed over everything but `names`."""
+    if tuple(names) == tuple(keys):
+        return dict(found)
+    positions = [keys.index(name) for name in names]
+    merged: dict[tuple[Any, ...], list[Cell]] = defaultdict(list)
+    for key, cell in found.items():
+        merged[tuple(key[i] for i in positions)].append(cell)
+    return {key: total(group) for key, group in merged.items()}
+
+
+def total(found: Iterable[Cell]) -> Cell:
+    """One cell summing others."""
+    result = Cell()
+    for cell in found:
+        result.cost += cell.cost
+        for name in COUNTS:
+            result.counts[name] += cell.counts[name]
+        result.histogram = [a + b for a, b in zip(result.histogram, cell.histogram, strict=True)]
+    return result
+
+
+def series(found: Mapping[tuple[Any, ...], Cell], periods: Sequence[date], *, top: int = CHARTED_TEAMS,
+           totals: Mapping[date, Decimal] | None = None) -> dict[str, list[float]]:
+    """Cost per period for each group of `(group, period)` keys: the `top` dearest groups, the rest as "other"
+    (or, given each period's `totals`, what the groups shown leave of them)."""
+    by_group: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for (group, period), cell in found.items():
+        by_group[str(group) or "(none)"][period] += cell.cost
+    ranked = sorted(by_group, key=lambda g: (-sum(by_group[g].values()), g))
+    result = {g: [float(by_group[g].get(p, 0)) for p in periods] for g in ranked[:top]}
+    if totals is not None:
+        rest = [totals.get(p, Decimal(0)) - sum((by_group[g].get(p, Decimal(0)) for g in ranked[:top]), Decimal(0))
+                for p in periods]
+        if any(rest):
+            result["other"] = [float(value) for value in rest]
+    elif len(ranked) > top:
+        result["other"] = [float(sum((by_group[g].get(p, Decimal(0)) for g in ranked[top:]), Decimal(0)))
+                           for p in periods]
+    return result

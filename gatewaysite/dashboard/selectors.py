@@ -1,0 +1,160 @@
+"""What the dashboard pages show, each read scoped to the viewer's teams and summed in SQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from apps.teams.models import SpendLog, SpendTagRollup, Team, VirtualKey
+from apps.teams.rollup import rollup_mark
+from gatewaysite.dashboard.cells import Cell, SpanCells, series, total
+from gatewaysite.dashboard.span import Span, SpanInvalid
+from gatewaysite.dashboard.viewer import Viewer
+
+TOP = 10
+KEYS_PAGE_SIZE = 50
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One row of a top list or breakdown: its label, spend and requests."""
+
+    name: str
+    label: str
+    cost: Decimal
+    requests: int
+    max_budget: Decimal | None = None
+    budget_spend: Decimal | None = None  # spend in the current budget window
+
+    @property
+    def budget_percent(self) -> int | None:
+        """The current window's spend as a share of the budget (may pass 100), None without a budget."""
+        if self.max_budget is None or self.budget_spend is None:
+            return None
+        return round(self.budget_spend / self.max_budget * 100) if self.max_budget else 100
+
+
+def spend_over_time(found: SpanCells, span: Span, *, team_labels: dict[str, str]) -> dict[str, Any]:
+    """Cost per period by team (named by alias), model and provider, for the charts."""
+    periods = span.periods()
+    totals = {key[0]: cell.cost for key, cell in found.deployments(("period",)).items()}
+    teams = series(found.top_team_periods, periods, totals=totals)
+    return {"periods": [p.isoformat() for p in periods],
+            "team": {team_labels.get(team, team): values for team, values in teams.items()},
+            "model": series(found.deployments(("model", "period")), periods),
+            "provider": series(found.deployments(("provider", "period")), periods)}
+
+
+def summary(found: SpanCells) -> Cell:
+    """Totals over the whole span (every row, not a page of them)."""
+    return total(found.by_team.values())
+
+
+def deployments(found: SpanCells) -> list[dict[str, Any]]:
+    """Requests, error rate and p50/p95 latency per deployment, busiest first."""
+    rows = [{"deployment": d, "model": m, "provider": p, "requests": c.requests, "failures": c.counts["failures"],
+             "error_rate": c.error_rate, "p50": c.percentile(0.5), "p95": c.percentile(0.95), "cost": c.cost}
+            for (d, m, p), c in found.deployments(("deployment", "model", "provider")).items() if d and c.requests]
+    return sorted(rows, key=lambda r: (-r["requests"], r["deployment"]))
+
+
+def top_models(found: SpanCells) -> list[Ranked]:
+    ranked = sorted(found.deployments(("model",)).items(), key=lambda item: (-item[1].cost, item[0]))[:TOP]
+    return [Ranked(name=m, label=m or "(none)", cost=c.cost, requests=c.requests) for (m,), c in ranked]
+
+
+def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
+    """The viewer's teams by spend in the span, each with its budget and the spend of its current window."""
+    by_team: dict[str, Cell] = {str(key[0]): cell for key, cell in found.by_team.items()}
+    teams = Team.objects.filter(viewer.team_filter()).only("team_id", "team_alias", "spend", "max_budget")
+    named = {t.team_id: t for t in teams.filter(team_id__in=list(by_team))} if viewer.sees_all else \
+        {t.team_id: t for t in teams}
+    rows = []
+    for team_id in sorted(set(by_team) | set(named), key=lambda t: (-(by_team[t].cost if t in by_team else 0), t)):
+        team, cell = named.get(team_id), by_team.get(team_id, Cell())
+        rows.append(Ranked(name=team_id, label=(team.team_alias if team else "") or team_id or "(no team)",
+                           cost=cell.cost, requests=cell.requests, max_budget=team.max_budget if team else None,
+                           budget_spend=team.spend if team else None))
+    return rows[:50]
+
+
+def top_keys(viewer: Viewer) -> list[Ranked]:
+    """The dearest keys by their running spend (the current budget window's, else lifetime), with their budgets:
+    read down the spend index, so it costs the same with 400,000 keys as with ten. (Ranking keys by a span's spend
+    means summing every spend row of the span per key: 2 s over 330,000 rows, see bench/results/.)"""
+    keys = VirtualKey.objects.filter(viewer.team_filter()).order_by("-spend", "id")[:TOP]
+    return [Ranked(name=str(key.pk), label=key.key_alias or key.key_name, cost=key.spend, requests=0,
+                   max_budget=key.max_budget, budget_spend=key.spend)
+            for key in keys.only("id", "key_alias", "key_name", "spend", "max_budget")]
+
+
+def tag_spend(viewer: Viewer, span: Span) -> list[Ranked]:
+    """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
+    totals: dict[str, list[Any]] = {}
+    if span.whole_hours():
+        mark = rollup_mark()
+        rolled = SpendTagRollup.objects.filter(viewer.team_filter(), bucket__gte=span.start, bucket__lt=span.end)
+        for row in rolled.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
+            totals[row["tag"]] = [row["total"] or Decimal(0), int(row["calls"] or 0)]
+        tail = SpendLog.objects.filter(id__gt=mark)
+    else:
+        tail = SpendLog.objects.all()
+    tail = tail.filter(viewer.team_filter(), start_time__gte=span.start, start_time__lt=span.end).exclude(tags=[])
+    for tags, cost, status in tail.values_list("tags", "cost", "status").iterator(chunk_size=5000):
+        for tag in dict.fromkeys(tags if isinstance(tags, list) else ()):
+            entry = totals.setdefault(str(tag)[:200], [Decimal(0), 0])
+            entry[0] += cost
+            entry[1] += status != "refused"
+    ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:TOP * 2]
+    return [Ranked(name=tag, label=tag, cost=cost, requests=calls) for tag, (cost, calls) in ranked]
+
+
+def refusals(viewer: Viewer, span: Span, *, limit: int = 20) -> list[SpendLog]:
+    """The latest refused calls in the span, with the level and limit that refused them."""
+    rows = SpendLog.objects.filter(viewer.team_filter(), status="refused", start_time__gte=span.start,
+                                   start_time__lt=span.end).order_by("-start_time")
+    return list(rows.only("request_id", "start_time", "key_id", "team_id", "model_alias", "error_type",
+                          "limit_level", "limit_kind", "limit_current", "limit_max")[:limit])
+
+
+def key_list(viewer: Viewer, *, search: str = "") -> QuerySet[VirtualKey]:
+    """The viewer's keys, dearest first; `search` matches the start of an alias (or of a masked `sk-...` name)."""
+    keys = VirtualKey.objects.filter(viewer.team_filter()).order_by("-spend", "id")
+    if search:
+        keys = keys.filter(key_name__startswith=search) if search.startswith("sk-") else \
+            keys.filter(key_alias__startswith=search)
+    return keys.only("id", "key_alias", "key_name", "team_id", "user_id", "spend", "max_budget", "budget_duration",
+                     "budget_reset_at", "blocked", "expires")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPage:
+    """One page of keys, found by the database from where the last page ended (no OFFSET walk)."""
+
+    keys: list[VirtualKey]
+    total: int  # at most COUNT_CAP + 1
+    next_after: str  # "" on the last page
+
+    @property
+    def total_label(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+
+
+def key_page(viewer: Viewer, *, search: str, after: str = "") -> KeyPage:
+    """KEYS_PAGE_SIZE keys after the cursor `after` ("<spend>:<id>" of the previous page's last key)."""
+    keys = key_list(viewer, search=search)
+    total = keys[:COUNT_CAP + 1].count()  # counting 400,000 keys costs more than the page: "10,000+" will do
+    if after:
+        spend, _, key_id = after.partition(":")
+        try:
+            last_spend, last_id = Decimal(spend), int(key_id)
+        except (ArithmeticError, ValueError):
+            raise SpanInvalid("'after' must be the cursor a keys page links to.") from None
+        keys = keys.filter(Q(spend__lt=last_spend) | Q(spend=last_spend, id__gt=last_id))
+    found = list(keys[:KEYS_PAGE_SIZE + 1])
+    more = len(found) > KEYS_PAGE_SIZE
+    found = found[:KEYS_PAGE_SIZE]
+    return KeyPage(keys=found, total=total, next_after=f"{found[-1].spend}:{found[-1].pk}" if more else "")
