@@ -96,6 +96,15 @@ LENGTH_REQUIRED = http_response("411 Length Required", b"application/json",
                                 b'"param":null,"code":null}}')
 
 
+IMAGES = http_response("200 OK", b"application/json", json.dumps(
+    {"created": 1700000000, "data": [{"b64_json": "iVBORw0KGgo" + "A" * 1000}]}, separators=(",", ":")).encode())
+TRANSCRIPT = http_response("200 OK", b"application/json", json.dumps(
+    {"text": "Hello from the benchmark.", "usage": {"type": "duration", "seconds": 1}},
+    separators=(",", ":")).encode())
+SPEECH = http_response("200 OK", b"audio/mpeg", b"ID3" + b"\xff\xfb" * 8000)  # about 16 KB of "audio"
+MEDIA_ANSWERS = ((b"/images/generations", IMAGES), (b"/audio/transcriptions", TRANSCRIPT), (b"/audio/speech", SPEECH))
+
+
 def answer(head: bytes, body: bytes) -> bytes:
     """The canned response bytes for one request (head is the request line plus headers)."""
     line_end = head.find(b"\r\n")
@@ -110,6 +119,9 @@ def answer(head: bytes, body: bytes) -> bytes:
         return SEARCH
     if path.endswith(b"/responses"):
         return http_response("200 OK", b"application/json", response_body(next(RESPONSE_NUMBERS)))
+    for suffix, canned in MEDIA_ANSWERS:
+        if path.endswith(suffix):
+            return canned
     return NOT_FOUND
 
 

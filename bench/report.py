@@ -141,6 +141,15 @@ def responses_table(rows: list[Row]) -> list[str]:
     return versus_chat_table(rows, "responses")
 
 
+MEDIA_KINDS = (("images", "/v1/images/generations"), ("transcription", "/v1/audio/transcriptions (a 1 s WAV upload)"),
+               ("speech", "/v1/audio/speech"))
+
+
+def media_table(rows: list[Row]) -> list[str]:
+    """The images and audio endpoints, each beside chat at the same target and rate."""
+    return [line for kind, title in MEDIA_KINDS for line in (f"{title}:", "", *versus_chat_table(rows, kind), "")]
+
+
 def overload_table(rows: list[Row]) -> list[str]:
     """The overload rows: the same wrk load against a gateway with the in-flight limit and one without."""
     lines = ["| in-flight limit per worker | connections | served calls/s | refused calls/s (503/429) "
@@ -290,6 +299,7 @@ def markdown(results: dict[str, Any]) -> str:
              "## Search /v1/search", "", *search_table(rows), "",
              "## OpenAI /v1/responses (passed through, stored)", "", *responses_table(rows), "",
              "## A2A (SendMessage to a hosted agent)", "", *a2a_table(rows), "",
+             "## Images and audio", "", *media_table(rows),
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

@@ -34,6 +34,7 @@ from bench.gateway import (
     wait_until_stored,
 )
 from bench.loadgen import LoadResult
+from bench.media import media_runs
 
 HERE = Path(__file__).resolve().parent
 CHAT_BODY = json.dumps({"model": MODEL, "messages": [
@@ -91,6 +92,7 @@ class Plan:
     search_rates: list[int]
     responses_rates: list[int]
     a2a_rates: list[int]
+    media_rates: list[int]
     connections: int
     soak_calls: int
     profile: bool
@@ -197,6 +199,10 @@ class Bench:
             self.measured(target=target, kind="responses", run=partial(
                 loadgen.run_k6, url=responses_url, body=RESPONSES_BODY, headers=headers, rate=rate,
                 duration=plan.duration))
+        base_url = url.removesuffix("/v1/chat/completions")
+        for kind, run in media_runs(base_url=base_url, headers=headers, rates=plan.media_rates,
+                                    duration=plan.duration):
+            self.measured(target=target, kind=kind, run=run)
         if not self.agent:
             return
         a2a_url = url.replace("/v1/chat/completions", f"/a2a/{BENCH_AGENT}")
@@ -369,6 +375,7 @@ def plan_for(args: argparse.Namespace) -> Plan:
                 search_rates=[500],
                 responses_rates=[500],
                 a2a_rates=[100],
+                media_rates=[500],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,

@@ -124,6 +124,8 @@ TOLLGATE_CONFIG_STRICT = env_bool("TOLLGATE_CONFIG_STRICT", False)
 TOLLGATE_AGENT_MODULES = tuple(name.strip() for name in (env_str("TOLLGATE_AGENT_MODULES") or "").split(",")
                                if name.strip())
 TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=1024)
+# Audio and image uploads (multipart): read as they arrive and spooled, so they may be larger (OpenAI's 25 MB).
+TOLLGATE_MAX_UPLOAD_BYTES = env_int("TOLLGATE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
 # How long a process trusts its cached snapshots before re-reading the generation counter.
 TOLLGATE_SNAPSHOT_TTL = env_float("TOLLGATE_SNAPSHOT_TTL", 1.0)
 TOLLGATE_DEFAULT_TIMEOUT = env_float("TOLLGATE_REQUEST_TIMEOUT", 600.0, minimum=0.001)
@@ -177,7 +179,8 @@ MIDDLEWARE = [
 TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
 # Pages for people (their error pages stay HTML); every other path answers errors in OpenAI's JSON shape.
 TOLLGATE_HTML_PATH_PREFIXES = ("/admin/", "/dashboard/")
-TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/", "/a2a/")
+TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/", "/a2a/",
+                              "/images/", "/audio/")
 # API calls one worker process serves at once; beyond it a call gets 503 + Retry-After at once instead of
 # queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as
 # calls/s per worker x upstream latency, with headroom.

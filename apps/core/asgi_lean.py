@@ -29,6 +29,7 @@ from django.utils.module_loading import import_string
 
 from apps.core.http import BODY_TOO_LARGE
 from apps.core.metrics import UPSTREAM_SECONDS, record_http
+from apps.core.uploads import UPLOAD_STREAM, UploadStream, is_upload_path
 
 Scope = dict[str, Any]
 API_URLCONF = "gatewaysite.urls_api"
@@ -87,7 +88,13 @@ class LeanASGIHandler(ASGIHandler):
         self._middleware_chain = handler
 
     async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
-        """Read the body, run the view in this task, send; a client hang-up cancels the view."""
+        """Read the body, run the view in this task, send; a client hang-up cancels the view.
+
+        An upload path's body is left for the view to read as it arrives (`apps.core.uploads`); the hang-up
+        watcher starts once it has all been read (before, the upload's reader sees a hang-up itself)."""
+        if is_upload_path(scope["path"]):
+            await self.handle_upload(scope, receive, send)
+            return
         body = await read_body(receive, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         if body is None:
             return  # the client left before the request was complete
@@ -119,6 +126,38 @@ class LeanASGIHandler(ASGIHandler):
             return
         finally:
             watcher.stop()
+        close_resources(response)
+
+    async def handle_upload(self, scope: Scope, receive: Any, send: Any) -> None:
+        prefix = get_script_prefix(scope)
+        if prefix not in ("", "/"):
+            set_script_prefix(prefix)
+        request, error_response = self.create_request(scope, io.BytesIO(b""))
+        if request is None:
+            assert error_response is not None
+            await self.send_response(error_response, send)
+            return
+        request.urlconf = API_URLCONF
+        watchers: list[DisconnectWatcher] = []
+        stream = UploadStream(receive, lambda: watchers.append(DisconnectWatcher(receive)))
+        request.META[UPLOAD_STREAM] = stream
+        started, upstream = time.monotonic(), [0.0]
+        UPSTREAM_SECONDS.set(upstream)
+        try:
+            response = await self.run_get_response(request)
+            if not stream.hung_up:
+                await self.send_response(response, send)
+            match = request.resolver_match
+            record_http(match.route if match is not None else "unmatched", request.method or "", response.status_code,
+                        time.monotonic() - started, upstream=None if response.streaming else upstream[0])
+        except asyncio.CancelledError:
+            if not (watchers and watchers[0].hung_up):
+                raise
+            watchers[0].forgive()
+            return
+        finally:
+            for watcher in watchers:
+                watcher.stop()
         close_resources(response)
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:

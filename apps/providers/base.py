@@ -13,7 +13,8 @@ from typing import Any, ClassVar, Literal, Protocol, TypedDict
 from apps.core.errors import GatewayError
 
 Framing = Literal["sse", "ndjson", "aws-eventstream"]
-Feature = Literal["chat", "stream", "tools", "vision", "embeddings", "rerank", "usage_in_stream"]
+Feature = Literal["chat", "stream", "tools", "vision", "embeddings", "rerank", "usage_in_stream",
+                  "images", "image_edits", "transcription", "translation", "speech"]
 
 
 # --- wire formats (OpenAI shapes) -------------------------------------------------------------------

@@ -16,7 +16,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httptools
@@ -24,6 +24,15 @@ import httptools
 KEEPALIVE_EXPIRY = 60.0
 MAX_IDLE_PER_ORIGIN = 200
 Origin = tuple[str, str, int]
+
+
+class StreamedBody(Protocol):
+    """A request body of known length, read piece by piece (again for each attempt)."""
+
+    @property
+    def length(self) -> int: ...
+
+    def pieces(self) -> AsyncIterator[bytes]: ...
 
 
 class ConnectionClosed(ConnectionError):
@@ -66,6 +75,7 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.idle_since = 0.0
+        self.writable: asyncio.Future[None] | None = None  # set while the transport's write buffer is full
         self._reset()
 
     def _reset(self) -> None:
@@ -78,6 +88,7 @@ class Connection(asyncio.Protocol):
         self.error: BaseException | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.head_done = False
+        self.partial = False  # a streamed request body was cut short: never reused
 
     # --- asyncio.Protocol ------------------------------------------------------------------------
 
@@ -94,11 +105,28 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.resume_writing()
         if self.head_done and not self.complete and not self._framed():
             self.complete = True  # a body delimited by the end of the connection
             self._wake()
         elif not self.complete:
             self._fail(ConnectionClosed("connection closed by the upstream"))
+
+    def pause_writing(self) -> None:
+        if self.writable is None:
+            self.writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        writable, self.writable = self.writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
+
+    async def drain(self) -> None:
+        """Until the transport can take more (a streamed request body is written no faster than it is sent)."""
+        if self.writable is not None:
+            await asyncio.shield(self.writable)
+        if self.closed:
+            raise self.error or ConnectionClosed("connection closed by the upstream")
 
     # --- httptools callbacks ---------------------------------------------------------------------
 
@@ -152,7 +180,7 @@ class Connection(asyncio.Protocol):
         self.transport.write(request)
 
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.closed and self.error is None
+        return self.complete and self.keep_alive and not self.partial and not self.closed and self.error is None
 
     def close(self) -> None:
         self.closed = True
@@ -233,7 +261,13 @@ def split(url: str) -> tuple[Origin, str, bytes]:
         raise InvalidURL(type(exc).__name__) from None
 
 
-def encode_request(method: str, target: str, host: bytes, headers: Mapping[str, str], body: bytes) -> bytes:
+def encode_head(method: str, target: str, host: bytes, headers: Mapping[str, str], length: int) -> bytes:
+    """The request line and headers, with `content-length: length`."""
+    return encode_request(method, target, host, headers, b"", length=length)
+
+
+def encode_request(method: str, target: str, host: bytes, headers: Mapping[str, str], body: bytes, *,
+                   length: int | None = None) -> bytes:
     lines = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1")]
     lowered = {name.lower() for name in headers}
     if "host" not in lowered:
@@ -241,7 +275,7 @@ def encode_request(method: str, target: str, host: bytes, headers: Mapping[str, 
     for name, value in headers.items():
         if name.lower() not in ("content-length", "transfer-encoding", "connection"):
             lines.append(f"{name}: {value}\r\n".encode("latin-1"))
-    lines.append(b"content-length: %d\r\n\r\n" % len(body))
+    lines.append(b"content-length: %d\r\n\r\n" % (len(body) if length is None else length))
     lines.append(body)
     return b"".join(lines)
 
@@ -338,6 +372,41 @@ async def request(method: str, url: str, headers: Mapping[str, str], body: bytes
 async def _exchange(connection: Connection, payload: bytes, read_timeout: float | None) -> Response:
     try:
         connection.send(payload)
+        while not connection.head_done:
+            await connection.wait()
+    except BaseException:
+        connection.close()
+        raise
+    return Response(connection, read_timeout)
+
+
+async def request_streamed(method: str, url: str, headers: Mapping[str, str], body: StreamedBody, *,
+                           connect_timeout: float, read_timeout: float | None) -> Response:
+    """`request` with a body written piece by piece as the connection takes it (an upload read from a spool),
+    never whole in memory; an upstream answering before the body is all sent stops the writing."""
+    origin, target, host = split(url)
+    head = encode_head(method, target, host, headers, body.length)
+    connection = pool().take(origin)
+    if connection is not None:
+        try:
+            return await _exchange_streamed(connection, head, body, read_timeout)
+        except ConnectionClosed:
+            if connection.received:
+                raise
+    return await _exchange_streamed(await connect(origin, connect_timeout), head, body, read_timeout)
+
+
+async def _exchange_streamed(connection: Connection, head: bytes, body: StreamedBody,
+                             read_timeout: float | None) -> Response:
+    try:
+        connection.send(head)
+        async for piece in body.pieces():
+            if connection.head_done:  # answered early (an error): the rest is not wanted
+                connection.partial = True
+                break
+            assert connection.transport is not None
+            connection.transport.write(piece)
+            await connection.drain()
         while not connection.head_done:
             await connection.wait()
     except BaseException:

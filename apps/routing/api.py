@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from apps.core import jsonutil
-from apps.core.http import BODY_TOO_LARGE, read_body, request_id
+from apps.core.http import read_body, request_id
 from apps.core.responses import json_response, sse_response
 from apps.routing import calls
 from apps.routing.catalog import model_card, model_list
+from apps.routing.deployment_paths import named_in_path
 from apps.routing.headers import served_headers
+from apps.routing.media_api import MEDIA_DEPLOYMENT_ROUTES, MEDIA_ROUTES
 from apps.routing.more_api import MORE_ROUTES, V2_ROUTES
 from apps.routing.parsing import parse_chat_request, parse_embedding_request
 from apps.routing.streaming import sse_events
@@ -41,22 +41,6 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
     call, options = parse_embedding_request(read_body(request))
     served = await calls.embedding(principal, call, options, request_id=rid)
     return json_response(served.value.body, headers=served_headers(rid, served))
-
-
-def named_in_path(request: HttpRequest, model: str) -> None:
-    """Azure's paths name the model group; as in LiteLLM, it replaces the body's `model`.
-
-    The body is rewritten for the /v1 handler, so /v1 itself does no extra work per call. A body that is
-    too large or not a JSON object is left as it is, for the handler to refuse as /v1 does (after auth)."""
-    if request.META.get(BODY_TOO_LARGE):
-        return
-    try:
-        body = jsonutil.loads(request.body)
-    except (jsonutil.JSONDecodeError, RequestDataTooBig):
-        return
-    if isinstance(body, dict):
-        body["model"] = model
-        request._body = jsonutil.dumps(body)  # Django's own cache of the read body
 
 
 async def deployment_chat_completions(request: HttpRequest, model: str) -> HttpResponseBase:
@@ -87,12 +71,14 @@ ROUTES: list[tuple[str, str, View]] = [
     ("/models", "GET", list_models),
     ("/models/{path:model_id}", "GET", retrieve_model),
     *MORE_ROUTES,
+    *MEDIA_ROUTES,
 ]
 # Azure OpenAI's paths (what `openai.AzureOpenAI` calls; `api-version` in the query is accepted and unused).
 # LiteLLM also serves `/completions` under them; here text completions are on `/v1/completions` only.
 DEPLOYMENT_ROUTES: list[tuple[str, str, View]] = [
     ("/chat/completions", "POST", deployment_chat_completions),
     ("/embeddings", "POST", deployment_embeddings),
+    *MEDIA_DEPLOYMENT_ROUTES,
 ]
 for prefix in ("/v1", ""):
     for path, method, view in ROUTES:

@@ -77,8 +77,12 @@ def unsupported_provider(group: str, deployments: tuple[DeploymentRecord, ...]) 
 
 # model_info.mode -> the calls it serves (LiteLLM's modes; "completion" and "responses" models take chat calls here)
 MODE_SERVES = {"chat": "chat", "completion": "chat", "responses": "chat", "embedding": "embedding",
-               "rerank": "rerank", "moderation": "moderation"}
-MODE_ENDPOINTS = {"embedding": "/v1/embeddings", "rerank": "/v1/rerank", "moderation": "/v1/moderations"}
+               "rerank": "rerank", "moderation": "moderation", "image_generation": "image_generation",
+               "image_edit": "image_generation", "audio_transcription": "audio_transcription",
+               "audio_speech": "audio_speech"}
+MODE_ENDPOINTS = {"embedding": "/v1/embeddings", "rerank": "/v1/rerank", "moderation": "/v1/moderations",
+                  "image_generation": "/v1/images/generations", "audio_transcription": "/v1/audio/transcriptions",
+                  "audio_speech": "/v1/audio/speech"}
 
 
 def serves(deployment: DeploymentRecord, call_mode: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from apps.core import jsonutil
+from apps.providers.adapters.openai import MEDIA_FEATURES
 from apps.providers.adapters.openai_compatible import ApiBaseRequired, OpenAICompatibleAdapter
 from apps.providers.base import (
     BasicStreamState,
@@ -60,7 +61,7 @@ class AzureAdapter(OpenAICompatibleAdapter):
     api_version_env: ClassVar[tuple[str, ...]] = ("AZURE_API_VERSION",)
     default_api_base: ClassVar[str] = ""
     features: ClassVar[frozenset[str]] = frozenset(
-        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", *MEDIA_FEATURES})
 
     def api_version(self, target: Target) -> str:
         return str(target.api_version or target.extra.get("api_version") or DEFAULT_API_VERSION)
@@ -76,6 +77,10 @@ class AzureAdapter(OpenAICompatibleAdapter):
             return url if version == "v1" else f"{url}?api-version={version}"
         deployment = quote(target.model, safe="")
         return f"{base}/openai/deployments/{deployment}/{operation}?api-version={quote(version, safe='')}"
+
+    def media_url(self, target: Target, operation: str) -> str:
+        """Images and audio on the deployment's paths (`.../deployments/{name}/images/generations?api-version=`)."""
+        return self.endpoint(target, operation)
 
     def auth_headers(self, target: Target) -> dict[str, str]:
         token = target.extra.get("azure_ad_token")

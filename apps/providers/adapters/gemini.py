@@ -12,6 +12,7 @@ from typing import Any, ClassVar, TypedDict
 from urllib.parse import urlsplit
 
 from apps.core import jsonutil
+from apps.providers.adapters.google_media import GoogleImagesMixin, GoogleSpeechMixin
 from apps.core.errors import InvalidRequest
 from apps.providers.adapters.gemini_convert import SIGNATURE_FIELD, generate_content_body, tool_call_id
 from apps.providers.adapters.openai import ERROR_TYPES, retry_after_seconds
@@ -178,8 +179,8 @@ def retry_delay(details: list[Mapping[str, Any]]) -> float | None:
     return None
 
 
-class GeminiAdapter(CapabilityTable):
-    """Speaks the Gemini API (generativelanguage.googleapis.com) with an API key."""
+class GeminiAdapter(GoogleImagesMixin, GoogleSpeechMixin, CapabilityTable):
+    """Speaks the Gemini API (generativelanguage.googleapis.com) with an API key (Imagen: `google_media`)."""
 
     prefix: ClassVar[str] = "gemini"
     api_key_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -188,7 +189,7 @@ class GeminiAdapter(CapabilityTable):
     default_api_base: ClassVar[str] = "https://generativelanguage.googleapis.com"
     default_api_version: ClassVar[str] = "v1beta"
     features: ClassVar[frozenset[str]] = frozenset(
-        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", "images", "speech"})
 
     # --- requests ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Groq's OpenAI-compatible API (chat only: Groq serves no embeddings)."""
+"""Groq's OpenAI-compatible API: chat, and Whisper transcriptions and translations (Groq serves no embeddings)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -14,7 +14,8 @@ class GroqAdapter(OpenAICompatibleAdapter):
     api_key_env: ClassVar[tuple[str, ...]] = ("GROQ_API_KEY",)
     api_base_env: ClassVar[tuple[str, ...]] = ("GROQ_API_BASE",)
     default_api_base: ClassVar[str] = "https://api.groq.com/openai/v1"
-    features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
+    features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream",
+                                                    "transcription", "translation"})
     # Groq documents these as answered with a 400.
     unsupported_params: ClassVar[frozenset[str]] = frozenset({"logprobs", "logit_bias", "top_logprobs"})
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from apps.providers.adapters.openai import OpenAIAdapter
+from apps.providers.adapters.openai import MEDIA_FEATURES, OpenAIAdapter
 from apps.providers.base import ChatCall, Target
 
 MOCK_API_BASE = "http://mock.tollgate.internal/v1"
@@ -16,6 +16,8 @@ class MockAdapter(OpenAIAdapter):
     default_api_base: ClassVar[str] = MOCK_API_BASE
     api_key_env: ClassVar[tuple[str, ...]] = ()
     api_base_env: ClassVar[tuple[str, ...]] = ()
+    # Chat and embeddings only: the in-process upstream answers no images or audio.
+    features: ClassVar[frozenset[str]] = OpenAIAdapter.features - set(MEDIA_FEATURES)
 
     def chat_body(self, call: ChatCall, target: Target) -> dict[str, Any]:
         body = super().chat_body(call, target)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from apps.core import jsonutil
+from apps.providers.adapters.openai_media import OpenAIMediaMixin
 from apps.providers.base import (
     CapabilityTable,
     BasicStreamState,
@@ -23,6 +24,7 @@ from apps.providers.base import (
     Usage,
 )
 
+MEDIA_FEATURES = ("images", "image_edits", "transcription", "translation", "speech")
 # OpenAI's error `type` for each status, used when an upstream body does not name one.
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                404: "not_found_error", 408: "timeout", 409: "conflict_error", 413: "invalid_request_error",
@@ -65,8 +67,8 @@ def error_code_for(status: int, message: str, code: str | None) -> str | None:
     return code
 
 
-class OpenAIAdapter(CapabilityTable):
-    """Speaks OpenAI's Chat Completions and Embeddings APIs."""
+class OpenAIAdapter(OpenAIMediaMixin, CapabilityTable):
+    """Speaks OpenAI's Chat Completions and Embeddings APIs (and its images and audio ones: `openai_media`)."""
 
     prefix: ClassVar[str] = "openai"
     framing: ClassVar[Framing] = "sse"
@@ -74,7 +76,7 @@ class OpenAIAdapter(CapabilityTable):
     api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
     api_base_env: ClassVar[tuple[str, ...]] = ("OPENAI_BASE_URL", "OPENAI_API_BASE")  # LiteLLM's order
     features: ClassVar[frozenset[str]] = frozenset(
-        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", *MEDIA_FEATURES})
 
     # --- requests ---------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from apps.core import jsonutil
 from apps.providers import aws_auth
+from apps.providers.adapters.bedrock.images import BedrockImagesMixin
 from apps.providers.adapters.bedrock.convert import converse_body, embedding_body, model_id, titan_calls
 from apps.providers.adapters.bedrock.response import bedrock_error, completion_body, stream_frame
 from apps.providers.adapters.bedrock.response import embedding_body as embedding_result
@@ -36,7 +37,7 @@ from apps.providers.base import (
 )
 
 
-class BedrockAdapter(CapabilityTable):
+class BedrockAdapter(BedrockImagesMixin, CapabilityTable):
     """Speaks Bedrock Runtime: Converse (tools, images, caching, reasoning), event streams, embeddings."""
 
     prefix: ClassVar[str] = "bedrock"
@@ -45,7 +46,7 @@ class BedrockAdapter(CapabilityTable):
     extra_env: ClassVar[Mapping[str, tuple[str, ...]]] = {aws_auth.ENV_REGION_OPTION: aws_auth.REGION_ENV}
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset(
-        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream"})
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", "images"})
 
     def endpoint(self, target: Target) -> str:
         """`aws_bedrock_runtime_endpoint` / `api_base` (AWS_BEDROCK_RUNTIME_ENDPOINT when neither is given), else
