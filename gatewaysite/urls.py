@@ -1,4 +1,4 @@
-"""URL map: the admin, the management API, and the OpenAI-compatible API (everything else)."""
+"""URL map: the admin, the portal and logins, the management API, and the OpenAI-compatible API (everything else)."""
 from __future__ import annotations
 
 from django.contrib import admin
@@ -23,6 +23,8 @@ def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
 urlpatterns = [
     re_path(r"^static/(?P<path>.+)$", admin_asset),
     path("admin/", admin.site.urls),
+    path("accounts/", include("apps.portal.auth_urls")),  # one login, logout and password reset for every page
+    path("portal/", include("apps.portal.urls")),
     path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
     path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)
