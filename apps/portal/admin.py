@@ -14,12 +14,12 @@ from apps.portal.models import AuditLog
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
     list_display = ["at", "actor", "via", "action", "object_type", "object_id", "changed_fields"]
-    list_filter = ["via", "action", "object_type", ("at", admin.DateFieldListFilter)]
+    list_filter = ("via", "action", "object_type", ("at", admin.DateFieldListFilter))
     search_fields = ["actor", "object_id", "object_repr", "request_id"]
     date_hierarchy = "at"
     show_full_result_count = False
-    fields = ["at", "actor", "via", "action", "object_type", "object_id", "object_repr", "request_id",
-              "before_json", "after_json"]
+    fields = ("at", "actor", "via", "action", "object_type", "object_id", "object_repr", "request_id",
+              "before_json", "after_json")
     readonly_fields = fields
 
     @admin.display(description="fields")

@@ -24,11 +24,11 @@ class KeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.teams = {m.team.team_id: m.team for m in my_memberships(user)}
-        self.fields["team"].choices = [("", "(no team)")] + [(t.team_id, t.team_alias or t.team_id)
-                                                              for t in self.teams.values()]
+        team_choices = [("", "(no team)")] + [(t.team_id, t.team_alias or t.team_id) for t in self.teams.values()]
+        self.fields["team"].choices = team_choices  # type: ignore[attr-defined]
         if self.teams:
             self.fields["team"].initial = next(iter(self.teams))
-        self.fields["models"].choices = [(m.name, m.name) for m in my_models(user)]
+        self.fields["models"].choices = [(m.name, m.name) for m in my_models(user)]  # type: ignore[attr-defined]
 
     def chosen_team(self) -> Team | None:
         return self.teams.get(self.cleaned_data.get("team") or "")
@@ -40,4 +40,4 @@ class PlaygroundForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(m.name, m.name) for m in my_models(user)]
+        self.fields["model"].choices = [(m.name, m.name) for m in my_models(user)]  # type: ignore[attr-defined]

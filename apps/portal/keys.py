@@ -18,9 +18,9 @@ from apps.teams.use_cases import keys as key_cases
 
 def within_key_duration(team: Team | None, duration: str) -> None:
     """A team's `team_member_key_duration` caps how long its members' keys may live."""
-    cap = team.team_member_key_duration if team is not None else ""
-    if not cap:
+    if team is None or not team.team_member_key_duration:
         return
+    cap = team.team_member_key_duration
     now = timezone.now()
     if not duration or add_duration(now, parse_duration(duration)) > add_duration(now, parse_duration(cap)):
         raise PermissionDenied(f"Keys of team '{team.team_alias or team.team_id}' may live at most {cap}.",

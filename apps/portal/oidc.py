@@ -41,7 +41,7 @@ def role_for(groups: frozenset[str]) -> str:
 
 def team_roles(groups: frozenset[str]) -> dict[str, str]:
     """{team_id: membership role} named by the groups (an admin group wins over a member one)."""
-    prefix, roles = settings.TOLLGATE_OIDC_TEAM_PREFIX, {}
+    prefix, roles = settings.TOLLGATE_OIDC_TEAM_PREFIX, dict[str, str]()
     for group in sorted(groups):
         if not group.startswith(prefix):
             continue
