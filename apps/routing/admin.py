@@ -31,6 +31,8 @@ class DeploymentForm(forms.ModelForm):
                               help_text="Write-only. A key is stored encrypted; os.environ/NAME stores only the "
                                         "variable's name. Leave empty to keep the current one.")
 
+    named_env = False  # set by clean() when the key field held os.environ/NAME
+
     class Meta:
         model = Deployment
         exclude = ["api_key_encrypted"]
@@ -43,6 +45,7 @@ class DeploymentForm(forms.ModelForm):
             if not ENV_NAME.match(name):
                 self.add_error("api_key", f"'{name}' is not an environment variable name.")
             cleaned["api_key_env"], cleaned["api_key"] = name, ""
+            self.named_env = True
         return cleaned
 
 
@@ -55,8 +58,9 @@ class DeploymentAdmin(admin.ModelAdmin):
     list_select_related = ["health"]
     search_fields = ["model_name", "provider_model"]
     readonly_fields = ["source", "config_id", "created_at", "updated_at"]
-    actions = ["enable", "disable", "probe_now", "reload_config"]
+    actions = ["enable", "disable", "probe_now"]
     change_form_template = "admin/routing/deployment/change_form.html"
+    change_list_template = "admin/routing/deployment/change_list.html"
 
     @admin.display(boolean=True, description="stored key")
     def has_stored_key(self, obj: Deployment) -> bool:
@@ -75,14 +79,16 @@ class DeploymentAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Deployment, form: Any, change: bool) -> None:
         if form.cleaned_data.get("api_key"):
             obj.api_key_encrypted = encrypt(form.cleaned_data["api_key"])
-        elif form.cleaned_data.get("api_key_env") and "api_key_env" in form.changed_data | {"api_key_env"}:
-            obj.api_key_env = form.cleaned_data["api_key_env"]
+        elif form.named_env:
+            obj.api_key_env, obj.api_key_encrypted = form.cleaned_data["api_key_env"], ""  # the name replaces a key
         super().save_model(request, obj, form, change)
 
     def get_urls(self) -> list[URLPattern]:
         test = path("<int:deployment_id>/test/", self.admin_site.admin_view(self.test_view),
                     name="routing_deployment_test")
-        return [test, *super().get_urls()]
+        reload = path("reload-config/", self.admin_site.admin_view(self.reload_config_view),
+                      name="routing_deployment_reload_config")
+        return [test, reload, *super().get_urls()]
 
     def test_view(self, request: HttpRequest, deployment_id: int) -> HttpResponse:
         """The "test this deployment" button: one tiny call now, its answer and latency."""
@@ -93,8 +99,13 @@ class DeploymentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/routing/deployment/test_result.html", {
             "title": f"Test of {deployment}", "deployment": deployment, "result": result, "opts": Deployment._meta})
 
-    @admin.action(description="Reload config.yaml (TOLLGATE_CONFIG) now")
-    def reload_config(self, request: HttpRequest, queryset: Any) -> None:
+    def reload_config_view(self, request: HttpRequest) -> HttpResponse:
+        """The "reload config" button of the deployment list: TOLLGATE_CONFIG loaded again, as load_config does."""
+        if request.method == "POST" and self.has_change_permission(request):
+            self.reload_config(request)
+        return redirect("admin:routing_deployment_changelist")
+
+    def reload_config(self, request: HttpRequest) -> None:
         try:
             loaded = config_reload()
         except (ConfigError, TeamSettingsInvalid) as error:

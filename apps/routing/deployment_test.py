@@ -10,7 +10,7 @@ from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError
 from apps.providers.registry import adapter_for
 from apps.routing.models import Deployment
 from apps.routing.policy import policy_from_settings
-from apps.routing.snapshot import record_for, router_settings_dict
+from apps.routing.snapshot import DeploymentRecord, record_for, router_settings_dict
 
 TEST_PROMPT = "Reply with one short greeting."
 
@@ -26,10 +26,7 @@ class DeploymentTestResult:
     status_code: int | None = None
 
 
-async def _send(deployment: Deployment) -> str:
-    stored = router_settings_dict()
-    policy, _ = policy_from_settings(stored)
-    record = record_for(deployment, drop_params=True, policy=policy)
+async def _send(record: DeploymentRecord) -> str:
     adapter = adapter_for(record.target.provider)
     try:
         if record.model_info.get("mode") == "embedding":
@@ -46,9 +43,11 @@ async def _send(deployment: Deployment) -> str:
 
 def deployment_test(*, deployment: Deployment) -> DeploymentTestResult:
     """Call the deployment once now (outside routing: no retries, no cooldown) and time it."""
+    policy, _ = policy_from_settings(router_settings_dict())
+    record = record_for(deployment, drop_params=True, policy=policy)
     started = time.monotonic()
     try:
-        answer = asyncio.run(_send(deployment))
+        answer = asyncio.run(_send(record))
     except UpstreamError as error:
         return DeploymentTestResult(ok=False, answer="", latency_ms=round((time.monotonic() - started) * 1000, 1),
                                     error=error.message[:500], status_code=error.upstream_status)
