@@ -31,7 +31,7 @@ BEFORE = "_tollgate_audit_before"
 def plain(value: Any) -> Any:
     """A JSON-safe copy of a field value."""
     if isinstance(value, decimal.Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")  # 50, 1.5, 0.000001: no exponent, no padding zeros
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
@@ -40,14 +40,14 @@ def plain(value: Any) -> Any:
 
 
 def row_fields(row: models.Model) -> dict[str, Any]:
-    """The row's concrete fields as JSON values, secrets masked."""
-    fields: dict[str, Any] = {}
-    for field in row._meta.concrete_fields:
-        if field.name in IGNORED_FIELDS:
-            continue
-        value = field.value_from_object(row)
-        fields[field.name] = ("(set)" if value else "") if field.name in SECRET_FIELDS else plain(value)
-    return fields
+    """The row's concrete fields as JSON values (secrets too: `masked` hides them before anything is stored)."""
+    return {field.name: plain(field.value_from_object(row)) for field in row._meta.concrete_fields
+            if field.name not in IGNORED_FIELDS}
+
+
+def masked(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields with each secret replaced by whether it is set."""
+    return {name: ("(set)" if value else "") if name in SECRET_FIELDS else value for name, value in fields.items()}
 
 
 def object_id(row: models.Model) -> str:
@@ -94,7 +94,7 @@ def after_save(sender: type[models.Model], instance: models.Model, created: bool
     after = row_fields(instance)
     before = instance.__dict__.pop(BEFORE, None)
     if created or before is None:
-        record(instance, AuditLog.Action.CREATED, {}, after)
+        record(instance, AuditLog.Action.CREATED, {}, masked(after))
         return
     old, new = changed(before, after)
     if new:
@@ -103,7 +103,7 @@ def after_save(sender: type[models.Model], instance: models.Model, created: bool
 
 def after_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
     if audit_scope() is not None:
-        record(instance, AuditLog.Action.DELETED, row_fields(instance), {})
+        record(instance, AuditLog.Action.DELETED, masked(row_fields(instance)), {})
 
 
 def connect() -> None:
