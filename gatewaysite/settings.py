@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TOLLGATE_VAR_DIR", BASE_DIR / "var"))
@@ -327,7 +328,7 @@ TOLLGATE_OIDC_VIEWER_GROUPS = frozenset(
     g.strip() for g in (env_str("TOLLGATE_OIDC_VIEWER_GROUPS", "tollgate-viewers") or "").split(",") if g.strip())
 # A group `<prefix><team_id>` makes its members members of that team; `<prefix><team_id>:admin` team admins.
 TOLLGATE_OIDC_TEAM_PREFIX = env_str("TOLLGATE_OIDC_TEAM_PREFIX", "team:") or ""
-LOGIN_REDIRECT_URL_FAILURE = "login"
+LOGIN_REDIRECT_URL_FAILURE = reverse_lazy("login")  # mozilla-django-oidc redirects to it as is: a path, not a name
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 if TOLLGATE_OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("apps.portal.oidc.GroupMappingBackend")

@@ -10,10 +10,12 @@ how many users sign in.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -21,6 +23,8 @@ from apps.core.audit_context import scope_caller_set
 from apps.teams import services
 from apps.teams.models import Team, TeamMembership, User
 from apps.teams.selectors import user_find
+
+log = logging.getLogger(__name__)
 
 
 def groups_of(claims: Mapping[str, Any]) -> frozenset[str]:
@@ -86,6 +90,23 @@ class GroupMappingBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
         if self.OIDC_OP_USER_ENDPOINT:
             claims.update(super().get_userinfo(access_token, id_token, payload))
         return claims
+
+    def authenticate(self, request: Any, **kwargs: Any) -> User | None:
+        """The code flow; a token that fails a check (signature, nonce, audience) is a failed login, not a 400."""
+        try:
+            return super().authenticate(request, **kwargs)  # type: ignore[no-any-return]
+        except SuspiciousOperation as error:
+            log.warning("single sign-on refused: %s", error)
+            return None
+
+    def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
+        """The library's signature, expiry and nonce checks, and the audience: a token minted for another client of
+        the same provider is refused."""
+        payload: dict[str, Any] = super().verify_token(token, **kwargs)
+        audience = payload.get("aud")
+        if settings.OIDC_RP_CLIENT_ID not in (audience if isinstance(audience, list) else [audience]):
+            raise SuspiciousOperation("The ID token was issued for another client.")
+        return payload
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         return bool(claims.get("sub"))
