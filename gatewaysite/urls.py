@@ -5,7 +5,8 @@ from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, reverse_lazy
+from django.views.generic import RedirectView
 
 from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
@@ -20,7 +21,11 @@ def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
     return response
 
 
+admin.site.site_header = admin.site.site_title = "Tollgate admin"
+admin.site.site_url = reverse_lazy("portal:home")  # "View site": the portal, under the path prefix too
+
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="portal:home"), name="home"),
     re_path(r"^static/(?P<path>.+)$", admin_asset),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.portal.auth_urls")),  # one login, logout and password reset for every page
