@@ -27,6 +27,8 @@ admin.site.site_url = reverse_lazy("portal:home")  # "View site": the portal, un
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home"), name="home"),
     re_path(r"^static/(?P<path>.+)$", admin_asset),
+    # One login page for the admin, the dashboard and the portal (the admin's own sends its ?next= along).
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.portal.auth_urls")),  # one login, logout and password reset for every page
     path("portal/", include("apps.portal.urls")),

@@ -72,3 +72,8 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(web_cast: WebCast)
 def test_password_reset_for_an_unknown_address_sends_nothing(db: None) -> None:
     Client().post("/accounts/password_reset/", {"email": "nobody@example.com"})
     assert mail.outbox == []
+
+
+def test_the_admins_login_is_the_one_login_page(db: None) -> None:
+    response = Client().get("/admin/login/?next=/admin/teams/team/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/admin/teams/team/"
