@@ -123,6 +123,29 @@ class TeamAdmin(BudgetColumns, admin.ModelAdmin):
     def team_status(self, obj: Team) -> SafeString:
         return status_badge(blocked=obj.blocked)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Members are added, changed and removed through the membership services, as /team/member_* do."""
+        if formset.model is not TeamMembership:
+            super().save_formset(request, form, formset, change)
+            return
+        team = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []  # the admin's history
+        for row in formset.deleted_forms:
+            if row.instance.pk is not None:
+                services.team_member_delete(team=team, user=row.instance.user)
+                formset.deleted_objects.append(row.instance)
+        for row in formset.forms:
+            if row in formset.deleted_forms or not row.has_changed() or not row.cleaned_data.get("user"):
+                continue
+            member = services.team_member_add(team=team, user=row.cleaned_data["user"], role=row.cleaned_data["role"])
+            if row.cleaned_data.get("budget") != member.budget:
+                member.budget = row.cleaned_data.get("budget")
+                member.save(update_fields=["budget"])
+            if row.instance.pk is None:
+                formset.new_objects.append(member)
+            else:
+                formset.changed_objects.append((member, row.changed_data))
+
     def save_model(self, request: HttpRequest, obj: Team, form: Any, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in TEAM_EDITABLE if name in form.cleaned_data}
         if change:

@@ -96,3 +96,26 @@ def test_a_team_made_in_the_admin_starts_its_budget_window(web_cast: WebCast) ->
     assert team.max_budget == Decimal("20") and team.budget_reset_at is not None
     page = admin_client(web_cast).get(f"/admin/teams/team/{team.pk}/change/").content.decode()
     assert "every 1mo, next reset" in page
+
+
+def test_members_added_in_the_team_page_start_their_budget_window(web_cast: WebCast) -> None:
+    from apps.teams import services
+    from apps.teams.models import TeamMembership
+
+    services.team_update(team=web_cast.ads, fields={"budget_duration": "7d"})
+    page = admin_client(web_cast).get(f"/admin/teams/team/{web_cast.ads.pk}/change/")
+    member = TeamMembership.objects.get(team=web_cast.ads, user=web_cast.mallory)
+    form = {**{f: "" for f in page.context["adminform"].form.fields}, "team_alias": "Ads", "allowed_models": '["ads-model"]',
+            "budget_duration": "7d", "metadata": "{}", "tags": "[]", "model_aliases": "{}",
+            "memberships-TOTAL_FORMS": "2", "memberships-INITIAL_FORMS": "1",
+            "memberships-0-id": str(member.pk), "memberships-0-team": "ads", "memberships-0-user": "mallory",
+            "memberships-0-role": "admin", "memberships-0-DELETE": "on",
+            "memberships-1-team": "ads", "memberships-1-user": "bob", "memberships-1-role": "user",
+            "keys-TOTAL_FORMS": "1", "keys-INITIAL_FORMS": "1", "keys-0-id": str(web_cast.mallory_key.pk),
+            "keys-0-team": "ads"}
+    form.pop("team_id", None)
+    response = admin_client(web_cast).post(f"/admin/teams/team/{web_cast.ads.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(TeamMembership.objects.filter(team=web_cast.ads).values_list("user_id", "role")) == [("bob", "user")]
+    assert TeamMembership.objects.get(team=web_cast.ads, user=web_cast.bob).budget_reset_at is not None
+    assert not VirtualKey.objects.filter(pk=web_cast.mallory_key.pk).exists()  # a removed member's keys go too
