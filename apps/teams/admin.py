@@ -5,23 +5,32 @@ snapshot, the live counters and the audit log see them the same way.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from apps.teams import services
 from apps.teams.admin_display import BUDGET_FIELDS, BudgetColumns, spend_bar, status_badge, window
 from apps.teams.admin_keys import VirtualKeyAdmin  # noqa: F401  (registers the key admin)
-from apps.teams.models import (Budget, EndUser, Organization, OrganizationMembership, ProxyBudget, SpendLog, Team,
-                               TeamMembership, User, VirtualKey)
+from apps.teams.durations import InvalidDuration, first_reset, parse_duration
+from apps.teams.models import (Budget, DeprecatedKey, EndUser, Organization, OrganizationMembership, ProxyBudget,
+                               SoftBudgetAlert, SpendLog, Team, TeamMembership, User, VirtualKey)
 from apps.teams.proxy_budget import proxy_budget_set
 from apps.teams.spend_reset import spend_reset
 
 READ_ONLY_SPEND = ["spend", "budget_window", "budget_reset_at"]
+
+
+def budget_reset_for(duration: str) -> datetime | None:
+    """When a window of `duration` starting now first resets (None: a lifetime budget)."""
+    return first_reset(timezone.now(), parse_duration(duration)) if duration else None
 
 
 @admin.action(description="Reset spend of the selected rows")
@@ -163,8 +172,37 @@ class BudgetAdmin(admin.ModelAdmin):
     readonly_fields = ["budget_reset_at", "created_at", "updated_at"]
 
 
+class EndUserForm(forms.ModelForm):
+    """The end user's budget is edited here: the fields write its Budget row (made on first use)."""
+
+    max_budget = forms.DecimalField(required=False, min_value=0, max_digits=20, decimal_places=10,
+                                    help_text="USD; writes the end user's budget row.")
+    budget_duration = forms.CharField(required=False, help_text="30d, 1mo, daily, ...")
+
+    class Meta:
+        model = EndUser
+        fields = ["user_id", "alias", "allowed_model_region", "default_model", "blocked", "budget"]
+
+    def clean_budget_duration(self) -> str:
+        duration = (self.cleaned_data.get("budget_duration") or "").strip()
+        if duration:
+            try:
+                parse_duration(duration)
+            except InvalidDuration as error:
+                raise forms.ValidationError(str(error)) from None
+        return duration
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        budget = self.instance.budget if self.instance.pk else None
+        if budget is not None:
+            self.fields["max_budget"].initial = budget.max_budget
+            self.fields["budget_duration"].initial = budget.budget_duration
+
+
 @admin.register(EndUser)
 class EndUserAdmin(admin.ModelAdmin):
+    form = EndUserForm
     list_display = ["user_id", "alias", "spend_vs_budget", "budget_window", "blocked"]
     list_select_related = ["budget"]
     list_filter = ["blocked"]
@@ -172,6 +210,8 @@ class EndUserAdmin(admin.ModelAdmin):
     raw_id_fields = ["budget"]
     readonly_fields = ["spend", "budget_window"]
     actions = [reset_spend]
+    fieldsets = ((None, {"fields": ("user_id", "alias", "allowed_model_region", "default_model", "blocked")}),
+                 ("Budget", {"fields": ("budget", "max_budget", "budget_duration", "spend", "budget_window")}))
 
     @admin.display(description="spend / budget", ordering="spend")
     def spend_vs_budget(self, obj: EndUser) -> SafeString:
@@ -180,6 +220,37 @@ class EndUserAdmin(admin.ModelAdmin):
     @admin.display(description="budget window")
     def budget_window(self, obj: EndUser) -> str:
         return window(obj.budget) if obj.budget else "no budget"
+
+    def save_model(self, request: HttpRequest, obj: EndUser, form: Any, change: bool) -> None:
+        limits = {name: form.cleaned_data[name] for name in ("max_budget", "budget_duration")
+                  if name in form.changed_data}
+        if limits:
+            if "budget_duration" in limits:
+                limits["budget_reset_at"] = budget_reset_for(limits["budget_duration"])
+            obj.budget = services.member_budget(obj.budget, limits)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(DeprecatedKey)
+class DeprecatedKeyAdmin(admin.ModelAdmin):
+    """Regenerated keys' previous secrets (as hashes) and when each stops working."""
+
+    list_display = ["key", "token_hash", "revoke_at", "created_at"]
+    list_select_related = ["key"]
+    readonly_fields = ["key", "token_hash", "revoke_at", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SoftBudgetAlert)
+class SoftBudgetAlertAdmin(admin.ModelAdmin):
+    list_display = ["ledger", "window_end", "sent_at"]
+    search_fields = ["ledger"]
+    readonly_fields = ["ledger", "window_end", "sent_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(OrganizationMembership)
