@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from apps.teams import services
 from apps.teams.admin_display import BUDGET_FIELDS, BudgetColumns, spend_bar, status_badge, window
 from apps.teams.admin_keys import VirtualKeyAdmin  # noqa: F401  (registers the key admin)
-from apps.teams.durations import InvalidDuration, first_reset, parse_duration
+from apps.teams.durations import duration_problem, first_reset, parse_duration
 from apps.teams.models import (Budget, DeprecatedKey, EndUser, Organization, OrganizationMembership, ProxyBudget,
                                SoftBudgetAlert, SpendLog, Team, TeamMembership, User, VirtualKey)
 from apps.teams.proxy_budget import proxy_budget_set
@@ -185,11 +185,9 @@ class EndUserForm(forms.ModelForm):
 
     def clean_budget_duration(self) -> str:
         duration = (self.cleaned_data.get("budget_duration") or "").strip()
-        if duration:
-            try:
-                parse_duration(duration)
-            except InvalidDuration as error:
-                raise forms.ValidationError(str(error)) from None
+        problem = duration_problem(duration)
+        if problem:
+            raise forms.ValidationError(problem)
         return duration
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -11,7 +11,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
@@ -20,9 +19,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from apps.providers.mock_upstream import REPLY_PREFIX
 from apps.teams import services
 from apps.teams.models import User, VirtualKey
-from tests.conftest import ROOT, GatewayProcess
+from tests.conftest import ROOT, WEB_PREFIX, GatewayProcess
 
-PREFIX = "/gateway"
+PREFIX = WEB_PREFIX
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "var" / "artifacts" / "web"
 PASSWORD = "browser-test-password"
@@ -30,14 +29,6 @@ PASSWORD = "browser-test-password"
 # CI installs the browser (.ci/run), so there a missing one fails the test instead of skipping it.
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                                 reason="needs Debian's chromium: apt-get install -y chromium")
-
-
-@pytest.fixture(scope="module")
-def prefixed_gateway(django_db_setup: Any, django_db_blocker: Any,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    server = GatewayProcess(extra_env={"FORCE_SCRIPT_NAME": PREFIX}, log_dir=tmp_path_factory.mktemp("web"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ passes it on, every link, form and asset carries it, and the API answers on both
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import openai
@@ -13,19 +11,11 @@ import pytest
 from apps.providers.mock_upstream import REPLY_PREFIX
 from apps.teams import services
 from apps.teams.models import User
-from tests.conftest import MASTER_KEY, GatewayProcess
+from tests.conftest import MASTER_KEY, WEB_PREFIX, GatewayProcess
 
-PREFIX = "/gateway"
+PREFIX = WEB_PREFIX
 PAGES = ["/portal/", "/portal/keys/new/", "/portal/models/", "/portal/playground/", "/admin/",
          "/admin/teams/virtualkey/", "/admin/teams/team/", "/admin/routing/deployment/", "/admin/portal/auditlog/"]
-
-
-@pytest.fixture(scope="module")
-def prefixed(django_db_setup: Any, django_db_blocker: Any,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    server = GatewayProcess(extra_env={"FORCE_SCRIPT_NAME": PREFIX}, log_dir=tmp_path_factory.mktemp("prefix"))
-    yield server
-    server.stop()
 
 
 def local_links(page: str) -> list[str]:
@@ -48,8 +38,8 @@ def logged_in(gateway: GatewayProcess, strip: bool) -> httpx.Client:
 
 
 @pytest.mark.parametrize("strip_case", [True, False], ids=["proxy_strips_prefix", "proxy_passes_prefix"])
-def test_every_page_links_under_the_prefix(prefixed: GatewayProcess, example_models: None, strip_case: bool) -> None:
-    client = logged_in(prefixed, strip_case)
+def test_every_page_links_under_the_prefix(prefixed_gateway: GatewayProcess, example_models: None, strip_case: bool) -> None:
+    client = logged_in(prefixed_gateway, strip_case)
     for path in PAGES:
         answer = client.get(path)
         assert answer.status_code == 200, path
@@ -59,17 +49,17 @@ def test_every_page_links_under_the_prefix(prefixed: GatewayProcess, example_mod
     assert theme.status_code == 200 and "--tg-accent" in theme.text
 
 
-def test_an_anonymous_visitor_is_sent_to_the_prefixed_login(prefixed: GatewayProcess, example_models: None) -> None:
-    answer = httpx.get(f"{prefixed.url}{PREFIX}/portal/")
+def test_an_anonymous_visitor_is_sent_to_the_prefixed_login(prefixed_gateway: GatewayProcess, example_models: None) -> None:
+    answer = httpx.get(f"{prefixed_gateway.url}{PREFIX}/portal/")
     assert answer.status_code == 302
     assert answer.headers["location"] == f"{PREFIX}/accounts/login/?next={PREFIX}/portal/"
 
 
 @pytest.mark.parametrize("path_case", ["/v1", f"{PREFIX}/v1"])
-def test_the_api_answers_with_and_without_the_prefix(prefixed: GatewayProcess, example_models: None,
+def test_the_api_answers_with_and_without_the_prefix(prefixed_gateway: GatewayProcess, example_models: None,
                                                      path_case: str) -> None:
     services.key_generate(fields={}, secret="sk-prefix-test-key-1")
     for key in (MASTER_KEY, "sk-prefix-test-key-1"):
-        sdk = openai.OpenAI(api_key=key, base_url=f"{prefixed.url}{path_case}", max_retries=0, timeout=30)
+        sdk = openai.OpenAI(api_key=key, base_url=f"{prefixed_gateway.url}{path_case}", max_retries=0, timeout=30)
         reply = sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
         assert reply.choices[0].message.content == f"{REPLY_PREFIX} hi"
