@@ -1,25 +1,42 @@
-# A small, non-root image. Build: docker build -t tollgate .
-# Migrate as a separate job (it fails loudly): docker run --rm -e DATABASE_URL=... tollgate python manage.py migrate
-# Serve:                                       docker run -p 4000:4000 -e DATABASE_URL=... -e REDIS_URL=... tollgate
-FROM python:3.11-slim AS build
-WORKDIR /src
-COPY pyproject.toml ./
-COPY gatewaysite ./gatewaysite
-COPY apps ./apps
-RUN pip install --no-cache-dir --prefix=/install .
+# syntax=docker/dockerfile:1
+# Tollgate: one small, non-root image for every role (see deploy/docker-entrypoint.sh).
+#   docker build -t tollgate .
+#   docker run --rm -e DATABASE_URL=... tollgate migrate          # wait for the database, migrate, load the config
+#   docker run -p 4000:4000 -e DATABASE_URL=... -e REDIS_URL=... tollgate web
+#   docker run -e DATABASE_URL=... -e REDIS_URL=... tollgate worker   # and one `beat`
+# With no environment it serves the embedded default (SQLite in /var/lib/tollgate, the offline mock provider).
 
-FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 TOLLGATE_VAR_DIR=/var/lib/tollgate TOLLGATE_PRODUCTION=1 \
-    TOLLGATE_CONFIG=/app/examples/config.yaml PORT=4000
-RUN useradd --system --uid 10001 --home /app tollgate && mkdir -p /var/lib/tollgate && chown tollgate /var/lib/tollgate
-COPY --from=build /install /usr/local
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml ./
+COPY apps ./apps
+COPY gatewaysite ./gatewaysite
+# The dependencies only: the application itself is copied to /app below, once.
+RUN /opt/venv/bin/pip install . \
+    && /opt/venv/bin/pip uninstall --yes tollgate \
+    && /opt/venv/bin/pip uninstall --yes pip setuptools wheel \
+    && find /opt/venv -depth -name __pycache__ -type d -exec rm -rf {} + \
+    && find /opt/venv -name "*.pyi" -delete
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH \
+    TOLLGATE_VAR_DIR=/var/lib/tollgate TOLLGATE_PRODUCTION=1 TOLLGATE_CONFIG=/app/examples/config.yaml PORT=4000
+RUN useradd --system --uid 10001 --gid 0 --home-dir /app --no-create-home tollgate \
+    && mkdir -p /var/lib/tollgate && chown 10001:0 /var/lib/tollgate && chmod 0770 /var/lib/tollgate
+COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY manage.py ./
 COPY gatewaysite ./gatewaysite
 COPY apps ./apps
 COPY templates ./templates
 COPY examples ./examples
-USER tollgate
+COPY --chmod=0755 deploy/docker-entrypoint.sh /usr/local/bin/tollgate-entrypoint
+USER 10001
 EXPOSE 4000
 STOPSIGNAL SIGTERM
-CMD ["python", "manage.py", "serve"]
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/liveliness' % os.environ.get('PORT', '4000'), timeout=2)"]
+ENTRYPOINT ["tollgate-entrypoint"]
+CMD ["web"]

@@ -20,6 +20,7 @@ from bench import procstat
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-bench-master-" + "0" * 24
 MODEL = "bench-gpt"
+SEARCH_TOOL = "bench-search"  # a Perplexity search tool on the mock upstream (/v1/search)
 
 
 def free_port() -> int:
@@ -71,6 +72,9 @@ def config_yaml(*, upstream_port: int, deployments: int) -> str:
             "    model_info:\n"
             f"      id: bench-deployment-{index}\n")
     return ("model_list:\n" + "".join(entries)
+            + "search_tools:\n"
+            + f"  - search_tool_name: {SEARCH_TOOL}\n    litellm_params:\n      search_provider: perplexity\n"
+            + f"      api_base: http://127.0.0.1:{upstream_port}\n      api_key: sk-mock-upstream\n"
             + "router_settings:\n  routing_strategy: simple-shuffle\n  num_retries: 0\n"
             + "general_settings:\n  master_key: os.environ/TOLLGATE_MASTER_KEY\n")
 

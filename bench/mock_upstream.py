@@ -4,7 +4,7 @@ It must never be what limits a benchmark, so it does the least work that still s
 one buffer per connection, pipelined requests answered in order, `Content-Length` bodies, and canned
 bytes built once at start. A body containing `"stream":true` gets the SSE variant (role, content deltas,
 finish, usage, `[DONE]`) as one chunked response; anything else on `/chat/completions` gets the
-`chat.completion` JSON. Run it with `python -m bench.mock_upstream --port 0`; it prints `READY <port>`.
+`chat.completion` JSON, and `/search` a Perplexity search answer. Run it with `python -m bench.mock_upstream --port 0`; it prints `READY <port>`.
 """
 from __future__ import annotations
 
@@ -68,6 +68,10 @@ STREAM = STREAM_HEAD + b"".join(STREAM_CHUNKS) + STREAM_END
 MODELS = http_response("200 OK", b"application/json", json.dumps(
     {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "bench"}]},
     separators=(",", ":")).encode())
+# A Perplexity-shaped `/search` answer, for the gateway's search tool (`/v1/search`).
+SEARCH = http_response("200 OK", b"application/json", json.dumps({"id": "search-bench", "results": [
+    {"title": f"Bench result {i}", "url": f"https://bench.example/{i}", "snippet": "A canned search result.",
+     "date": "2024-01-01", "last_updated": "2024-06-01"} for i in range(5)]}, separators=(",", ":")).encode())
 NOT_FOUND = http_response("404 Not Found", b"application/json",
                           b'{"error":{"message":"no such route","type":"invalid_request_error","param":null,"code":null}}')
 LENGTH_REQUIRED = http_response("411 Length Required", b"application/json",
@@ -85,6 +89,8 @@ def answer(head: bytes, body: bytes) -> bytes:
         return STREAM if STREAM_FLAG.search(body) else COMPLETION
     if path.endswith(b"/models"):
         return MODELS
+    if path.endswith(b"/search"):
+        return SEARCH
     return NOT_FOUND
 
 

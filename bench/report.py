@@ -84,11 +84,11 @@ def stream_table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def messages_table(rows: list[Row]) -> list[str]:
-    """/v1/messages (Anthropic in, the OpenAI-compatible mock out) beside chat at the same target and rate."""
+def versus_chat_table(rows: list[Row], kind: str) -> list[str]:
+    """Rows of `kind` (another endpoint on the same mock) beside chat at the same target and rate."""
     lines = ["| target | tool | load | achieved calls/s | p50 / p99 ms | errors | gateway CPU ms/call "
-             "| chat CPU ms/call (same rate) | messages / chat |", "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
-    for row in of_kind(rows, "messages"):
+             f"| chat CPU ms/call (same rate) | {kind} / chat |", "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for row in of_kind(rows, kind):
         cpu = row["cpu_ms_per_call"].get("gateway", 0)
         chat = find(rows, row["target"], "chat", row.get("target_rate"))
         chat_cpu = chat["cpu_ms_per_call"].get("gateway", 0) if chat else None
@@ -99,18 +99,36 @@ def messages_table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def messages_checks(rows: list[Row]) -> list[Check]:
-    """Issue 16's /v1/messages target: CPU per call at most 1.5x chat's at the same rate (500/s)."""
+def versus_chat_checks(rows: list[Row], kind: str, path: str) -> list[Check]:
+    """Issue 16's target for an endpoint beside chat: CPU per call at most 1.5x chat's at the same rate (500/s)."""
     checks: list[Check] = []
     for target in ("gateway-master", "gateway-key"):
-        name = f"{target}: /v1/messages CPU per call <= 1.5x chat's at 500/s"
-        row, chat = find(rows, target, "messages", 500), find(rows, target, "chat", 500)
+        name = f"{target}: {path} CPU per call <= 1.5x chat's at 500/s"
+        row, chat = find(rows, target, kind, 500), find(rows, target, "chat", 500)
         if row is None or chat is None or not chat["cpu_ms_per_call"].get("gateway"):
             checks.append((name, "not measured", None))
             continue
         ratio = row["cpu_ms_per_call"]["gateway"] / chat["cpu_ms_per_call"]["gateway"]
         checks.append((name, f"{ratio:.2f}x", ratio <= 1.5))
     return checks
+
+
+def messages_table(rows: list[Row]) -> list[str]:
+    """/v1/messages (Anthropic in, the OpenAI-compatible mock out) beside chat at the same target and rate."""
+    return versus_chat_table(rows, "messages")
+
+
+def messages_checks(rows: list[Row]) -> list[Check]:
+    return versus_chat_checks(rows, "messages", "/v1/messages")
+
+
+def search_table(rows: list[Row]) -> list[str]:
+    """/v1/search (a Perplexity-shaped search tool on the mock) beside chat at the same target and rate."""
+    return versus_chat_table(rows, "search")
+
+
+def search_checks(rows: list[Row]) -> list[Check]:
+    return versus_chat_checks(rows, "search", "/v1/search")
 
 
 def overload_table(rows: list[Row]) -> list[str]:
@@ -182,6 +200,7 @@ def targets(results: dict[str, Any]) -> list[str]:
         if slow is not None:
             checks.append((f"{target}: streaming TTFT overhead p50 at 100/s (reported, no target)", figure(slow), None))
     checks += messages_checks(rows)
+    checks += search_checks(rows)
     checks += overload_checks(rows)
     idle = results.get("rss_idle_kib") or {}
     worst = max((v for k, v in idle.items() if k.startswith("worker")), default=None)
@@ -258,6 +277,7 @@ def markdown(results: dict[str, Any]) -> str:
              "stored: the next phase starts after that). TTFT = k6 `http_req_waiting` (time to the first response byte).", "",
              "## Non-streaming chat", "", *chat_table(rows), "", "## Streaming chat", "", *stream_table(rows), "",
              "## Anthropic /v1/messages", "", *messages_table(rows), "",
+             "## Search /v1/search", "", *search_table(rows), "",
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

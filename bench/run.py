@@ -23,6 +23,7 @@ from bench import calibrate, loadgen, procstat, profile, report
 from bench.gateway import (
     MASTER_KEY,
     MODEL,
+    SEARCH_TOOL,
     Gateway,
     generate_key,
     key_spend,
@@ -42,6 +43,9 @@ STREAM_BODY = json.dumps({**json.loads(CHAT_BODY), "stream": True,
 # The same conversation as CHAT_BODY on Anthropic's /v1/messages (translated to chat for the OpenAI-compatible mock).
 MESSAGES_BODY = json.dumps({"model": MODEL, "max_tokens": 256, "system": "You are a helpful assistant.", "messages": [
     {"role": "user", "content": "Say hello to the benchmark in one short sentence."}]}).encode()
+
+# A LiteLLM Search API call to the bench's Perplexity-shaped search tool (the mock answers 5 results).
+SEARCH_BODY = json.dumps({"query": "benchmark search", "max_results": 5}).encode()
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Plan:
     rates: list[int]
     stream_rates: list[int]
     messages_rates: list[int]
+    search_rates: list[int]
     connections: int
     soak_calls: int
     profile: bool
@@ -164,11 +169,16 @@ class Bench:
             self.measured(target=target, kind="stream", run=partial(
                 loadgen.run_k6, url=url, body=STREAM_BODY, headers=headers, rate=rate, duration=plan.duration))
         if target == "direct":
-            return  # the mock speaks chat only; /v1/messages is the gateway's
+            return  # /v1/messages and /v1/search are the gateway's
         messages_url = url.replace("/v1/chat/completions", "/v1/messages")
         for rate in plan.messages_rates:
             self.measured(target=target, kind="messages", run=partial(
                 loadgen.run_k6, url=messages_url, body=MESSAGES_BODY, headers=headers, rate=rate,
+                duration=plan.duration))
+        search_url = url.replace("/v1/chat/completions", f"/v1/search/{SEARCH_TOOL}")
+        for rate in plan.search_rates:
+            self.measured(target=target, kind="search", run=partial(
+                loadgen.run_k6, url=search_url, body=SEARCH_BODY, headers=headers, rate=rate,
                 duration=plan.duration))
 
     def warm_up(self, *, target: str, url: str, key: str | None) -> None:
@@ -332,6 +342,7 @@ def plan_for(args: argparse.Namespace) -> Plan:
     """The phases to run: short ones, no soak and no profiles with --quick."""
     duration = args.duration or (5.0 if args.quick else 20.0)
     return Plan(duration=duration, rates=[100, 500, 1000], stream_rates=[100, 500], messages_rates=[500],
+                search_rates=[500],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,

@@ -13,12 +13,14 @@ from apps.core.responses import error_response
 from apps.routing.api import router as openai_router
 from apps.routing.health import health_router
 from apps.routing.messages_api import router as messages_router
+from apps.routing.search_api import router as search_router
 
 logger = logging.getLogger("tollgate.api")
 
 api = NinjaAPI(title="Tollgate", version="1", docs_url="/docs", openapi_url="/openapi.json", urls_namespace="tollgate")
 api.add_router("", openai_router)
 api.add_router("", messages_router)
+api.add_router("", search_router)
 api.add_router("/health", health_router)
 
 

@@ -20,6 +20,7 @@ django_application = get_asgi_application()
 from apps.core.asgi_lean import LeanASGIHandler, PathDispatcher  # noqa: E402
 from apps.core.lifeline import follow_the_server  # noqa: E402
 from apps.core.lifespan import Lifespan, gc_freeze  # noqa: E402
+from apps.core.metrics.shared import writer as metrics_writer  # noqa: E402
 from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
@@ -29,9 +30,12 @@ API_PREFIXES = settings.TOLLGATE_API_PATH_PREFIXES + tuple(
 http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application, prefixes=API_PREFIXES,
                                   max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT)
 
+metrics_writer.gauges = lambda: {"in_flight": float(http_application.in_flight)}
+
 application = ProtocolTypeRouter({
     "http": http_application,
     "websocket": URLRouter(websocket_urlpatterns),
     # Spend events are flushed while serving and once more on shutdown (SIGTERM), after requests drain.
-    "lifespan": Lifespan(startup=[follow_the_server, spend_flusher.start, gc_freeze], shutdown=[spend_flusher.stop]),
+    "lifespan": Lifespan(startup=[follow_the_server, spend_flusher.start, metrics_writer.start, gc_freeze],
+                         shutdown=[spend_flusher.stop, metrics_writer.stop]),
 })

@@ -181,6 +181,11 @@ TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/heal
 # queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as
 # calls/s per worker x upstream latency, with headroom.
 TOLLGATE_MAX_IN_FLIGHT = env_int("TOLLGATE_MAX_IN_FLIGHT", 1000)
+# /metrics: each worker's numbers are written here every TOLLGATE_METRICS_WRITE_EVERY seconds and merged per scrape.
+TOLLGATE_METRICS_DIR: str = env_str("TOLLGATE_METRICS_DIR") or str(VAR_DIR / "metrics")
+TOLLGATE_METRICS_WRITE_EVERY = env_float("TOLLGATE_METRICS_WRITE_EVERY", 1.0)
+TOLLGATE_METRICS_AUTH = env_bool("TOLLGATE_METRICS_AUTH", True)  # the master key is needed to scrape
+TOLLGATE_METRICS_MAX_KEYS = env_int("TOLLGATE_METRICS_MAX_KEYS", 500)  # more keys are counted as key="other"
 
 ROOT_URLCONF = "gatewaysite.urls"
 ASGI_APPLICATION = "gatewaysite.asgi.application"
@@ -214,6 +219,15 @@ else:
     # waits out `timeout` instead of failing with "database is locked" when it upgrades a read lock.
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "tollgate.sqlite3"),
                              "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}}
+# Behind PgBouncer in transaction pooling mode (`?pgbouncer=true` in DATABASE_URL, Prisma's and so LiteLLM's spelling,
+# or TOLLGATE_DB_PGBOUNCER=1) consecutive transactions may run on different server connections: no prepared
+# statements (psycopg prepares a query it has run 5 times) and no server-side cursors, which live in a session.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+TOLLGATE_DB_PGBOUNCER = env_bool("TOLLGATE_DB_PGBOUNCER", False) or \
+    str(_db_options.pop("pgbouncer", "")).lower() in ("true", "1", "yes")
+if TOLLGATE_DB_PGBOUNCER and "postgresql" in DATABASES["default"]["ENGINE"]:
+    _db_options["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so gateway processes started by the tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
@@ -351,11 +365,16 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "Tollgate management API", "VERSION": "1",
                         "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints."}
 
+# JSON lines (time, level, logger, message, request_id) by default in production mode; secrets masked in both formats.
+TOLLGATE_LOG_FORMAT = env_choice("TOLLGATE_LOG_FORMAT", ("plain", "json"), "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "apps.core.logs.RedactSecrets"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "apps.core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": TOLLGATE_LOG_FORMAT,
+                             "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "httpx": {"level": "WARNING"}},
 }

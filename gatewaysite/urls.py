@@ -11,6 +11,7 @@ from django.views.generic import RedirectView
 from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
 from apps.core.responses import error_response
+from apps.routing.metrics_view import metrics
 from gatewaysite.api import api
 from gatewaysite.routes import RouteList
 
@@ -36,6 +37,7 @@ urlpatterns = [
     path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)
     path("routes", RouteList.as_view()),
+    path("metrics", metrics),
     path("", api.urls),
 ]
 

@@ -22,6 +22,7 @@ from apps.core.state import reset_state
 from apps.routing.config import load_config_file
 from apps.providers.registry import ADAPTERS
 from apps.routing.snapshot import routing_table
+from apps.routing.search_table import search_table
 from apps.teams.end_user_snapshot import end_user_cache
 from apps.teams.master_key import master_key
 from apps.teams.proxy_budget import proxy_scopes
@@ -51,6 +52,7 @@ def gateway_settings() -> None:
 @pytest.fixture(autouse=True)
 def fresh_caches() -> None:
     routing_table.clear()
+    search_table.clear()
     key_cache.clear()
     proxy_scopes.clear()
     end_user_cache.clear()
@@ -91,7 +93,14 @@ class GatewayProcess:
         self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1", *args],
                                         cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         process_group=0)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:  # a gateway that never came up is not left running (it would hold the test database)
+            self.process.kill()
+            self.process.wait()
+            self._log.close()
+            stop_process_group(self.process.pid, grace=0)
+            raise
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30

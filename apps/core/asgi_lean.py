@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 from apps.core.http import BODY_TOO_LARGE
+from apps.core.metrics import UPSTREAM_SECONDS, record_http
 
 Scope = dict[str, Any]
 API_URLCONF = "gatewaysite.urls_api"
@@ -101,9 +103,15 @@ class LeanASGIHandler(ASGIHandler):
             request.META[BODY_TOO_LARGE] = True
         request.urlconf = API_URLCONF  # only the API's routes: resolving skips the admin and management ones
         watcher = DisconnectWatcher(receive)
+        started = time.monotonic()
+        upstream = [0.0]
+        UPSTREAM_SECONDS.set(upstream)  # this task's own context: the next request's task sets its own
         try:
             response = await self.run_get_response(request)
             await self.send_response(response, send)
+            match = request.resolver_match
+            record_http(match.route if match is not None else "unmatched", request.method or "", response.status_code,
+                        time.monotonic() - started, upstream=None if response.streaming else upstream[0])
         except asyncio.CancelledError:
             if not watcher.hung_up:
                 raise  # the server is cancelling us (shutdown): not ours to swallow

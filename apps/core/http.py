@@ -9,6 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
 from apps.core.errors import PayloadTooLarge
+from apps.core.logs import CURRENT_REQUEST_ID
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_TOO_LARGE = "tollgate.body_too_large"  # set by the lean ASGI handler when it dropped the body
@@ -37,4 +38,5 @@ def request_id(request: HttpRequest) -> str:
     given = request.META.get("HTTP_X_REQUEST_ID")
     rid = given if isinstance(given, str) and REQUEST_ID.match(given) else f"req-{os.urandom(16).hex()}"
     request.META[REQUEST_ID_KEY] = rid
+    CURRENT_REQUEST_ID.set(rid)  # for the logs written while this request is served
     return rid

@@ -46,6 +46,19 @@ def embedding_list(vectors: Sequence[Sequence[float]], *, model: str, usage: Usa
     return EmbeddingList(object="list", data=data, model=model, usage=embedding_usage(usage))
 
 
+def encoded_as(result: EmbeddingResult, encoding_format: Any) -> EmbeddingResult:
+    """The result with every vector in the encoding the client asked for: float vectors are packed as base64
+    when it asked for base64 (most providers only answer floats); anything else is left as the provider sent it."""
+    if encoding_format != "base64":
+        return result
+    items = result.body.get("data")
+    if not isinstance(items, list) or not any(isinstance(item.get("embedding"), list) for item in items):
+        return result
+    data = [{**item, "embedding": encode_vector(item["embedding"], "base64")}
+            if isinstance(item.get("embedding"), list) else item for item in items]
+    return EmbeddingResult(body={**result.body, "data": data}, usage=result.usage)
+
+
 def merged_embeddings(results: Sequence[EmbeddingResult]) -> EmbeddingResult:
     """One answer for the results of several calls, in their order: items re-indexed, usage summed."""
     usage = Usage(prompt_tokens=sum(result.usage.prompt_tokens for result in results),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from apps.core import jsonutil
+from apps.providers.embedding_format import encode_vector
 
 REPLY_PREFIX = "This is a mock response to:"
 
@@ -151,7 +152,9 @@ def embeddings(body: dict[str, Any]) -> dict[str, Any]:
     raw = body.get("input")
     inputs = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
     dimensions = int(body.get("dimensions") or 8)
-    data = [{"object": "embedding", "index": i, "embedding": embedding_vector(str(text), dimensions)}
+    encoding = "base64" if body.get("encoding_format") == "base64" else "float"  # as OpenAI answers
+    data = [{"object": "embedding", "index": i, "embedding": encode_vector(embedding_vector(str(text), dimensions),
+                                                                          encoding)}
             for i, text in enumerate(inputs)]
     tokens = sum(len(t) if isinstance(t, list) else count_words(str(t)) for t in inputs)
     return {"object": "list", "data": data, "model": body.get("model"),

@@ -32,6 +32,9 @@ class PriceEntry(TypedDict, total=False):
     cache_creation_input_token_cost: float
     max_input_tokens: int
     max_output_tokens: int
+    input_cost_per_audio_token: float  # realtime and audio models
+    output_cost_per_audio_token: float
+    cache_read_input_audio_token_cost: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,9 @@ class ModelPrice:
     cache_creation_cost_per_token: Decimal | None = None
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
+    input_cost_per_audio_token: Decimal | None = None
+    output_cost_per_audio_token: Decimal | None = None
+    cache_read_audio_cost_per_token: Decimal | None = None
 
 
 def exact(value: float | None) -> Decimal | None:
@@ -56,7 +62,10 @@ def model_price(entry: PriceEntry) -> ModelPrice:
                       output_cost_per_token=exact(entry.get("output_cost_per_token", 0.0)) or Decimal(0),
                       cache_read_cost_per_token=exact(entry.get("cache_read_input_token_cost")),
                       cache_creation_cost_per_token=exact(entry.get("cache_creation_input_token_cost")),
-                      max_input_tokens=entry.get("max_input_tokens"), max_output_tokens=entry.get("max_output_tokens"))
+                      max_input_tokens=entry.get("max_input_tokens"), max_output_tokens=entry.get("max_output_tokens"),
+                      input_cost_per_audio_token=exact(entry.get("input_cost_per_audio_token")),
+                      output_cost_per_audio_token=exact(entry.get("output_cost_per_audio_token")),
+                      cache_read_audio_cost_per_token=exact(entry.get("cache_read_input_audio_token_cost")))
 
 
 @cache

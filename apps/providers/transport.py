@@ -31,7 +31,7 @@ from apps.providers.base import (
     UpstreamRequest,
     Usage,
 )
-from apps.providers.embedding_format import merged_embeddings
+from apps.providers.embedding_format import encoded_as, merged_embeddings
 from apps.providers.framing import decoder_for
 
 MOCK_ORIGIN = MOCK_API_BASE.rsplit("/", 1)[0]
@@ -154,9 +154,15 @@ def prompt_estimated(adapter: ProviderAdapter, usage: Usage, call: ChatCall) -> 
 
 
 async def send_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
-    """Embeddings for every input. An adapter whose upstream embeds one input per call (`split_embedding`, Titan)
-    gets one call per input, EMBEDDING_FANOUT at once, answered as one list in input order with usage summed;
-    the first failure cancels the rest and is raised."""
+    """Embeddings for every input, in the client's `encoding_format` (base64 packed here when the provider answered
+    floats). An adapter whose upstream embeds one input per call (`split_embedding`, Titan) gets one call per
+    input, EMBEDDING_FANOUT at once, answered as one list in input order with usage summed; the first failure
+    cancels the rest and is raised."""
+    return encoded_as(await send_embedding_parts(adapter, call, target), call.params.get("encoding_format"))
+
+
+async def send_embedding_parts(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
+    """The upstream calls of `send_embedding`, answered as one list (vectors as the adapter parsed them)."""
     split = getattr(adapter, "split_embedding", None)
     calls: list[EmbeddingCall] = split(call, target) if split is not None else [call]
     if len(calls) == 1:

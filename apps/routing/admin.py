@@ -18,6 +18,7 @@ from apps.teams.errors import TeamSettingsInvalid
 from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
 from apps.routing.services import deployment_health_probe
+from apps.routing import search_admin  # noqa: F401 - registers the search tools' admin
 
 ENV_PREFIX = "os.environ/"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -18,6 +18,7 @@ from apps.providers.registry import provider_for_bare
 from apps.routing import config_schema as schema
 from apps.routing.config_source import ConfigError, Lines, Path_, read_document
 from apps.routing.policy import policy_from_settings
+from apps.routing.search_config import SearchToolSpec, parse_search_tools
 from apps.teams.durations import InvalidDuration, parse_duration
 
 ENV_PREFIX = "os.environ/"
@@ -67,6 +68,7 @@ class GatewayConfig:
     environment_variables: dict[str, str]
     warnings: tuple[str, ...] = ()
     proxy_budget: ProxyBudgetSpec | None = None  # None when the file sets no max_budget
+    search_tools: tuple[SearchToolSpec, ...] = ()
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -253,13 +255,15 @@ def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayCon
         warnings += entry_warnings(index, raw)
     warnings += provider_warnings(model_list, registry)
     warnings += section_warnings(sections)
+    search_tools, search_warnings = parse_search_tools(data, env, os.environ)
+    warnings += search_warnings
     if sections["litellm_settings"].get("budget_duration") and sections["litellm_settings"].get("max_budget") is None:
         warnings.append((("litellm_settings", "budget_duration"),
                          "litellm_settings.budget_duration has no effect without litellm_settings.max_budget"))
     return GatewayConfig(deployments=deployments, router_settings=sections["router_settings"],
                          litellm_settings=sections["litellm_settings"], general_settings=sections["general_settings"],
                          environment_variables=env, warnings=tuple(lines.at(p, m) for p, m in warnings),
-                         proxy_budget=proxy_budget_of(sections["litellm_settings"]))
+                         proxy_budget=proxy_budget_of(sections["litellm_settings"]), search_tools=search_tools)
 
 
 def load_config_file(path: str | Path, registry: set[str]) -> GatewayConfig:

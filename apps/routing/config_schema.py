@@ -70,7 +70,7 @@ LITELLM_SETTINGS = frozenset({
     "enable_pre_call_checks", "routing_strategy", "model_group_alias", "disable_cooldowns", "upstream_timeout",
     "mcp_aliases", "guardrails", "default_fallbacks_on_error", "prometheus_initialize_budget_metrics",
     "include_cost_in_streaming_usage", "disable_end_user_cost_tracking_prometheus_only",
-    "websearch_interception_params",
+    "websearch_interception_params", "s3_callback_params",
 })
 
 GENERAL_SETTINGS = frozenset({
@@ -91,6 +91,7 @@ GENERAL_SETTINGS = frozenset({
     "database_args", "otel", "default_team_disabled", "reject_clientside_metadata_tags", "ui_username",
     "ui_password", "store_audit_logs", "disable_responses_id_security", "embedding_model", "completion_model",
     "max_budget", "budget_duration", "cost_margin", "enable_public_model_hub", "disable_prisma_schema_update",
+    "search_tools",  # LiteLLM reads search tools here when the top level has none
 })
 
 # Settings whose values the router reads; they are validated when the file is loaded.

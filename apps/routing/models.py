@@ -80,3 +80,6 @@ class DeploymentHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}: {'healthy' if self.healthy else 'unhealthy'}"
+
+
+from apps.routing.search_models import SearchTool  # noqa: E402,F401 - a model of this app, in its own module

@@ -11,6 +11,7 @@ from typing import Any
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
 from apps.providers.base import ChatCall, EmbeddingCall
+from apps.providers.embedding_format import ENCODINGS
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 NUMBER = (int, float)
@@ -134,5 +135,13 @@ def parse_embedding_request(raw: bytes) -> tuple[EmbeddingCall, CallOptions]:
     if not isinstance(value, (str, list)) or value in ("", []):
         raise InvalidRequest("'input' must be a non-empty string or array.", param="input", code="invalid_value")
     check_type("dimensions", body.get("dimensions"), (int,))
+    check_encoding_format(body.get("encoding_format"))
     params = {k: v for k, v in body.items() if k not in ("model", "input") and k not in GATEWAY_FIELDS}
     return EmbeddingCall(model=model, input=value, params=params), call_options(body)
+
+
+def check_encoding_format(value: Any) -> None:
+    """`encoding_format` is `float` or `base64` (or absent), as OpenAI's API takes it."""
+    if value is not None and value not in ENCODINGS:
+        raise InvalidRequest(f"Invalid value for 'encoding_format': {str(value)[:40]!r}. Supported values are: "
+                             "'float' and 'base64'.", param="encoding_format", code="invalid_value")

@@ -44,5 +44,8 @@ def _deployment_price(deployment: DeploymentRecord) -> Price:
     max_output = info.get("max_output_tokens") or info.get("max_tokens") or listed.max_output_tokens
     return Price(input_cost_per_token=given_in if given_in is not None else listed.input_cost_per_token,
                  output_cost_per_token=given_out if given_out is not None else listed.output_cost_per_token,
-                 cache_read_cost_per_token=None if given_in is not None else listed.cache_read_cost_per_token,
+                 # The snapshot fills a row's rates from the table, so a rate equal to the listed one is not the
+                 # deployment's own: the listed cache-read price still applies to it.
+                 cache_read_cost_per_token=listed.cache_read_cost_per_token
+                 if given_in is None or given_in == listed.input_cost_per_token else None,
                  max_output_tokens=int(max_output) if max_output else None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from apps.core.errors import GatewayError, InvalidRequest, ModelNotFound, RateLimited
+from apps.core.metrics import record_upstream
 from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
 from apps.providers.tokens import chat_tokens, input_tokens
 from apps.routing import runtime
@@ -261,6 +262,7 @@ class CallRouter(Generic[T]):
             self.observer.attempt_failed(deployment, error, time.monotonic() - started)
             raise
         finally:
+            record_upstream(deployment.public_id, time.monotonic() - started)
             await runtime.attempt_finished(deployment, tracking, tokens=tokens)
         if tracking.latency:
             await runtime.latency_record(deployment.id, seconds=time.monotonic() - started,

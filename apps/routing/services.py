@@ -21,10 +21,12 @@ from apps.routing.model_entries import stored_params
 from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
 from apps.routing.probe import ProbeResult, probe_all, probe_in_own_loop
+from apps.routing.search_services import search_tools_sync_from_config
 from apps.routing.selectors import model_get
 from apps.routing.snapshot import GENERATION, record_for, router_settings_dict, routing_table
 from apps.teams.proxy_budget import proxy_budget_set
 from apps.teams.errors import TeamSettingsInvalid
+from apps.teams.log_callbacks.config import log_callbacks_apply
 from apps.teams.team_settings import TeamSettingsResult, team_settings_apply
 
 ROUTER_COLUMNS = ("routing_strategy", "num_retries", "request_timeout")
@@ -82,10 +84,12 @@ def deployments_sync_from_config(*, config: GatewayConfig) -> ConfigSyncResult:
             updated += 1
         removed = Deployment.objects.filter(pk__in=[d.pk for d in existing.values()]).delete()[0]
         router_settings_save(config=config)
+        search_tools_sync_from_config(specs=config.search_tools)
         if config.proxy_budget is not None:  # a file without max_budget leaves the admin's setting alone
             proxy_budget_set(max_budget=config.proxy_budget.max_budget,
                              budget_duration=config.proxy_budget.budget_duration)
         teams = team_settings_apply(entries=team_settings_of(config))
+        log_callbacks_apply(litellm_settings=config.litellm_settings)
         snapshot_bump(GENERATION)
     return ConfigSyncResult(created=created, updated=updated, removed=removed, teams=teams)
 

@@ -20,8 +20,8 @@ from apps.teams import services
 from apps.teams.admin_display import BUDGET_FIELDS, BudgetColumns, spend_bar, status_badge, window
 from apps.teams.admin_keys import VirtualKeyAdmin  # noqa: F401  (registers the key admin)
 from apps.teams.durations import duration_problem, first_reset, parse_duration
-from apps.teams.models import (Budget, DeprecatedKey, EndUser, Organization, OrganizationMembership, ProxyBudget,
-                               SoftBudgetAlert, SpendLog, Team, TeamMembership, User, VirtualKey)
+from apps.teams.models import (Budget, DeprecatedKey, EndUser, LogCallback, Organization, OrganizationMembership,
+                               ProxyBudget, SoftBudgetAlert, SpendLog, Team, TeamMembership, User, VirtualKey)
 from apps.teams.proxy_budget import proxy_budget_set
 from apps.teams.spend_reset import spend_reset
 
@@ -273,6 +273,16 @@ class SpendLogAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(LogCallback)
+class LogCallbackAdmin(admin.ModelAdmin):
+    """Logging destinations; delivery state is read-only (the cursor moves only when a batch was taken)."""
+
+    list_display = ["name", "kind", "enabled", "on_success", "on_failure", "delivered_total", "failures",
+                    "next_attempt_at", "last_error"]
+    list_filter = ["kind", "enabled"]
+    readonly_fields = ["cursor", "failures", "next_attempt_at", "last_error", "delivered_total", "created_at"]
 
 
 @admin.register(ProxyBudget)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from apps.core import jsonutil
+from apps.teams.call_metrics import record_events
 from apps.core.state import state
 from apps.core.state.base import Admission, LedgerLimits, Settlement
 from apps.providers.base import Target, UpstreamError, Usage
@@ -116,7 +117,7 @@ class SpendEvent:
     end_user: str = ""
 
     def encode(self) -> bytes:
-        return jsonutil.dumps({name: getattr(self, name) for name in self.__slots__})
+        return jsonutil.dumps(self)  # orjson writes a dataclass's fields in order, natively
 
     @classmethod
     def decode(cls, raw: bytes) -> SpendEvent:
@@ -181,6 +182,7 @@ class Meter:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=actual, ttft=ttft))
         records = [event.encode() for event in self.events]
+        record_events(self.principal.key, self.events)
         book = leases.current_book()
         if self.ticket is not None and book is not None:
             book.settle(self.ticket, actual, usage.total_tokens)  # reaches the backend with the book's next report

@@ -355,3 +355,35 @@ class ProxyBudget(BudgetFields):
     def __str__(self) -> str:
         limit = "no limit" if self.max_budget is None else f"{self.max_budget} per {self.budget_duration or 'lifetime'}"
         return f"proxy budget ({limit})"
+
+
+class LogCallback(models.Model):
+    """A destination every stored call is sent to (LiteLLM's `success_callback` / `failure_callback`).
+
+    Delivery reads SpendLog past `cursor` in batches, off the request path (after each spend flush), and
+    moves the cursor only when the destination took the batch: a destination that is down gets the same
+    calls later, with exponential backoff, so none is lost and none is skipped.
+    """
+
+    class Kind(models.TextChoices):
+        LANGFUSE = "langfuse", "Langfuse"
+        GENERIC_API = "generic_api", "webhook (generic API)"
+        S3 = "s3", "S3-compatible storage"
+
+    name = models.CharField(max_length=50, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    on_success = models.BooleanField(default=True)
+    on_failure = models.BooleanField(default=False)
+    params = models.JSONField(default=dict, blank=True,
+                              help_text="Destination settings; secrets as os.environ/NAME references.")
+    enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, default="config")  # "config" rows follow the file; "admin" stay
+    cursor = models.BigIntegerField(default=0, help_text="The last SpendLog id delivered.")
+    failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_total = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"

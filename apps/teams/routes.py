@@ -16,7 +16,8 @@ OPENAI_ROUTES = (
     "/embeddings", "/v1/embeddings", "/images/generations", "/v1/images/generations", "/audio/speech",
     "/v1/audio/speech", "/audio/transcriptions", "/v1/audio/transcriptions", "/moderations", "/v1/moderations",
     "/models", "/v1/models", "/models/{model_id}", "/v1/models/{model_id}", "/responses", "/v1/responses",
-    "/rerank", "/v1/rerank", "/v2/rerank", "/utils/token_counter")
+    "/rerank", "/v1/rerank", "/v2/rerank", "/utils/token_counter",
+    "/search", "/v1/search", "/search/{search_tool_name}", "/v1/search/{search_tool_name}")
 ANTHROPIC_ROUTES = ("/v1/messages", "/v1/messages/count_tokens")
 PASS_THROUGH = ("/bedrock", "/vertex-ai", "/vertex_ai", "/cohere", "/gemini", "/anthropic", "/azure", "/openai",
                 "/vllm", "/mistral")

@@ -206,6 +206,16 @@ def spend_flush_quietly() -> FlushResult:
         close_old_connections()
 
 
+def deliver_callbacks() -> None:
+    """The logging callbacks' due batches (apps.teams.log_callbacks), with this thread's connection closed after."""
+    from apps.teams.log_callbacks import deliver_due_quietly
+
+    try:
+        deliver_due_quietly()
+    finally:
+        close_old_connections()
+
+
 class SpendFlusher:
     """The `serve` process's own flush loop, plus the final flush when the server shuts down (SIGTERM)."""
 
@@ -226,6 +236,7 @@ class SpendFlusher:
                 return
             except TimeoutError:
                 await sync_to_async(spend_flush_quietly, thread_sensitive=False)()
+                await sync_to_async(deliver_callbacks, thread_sensitive=False)()
 
     async def stop(self) -> None:
         """Stop the loop (after the flush it may be running), let cancelled calls settle, flush the rest."""

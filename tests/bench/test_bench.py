@@ -242,3 +242,24 @@ def test_messages_rows_are_compared_with_chat_at_the_same_rate() -> None:
         ("gateway-master: /v1/messages CPU per call <= 1.5x chat's at 500/s", "1.25x", True),
         ("gateway-key: /v1/messages CPU per call <= 1.5x chat's at 500/s", "1.58x", False)]
     assert plan_for(parse_args(["--quick"])).messages_rates == [500]
+
+
+def test_search_rows_are_compared_with_chat_at_the_same_rate() -> None:
+    def row(target: str, kind: str, cpu: float) -> dict[str, object]:
+        return {"target": target, "kind": kind, "tool": "k6", "target_rate": 500, "achieved_rate": 500.0,
+                "p50_ms": 1.0, "p99_ms": 3.0, "errors": 0, "cpu_ms_per_call": {"gateway": cpu}}
+
+    rows = [row("gateway-master", "chat", 0.6), row("gateway-master", "search", 0.66), row("gateway-key", "chat", 0.6)]
+    assert report.search_table(rows)[0].endswith("| search / chat |")
+    assert report.search_table(rows)[2] == "| gateway-master | k6 | 500/s fixed | 500 | 1.00 / 3.00 | 0 | 0.660 | 0.600 | 1.10x |"
+    assert report.search_checks(rows) == [
+        ("gateway-master: /v1/search CPU per call <= 1.5x chat's at 500/s", "1.10x", True),
+        ("gateway-key: /v1/search CPU per call <= 1.5x chat's at 500/s", "not measured", None)]
+    assert plan_for(parse_args(["--quick"])).search_rates == [500]
+
+
+async def test_the_mock_answers_search_in_perplexity_shape() -> None:
+    data = await exchange(post(b'{"query":"q"}', "/search"))
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert [r["url"] for r in json.loads(body)["results"]][:2] == ["https://bench.example/0", "https://bench.example/1"]

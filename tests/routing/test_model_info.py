@@ -35,7 +35,14 @@ def test_base_model_gives_the_price_and_limits_of_its_price_table_entry() -> Non
     assert (found.input_cost_per_token, found.output_cost_per_token) == (Decimal("0.0000025"), Decimal("0.00001"))
     assert found.max_input_tokens == 128000
     price = deployment_price(found)
-    assert (price.max_output_tokens, price.cache_read_cost_per_token) == (16384, None)
+    assert (price.max_output_tokens, price.cache_read_cost_per_token) == (16384, Decimal("0.00000125"))
+
+
+def test_a_listed_model_keeps_its_cache_read_price_and_its_own_rate_drops_it() -> None:
+    listed = deployment_price(record(provider="openai", provider_model="gpt-4o-mini"))
+    assert (listed.input_cost_per_token, listed.cache_read_cost_per_token) == (Decimal("1.5e-7"), Decimal("7.5e-8"))
+    own = deployment_price(record(provider="openai", provider_model="gpt-4o-mini", input_cost_per_token=Decimal("1e-6")))
+    assert (own.input_cost_per_token, own.cache_read_cost_per_token) == (Decimal("0.000001"), None)
 
 
 def test_base_model_in_litellm_params_and_without_a_provider_prefix_works_too() -> None:

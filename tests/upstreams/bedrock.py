@@ -166,6 +166,28 @@ def gateway_stream(*, tools: bool) -> list[bytes]:
             event("metadata", {"usage": GATEWAY_USAGE, "metrics": {"latencyMs": 10}})]
 
 
+TITAN_V2_FIELDS = {"inputText", "dimensions", "normalize", "embeddingTypes"}
+COHERE_EMBED_FIELDS = {"texts", "images", "input_type", "truncate", "embedding_types", "output_dimension",
+                       "max_tokens"}
+
+
+def invoke_embedding(model: str, body: dict[str, Any]) -> Reply:
+    """InvokeModel for Titan Text Embeddings v2 (one `inputText`) or Cohere Embed (a batch of `texts`), each
+    refusing fields its model does not take (Bedrock's ValidationException) and sized by the asked dimension."""
+    cohere = model.startswith("cohere.embed")
+    unknown = sorted(set(body) - (COHERE_EMBED_FIELDS if cohere else TITAN_V2_FIELDS))
+    if unknown:
+        return Reply.json(400, {"message": f"Malformed input request: extraneous key [{unknown[0]}] is not permitted"},
+                          {"x-amzn-ErrorType": "ValidationException:http://internal.amazon.com/"})
+    if cohere:
+        size = int(body.get("output_dimension") or 3)
+        vectors = [[float(len(text))] + [0.5] * (size - 1) for text in body["texts"]]
+        return Reply.json(200, {"id": "emb-cohere-bedrock", "embeddings": vectors, "texts": body["texts"],
+                                "response_type": "embeddings_floats"})
+    size = int(body.get("dimensions") or 3)
+    return Reply.json(200, {"embedding": [0.1 * (index + 1) for index in range(size)], "inputTextTokenCount": 2})
+
+
 @contextmanager
 def gateway_upstream() -> Iterator[GatewayUpstream]:
     """A SigV4-checking Bedrock twin answering text or a tool call, deployable through the gateway."""
@@ -178,7 +200,7 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
         if seen.path.endswith("/converse-stream"):
             return Reply.stream(gateway_stream(tools=tools), EVENT_STREAM)
         assert seen.path.endswith("/invoke"), f"unknown operation {seen.path}"
-        return Reply.json(200, {"embedding": [0.1, 0.2, 0.3], "inputTextTokenCount": 2})
+        return invoke_embedding(unquote(seen.path.split("/")[2]), body)
 
     model_path = f"/model/{quote(GATEWAY_MODEL, safe='')}"
     with RecordingServer(respond) as twin:

@@ -91,8 +91,7 @@ class EmbeddingRerankAdapter(TokenRerank):
     # --- embeddings --------------------------------------------------------------------------------
 
     def translate_embedding_request(self, call: EmbeddingCall, target: Target) -> UpstreamRequest:
-        """Floats are always asked for; `encoding_format: base64` is answered with floats, as the other
-        float-only adapters do (the openai SDK reads both)."""
+        """Floats are always asked for; the transport packs them as base64 when the client asked for that."""
         known = self.embedding_params | {"dimensions", "encoding_format", "user"}
         unknown = sorted(name for name in call.params if name not in known)
         if unknown and not target.drop_params:

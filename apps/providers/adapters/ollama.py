@@ -329,7 +329,7 @@ class OllamaAdapter(CapabilityTable):
 
     def parse_embedding_response(self, status: int, body: bytes, target: Target) -> EmbeddingResult:
         data = jsonutil.loads(body)
-        # Always floats: OpenAI SDKs that asked for base64 accept float lists as they are.
+        # Ollama answers floats only: the transport packs them as base64 when the client asked for that.
         items = [{"object": "embedding", "index": index, "embedding": vector}
                  for index, vector in enumerate(data.get("embeddings") or [])]
         usage = Usage(prompt_tokens=int(data.get("prompt_eval_count") or 0))

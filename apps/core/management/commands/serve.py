@@ -13,12 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.lifeline import PARENT_PID_ENV, set_parent_death_signal
+from apps.core.metrics.shared import start_group as metrics_group_start
 
 APPLICATION = "gatewaysite.asgi:application"
 GRACE_SECONDS = 30
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                           f"admin at /admin/, OpenAI API at /v1")
         self.stdout.flush()
         os.environ[PARENT_PID_ENV] = str(os.getpid())  # Celery's worker and the server's workers follow serve
+        metrics_group_start(Path(str(settings.TOLLGATE_METRICS_DIR)))  # one /metrics directory per serve
         start_celery()
         argv = SERVERS[server](host=options["host"], port=port, workers=workers)
         os.execv(sys.executable, [sys.executable, "-m", *argv])

@@ -253,8 +253,7 @@ def embedding_body(call: EmbeddingCall, target: Target) -> dict[str, Any]:
     if not all(isinstance(text, str) for text in inputs):
         raise InvalidRequest("Bedrock embeddings take text input, not token arrays", param="input")
     if "cohere.embed" in model:
-        return {"texts": inputs, "input_type": call.params.get("input_type", "search_document"),
-                **({"truncate": call.params["truncate"]} if "truncate" in call.params else {})}
+        return cohere_embedding_body(call, model)
     if "amazon.titan-embed" not in model:
         raise InvalidRequest(f"no Bedrock embedding format known for {model!r} (titan-embed, cohere.embed)",
                              param="model")
@@ -269,6 +268,21 @@ def embedding_body(call: EmbeddingCall, target: Target) -> dict[str, Any]:
     return body
 
 
+def cohere_embedding_body(call: EmbeddingCall, model: str) -> dict[str, Any]:
+    """Cohere Embed on Bedrock: a batch of `texts`; Embed v4 also takes `dimensions` as `output_dimension`."""
+    body: dict[str, Any] = {"texts": call.inputs, "input_type": call.params.get("input_type", "search_document")}
+    if "truncate" in call.params:
+        body["truncate"] = call.params["truncate"]
+    if call.params.get("dimensions") is not None and takes_dimensions(model):
+        body["output_dimension"] = call.params["dimensions"]
+    return body
+
+
+def takes_dimensions(model: str) -> bool:
+    """Titan Text Embeddings v2 and Cohere Embed v4 take an output size; Titan v1 and Cohere v3 do not."""
+    return ("amazon.titan-embed" in model and "v2" in model) or "cohere.embed-v4" in model
+
+
 def titan_calls(call: EmbeddingCall, target: Target) -> list[EmbeddingCall]:
     """Titan embeds one text per InvokeModel call, so a call with several texts becomes one call per text."""
     inputs = call.inputs
@@ -279,14 +293,13 @@ def titan_calls(call: EmbeddingCall, target: Target) -> list[EmbeddingCall]:
 
 
 def reject_embedding_params(params: Mapping[str, Any], *, model: str, drop: bool) -> None:
-    """`dimensions` only exists on Titan v2; say so unless dropping.
+    """`dimensions` only exists on Titan v2 and Cohere Embed v4; say so unless dropping.
 
-    `encoding_format: base64` is accepted and answered with floats, as the other float-only adapters do: the
-    openai SDK asks for base64 by default and takes float lists as they are.
+    `encoding_format: base64` is accepted: Bedrock answers floats, which the transport packs as base64.
     """
     if drop:
         return
-    if params.get("dimensions") is not None and not ("amazon.titan-embed" in model and "v2" in model):
+    if params.get("dimensions") is not None and not takes_dimensions(model):
         raise ParamNotSupported(f"{model} does not take 'dimensions'", param="dimensions")
     if params.get("encoding_format") not in (None, "float", "base64"):
         raise ParamNotSupported("Bedrock embeddings only return float vectors", param="encoding_format")
