@@ -49,6 +49,7 @@ def page(browser: Browser, prefixed_gateway: GatewayProcess) -> Iterator[Page]:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=prefixed_gateway.url)
     tab = context.new_page()
     tab.set_default_timeout(20_000)
+    expect.set_options(timeout=20_000)  # a shared CI machine can take seconds per page; the default is 5
     yield tab
     context.close()
 
