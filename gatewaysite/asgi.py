@@ -24,8 +24,10 @@ from apps.core.metrics.shared import writer as metrics_writer  # noqa: E402
 from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
-http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application,
-                                  prefixes=settings.TOLLGATE_API_PATH_PREFIXES,
+# Under a path prefix (FORCE_SCRIPT_NAME) that the proxy passes on, the API's paths start with it.
+API_PREFIXES = settings.TOLLGATE_API_PATH_PREFIXES + tuple(
+    f"{settings.FORCE_SCRIPT_NAME}{p}" for p in settings.TOLLGATE_API_PATH_PREFIXES if settings.FORCE_SCRIPT_NAME)
+http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application, prefixes=API_PREFIXES,
                                   max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT)
 
 metrics_writer.gauges = lambda: {"in_flight": float(http_application.in_flight)}

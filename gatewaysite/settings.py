@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TOLLGATE_VAR_DIR", BASE_DIR / "var"))
@@ -162,6 +163,8 @@ INSTALLED_APPS = [
     "apps.routing",
     "apps.teams",
     "apps.agents",
+    "apps.portal",
+    "mozilla_django_oidc",
 ]
 
 MIDDLEWARE = [
@@ -173,12 +176,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.audit_context.AuditActorMiddleware",
 ]
 
 # The OpenAI-compatible API runs on a lean handler (apps/core/asgi_lean.py) with only these middleware.
 TOLLGATE_API_MIDDLEWARE = ["apps.core.middleware.JsonErrorsMiddleware"]
 # Pages for people (their error pages stay HTML); every other path answers errors in OpenAI's JSON shape.
-TOLLGATE_HTML_PATH_PREFIXES = ("/admin/", "/dashboard/")
+TOLLGATE_HTML_PATH_PREFIXES = ("/admin/", "/dashboard/", "/portal/", "/accounts/")
 TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/health/", "/openai/", "/engines/", "/a2a/",
                               "/images/", "/audio/")
 # API calls one worker process serves at once; beyond it a call gets 503 + Retry-After at once instead of
@@ -301,10 +305,67 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = "static/"  # relative: Django puts FORCE_SCRIPT_NAME in front
 STATIC_ROOT = VAR_DIR / "static"
-# Our own assets (the dashboard's vendored Chart.js): served from the package, never from a CDN.
+# Our own assets (the theme, the dashboard's vendored Chart.js): served from the package, never from a CDN.
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+
+def _script_name() -> str | None:
+    """FORCE_SCRIPT_NAME (`/gateway`) with one leading and no trailing slash, or None to serve at the root."""
+    raw = env_str("FORCE_SCRIPT_NAME")
+    if raw is None or raw.strip("/") == "":
+        return None
+    return "/" + raw.strip("/")
+
+
+# Every page and link under a path prefix (a proxy serving Tollgate at https://host/gateway/), whether the proxy
+# strips the prefix or passes it on.
+FORCE_SCRIPT_NAME = _script_name()
+
+# One login for /admin/, /dashboard/ and /portal/ (Django's sessions; the admin's own login page shares them).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "login"
+# Password reset mails: printed to the console unless an SMTP host is set.
+EMAIL_HOST = env_str("EMAIL_HOST", "") or ""
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                                             else "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tollgate@localhost")
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc), on when a client id and the provider's endpoints are
+# set; groups in the `TOLLGATE_OIDC_GROUPS_CLAIM` claim map to teams and roles (apps/portal/oidc.py).
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "") or ""
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "") or ""
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_url("OIDC_OP_AUTHORIZATION_ENDPOINT", ("http", "https")) or ""
+OIDC_OP_TOKEN_ENDPOINT = env_url("OIDC_OP_TOKEN_ENDPOINT", ("http", "https")) or ""
+OIDC_OP_USER_ENDPOINT = env_url("OIDC_OP_USER_ENDPOINT", ("http", "https")) or ""
+OIDC_OP_JWKS_ENDPOINT = env_url("OIDC_OP_JWKS_ENDPOINT", ("http", "https")) or ""
+OIDC_RP_SIGN_ALGO = env_choice("OIDC_RP_SIGN_ALGO", ("rs256", "es256", "hs256"), "rs256").upper()
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile") or "openid email profile"
+OIDC_OP_LOGOUT_URL_METHOD = ""
+TOLLGATE_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT)
+if OIDC_RP_CLIENT_ID and not TOLLGATE_OIDC_ENABLED:
+    raise ImproperlyConfigured("OIDC_RP_CLIENT_ID is set: OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT "
+                               "are required too")
+if TOLLGATE_OIDC_ENABLED and OIDC_RP_SIGN_ALGO != "HS256" and not OIDC_OP_JWKS_ENDPOINT:
+    raise ImproperlyConfigured(f"OIDC_RP_SIGN_ALGO={OIDC_RP_SIGN_ALGO} needs OIDC_OP_JWKS_ENDPOINT")
+TOLLGATE_OIDC_GROUPS_CLAIM = env_str("TOLLGATE_OIDC_GROUPS_CLAIM", "groups") or "groups"
+# Groups whose members are proxy admins (staff in the admin) and proxy admin viewers.
+TOLLGATE_OIDC_ADMIN_GROUPS = frozenset(
+    g.strip() for g in (env_str("TOLLGATE_OIDC_ADMIN_GROUPS", "tollgate-admins") or "").split(",") if g.strip())
+TOLLGATE_OIDC_VIEWER_GROUPS = frozenset(
+    g.strip() for g in (env_str("TOLLGATE_OIDC_VIEWER_GROUPS", "tollgate-viewers") or "").split(",") if g.strip())
+# A group `<prefix><team_id>` makes its members members of that team; `<prefix><team_id>:admin` team admins.
+TOLLGATE_OIDC_TEAM_PREFIX = env_str("TOLLGATE_OIDC_TEAM_PREFIX", "team:") or ""
+LOGIN_REDIRECT_URL_FAILURE = reverse_lazy("login")  # mozilla-django-oidc redirects to it as is: a path, not a name
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if TOLLGATE_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("apps.portal.oidc.GroupMappingBackend")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = TOLLGATE_MAX_REQUEST_BYTES
 SESSION_COOKIE_HTTPONLY = True

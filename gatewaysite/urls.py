@@ -1,11 +1,13 @@
-"""URL map: the admin, the dashboard, the management API, and the OpenAI-compatible API (everything else)."""
+"""URL map: the admin, the dashboard, the portal and logins, the management API, and the OpenAI-compatible API
+(everything else)."""
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, reverse_lazy
+from django.views.generic import RedirectView
 
 from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
@@ -21,10 +23,18 @@ def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
     return response
 
 
+admin.site.site_header = admin.site.site_title = "Tollgate admin"
+admin.site.site_url = reverse_lazy("portal:home")  # type: ignore[assignment]  # "View site": the portal, prefixed
+
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="portal:home"), name="home"),
     re_path(r"^static/(?P<path>.+)$", admin_asset),
+    # One login page for the admin, the dashboard and the portal (the admin's own sends its ?next= along).
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("dashboard/", include("gatewaysite.dashboard.urls")),
+    path("accounts/", include("apps.portal.auth_urls")),  # one login, logout and password reset for every page
+    path("portal/", include("apps.portal.urls")),
     path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
     path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)

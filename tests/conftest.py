@@ -161,6 +161,18 @@ def gateway(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pyte
     server.stop()
 
 
+WEB_PREFIX = "/gateway"
+
+
+@pytest.fixture(scope="module")
+def prefixed_gateway(django_db_setup: Any, django_db_blocker: Any,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """The gateway served under FORCE_SCRIPT_NAME=/gateway (the web side behind a path prefix)."""
+    server = GatewayProcess(extra_env={"FORCE_SCRIPT_NAME": WEB_PREFIX}, log_dir=tmp_path_factory.mktemp("prefix"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def openai_upstream() -> Iterator[OpenAIUpstream]:
     with OpenAIUpstream() as upstream:

@@ -1,11 +1,11 @@
-"""Packages depend one way: apps.core <- apps.providers <- apps.teams <- apps.routing <- apps.agents <- gatewaysite."""
+"""Packages depend one way: apps.core <- apps.providers <- apps.teams <- apps.routing <- apps.agents <- apps.portal <- gatewaysite."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("apps.core", "apps.providers", "apps.teams", "apps.routing", "apps.agents", "gatewaysite")
+LAYERS = ("apps.core", "apps.providers", "apps.teams", "apps.routing", "apps.agents", "apps.portal", "gatewaysite")
 
 
 def layer_of(module: str) -> int | None:

@@ -1,25 +1,53 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 from apps.core.secrets import encrypt
+from apps.routing.config import ConfigError
+from apps.routing.config_reload import config_reload
+from apps.routing.deployment_test import deployment_test
+from apps.teams.errors import TeamSettingsInvalid
 from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
 from apps.routing.services import deployment_health_probe
 from apps.routing import search_admin  # noqa: F401 - registers the search tools' admin
 
+ENV_PREFIX = "os.environ/"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
 
 class DeploymentForm(forms.ModelForm):
+    """The provider key is write-only: never rendered back; `os.environ/NAME` stores the name, anything else is
+    stored encrypted."""
+
     api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                              help_text="Stored encrypted. Leave empty to keep the current key.")
+                              help_text="Write-only. A key is stored encrypted; os.environ/NAME stores only the "
+                                        "variable's name. Leave empty to keep the current one.")
+
+    named_env = False  # set by clean() when the key field held os.environ/NAME
 
     class Meta:
         model = Deployment
         exclude = ["api_key_encrypted"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        given = (cleaned.get("api_key") or "").strip()
+        if given.startswith(ENV_PREFIX):
+            name = given.removeprefix(ENV_PREFIX)
+            if not ENV_NAME.match(name):
+                self.add_error("api_key", f"'{name}' is not an environment variable name.")
+            cleaned["api_key_env"], cleaned["api_key"] = name, ""
+            self.named_env = True
+        return cleaned
 
 
 @admin.register(Deployment)
@@ -32,6 +60,8 @@ class DeploymentAdmin(admin.ModelAdmin):
     search_fields = ["model_name", "provider_model"]
     readonly_fields = ["source", "config_id", "created_at", "updated_at"]
     actions = ["enable", "disable", "probe_now"]
+    change_form_template = "admin/routing/deployment/change_form.html"
+    change_list_template = "admin/routing/deployment/change_list.html"
 
     @admin.display(boolean=True, description="stored key")
     def has_stored_key(self, obj: Deployment) -> bool:
@@ -50,7 +80,43 @@ class DeploymentAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Deployment, form: Any, change: bool) -> None:
         if form.cleaned_data.get("api_key"):
             obj.api_key_encrypted = encrypt(form.cleaned_data["api_key"])
+        elif form.named_env:
+            obj.api_key_env, obj.api_key_encrypted = form.cleaned_data["api_key_env"], ""  # the name replaces a key
         super().save_model(request, obj, form, change)
+
+    def get_urls(self) -> list[URLPattern]:
+        test = path("<int:deployment_id>/test/", self.admin_site.admin_view(self.test_view),
+                    name="routing_deployment_test")
+        reload = path("reload-config/", self.admin_site.admin_view(self.reload_config_view),
+                      name="routing_deployment_reload_config")
+        return [test, reload, *super().get_urls()]
+
+    def test_view(self, request: HttpRequest, deployment_id: int) -> HttpResponse:
+        """The "test this deployment" button: one tiny call now, its answer and latency."""
+        deployment = get_object_or_404(Deployment, pk=deployment_id)
+        if request.method != "POST" or not self.has_change_permission(request, deployment):
+            return redirect("admin:routing_deployment_change", deployment_id)
+        result = deployment_test(deployment=deployment)
+        return TemplateResponse(request, "admin/routing/deployment/test_result.html", {
+            "title": f"Test of {deployment}", "deployment": deployment, "result": result, "opts": Deployment._meta})
+
+    def reload_config_view(self, request: HttpRequest) -> HttpResponse:
+        """The "reload config" button of the deployment list: TOLLGATE_CONFIG loaded again, as load_config does."""
+        if request.method == "POST" and self.has_change_permission(request):
+            self.reload_config(request)
+        return redirect("admin:routing_deployment_changelist")
+
+    def reload_config(self, request: HttpRequest) -> None:
+        try:
+            loaded = config_reload()
+        except (ConfigError, TeamSettingsInvalid) as error:
+            self.message_user(request, f"Config not loaded: {error}", messages.ERROR)
+            return
+        result = loaded.result
+        self.message_user(request, f"Loaded {loaded.path}: {result.created} created, {result.updated} updated, "
+                                   f"{result.removed} removed; {len(loaded.warnings)} warning(s).", messages.SUCCESS)
+        for warning in loaded.warnings:
+            self.message_user(request, f"warning: {warning}", messages.WARNING)
 
     @admin.action(description="Enable selected deployments")
     def enable(self, request: HttpRequest, queryset: Any) -> None:

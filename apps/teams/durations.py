@@ -91,3 +91,13 @@ def next_reset(reset_at: datetime, duration: Duration, now: datetime) -> datetim
     while add_months(reset_at, steps * duration.amount) <= now:
         steps += 1
     return add_months(reset_at, steps * duration.amount)
+
+
+def duration_problem(text: str) -> str | None:
+    """Why `text` is not a duration, or None when it is one (or empty)."""
+    try:
+        if text:
+            parse_duration(text)
+    except InvalidDuration as exc:
+        return str(exc)
+    return None

@@ -10,9 +10,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.audit_context import scope_caller_set
 from apps.core.errors import AuthenticationFailed, GatewayError, InvalidRequest, NotFound, PermissionDenied
 from apps.core.middleware import MethodNotAllowed
-from apps.teams.auth import check_route, key_from_meta
+from apps.teams.auth import check_route, hash_key, key_from_meta
 from apps.teams.routes import compile_routes
 from apps.teams.master_key import master_key
 from apps.teams.selectors import ROOT, Caller, caller_for_key
@@ -29,10 +30,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         if raw is None:
             return None
         if hmac.compare_digest(raw.encode(), master_key().encode()):
+            scope_caller_set("master key")
             return ROOT, None
         caller = caller_for_key(raw)
         if caller is None:
             raise exceptions.AuthenticationFailed("Invalid, blocked or expired API key.")
+        scope_caller_set(f"key:{hash_key(raw)}" + (f" (user:{caller.user_id})" if caller.user_id else ""))
         routes = compile_routes(caller.allowed_routes)
         if routes is not None:
             check_route(routes, request.META)

@@ -83,6 +83,18 @@ def caller_for_key(raw_key: str) -> Caller | None:
                   allowed_routes=tuple(str(route) for route in key.allowed_routes or ()))
 
 
+def caller_for_user(user: User) -> Caller:
+    """The caller a logged-in web user acts as (the portal): their role, their teams and the ones they run."""
+    admin: set[str] = set()
+    member: set[str] = set()
+    for team_id, member_role in TeamMembership.objects.filter(user=user).values_list("team_id", "role"):
+        member.add(str(team_id))
+        if member_role == TeamMembership.Role.ADMIN:
+            admin.add(str(team_id))
+    return Caller(role=user.user_role, user_id=user.username, admin_team_ids=frozenset(admin),
+                  member_team_ids=frozenset(member))
+
+
 def own_keys(caller: Caller) -> Q:
     return Q(user_id=caller.user_id) if caller.user_id is not None else Q(pk=caller.key_id)
 

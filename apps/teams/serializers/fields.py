@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.teams.durations import InvalidDuration, parse_duration
+from apps.teams.durations import duration_problem
 from apps.teams.models import ID_LENGTH
 
 # API name -> model field, where they differ.
@@ -65,11 +65,9 @@ class DurationField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         text = super().to_internal_value(data)
-        if text:
-            try:
-                parse_duration(text)
-            except InvalidDuration as exc:
-                raise serializers.ValidationError(str(exc)) from None
+        problem = duration_problem(text)
+        if problem:
+            raise serializers.ValidationError(problem)
         return text
 
 

@@ -1,0 +1,121 @@
+"""The key and team admin: a new secret shown once, actions through the services, budgets beside what they cap."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.test import Client
+
+from apps.teams.auth import hash_key
+from apps.teams.models import Team, VirtualKey
+from tests.web.conftest import WebCast
+
+KEY_FORM = {"key_alias": "", "user": "", "team": "", "organization": "", "allowed_models": "[]", "duration": "",
+            "blocked": "", "budget": "", "max_budget": "", "soft_budget": "", "budget_duration": "", "rpm_limit": "",
+            "tpm_limit": "", "max_parallel_requests": "", "metadata": "{}", "tags": "[]", "aliases": "{}",
+            "allowed_routes": "[]"}
+
+
+def admin_client(cast: WebCast) -> Client:
+    return cast.client_for(cast.root)
+
+
+def act(client: Client, action: str, *keys: VirtualKey) -> object:
+    return client.post("/admin/teams/virtualkey/", {"action": action, "_selected_action": [k.pk for k in keys]})
+
+
+def test_creating_a_key_shows_its_secret_once_with_a_copy_button(web_cast: WebCast) -> None:
+    client = admin_client(web_cast)
+    response = client.post("/admin/teams/virtualkey/add/", {**KEY_FORM, "key_alias": "ci", "team": "search",
+                                                            "max_budget": "3", "duration": "30d"})
+    assert response.status_code == 200
+    secret = response.context["secret"]
+    key = VirtualKey.objects.get(key_alias="ci")
+    assert key.token_hash == hash_key(secret) and key.team_id == "search" and key.expires is not None
+    page = response.content.decode()
+    assert secret in page and 'data-copy-target="key-secret"' in page
+    assert secret not in client.get(f"/admin/teams/virtualkey/{key.pk}/change/").content.decode()
+    assert secret not in client.get("/admin/teams/virtualkey/").content.decode()
+
+
+def test_the_key_list_shows_spend_against_budget_status_and_last_use(web_cast: WebCast) -> None:
+    page = admin_client(web_cast).get("/admin/teams/virtualkey/").content.decode()
+    assert "$1.5000 / $10.0000" in page and 'title="15%"' in page
+    assert "$7.2500</span> <span class=\"tg-muted\">no budget" in page
+    assert page.count('<span class="tg-badge active">active</span>') == 2
+    assert "never" in page
+
+
+def test_block_and_unblock_go_through_the_key_service(web_cast: WebCast) -> None:
+    client = admin_client(web_cast)
+    act(client, "block", web_cast.bob_key)
+    assert VirtualKey.objects.get(pk=web_cast.bob_key.pk).blocked
+    blocked = client.get("/admin/teams/virtualkey/?blocked__exact=1").content.decode()
+    assert "bob-search" in blocked and "mallory-ads" not in blocked
+    act(client, "unblock", web_cast.bob_key)
+    assert not VirtualKey.objects.get(pk=web_cast.bob_key.pk).blocked
+
+
+def test_reset_spend_zeroes_the_keys_spend(web_cast: WebCast) -> None:
+    act(admin_client(web_cast), "reset_spend", web_cast.bob_key, web_cast.mallory_key)
+    assert list(VirtualKey.objects.order_by("id").values_list("spend", flat=True)) == [Decimal(0), Decimal(0)]
+
+
+def test_regenerate_shows_the_new_secret_once_and_keeps_the_spend(web_cast: WebCast) -> None:
+    response = act(admin_client(web_cast), "regenerate", web_cast.bob_key)
+    secret = response.context["secret"]  # type: ignore[attr-defined]
+    key = VirtualKey.objects.get(pk=web_cast.bob_key.pk)
+    assert key.token_hash == hash_key(secret) != web_cast.bob_key.token_hash
+    assert (key.spend, key.rotation_count) == (Decimal("1.5"), 1)
+
+
+def test_the_expired_filter_lists_only_expired_keys(web_cast: WebCast) -> None:
+    VirtualKey.objects.filter(pk=web_cast.mallory_key.pk).update(expires="2020-01-01T00:00:00Z")
+    client = admin_client(web_cast)
+    expired = client.get("/admin/teams/virtualkey/?expired=yes").content.decode()
+    assert "mallory-ads" in expired and "bob-search" not in expired and "tg-badge expired" in expired
+    assert "mallory-ads" not in client.get("/admin/teams/virtualkey/?expired=no").content.decode()
+
+
+def test_the_team_page_holds_its_members_keys_and_budget_window(web_cast: WebCast) -> None:
+    page = admin_client(web_cast).get(f"/admin/teams/team/{web_cast.search.pk}/change/").content.decode()
+    assert "bob-search" in page and web_cast.bob_key.key_name in page
+    assert 'value="alice"' in page and 'value="bob"' in page
+    assert "lifetime (never resets)" in page and "mallory-ads" not in page
+
+
+def test_a_team_made_in_the_admin_starts_its_budget_window(web_cast: WebCast) -> None:
+    form = {"team_id": "infra", "team_alias": "Infra", "organization": "", "allowed_models": "[]", "max_budget": "20",
+            "soft_budget": "", "budget_duration": "1mo", "rpm_limit": "", "tpm_limit": "", "max_parallel_requests": "",
+            "team_member_budget": "", "team_member_budget_duration": "", "team_member_rpm_limit": "",
+            "team_member_tpm_limit": "", "team_member_key_duration": "", "metadata": "{}", "tags": "[]",
+            "model_aliases": "{}", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+            "keys-TOTAL_FORMS": "0", "keys-INITIAL_FORMS": "0"}
+    response = admin_client(web_cast).post("/admin/teams/team/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    team = Team.objects.get(team_id="infra")
+    assert team.max_budget == Decimal("20") and team.budget_reset_at is not None
+    page = admin_client(web_cast).get(f"/admin/teams/team/{team.pk}/change/").content.decode()
+    assert "every 1mo, next reset" in page
+
+
+def test_members_added_in_the_team_page_start_their_budget_window(web_cast: WebCast) -> None:
+    from apps.teams import services
+    from apps.teams.models import TeamMembership
+
+    services.team_update(team=web_cast.ads, fields={"budget_duration": "7d"})
+    page = admin_client(web_cast).get(f"/admin/teams/team/{web_cast.ads.pk}/change/")
+    member = TeamMembership.objects.get(team=web_cast.ads, user=web_cast.mallory)
+    form = {**{f: "" for f in page.context["adminform"].form.fields}, "team_alias": "Ads", "allowed_models": '["ads-model"]',
+            "budget_duration": "7d", "metadata": "{}", "tags": "[]", "model_aliases": "{}",
+            "memberships-TOTAL_FORMS": "2", "memberships-INITIAL_FORMS": "1",
+            "memberships-0-id": str(member.pk), "memberships-0-team": "ads", "memberships-0-user": "mallory",
+            "memberships-0-role": "admin", "memberships-0-DELETE": "on",
+            "memberships-1-team": "ads", "memberships-1-user": "bob", "memberships-1-role": "user",
+            "keys-TOTAL_FORMS": "1", "keys-INITIAL_FORMS": "1", "keys-0-id": str(web_cast.mallory_key.pk),
+            "keys-0-team": "ads"}
+    form.pop("team_id", None)
+    response = admin_client(web_cast).post(f"/admin/teams/team/{web_cast.ads.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(TeamMembership.objects.filter(team=web_cast.ads).values_list("user_id", "role")) == [("bob", "user")]
+    assert TeamMembership.objects.get(team=web_cast.ads, user=web_cast.bob).budget_reset_at is not None
+    assert not VirtualKey.objects.filter(pk=web_cast.mallory_key.pk).exists()  # a removed member's keys go too
