@@ -287,7 +287,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Tollgate management API", "VERSION": "1",
-                        "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints."}
+                        "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints.",
+                        # PATCH bodies are validated whole, as the other verbs' are: no "Patched" copies
+                        "COMPONENT_SPLIT_PATCH": False,
+                        "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                                                 "apps.teams.openapi.postprocess"]}
 
 LOGGING = {
     "version": 1,
