@@ -275,6 +275,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = TOLLGATE_MAX_REQUEST_BYTES
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+# HSTS on answers to HTTPS requests (SecurityMiddleware sends none over plain HTTP, so probes are unaffected).
+SECURE_HSTS_SECONDS = env_int("TOLLGATE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -290,6 +292,11 @@ SPECTACULAR_SETTINGS = {"TITLE": "Tollgate management API", "VERSION": "1",
                         "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints.",
                         # PATCH bodies are validated whole, as the other verbs' are: no "Patched" copies
                         "COMPONENT_SPLIT_PATCH": False,
+                        # one name per choice set, so `check` (and `check --deploy`) has no schema warning
+                        "ENUM_NAME_OVERRIDES": {"LimitTypeEnum": "apps.teams.serializers.fields.LIMIT_TYPES",
+                                                "TeamRoleEnum": "apps.teams.serializers.teams.TEAM_ROLES",
+                                                "OrganizationRoleEnum": "apps.teams.serializers.users.ORG_ROLES",
+                                                "UserRoleEnum": "apps.teams.serializers.users.USER_ROLES"},
                         "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                                                  "apps.teams.openapi.postprocess"]}
 

@@ -8,4 +8,4 @@ class TeamsConfig(AppConfig):
     label = "teams"
 
     def ready(self) -> None:
-        from apps.teams import openapi, signals  # noqa: F401 - registration on import (schema extensions, signals)
+        from apps.teams import checks, openapi, signals  # noqa: F401 - registration on import (checks, schema, signals)

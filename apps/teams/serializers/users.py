@@ -8,6 +8,7 @@ from rest_framework import serializers
 from apps.teams.models import OrganizationMembership, User
 from apps.teams.serializers.fields import (GenerateFields, LimitFields, MembersField, MoneyField, StrictSerializer,
                                            UserRefSerializer, flag, ident, page_number, text)
+from apps.teams.serializers.teams import TEAM_ROLES
 
 USER_ROLES = [c.value for c in User.Role]
 ORG_ROLES = [c.value for c in OrganizationMembership.Role]
@@ -18,7 +19,7 @@ class UserTeamSerializer(StrictSerializer):
 
     team_id = serializers.CharField()
     max_budget_in_team = MoneyField()
-    user_role = serializers.ChoiceField(choices=["user", "admin"], default="user")
+    user_role = serializers.ChoiceField(choices=TEAM_ROLES, default="user")
 
 
 class UserTeamsField(serializers.ListField):
