@@ -283,7 +283,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.teams.permissions.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.teams.permissions.IsCaller"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.teams.openapi.ManagementSchema",
     "EXCEPTION_HANDLER": "apps.teams.permissions.exception_handler",
     "URL_FORMAT_OVERRIDE": None,  # `?format=csv` is the spend report's own parameter
     "UNAUTHENTICATED_USER": None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -56,12 +56,6 @@ class ModelUpdate(APIView):
     @JSON_BODY
     def patch(self, request: Request, model_id: str | None = None) -> Response:
         return self.post(request, model_id=model_id)
-
-
-@extend_schema_view(post=extend_schema(operation_id="model_update_by_id_create"),
-                    patch=extend_schema(operation_id="model_update_by_id_partial_update"))
-class ModelUpdateById(ModelUpdate):
-    """`/model/{model_id}/update`: its own operation ids in the schema."""
 
 
 class ModelDelete(APIView):

@@ -8,7 +8,7 @@ from apps.routing import model_api
 urlpatterns = [
     path("model/new", model_api.ModelNew.as_view()),
     path("model/update", model_api.ModelUpdate.as_view()),
-    path("model/<path:model_id>/update", model_api.ModelUpdateById.as_view()),
+    path("model/<path:model_id>/update", model_api.ModelUpdate.as_view()),
     path("model/delete", model_api.ModelDelete.as_view()),
     path("model/info", model_api.ModelInfo.as_view()),
     path("v2/model/info", model_api.ModelInfoV2.as_view()),

@@ -31,7 +31,7 @@ urlpatterns = [
     path("key/block", keys.KeyBlock.as_view()),
     path("key/unblock", keys.KeyUnblock.as_view()),
     path("key/regenerate", keys.KeyRegenerate.as_view()),
-    path("key/<str:key>/regenerate", keys.KeyRegenerateByPath.as_view()),
+    path("key/<str:key>/regenerate", keys.KeyRegenerate.as_view()),
     path("team/new", teams.TeamNew.as_view()),
     path("team/update", teams.TeamUpdate.as_view()),
     path("team/info", teams.TeamInfo.as_view()),

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -37,11 +36,6 @@ class KeyRegenerate(Post):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(keys.key_regenerate(caller=request.user, body=data.validated_data, ref=key))  # type: ignore[arg-type]
-
-
-@extend_schema_view(post=extend_schema(operation_id="key_regenerate_by_path"))
-class KeyRegenerateByPath(KeyRegenerate):
-    """/key/{key}/regenerate: its own operation id in the schema."""
 
 
 class KeyDelete(Post):
