@@ -371,19 +371,30 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = TOLLGATE_MAX_REQUEST_BYTES
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+# HSTS on answers to HTTPS requests (SecurityMiddleware sends none over plain HTTP, so probes are unaffected).
+SECURE_HSTS_SECONDS = env_int("TOLLGATE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.teams.permissions.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.teams.permissions.IsCaller"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.teams.openapi.ManagementSchema",
     "EXCEPTION_HANDLER": "apps.teams.permissions.exception_handler",
     "URL_FORMAT_OVERRIDE": None,  # `?format=csv` is the spend report's own parameter
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Tollgate management API", "VERSION": "1",
-                        "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints."}
+                        "DESCRIPTION": "LiteLLM-compatible /key, /team, /user, /organization and /spend endpoints.",
+                        # PATCH bodies are validated whole, as the other verbs' are: no "Patched" copies
+                        "COMPONENT_SPLIT_PATCH": False,
+                        # one name per choice set, so `check` (and `check --deploy`) has no schema warning
+                        "ENUM_NAME_OVERRIDES": {"LimitTypeEnum": "apps.teams.serializers.fields.LIMIT_TYPES",
+                                                "TeamRoleEnum": "apps.teams.serializers.teams.TEAM_ROLES",
+                                                "OrganizationRoleEnum": "apps.teams.serializers.users.ORG_ROLES",
+                                                "UserRoleEnum": "apps.teams.serializers.users.USER_ROLES"},
+                        "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                                                 "apps.teams.openapi.postprocess"]}
 
 # JSON lines (time, level, logger, message, request_id) by default in production mode; secrets masked in both formats.
 TOLLGATE_LOG_FORMAT = env_choice("TOLLGATE_LOG_FORMAT", ("plain", "json"), "json" if PRODUCTION else "plain")

@@ -131,4 +131,5 @@ class SpendCalculate(APIView):
 
     @JSON_BODY
     def post(self, request: Request) -> Response:
-        return Response(spend_calculate(load_routing_table(), parse_spend_question(request.data)))
+        question = parse_spend_question(request.data)
+        return Response(spend_calculate(load_routing_table(), question, visible=visible_to(request)))

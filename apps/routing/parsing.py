@@ -27,6 +27,8 @@ CHAT_PARAM_TYPES: dict[str, tuple[type, ...]] = {
 POSITIVE_INTS = ("n", "max_tokens", "max_completion_tokens")
 # Fields the gateway itself acts on; they are not forwarded upstream.
 GATEWAY_FIELDS = frozenset({"fallbacks", "context_window_fallbacks", "num_retries", "timeout", "caching"})
+# LiteLLM's banned body fields: a client may not point a call at an endpoint of its choosing.
+CLIENT_ENDPOINT_FIELDS = ("api_base", "base_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,17 @@ def _check_messages(messages: Any) -> list[Any]:
     return messages
 
 
+def refuse_client_endpoint(body: dict[str, Any]) -> None:
+    """A call names no endpoint of its own: the deployment's api_base is the only one (no SSRF through the gateway)."""
+    for name in CLIENT_ENDPOINT_FIELDS:
+        if name in body:
+            raise InvalidRequest(f"Rejected Request: {name} is not allowed in request body; a deployment's endpoint "
+                                 "is set in config.yaml or with /model/new.", param=name,
+                                 code="client_endpoint_not_allowed")
+
+
 def call_options(body: dict[str, Any]) -> CallOptions:
+    refuse_client_endpoint(body)
     fallbacks = body.get("fallbacks")
     if fallbacks is not None and not (isinstance(fallbacks, list) and all(isinstance(f, str) for f in fallbacks)):
         raise InvalidRequest("'fallbacks' must be an array of model names.", param="fallbacks", code="invalid_type")

@@ -77,8 +77,11 @@ def model_info_list(*, visible: frozenset[str] | None, model_id: str | None = No
     """`/model/info`: every visible deployment, or the one with this id (404 when it is not visible)."""
     if model_id is None:
         return [model_entry(row) for row in _listed(visible)]
-    row = model_get(model_id=model_id)
-    if not row.enabled or (visible is not None and row.model_name not in visible):
+    try:
+        row: Deployment | None = model_get(model_id=model_id)
+    except NotFound:
+        row = None  # answered below, exactly as one the caller may not see
+    if row is None or not row.enabled or (visible is not None and row.model_name not in visible):
         raise NotFound(f"Model id={model_id} not found.", param="litellm_model_id", code="model_not_found")
     return [model_entry(row)]
 

@@ -52,9 +52,14 @@ def parse_spend_question(body: Any) -> SpendQuestion:
     return question
 
 
-def model_price(table: RoutingTable, model: str) -> ModelPrice:
-    """The price the gateway charges for `model`, or a 400 when neither a deployment nor the table has one."""
-    records = table.deployments(model)
+def model_price(table: RoutingTable, model: str, visible: frozenset[str] | None = None) -> ModelPrice:
+    """The price the gateway charges for `model`, or a 400 when neither a deployment nor the table has one.
+
+    A model group the caller may not call (not in `visible`; None: all) is priced as if it did not exist, from
+    the public price table alone, so neither its existence nor its own price leaks.
+    """
+    seen = visible is None or model in visible or table.group_for(model) in visible
+    records = table.deployments(model) if seen else ()
     if records:
         record = records[0]
         listed = list_price(record.target.provider, record.target.model)
@@ -70,15 +75,16 @@ def model_price(table: RoutingTable, model: str) -> ModelPrice:
     return found
 
 
-def spend_calculate(table: RoutingTable, question: SpendQuestion) -> dict[str, float]:
+def spend_calculate(table: RoutingTable, question: SpendQuestion,
+                    visible: frozenset[str] | None = None) -> dict[str, float]:
     """LiteLLM's answer, `{"cost": USD}`."""
     if question.model is not None:
         usage = Usage(prompt_tokens=chat_tokens(question.messages or []))
-        return {"cost": float(cost_for(model_price(table, question.model), usage))}
+        return {"cost": float(cost_for(model_price(table, question.model, visible), usage))}
     response = question.completion_response or {}
     model = response.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("completion_response.model: required to price the response.",
                              param="completion_response.model", code="missing_required_parameter")
     usage = usage_from_openai(response.get("usage") if isinstance(response.get("usage"), Mapping) else None)
-    return {"cost": float(cost_for(model_price(table, model), usage))}
+    return {"cost": float(cost_for(model_price(table, model, visible), usage))}

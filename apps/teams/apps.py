@@ -8,4 +8,4 @@ class TeamsConfig(AppConfig):
     label = "teams"
 
     def ready(self) -> None:
-        from apps.teams import signals  # noqa: F401 - registration on import
+        from apps.teams import checks, openapi, signals  # noqa: F401 - registration on import (checks, schema, signals)

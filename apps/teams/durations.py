@@ -13,6 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 DURATION = re.compile(r"^\s*(\d{1,6})\s*(s|m|h|d|w|mo)\s*$")
 FIXED_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+LONGEST_YEARS = 100
+LONGEST_SECONDS = LONGEST_YEARS * 366 * 86400
+MONTH_SECONDS = 61 * 86400 // 2  # 1200mo (100 years) is the longest
 NAMED = {"hourly": (1, "h"), "daily": (1, "d"), "weekly": (1, "w"), "monthly": (1, "mo"), "yearly": (12, "mo")}
 
 
@@ -49,7 +52,10 @@ def parse_duration(text: str) -> Duration:
     amount = int(match.group(1))
     if amount == 0:
         raise InvalidDuration(f"'{text}' is zero; a duration must be at least 1")
-    return Duration(amount, match.group(2))
+    duration = Duration(amount, match.group(2))
+    if (duration.seconds or amount * MONTH_SECONDS) > LONGEST_SECONDS:
+        raise InvalidDuration(f"'{text}' is longer than {LONGEST_YEARS} years")  # dates past year 9999 cannot exist
+    return duration
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -21,6 +21,7 @@ from apps.core.state import state
 from apps.teams.auth import hash_key
 from apps.teams.costing import to_nanos
 from apps.teams.durations import add_duration, first_reset, parse_duration
+from apps.teams.key_claims import key_save
 from apps.teams.models import new_id, Budget, Organization, OrganizationMembership, Team, TeamMembership, User, VirtualKey
 from apps.teams.snapshot import GENERATION, key_ledger, organization_ledger, team_ledger, user_ledger
 
@@ -103,7 +104,7 @@ def key_generate(*, fields: Mapping[str, Any], duration: str | None = None, secr
     apply_fields(key, fields, KEY_FIELDS, now)
     key.spend = fields.get("spend") or key.spend
     key.expires = expiry_for(duration, now)
-    key.save()
+    key_save(key, param="key", custom=secret is not None)
     snapshot_bump(GENERATION)
     return IssuedKey(key, raw)
 
@@ -131,7 +132,7 @@ def key_regenerate(*, key: VirtualKey, fields: Mapping[str, Any], secret: str | 
     now = timezone.now()
     apply_fields(key, fields, KEY_FIELDS, now)
     key.rotation_count, key.last_rotation_at = key.rotation_count + 1, now
-    key.save()
+    key_save(key, param="new_key", custom=secret is not None)
     snapshot_bump(GENERATION)
     return IssuedKey(key, raw)
 

@@ -7,6 +7,8 @@ IANA name (`Europe/Berlin`); days are cut there, UTC by default.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
@@ -15,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from apps.teams.serializers.fields import page_number
 
 MAX_OFFSET_MINUTES = 18 * 60  # the widest UTC offset there is (datetime.timezone's bound is a day)
 MAX_DAYS = 3660  # ten years: answers that list every day of a range (the /spend/logs summary) stay small
@@ -46,7 +50,7 @@ def day_start(day: date, zone: tzinfo) -> datetime:
 def zone_from(value: Any) -> tzinfo:
     """`timezone` as LiteLLM sends it (minutes behind UTC) or an IANA name."""
     text = str(value).strip()
-    if text.lstrip("+-").isdigit():
+    if re.fullmatch(r"[+-]?[0-9]{1,6}", text):  # ASCII digits: str.isdigit() also takes '²', which int() refuses
         minutes = int(text)
         if abs(minutes) > MAX_OFFSET_MINUTES:
             raise serializers.ValidationError(f"An offset of at most {MAX_OFFSET_MINUTES} minutes.")
@@ -149,7 +153,7 @@ class SpendLogsPageQuery(BoundedWindowQuery):
     status_filter = serializers.CharField(required=False)
     min_spend = serializers.DecimalField(required=False, max_digits=20, decimal_places=10)
     max_spend = serializers.DecimalField(required=False, max_digits=20, decimal_places=10)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = page_number(required=False)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
 
 
@@ -168,7 +172,7 @@ class ActivityQuery(BoundedWindowQuery):
 
     model = serializers.CharField(required=False)
     api_key = serializers.CharField(required=False)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = page_number(required=False)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=50)
 
 

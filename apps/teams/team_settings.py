@@ -18,6 +18,7 @@ from apps.teams import services
 from apps.teams.errors import TeamSettingsInvalid
 from apps.teams.models import Team
 from apps.teams.permissions import first_error
+from apps.teams.selectors import ROOT
 from apps.teams.serializers import TeamNewSerializer, columns
 from apps.teams.use_cases.common import references
 from apps.teams.use_cases.teams import team_members_given
@@ -55,7 +56,7 @@ def team_apply(index: int, body: Mapping[str, Any]) -> bool:
     """Create or update one entry's team; True when it was created."""
     try:
         fields = {**columns(body), **references(body)}
-        members = team_members_given(body)
+        members = team_members_given(ROOT, body)  # config.yaml speaks with the proxy admin's authority
     except GatewayError as exc:
         raise TeamSettingsInvalid(f"{WHERE}[{index}]: {exc.message}") from None
     team = Team.objects.filter(team_id=body["team_id"]).first()

@@ -18,7 +18,7 @@ GENERATE_KEY = {
     "permissions": {"get_spend_routes": True}, "model_max_budget": {"gpt-4o": 5.0},
     "model_rpm_limit": {"gpt-4o": 30}, "model_tpm_limit": {"gpt-4o": 500}, "guardrails": ["pii"],
     "policies": ["p1"], "prompts": ["pr1"], "blocked": False, "aliases": {"gpt-4": "gpt-4o"},
-    "object_permission": {"mcp_servers": ["s1"], "vector_stores": ["v1"]}, "key": "sk-engineering-ci-0001",
+    "object_permission": {"mcp_servers": ["s1"], "vector_stores": ["v1"]}, "key": "sk-engineering-ci-0001-abcdefghijklmn",
     "budget_id": "monthly-10", "tags": ["ci", "eng"], "enforced_params": ["user"], "allowed_routes": ["/v1/chat/completions"],
     "allowed_passthrough_routes": ["/anthropic"],
     "allowed_vector_store_indexes": [{"index_name": "docs", "index_permissions": ["read"]}],
@@ -58,7 +58,7 @@ def test_key_generate_takes_every_litellm_field_and_answers_them(litellm_ids: Ca
     assert created.status_code == 200, created.text
     body = created.json()
     assert (body["key"], body["key_alias"], body["team_id"], body["user_id"], body["organization_id"],
-            body["budget_id"]) == ("sk-engineering-ci-0001", "eng-ci", "engineering", "bob", "acme-org", "monthly-10")
+            body["budget_id"]) == ("sk-engineering-ci-0001-abcdefghijklmn", "eng-ci", "engineering", "bob", "acme-org", "monthly-10")
     info = http.get("/key/info", params={"key": body["key"]}).json()
     assert set(info) == {"key", "info"} and info["key"] == body["token"]
     got = info["info"]

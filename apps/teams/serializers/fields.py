@@ -1,10 +1,12 @@
 """Field types shared by the management API bodies. Unknown fields are rejected, errors name the field."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.teams.durations import duration_problem
@@ -21,7 +23,9 @@ LIMIT_TYPES = ["guaranteed_throughput", "best_effort_throughput", "dynamic"]
 # Fields whose null means "empty" for a column that is not nullable.
 BLANK_IF_NULL = ("budget_duration", "key_alias", "email", "team_alias", "user_alias", "rotation_interval",
                  "rpm_limit_type", "tpm_limit_type", "team_member_key_duration", "team_member_budget_duration",
-                 "organization_alias", "default_model", "allowed_model_region", "alias", "key_type")
+                 "organization_alias", "default_model", "allowed_model_region", "alias", "key_type", "updated_by")
+# Fields whose null means "not given" for a column that is not nullable (its default, or unchanged).
+UNSET_IF_NULL = ("blocked", "auto_rotate", "allow_team_guardrail_config", "user_role")
 EMPTY_IF_NULL = {"metadata": dict, "aliases": dict, "config": dict, "permissions": dict, "model_max_budget": dict,
                  "model_rpm_limit": dict, "model_tpm_limit": dict, "router_settings": dict, "object_permission": dict,
                  "secret_manager_settings": dict, "model_aliases": dict, "allowed_models": list, "tags": list,
@@ -41,19 +45,54 @@ class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return super().to_internal_value(data)
 
 
+MOST_USD = Decimal(10**9)  # a digit below the columns' 10 whole digits: SQLite keeps decimals as floats, and
+# a float near 1e10 reads back as 1e10, which no longer fits (an error on every later read of the row)
+
+
 class MoneyField(serializers.DecimalField):  # type: ignore[type-arg]
-    """USD, at most 10 decimal places (more are rounded), never negative."""
+    """USD up to a billion, at most 10 decimal places (more are rounded), never negative."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
-        super().__init__(max_digits=20, decimal_places=10, min_value=Decimal(0), coerce_to_string=False,
-                         rounding=ROUND_HALF_UP, **kwargs)
+        super().__init__(max_digits=20, decimal_places=10, min_value=Decimal(0), max_value=MOST_USD,
+                         coerce_to_string=False, rounding=ROUND_HALF_UP, **kwargs)
 
     def validate_precision(self, value: Decimal) -> Decimal:
+        # The bound first: quantizing a value with too many whole digits raises InvalidOperation (a 500).
+        if value.is_finite() and value > MOST_USD:
+            self.fail("max_value", max_value=MOST_USD)
+        if value.is_finite() and value < 0:
+            self.fail("min_value", min_value=0)
         return super().validate_precision(self.quantize(value))
 
 
+SECRET_MIN_LENGTH = 32
+SECRET_CHARACTERS = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+@extend_schema_field({"type": "string", "nullable": True, "minLength": SECRET_MIN_LENGTH, "maxLength": 200,
+                      "pattern": "^sk-[A-Za-z0-9_-]+$"})
+class SecretField(serializers.CharField):
+    """A client-chosen key secret: `sk-`, then letters, digits, `-` or `_`, 32+ characters in all (unguessable)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, max_length=200, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if not text.startswith("sk-"):
+            raise serializers.ValidationError("A custom key must start with sk-.")
+        if len(text) < SECRET_MIN_LENGTH:
+            raise serializers.ValidationError(
+                f"A custom key must be at least {SECRET_MIN_LENGTH} characters long, so it cannot be guessed.")
+        if not SECRET_CHARACTERS.fullmatch(text[3:]):
+            raise serializers.ValidationError("A custom key may hold only letters, digits, '-' and '_' after sk-.")
+        return text
+
+
+@extend_schema_field({"type": "string", "nullable": True,
+                      "pattern": r"^(\s*[0-9]{1,6}\s*(s|m|h|d|w|mo)\s*|hourly|daily|weekly|monthly|yearly)$"})
 class DurationField(serializers.CharField):
     """`30s`, `30m`, `1h`, `1d`, `7d`, `30d`, `1mo`."""
 
@@ -71,8 +110,18 @@ class DurationField(serializers.CharField):
         return text
 
 
+LARGEST_LIMIT = 2_147_483_647  # the limit columns are PositiveIntegerFields: 32 bits on every database
+LAST_PAGE = 1_000_000  # past it an offset would overflow the database's integers
+
+
 def optional_int() -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    return serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=LARGEST_LIMIT)
+
+
+def page_number(**kwargs: Any) -> serializers.IntegerField:
+    """A 1-based page number."""
+    kwargs.setdefault("default", 1)
+    return serializers.IntegerField(min_value=1, max_value=LAST_PAGE, **kwargs)
 
 
 def names() -> serializers.ListField:
@@ -85,7 +134,8 @@ def mapping() -> serializers.DictField:
 
 def int_map() -> serializers.DictField:
     """{"model": limit}, as LiteLLM's model_rpm_limit / model_tpm_limit."""
-    return serializers.DictField(child=serializers.IntegerField(min_value=0), required=False, allow_null=True)
+    return serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=LARGEST_LIMIT), required=False,
+                                 allow_null=True)
 
 
 def text(**kwargs: Any) -> serializers.CharField:
@@ -202,6 +252,9 @@ def columns(data: Mapping[str, Any]) -> dict[str, Any]:
     for name in BLANK_IF_NULL:
         if name in values and values[name] is None:
             values[name] = ""
+    for name in UNSET_IF_NULL:
+        if name in values and values[name] is None:
+            del values[name]
     for name, empty in EMPTY_IF_NULL.items():
         if name in values and values[name] is None:
             values[name] = empty()

@@ -5,16 +5,11 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.teams.serializers.fields import (DurationField, GenerateFields, MoneyField, StrictSerializer, flag, ident,
-                                           limit_type, mapping, names, vector_store_indexes)
+from apps.teams.serializers.fields import (DurationField, GenerateFields, MoneyField, SecretField, StrictSerializer,
+                                           flag, ident, limit_type, mapping, names, page_number,
+                                           vector_store_indexes)
 
-SECRET = r"^sk-[A-Za-z0-9_\-]{8,200}$"
-SECRET_ERRORS = {"invalid": "A custom key must look like sk-... (8+ characters)."}
 KEY_TYPES = ["llm_api", "management", "read_only", "default"]
-
-
-def secret() -> serializers.RegexField:
-    return serializers.RegexField(SECRET, required=False, allow_null=True, error_messages=SECRET_ERRORS)
 
 
 class KeyFields(GenerateFields):
@@ -33,7 +28,7 @@ class KeyFields(GenerateFields):
 
 
 class KeyGenerateSerializer(KeyFields):
-    key = secret()
+    key = SecretField()
     send_invite_email = flag()
     key_type = serializers.ChoiceField(choices=KEY_TYPES, required=False, allow_null=True)
     auto_rotate = flag()
@@ -56,7 +51,7 @@ class KeyUpdateSerializer(KeyFields):
 
 class KeyRegenerateSerializer(KeyGenerateSerializer):
     key = serializers.CharField(required=False)
-    new_key = secret()
+    new_key = SecretField()
     new_master_key = serializers.CharField(required=False, allow_null=True)
     grace_period = DurationField()  # LiteLLM's: the old secret keeps working this long ("24h")
 
@@ -88,7 +83,7 @@ SORTABLE_KEY_COLUMNS = ["created_at", "updated_at", "spend", "max_budget", "key_
 class KeyListSerializer(StrictSerializer):
     """/key/list query string."""
 
-    page = serializers.IntegerField(default=1, min_value=1)
+    page = page_number()
     size = serializers.IntegerField(default=10, min_value=1, max_value=100)
     user_id = serializers.CharField(required=False)
     team_id = serializers.CharField(required=False)

@@ -8,11 +8,13 @@ from apps.teams.serializers.fields import (DurationField, MembersField, MoneyFie
                                            flag, ident, int_map, limit_type, mapping, names, object_permission,
                                            optional_int, text, vector_store_indexes)
 
+TEAM_ROLES = [c.value for c in TeamMembership.Role]
+
 
 class MemberSerializer(UserRefSerializer):
     """LiteLLM's Member: a user by id or email, and a team role."""
 
-    role = serializers.ChoiceField(choices=[c.value for c in TeamMembership.Role], default="user")
+    role = serializers.ChoiceField(choices=TEAM_ROLES, default="user")
 
 
 class TeamFields(StrictSerializer):
@@ -88,7 +90,7 @@ class TeamMemberDeleteSerializer(UserRefSerializer):
 
 class TeamMemberUpdateSerializer(TeamMemberDeleteSerializer):
     max_budget_in_team = MoneyField()
-    role = serializers.ChoiceField(choices=[c.value for c in TeamMembership.Role], required=False, allow_null=True)
+    role = serializers.ChoiceField(choices=TEAM_ROLES, required=False, allow_null=True)
     tpm_limit = optional_int()
     rpm_limit = optional_int()
 

@@ -7,7 +7,8 @@ from rest_framework import serializers
 
 from apps.teams.models import OrganizationMembership, User
 from apps.teams.serializers.fields import (GenerateFields, LimitFields, MembersField, MoneyField, StrictSerializer,
-                                           UserRefSerializer, flag, ident, text)
+                                           UserRefSerializer, flag, ident, page_number, text)
+from apps.teams.serializers.teams import TEAM_ROLES
 
 USER_ROLES = [c.value for c in User.Role]
 ORG_ROLES = [c.value for c in OrganizationMembership.Role]
@@ -18,7 +19,7 @@ class UserTeamSerializer(StrictSerializer):
 
     team_id = serializers.CharField()
     max_budget_in_team = MoneyField()
-    user_role = serializers.ChoiceField(choices=["user", "admin"], default="user")
+    user_role = serializers.ChoiceField(choices=TEAM_ROLES, default="user")
 
 
 class UserTeamsField(serializers.ListField):
@@ -72,7 +73,7 @@ class UserListSerializer(StrictSerializer):
     sso_user_ids = serializers.CharField(required=False)
     user_email = serializers.CharField(required=False)
     team = serializers.CharField(required=False)
-    page = serializers.IntegerField(default=1, min_value=1)
+    page = page_number()
     page_size = serializers.IntegerField(default=25, min_value=1, max_value=100)
     sort_by = serializers.ChoiceField(choices=USER_SORT, required=False)
     sort_order = serializers.ChoiceField(choices=["asc", "desc"], default="asc")

@@ -10,6 +10,7 @@ from django.db.models.expressions import OrderBy
 from apps.core.errors import InvalidRequest, PermissionDenied
 from apps.teams import selectors, services
 from apps.teams.access import model_allowed
+from apps.teams.key_claims import alias_taken
 from apps.teams.models import Team, TeamMembership, User, VirtualKey
 from apps.teams.representations import key_json, user_json
 from apps.teams.rotation import key_regenerate_with_grace
@@ -32,17 +33,26 @@ def within_team_limits(team: Team, body: Mapping[str, Any]) -> None:
 
 
 def key_owner(caller: Caller, body: Mapping[str, Any]) -> tuple[User | None, Team | None]:
-    """Who a new key belongs to, once the caller may create it there."""
-    user = existing_user(body.get("user_id"))
+    """Who a new key belongs to, once the caller may create it there.
+
+    What the caller may do is decided before anything is looked up: a member's key makes keys only for itself
+    (403 whatever `user_id` names), and a user or team the caller may not see answers as one that does not exist.
+    """
     team_ref = body.get("team_id") or (None if caller.is_admin else caller.team_id)
     team = selectors.team_get(caller, team_ref) if team_ref else None
-    if caller.is_admin:
-        return user, team
-    if team is not None and caller.manages_team(team.team_id):
-        if user is not None and not TeamMembership.objects.filter(team=team, user=user).exists():
-            raise InvalidRequest(f"User '{user.username}' is not a member of this team.", param="user_id")
-        return user, team
-    if user is not None and user.username != caller.user_id:
+    if not caller.is_admin and (team is None or not caller.manages_team(team.team_id)):
+        return member_key_owner(caller, body, team)
+    user = existing_user(caller, body.get("user_id"))
+    if not caller.is_admin and user is not None and team is not None and \
+            not TeamMembership.objects.filter(team=team, user=user).exists():
+        raise InvalidRequest(f"User '{user.username}' is not a member of this team.", param="user_id")
+    return user, team
+
+
+def member_key_owner(caller: Caller, body: Mapping[str, Any], team: Team | None) -> tuple[User | None, Team | None]:
+    """A member's new key: its own, within its team's limits."""
+    asked = body.get("user_id")
+    if asked and asked != caller.user_id:
         raise PermissionDenied("A member's key can only create keys for itself.", param="user_id")
     if team is not None:
         within_team_limits(team, body)
@@ -56,8 +66,7 @@ def unique_alias(alias: str | None, key: VirtualKey | None = None) -> None:
     if key is not None:
         others = others.exclude(pk=key.pk)
     if alias and others.exists():
-        raise InvalidRequest(f"Unique key aliases across all keys are required: '{alias}' is taken.",
-                             param="key_alias")
+        raise alias_taken(alias)
 
 
 def admin_only(caller: Caller, body: Mapping[str, Any], *names: str) -> None:
@@ -88,7 +97,7 @@ def moves(caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
                                param=moved[0])
     fields: dict[str, Any] = references(body)
     if "user_id" in body:
-        fields["user"] = existing_user(body["user_id"])
+        fields["user"] = existing_user(caller, body["user_id"])
     if "team_id" in body:
         fields["team"] = selectors.team_get(caller, body["team_id"]) if body["team_id"] else None
     return fields

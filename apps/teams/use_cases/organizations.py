@@ -71,7 +71,7 @@ def organization_list(*, caller: Caller, query: Mapping[str, Any]) -> list[dict[
 def organization_member_add(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /organization/member_add."""
     org = selectors.organization_get(caller, body["organization_id"])
-    added = [services.organization_member_add(organization=org, user=member_user(entry), role=entry["role"],
+    added = [services.organization_member_add(organization=org, user=member_user(caller, entry), role=entry["role"],
                                               max_budget=body.get("max_budget_in_organization"))
              for entry in body["member"]]
     return {"organization_id": org.organization_id,

@@ -15,13 +15,13 @@ from apps.teams.use_cases.common import member_user, references
 MEMBER_LIMITS = {"max_budget_in_team": "max_budget", "rpm_limit": "rpm_limit", "tpm_limit": "tpm_limit"}
 
 
-def team_members_given(body: Mapping[str, Any]) -> list[tuple[User, str]]:
+def team_members_given(caller: Caller, body: Mapping[str, Any]) -> list[tuple[User, str]]:
     """`members_with_roles`, plus LiteLLM's older `admins` / `members` lists of user ids."""
     entries = list(body.get("members_with_roles") or [])
     entries += [{"user_id": ref, "role": "admin"} for ref in body.get("admins") or ()]
     entries += [{"user_id": ref, "role": "user"} for ref in body.get("members") or ()
                 if ref not in (body.get("admins") or ())]
-    return [(member_user(entry), entry["role"]) for entry in entries]
+    return [(member_user(caller, entry), entry["role"]) for entry in entries]
 
 
 def team_answer(caller: Caller, team: Team) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def team_new(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     team_id = body.get("team_id")
     if team_id and Team.objects.filter(team_id=team_id).exists():
         raise InvalidRequest(f"Team id '{team_id}' already exists.", param="team_id")
-    members = team_members_given(body)
+    members = team_members_given(caller, body)
     team = services.team_new(fields={**columns(body), **references(body)}, members=members, team_id=team_id)
     return team_json(team, list(selectors.team_members(team)))
 
@@ -100,7 +100,7 @@ def team_member_add(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any
     """POST /team/member_add: one member or a list; `max_budget_in_team` gives each their own budget."""
     team = selectors.team_get(caller, body["team_id"], manage=True)
     for entry in body["member"]:
-        member = services.team_member_add(team=team, user=member_user(entry), role=entry["role"])
+        member = services.team_member_add(team=team, user=member_user(caller, entry), role=entry["role"])
         if body.get("max_budget_in_team") is not None:
             services.team_member_update(member=member, limits={"max_budget": body["max_budget_in_team"]})
     members = list(selectors.team_members(team))
