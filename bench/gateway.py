@@ -20,6 +20,7 @@ from bench import procstat
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-bench-master-" + "0" * 24
 MODEL = "bench-gpt"
+RERANK_MODEL = "bench-rerank"  # a Cohere rerank deployment on the mock
 SEARCH_TOOL = "bench-search"  # a Perplexity search tool on the mock upstream (/v1/search)
 
 
@@ -71,6 +72,8 @@ def config_yaml(*, upstream_port: int, deployments: int) -> str:
             "      output_cost_per_token: 0.0000006\n"
             "    model_info:\n"
             f"      id: bench-deployment-{index}\n")
+    entries.append(f"  - model_name: {RERANK_MODEL}\n    litellm_params:\n      model: cohere/rerank-v3.5\n"
+                   f"      api_base: http://127.0.0.1:{upstream_port}\n      api_key: sk-mock-upstream\n")
     return ("model_list:\n" + "".join(entries)
             + "search_tools:\n"
             + f"  - search_tool_name: {SEARCH_TOOL}\n    litellm_params:\n      search_provider: perplexity\n"
@@ -199,11 +202,11 @@ class Gateway:
 
 def generate_key(gateway_url: str) -> tuple[str | None, str]:
     """A virtual key from `/key/generate` (LiteLLM shape), or None and why not."""
-    body: dict[str, object] = {"models": [MODEL], "max_budget": 1_000_000.0,
+    body: dict[str, object] = {"models": [MODEL, RERANK_MODEL, SEARCH_TOOL], "max_budget": 1_000_000.0,
                                "rpm_limit": 10_000_000, "tpm_limit": 2_000_000_000}
     status, answer = http_json("POST", f"{gateway_url}/key/generate", key=MASTER_KEY, body=body)
     if status in (400, 422):  # limits not supported yet: the plain LiteLLM body
-        body = {"models": [MODEL], "max_budget": 1_000_000.0}
+        body = {"models": [MODEL, RERANK_MODEL, SEARCH_TOOL], "max_budget": 1_000_000.0}
         status, answer = http_json("POST", f"{gateway_url}/key/generate", key=MASTER_KEY, body=body)
     if status == 200 and isinstance(answer, dict) and isinstance(answer.get("key"), str):
         return answer["key"], f"key from POST /key/generate {sorted(body)}"

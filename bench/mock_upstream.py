@@ -103,6 +103,19 @@ TRANSCRIPT = http_response("200 OK", b"application/json", json.dumps(
     separators=(",", ":")).encode())
 SPEECH = http_response("200 OK", b"audio/mpeg", b"ID3" + b"\xff\xfb" * 8000)  # about 16 KB of "audio"
 MEDIA_ANSWERS = ((b"/images/generations", IMAGES), (b"/audio/transcriptions", TRANSCRIPT), (b"/audio/speech", SPEECH))
+# Legacy text completions, OpenAI moderations and Cohere's v2 rerank, for their rows beside chat.
+TEXT_COMPLETION = http_response("200 OK", b"application/json", json.dumps({
+    "id": "cmpl-bench", "object": "text_completion", "created": 1700000000, "model": MODEL,
+    "choices": [{"text": "".join(REPLY_WORDS), "index": 0, "logprobs": None, "finish_reason": "stop"}],
+    "usage": USAGE}, separators=(",", ":")).encode())
+MODERATION = http_response("200 OK", b"application/json", json.dumps({
+    "id": "modr-bench", "model": "omni-moderation-latest", "results": [{
+        "flagged": False, "categories": {"harassment": False, "violence": False},
+        "category_scores": {"harassment": 0.0001, "violence": 0.0002}}]}, separators=(",", ":")).encode())
+RERANK = http_response("200 OK", b"application/json", json.dumps({
+    "id": "rerank-bench", "results": [{"index": 1, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.2}],
+    "meta": {"billed_units": {"search_units": 1}}}, separators=(",", ":")).encode())
+OTHER_ANSWERS = ((b"/completions", TEXT_COMPLETION), (b"/moderations", MODERATION), (b"/rerank", RERANK))
 
 
 def answer(head: bytes, body: bytes) -> bytes:
@@ -119,7 +132,7 @@ def answer(head: bytes, body: bytes) -> bytes:
         return SEARCH
     if path.endswith(b"/responses"):
         return http_response("200 OK", b"application/json", response_body(next(RESPONSE_NUMBERS)))
-    for suffix, canned in MEDIA_ANSWERS:
+    for suffix, canned in (*MEDIA_ANSWERS, *OTHER_ANSWERS):
         if path.endswith(suffix):
             return canned
     return NOT_FOUND

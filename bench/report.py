@@ -141,6 +141,15 @@ def responses_table(rows: list[Row]) -> list[str]:
     return versus_chat_table(rows, "responses")
 
 
+OTHER_KINDS = (("completions", "/v1/completions (legacy text, sent as is)"), ("moderations", "/v1/moderations"),
+               ("rerank", "/v1/rerank (Cohere's shape)"))
+
+
+def other_table(rows: list[Row]) -> list[str]:
+    """Text completions, moderations and rerank, each beside chat at the same target and rate."""
+    return [line for kind, title in OTHER_KINDS for line in (f"{title}:", "", *versus_chat_table(rows, kind), "")]
+
+
 MEDIA_KINDS = (("images", "/v1/images/generations"), ("transcription", "/v1/audio/transcriptions (a 1 s WAV upload)"),
                ("speech", "/v1/audio/speech"))
 
@@ -300,6 +309,7 @@ def markdown(results: dict[str, Any]) -> str:
              "## OpenAI /v1/responses (passed through, stored)", "", *responses_table(rows), "",
              "## A2A (SendMessage to a hosted agent)", "", *a2a_table(rows), "",
              "## Images and audio", "", *media_table(rows),
+             "## Completions, moderations, rerank", "", *other_table(rows),
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),
                        ("at the end", "rss_final_kib")):

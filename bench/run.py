@@ -24,6 +24,7 @@ from bench.gateway import (
     BENCH_AGENT,
     MASTER_KEY,
     MODEL,
+    RERANK_MODEL,
     SEARCH_TOOL,
     Gateway,
     generate_key,
@@ -52,6 +53,16 @@ RESPONSES_BODY = json.dumps({"model": MODEL, "max_output_tokens": 256, "instruct
 
 # A LiteLLM Search API call to the bench's Perplexity-shaped search tool (the mock answers 5 results).
 SEARCH_BODY = json.dumps({"query": "benchmark search", "max_results": 5}).encode()
+# Legacy text completions, moderations and rerank: one row each beside chat at the same rate.
+OTHER_PHASES: tuple[tuple[str, str, bytes], ...] = (
+    ("completions", "/v1/completions", json.dumps(
+        {"model": MODEL, "prompt": "Say hello to the benchmark in one short sentence.", "max_tokens": 256}).encode()),
+    ("moderations", "/v1/moderations", json.dumps(
+        {"model": MODEL, "input": "Say hello to the benchmark in one short sentence."}).encode()),
+    ("rerank", "/v1/rerank", json.dumps({"model": RERANK_MODEL, "query": "benchmark", "top_n": 2,
+                                         "documents": ["a canned document", "the benchmark document"]}).encode()),
+)
+
 # One A2A 1.0 JSON-RPC turn of the hosted bench agent (a task stored, run, answered): the same prompt as CHAT_BODY.
 A2A_BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
     "messageId": "bench", "role": "ROLE_USER",
@@ -93,6 +104,7 @@ class Plan:
     responses_rates: list[int]
     a2a_rates: list[int]
     media_rates: list[int]
+    other_rates: list[int]
     connections: int
     soak_calls: int
     profile: bool
@@ -199,6 +211,11 @@ class Bench:
             self.measured(target=target, kind="responses", run=partial(
                 loadgen.run_k6, url=responses_url, body=RESPONSES_BODY, headers=headers, rate=rate,
                 duration=plan.duration))
+        for kind, path, body in OTHER_PHASES:
+            for rate in plan.other_rates:
+                self.measured(target=target, kind=kind, run=partial(
+                    loadgen.run_k6, url=url.replace("/v1/chat/completions", path), body=body, headers=headers,
+                    rate=rate, duration=plan.duration))
         base_url = url.removesuffix("/v1/chat/completions")
         for kind, run in media_runs(base_url=base_url, headers=headers, rates=plan.media_rates,
                                     duration=plan.duration):
@@ -376,6 +393,7 @@ def plan_for(args: argparse.Namespace) -> Plan:
                 responses_rates=[500],
                 a2a_rates=[100],
                 media_rates=[500],
+                other_rates=[500],
                 connections=args.connections,
                 soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
                 profile=args.profile if args.profile is not None else not args.quick,

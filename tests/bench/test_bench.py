@@ -114,7 +114,8 @@ def test_generated_config_loads_two_openai_deployments_on_the_mock(tmp_path: pyt
     path.write_text(config_yaml(upstream_port=9999, deployments=2))
     config = load_config_file(str(path), set(ADAPTERS))
     assert [(d.model_name, d.provider, d.provider_model, d.api_base) for d in config.deployments] == [
-        (MODEL, "openai", "gpt-4o-mini", "http://127.0.0.1:9999/v1")] * 2
+        *[(MODEL, "openai", "gpt-4o-mini", "http://127.0.0.1:9999/v1")] * 2,
+        ("bench-rerank", "cohere", "rerank-v3.5", "http://127.0.0.1:9999")]
     assert config.warnings == ()
 
 
@@ -263,3 +264,18 @@ async def test_the_mock_answers_search_in_perplexity_shape() -> None:
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK")
     assert [r["url"] for r in json.loads(body)["results"]][:2] == ["https://bench.example/0", "https://bench.example/1"]
+
+
+@pytest.mark.parametrize("path, field", [("/v1/completions", "choices"), ("/v1/moderations", "results"),
+                                         ("/v2/rerank", "results")])
+async def test_the_mock_answers_completions_moderations_and_rerank(path: str, field: str) -> None:
+    data = await exchange(post(b'{"model":"m"}', path))
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and json.loads(body)[field]
+
+
+def test_every_other_phase_has_its_row_beside_chat() -> None:
+    from bench.run import OTHER_PHASES
+
+    assert [kind for kind, _, _ in OTHER_PHASES] == [kind for kind, _ in report.OTHER_KINDS]
+    assert plan_for(parse_args(["--quick"])).other_rates == [500]
