@@ -9,8 +9,8 @@ from tests.conftest import GatewayProcess
 
 @pytest.mark.smoke
 def test_admin_keeps_security_middleware(gateway: GatewayProcess) -> None:
-    response = httpx.get(f"{gateway.url}/admin/login/")
-    assert response.status_code == 200
+    response = httpx.get(f"{gateway.url}/admin/login/", follow_redirects=True)  # to the one login page
+    assert response.status_code == 200 and response.url.path == "/accounts/login/"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "csrftoken" in response.cookies
@@ -24,7 +24,7 @@ def test_api_paths_skip_the_browser_middleware(gateway: GatewayProcess) -> None:
 
 
 def test_admin_post_without_csrf_token_is_still_refused(gateway: GatewayProcess) -> None:
-    response = httpx.post(f"{gateway.url}/admin/login/", data={"username": "a", "password": "b"})
+    response = httpx.post(f"{gateway.url}/accounts/login/", data={"username": "a", "password": "b"})
     assert response.status_code == 403
 
 

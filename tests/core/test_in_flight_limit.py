@@ -48,7 +48,7 @@ def test_a_call_past_the_limit_is_refused_at_once_and_served_once_a_slot_frees(
     assert refused.json()["error"]["code"] == "overloaded"
     assert len(upstream.requests) == 1, "a refused call must not reach the upstream"
     assert httpx.get(f"{limited_gateway.url}/health/liveliness").status_code == 200
-    assert httpx.get(f"{limited_gateway.url}/admin/login/").status_code == 200
+    assert httpx.get(f"{limited_gateway.url}/accounts/login/").status_code == 200
 
     holder.join(30)
     assert first[0].status_code == 408  # the stalled upstream timed out; its slot is free again
