@@ -131,7 +131,10 @@ def test_calls_through_the_gateway_reach_langfuse_and_s3(upstream_model: Any, tm
                 client.chat.completions.create(model="down-gpt", messages=[{"role": "user", "content": "hi"}])
 
             def generations() -> list[dict[str, Any]]:
-                return [e["body"] for r in langfuse.requests for e in r.json()["batch"] if e["type"] == "generation-create"]
+                """Each generation once: delivery is at least once (a batch whose cursor update failed goes again),
+                under the call's own ids, which Langfuse upserts."""
+                sent = [e["body"] for r in langfuse.requests for e in r.json()["batch"] if e["type"] == "generation-create"]
+                return list({g["id"]: g for g in sent}.values())
 
             wait_until(lambda: len(generations()) >= 4 and len(s3.requests) >= 1)
         finally:
@@ -141,7 +144,8 @@ def test_calls_through_the_gateway_reach_langfuse_and_s3(upstream_model: Any, tm
         assert models == ["down-gpt", "logged-gpt", "logged-gpt", "logged-gpt"]
         assert {g["level"] for g in generations() if g["model"] == "down-gpt"} == {"ERROR"}
         assert all(g["usage"]["unit"] == "TOKENS" for g in generations())
-        lines = [orjson.loads(line) for request in s3.requests for line in request.body.splitlines()]
+        lines = list({line["id"]: line for line in (orjson.loads(raw) for request in s3.requests
+                                                     for raw in request.body.splitlines())}.values())
         assert sorted(line["model_group"] for line in lines) == ["logged-gpt"] * 3, "s3 takes successes only"
         assert all(s3_object_key(request).startswith("tollgate/") for request in s3.requests)
         assert {a.id for a in answers} and MASTER_KEY not in str(lines)

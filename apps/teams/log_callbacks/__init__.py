@@ -9,6 +9,7 @@ never skipped. Event ids are the calls' own (request id and attempt), so a batch
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -24,6 +25,9 @@ BATCH = 500
 SETTLE_SECONDS = 2.0
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 300.0
+# One delivery at a time per process (SQLite has no row locks to keep two threads off the same cursor); across
+# processes on PostgreSQL, the row lock below does it.
+DELIVERING = threading.Lock()
 
 
 def backoff(failures: int) -> timedelta:
@@ -66,7 +70,15 @@ def deliver_one(callback: LogCallback, *, now: datetime, batch: int = BATCH) -> 
 
 def deliver_due(*, now: datetime | None = None, batch: int = BATCH) -> int:
     """Every enabled destination whose backoff has passed, until each is caught up or fails; calls delivered."""
-    now = now or timezone.now()
+    if not DELIVERING.acquire(blocking=False):
+        return 0  # this process is delivering already: the next flush picks up whatever it leaves
+    try:
+        return deliver_all_due(now=now or timezone.now(), batch=batch)
+    finally:
+        DELIVERING.release()
+
+
+def deliver_all_due(*, now: datetime, batch: int) -> int:
     delivered = 0
     due = LogCallback.objects.filter(enabled=True).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     for callback_id in due.values_list("id", flat=True):
