@@ -58,8 +58,8 @@ class Registry:
     """This process's counters and histograms, keyed by family name, then by label values."""
 
     def __init__(self, *, max_keys: int = 500) -> None:
-        self.counters: dict[str, dict[Labels, float]] = {}
-        self.histograms: dict[str, dict[Labels, Histogram]] = {}
+        self.counters: dict[str, dict[Labels, float]]
+        self.histograms: dict[str, dict[Labels, Histogram]]
         self.max_keys = max_keys
         self.keys: set[str] = set()
         self.clear()

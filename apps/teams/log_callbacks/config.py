@@ -35,9 +35,9 @@ def log_callbacks_apply(*, litellm_settings: Mapping[str, Any]) -> tuple[str, ..
     success = listed(litellm_settings, "success_callback") + listed(litellm_settings, "callbacks")
     failure = listed(litellm_settings, "failure_callback") + listed(litellm_settings, "callbacks")
     ignored = tuple(dict.fromkeys(name for name in (*success, *failure) if name not in KINDS))
-    wanted = {KINDS[name]: (name in success or KINDS[name] in map(KINDS.get, success),
-                            name in failure or KINDS[name] in map(KINDS.get, failure))
-              for name in (*success, *failure) if name in KINDS}
+    success_kinds = {KINDS[name] for name in success if name in KINDS}
+    failure_kinds = {KINDS[name] for name in failure if name in KINDS}
+    wanted = {kind: (kind in success_kinds, kind in failure_kinds) for kind in (*success_kinds, *failure_kinds)}
     for kind, (on_success, on_failure) in wanted.items():
         LogCallback.objects.update_or_create(
             name=kind, defaults={"kind": kind, "on_success": on_success, "on_failure": on_failure,
