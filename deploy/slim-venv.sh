@@ -2,6 +2,7 @@
 # Trim an installed virtualenv to what Tollgate runs (the image's build stage calls it on /opt/venv).
 # Each removal is something the running gateway never reads:
 # - __pycache__ and *.pyi: the image does not write bytecode, and stubs are for type checkers;
+# - *.map next to bundled JS and CSS (the API docs' Swagger UI, DRF's pages): only browser developer tools read them;
 # - the translation catalogues (locale/*/LC_MESSAGES): USE_I18N is off, so none is ever loaded;
 # - django.contrib.gis and Twisted's test packages (Twisted comes with daphne): never imported;
 # - botocore's service models but STS and SSO: Tollgate signs Bedrock calls itself (SigV4Auth) and botocore only
@@ -13,7 +14,7 @@ site="$(find "$venv/lib" -maxdepth 2 -type d -name site-packages | head -n 1)"
 [ -d "$site" ] || { echo "no site-packages under $venv" >&2; exit 1; }
 
 find "$site" -depth -type d \( -name __pycache__ -o -name LC_MESSAGES \) -exec rm -rf {} +
-find "$site" -name "*.pyi" -delete
+find "$site" -type f \( -name "*.pyi" -o -name "*.js.map" -o -name "*.css.map" \) -delete
 rm -rf "$site/django/contrib/gis"
 if [ -d "$site/twisted" ]; then
   find "$site/twisted" -depth -type d -name test -exec rm -rf {} +

@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 from tests.deploy.test_image import tool
 
 SCRIPT = ROOT / "deploy" / "slim-venv.sh"
-PACKAGES = ("django", "botocore", "twisted", "uvloop", "dateutil", "jmespath", "urllib3", "asgiref", "sqlparse",
+PACKAGES = ("django", "ninja", "botocore", "twisted", "uvloop", "dateutil", "jmespath", "urllib3", "asgiref", "sqlparse",
             "six.py")
 STILL_WORKS = """
 import botocore.session, django, uvloop
@@ -61,6 +61,7 @@ def test_the_script_is_clean_shell() -> None:
 
 def test_what_is_never_read_is_gone(trimmed: Path) -> None:
     assert not list(trimmed.rglob("__pycache__")) and not list(trimmed.rglob("*.pyi"))
+    assert not list(trimmed.rglob("*.map")) and (trimmed / "ninja" / "static" / "ninja" / "swagger-ui-bundle.js").exists()
     assert not list(trimmed.rglob("*.mo")) and not list(trimmed.rglob("*.po")), "USE_I18N is off"
     assert not (trimmed / "django" / "contrib" / "gis").exists()
     assert not list((trimmed / "twisted").rglob("test"))
