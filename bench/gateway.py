@@ -22,6 +22,7 @@ MASTER_KEY = "sk-bench-master-" + "0" * 24
 MODEL = "bench-gpt"
 RERANK_MODEL = "bench-rerank"  # a Cohere rerank deployment on the mock
 SEARCH_TOOL = "bench-search"  # a Perplexity search tool on the mock upstream (/v1/search)
+REALTIME_MODEL = "bench-realtime"  # openai/gpt-realtime on the mock's WebSocket (/v1/realtime), list-priced
 
 
 def free_port() -> int:
@@ -72,6 +73,8 @@ def config_yaml(*, upstream_port: int, deployments: int) -> str:
             "      output_cost_per_token: 0.0000006\n"
             "    model_info:\n"
             f"      id: bench-deployment-{index}\n")
+    entries.append(f"  - model_name: {REALTIME_MODEL}\n    litellm_params:\n      model: openai/gpt-realtime\n"
+                   f"      api_base: http://127.0.0.1:{upstream_port}/v1\n      api_key: sk-mock-upstream\n")
     entries.append(f"  - model_name: {RERANK_MODEL}\n    litellm_params:\n      model: cohere/rerank-v3.5\n"
                    f"      api_base: http://127.0.0.1:{upstream_port}\n      api_key: sk-mock-upstream\n")
     return ("model_list:\n" + "".join(entries)
@@ -202,11 +205,12 @@ class Gateway:
 
 def generate_key(gateway_url: str) -> tuple[str | None, str]:
     """A virtual key from `/key/generate` (LiteLLM shape), or None and why not."""
-    body: dict[str, object] = {"models": [MODEL, RERANK_MODEL, SEARCH_TOOL], "max_budget": 1_000_000.0,
+    models = [MODEL, RERANK_MODEL, SEARCH_TOOL, REALTIME_MODEL]
+    body: dict[str, object] = {"models": models, "max_budget": 1_000_000.0,
                                "rpm_limit": 10_000_000, "tpm_limit": 2_000_000_000}
     status, answer = http_json("POST", f"{gateway_url}/key/generate", key=MASTER_KEY, body=body)
     if status in (400, 422):  # limits not supported yet: the plain LiteLLM body
-        body = {"models": [MODEL, RERANK_MODEL, SEARCH_TOOL], "max_budget": 1_000_000.0}
+        body = {"models": models, "max_budget": 1_000_000.0}
         status, answer = http_json("POST", f"{gateway_url}/key/generate", key=MASTER_KEY, body=body)
     if status == 200 and isinstance(answer, dict) and isinstance(answer.get("key"), str):
         return answer["key"], f"key from POST /key/generate {sorted(body)}"

@@ -45,6 +45,7 @@ class LoadResult:
     loadgen_cpu_s: float = 0.0
     refused: int = 0  # 503/429 answers, counted apart from errors only when the run asked for it
     refused_with_retry_after: int = 0
+    frames: int | None = None  # WebSocket frames relayed (realtime rows), both ways
 
     @property
     def ok(self) -> int:

@@ -5,7 +5,8 @@ one buffer per connection, pipelined requests answered in order, `Content-Length
 bytes built once at start. A body containing `"stream":true` gets the SSE variant (role, content deltas,
 finish, usage, `[DONE]`) as one chunked response; anything else on `/chat/completions` gets the
 `chat.completion` JSON, `/search` a Perplexity search answer, and `/responses` a Responses API `response`
-(non-streamed), its id numbered per answer as a provider's ids are unique. Run it with
+(non-streamed), its id numbered per answer as a provider's ids are unique. A WebSocket upgrade of
+`/v1/realtime` becomes a Realtime API session (`bench.mock_realtime`) on the same connection. Run it with
 `python -m bench.mock_upstream --port 0`; it prints `READY <port>`.
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ import signal
 import socket
 import sys
 
+from bench import mock_realtime
+
 CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.IGNORECASE)
 STREAM_FLAG = re.compile(rb'"stream"\s*:\s*true')
@@ -26,6 +29,9 @@ MAX_HEADER_BYTES = 64 * 1024
 REPLY_WORDS = ("This", " is", " a", " canned", " answer", " from", " the", " mock.")
 USAGE = {"prompt_tokens": 12, "completion_tokens": len(REPLY_WORDS), "total_tokens": 12 + len(REPLY_WORDS)}
 MODEL = "gpt-4o-mini"
+# A model streams audio faster than it plays (64 ms per delta) but not all at once: the realtime rows measure relayed
+# frames at this pace, not a burst queued behind itself.
+REALTIME_INTERVAL_MS = 10.0
 
 
 def completion_body() -> bytes:
@@ -141,12 +147,14 @@ def answer(head: bytes, body: bytes) -> bytes:
 class MockProtocol(asyncio.Protocol):
     """One connection: parse pipelined requests out of one buffer and write canned answers."""
 
-    __slots__ = ("transport", "buffer", "stream_interval")
+    __slots__ = ("transport", "buffer", "stream_interval", "realtime_interval", "realtime")
 
-    def __init__(self, stream_interval: float = 0.0) -> None:
+    def __init__(self, stream_interval: float = 0.0, realtime_interval: float = 0.0) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.stream_interval = stream_interval
+        self.realtime_interval = realtime_interval
+        self.realtime: mock_realtime.RealtimeSession | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -154,7 +162,14 @@ class MockProtocol(asyncio.Protocol):
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.realtime is not None:
+            self.realtime.stop()
+
     def data_received(self, data: bytes) -> None:
+        if self.realtime is not None:
+            self.realtime.feed(data)
+            return
         buffer = self.buffer + data if self.buffer else data
         out: list[bytes] = []
         while True:
@@ -165,6 +180,10 @@ class MockProtocol(asyncio.Protocol):
                     return
                 break
             head = buffer[:end]
+            upgraded = mock_realtime.upgrade_answer(head)
+            if upgraded is not None:
+                self.upgrade(b"".join(out) + upgraded, buffer[end + 4:])
+                return
             match = CONTENT_LENGTH.search(head)
             if match is None and CHUNKED.search(head):
                 out.append(LENGTH_REQUIRED)
@@ -184,6 +203,15 @@ class MockProtocol(asyncio.Protocol):
         if out:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))  # type: ignore[union-attr]
 
+    def upgrade(self, answer: bytes, rest: bytes) -> None:
+        """Answer the WebSocket upgrade and hand the connection to a realtime session."""
+        assert self.transport is not None
+        self.transport.write(answer)
+        self.buffer = b""
+        self.realtime = mock_realtime.RealtimeSession(self.transport, self.realtime_interval)
+        if rest:
+            self.realtime.feed(rest)
+
     async def _paced_stream(self) -> None:
         transport = self.transport
         assert transport is not None
@@ -196,17 +224,17 @@ class MockProtocol(asyncio.Protocol):
         transport.write(STREAM_END)
 
 
-async def serve(*, host: str, port: int, stream_interval: float = 0.0,
+async def serve(*, host: str, port: int, stream_interval: float = 0.0, realtime_interval: float = 0.0,
                 reuse_port: bool = False) -> asyncio.AbstractServer:
     """Start listening and return the server (its port is in `server.sockets[0]`)."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: MockProtocol(stream_interval), host, port, backlog=4096,
-                                    reuse_port=reuse_port)
+    return await loop.create_server(lambda: MockProtocol(stream_interval, realtime_interval), host, port,
+                                    backlog=4096, reuse_port=reuse_port)
 
 
 async def main_async(args: argparse.Namespace) -> None:
     server = await serve(host=args.host, port=args.port, stream_interval=args.stream_interval_ms / 1000,
-                         reuse_port=args.reuse_port)
+                         realtime_interval=args.realtime_interval_ms / 1000, reuse_port=args.reuse_port)
     port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     print(f"READY {port} pid={os.getpid()}", flush=True)
     stop = asyncio.Event()
@@ -222,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--stream-interval-ms", type=float, default=0.0, help="pause between SSE events")
+    parser.add_argument("--realtime-interval-ms", type=float, default=REALTIME_INTERVAL_MS,
+                        help="pause between a realtime response's audio deltas")
     parser.add_argument("--reuse-port", action="store_true", help="allow several processes on one port")
     args = parser.parse_args(argv)
     try:

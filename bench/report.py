@@ -27,11 +27,14 @@ def figure(value: float) -> str:
 def row_line(row: Row) -> str:
     """One progress line while the bench runs."""
     rate = f"@{row['target_rate']:.0f}/s" if row.get("target_rate") else f"max c={row.get('connections')}"
+    if row.get("mode") == "ws-sessions":
+        rate = f"{row.get('connections')} sessions"
     cpu = row["cpu_ms_per_call"]
     return (f"  {row['target']:<15} {row['kind']:<9} {row['tool']:<3} {rate:<11} achieved {row['achieved_rate']:>9.1f}/s"
             f"  p50 {ms(row['p50_ms'])} p95 {ms(row['p95_ms'])} p99 {ms(row['p99_ms'])} ms  errors {row['errors']}"
             + (f"  refused {row['refused']}" if row.get("refused") else "")
-            + f"  gateway cpu {cpu.get('gateway', 0):.3f} ms/call")
+            + f"  gateway cpu {cpu.get('gateway', 0):.3f} ms/call"
+            + (f", {thousand:.3f} ms per 1,000 frames" if (thousand := per_thousand_frames(row)) is not None else ""))
 
 
 def direct_twin(rows: list[Row], row: Row) -> Row | None:
@@ -157,6 +160,33 @@ MEDIA_KINDS = (("images", "/v1/images/generations"), ("transcription", "/v1/audi
 def media_table(rows: list[Row]) -> list[str]:
     """The images and audio endpoints, each beside chat at the same target and rate."""
     return [line for kind, title in MEDIA_KINDS for line in (f"{title}:", "", *versus_chat_table(rows, kind), "")]
+
+
+def per_thousand_frames(row: Row, group: str = "gateway") -> float | None:
+    """A group's CPU ms per 1,000 relayed frames, from its CPU per response and the row's counts."""
+    frames = row.get("frames")
+    if not frames:
+        return None
+    return row["cpu_ms_per_call"].get(group, 0) * row["requests"] / frames * 1000
+
+
+def realtime_table(rows: list[Row]) -> list[str]:
+    """The realtime rows: N sessions each streaming M responses of audio deltas, direct to the mock and through
+    the gateway; latency is per audio frame (the mock's send stamp to k6's receipt)."""
+    lines = ["| target | tool | sessions | responses | frames relayed | responses/s | frame latency p50 / p99 ms "
+             "| added p50 / p99 ms | errors | gateway CPU ms per response | gateway CPU ms per 1,000 frames |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
+    for row in of_kind(rows, "realtime"):
+        latency = " / ".join(ms(row.get(f)) for f in ("p50_ms", "p99_ms"))
+        added = " / ".join(ms(overhead(rows, row, f)) for f in ("p50_ms", "p99_ms"))
+        direct = row["target"] == "direct"
+        per_response = "-" if direct else f"{row['cpu_ms_per_call'].get('gateway', 0):.3f}"
+        thousand = per_thousand_frames(row)
+        per_frames = "-" if direct or thousand is None else f"{thousand:.3f}"
+        lines.append(f"| {row['target']} | {row['tool']} | {row['connections']} | {row['requests']} "
+                     f"| {row.get('frames') or 0} | {row['achieved_rate']:.1f} | {latency} | {added} | {row['errors']} "
+                     f"| {per_response} | {per_frames} |")
+    return lines
 
 
 def overload_table(rows: list[Row]) -> list[str]:
@@ -309,6 +339,12 @@ def markdown(results: dict[str, Any]) -> str:
              "## OpenAI /v1/responses (passed through, stored)", "", *responses_table(rows), "",
              "## A2A (SendMessage to a hosted agent)", "", *a2a_table(rows), "",
              "## Images and audio", "", *media_table(rows),
+             "## Realtime /v1/realtime (WebSocket sessions)", "",
+             "k6 `k6/ws` holds the sessions at once; each streams its responses in turn (`response.create`, then "
+             "the mock's audio deltas, a few KB of base64 each, to `response.done`). Frame latency = the mock's send "
+             "stamp to k6's receipt, in k6's whole milliseconds (each reading the middle of its millisecond); added = "
+             "gateway minus direct. CPU per response covers one admission and one settlement.", "",
+             *realtime_table(rows), "",
              "## Completions, moderations, rerank", "", *other_table(rows),
              *overload_section(rows), "## Memory (RSS MB per process)", ""]
     for label, key in (("idle after start", "rss_idle_kib"), ("after warm-up", "rss_after_warmup_kib"),

@@ -24,6 +24,7 @@ from bench.gateway import (
     BENCH_AGENT,
     MASTER_KEY,
     MODEL,
+    REALTIME_MODEL,
     RERANK_MODEL,
     SEARCH_TOOL,
     Gateway,
@@ -36,6 +37,8 @@ from bench.gateway import (
 )
 from bench.loadgen import LoadResult
 from bench.media import media_runs
+from bench.mock_realtime import MODEL as UPSTREAM_REALTIME_MODEL
+from bench.realtime import realtime_url, run_k6_realtime
 
 HERE = Path(__file__).resolve().parent
 CHAT_BODY = json.dumps({"model": MODEL, "messages": [
@@ -89,6 +92,10 @@ class Upstream:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/chat/completions"
 
+    @property
+    def realtime_url(self) -> str:
+        return realtime_url(f"http://127.0.0.1:{self.port}", UPSTREAM_REALTIME_MODEL)
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
@@ -105,12 +112,15 @@ class Plan:
     a2a_rates: list[int]
     media_rates: list[int]
     other_rates: list[int]
+    realtime_sessions: int
+    realtime_responses: int
     connections: int
     soak_calls: int
     profile: bool
     overload_duration: float
     overload_connections: int
     overload_in_flight: int
+    only: tuple[str, ...] = ()  # the row kinds to run (--only); empty: every phase
 
 
 @dataclass
@@ -131,8 +141,15 @@ class Bench:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
+    def wants(self, kind: str) -> bool:
+        """Whether this run measures rows of `kind` (`--only` names some; warm-ups always run)."""
+        return not self.plan.only or kind in self.plan.only or kind == "warm-up"
+
     def measured(self, *, target: str, kind: str, run: Callable[[], LoadResult], count: bool = True) -> dict[str, object]:
-        """Run one load and meter every process around it: CPU per group, RSS peaks, the RSS trace."""
+        """Run one load and meter every process around it: CPU per group, RSS peaks, the RSS trace. A kind the
+        run leaves out (`--only`) is not run: an empty row, not kept."""
+        if not self.wants(kind):
+            return {}
         gw_pids = self.gateway.pids() if self.gateway else []
         groups = self.process_groups()
         before = {name: procstat.group_cpu(members()) for name, members in groups.items()}
@@ -194,6 +211,8 @@ class Bench:
         for rate in plan.stream_rates:
             self.measured(target=target, kind="stream", run=partial(
                 loadgen.run_k6, url=url, body=STREAM_BODY, headers=headers, rate=rate, duration=plan.duration))
+        self.realtime(target=target, url=self.upstream.realtime_url if target == "direct" else realtime_url(
+            url.removesuffix("/v1/chat/completions"), REALTIME_MODEL), key=key)
         if target == "direct":
             return  # /v1/messages and /v1/search are the gateway's
         messages_url = url.replace("/v1/chat/completions", "/v1/messages")
@@ -227,6 +246,15 @@ class Bench:
             self.measured(target=target, kind="a2a", run=partial(
                 loadgen.run_k6, url=a2a_url, body=A2A_BODY, headers={**headers, "A2A-Version": "1.0"}, rate=rate,
                 duration=plan.duration))
+
+    def realtime(self, *, target: str, url: str, key: str | None) -> None:
+        """N realtime sessions at once, each streaming M responses (bench.realtime); CPU per response and per
+        1,000 relayed frames are in the report."""
+        plan = self.plan
+        headers = {**self.headers(key or "sk-mock-upstream"), "OpenAI-Beta": "realtime=v1"}
+        self.measured(target=target, kind="realtime", run=partial(
+            run_k6_realtime, url=url, headers=headers, sessions=plan.realtime_sessions,
+            responses=plan.realtime_responses))
 
     def warm_up(self, *, target: str, url: str, key: str | None) -> None:
         for body in (CHAT_BODY, STREAM_BODY):
@@ -355,6 +383,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="TOLLGATE_MAX_IN_FLIGHT per worker of the overload row with the limit on")
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
                         help="py-spy profiles under load (default: on, off with --quick)")
+    parser.add_argument("--only", type=lambda text: tuple(k for k in text.split(",") if k), default=(),
+                        help="run only rows of these kinds, comma-separated (chat, stream, realtime, search...); "
+                             "no mock maximum, soak, profiles, audit or overload unless named")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     if args.workers is None:
@@ -394,11 +425,13 @@ def plan_for(args: argparse.Namespace) -> Plan:
                 a2a_rates=[100],
                 media_rates=[500],
                 other_rates=[500],
+                realtime_sessions=10 if args.quick else 50, realtime_responses=5 if args.quick else 20,
                 connections=args.connections,
-                soak_calls=args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000),
-                profile=args.profile if args.profile is not None else not args.quick,
+                soak_calls=0 if args.only and "soak" not in args.only else (
+                    args.soak_calls if args.soak_calls is not None else (0 if args.quick else 100_000)),
+                profile=False if args.only else (args.profile if args.profile is not None else not args.quick),
                 overload_duration=min(duration, 10.0), overload_connections=args.overload_connections,
-                overload_in_flight=args.overload_in_flight)
+                overload_in_flight=args.overload_in_flight, only=args.only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,16 +453,18 @@ def main(argv: list[str] | None = None) -> int:
                                   "tools": tool_versions()}
     try:
         print(f"mock upstream on :{upstream.port}; measuring its maximum", flush=True)
-        results["mock_max"] = mock_max(bench, plan.duration)
+        results["mock_max"] = mock_max(bench, plan.duration) if not plan.only else {}
         bench.suite(target="direct", url=upstream.url, key=None)
         with tempfile.TemporaryDirectory(prefix="tollgate-bench-") as workdir:
             run_gateway(bench, results, Path(workdir), args)
-            overload(bench, workdir=Path(workdir), args=args)
+            if bench.wants("overload"):
+                overload(bench, workdir=Path(workdir), args=args)
     finally:
         upstream.stop()
     results.update(rows=bench.rows, rss_trace=bench.rss_trace, notes=bench.notes,
                    finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    stamp = started.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "") + (f"-{args.server}" if args.server else "")
+    stamp = (started.strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "") + (f"-{args.server}" if args.server else "")
+             + (f"-only-{'-'.join(args.only)}" if args.only else ""))
     paths = report.write(results, out_dir=args.out, stamp=stamp)
     print("\n" + report.markdown(results))
     print("wrote " + ", ".join(str(p) for p in paths))
@@ -499,7 +534,7 @@ def run_gateway(bench: Bench, results: dict[str, object], workdir: Path, args: a
                                    for t, k in (("gateway-master", MASTER_KEY), ("gateway-key", key)) if k}
         results["spend"] = (wait_for_spend(bench, key, bench.ok_calls.get("gateway-key", 0)) if key
                             else {"available": False, "reason": how})
-        if key:
+        if key and not bench.plan.only:
             results["spend_audit"] = spend_audit(bench, url=url)
     finally:
         gateway.stop()

@@ -67,6 +67,15 @@ class SpeechCall:
         return SPEECH_TYPES.get(self.response_format or "mp3", "application/octet-stream")
 
 
+@dataclass(slots=True)
+class SpeechUsage:
+    """What a speech stream reported it used, filled in as its frames arrive (Gemini's `usageMetadata`); stays
+    `None` for upstreams whose answer is the audio itself."""
+
+    usage: Usage | None = None
+    audio_tokens: int = 0  # of usage.completion_tokens, the audio ones
+
+
 class TranscriptionAdapter(ProviderAdapter, Protocol):
     def translate_transcription(self, call: TranscriptionCall, target: Target) -> UploadRequest: ...
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from apps.providers import transport
-from apps.providers.audio import SpeechCall, TranscriptionAdapter, TranscriptionCall, Transcript, audio_adapter, SpeechAdapter
+from apps.providers.audio import (SpeechAdapter, SpeechCall, SpeechUsage, Transcript, TranscriptionAdapter,
+                                  TranscriptionCall, audio_adapter)
 from apps.providers.base import ProviderAdapter, Target
 from apps.providers.transport import RawResponse
 from apps.providers.upload_send import send_upload
@@ -23,10 +24,12 @@ async def open_speech(adapter: ProviderAdapter, call: SpeechCall, target: Target
     return await transport.open_stream(adapter, speaker.translate_speech(call, target), target)
 
 
-def speech_pieces(adapter: ProviderAdapter, response: RawResponse, call: SpeechCall) -> AsyncIterator[bytes]:
-    """The audio bytes of a speech answer as they arrive (the adapter's `speech_pieces` when its stream is framed)."""
+def speech_pieces(adapter: ProviderAdapter, response: RawResponse, call: SpeechCall,
+                  usage: SpeechUsage) -> AsyncIterator[bytes]:
+    """The audio bytes of a speech answer as they arrive (the adapter's `speech_pieces` when its stream is framed,
+    which records the stream's reported usage in `usage`)."""
     framed = getattr(adapter, "speech_pieces", None)
-    return framed(response, call) if framed is not None else response.aiter_raw()
+    return framed(response, call, usage) if framed is not None else response.aiter_raw()
 
 
 def speech_type(adapter: ProviderAdapter, response: RawResponse, call: SpeechCall) -> str:

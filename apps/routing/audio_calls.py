@@ -1,19 +1,21 @@
 """`/v1/audio/*` without HTTP: transcriptions and translations billed per second of audio (or per token where the
-model bills tokens), speech per character and streamed back as the upstream sends it; all routed like chat."""
+model bills tokens), speech per character (or on the tokens its stream reports) and streamed back as the upstream
+sends it; all routed like chat."""
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from apps.providers.audio import SpeechCall, Transcript, TranscriptionCall, audio_adapter, file_seconds
+from apps.providers.audio import SpeechCall, SpeechUsage, Transcript, TranscriptionCall, audio_adapter, file_seconds
 from apps.providers.audio_send import open_speech, send_transcription, speech_pieces, speech_type
 from apps.providers.base import ProviderAdapter, Usage
 from apps.providers.registry import adapter_for
 from apps.providers.transport import RawResponse
 from apps.routing.calls import target_for
 from apps.routing.media_calls import check_supported, media_call, reachable, settle
-from apps.routing.media_costs import seconds_bound, speech_cost, transcription_cost, transcription_worst_case
+from apps.routing.media_costs import (seconds_bound, speech_cost, speech_usage_cost, speech_worst_case,
+                                     transcription_cost, transcription_worst_case)
 from apps.routing.parsing import CallOptions
 from apps.routing.router import Served
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
@@ -56,7 +58,8 @@ def single_values(call: TranscriptionCall) -> dict[str, object]:
 
 @dataclass(slots=True)
 class SpeechStream:
-    """An open speech answer: `pieces()` yields the audio as it arrives, then settles the call (a hang-up too)."""
+    """An open speech answer: `pieces()` yields the audio as it arrives, then settles the call (a hang-up too) on
+    the usage the stream reported, else on `cost_nanos`, the estimate from the text."""
 
     adapter: ProviderAdapter
     response: RawResponse
@@ -65,11 +68,12 @@ class SpeechStream:
     meter: Meter | None = None
     deployment: DeploymentRecord | None = None
     cost_nanos: int = 0
+    reported: SpeechUsage = field(default_factory=SpeechUsage)
 
     async def pieces(self) -> AsyncIterator[bytes]:
         status = "success"
         try:
-            async for piece in speech_pieces(self.adapter, self.response, self.call):
+            async for piece in speech_pieces(self.adapter, self.response, self.call, self.reported):
                 yield piece
         except (asyncio.CancelledError, GeneratorExit):
             status = "cancelled"
@@ -77,15 +81,17 @@ class SpeechStream:
         finally:
             await self.response.aclose()
             if self.meter is not None and self.deployment is not None:
-                self.meter.finish_soon(self.deployment, Usage(), price=None, cost_nanos=self.cost_nanos,
-                                       status=status, error_type="" if status == "success" else "client_disconnected")
+                cost = speech_usage_cost(self.deployment, self.reported)
+                self.meter.finish_soon(self.deployment, self.reported.usage or Usage(), price=None,
+                                       cost_nanos=self.cost_nanos if cost is None else cost, status=status,
+                                       error_type="" if status == "success" else "client_disconnected")
 
 
 async def speech(principal: Principal, call: SpeechCall, options: CallOptions, *,
                  request_id: str = "") -> Served[SpeechStream]:
     """Speech from the first deployment whose answer starts; its audio is streamed on from there."""
     def worst_case(table: RoutingTable, call: SpeechCall) -> int:
-        return max([speech_cost(d, call) for d in reachable(table, call.model, options)], default=0)
+        return max([speech_worst_case(d, call) for d in reachable(table, call.model, options)], default=0)
 
     def attempt_for(call: SpeechCall) -> Callable[[DeploymentRecord], Awaitable[SpeechStream]]:
         async def attempt(deployment: DeploymentRecord) -> SpeechStream:

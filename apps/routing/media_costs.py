@@ -1,12 +1,12 @@
 """What an image or audio call costs on a deployment, in nano-USD: per image (size x quality), per second of audio,
-per character of speech, or per token where the provider bills tokens (gpt-image, gpt-4o-transcribe)."""
+per character of speech, or per token where the provider bills tokens (gpt-image, gpt-4o-transcribe, Gemini TTS)."""
 from __future__ import annotations
 
 import math
 from decimal import Decimal
 from typing import Any
 
-from apps.providers.audio import SpeechCall, Transcript, TranscriptionCall, file_seconds
+from apps.providers.audio import SpeechCall, SpeechUsage, Transcript, TranscriptionCall, file_seconds
 from apps.providers.images import ImageCall, ImageResult
 from apps.providers.media_pricing import image_price, model_row, rate
 from apps.routing.prices import deployment_price
@@ -17,6 +17,9 @@ DEFAULT_SIZE = "1024x1024"
 QUALITIES = ("high", "hd", "premium", "medium", "standard", "low", "")  # dearest first, for the worst case
 BYTES_PER_SECOND_FLOOR = 1000  # 8 kbit/s: no speech codec in use packs a second into fewer bytes
 AUDIO_TOKENS_PER_SECOND = 50  # a generous bound on audio tokens per second for token-billed transcription
+# A generous bound on the audio tokens speech of one character of text takes: Gemini's audio is 32 tokens a second
+# (25 at most as its TTS writes it) and even slow speech reads more than 8 characters a second.
+AUDIO_TOKENS_PER_CHARACTER = 4
 
 
 def nanos(amount: Decimal | None) -> int:
@@ -112,4 +115,31 @@ def speech_cost(deployment: DeploymentRecord, call: SpeechCall) -> int:
     per_token = rate(row, "input_cost_per_token")
     if per_token is None:
         per_token = deployment_price(deployment).input_cost_per_token
-    return nanos(per_token * math.ceil(len(call.input) / CHARS_PER_TOKEN))
+    return nanos(per_token * math.ceil(speech_characters(call) / CHARS_PER_TOKEN))
+
+
+def speech_characters(call: SpeechCall) -> int:
+    return len(call.input) + len(str(call.params.get("instructions") or ""))
+
+
+def speech_worst_case(deployment: DeploymentRecord, call: SpeechCall) -> int:
+    """The most the speech may cost: its input, plus (where the model bills audio output by the token, as Gemini's
+    TTS does) the most audio tokens its text can take."""
+    row = model_row(deployment.target.provider, deployment.target.model, deployment.model_info)
+    audio_rate = rate(row, "output_cost_per_audio_token")
+    audio_bound = audio_rate * speech_characters(call) * AUDIO_TOKENS_PER_CHARACTER if audio_rate else Decimal(0)
+    return speech_cost(deployment, call) + nanos(audio_bound)
+
+
+def speech_usage_cost(deployment: DeploymentRecord, reported: SpeechUsage) -> int | None:
+    """The bill from the usage a speech stream reported (Gemini TTS): text tokens in at the input rate, audio
+    tokens out at the audio output rate, any text out at the output rate. None when nothing was reported or the
+    model has no output token price (then the character estimate stands)."""
+    usage = reported.usage
+    row = model_row(deployment.target.provider, deployment.target.model, deployment.model_info)
+    audio_rate = rate(row, "output_cost_per_audio_token") or rate(row, "output_cost_per_token")
+    if usage is None or audio_rate is None:
+        return None
+    return nanos((rate(row, "input_cost_per_token") or Decimal(0)) * usage.prompt_tokens
+                 + audio_rate * reported.audio_tokens
+                 + (rate(row, "output_cost_per_token") or Decimal(0)) * (usage.completion_tokens - reported.audio_tokens))

@@ -109,12 +109,14 @@ async def test_mock_upstream_answers_pipelined_requests_in_order() -> None:
     assert data.index(b'"object":"list"') < data.index(b'"object":"chat.completion"')
 
 
-def test_generated_config_loads_two_openai_deployments_on_the_mock(tmp_path: pytest.TempPathFactory) -> None:
+def test_generated_config_loads_two_openai_deployments_and_the_others_on_the_mock(
+        tmp_path: pytest.TempPathFactory) -> None:
     path = tmp_path / "config.yaml"  # type: ignore[operator]
     path.write_text(config_yaml(upstream_port=9999, deployments=2))
     config = load_config_file(str(path), set(ADAPTERS))
     assert [(d.model_name, d.provider, d.provider_model, d.api_base) for d in config.deployments] == [
         *[(MODEL, "openai", "gpt-4o-mini", "http://127.0.0.1:9999/v1")] * 2,
+        ("bench-realtime", "openai", "gpt-realtime", "http://127.0.0.1:9999/v1"),
         ("bench-rerank", "cohere", "rerank-v3.5", "http://127.0.0.1:9999")]
     assert config.warnings == ()
 

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from apps.providers import google_credentials, transport
 from apps.providers.adapters.vertex_ai import VertexAIAdapter
@@ -35,13 +33,6 @@ def fresh_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(google_credentials, "_TOKENS", google_credentials.TokenCache())
 
 
-def service_account(upstream: VertexUpstream) -> dict[str, Any]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return {"type": "service_account", "project_id": "acme-prod", "private_key_id": "k1", "private_key": pem.decode(),
-            "client_email": upstream.client_email, "client_id": "1", "token_uri": f"{upstream.url}/token"}
-
-
 def target_for(upstream: VertexUpstream, **extra: Any) -> Target:
     api_key = extra.pop("api_key", STATIC_TOKEN)
     return Target(provider="vertex_ai", model="gemini-2.5-pro", api_base=upstream.url, api_key=api_key, timeout=10,
@@ -62,7 +53,7 @@ async def test_chat_with_a_static_bearer_token(upstream: VertexUpstream, client_
 async def test_service_account_token_is_minted_and_cached(upstream: VertexUpstream, client_cleanup: None,
                                                           fresh_tokens: None, tmp_path: Path) -> None:
     credentials = tmp_path / "sa.json"
-    credentials.write_text(json.dumps(service_account(upstream)))
+    credentials.write_text(json.dumps(upstream.service_account()))
     # No vertex_project: the project comes from the credentials file, read by the sign hook.
     target = Target(provider="vertex_ai", model="gemini-2.5-pro", api_base=upstream.url, timeout=10,
                     extra={"vertex_location": "us-east5", "vertex_credentials": str(credentials)})

@@ -2,10 +2,12 @@
 
 It checks the `x-goog-api-key` header and the `/v1beta/models/{model}:{method}` path (answering with
 Google's own error bodies when they are wrong), requires `alt=sse` on streamGenerateContent, and
-records every request for the test to assert on.
+records every request for the test to assert on. TTS models (`*-tts`) answer only AUDIO requests, with
+24 kHz PCM events and a usage breakdown by modality; Imagen models (`imagen-*`) answer `:predict`.
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -17,6 +19,11 @@ from tests.upstreams.recording import Recorded, RecordingServer, Reply
 
 SIGNATURE = "CiQBcsjafF0qT9+/wire=="
 USAGE = {"promptTokenCount": 11, "candidatesTokenCount": 4, "thoughtsTokenCount": 3, "totalTokenCount": 18}
+SPEECH_PCM = [b"\x01\x00" * 2400, b"\x02\x00" * 2400]  # two 0.1 s chunks of 24 kHz 16-bit PCM
+SPEECH_USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 52, "totalTokenCount": 61,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 9}],
+                "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": 52}]}
+IMAGEN_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 
 
 def google_error(status: int, message: str, rpc_status: str, details: list[dict[str, Any]] | None = None) -> Reply:
@@ -67,11 +74,13 @@ class GeminiUpstream(RecordingServer):
             if request.query.get("alt") != ["sse"]:
                 return google_error(400, "expected alt=sse", "INVALID_ARGUMENT")
             return self.stream(body, match["model"])
-        return self.other(method, body)
+        return self.other(method, body, match["model"])
 
-    def other(self, method: str, body: dict[str, Any]) -> Reply:
+    def other(self, method: str, body: dict[str, Any], model: str) -> Reply:
         if method == "batchEmbedContents":
             return Reply.json(200, {"embeddings": [{"values": [float(i), 0.5]} for i, _ in enumerate(body["requests"])]})
+        if method == "predict" and model.startswith("imagen-"):
+            return imagen(body)
         return google_error(404, f"method {method} not found", "NOT_FOUND")
 
     # --- answers ---------------------------------------------------------------------------------------
@@ -96,6 +105,9 @@ class GeminiUpstream(RecordingServer):
                                 "usageMetadata": USAGE, "modelVersion": model, "responseId": "wire-1"})
 
     def stream(self, body: dict[str, Any], model: str) -> Reply:
+        if model.endswith("-tts"):
+            return speech(body)
+
         def event(parts: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
             candidate = {"content": {"role": "model", "parts": parts}, "index": 0, **extra}
             return {"candidates": [candidate], "usageMetadata": {"promptTokenCount": 11, "totalTokenCount": 11},
@@ -108,6 +120,36 @@ class GeminiUpstream(RecordingServer):
         final = event([{"text": ""}], finishReason="STOP")
         final["usageMetadata"] = USAGE
         return sse([*events, final])
+
+
+def imagen(body: dict[str, Any]) -> Reply:
+    """Imagen's `:predict`: one prompt, 1-4 samples in one of its aspect ratios; each image names its prompt and
+    number so a test can tell them apart."""
+    instances, parameters = body.get("instances") or [], body.get("parameters") or {}
+    count = parameters.get("sampleCount", 4)
+    if len(instances) != 1 or not isinstance(instances[0].get("prompt"), str) or count not in range(1, 5):
+        return google_error(400, "Imagen takes one instance with a prompt and a sampleCount of 1 to 4.",
+                            "INVALID_ARGUMENT")
+    if parameters.get("aspectRatio", "1:1") not in IMAGEN_RATIOS:
+        return google_error(400, f"Unsupported aspect ratio {parameters['aspectRatio']}.", "INVALID_ARGUMENT")
+    prompt = instances[0]["prompt"]
+    return Reply.json(200, {"predictions": [
+        {"bytesBase64Encoded": base64.b64encode(f"imagen:{prompt}:{i}".encode()).decode(), "mimeType": "image/png"}
+        for i in range(count)]})
+
+
+def speech(body: dict[str, Any]) -> Reply:
+    """A TTS model's stream: it refuses anything but AUDIO output, then sends one event per PCM chunk, the
+    usage (text in, audio out) in the last."""
+    if (body.get("generationConfig") or {}).get("responseModalities") != ["AUDIO"]:
+        return google_error(400, "The requested combination of response modalities (TEXT) is not supported by the "
+                                 "model.", "INVALID_ARGUMENT")
+    events: list[dict[str, Any]] = [{"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {
+        "mimeType": "audio/L16;codec=pcm;rate=24000", "data": base64.b64encode(chunk).decode()}}]}, "index": 0}],
+        "modelVersion": "tts"} for chunk in SPEECH_PCM]
+    events[-1]["candidates"][0]["finishReason"] = "STOP"
+    events[-1]["usageMetadata"] = SPEECH_USAGE
+    return sse(events)
 
 
 @contextmanager

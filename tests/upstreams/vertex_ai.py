@@ -1,4 +1,5 @@
-"""A mock Vertex AI endpoint (generateContent on aiplatform) plus an OAuth token endpoint.
+"""A mock Vertex AI endpoint (generateContent, and `:predict` for embeddings and Imagen, on aiplatform) plus an
+OAuth token endpoint.
 
 Paths are `/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}`;
 auth is `Authorization: Bearer <token>` where the token is the static test token or one minted by
@@ -14,8 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from tests.upstreams.gateway import PROMPT, GatewayUpstream
-from tests.upstreams.gemini import GeminiUpstream, google_error
+from tests.upstreams.gemini import GeminiUpstream, google_error, imagen
 from tests.upstreams.recording import Recorded, Reply
 
 STATIC_TOKEN = "ya29.wire-test"
@@ -34,6 +38,15 @@ class VertexUpstream(GeminiUpstream):
     path_pattern = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
                               r"/publishers/google/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
     client_email = "tollgate@acme-prod.iam.gserviceaccount.com"
+
+    def service_account(self) -> dict[str, Any]:
+        """A service-account key file for this mock: a fresh RSA key, our account, the mock's `/token`."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        return {"type": "service_account", "project_id": "acme-prod", "private_key_id": "k1",
+                "private_key": pem.decode(), "client_email": self.client_email, "client_id": "1",
+                "token_uri": f"{self.url}/token"}
 
     def authorized(self, request: Recorded) -> bool:
         return request.headers.get("authorization") in (f"Bearer {STATIC_TOKEN}", f"Bearer {MINTED_TOKEN}")
@@ -57,7 +70,9 @@ class VertexUpstream(GeminiUpstream):
             return Reply.json(400, {"error": "invalid_grant", "error_description": "bad assertion"})
         return Reply.json(200, {"access_token": MINTED_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
 
-    def other(self, method: str, body: dict[str, Any]) -> Reply:
+    def other(self, method: str, body: dict[str, Any], model: str) -> Reply:
+        if method == "predict" and model.startswith("imagen-"):
+            return imagen(body)
         if method == "predict":
             return Reply.json(200, {"predictions": [
                 {"embeddings": {"values": [0.25, float(i)], "statistics": {"token_count": 2, "truncated": False}}}

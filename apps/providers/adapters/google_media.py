@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from apps.core import jsonutil
-from apps.providers.audio import SpeechCall
-from apps.providers.base import ParamNotSupported, Target, UpstreamRequest
+from apps.providers.audio import SpeechCall, SpeechUsage
+from apps.providers.base import ParamNotSupported, Target, UpstreamRequest, Usage
 from apps.providers.framing import decoder_for
 from apps.providers.images import ImageCall, ImageData, ImageResult, b64_only, images_body
 
@@ -93,6 +93,22 @@ def audio_parts(data: dict[str, Any]) -> list[bytes]:
     return found
 
 
+def modality_tokens(details: Any, modality: str) -> int | None:
+    """The tokens of one modality in a `*TokensDetails` list, None when the list does not break them down."""
+    if not isinstance(details, list) or not details:
+        return None
+    return sum(int(item.get("tokenCount") or 0) for item in details
+               if isinstance(item, dict) and item.get("modality") == modality)
+
+
+def speech_usage(metadata: dict[str, Any]) -> SpeechUsage:
+    """A TTS answer's `usageMetadata`: text in, audio out (all output is audio unless the details say otherwise)."""
+    output = int(metadata.get("candidatesTokenCount") or 0)
+    audio = modality_tokens(metadata.get("candidatesTokensDetails"), "AUDIO")
+    return SpeechUsage(usage=Usage(prompt_tokens=int(metadata.get("promptTokenCount") or 0), completion_tokens=output),
+                       audio_tokens=output if audio is None else audio)
+
+
 class GoogleSpeechMixin:
     """`/v1/audio/speech` over the TTS models (`gemini-2.5-flash-preview-tts`, ...)."""
 
@@ -107,13 +123,19 @@ class GoogleSpeechMixin:
     def speech_type(self, call: SpeechCall) -> str:
         return "audio/pcm" if call.response_format == "pcm" else "audio/wav"
 
-    async def speech_pieces(self, response: AudioBody, call: SpeechCall) -> AsyncIterator[bytes]:
-        """The audio as each event brings it (a WAV header first unless `pcm` was asked for)."""
+    async def speech_pieces(self, response: AudioBody, call: SpeechCall, usage: SpeechUsage) -> AsyncIterator[bytes]:
+        """The audio as each event brings it (a WAV header first unless `pcm` was asked for); the last
+        `usageMetadata` seen is kept in `usage` (the final event carries the totals)."""
         if call.response_format != "pcm":
             yield wav_header()
         decoder = decoder_for("sse")
         async for data in response.aiter_raw():
             for frame in decoder.feed(data):
-                if frame.data:
-                    for pcm in audio_parts(jsonutil.loads(frame.data)):
-                        yield pcm
+                if not frame.data:
+                    continue
+                event = jsonutil.loads(frame.data)
+                if isinstance(event.get("usageMetadata"), dict):
+                    reported = speech_usage(event["usageMetadata"])
+                    usage.usage, usage.audio_tokens = reported.usage, reported.audio_tokens
+                for pcm in audio_parts(event):
+                    yield pcm
