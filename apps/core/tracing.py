@@ -94,7 +94,8 @@ def header_carrier(raw: list[tuple[bytes, bytes]] | Any) -> dict[str, str]:
 
 
 @contextmanager
-def server_span(*, method: str, path: str, scheme: str, headers: Mapping[str, str]) -> Iterator[Span]:
+def server_span(*, method: str, path: str, scheme: str, headers: Mapping[str, str],
+                extra: Mapping[str, Any] | None = None) -> Iterator[Span]:
     """The span of one API request, current while it is served, joined to the caller's trace (`traceparent`).
 
     Named by the method until the route is known (HTTP semconv: `{method} {route}`)."""
@@ -102,7 +103,7 @@ def server_span(*, method: str, path: str, scheme: str, headers: Mapping[str, st
 
     parent = propagate.extract(headers)
     span = tracer().start_span(method or "HTTP", context=parent, kind=trace.SpanKind.SERVER, attributes={
-        "http.request.method": method, "url.path": path, "url.scheme": scheme})
+        "http.request.method": method, "url.path": path, "url.scheme": scheme, **(extra or {})})
     token = context.attach(trace.set_span_in_context(span, parent))
     try:
         yield span

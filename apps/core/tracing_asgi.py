@@ -21,13 +21,22 @@ def route_template(match: ResolverMatch) -> str:
     return route if route.startswith("/") else f"/{route}"
 
 
+def peer(scope: Scope) -> dict[str, Any]:
+    """The connection's attributes (HTTP semconv): protocol version, the client's address and port."""
+    found: dict[str, Any] = {"network.protocol.version": scope.get("http_version", "1.1")}
+    client = scope.get("client")
+    if client:
+        found["client.address"], found["client.port"] = client[0], client[1]
+    return found
+
+
 class TracedASGIHandler(LeanASGIHandler):
     """`LeanASGIHandler` inside a SERVER span joined to the caller's `traceparent`."""
 
     async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
         with tracing.server_span(method=scope.get("method", ""), path=scope.get("path", ""),
                                  scheme=scope.get("scheme", "http"),
-                                 headers=tracing.header_carrier(scope.get("headers", ()))):
+                                 headers=tracing.header_carrier(scope.get("headers", ())), extra=peer(scope)):
             await super().handle(scope, receive, send)
 
     def resolve_request(self, request: HttpRequest) -> ResolverMatch:

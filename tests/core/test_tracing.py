@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -41,7 +42,8 @@ def test_the_traced_handler_is_chosen_once_tracing_is_on(spans: InMemorySpanExpo
 async def test_a_request_span_joins_the_callers_trace(spans: InMemorySpanExporter) -> None:
     server = FakeServer([CHAT])
     traceparent = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
-    await TracedASGIHandler()(scope(headers={"traceparent": traceparent}), server.receive, server.send)
+    send: Any = server.send
+    await TracedASGIHandler()(scope(headers={"traceparent": traceparent}), server.receive, send)
     assert server.status == 200, server.body
 
     [request] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
@@ -50,9 +52,10 @@ async def test_a_request_span_joins_the_callers_trace(spans: InMemorySpanExporte
     assert request.parent is not None and f"{request.parent.span_id:016x}" == CALLER_SPAN
     assert request.parent.is_remote
     found = attributes(request)
-    assert {k: found[k] for k in ("http.request.method", "http.route", "http.response.status_code", "url.path")} == {
+    assert {k: found[k] for k in ("http.request.method", "http.route", "http.response.status_code", "url.path",
+                                  "client.address", "network.protocol.version")} == {
         "http.request.method": "POST", "http.route": "/v1/chat/completions", "http.response.status_code": 200,
-        "url.path": "/v1/chat/completions"}
+        "url.path": "/v1/chat/completions", "client.address": "127.0.0.1", "network.protocol.version": "1.1"}
     assert found["tollgate.call.status"] == "success" and found["tollgate.model_group"] == "gpt-4o-mini"
     assert found["tollgate.cost_usd"] >= 0 and found["tollgate.request_id"]
     assert "tollgate.key.alias" not in found, "the master key has no key record"
@@ -65,7 +68,8 @@ async def test_a_request_span_joins_the_callers_trace(spans: InMemorySpanExporte
 @pytest.mark.usefixtures("example_models")
 async def test_an_unmatched_path_is_named_by_its_method_only(spans: InMemorySpanExporter) -> None:
     server = FakeServer([b"{}"])
-    await TracedASGIHandler()(scope("/v1/no-such-thing"), server.receive, server.send)
+    send: Any = server.send
+    await TracedASGIHandler()(scope("/v1/no-such-thing"), server.receive, send)
     assert server.status == 404
     [request] = spans.get_finished_spans()
     assert request.name == "POST" and "http.route" not in attributes(request)
@@ -114,3 +118,20 @@ def test_the_service_is_named_tollgate_unless_the_environment_names_it(monkeypat
         assert tracing._provider is not None
         assert tracing._provider.resource.attributes["service.name"] == "gateway-eu"
     assert tracing.ENABLED is False
+
+
+def test_a_caller_that_does_not_sample_is_followed(spans: InMemorySpanExporter) -> None:
+    with tracing.server_span(method="GET", path="/", scheme="http",
+                             headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-00"}) as span:
+        assert not span.is_recording()
+        version, trace_id, _, flags = tracing.inject({})["traceparent"].split("-")
+        assert (version, trace_id, flags) == ("00", CALLER_TRACE, "00"), "the trace and its decision go on upstream"
+    assert spans.get_finished_spans() == ()
+
+
+def test_the_sampler_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    with traced() as exporter:
+        with tracing.server_span(method="GET", path="/", scheme="http", headers={}):
+            assert tracing.current_ids() is not None  # ids are still made (and propagated), nothing is recorded
+    assert exporter.get_finished_spans() == ()

@@ -61,7 +61,7 @@ def test_calls_are_traced_into_the_callers_trace_with_genai_attributes(
     streamed = list(client.chat.completions.create(
         model="traced-gpt", messages=[{"role": "user", "content": "stream me"}], stream=True,
         extra_headers={"traceparent": f"00-{STREAM_TRACE}-{STREAM_PARENT}-01"}))
-    assert streamed and answer.choices[0].message.content
+    assert streamed and answer.choices[0].message.content and answer.usage is not None
 
     spans = collector.wait_for(both_calls_traced)
     assert both_calls_traced(spans), spans

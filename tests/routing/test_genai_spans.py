@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from apps.core import tracing
 from apps.providers import transport
-from apps.providers.base import ChatCall, EmbeddingCall, Target, UpstreamError
+from apps.providers.base import ChatCall, EmbeddingCall, Message, Target, UpstreamError
 from apps.providers.registry import adapter_for
 from apps.routing.config import tracing_requested
 from apps.routing.parsing import CallOptions
@@ -27,7 +27,7 @@ from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
 
 UPSTREAM_KEY = "sk-upstream-secret-0123456789"
-MESSAGES = [{"role": "user", "content": "hello there"}]
+MESSAGES: list[Message] = [{"role": "user", "content": "hello there"}]
 
 
 class CallType:
