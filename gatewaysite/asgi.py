@@ -17,17 +17,22 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_application = get_asgi_application()
 
-from apps.core.asgi_lean import LeanASGIHandler, PathDispatcher  # noqa: E402
+from apps.core import tracing  # noqa: E402
+from apps.core.asgi_lean import PathDispatcher  # noqa: E402
+from apps.core.tracing_asgi import api_handler  # noqa: E402
 from apps.core.lifeline import follow_the_server  # noqa: E402
 from apps.core.lifespan import Lifespan, gc_freeze  # noqa: E402
 from apps.core.metrics.shared import writer as metrics_writer  # noqa: E402
+from apps.routing.config import tracing_requested  # noqa: E402
 from apps.teams.spend import spend_flusher  # noqa: E402
 from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 
 # Under a path prefix (FORCE_SCRIPT_NAME) that the proxy passes on, the API's paths start with it.
 API_PREFIXES = settings.TOLLGATE_API_PATH_PREFIXES + tuple(
     f"{settings.FORCE_SCRIPT_NAME}{p}" for p in settings.TOLLGATE_API_PATH_PREFIXES if settings.FORCE_SCRIPT_NAME)
-http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application, prefixes=API_PREFIXES,
+if settings.TOLLGATE_OTEL or tracing_requested(settings.TOLLGATE_CONFIG):
+    tracing.configure()  # before the API handler is built: it is the traced one then
+http_application = PathDispatcher(api=api_handler(), full=django_application, prefixes=API_PREFIXES,
                                   max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT)
 
 metrics_writer.gauges = lambda: {"in_flight": float(http_application.in_flight)}
@@ -37,5 +42,5 @@ application = ProtocolTypeRouter({
     "websocket": URLRouter(websocket_urlpatterns),
     # Spend events are flushed while serving and once more on shutdown (SIGTERM), after requests drain.
     "lifespan": Lifespan(startup=[follow_the_server, spend_flusher.start, metrics_writer.start, gc_freeze],
-                         shutdown=[spend_flusher.stop, metrics_writer.stop]),
+                         shutdown=[spend_flusher.stop, metrics_writer.stop, tracing.stop]),
 })

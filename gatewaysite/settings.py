@@ -194,6 +194,9 @@ TOLLGATE_METRICS_DIR: str = env_str("TOLLGATE_METRICS_DIR") or str(VAR_DIR / "me
 TOLLGATE_METRICS_WRITE_EVERY = env_float("TOLLGATE_METRICS_WRITE_EVERY", 1.0)
 TOLLGATE_METRICS_AUTH = env_bool("TOLLGATE_METRICS_AUTH", True)  # the master key is needed to scrape
 TOLLGATE_METRICS_MAX_KEYS = env_int("TOLLGATE_METRICS_MAX_KEYS", 500)  # more keys are counted as key="other"
+# OpenTelemetry traces (the `otel` extra), also turned on by config.yaml's `litellm_settings.callbacks: ["otel"]`;
+# where they go and how many are sampled is the standard OTEL_* variables' business (apps/core/tracing.py).
+TOLLGATE_OTEL = env_bool("TOLLGATE_OTEL", False)
 
 ROOT_URLCONF = "gatewaysite.urls"
 ASGI_APPLICATION = "gatewaysite.asgi.application"

@@ -13,6 +13,8 @@ from contextvars import ContextVar
 
 import orjson
 
+from apps.core import tracing
+
 # The request being served, set by `apps.core.http.request_id` (the views call it once per request).
 CURRENT_REQUEST_ID: ContextVar[str] = ContextVar("tollgate_request_id", default="")
 
@@ -56,7 +58,8 @@ class RedactSecrets(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """`{"time", "level", "logger", "message", "request_id", "exception"?}` on one line."""
+    """`{"time", "level", "logger", "message", "request_id", "exception"?, "trace_id"?, "span_id"?}` on one line
+    (the trace ids when tracing is on and the record was logged inside a span)."""
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -65,4 +68,6 @@ class JsonFormatter(logging.Formatter):
                  "request_id": getattr(record, "request_id", "")}
         if record.exc_text:
             entry["exception"] = record.exc_text
+        if tracing.ENABLED and (ids := tracing.current_ids()) is not None:
+            entry["trace_id"], entry["span_id"] = ids  # the log line joins its trace in the tracing backend
         return orjson.dumps(entry).decode()

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from apps.core import tracing
 from apps.providers import h1pool, mock_upstream, tokens
 from apps.providers.adapters.mock import MOCK_API_BASE
 from apps.providers.base import (
@@ -96,11 +97,26 @@ def _signed(adapter: ProviderAdapter, request: UpstreamRequest, target: Target) 
 async def _open(request: UpstreamRequest, target: Target, *, stream: bool) -> RawResponse:
     """Send; return once the answer's head is in. Streams get the idle limit between chunks."""
     body = request.body if isinstance(request.body, bytes) else (request.body or b"")
+    if tracing.ENABLED:
+        request = traced_request(request)
     if request.url.startswith(MOCK_ORIGIN):
         return MockResponse(*mock_upstream.respond(urlsplit(request.url).path, body))
     idle = float(target.extra.get("stream_timeout") or target.timeout) if stream else None
     return await h1pool.request(request.method, request.url, request.headers, body,
                                 connect_timeout=min(target.timeout, 10.0), read_timeout=idle)
+
+
+def traced_request(request: UpstreamRequest) -> UpstreamRequest:
+    """The request with the current (attempt) span's `traceparent`; the span records the upstream's host and port
+    (never the URL: keys can sit in its query). After signing: `traceparent` is not a signed header."""
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    if span.is_recording():
+        parts = urlsplit(request.url)
+        span.set_attributes({"server.address": parts.hostname or "",
+                             "server.port": parts.port or (443 if parts.scheme == "https" else 80)})
+    return replace(request, headers=tracing.inject(request.headers))
 
 
 async def send(adapter: ProviderAdapter, request: UpstreamRequest, target: Target) -> tuple[int, bytes]:

@@ -289,6 +289,28 @@ def load_config_file(path: str | Path, registry: set[str]) -> GatewayConfig:
         raise ConfigError(f"{path}: {error}", path=error.path) from None
 
 
+TRACING_CALLBACK = "otel"  # LiteLLM's name for its OpenTelemetry integration
+
+
+def tracing_requested(path: str | Path | None) -> bool:
+    """Whether the config asks for OpenTelemetry traces (LiteLLM's `litellm_settings.callbacks: ["otel"]`, or in
+    `success_callback`); a missing or unreadable file asks for nothing (loading it reports why)."""
+    if not path:
+        return False
+    try:
+        data, _ = read_document(path)
+    except (OSError, ConfigError):
+        return False
+    litellm_settings = data.get("litellm_settings") if isinstance(data, dict) else None
+    if not isinstance(litellm_settings, Mapping):
+        return False
+    for name in ("callbacks", "success_callback"):
+        listed = litellm_settings.get(name)
+        if listed == TRACING_CALLBACK or (isinstance(listed, list) and TRACING_CALLBACK in listed):
+            return True
+    return False
+
+
 def apply_environment(config: GatewayConfig) -> None:
     """Export `environment_variables` into this process (existing variables win)."""
     for name, value in config.environment_variables.items():

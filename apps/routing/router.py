@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from apps.core.errors import GatewayError, InvalidRequest, ModelNotFound, RateLimited
+from apps.core import tracing
 from apps.core.metrics import record_upstream
+from apps.providers import genai_spans
 from apps.providers.base import ChatCall, EmbeddingCall, UpstreamError, Usage
 from apps.providers.tokens import chat_tokens, input_tokens
 from apps.routing import runtime
@@ -308,6 +310,8 @@ async def route(table: RoutingTable, model: str, options: CallOptions, attempt: 
                 shape: CallShape | None = None) -> Served[T]:
     """Serve `model` from its deployments, retrying and falling back as the router policy says (`shape`, for
     calls other than chat and embeddings, says what the router may know of the call)."""
-    router: CallRouter[T] = CallRouter(table, options, attempt, observer, shape=shape or call_shape(call),
-                                       rng=rng or _RNG, sleep=sleep)
+    shape = shape or call_shape(call)
+    if tracing.ENABLED:  # each attempt in a GenAI client span: retries and fallbacks are sibling spans
+        attempt = genai_spans.traced(attempt, call_type=getattr(observer, "call_type", "") or shape.mode, call=call)
+    router: CallRouter[T] = CallRouter(table, options, attempt, observer, shape=shape, rng=rng or _RNG, sleep=sleep)
     return await router.serve(model)

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from apps.core import jsonutil
-from apps.teams.call_metrics import record_events
+from apps.core import tracing
+from apps.teams.call_metrics import NANOS_PER_USD, record_events
 from apps.core.state import state
 from apps.core.state.base import Admission, LedgerLimits, Settlement
 from apps.providers.base import Target, UpstreamError, Usage
@@ -194,6 +195,8 @@ class Meter:
                                           cost_nanos=actual, ttft=ttft))
         records = [event.encode() for event in self.events]
         record_events(self.principal.key, self.events)
+        if tracing.ENABLED:
+            tracing.annotate(span_attributes(self, actual, status))
         book = leases.current_book()
         if self.ticket is not None and book is not None:
             book.settle(self.ticket, actual, usage.total_tokens)  # reaches the backend with the book's next report
@@ -215,6 +218,18 @@ class Meter:
                                      cost_nanos=cost_nanos)
         if settlement is not None:
             settle_queue.settle_later(settlement)
+
+
+def span_attributes(meter: Meter, cost_nanos: int, status: str) -> dict[str, object]:
+    """The settled call as its request span shows it: who called (the key's alias or hash prefix, never the key),
+    its team, cost and outcome."""
+    key = meter.principal.key
+    return {"tollgate.request_id": meter.request_id, "tollgate.call_type": meter.call_type,
+            "tollgate.model_group": meter.model, "tollgate.call.status": status,
+            "tollgate.cost_usd": cost_nanos / NANOS_PER_USD, "tollgate.attempts": len(meter.events),
+            "tollgate.key.alias": key.key_alias or None if key else None,
+            "tollgate.key.hash_prefix": key.token_hash[:12] if key else None,
+            "tollgate.team.id": key.team_id if key else None}
 
 
 async def drain() -> None:

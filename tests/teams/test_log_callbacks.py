@@ -89,6 +89,7 @@ def test_rows_not_yet_settled_wait_for_the_next_run() -> None:
 def test_config_success_and_failure_callbacks_become_destinations() -> None:
     ignored = log_callbacks_apply(litellm_settings={
         "success_callback": ["langfuse", "datadog", "s3"], "failure_callback": ["generic_api", "langfuse"],
+        "callbacks": ["otel"],  # traces: the gateway process turns them on, no destination row
         "s3_callback_params": {"s3_bucket_name": "logs", "s3_aws_secret_access_key": "os.environ/S3_SECRET"}})
     assert ignored == ("datadog",)
     found = {c.name: (c.kind, c.on_success, c.on_failure) for c in LogCallback.objects.all()}
