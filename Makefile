@@ -32,7 +32,10 @@ run: install
 	$(PY) manage.py print_master_key
 	$(PY) manage.py serve
 
+# Bytecode compiled once up front: the suite starts hundreds of gateway, worker and Celery processes, and where
+# PYTHONDONTWRITEBYTECODE is set (CI machines set it) each would compile the whole application again.
 test: install-test
+	$(PY) -m compileall -q -j 0 apps gatewaysite tests bench manage.py >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
