@@ -28,6 +28,18 @@ class TopologyCacheClient(RedisCacheClient):
         values = self.get_client().mget_nonatomic(keys)  # the keys' slots differ: one MGET per slot
         return {key: self._serializer.loads(value) for key, value in zip(keys, values) if value is not None}
 
+    def set_many(self, data: dict[Any, Any], timeout: int | None) -> None:
+        if self._topology.kind != "cluster":
+            return super().set_many(data, timeout)  # type: ignore[no-any-return]
+        pipeline = self.get_client().pipeline()  # one SET per key: Cluster refuses an MSET over many slots
+        for key, value in data.items():
+            if timeout == 0:
+                pipeline.delete(key)  # expired at once, as Django's own set_many leaves it
+            else:
+                pipeline.set(key, self._serializer.dumps(value), ex=timeout)
+        pipeline.execute()
+        return None
+
 
 class TopologyRedisCache(RedisCache):
     """RedisCache whose LOCATION is one redis+sentinel:// or redis+cluster:// URL (given as a one-item list, so
