@@ -276,7 +276,8 @@ else:
 if REDIS_TOPOLOGY:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     if REDIS_TOPOLOGY.kind != "single":  # a list, so Django does not split the URL at its commas
-        CACHES = {"default": {"BACKEND": "apps.core.state.django_cache.TopologyRedisCache", "LOCATION": [REDIS_URL]}}
+        CACHES = {"default": {"BACKEND": "apps.core.state.django_cache.TopologyRedisCache",
+                              "LOCATION": [REDIS_URL]}}  # type: ignore[dict-item]
     # channels_redis speaks to one server or a Sentinel set; with a Cluster the layer uses the broker's Redis.
     _LAYER_TOPOLOGY = REDIS_TOPOLOGY if REDIS_TOPOLOGY.kind != "cluster" else _BROKER_TOPOLOGY
     if _LAYER_TOPOLOGY and _LAYER_TOPOLOGY.kind != "cluster":

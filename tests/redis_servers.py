@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -60,7 +61,7 @@ class Server:
         wait_for(lambda: self.client().ping(), f"redis on {self.port}")
         return self
 
-    def client(self) -> redis.Redis:
+    def client(self) -> Any:  # redis-py's stubs type replies as Awaitable-or-value
         return redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=2)
 
     def kill(self) -> None:

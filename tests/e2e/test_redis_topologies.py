@@ -100,8 +100,12 @@ def test_a_failover_keeps_the_gateway_serving_and_the_budget_counting(sentinel_g
     # Calls in flight at the switch may fail (their Redis commands were lost with the connection); then the
     # gateway serves from the new master, where the spend before the failover still counts.
     statuses: list[int] = []
-    eventually(lambda: statuses.append(chat(sentinel_gateway, key).status_code) or statuses[-1] == 200,
-               "a call served after the failover")
+
+    def served_again() -> bool:
+        statuses.append(chat(sentinel_gateway, key).status_code)
+        return statuses[-1] == 200
+
+    eventually(served_again, "a call served after the failover")
     while statuses[-1] == 200:
         statuses.append(chat(sentinel_gateway, key).status_code)
     assert statuses[-1] == 400, statuses  # the budget, not an error
