@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.crc import key_slot
 
+from apps.core.state.redis import LEDGER_TAG
 from apps.teams.models import SpendLog
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.e2e.test_replicas import CeleryWorker
@@ -139,5 +141,6 @@ def test_a_gateway_on_a_cluster_serves_keyed_budgeted_calls(cluster_gateway: Gat
 
     limited = new_key(cluster_gateway, rpm_limit=2)
     assert [chat(cluster_gateway, limited).status_code for _ in range(3)] == [200, 200, 429]
-    ledgers = sum(node.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", 2466) for node in redis_cluster.nodes)
+    slot = key_slot(LEDGER_TAG.encode())
+    ledgers = sum(node.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) for node in redis_cluster.nodes)
     assert ledgers >= 2  # the budgeted and the rate-limited key's ledgers, both in the {ledger} slot

@@ -32,6 +32,8 @@ from apps.core.state.topology import Topology, parse_topology, sync_client
 
 PREFIX = "tollgate:"
 LEDGER_TAG = "{ledger}"  # one Cluster slot for every ledger and leases hash (see the module docstring)
+LEDGER_PREFIX = f"{PREFIX}{LEDGER_TAG}:"
+LEASES_PREFIX = f"{LEDGER_PREFIX}leases:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
 FLUSH_LOCK_SECONDS = 300
@@ -71,11 +73,11 @@ def _ms(seconds: float) -> int:
 
 
 def ledger_key(name: str) -> str:
-    return f"{PREFIX}{LEDGER_TAG}:{name}"
+    return LEDGER_PREFIX + name
 
 
 def leases_key(name: str) -> str:
-    return f"{PREFIX}{LEDGER_TAG}:leases:{name}"
+    return LEASES_PREFIX + name
 
 
 def report_args(report: LeaseReport, now: float) -> tuple[list[str], list[str]]:
