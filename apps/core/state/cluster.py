@@ -224,9 +224,12 @@ class ClusterClient:
         task = self._loading  # concurrent callers share one CLUSTER SLOTS
         if task is None:
             task = self._loading = asyncio.get_running_loop().create_task(self._load_slots())
-            task.add_done_callback(lambda _: setattr(self, "_loading", None))
+            task.add_done_callback(self._loaded)
         self.slots = await asyncio.shield(task)
         return self.slots
+
+    def _loaded(self, task: asyncio.Task[list[Node]]) -> None:
+        self._loading = None
 
     async def _load_slots(self) -> list[Node]:
         failures: list[str] = []
