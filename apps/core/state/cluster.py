@@ -19,7 +19,7 @@ from typing import Any
 import redis.exceptions as errors
 from redis.crc import key_slot
 
-from apps.core.state.resp import Address, Arg, Client, RedisUnreachable, Timeouts
+from apps.core.state.resp import Address, Arg, Client, RedisUnreachable, Script, Timeouts
 from apps.core.state.topology import Topology
 
 SLOTS = 16384
@@ -171,8 +171,9 @@ class ClusterClient:
                              targets={id(part): node for part, (_, node) in moved})
         return [reply for unit in units for reply in unit.rebuild(unit.parts)]
 
-    # EVALSHA, or EVAL (which caches the script on that node) when the node does not know it: Client's, on execute.
-    script = Client.script
+    async def script(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """EVALSHA, or EVAL (which caches the script on that node) when the node does not know it."""
+        return await Client.script(self, script, keys, args)  # type: ignore[arg-type]  # only calls execute
 
     def close(self) -> None:
         """Drop every node's connection; commands still waiting fail."""
