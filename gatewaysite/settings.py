@@ -9,6 +9,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse_lazy
 
+from apps.core.state import topology as redis_topology
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TOLLGATE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -107,7 +109,18 @@ ALLOWED_HOSTS = [h.strip() for h in (env_str("ALLOWED_HOSTS", "*") or "*").split
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in (env_str("CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()]
 
 DATABASE_URL = env_url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
-REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "unix"))
+REDIS_URL = env_url("REDIS_URL", redis_topology.SCHEMES)
+
+
+def _topology(name: str, url: str) -> redis_topology.Topology:
+    try:
+        return redis_topology.parse_topology(url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+# One server, a Sentinel-watched master or a Cluster (apps/core/state/topology.py has the URL forms).
+REDIS_TOPOLOGY = _topology("REDIS_URL", REDIS_URL) if REDIS_URL else None
 PORT = env_int("PORT", 4000, minimum=1)
 WORKERS = env_int("WORKERS", (os.cpu_count() or 1) if DATABASE_URL and not DATABASE_URL.startswith("sqlite") else 1,
                   minimum=1)
@@ -244,10 +257,37 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-if REDIS_URL:
+# Celery's broker: REDIS_URL's Redis (kombu's sentinel:// transport for Sentinel) unless this names another. A
+# Cluster cannot carry Celery's queues, so with redis+cluster:// this is required (a single Redis, a Sentinel set
+# or any broker kombu speaks, amqp:// too).
+TOLLGATE_CELERY_BROKER_URL = env_str("TOLLGATE_CELERY_BROKER_URL")
+_BROKER_TOPOLOGY = (_topology("TOLLGATE_CELERY_BROKER_URL", TOLLGATE_CELERY_BROKER_URL)
+                    if TOLLGATE_CELERY_BROKER_URL and TOLLGATE_CELERY_BROKER_URL.split("://")[0] in redis_topology.SCHEMES
+                    else None)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if TOLLGATE_CELERY_BROKER_URL and _BROKER_TOPOLOGY is None:
+    CELERY_BROKER_URL = TOLLGATE_CELERY_BROKER_URL
+elif _BROKER_TOPOLOGY or REDIS_TOPOLOGY:
+    try:
+        CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = redis_topology.celery_broker(
+            _BROKER_TOPOLOGY or REDIS_TOPOLOGY)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+else:
+    CELERY_BROKER_URL = "memory://"
+
+if REDIS_TOPOLOGY:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL]}}}
+    if REDIS_TOPOLOGY.kind != "single":  # a list, so Django does not split the URL at its commas
+        CACHES = {"default": {"BACKEND": "apps.core.state.django_cache.TopologyRedisCache",
+                              "LOCATION": [REDIS_URL]}}  # type: ignore[dict-item]
+    # channels_redis speaks to one server or a Sentinel set; with a Cluster the layer uses the broker's Redis.
+    _LAYER_TOPOLOGY = REDIS_TOPOLOGY if REDIS_TOPOLOGY.kind != "cluster" else _BROKER_TOPOLOGY
+    if _LAYER_TOPOLOGY and _LAYER_TOPOLOGY.kind != "cluster":
+        CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                      "CONFIG": {"hosts": [redis_topology.channels_host(_LAYER_TOPOLOGY)]}}}
+    else:  # no consumer needs a cross-process layer today (realtime sessions go straight upstream)
+        CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -267,7 +307,6 @@ TOLLGATE_STATE_BACKEND = "apps.core.state.redis.RedisState" if REDIS_URL else "a
 TOLLGATE_RUN_CELERY = env_bool("TOLLGATE_RUN_CELERY", True)
 # The nice value Celery workers and beat run at (0 = as started), so spend flushes yield the CPU to serving.
 TOLLGATE_CELERY_NICE = env_int("TOLLGATE_CELERY_NICE", 10)
-CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

@@ -43,10 +43,10 @@ def gateway_settings() -> None:
     settings.TOLLGATE_SNAPSHOT_TTL = 0.0
     master_key.cache_clear()
     reset_state()
-    if settings.REDIS_URL:
-        import redis
+    if settings.REDIS_URL:  # one server, Sentinel or Cluster (every primary)
+        from apps.core.state.topology import parse_topology, sync_client
 
-        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+        sync_client(parse_topology(settings.REDIS_URL)).flushdb()
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,10 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
     pytest.param("WORKERS", "0", "WORKERS must be at least 1, got 0", id="workers_case"),
     pytest.param("DATABASE_URL", "mysql://x", "DATABASE_URL must start with one of", id="database_case"),
     pytest.param("REDIS_URL", "localhost:6379", "REDIS_URL must start with one of", id="redis_case"),
+    pytest.param("REDIS_URL", "redis+cluster://127.0.0.1:30101", "Celery cannot use a Redis Cluster as its broker: set "
+                 "TOLLGATE_CELERY_BROKER_URL", id="cluster_without_broker_case"),
+    pytest.param("REDIS_URL", "redis+sentinel://127.0.0.1:26382", "REDIS_URL: a sentinel Redis URL names the master",
+                 id="sentinel_without_service_case"),
     pytest.param("DEBUG", "maybe", "DEBUG must be true or false, got 'maybe'", id="debug_case"),
     pytest.param("TOLLGATE_SNAPSHOT_TTL", "soon", "TOLLGATE_SNAPSHOT_TTL must be a number", id="ttl_case"),
     pytest.param("TOLLGATE_REDIS_COMMAND_TIMEOUT", "0", "TOLLGATE_REDIS_COMMAND_TIMEOUT must be at least 0.001, got 0.0",

@@ -1,4 +1,5 @@
-"""The async state methods the /v1 path uses, on both backends; the Redis one's connection loss and scripts."""
+"""The async state methods the /v1 path uses, on both backends (Redis as one server, behind Sentinel and as a
+3-node Cluster, all real redis-server processes); the Redis one's connection loss and scripts."""
 from __future__ import annotations
 
 import asyncio
@@ -9,9 +10,10 @@ import redis
 from django.conf import settings
 from django.test import override_settings
 
-from apps.core.state.base import LedgerLimits, Settlement, StateBackend
+from apps.core.state.base import LeaseGrant, LeaseReport, LedgerLimits, Settlement, StateBackend
 from apps.core.state.memory import MemoryState
 from apps.core.state.resp import RedisUnreachable
+from tests.redis_servers import needs_redis_server, redis_cluster, sentinel_set  # noqa: F401 - fixtures
 
 URL = settings.REDIS_URL or ""
 
@@ -22,13 +24,34 @@ def redis_state() -> StateBackend:
     return RedisState()
 
 
-@pytest.fixture(params=[pytest.param("memory", id="memory_case"), pytest.param("redis", id="redis_case")])
+REDIS_CASES = [pytest.param("redis", id="redis_case"),
+               pytest.param("sentinel", id="sentinel_case", marks=needs_redis_server),
+               pytest.param("cluster", id="cluster_case", marks=needs_redis_server)]
+
+
+@pytest.fixture(params=[pytest.param("memory", id="memory_case"), *REDIS_CASES])
 def backend(request: pytest.FixtureRequest) -> StateBackend:
+    return make_backend(request)
+
+
+def make_backend(request: pytest.FixtureRequest) -> StateBackend:
+    from apps.core.state.redis import RedisState
+
     if request.param == "memory":
         return MemoryState()
+    if request.param == "sentinel":
+        return RedisState(request.getfixturevalue("sentinel_set").url)
+    if request.param == "cluster":
+        return RedisState(request.getfixturevalue("redis_cluster").url)
     if not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL")
     return redis_state()
+
+
+@pytest.fixture(params=REDIS_CASES)
+def shared_backend(request: pytest.FixtureRequest) -> StateBackend:
+    """The Redis backends only (leases are declined in process)."""
+    return make_backend(request)
 
 
 @pytest.fixture
@@ -81,6 +104,39 @@ async def test_settle_and_push_many_settles_each_call_and_buffers_every_event(ba
         Settlement(second, records[2:], reserved=30, actual=20, tokens=1, now=1000.0, clipped=held[1].clipped)])
     assert (backend.ledger_spend(f"{name}:1"), backend.ledger_spend(f"{name}:2")) == (10, 20)
     assert backend.spend_peek(backend.spend_pending())[-3:] == records
+
+
+async def test_a_lease_reserves_and_its_report_settles_and_gives_back(shared_backend: StateBackend, name: str) -> None:
+    backend = shared_backend
+    level = LedgerLimits(name, max_budget=1000, rpm_limit=100)
+    grant = await backend.lease_grant(level, holder="p1", wanted=LeaseGrant(400, 10, 0), least=LeaseGrant(1, 1, 0),
+                                      expires=2000.0, share=2, grace=5.0, now=1000.0)
+    assert grant == LeaseGrant(budget=400, rpm=10, tpm=0)
+    refused = await backend.admit([level], amount=700, now=1000.0)  # 400 leased: 600 left, so it is clipped
+    assert (refused.admitted, refused.reserved, refused.clipped) == (True, 600, "1")
+    await backend.settle([level], reserved=600, actual=50, tokens=0, now=1000.0, clipped="1")
+    await backend.settle_and_push_many([], [LeaseReport(level, "p1", spend=30, release=400, minute=16)])
+    assert backend.ledger_spend(name) == 80
+    assert (await backend.admit([level], amount=900, now=1000.0)).reserved == 900  # the lease gave its 400 back
+    backend.ledger_set_spend(name, 7)
+    assert backend.ledger_spend(name) == 7
+
+
+async def test_cooldowns_generations_and_the_spend_queue(backend: StateBackend, name: str) -> None:
+    deadline = await backend.cooldown_start(f"{name}:d", 30)
+    assert await backend.cooldown_start(f"{name}:d", 5) == deadline  # a shorter re-cooling keeps the deadline
+    assert await backend.cooldowns([f"{name}:d", f"{name}:e"]) == {f"{name}:d": deadline}
+    first = backend.bump_generation(name)
+    second = backend.bump_generation(name)
+    assert second > first and await backend.generation(name) == second
+
+    with backend.flush_lock() as held, backend.flush_lock() as again:
+        assert (held, again) == (True, False)
+        pending = backend.spend_pending()
+        await backend.spend_push(name.encode())
+        assert backend.spend_peek(pending + 1)[-1] == name.encode()
+        backend.spend_ack(pending + 1)
+        assert backend.spend_pending() == 0
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")

@@ -41,9 +41,9 @@ def eventually(check: Callable[[], bool], what: str, deadline: float = 30.0) -> 
 class CeleryWorker:
     """`celery worker` as its own process (the Deployment of the Helm chart); `beat` on one of them only."""
 
-    def __init__(self, *, beat: bool, log_dir: Path, name: str) -> None:
-        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
-               "TOLLGATE_MASTER_KEY": MASTER_KEY, "TOLLGATE_SPEND_FLUSH_EVERY": "0.3"}
+    def __init__(self, *, beat: bool, log_dir: Path, name: str, extra_env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL or "",
+               "TOLLGATE_MASTER_KEY": MASTER_KEY, "TOLLGATE_SPEND_FLUSH_EVERY": "0.3", **(extra_env or {})}
         args = ["--beat", "--schedule", str(log_dir / f"{name}-beat")] if beat else []
         self.log = (log_dir / f"{name}.log").open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "gatewaysite", "worker",

@@ -1,7 +1,13 @@
 """Redis-backed state shared by every gateway replica.
 
 The async methods (the /v1 hot path) go through `resp.Client`, one multiplexed connection per event loop;
-the sync writers (admin edits, the spend flush, generation bumps) use redis-py.
+the sync writers (admin edits, the spend flush, generation bumps) use redis-py. REDIS_URL may name one server,
+a Sentinel-watched master or a Cluster (apps/core/state/topology.py); the lean client for the last two is
+`sentinel.SentinelClient` or `cluster.ClusterClient`, chosen once, so one server's commands take no extra step.
+
+Every script's keys share one slot, for Cluster: the ledgers and leases hashes of all levels carry the hash tag
+LEDGER_TAG (one admit checks a key's, team's and organization's levels atomically, so they cannot be spread
+over nodes). Counters, cooldowns, generations and the spend buffer are single keys, spread over the nodes.
 """
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ import math
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -21,8 +28,12 @@ from redis.exceptions import NoScriptError
 
 from apps.core.state.base import COOLDOWN_PREFIX, Admission, LeaseGrant, LeaseReport, LedgerLimits, Settlement
 from apps.core.state.resp import Client, Script, Timeouts, parse_url
+from apps.core.state.topology import Topology, parse_topology, sync_client
 
 PREFIX = "tollgate:"
+LEDGER_TAG = "{ledger}"  # one Cluster slot for every ledger and leases hash (see the module docstring)
+LEDGER_PREFIX = f"{PREFIX}{LEDGER_TAG}:"
+LEASES_PREFIX = f"{LEDGER_PREFIX}leases:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
 FLUSH_LOCK_SECONDS = 300
@@ -62,11 +73,11 @@ def _ms(seconds: float) -> int:
 
 
 def ledger_key(name: str) -> str:
-    return f"{PREFIX}ledger:{name}"
+    return LEDGER_PREFIX + name
 
 
 def leases_key(name: str) -> str:
-    return f"{PREFIX}leases:{name}"
+    return LEASES_PREFIX + name
 
 
 def report_args(report: LeaseReport, now: float) -> tuple[list[str], list[str]]:
@@ -101,17 +112,31 @@ def level_args(levels: Sequence[LedgerLimits]) -> list[str]:
     return args
 
 
+def lean_client_factory(topology: Topology, timeouts: Timeouts) -> Callable[[], Client]:
+    """What makes an event loop's lean client: Client for one server, else the Sentinel or Cluster client."""
+    if topology.kind == "sentinel":
+        from apps.core.state.sentinel import SentinelClient
+
+        return partial(SentinelClient, topology, timeouts=timeouts)
+    if topology.kind == "cluster":
+        from apps.core.state.cluster import ClusterClient
+
+        return cast(Callable[[], Client], partial(ClusterClient, topology, timeouts=timeouts))
+    return partial(Client, parse_url(topology.url), timeouts=timeouts)
+
+
 class RedisState:
     """State in Redis: one multiplexed connection per event loop for the hot path, redis-py for sync writers."""
 
     in_process = False
 
-    def __init__(self) -> None:
-        self.url: str = settings.REDIS_URL or ""
-        self.address = parse_url(self.url)
+    def __init__(self, url: str | None = None) -> None:
+        self.url: str = url or settings.REDIS_URL or ""
+        self.topology: Topology = parse_topology(self.url)
         self.timeouts = Timeouts(connect=settings.TOLLGATE_REDIS_CONNECT_TIMEOUT,
                                  reply=settings.TOLLGATE_REDIS_COMMAND_TIMEOUT,
                                  health_check=settings.TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL)
+        self._new_client = lean_client_factory(self.topology, self.timeouts)
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client] = weakref.WeakKeyDictionary()
         self._sync: redis.Redis | None = None
         # Counter increments waiting for the next round trip, per event loop: {key: [amount, ttl]}.
@@ -130,7 +155,7 @@ class RedisState:
         if client is None:
             for closed in [other for other in self._clients if other.is_closed()]:
                 del self._clients[closed]
-            client = self._clients[loop] = Client(self.address, timeouts=self.timeouts)
+            client = self._clients[loop] = self._new_client()
         return client
 
     @property
@@ -139,8 +164,8 @@ class RedisState:
         flush or an admin save after the command timeout instead of hanging it, and a connection idle past the
         health-check interval is PINGed (and replaced) before its next command. Only short commands go here."""
         if self._sync is None:
-            self._sync = redis.Redis.from_url(
-                self.url, socket_connect_timeout=self.timeouts.connect, socket_timeout=self.timeouts.reply,
+            self._sync = sync_client(
+                self.topology, socket_connect_timeout=self.timeouts.connect, socket_timeout=self.timeouts.reply,
                 socket_keepalive=True, health_check_interval=self.timeouts.health_check)
         return self._sync
 

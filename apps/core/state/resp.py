@@ -4,8 +4,9 @@ redis-py's asyncio client cost ~0.26 ms of CPU per /v1 call (pool checkout, comm
 write and one read per command per caller). Here every command issued in one loop turn leaves in one
 `transport.write`, hiredis parses the replies in C, and Redis answers in order, so each reply goes to
 the oldest waiting future. A caller cancelled while waiting leaves its future in the queue: its reply
-still arrives and is dropped, so later replies stay matched. Only `apps.core.state.redis` uses this
-client, for its async methods; sync writers keep redis-py. Errors are redis-py's exception classes,
+still arrives and is dropped, so later replies stay matched. Only the state backend uses this client
+(`apps.core.state.redis`, for its async methods; behind Sentinel or over a Cluster through `sentinel.py` and
+`cluster.py`); sync writers keep redis-py. Errors are redis-py's exception classes,
 so callers keep one error contract. No blocking commands (a reply owed past the command timeout drops the
 connection) and no pub/sub.
 
