@@ -103,7 +103,8 @@ async def test_scripts_are_loaded_on_each_node_that_runs_them(client: ClusterCli
 
 def test_every_ledger_and_leases_hash_shares_one_slot() -> None:
     names = [f"key:{n}" for n in range(20)] + [f"team:{n}" for n in range(20)]
-    slots = {key_slot(ledger_key(name).encode()) for name in names} | {key_slot(leases_key(n).encode()) for n in names}
+    slots = ({key_slot(ledger_key(name, cluster=True).encode()) for name in names}
+             | {key_slot(leases_key(n, cluster=True).encode()) for n in names})
     assert slots == {key_slot(LEDGER_TAG.encode())}
 
 
@@ -120,3 +121,10 @@ async def test_an_admit_over_levels_on_what_would_be_three_nodes_runs_on_one(red
     admission = await backend.admit(levels, amount=40, now=1000.0)
     assert (admission.admitted, admission.reserved) == (True, 40)
     assert {backend.ledger_spend(level.ledger) for level in levels} == {0}
+
+
+def test_outside_a_cluster_ledgers_keep_the_names_earlier_releases_use() -> None:
+    """A rolling upgrade runs old and new replicas on one Redis: they must hold the same ledger hashes."""
+    assert ledger_key("key:abc") == "tollgate:ledger:key:abc"
+    assert leases_key("key:abc") == "tollgate:leases:key:abc"
+    assert not RedisState("redis://127.0.0.1:6379/0").cluster

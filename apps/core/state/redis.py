@@ -32,8 +32,6 @@ from apps.core.state.topology import Topology, parse_topology, sync_client
 
 PREFIX = "tollgate:"
 LEDGER_TAG = "{ledger}"  # one Cluster slot for every ledger and leases hash (see the module docstring)
-LEDGER_PREFIX = f"{PREFIX}{LEDGER_TAG}:"
-LEASES_PREFIX = f"{LEDGER_PREFIX}leases:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
 FLUSH_LOCK_SECONDS = 300
@@ -72,18 +70,20 @@ def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
-def ledger_key(name: str) -> str:
-    return LEDGER_PREFIX + name
+def ledger_key(name: str, *, cluster: bool = False) -> str:
+    """A ledger's hash. Outside a Cluster the name is the one releases before Cluster support used, so during a
+    rolling upgrade old and new replicas keep holding one ledger (two would each let the whole budget through)."""
+    return f"{PREFIX}{LEDGER_TAG}:{name}" if cluster else f"{PREFIX}ledger:{name}"
 
 
-def leases_key(name: str) -> str:
-    return LEASES_PREFIX + name
+def leases_key(name: str, *, cluster: bool = False) -> str:
+    return f"{PREFIX}{LEDGER_TAG}:leases:{name}" if cluster else f"{PREFIX}leases:{name}"
 
 
-def report_args(report: LeaseReport, now: float) -> tuple[list[str], list[str]]:
+def report_args(report: LeaseReport, now: float, *, cluster: bool) -> tuple[list[str], list[str]]:
     """The keys and arguments of one lease report's LEASE_ADJUST."""
     ledger = report.level.ledger
-    return [ledger_key(ledger), leases_key(ledger)], [
+    return [ledger_key(ledger, cluster=cluster), leases_key(ledger, cluster=cluster)], [
         f"{now:.6f}", report.holder, str(report.spend), str(report.release), str(report.tokens),
         str(report.rpm_back), str(report.tpm_back), str(report.minute), f"{report.expires:.6f}",
         *level_args([report.level])]
@@ -133,6 +133,7 @@ class RedisState:
     def __init__(self, url: str | None = None) -> None:
         self.url: str = url or settings.REDIS_URL or ""
         self.topology: Topology = parse_topology(self.url)
+        self.cluster = self.topology.kind == "cluster"
         self.timeouts = Timeouts(connect=settings.TOLLGATE_REDIS_CONNECT_TIMEOUT,
                                  reply=settings.TOLLGATE_REDIS_COMMAND_TIMEOUT,
                                  health_check=settings.TOLLGATE_REDIS_HEALTH_CHECK_INTERVAL)
@@ -254,7 +255,7 @@ class RedisState:
         return {name: deadline for name, deadline in zip(names, found) if deadline is not None and deadline > now}
 
     async def admit(self, levels: Sequence[LedgerLimits], *, amount: int, now: float) -> Admission:
-        keys = [ledger_key(level.ledger) for level in levels]
+        keys = [ledger_key(level.ledger, cluster=self.cluster) for level in levels]
         result = await self.client.script(ADMIT, keys, [f"{now:.6f}", str(amount), *level_args(levels)])
         if int(result[0]) == 1:
             return Admission(True, reserved=int(result[1]), clipped=result[2].decode())
@@ -263,13 +264,13 @@ class RedisState:
 
     async def settle(self, levels: Sequence[LedgerLimits], *, reserved: int, actual: int, tokens: int,
                      now: float, clipped: str = "") -> None:
-        keys = [ledger_key(level.ledger) for level in levels]
+        keys = [ledger_key(level.ledger, cluster=self.cluster) for level in levels]
         await self.client.script(SETTLE, keys, settle_args(levels, reserved=reserved, actual=actual, tokens=tokens,
                                                             now=now, clipped=clipped))
 
     async def lease_grant(self, level: LedgerLimits, *, holder: str, wanted: LeaseGrant, least: LeaseGrant,
                           expires: float, share: int, grace: float, now: float) -> LeaseGrant | None:
-        keys = [ledger_key(level.ledger), leases_key(level.ledger)]
+        keys = [ledger_key(level.ledger, cluster=self.cluster), leases_key(level.ledger, cluster=self.cluster)]
         args = [f"{now:.6f}", holder, str(wanted.budget), str(wanted.rpm), str(wanted.tpm), str(least.budget),
                 str(least.rpm), str(least.tpm), f"{expires:.6f}", str(share), f"{grace:.3f}", *level_args([level])]
         result = await self.client.script(LEASE_GRANT, keys, args)
@@ -278,11 +279,11 @@ class RedisState:
         return LeaseGrant(budget=int(result[1]), rpm=int(result[2]), tpm=int(result[3]))
 
     def ledger_spend(self, name: str) -> int | None:
-        value = self.sync.hget(ledger_key(name), "spent")
+        value = self.sync.hget(ledger_key(name, cluster=self.cluster), "spent")
         return None if value is None else int(value)
 
     def ledger_set_spend(self, name: str, spend: int) -> None:
-        self.sync.eval(SET_SPEND, 1, ledger_key(name), str(spend))
+        self.sync.eval(SET_SPEND, 1, ledger_key(name, cluster=self.cluster), str(spend))
 
     async def spend_push(self, record: bytes) -> None:
         await self.client.execute("RPUSH", SPEND_BUFFER, record)
@@ -307,12 +308,12 @@ class RedisState:
 
         now = time.time()
         for report in reports:
-            evalsha(LEASE_ADJUST, *report_args(report, now))
+            evalsha(LEASE_ADJUST, *report_args(report, now, cluster=self.cluster))
         records: list[bytes] = []
         for item in settlements:
             records.extend(item.records)
             if item.levels:
-                evalsha(SETTLE, [ledger_key(level.ledger) for level in item.levels],
+                evalsha(SETTLE, [ledger_key(level.ledger, cluster=self.cluster) for level in item.levels],
                         settle_args(item.levels, reserved=item.reserved, actual=item.actual, tokens=item.tokens,
                                     now=item.now, clipped=item.clipped))
         if records:
