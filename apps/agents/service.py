@@ -101,7 +101,7 @@ def push_keeper(config: Json, *, version: str) -> Callable[[str], Awaitable[None
 async def stream(ctx: CallContext, params: Any) -> AsyncIterator[Json]:
     """SendStreamingMessage: the task, then every update until it ends (errors before the first event raise)."""
     params = require_object(params)
-    run = await begin(ctx, check_message(params))
+    run = await begin(ctx, check_message(params), streaming=True)
     return run.follow(0)
 
 

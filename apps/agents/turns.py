@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.agents import hosted, remote, store
+from apps.agents.code import answer_from
 from apps.agents.errors import (A2AError, BudgetExhausted, InternalError, InvalidAgentResponse, PermissionDenied,
                                 RateLimited, Unauthenticated, Unavailable, UnsupportedOperation)
 from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord
-from apps.agents.runs import TaskRun, now_iso, running, start
+from apps.agents.runs import ArtifactWriter, TaskRun, now_iso, running, start
 from apps.agents.session import AgentSession, enter
 from apps.agents.wire import INTERRUPTED, TERMINAL, Message, text_of
 from apps.core.errors import GatewayError
@@ -85,9 +86,10 @@ async def admit_agent(ctx: CallContext) -> Meter:
 
 
 async def begin(ctx: CallContext, message: Message, *,
-                prepare: Callable[[str], Awaitable[None]] | None = None) -> TaskRun:
+                prepare: Callable[[str], Awaitable[None]] | None = None, streaming: bool = False) -> TaskRun:
     """A new task (or the next turn of one waiting for input) for `message`, running in the background;
-    `prepare(task_id)` runs once the task is stored, before it starts."""
+    `prepare(task_id)` runs once the task is stored, before it starts; `streaming`: a client follows its events,
+    so answers are published piece by piece."""
     remote_task_id = None
     continuing = bool(message.get("taskId"))
     if continuing:
@@ -104,7 +106,7 @@ async def begin(ctx: CallContext, message: Message, *,
     task.setdefault("history", []).append(message)
     meter = await admit_agent(ctx)
     run = TaskRun(task=task, agent_id=ctx.agent.agent_id, owner=ctx.owner, remote_task_id=remote_task_id,
-                  stored=continuing)
+                  stored=continuing, streaming=streaming)
     await run.publish({"task": copy.deepcopy(task)})
     if prepare is not None:
         await prepare(task["id"])
@@ -123,9 +125,7 @@ async def execute(run: TaskRun, ctx: CallContext, meter: Meter, message: Message
             await remote.forward(run, ctx=ctx, message=message)
         else:
             await run.status("TASK_STATE_WORKING")
-            answer = await (agent.code.process(text_of(message.get("parts") or [])) if agent.code is not None
-                            else hosted.answer(agent, run.task.get("history") or []))
-            await run.artifact(answer, persist=False)  # stored with the status that follows at once
+            await answer_into(run, agent, message)
             await run.status("TASK_STATE_COMPLETED")
         status = "success" if run.state in ("TASK_STATE_COMPLETED", *INTERRUPTED) else "failure"
     except asyncio.CancelledError:
@@ -143,6 +143,18 @@ async def execute(run: TaskRun, ctx: CallContext, meter: Meter, message: Message
                     ctx.principal.key.key_alias if ctx.principal.key else "master", run.task["id"], status,
                     error_type or "-",
                     int((time.time() - meter.started) * 1000), from_nanos(cost))
+
+
+async def answer_into(run: TaskRun, agent: AgentRecord, message: Message) -> None:
+    """A hosted or in-code agent's answer as the task's artifact: streamed piece by piece when a client follows
+    the task (the model's tokens, a generator agent's pieces), else written whole."""
+    writer = ArtifactWriter(run)
+    emit = writer.write if run.streaming else None
+    if agent.code is not None:
+        answer = await answer_from(agent.code, text_of(message.get("parts") or []), emit)
+    else:
+        answer = await hosted.answer(agent, run.task.get("history") or [], emit)
+    await writer.close(answer)
 
 
 def user_message(text: str) -> Message:
