@@ -13,7 +13,7 @@ from apps.agents import store
 from apps.agents.code import AgentNotFound
 from apps.agents.errors import A2AError
 from apps.agents.ids import new_id
-from apps.agents.push import notify
+from apps.agents.push import deliver_soon
 from apps.agents.wire import INTERRUPTED, TERMINAL, Json, Message, Task
 from apps.core.errors import GatewayError
 from apps.core.state import state
@@ -63,15 +63,16 @@ class TaskRun:
         apply(self.task, event)
         self.events.append(event)
         ended = self.ended
+        deliveries: list[int] = []
         if persist or ended:
-            await store.task_save(self.task, agent_id=self.agent_id, owner=self.owner,
-                                  remote_task_id=self.remote_task_id, exists=self.stored)
+            deliveries = await store.task_save(self.task, agent_id=self.agent_id, owner=self.owner,
+                                               remote_task_id=self.remote_task_id, exists=self.stored, push=ended)
             self.stored = True
         if ended:
             self.done.set()
         self.wake()
-        if ended:
-            await notify(self.task)
+        if deliveries:
+            deliver_soon(deliveries)
 
     def wake(self) -> None:
         """Let followers read what was published (and see that the task ended)."""

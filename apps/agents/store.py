@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 
+from apps.agents.deliveries import deliveries_schedule
 from apps.agents.errors import TaskNotFound
 from apps.agents.wire import Json, Task
 from apps.core.snapshots import with_fresh_connection
@@ -48,8 +49,15 @@ async def in_thread(function: Callable[..., T], **kwargs: Any) -> T:
         return await run(**kwargs)
 
 
-def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool) -> None:
-    """One statement: an UPDATE of a task already stored (the usual case), an INSERT for a new one."""
+def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool,
+               push: bool) -> list[int]:
+    """An UPDATE of a task already stored (the usual case), an INSERT for a new one; with `push` (the task ended)
+    the deliveries its push configs are owed, in the same trip to the database: their ids."""
+    _task_write(task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id, exists=exists)
+    return deliveries_schedule(task=task, now=timezone.now()) if push else []
+
+
+def _task_write(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool) -> None:
     from apps.agents.models import AgentTask
 
     fields: dict[str, Any] = {"agent_id": agent_id, "context_id": task.get("contextId", ""), "owner": owner,
@@ -62,10 +70,11 @@ def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | N
 
 
 async def task_save(task: Task, *, agent_id: str, owner: str, remote_task_id: str | None = None,
-                    exists: bool = True) -> None:
-    """Store the task as it is now (`exists`: it was stored before, so one UPDATE does)."""
-    await in_thread(_task_save, task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id,
-                    exists=exists)
+                    exists: bool = True, push: bool = False) -> list[int]:
+    """Store the task as it is now (`exists`: it was stored before, so one UPDATE does); `push`: it ended, so its
+    push deliveries are written too (their ids returned, for `apps.agents.push.deliver_soon`)."""
+    return await in_thread(_task_save, task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id,
+                           exists=exists, push=push)
 
 
 def _task_load(*, task_id: str, agent_id: str, owner: str | None) -> StoredTask:
