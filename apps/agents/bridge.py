@@ -49,7 +49,7 @@ async def started(principal: Principal, call: ChatCall, request_id: str, *,
     agent = await agent_for(principal, call.model)
     ctx = CallContext(principal=principal, agent=agent, request_id=request_id or f"req-{new_id()}", trace_id=new_id())
     try:
-        return agent, await begin(ctx, user_message(last_user_text(call)), streaming=streaming)
+        return agent, await begin(ctx, user_message(last_user_text(call)), streaming=streaming, hidden=True)
     except A2AError as error:
         raise gateway_error(error) from None
 

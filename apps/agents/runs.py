@@ -45,6 +45,9 @@ class TaskRun:
     failure: BaseException | None = None  # what made it fail, for callers that want the original error
     stored: bool = False  # a row exists: later saves are one UPDATE
     streaming: bool = False  # a client follows its events: answers are published piece by piece
+    # Nobody outside this process knows its id until it ends (a blocking send, a sub-agent's task): it is stored
+    # once, when it ends, instead of at every change nobody could read.
+    hidden: bool = False
     worker: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -64,9 +67,11 @@ class TaskRun:
         self.events.append(event)
         ended = self.ended
         deliveries: list[int] = []
-        if persist or ended:
+        if ended or (persist and not self.hidden):
+            # Push configs need a stored task: one never stored before has none to look up.
             deliveries = await store.task_save(self.task, agent_id=self.agent_id, owner=self.owner,
-                                               remote_task_id=self.remote_task_id, exists=self.stored, push=ended)
+                                               remote_task_id=self.remote_task_id, exists=self.stored,
+                                               push=ended and self.stored)
             self.stored = True
         if ended:
             self.done.set()
@@ -186,7 +191,8 @@ def start(run: TaskRun, work: Callable[[TaskRun], Awaitable[None]]) -> None:
 
 
 async def _guarded(run: TaskRun, work: Callable[[TaskRun], Awaitable[None]]) -> None:
-    watcher = None if state().in_process else asyncio.get_running_loop().create_task(_watch_cancel(run))
+    # Another replica can ask to cancel only a task whose id it was given.
+    watcher = None if state().in_process or run.hidden else asyncio.get_running_loop().create_task(_watch_cancel(run))
     try:
         await work(run)
         if not run.ended:

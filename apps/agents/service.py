@@ -73,6 +73,13 @@ def with_history(task: Task, length: int | None) -> Task:
     return view
 
 
+def ended_view(task: Task, length: int | None) -> Task:
+    """`with_history` for a task that has ended and is about to be answered: its parts are no longer changed,
+    so only the history list is new."""
+    history = task.get("history") or []
+    return {**task, "history": history[-length:] if length else []} if length is not None else task
+
+
 async def send(ctx: CallContext, params: Any) -> Json:
     """SendMessage: the task once it ends or asks for input (returnImmediately: as soon as it is stored)."""
     params = require_object(params)
@@ -83,9 +90,10 @@ async def send(ctx: CallContext, params: Any) -> Json:
     if push:
         given = require_object(push, "taskPushNotificationConfig")
         keeper = push_keeper(checked_push(given), version=str(given.get("version") or "1.0"))
-    run = await begin(ctx, message, prepare=keeper)
+    run = await begin(ctx, message, prepare=keeper, hidden=not configuration.get("returnImmediately"))
     if not configuration.get("returnImmediately"):
         await asyncio.shield(run.done.wait())  # a hang-up leaves the task running, as A2A wants
+        return {"task": ended_view(run.task, optional_int(configuration, "historyLength"))}
     return {"task": with_history(run.task, optional_int(configuration, "historyLength"))}
 
 

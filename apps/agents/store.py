@@ -3,11 +3,12 @@ subscriptions; cancel requests for a task running elsewhere go through the share
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 
@@ -36,17 +37,25 @@ class StoredTask:
 _sqlite_lock: asyncio.Lock | None = None
 
 
+STORE_THREADS = 4  # the task store's own threads: each keeps its database connection from call to call
+_executor: ThreadPoolExecutor | None = None
+
+
 async def in_thread(function: Callable[..., T], **kwargs: Any) -> T:
-    """Run an ORM function off the event loop, with a live connection. On SQLite (embedded: one process) they
-    run one at a time: two threads writing at once get "database is locked"."""
-    run = sync_to_async(with_fresh_connection(function), thread_sensitive=False)
+    """Run an ORM function off the event loop, with a live connection, in the store's few threads (asgiref's
+    sync_to_async costs several times the query itself). On SQLite (embedded: one process) they run one at a
+    time: two threads writing at once get "database is locked"."""
+    global _executor, _sqlite_lock
+    if _executor is None:
+        _executor = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="a2a-store")
+    call = functools.partial(with_fresh_connection(function), **kwargs)
+    loop = asyncio.get_running_loop()
     if connection.vendor != "sqlite":
-        return await run(**kwargs)
-    global _sqlite_lock
+        return await loop.run_in_executor(_executor, call)
     if _sqlite_lock is None:
         _sqlite_lock = asyncio.Lock()
     async with _sqlite_lock:
-        return await run(**kwargs)
+        return await loop.run_in_executor(_executor, call)
 
 
 def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool,
@@ -58,15 +67,26 @@ def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | N
 
 
 def _task_write(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool) -> None:
+    """One statement in SQL of our own: the ORM's save costs twice the query on the task path (bench/PROFILE.md)."""
     from apps.agents.models import AgentTask
 
-    fields: dict[str, Any] = {"agent_id": agent_id, "context_id": task.get("contextId", ""), "owner": owner,
-                              "state": task["status"]["state"], "task": task}
+    meta = AgentTask._meta
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    body = meta.get_field("task").get_db_prep_save(task, connection)
+    values = {"agent_id": agent_id, "context_id": task.get("contextId", ""), "owner": owner,
+              "state": task["status"]["state"], "task": body, "updated_at": now}
     if remote_task_id is not None:
-        fields["remote_task_id"] = remote_task_id
-    if exists and AgentTask.objects.filter(task_id=task["id"]).update(**fields, updated_at=timezone.now()):
-        return
-    AgentTask.objects.create(task_id=task["id"], **fields)
+        values["remote_task_id"] = remote_task_id
+    table, names = connection.ops.quote_name(meta.db_table), list(values)
+    with connection.cursor() as cursor:
+        if exists:
+            cursor.execute(f"UPDATE {table} SET {', '.join(f'{n} = %s' for n in names)} WHERE task_id = %s",
+                           [*values.values(), task["id"]])
+            if cursor.rowcount:
+                return
+        row = {"task_id": task["id"], "remote_task_id": "", **values, "created_at": now}
+        cursor.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+                       list(row.values()))
 
 
 async def task_save(task: Task, *, agent_id: str, owner: str, remote_task_id: str | None = None,

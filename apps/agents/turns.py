@@ -3,7 +3,6 @@ agent in the background under the caller's session, settle and log when it ends.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -86,10 +85,12 @@ async def admit_agent(ctx: CallContext) -> Meter:
 
 
 async def begin(ctx: CallContext, message: Message, *,
-                prepare: Callable[[str], Awaitable[None]] | None = None, streaming: bool = False) -> TaskRun:
+                prepare: Callable[[str], Awaitable[None]] | None = None, streaming: bool = False,
+                hidden: bool = False) -> TaskRun:
     """A new task (or the next turn of one waiting for input) for `message`, running in the background;
     `prepare(task_id)` runs once the task is stored, before it starts; `streaming`: a client follows its events,
-    so answers are published piece by piece."""
+    so answers are published piece by piece; `hidden`: its id is given out only once it ends, so it is stored
+    only then."""
     remote_task_id = None
     continuing = bool(message.get("taskId"))
     if continuing:
@@ -106,8 +107,8 @@ async def begin(ctx: CallContext, message: Message, *,
     task.setdefault("history", []).append(message)
     meter = await admit_agent(ctx)
     run = TaskRun(task=task, agent_id=ctx.agent.agent_id, owner=ctx.owner, remote_task_id=remote_task_id,
-                  stored=continuing, streaming=streaming)
-    await run.publish({"task": copy.deepcopy(task)})
+                  stored=continuing, streaming=streaming, hidden=hidden and prepare is None)
+    await run.publish({"task": {**task, "history": list(task["history"])}})  # history grows; the rest is replaced
     if prepare is not None:
         await prepare(task["id"])
     start(run, lambda r: execute(r, ctx, meter, message))
@@ -139,7 +140,7 @@ async def execute(run: TaskRun, ctx: CallContext, meter: Meter, message: Message
         meter.finish_soon(AgentBilled(id=agent.agent_id, public_id=agent.agent_id,
                                       target=Target(provider="a2a", model=agent.name)),
                           Usage(), price=None, status=status, error_type=str(error_type), cost_nanos=cost)
-        logger.info("agent=%s caller=%s task=%s status=%s error=%s duration_ms=%d cost=%s", agent.name,
+        logger.debug("agent=%s caller=%s task=%s status=%s error=%s duration_ms=%d cost=%s", agent.name,
                     ctx.principal.key.key_alias if ctx.principal.key else "master", run.task["id"], status,
                     error_type or "-",
                     int((time.time() - meter.started) * 1000), from_nanos(cost))
@@ -187,6 +188,6 @@ async def answer_of(session: AgentSession, query: str) -> str:
     """The agent's answer to `query` as a task of its own, under the session's caller."""
     ctx = CallContext(principal=session.principal, agent=session.agent, request_id=session.request_id,
                       trace_id=session.trace_id, depth=session.depth)
-    run = await begin(ctx, user_message(query))
+    run = await begin(ctx, user_message(query), hidden=True)
     await settled(run)
     return result_text(run)
