@@ -135,7 +135,7 @@ async def list_tasks(ctx: CallContext, params: Any) -> Json:
                                          offset=int(token), size=size)
     history = optional_int(params, "historyLength")
     views = [with_history(task, history) for task in tasks]
-    if params.get("includeArtifacts") is False:
+    if params.get("includeArtifacts") is not True:  # false is the default: artifacts omitted (spec 3.1.4)
         for view in views:
             view.pop("artifacts", None)
     following = int(token) + size
@@ -240,9 +240,9 @@ async def push_get(ctx: CallContext, task_id: str, config_id: str | None) -> Jso
 
 
 async def push_delete(ctx: CallContext, task_id: str, config_id: str) -> None:
+    """Delete a push config; deleting one already gone is no error (spec 3.1.10: idempotent)."""
     await push_configs(ctx, task_id)
-    if not await store.push_delete(task_id, config_id):
-        raise InvalidParams(f"Task {task_id} has no push notification config {config_id}.", data={"field": "id"})
+    await store.push_delete(task_id, config_id)
 
 
 def extended_card(ctx: CallContext, *, base_url: str, version: str) -> Json:

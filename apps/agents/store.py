@@ -123,7 +123,7 @@ def _task_list(*, agent_id: str, owner: str | None, context_id: str, status: str
     if status:
         rows = rows.filter(state=status)
     total = rows.count()
-    return [row.task for row in rows.order_by("-created_at", "task_id")[offset:offset + size]], total
+    return [row.task for row in rows.order_by("-updated_at", "task_id")[offset:offset + size]], total
 
 
 async def task_list(*, agent_id: str, owner: str | None, context_id: str = "", status: str = "", offset: int = 0,

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from apps.agents import hosted, remote, store
 from apps.agents.code import answer_from
-from apps.agents.errors import (A2AError, BudgetExhausted, InternalError, InvalidAgentResponse, PermissionDenied,
-                                RateLimited, Unauthenticated, Unavailable, UnsupportedOperation)
+from apps.agents.errors import (A2AError, BudgetExhausted, InternalError, InvalidAgentResponse, InvalidParams,
+                                PermissionDenied, RateLimited, Unauthenticated, Unavailable, UnsupportedOperation)
 from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord
 from apps.agents.runs import ArtifactWriter, TaskRun, now_iso, running, start
@@ -96,6 +96,9 @@ async def begin(ctx: CallContext, message: Message, *,
     if continuing:
         stored = await store.task_load(message["taskId"], agent_id=ctx.agent.agent_id,
                                        owner=owner_filter(ctx.principal))
+        if message.get("contextId") and message["contextId"] != stored.task.get("contextId"):  # spec 3.4.3
+            raise InvalidParams(f"Message contextId is not the context of task {message['taskId']}.",
+                                data={"field": "message.contextId"})
         if stored.state in TERMINAL or running(message["taskId"]) is not None:
             raise UnsupportedOperation(f"Task {message['taskId']} is {stored.state}; it takes no new message.",
                                        data={"taskId": message["taskId"]})
