@@ -138,3 +138,21 @@ def test_a_streamed_hosted_answer_settles_its_model_call_against_the_key(agent_g
     # "You are helpful." and "word" (3 + 1 words, 3 tokens per message) in, the 7-word mock answer out
     assert (chat.model_alias, chat.status, chat.prompt_tokens, chat.completion_tokens, chat.cost) == (
         "priced-gpt", "success", 10, 7, PRICE_PER_TOKEN * 17)
+
+
+def test_a_streamed_hosted_agent_still_calls_its_tools(agent_gateway: GatewayProcess, models: OpenAIUpstream) -> None:
+    hosted("planner", prompt="Plan with your tools.", tools=["research_agent"])
+
+    async def scenario() -> list[dict[str, Any]]:
+        client = await client_for(agent_gateway, "planner")
+        return await collect(client.send_message(ask("what is A2A")))
+
+    events = asyncio.run(scenario())
+    assert events[-1]["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED"
+    assert "".join(pieces(events)) == f"{MOCK} what is A2A"
+    assert streamed_requests(models) == [True, False, True]  # planner (asks its tool), research_agent, planner
+    first, _, last = (request.json() for request in models.requests)
+    [call] = [m for m in last["messages"] if m["role"] == "assistant"][0]["tool_calls"]
+    assert (call["function"]["name"], call["id"], first["tools"][0]["function"]["name"]) == (
+        "research_agent", [m for m in last["messages"] if m["role"] == "tool"][0]["tool_call_id"], "research_agent")
+    assert [m["content"] for m in last["messages"] if m["role"] == "tool"] == [f"{MOCK} mock"]
