@@ -6,6 +6,7 @@ offline `mock` provider, on the database and Redis the environment names, and co
 
     python -m bench.callcount                  # master key and a virtual key, this tree
     python -m bench.callcount --tree /tmp/old  # the same against another checkout (git worktree add /tmp/old <rev>)
+    python -m bench.callcount --a2a            # also an A2A SendMessage to a hosted agent on the same model
 
 Run it from this checkout either way: with --tree, that tree's `apps` and `gatewaysite` are imported instead.
 """
@@ -24,20 +25,27 @@ from typing import Any
 MASTER_KEY = "sk-callcount-master-" + "0" * 24
 MODEL = "bench-gpt"
 CONFIG = f"model_list:\n  - model_name: {MODEL}\n    litellm_params: {{model: mock/gpt-4o-mini}}\n"
+AGENT = "bench-agent"
+AGENT_CONFIG = (f"agent_list:\n  - agent_name: {AGENT}\n    agent_card_params: {{name: {AGENT}, description: bench}}\n"
+                f"    litellm_params: {{model: {MODEL}, system_prompt: You are a helpful assistant.}}\n")
+A2A_BODY = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+    "messageId": "bench", "role": "ROLE_USER", "parts": [{"text": "hello there"}]}}}
 CHAT_BODY = {"model": MODEL, "messages": [{"role": "user", "content": "hello there"}], "max_tokens": 16}
 App = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
                Awaitable[None]]
 
 
-def http_scope(method: str, path: str, key: str, length: int) -> dict[str, Any]:
+def http_scope(method: str, path: str, key: str, length: int,
+               extra: tuple[tuple[bytes, bytes], ...] = ()) -> dict[str, Any]:
     return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
             "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {key}".encode()),
-                        (b"content-type", b"application/json"), (b"content-length", str(length).encode())],
+                        (b"content-type", b"application/json"), (b"content-length", str(length).encode()), *extra],
             "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 4000)}
 
 
-async def call(app: App, method: str, path: str, key: str, raw: bytes = b"") -> tuple[int, bytes]:
+async def call(app: App, method: str, path: str, key: str, raw: bytes = b"",
+               extra: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[int, bytes]:
     """One request through the ASGI app: its status and body."""
     sent: list[dict[str, Any]] = []
     delivered = False
@@ -53,7 +61,7 @@ async def call(app: App, method: str, path: str, key: str, raw: bytes = b"") -> 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await app(http_scope(method, path, key, len(raw)), receive, send)
+    await app(http_scope(method, path, key, len(raw), extra), receive, send)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
@@ -70,21 +78,28 @@ async def start_lifespan(app: App) -> None:
     await asyncio.wait_for(started.wait(), 30)
 
 
-async def measure(app: App, key: str, calls: int, dump: str = "") -> dict[str, float]:
+CHAT = ("/v1/chat/completions", CHAT_BODY, ())
+A2A = (f"/a2a/{AGENT}", A2A_BODY, ((b"a2a-version", b"1.0"),))
+
+
+async def measure(app: App, key: str, calls: int, dump: str = "",
+                  kind: tuple[str, dict[str, Any], tuple[tuple[bytes, bytes], ...]] = CHAT) -> dict[str, float]:
     import orjson
 
-    body = orjson.dumps(CHAT_BODY)
+    path, payload, extra = kind
+    body = orjson.dumps(payload)
     for _ in range(200):  # warm: snapshots, pools, leases
-        status, answer = await call(app, "POST", "/v1/chat/completions", key, body)
-        assert status == 200, answer
+        status, answer = await call(app, "POST", path, key, body, extra)
+        assert status == 200 and b'"error"' not in answer, answer
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(calls):
-        await call(app, "POST", "/v1/chat/completions", key, body)
+        await call(app, "POST", path, key, body, extra)
     profile.disable()
+    await asyncio.sleep(0.5)  # background work the calls left (settling, logs) is not the next loop's
     started = time.process_time()
     for _ in range(calls):
-        await call(app, "POST", "/v1/chat/completions", key, body)
+        await call(app, "POST", path, key, body, extra)
     cpu = time.process_time() - started
     stats = pstats.Stats(profile)
     if dump:
@@ -92,18 +107,18 @@ async def measure(app: App, key: str, calls: int, dump: str = "") -> dict[str, f
     return {"python_calls": stats.total_calls / calls, "cpu_ms": 1000 * cpu / calls}  # type: ignore[attr-defined]
 
 
-def prepare() -> None:
+def prepare(a2a: bool = False) -> None:
     """The database migrated and holding the one mock deployment (before the event loop: the ORM is sync)."""
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
     config = os.path.join(os.environ.get("TMPDIR", "/tmp"), "tollgate-callcount.yaml")
     with open(config, "w") as handle:
-        handle.write(CONFIG)
+        handle.write(CONFIG + (AGENT_CONFIG if a2a else ""))
     call_command("load_config", config, verbosity=0)
 
 
-async def run(calls: int, dump: str) -> None:
+async def run(calls: int, dump: str, a2a: bool = False) -> None:
     import orjson
     from gatewaysite.asgi import application
 
@@ -116,12 +131,18 @@ async def run(calls: int, dump: str) -> None:
                                 dump=os.path.join(dump, name.replace(" ", "-") + ".prof") if dump else "")
         print(f"{name}: {figures['python_calls']:.1f} Python calls per chat call, "
               f"{figures['cpu_ms']:.3f} ms CPU per call in-process (unprofiled; this one moves with the machine)")
+        if a2a:
+            figures = await measure(application, key, calls, kind=A2A,
+                                    dump=os.path.join(dump, name.replace(" ", "-") + "-a2a.prof") if dump else "")
+            print(f"{name}: {figures['python_calls']:.1f} Python calls per A2A SendMessage, "
+                  f"{figures['cpu_ms']:.3f} ms CPU per call in-process")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tree", help="another checkout to measure instead of this one")
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--a2a", action="store_true", help="also measure A2A SendMessage to a hosted agent")
     parser.add_argument("--dump", default="", help="a directory to write the cProfile stats to (for pstats)")
     args = parser.parse_args()
     if args.tree:
@@ -135,8 +156,8 @@ def main() -> None:
     import apps
 
     print(f"measuring {os.path.dirname(os.path.dirname(apps.__file__ or ''))}")
-    prepare()
-    asyncio.run(run(args.calls, os.path.abspath(args.dump) if args.dump else ""))
+    prepare(args.a2a)
+    asyncio.run(run(args.calls, os.path.abspath(args.dump) if args.dump else "", args.a2a))
     os._exit(0)  # the spend flusher and pools are left running: nothing here needs them stopped
 
 

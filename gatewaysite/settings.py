@@ -331,6 +331,13 @@ CELERY_BEAT_SCHEDULE["spend-rollup"] = {"task": "apps.teams.tasks.spend_rollup_t
 if TOLLGATE_SPEND_RETENTION_DAYS > 0:
     CELERY_BEAT_SCHEDULE["spend-retention"] = {"task": "apps.teams.tasks.spend_retention_task",
                                                "schedule": TOLLGATE_SPEND_RETENTION_EVERY}
+# A2A push notifications: attempts per delivery, the first retry's delay in seconds (doubling, at most 300), and
+# how often beat retries the deliveries that are due (those whose process went away as well).
+TOLLGATE_A2A_PUSH_ATTEMPTS = env_int("TOLLGATE_A2A_PUSH_ATTEMPTS", 6, minimum=1)
+TOLLGATE_A2A_PUSH_BACKOFF = env_float("TOLLGATE_A2A_PUSH_BACKOFF", 1.0, minimum=0.01)
+TOLLGATE_A2A_PUSH_RETRY_EVERY = env_float("TOLLGATE_A2A_PUSH_RETRY_EVERY", 15.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE["a2a-push-retry"] = {"task": "apps.agents.tasks.push_deliver_due_task",
+                                          "schedule": TOLLGATE_A2A_PUSH_RETRY_EVERY}
 # Latency probe of every deployment (0 turns it off); feeds latency-based routing, cooldowns and GET /health.
 TOLLGATE_HEALTH_PROBE_INTERVAL = env_float("TOLLGATE_HEALTH_PROBE_INTERVAL", 300.0)
 TOLLGATE_HEALTH_PROBE_TIMEOUT = env_float("TOLLGATE_HEALTH_PROBE_TIMEOUT", 30.0, minimum=0.1)

@@ -10,6 +10,7 @@ from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord, agent_table, may_call
 from apps.agents.runs import TaskRun
 from apps.agents.turns import CallContext, begin, result_text, settled, user_message
+from apps.agents.wire import text_of
 from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound, Overloaded, RateLimited
 from apps.providers.base import ChatCall, ChatChunk, ChatCompletion, Target, Usage
 from apps.providers.transport import ChatStream, MockResponse
@@ -42,18 +43,32 @@ async def agent_for(principal: Principal, model: str) -> AgentRecord:
     return agent
 
 
-async def answered(principal: Principal, call: ChatCall, request_id: str) -> tuple[AgentRecord, str]:
-    """The agent's answer to the last user message, once its task ended."""
+async def started(principal: Principal, call: ChatCall, request_id: str, *,
+                  streaming: bool = False) -> tuple[AgentRecord, TaskRun]:
+    """The agent's task for the last user message, admitted and running."""
     agent = await agent_for(principal, call.model)
     ctx = CallContext(principal=principal, agent=agent, request_id=request_id or f"req-{new_id()}", trace_id=new_id())
     try:
-        run: TaskRun = await begin(ctx, user_message(last_user_text(call)))
-        await settled(run)
-        return agent, result_text(run)
+        return agent, await begin(ctx, user_message(last_user_text(call)), streaming=streaming, hidden=True)
+    except A2AError as error:
+        raise gateway_error(error) from None
+
+
+def answer_text(run: TaskRun) -> str:
+    """What the ended task answered, or its failure as the /v1 error a chat client reads."""
+    try:
+        return result_text(run)
     except A2AError as error:
         raise gateway_error(error) from None
     except LookupError as error:  # a sub-agent it called is gone
         raise InternalError(str(error)) from None
+
+
+async def answered(principal: Principal, call: ChatCall, request_id: str) -> tuple[AgentRecord, str]:
+    """The agent's answer to the last user message, once its task ended."""
+    agent, run = await started(principal, call, request_id)
+    await settled(run)
+    return agent, answer_text(run)
 
 
 def served_by(agent: AgentRecord, model: str) -> DeploymentRecord:
@@ -67,22 +82,38 @@ def completion_body(model: str, text: str) -> dict[str, object]:
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 
-class AnswerStream(ChatStream):
-    """A finished answer as chat chunks: the role, the text, the stop."""
+class TaskStream(ChatStream):
+    """A running task as chat chunks: the role, each piece of its artifacts as it is published, the stop. A client
+    that hangs up cancels the task (and with it the agent's model call)."""
 
-    def __init__(self, model: str, text: str) -> None:
-        self.model, self.text = model, text
+    def __init__(self, model: str, run: TaskRun) -> None:
+        self.model, self.run = model, run
         self.headers = {}
         self.call = None
         self.response = MockResponse(200, b"")
+        self.base = {"id": f"chatcmpl-{new_id()}", "object": "chat.completion.chunk", "created": int(time.time()),
+                     "model": model}
+
+    def chunk(self, delta: dict[str, object], finish: str | None = None, usage: Usage | None = None) -> ChatChunk:
+        return ChatChunk({**self.base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]},
+                         usage=usage)
 
     async def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
-        base = {"id": f"chatcmpl-{new_id()}", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": self.model}
-        yield [ChatChunk({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                               "finish_reason": None}]}),
-               ChatChunk({**base, "choices": [{"index": 0, "delta": {"content": self.text}, "finish_reason": None}]}),
-               ChatChunk({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}, usage=Usage())]
+        yield [self.chunk({"role": "assistant", "content": ""})]
+        streamed = False
+        try:
+            async for event in self.run.follow(0):
+                text = text_of(event["artifactUpdate"]["artifact"].get("parts") or []) if "artifactUpdate" in event \
+                    else ""
+                if text:
+                    streamed = True
+                    yield [self.chunk({"content": text})]
+        finally:
+            if not self.run.ended:
+                await self.run.cancel()
+        answer = answer_text(self.run)  # a failed task raises here: the stream ends with its error
+        tail = [] if streamed or not answer else [self.chunk({"content": answer})]
+        yield [*tail, self.chunk({}, "stop", Usage())]
 
 
 class AgentChatBridge:
@@ -96,5 +127,5 @@ class AgentChatBridge:
 
     async def stream(self, principal: Principal, call: ChatCall, options: CallOptions, *,
                      request_id: str) -> Served[ChatStream]:
-        agent, text = await answered(principal, call, request_id)
-        return Served(AnswerStream(call.model, text), served_by(agent, call.model), model_group=call.model)
+        agent, run = await started(principal, call, request_id, streaming=True)
+        return Served(TaskStream(call.model, run), served_by(agent, call.model), model_group=call.model)

@@ -9,6 +9,9 @@
     gateway.register(ResearchAgent())
     result = await gateway.call(agent="research_agent", query="...")
 
+`process` may also be an async generator yielding pieces of text: served over A2A's streaming methods (and a
+streamed `a2a/` chat) each piece goes out as it is yielded; everywhere else the pieces are joined.
+
 A registered agent is also served over A2A by the gateway process whose `TOLLGATE_AGENT_MODULES` names the
 module that registers it. Inside a gateway session (an A2A task), `acompletion` goes through the gateway and
 `gateway.call` reaches every agent the caller may use, all billed to the caller's key.
@@ -16,7 +19,10 @@ module that registers it. Inside a gateway session (an A2A task), `acompletion` 
 from __future__ import annotations
 
 import abc
+import inspect
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, ClassVar
 
 from apps.agents.registry import AgentRecord
@@ -38,8 +44,22 @@ class Agent(abc.ABC):
     skills: ClassVar[tuple[dict[str, Any], ...]] = ()
 
     @abc.abstractmethod
-    async def process(self, query: str) -> str:
-        """The answer to `query`."""
+    def process(self, query: str) -> Awaitable[str] | AsyncIterator[str]:
+        """The answer to `query` (`async def ... -> str`), or its pieces (an async generator)."""
+
+
+async def answer_from(agent: Agent, query: str, emit: Callable[[str], Awaitable[None]] | None = None) -> str:
+    """`agent`'s whole answer to `query`; the pieces of a generator agent also go to `emit` as they come."""
+    result = agent.process(query)
+    if not inspect.isasyncgen(result):
+        return await result  # type: ignore[misc]
+    pieces: list[str] = []
+    async with aclosing(result) as generated:
+        async for piece in generated:
+            pieces.append(str(piece))
+            if emit is not None:
+                await emit(pieces[-1])
+    return "".join(pieces)
 
 
 def code_records() -> list[AgentRecord]:
@@ -79,4 +99,4 @@ class AgentGateway:
         local = self.agents.get(agent) or _registered.get(agent)
         if local is None:
             raise AgentNotFound(f"no agent named {agent!r} is registered")
-        return await local.process(query)
+        return await answer_from(local, query)

@@ -3,6 +3,8 @@ loop: the model answers, or asks for agents, whose answers go back to it, until 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 from apps.agents.errors import InvalidAgentResponse, InvalidParams
@@ -55,8 +57,54 @@ async def tool_result(session: AgentSession, names: dict[str, str], call: dict[s
     return {"role": "tool", "tool_call_id": call.get("id", ""), "content": content}
 
 
-async def answer(agent: AgentRecord, history: list[Message]) -> str:
-    """The hosted agent's answer to its task's history."""
+Emit = Callable[[str], Awaitable[None]]
+
+
+def merge_tool_call(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:
+    """A streamed tool-call delta added to the call it continues (by index): id, name, then argument pieces."""
+    call = calls.setdefault(int(delta.get("index") or 0), {"id": "", "type": "function",
+                                                          "function": {"name": "", "arguments": ""}})
+    call["id"] = delta.get("id") or call["id"]
+    function = delta.get("function") or {}
+    call["function"]["name"] += function.get("name") or ""
+    call["function"]["arguments"] += function.get("arguments") or ""
+
+
+async def streamed_reply(session: AgentSession, model: str, messages: list[dict[str, Any]], params: dict[str, Any],
+                         emit: Emit) -> dict[str, Any]:
+    """The model's reply streamed: each content delta to `emit` as it arrives, tool calls put together. Cancelling
+    the task closes the upstream stream at once (and the stream's meter settles what was generated)."""
+    stream = await session.chat_stream(model, messages, params)
+    content: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    async with aclosing(stream.batches()) as batches:
+        async for batch in batches:
+            for chunk in batch:
+                for choice in chunk.body.get("choices") or []:
+                    delta = choice.get("delta") or {}
+                    if delta.get("content"):
+                        content.append(delta["content"])
+                        await emit(delta["content"])
+                    for call in delta.get("tool_calls") or []:
+                        merge_tool_call(calls, call)
+    reply: dict[str, Any] = {"role": "assistant", "content": "".join(content)}
+    if calls:
+        reply["tool_calls"] = [calls[index] for index in sorted(calls)]
+    return reply
+
+
+async def model_reply(session: AgentSession, model: str, messages: list[dict[str, Any]], params: dict[str, Any],
+                      emit: Emit | None) -> dict[str, Any]:
+    """The model's reply message: one completion, or streamed when someone follows the answer."""
+    if emit is not None:
+        return await streamed_reply(session, model, messages, params, emit)
+    body = await session.chat(model, messages, params)
+    reply: dict[str, Any] = (body.get("choices") or [{}])[0].get("message") or {}
+    return reply
+
+
+async def answer(agent: AgentRecord, history: list[Message], emit: Emit | None = None) -> str:
+    """The hosted agent's answer to its task's history (streamed to `emit` piece by piece, if given)."""
     session = current_session()
     model = agent.params.get("model")
     if session is None or not isinstance(model, str) or not model:
@@ -65,8 +113,7 @@ async def answer(agent: AgentRecord, history: list[Message]) -> str:
     names = tool_names(agent)
     params: dict[str, Any] = {"tools": tool_specs(names)} if names else {}
     for _ in range(MAX_TOOL_ROUNDS):
-        body = await session.chat(model, messages, params)
-        reply = (body.get("choices") or [{}])[0].get("message") or {}
+        reply = await model_reply(session, model, messages, params, emit)
         calls = reply.get("tool_calls") or []
         if not calls:
             return str(reply.get("content") or "")

@@ -73,3 +73,25 @@ class AgentPushConfig(models.Model):
 
     class Meta:
         unique_together = [("task", "config_id")]
+
+
+class AgentPushDelivery(models.Model):
+    """One push notification owed to a client: kept until its URL took it or its attempts ran out, so a delivery
+    survives the process that scheduled it (any replica, or Celery beat, retries what is due)."""
+
+    task_id = models.CharField(max_length=200, db_index=True)
+    config_id = models.CharField(max_length=200)
+    url = models.TextField()
+    headers = models.JSONField(default=dict)
+    body = models.JSONField(default=dict)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="due from then; empty once settled")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_attempt_at"], name="agentpush_due")]
+
+    def __str__(self) -> str:
+        return f"push {self.config_id} for task {self.task_id}"

@@ -13,7 +13,7 @@ from apps.agents import store
 from apps.agents.code import AgentNotFound
 from apps.agents.errors import A2AError
 from apps.agents.ids import new_id
-from apps.agents.push import notify
+from apps.agents.push import deliver_soon
 from apps.agents.wire import INTERRUPTED, TERMINAL, Json, Message, Task
 from apps.core.errors import GatewayError
 from apps.core.state import state
@@ -44,6 +44,10 @@ class TaskRun:
     remote_task_id: str | None = None
     failure: BaseException | None = None  # what made it fail, for callers that want the original error
     stored: bool = False  # a row exists: later saves are one UPDATE
+    streaming: bool = False  # a client follows its events: answers are published piece by piece
+    # Nobody outside this process knows its id until it ends (a blocking send, a sub-agent's task): it is stored
+    # once, when it ends, instead of at every change nobody could read.
+    hidden: bool = False
     worker: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -62,15 +66,18 @@ class TaskRun:
         apply(self.task, event)
         self.events.append(event)
         ended = self.ended
-        if persist or ended:
-            await store.task_save(self.task, agent_id=self.agent_id, owner=self.owner,
-                                  remote_task_id=self.remote_task_id, exists=self.stored)
+        deliveries: list[int] = []
+        if ended or (persist and not self.hidden):
+            # Push configs need a stored task: one never stored before has none to look up.
+            deliveries = await store.task_save(self.task, agent_id=self.agent_id, owner=self.owner,
+                                               remote_task_id=self.remote_task_id, exists=self.stored,
+                                               push=ended and self.stored)
             self.stored = True
         if ended:
             self.done.set()
         self.wake()
-        if ended:
-            await notify(self.task)
+        if deliveries:
+            deliver_soon(deliveries)
 
     def wake(self) -> None:
         """Let followers read what was published (and see that the task ended)."""
@@ -88,6 +95,14 @@ class TaskRun:
         artifact = {"artifactId": new_id(), "name": name, "parts": [{"text": text}]}
         await self.publish({"artifactUpdate": {"taskId": self.task["id"], "contextId": self.task.get("contextId", ""),
                                                "artifact": artifact, "lastChunk": True}}, persist=persist)
+
+    async def piece(self, artifact_id: str, text: str, *, first: bool, last: bool) -> None:
+        """One piece of an answer streamed into the artifact `artifact_id` (A2A's append chunks): kept in memory,
+        stored with the status change that ends the answer."""
+        artifact = {"artifactId": artifact_id, "name": "response", "parts": [{"text": text}]}
+        await self.publish({"artifactUpdate": {"taskId": self.task["id"], "contextId": self.task.get("contextId", ""),
+                                               "artifact": artifact, "append": not first, "lastChunk": last}},
+                           persist=False)
 
     async def follow(self, start: int = 0) -> AsyncIterator[Json]:
         """The events from index `start`, then each new one as it is published, until the task ends."""
@@ -124,13 +139,45 @@ def apply(task: Task, event: Json) -> None:
         artifact = update["artifact"]
         same = next((a for a in artifacts if a.get("artifactId") == artifact.get("artifactId")), None)
         if same is not None and update.get("append"):
-            same["parts"] = [*same.get("parts", []), *artifact.get("parts", [])]
+            same["parts"] = appended(same.get("parts", []), artifact.get("parts", []))
         elif same is not None:
             artifacts[artifacts.index(same)] = artifact
-        else:
-            artifacts.append(artifact)
+        else:  # a copy: appends change the task's artifact, never the event followers are yet to read
+            artifacts.append({**artifact, "parts": list(artifact.get("parts") or [])})
     elif "message" in event:
         task.setdefault("history", []).append(event["message"])
+
+
+def appended(parts: list[Json], more: list[Json]) -> list[Json]:
+    """An artifact's parts with streamed ones added: text after text joins the one text part (the stored task
+    holds the answer as one text, as a client reads it, not one part per token)."""
+    out = list(parts)
+    for part in more:
+        if out and out[-1].keys() == {"text"} and part.keys() == {"text"}:
+            out[-1] = {"text": out[-1]["text"] + part["text"]}
+        else:
+            out.append(part)
+    return out
+
+
+class ArtifactWriter:
+    """An answer written into one artifact as it comes: the first piece opens it, the rest append, `close` marks
+    the last chunk (or, not streaming, writes the whole answer at once)."""
+
+    def __init__(self, run: TaskRun) -> None:
+        self.run, self.artifact_id, self.pieces = run, new_id(), 0
+
+    async def write(self, text: str) -> None:
+        if text and self.run.streaming:
+            await self.run.piece(self.artifact_id, text, first=not self.pieces, last=False)
+            self.pieces += 1
+
+    async def close(self, answer: str) -> None:
+        """End the artifact: the last (empty) chunk of a streamed answer, else `answer` as one artifact."""
+        if self.pieces:
+            await self.run.piece(self.artifact_id, "", first=False, last=True)
+        else:
+            await self.run.artifact(answer, persist=False)  # stored with the status that follows at once
 
 
 def running(task_id: str) -> TaskRun | None:
@@ -144,7 +191,8 @@ def start(run: TaskRun, work: Callable[[TaskRun], Awaitable[None]]) -> None:
 
 
 async def _guarded(run: TaskRun, work: Callable[[TaskRun], Awaitable[None]]) -> None:
-    watcher = None if state().in_process else asyncio.get_running_loop().create_task(_watch_cancel(run))
+    # Another replica can ask to cancel only a task whose id it was given.
+    watcher = None if state().in_process or run.hidden else asyncio.get_running_loop().create_task(_watch_cancel(run))
     try:
         await work(run)
         if not run.ended:

@@ -73,6 +73,13 @@ def with_history(task: Task, length: int | None) -> Task:
     return view
 
 
+def ended_view(task: Task, length: int | None) -> Task:
+    """`with_history` for a task that has ended and is about to be answered: its parts are no longer changed,
+    so only the history list is new."""
+    history = task.get("history") or []
+    return {**task, "history": history[-length:] if length else []} if length is not None else task
+
+
 async def send(ctx: CallContext, params: Any) -> Json:
     """SendMessage: the task once it ends or asks for input (returnImmediately: as soon as it is stored)."""
     params = require_object(params)
@@ -83,9 +90,10 @@ async def send(ctx: CallContext, params: Any) -> Json:
     if push:
         given = require_object(push, "taskPushNotificationConfig")
         keeper = push_keeper(checked_push(given), version=str(given.get("version") or "1.0"))
-    run = await begin(ctx, message, prepare=keeper)
+    run = await begin(ctx, message, prepare=keeper, hidden=not configuration.get("returnImmediately"))
     if not configuration.get("returnImmediately"):
         await asyncio.shield(run.done.wait())  # a hang-up leaves the task running, as A2A wants
+        return {"task": ended_view(run.task, optional_int(configuration, "historyLength"))}
     return {"task": with_history(run.task, optional_int(configuration, "historyLength"))}
 
 
@@ -101,7 +109,7 @@ def push_keeper(config: Json, *, version: str) -> Callable[[str], Awaitable[None
 async def stream(ctx: CallContext, params: Any) -> AsyncIterator[Json]:
     """SendStreamingMessage: the task, then every update until it ends (errors before the first event raise)."""
     params = require_object(params)
-    run = await begin(ctx, check_message(params))
+    run = await begin(ctx, check_message(params), streaming=True)
     return run.follow(0)
 
 
@@ -127,7 +135,7 @@ async def list_tasks(ctx: CallContext, params: Any) -> Json:
                                          offset=int(token), size=size)
     history = optional_int(params, "historyLength")
     views = [with_history(task, history) for task in tasks]
-    if params.get("includeArtifacts") is False:
+    if params.get("includeArtifacts") is not True:  # false is the default: artifacts omitted (spec 3.1.4)
         for view in views:
             view.pop("artifacts", None)
     following = int(token) + size
@@ -232,9 +240,9 @@ async def push_get(ctx: CallContext, task_id: str, config_id: str | None) -> Jso
 
 
 async def push_delete(ctx: CallContext, task_id: str, config_id: str) -> None:
+    """Delete a push config; deleting one already gone is no error (spec 3.1.10: idempotent)."""
     await push_configs(ctx, task_id)
-    if not await store.push_delete(task_id, config_id):
-        raise InvalidParams(f"Task {task_id} has no push notification config {config_id}.", data={"field": "id"})
+    await store.push_delete(task_id, config_id)
 
 
 def extended_card(ctx: CallContext, *, base_url: str, version: str) -> Json:

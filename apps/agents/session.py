@@ -13,6 +13,7 @@ from apps.agents.errors import A2AError
 from apps.agents.registry import AgentRecord, agent_table, may_call
 from apps.providers.base import ChatCall
 from apps.providers.sdk_session import current_session as sdk_session
+from apps.providers.transport import ChatStream
 from apps.routing import calls
 from apps.routing.parsing import CallOptions
 from apps.teams.auth import Principal
@@ -40,6 +41,12 @@ class AgentSession:
         served = await calls.chat_completion(self.principal, call, CallOptions(), request_id=self.next_request_id())
         return served.value.body
 
+    async def chat_stream(self, model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatStream:
+        """An open chat stream through the gateway, billed to the caller (settled when the stream ends or closes)."""
+        call = ChatCall(model=model, messages=messages, stream=True, params=params)  # type: ignore[arg-type]
+        served = await calls.chat_stream(self.principal, call, CallOptions(), request_id=self.next_request_id())
+        return served.value
+
     async def acompletion(self, model: str, messages: list[dict[str, Any]], *, stream: bool,
                           options: dict[str, Any]) -> Any | AsyncGenerator[Any, None]:
         """`apps.providers.acompletion` inside the session."""
@@ -47,9 +54,7 @@ class AgentSession:
 
         if not stream:
             return OpenAIObject(await self.chat(model, messages, options))
-        call = ChatCall(model=model, messages=messages, stream=True, params=options)  # type: ignore[arg-type]
-        served = await calls.chat_stream(self.principal, call, CallOptions(), request_id=self.next_request_id())
-        return chunks(served.value)
+        return chunks(await self.chat_stream(model, messages, options))
 
     async def call_agent(self, ref: str, query: str) -> str:
         """Another agent's answer, as a task of its own under the same caller."""

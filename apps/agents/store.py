@@ -3,14 +3,16 @@ subscriptions; cancel requests for a task running elsewhere go through the share
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 
+from apps.agents.deliveries import deliveries_schedule
 from apps.agents.errors import TaskNotFound
 from apps.agents.wire import Json, Task
 from apps.core.snapshots import with_fresh_connection
@@ -35,37 +37,64 @@ class StoredTask:
 _sqlite_lock: asyncio.Lock | None = None
 
 
+STORE_THREADS = 4  # the task store's own threads: each keeps its database connection from call to call
+_executor: ThreadPoolExecutor | None = None
+
+
 async def in_thread(function: Callable[..., T], **kwargs: Any) -> T:
-    """Run an ORM function off the event loop, with a live connection. On SQLite (embedded: one process) they
-    run one at a time: two threads writing at once get "database is locked"."""
-    run = sync_to_async(with_fresh_connection(function), thread_sensitive=False)
+    """Run an ORM function off the event loop, with a live connection, in the store's few threads (asgiref's
+    sync_to_async costs several times the query itself). On SQLite (embedded: one process) they run one at a
+    time: two threads writing at once get "database is locked"."""
+    global _executor, _sqlite_lock
+    if _executor is None:
+        _executor = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="a2a-store")
+    call = functools.partial(with_fresh_connection(function), **kwargs)
+    loop = asyncio.get_running_loop()
     if connection.vendor != "sqlite":
-        return await run(**kwargs)
-    global _sqlite_lock
+        return await loop.run_in_executor(_executor, call)
     if _sqlite_lock is None:
         _sqlite_lock = asyncio.Lock()
     async with _sqlite_lock:
-        return await run(**kwargs)
+        return await loop.run_in_executor(_executor, call)
 
 
-def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool) -> None:
-    """One statement: an UPDATE of a task already stored (the usual case), an INSERT for a new one."""
+def _task_save(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool,
+               push: bool) -> list[int]:
+    """An UPDATE of a task already stored (the usual case), an INSERT for a new one; with `push` (the task ended)
+    the deliveries its push configs are owed, in the same trip to the database: their ids."""
+    _task_write(task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id, exists=exists)
+    return deliveries_schedule(task=task, now=timezone.now()) if push else []
+
+
+def _task_write(*, task: Task, agent_id: str, owner: str, remote_task_id: str | None, exists: bool) -> None:
+    """One statement in SQL of our own: the ORM's save costs twice the query on the task path (bench/PROFILE.md)."""
     from apps.agents.models import AgentTask
 
-    fields: dict[str, Any] = {"agent_id": agent_id, "context_id": task.get("contextId", ""), "owner": owner,
-                              "state": task["status"]["state"], "task": task}
+    meta = AgentTask._meta
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    body = meta.get_field("task").get_db_prep_save(task, connection)
+    values = {"agent_id": agent_id, "context_id": task.get("contextId", ""), "owner": owner,
+              "state": task["status"]["state"], "task": body, "updated_at": now}
     if remote_task_id is not None:
-        fields["remote_task_id"] = remote_task_id
-    if exists and AgentTask.objects.filter(task_id=task["id"]).update(**fields, updated_at=timezone.now()):
-        return
-    AgentTask.objects.create(task_id=task["id"], **fields)
+        values["remote_task_id"] = remote_task_id
+    table, names = connection.ops.quote_name(meta.db_table), list(values)
+    with connection.cursor() as cursor:
+        if exists:
+            cursor.execute(f"UPDATE {table} SET {', '.join(f'{n} = %s' for n in names)} WHERE task_id = %s",
+                           [*values.values(), task["id"]])
+            if cursor.rowcount:
+                return
+        row = {"task_id": task["id"], "remote_task_id": "", **values, "created_at": now}
+        cursor.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
+                       list(row.values()))
 
 
 async def task_save(task: Task, *, agent_id: str, owner: str, remote_task_id: str | None = None,
-                    exists: bool = True) -> None:
-    """Store the task as it is now (`exists`: it was stored before, so one UPDATE does)."""
-    await in_thread(_task_save, task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id,
-                    exists=exists)
+                    exists: bool = True, push: bool = False) -> list[int]:
+    """Store the task as it is now (`exists`: it was stored before, so one UPDATE does); `push`: it ended, so its
+    push deliveries are written too (their ids returned, for `apps.agents.push.deliver_soon`)."""
+    return await in_thread(_task_save, task=task, agent_id=agent_id, owner=owner, remote_task_id=remote_task_id,
+                           exists=exists, push=push)
 
 
 def _task_load(*, task_id: str, agent_id: str, owner: str | None) -> StoredTask:
@@ -94,7 +123,7 @@ def _task_list(*, agent_id: str, owner: str | None, context_id: str, status: str
     if status:
         rows = rows.filter(state=status)
     total = rows.count()
-    return [row.task for row in rows.order_by("-created_at", "task_id")[offset:offset + size]], total
+    return [row.task for row in rows.order_by("-updated_at", "task_id")[offset:offset + size]], total
 
 
 async def task_list(*, agent_id: str, owner: str | None, context_id: str = "", status: str = "", offset: int = 0,

@@ -3,7 +3,6 @@ agent in the background under the caller's session, settle and log when it ends.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,11 +10,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.agents import hosted, remote, store
-from apps.agents.errors import (A2AError, BudgetExhausted, InternalError, InvalidAgentResponse, PermissionDenied,
-                                RateLimited, Unauthenticated, Unavailable, UnsupportedOperation)
+from apps.agents.code import answer_from
+from apps.agents.errors import (A2AError, BudgetExhausted, InternalError, InvalidAgentResponse, InvalidParams,
+                                PermissionDenied, RateLimited, Unauthenticated, Unavailable, UnsupportedOperation)
 from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord
-from apps.agents.runs import TaskRun, now_iso, running, start
+from apps.agents.runs import ArtifactWriter, TaskRun, now_iso, running, start
 from apps.agents.session import AgentSession, enter
 from apps.agents.wire import INTERRUPTED, TERMINAL, Message, text_of
 from apps.core.errors import GatewayError
@@ -85,14 +85,20 @@ async def admit_agent(ctx: CallContext) -> Meter:
 
 
 async def begin(ctx: CallContext, message: Message, *,
-                prepare: Callable[[str], Awaitable[None]] | None = None) -> TaskRun:
+                prepare: Callable[[str], Awaitable[None]] | None = None, streaming: bool = False,
+                hidden: bool = False) -> TaskRun:
     """A new task (or the next turn of one waiting for input) for `message`, running in the background;
-    `prepare(task_id)` runs once the task is stored, before it starts."""
+    `prepare(task_id)` runs once the task is stored, before it starts; `streaming`: a client follows its events,
+    so answers are published piece by piece; `hidden`: its id is given out only once it ends, so it is stored
+    only then."""
     remote_task_id = None
     continuing = bool(message.get("taskId"))
     if continuing:
         stored = await store.task_load(message["taskId"], agent_id=ctx.agent.agent_id,
                                        owner=owner_filter(ctx.principal))
+        if message.get("contextId") and message["contextId"] != stored.task.get("contextId"):  # spec 3.4.3
+            raise InvalidParams(f"Message contextId is not the context of task {message['taskId']}.",
+                                data={"field": "message.contextId"})
         if stored.state in TERMINAL or running(message["taskId"]) is not None:
             raise UnsupportedOperation(f"Task {message['taskId']} is {stored.state}; it takes no new message.",
                                        data={"taskId": message["taskId"]})
@@ -104,8 +110,8 @@ async def begin(ctx: CallContext, message: Message, *,
     task.setdefault("history", []).append(message)
     meter = await admit_agent(ctx)
     run = TaskRun(task=task, agent_id=ctx.agent.agent_id, owner=ctx.owner, remote_task_id=remote_task_id,
-                  stored=continuing)
-    await run.publish({"task": copy.deepcopy(task)})
+                  stored=continuing, streaming=streaming, hidden=hidden and prepare is None)
+    await run.publish({"task": {**task, "history": list(task["history"])}})  # history grows; the rest is replaced
     if prepare is not None:
         await prepare(task["id"])
     start(run, lambda r: execute(r, ctx, meter, message))
@@ -123,9 +129,7 @@ async def execute(run: TaskRun, ctx: CallContext, meter: Meter, message: Message
             await remote.forward(run, ctx=ctx, message=message)
         else:
             await run.status("TASK_STATE_WORKING")
-            answer = await (agent.code.process(text_of(message.get("parts") or [])) if agent.code is not None
-                            else hosted.answer(agent, run.task.get("history") or []))
-            await run.artifact(answer, persist=False)  # stored with the status that follows at once
+            await answer_into(run, agent, message)
             await run.status("TASK_STATE_COMPLETED")
         status = "success" if run.state in ("TASK_STATE_COMPLETED", *INTERRUPTED) else "failure"
     except asyncio.CancelledError:
@@ -139,10 +143,22 @@ async def execute(run: TaskRun, ctx: CallContext, meter: Meter, message: Message
         meter.finish_soon(AgentBilled(id=agent.agent_id, public_id=agent.agent_id,
                                       target=Target(provider="a2a", model=agent.name)),
                           Usage(), price=None, status=status, error_type=str(error_type), cost_nanos=cost)
-        logger.info("agent=%s caller=%s task=%s status=%s error=%s duration_ms=%d cost=%s", agent.name,
+        logger.debug("agent=%s caller=%s task=%s status=%s error=%s duration_ms=%d cost=%s", agent.name,
                     ctx.principal.key.key_alias if ctx.principal.key else "master", run.task["id"], status,
                     error_type or "-",
                     int((time.time() - meter.started) * 1000), from_nanos(cost))
+
+
+async def answer_into(run: TaskRun, agent: AgentRecord, message: Message) -> None:
+    """A hosted or in-code agent's answer as the task's artifact: streamed piece by piece when a client follows
+    the task (the model's tokens, a generator agent's pieces), else written whole."""
+    writer = ArtifactWriter(run)
+    emit = writer.write if run.streaming else None
+    if agent.code is not None:
+        answer = await answer_from(agent.code, text_of(message.get("parts") or []), emit)
+    else:
+        answer = await hosted.answer(agent, run.task.get("history") or [], emit)
+    await writer.close(answer)
 
 
 def user_message(text: str) -> Message:
@@ -175,6 +191,6 @@ async def answer_of(session: AgentSession, query: str) -> str:
     """The agent's answer to `query` as a task of its own, under the session's caller."""
     ctx = CallContext(principal=session.principal, agent=session.agent, request_id=session.request_id,
                       trace_id=session.trace_id, depth=session.depth)
-    run = await begin(ctx, user_message(query))
+    run = await begin(ctx, user_message(query), hidden=True)
     await settled(run)
     return result_text(run)

@@ -3,6 +3,7 @@ issue's API exactly."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 from apps.agents import Agent, AgentGateway
 from apps.providers import acompletion
@@ -56,6 +57,19 @@ class ManagerAgent(Agent):
         return f"{agent.strip()} answered: {answer}"
 
 
+class TypingAgent(Agent):
+    """An async generator: yields the model's answer as the model streams it, one piece per token."""
+
+    name = "typing_agent"
+    description = "Streams the model's answer as it comes"
+
+    async def process(self, query: str) -> AsyncIterator[str]:
+        stream = await acompletion(model="gpt-4o", stream=True, messages=[{"role": "user", "content": query}])
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+
 gateway = AgentGateway()
-for agent in (ResearchAgent(), BusyAgent(), WaitingAgent(), ManagerAgent()):
+for agent in (ResearchAgent(), BusyAgent(), WaitingAgent(), ManagerAgent(), TypingAgent()):
     gateway.register(agent)

@@ -18,6 +18,7 @@ from apps.routing.models import Deployment, RouterSettings
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.upstreams.openai import OpenAIUpstream
 
+PUSH_BACKOFF, PUSH_ATTEMPTS = 0.2, 4  # the test gateway retries push deliveries after 0.2 s, 0.4 s, 0.8 s
 PRICE_PER_TOKEN = Decimal("0.001")  # priced-gpt: a mock answer to one word costs 0.001 x (4 + 7) tokens
 
 
@@ -31,7 +32,9 @@ class AgentGatewayProcess(GatewayProcess):
 def agent_gateway(django_db_setup: Any, django_db_blocker: Any,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     server = AgentGatewayProcess(log_dir=tmp_path_factory.mktemp("agents"),
-                            extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents"})
+                                 extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents",
+                                            "TOLLGATE_A2A_PUSH_BACKOFF": str(PUSH_BACKOFF),
+                                            "TOLLGATE_A2A_PUSH_ATTEMPTS": str(PUSH_ATTEMPTS)})
     yield server
     server.stop()
 

@@ -126,7 +126,7 @@ def test_a_remote_agents_cost_per_query_is_charged(agent_gateway: GatewayProcess
 
 @pytest.mark.parametrize(("permission", "visible"), [
     ({"agents": ["research_agent"]}, ["research_agent"]),
-    ({}, ["busy_agent", "manager_agent", "research_agent", "waiting_agent"]),
+    ({}, ["busy_agent", "manager_agent", "research_agent", "typing_agent", "waiting_agent"]),
 ], ids=["restricted_case", "unrestricted_case"])
 def test_discovery_lists_what_the_key_may_call(agent_gateway: GatewayProcess, transactional_db: None,
                                                permission: dict[str, Any], visible: list[str]) -> None:

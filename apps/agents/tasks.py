@@ -1,0 +1,21 @@
+"""Celery tasks: thin wrappers over the agents' services (beat runs each on a schedule)."""
+from __future__ import annotations
+
+import asyncio
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def push_deliver_due_task() -> int:
+    """Retry the A2A push notifications that are due, whichever replica owed them."""
+    from apps.agents.push import deliver_due
+    from apps.providers import h1pool
+
+    async def run() -> int:
+        try:
+            return await deliver_due()
+        finally:
+            h1pool.close_pool()
+
+    return asyncio.run(run())
