@@ -278,7 +278,11 @@ class VirtualKey(BudgetFields, ModelLimitFields):
                    models.Index(fields=["team", "-spend", "id"], name="virtualkey_team_spend"),
                    # The key list's search: an alias or masked name by its start.
                    models.Index(fields=["key_alias"], name="virtualkey_alias_prefix", opclasses=["varchar_pattern_ops"]),
-                   models.Index(fields=["key_name"], name="virtualkey_name_prefix", opclasses=["varchar_pattern_ops"])]
+                   models.Index(fields=["key_name"], name="virtualkey_name_prefix", opclasses=["varchar_pattern_ops"]),
+                   # Keys whose budget window ended (the budget reset and the dashboard's top keys), without a
+                   # scan of every key: only keys with a window are in it.
+                   models.Index(fields=["budget_reset_at"], condition=~models.Q(budget_duration=""),
+                                name="virtualkey_window_due")]
 
     def __str__(self) -> str:
         return self.key_alias or self.key_name
