@@ -423,6 +423,10 @@ class SpendRollup(models.Model):
     # deployment (CELL), per deployment over every team (DEPLOYMENTS: team_id ""), per team over every deployment
     # (TEAMS: model, provider and deployment ""). A read takes exactly one grain: nothing counts twice.
     CELL, DEPLOYMENTS, TEAMS = 0, 1, 2
+    # The same two all-teams and per-team sums per UTC day (bucket at 00:00 UTC): a span's whole UTC days are read
+    # from these, its edge hours (and the hours at a local period's start) from the hourly grains.
+    DEPLOYMENTS_DAILY, TEAMS_DAILY = 3, 4
+    DAILY = {DEPLOYMENTS: DEPLOYMENTS_DAILY, TEAMS: TEAMS_DAILY}
 
     grain = models.PositiveSmallIntegerField(default=CELL)
     bucket = models.DateTimeField()
