@@ -97,7 +97,7 @@ def seed(*, keys: int, rows: int, days: int) -> dict[str, float]:
     spend_rollup()
     timings["rollup_s"] = time.perf_counter() - started
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")  # as autovacuum would: the covering indexes answer index-only
     timings["rollup_rows"] = SpendRollup.objects.count()
     return timings
 

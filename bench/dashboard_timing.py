@@ -2,6 +2,9 @@
 
 Each page is asked `--repeat` times through Django's full handler (middleware, session, template) by a staff user
 and by a team admin; the median and the slowest are written to bench/results/dashboard-<date>.md (JSON beside it).
+Then each page's SQL is captured once and run again under EXPLAIN ANALYZE: the sum of PostgreSQL's execution times
+and the slowest statement are reported beside the wall times, since a shared machine's load moves the wall times
+far more than the plans. The team admin also owns its team's keys, so the portal lists 2,000 keys of one user.
 """
 from __future__ import annotations
 
@@ -34,18 +37,60 @@ def pages(today: dt.date, deep_cursor: str) -> list[tuple[str, str]]:
         ("keys, page 2000 (by cursor)", f"/dashboard/keys/?after={deep_cursor}"),
         ("keys, search", "/dashboard/keys/?q=bench-key-12345"),
         ("why, one request", "/dashboard/why/?request_id=bench-500000"),
+        ("keys CSV (top keys by window)", "/dashboard/export/keys.csv"),
+        ("admin key list, page 1", "/admin/teams/virtualkey/"),
+        ("admin key list, page 200", "/admin/teams/virtualkey/?p=199"),
+        ("admin key list, search", "/admin/teams/virtualkey/?q=bench-key-12345"),
+        ("portal home (my keys)", "/portal/"),
     ]
 
 
-def time_page(client: Any, path: str, repeat: int) -> dict[str, float]:
-    """Median and slowest milliseconds of `repeat` GETs of `path`."""
+def time_page(client: Any, path: str, repeat: int) -> dict[str, Any]:
+    """Median and slowest milliseconds of `repeat` GETs of `path`, then its SQL under EXPLAIN ANALYZE."""
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
         response = client.get(path)
         samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code in (200, 404), (path, response.status_code)
-    return {"median_ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1)}
+        assert response.status_code in (200, 403, 404), (path, response.status_code)
+    return {"median_ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1),
+            "status": response.status_code, **explained(client, path)}
+
+
+def explained(client: Any, path: str) -> dict[str, Any]:
+    """The page's statements run again under EXPLAIN ANALYZE: their summed execution time, the slowest one, and
+    whether any scans a large table whole."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(path)
+    total, slowest, slowest_sql, seq_scans = 0.0, 0.0, "", set()
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0][0]
+            ms = float(plan["Execution Time"])
+            total += ms
+            seq_scans |= scanned_whole(plan["Plan"])
+            if ms > slowest:
+                slowest, slowest_sql = ms, sql
+    return {"queries": len(captured.captured_queries), "sql_ms": round(total, 1), "slowest_sql_ms": round(slowest, 1),
+            "slowest_sql": slowest_sql[:300], "seq_scans": sorted(seq_scans)}
+
+
+def scanned_whole(plan: dict[str, Any]) -> set[str]:
+    """Large tables a plan reads by a sequential scan."""
+    found = {plan["Relation Name"]} if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in BIG else set()
+    for child in plan.get("Plans", ()):
+        found |= scanned_whole(child)
+    return found
+
+
+BIG = {"teams_spendlog", "teams_virtualkey", "teams_spendrollup", "teams_spendtagrollup"}
 
 
 def main() -> None:
@@ -57,25 +102,27 @@ def main() -> None:
 
     from apps.teams.models import SpendLog, Team, TeamMembership, User, VirtualKey
 
-    staff, _ = User.objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
+    staff, _ = User.objects.get_or_create(username="bench-staff", defaults={"is_staff": True, "is_superuser": True})
     admin, _ = User.objects.get_or_create(username="bench-admin")
     TeamMembership.objects.get_or_create(team=Team.objects.get(team_id="bench-team-7"), user=admin,
                                          defaults={"role": "admin"})
+    VirtualKey.objects.filter(team_id="bench-team-7", user__isnull=True).update(user=admin)
     today = dt.datetime.now(dt.UTC).date()
     deep = VirtualKey.objects.order_by("-spend", "id").values_list("spend", "id")[2000 * 50 - 1]
     cursor = f"{deep[0]}:{deep[1]}"
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     for who, user in (("staff", staff), ("team admin", admin)):
         client = Client()
         client.force_login(user)
         client.get("/dashboard/?tz=UTC")  # warm the connection and the template cache
-        results[who] = {name: time_page(client, path, args.repeat) for name, path in pages(today, cursor)}
+        results[who] = {name: time_page(client, path, args.repeat) for name, path in pages(today, cursor)
+                        if who == "staff" or not path.startswith("/admin/")}  # the admin is for staff only
     facts = {"spend_rows": SpendLog.objects.count(), "keys": VirtualKey.objects.count(),
              "load_average_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count() or 0}
     write(results, facts)
 
 
-def write(results: dict[str, dict[str, dict[str, float]]], facts: dict[str, Any]) -> None:
+def write(results: dict[str, dict[str, dict[str, Any]]], facts: dict[str, Any]) -> None:
     """The table as markdown (and JSON) under bench/results/."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d-%H%M")
     RESULTS.mkdir(exist_ok=True)
@@ -84,11 +131,15 @@ def write(results: dict[str, dict[str, dict[str, float]]], facts: dict[str, Any]
              f"{facts['spend_rows']:,} spend rows, {facts['keys']:,} keys (bench.dashboard_seed), PostgreSQL; "
              f"time through Django's handler, target {TARGET_MS} ms; load average {facts['load_average_1m']} on "
              f"{facts['cpus']} CPUs at the end (compare runs on a quiet machine only).", "",
-             "| page | viewer | median ms | slowest ms |", "| --- | --- | ---: | ---: |"]
+             "| page | viewer | median ms | slowest ms | queries | SQL ms (EXPLAIN ANALYZE) | slowest statement ms | "
+             "seq scans |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for who, found in results.items():
         for name, numbers in found.items():
             flag = "" if numbers["max_ms"] < TARGET_MS else " (over)"
-            lines.append(f"| {name} | {who} | {numbers['median_ms']} | {numbers['max_ms']}{flag} |")
+            status = "" if numbers["status"] == 200 else f" ({numbers['status']})"
+            lines.append(f"| {name}{status} | {who} | {numbers['median_ms']} | {numbers['max_ms']}{flag} | "
+                         f"{numbers['queries']} | {numbers['sql_ms']} | {numbers['slowest_sql_ms']} | "
+                         f"{', '.join(numbers['seq_scans']) or '-'} |")
     path = RESULTS / f"dashboard-{stamp}.md"
     path.write_text("\n".join(lines) + "\n")
     print(path.read_text())

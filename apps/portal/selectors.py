@@ -34,6 +34,30 @@ def my_keys(user: User) -> QuerySet[VirtualKey]:
     return VirtualKey.objects.filter(user=user).select_related("team").order_by("-created_at", "-id")
 
 
+KEYS_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class MyKeys:
+    """One page of the user's keys, newest first, found from where the last page ended (no OFFSET walk)."""
+
+    keys: list[VirtualKey]
+    total: int
+    next_after: str  # "<key id>" of the page's last key, "" on the last page
+
+
+def my_keys_page(user: User, *, after: str = "") -> MyKeys:
+    """KEYS_PAGE_SIZE of the user's keys after the key `after` names (newest first; ids grow as keys are made)."""
+    keys = VirtualKey.objects.filter(user=user).select_related("team").order_by("-id")
+    total = keys.count()  # one user's keys, by the user index
+    if after.isdigit():
+        keys = keys.filter(id__lt=int(after))
+    found = list(keys[:KEYS_PAGE_SIZE + 1])
+    more = len(found) > KEYS_PAGE_SIZE
+    found = found[:KEYS_PAGE_SIZE]
+    return MyKeys(keys=found, total=total, next_after=str(found[-1].pk) if more else "")
+
+
 def my_spend(user: User) -> Decimal:
     """What the user's keys have spent, all time."""
     total = my_keys(user).aggregate(total=Sum("spend"))["total"]

@@ -16,9 +16,10 @@ from apps.portal.keys import portal_key_generate, portal_key_revoke
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """My teams, my keys, my spend."""
-    keys = [(key, selectors.key_status(key)) for key in selectors.my_keys(request.user)]  # type: ignore[arg-type]
+    page = selectors.my_keys_page(request.user, after=(request.GET.get("after") or "")[:20])  # type: ignore[arg-type]
+    keys = [(key, selectors.key_status(key)) for key in page.keys]
     return render(request, "portal/home.html", {
-        "memberships": selectors.my_memberships(request.user), "keys": keys,  # type: ignore[arg-type]
+        "memberships": selectors.my_memberships(request.user), "keys": keys, "page": page,  # type: ignore[arg-type]
         "spend": selectors.my_spend(request.user)})  # type: ignore[arg-type]
 
 

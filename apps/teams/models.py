@@ -278,7 +278,11 @@ class VirtualKey(BudgetFields, ModelLimitFields):
                    models.Index(fields=["team", "-spend", "id"], name="virtualkey_team_spend"),
                    # The key list's search: an alias or masked name by its start.
                    models.Index(fields=["key_alias"], name="virtualkey_alias_prefix", opclasses=["varchar_pattern_ops"]),
-                   models.Index(fields=["key_name"], name="virtualkey_name_prefix", opclasses=["varchar_pattern_ops"])]
+                   models.Index(fields=["key_name"], name="virtualkey_name_prefix", opclasses=["varchar_pattern_ops"]),
+                   # Keys whose budget window ended (the budget reset and the dashboard's top keys), without a
+                   # scan of every key: only keys with a window are in it.
+                   models.Index(fields=["budget_reset_at"], condition=~models.Q(budget_duration=""),
+                                name="virtualkey_window_due")]
 
     def __str__(self) -> str:
         return self.key_alias or self.key_name
@@ -419,6 +423,10 @@ class SpendRollup(models.Model):
     # deployment (CELL), per deployment over every team (DEPLOYMENTS: team_id ""), per team over every deployment
     # (TEAMS: model, provider and deployment ""). A read takes exactly one grain: nothing counts twice.
     CELL, DEPLOYMENTS, TEAMS = 0, 1, 2
+    # The same two all-teams and per-team sums per UTC day (bucket at 00:00 UTC): a span's whole UTC days are read
+    # from these, its edge hours (and the hours at a local period's start) from the hourly grains.
+    DEPLOYMENTS_DAILY, TEAMS_DAILY = 3, 4
+    DAILY = {DEPLOYMENTS: DEPLOYMENTS_DAILY, TEAMS: TEAMS_DAILY}
 
     grain = models.PositiveSmallIntegerField(default=CELL)
     bucket = models.DateTimeField()
@@ -471,7 +479,10 @@ class SpendTagRollup(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["bucket", "team_id", "tag"], name="spendtagrollup_unique_cell")]
-        indexes = [models.Index(fields=["team_id", "bucket"], name="spendtagrollup_team_bucket")]
+        indexes = [models.Index(fields=["team_id", "bucket"], name="spendtagrollup_team_bucket"),
+                   # Staff's spend by tag over a span (every team): an index-only range scan, not the whole table.
+                   models.Index(fields=["bucket"], include=["tag", "cost", "requests"],
+                                name="spendtagrollup_bucket_cover")]
 
     def __str__(self) -> str:
         return f"{self.bucket:%Y-%m-%d %H}h {self.tag} {self.cost}"

@@ -1,4 +1,5 @@
-"""The spend roll-up: SpendLog rows summed into hourly cells (SpendRollup, SpendTagRollup) by one statement each.
+"""The spend roll-up: SpendLog rows summed into hourly cells (SpendRollup, SpendTagRollup) by one statement each,
+and into daily cells of the all-teams and per-team grains (what a long span's whole UTC days are read from).
 
 The roll-up is additive and exact: each run sums only the rows stored since the last one (id above the mark) and
 adds those sums to their cells (`INSERT ... SELECT ... ON CONFLICT DO UPDATE`), in the transaction that moves
@@ -31,11 +32,11 @@ class RollupResult:
     done: bool  # no stored row is left past the mark
 
 
-def hour_of(column: str) -> str:
-    """SQL for the UTC hour a timestamp column falls in."""
+def hour_of(column: str, unit: str = "hour") -> str:
+    """SQL for the UTC hour (or `unit` "day") a timestamp column falls in."""
     if connection.vendor == "postgresql":
-        return f"date_trunc('hour', {column})"
-    return f"strftime('%%Y-%%m-%%d %%H:00:00', {column})"
+        return f"date_trunc('{unit}', {column})"
+    return f"strftime('%%Y-%%m-%%d {'%%H' if unit == 'hour' else '00'}:00:00', {column})"
 
 
 def latency_sums() -> list[str]:
@@ -58,6 +59,8 @@ GRAIN_KEYS = {  # what each grain of SpendRollup groups by, after the hour
     SpendRollup.DEPLOYMENTS: ["''", "model_alias", "provider", "deployment_id"],
     SpendRollup.TEAMS: ["coalesce(team_id, '')", "''", "''", "''"],
 }
+GRAIN_KEYS |= {daily: GRAIN_KEYS[hourly] for hourly, daily in SpendRollup.DAILY.items()}
+DAILY_GRAINS = frozenset(SpendRollup.DAILY.values())
 
 
 @cache
@@ -70,7 +73,7 @@ def rollup_statement(grain: int) -> str:
             "cost": "SUM(cost)", "prompt_tokens": "SUM(prompt_tokens)", "completion_tokens": "SUM(completion_tokens)",
             "latency_ms_sum": "SUM(CASE WHEN status <> 'refused' THEN latency_ms ELSE 0 END)",
             **{f"lat_{i}": expr for i, expr in enumerate(latency_sums())}}
-    keys = [hour_of("start_time"), *GRAIN_KEYS[grain]]
+    keys = [hour_of("start_time", "day" if grain in DAILY_GRAINS else "hour"), *GRAIN_KEYS[grain]]
     grouped = [key for key in keys if key != "''"]  # PostgreSQL groups by no constant
     source = connection.ops.quote_name(SpendLog._meta.db_table)
     return (f"INSERT INTO {table} (grain, {', '.join((*CELL, *sums))}) "

@@ -2,23 +2,26 @@
 
 Two sources answer together: the hourly roll-up (every spend row up to its mark) and the raw spend rows stored
 after the mark (at most a roll-up interval's worth), so totals match the spend log to the row. A zone whose
-midnights are not on UTC hours (India's +05:30) cannot be cut from hourly cells: those spans are summed from the
-raw rows alone (exact while retention keeps them).
+midnights are not on UTC hours (India's +05:30) cuts one hour a day in two: those hours are summed from their raw
+rows (exact while retention keeps them), every other hour from its cell.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from apps.teams.models import LATENCY_BOUNDS_MS, SpendLog, SpendRollup
 from apps.teams.rollup import rollup_mark
+from gatewaysite.dashboard.ranges import cut, split_rows, within
 from gatewaysite.dashboard.span import Span, period_of
 from gatewaysite.dashboard.viewer import Viewer
 
@@ -100,17 +103,23 @@ def grouped(rows: QuerySet[Any], *, time_column: str, by: Sequence[str], span: S
     return rows.order_by().annotate(**fields).values(*fields).annotate(**sums)
 
 
-def sources(viewer: Viewer, span: Span, grain: int) -> list[tuple[QuerySet[Any], str, dict[str, Any]]]:
-    """(rows, their time column, their sums) whose union is every spend row of the span the viewer may see: the
-    roll-up's cells of one grain up to its mark, and the spend rows stored since. The per-team grain has no latency
-    (it answers spend, counts and tokens only)."""
-    latency = grain != SpendRollup.TEAMS
+def sources(viewer: Viewer, span: Span, grain: int, *, by_period: bool) -> list[tuple[QuerySet[Any], str,
+                                                                                       dict[str, Any]]]:
+    """(rows, their time column, their sums) whose union is every spend row of the span the viewer may see, each
+    once: the roll-up's cells of one grain up to its mark (whole UTC days from its daily cells where it has them),
+    and the spend rows stored since, or in an hour a boundary cuts in two (ranges.py). The per-team grain has no
+    latency (it answers spend, counts and tokens only)."""
+    latency = grain not in (SpendRollup.TEAMS, SpendRollup.TEAMS_DAILY)
+    daily = SpendRollup.DAILY.get(grain)
+    found = cut(span.boundaries(by_period=by_period), daily=daily is not None)
+    mark = rollup_mark()
+    cells = SpendRollup.objects.filter(viewer.team_filter())
     raw = SpendLog.objects.filter(viewer.team_filter(), start_time__gte=span.start, start_time__lt=span.end)
-    if not span.whole_hours():
-        return [(raw, "start_time", raw_sums(latency=latency))]
-    cells = SpendRollup.objects.filter(viewer.team_filter(), grain=grain, bucket__gte=span.start, bucket__lt=span.end)
-    return [(cells, "bucket", rollup_sums(latency=latency)),
-            (raw.filter(id__gt=rollup_mark()), "start_time", raw_sums(latency=latency))]
+    parts = [(cells.filter(found.hourly(), grain=grain), "bucket", rollup_sums(latency=latency)),
+             (raw.filter(Q(id__gt=mark) | split_rows(found.split)), "start_time", raw_sums(latency=latency))]
+    if daily is not None and found.days:
+        parts.append((cells.filter(within(found.days, "bucket"), grain=daily), "bucket", rollup_sums(latency=latency)))
+    return parts
 
 
 def cells(viewer: Viewer, span: Span, *, by: Sequence[str], grain: int, with_period: bool = False,
@@ -118,14 +127,37 @@ def cells(viewer: Viewer, span: Span, *, by: Sequence[str], grain: int, with_per
     """Sums per group key (the `by` values, then the period's first local day when `with_period`), read from the
     roll-up grain that holds `by`."""
     merged: dict[tuple[Any, ...], Cell] = defaultdict(Cell)
-    for rows, time_column, sums in sources(viewer, span, grain):
-        for row in grouped(rows.filter(where), time_column=time_column, by=by, span=span,
-                           with_period=with_period, sums=sums):
+    for rows, time_column, sums in sources(viewer, span, grain, by_period=with_period):
+        for row in fetched(grouped(rows.filter(where), time_column=time_column, by=by, span=span,
+                                   with_period=with_period, sums=sums)):
             key = tuple(row[f"d_{name}"] for name in by)
             if with_period:
-                key += (period_of(row["period"].astimezone(span.zone).date(), span.grain),)
+                key += (period_of(local_day(row["period"], span), span.grain),)
             merged[key].add(row)
     return dict(merged)
+
+
+def fetched(rows: QuerySet[Any]) -> Iterator[Mapping[str, Any]]:
+    """A values() query's rows as dicts. On PostgreSQL straight from the cursor, whose values are already Decimal,
+    int and datetime: Django's per-value converters cost more than the query over thousands of cells."""
+    if connection.vendor != "postgresql":
+        yield from rows
+        return
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # no range to read (a span of whole days has no edge hours)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        for record in cursor.fetchall():
+            yield dict(zip(names, record, strict=True))
+
+
+def local_day(moment: datetime, span: Span) -> date:
+    """The local date of a period's start: a naive one (PostgreSQL's truncation in the zone, unconverted) is
+    already local."""
+    return moment.date() if moment.tzinfo is None else moment.astimezone(span.zone).date()
 
 
 DEPLOYMENT_KEYS = ("model", "provider", "deployment", "period")

@@ -6,6 +6,7 @@ from typing import Any
 from apps.teams.rollup import rollup_mark
 from gatewaysite.dashboard import selectors
 from gatewaysite.dashboard.cells import span_cells
+from gatewaysite.dashboard.key_windows import KeyWindow, top_key_windows
 from gatewaysite.dashboard.span import GRAINS, Span
 from gatewaysite.dashboard.viewer import Viewer
 
@@ -14,10 +15,14 @@ def ranked_chart(rows: list[selectors.Ranked]) -> dict[str, list[Any]]:
     return {"labels": [r.label for r in rows], "values": [float(r.cost) for r in rows]}
 
 
+def keys_chart(rows: list[KeyWindow]) -> dict[str, list[Any]]:
+    return {"labels": [k.label for k in rows], "values": [float(k.spend) for k in rows]}
+
+
 def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
     """Everything /dashboard/ shows for the span."""
     found = span_cells(viewer, span)
-    keys, models, tags = selectors.top_keys(viewer), selectors.top_models(found), \
+    keys, models, tags = top_key_windows(viewer), selectors.top_models(found), \
         selectors.tag_spend(viewer, span)
     teams = selectors.teams_against_budgets(viewer, found)
     labels = {team.name: team.label for team in teams}
@@ -26,6 +31,6 @@ def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
         "teams": teams, "top_keys": keys, "top_models": models,
         "tags": tags, "deployments": selectors.deployments(found),
         "refusals": selectors.refusals(viewer, span), "rollup_mark": rollup_mark(),
-        "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels), "keys": ranked_chart(keys),
+        "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels), "keys": keys_chart(keys),
                    "models": ranked_chart(models), "tags": ranked_chart(tags)},
     }

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from gatewaysite.dashboard import selectors
 from gatewaysite.dashboard.cells import span_cells, team_periods
+from gatewaysite.dashboard.key_windows import top_key_windows
 from gatewaysite.dashboard.span import Span, SpanInvalid
 from gatewaysite.dashboard.viewer import Viewer
 
@@ -36,13 +37,15 @@ def deployment_rows(viewer: Viewer, span: Span, by: str) -> Iterable[Sequence[ob
 
 
 def key_rows(viewer: Viewer, span: Span, by: str) -> Iterable[Sequence[object]]:
-    for key in selectors.top_keys(viewer):
-        yield (key.name, key.label, money(key.cost), "" if key.max_budget is None else money(key.max_budget))
+    """The dearest keys by their current budget window (not the span: a budget is spent per window)."""
+    for key in top_key_windows(viewer):
+        yield (key.key_id, key.label, money(key.spend), "" if key.max_budget is None else money(key.max_budget),
+               key.duration, "" if key.resets_at is None else key.resets_at.isoformat())
 
 
 HEADERS = {"deployments": ("deployment_id", "model", "provider", "requests", "failures", "error_rate", "p50_ms",
                            "p95_ms", "spend"),
-           "keys": ("key_id", "key", "spend", "max_budget")}
+           "keys": ("key_id", "key", "window_spend", "max_budget", "budget_duration", "window_resets_at")}
 TABLES = {"spend": spend_rows, "deployments": deployment_rows, "keys": key_rows}
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from apps.teams.models import SpendLog, SpendTagRollup, Team, VirtualKey
 from apps.teams.rollup import rollup_mark
 from gatewaysite.dashboard.cells import Cell, SpanCells, series, total
+from gatewaysite.dashboard.ranges import cut, split_rows
 from gatewaysite.dashboard.span import Span, SpanInvalid
 from gatewaysite.dashboard.viewer import Viewer
 
@@ -81,28 +82,15 @@ def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
     return rows[:50]
 
 
-def top_keys(viewer: Viewer) -> list[Ranked]:
-    """The dearest keys by their running spend (the current budget window's, else lifetime), with their budgets:
-    read down the spend index, so it costs the same with 400,000 keys as with ten. (Ranking keys by a span's spend
-    means summing every spend row of the span per key: 2 s over 330,000 rows, see bench/results/.)"""
-    keys = VirtualKey.objects.filter(viewer.team_filter()).order_by("-spend", "id")[:TOP]
-    return [Ranked(name=str(key.pk), label=key.key_alias or key.key_name, cost=key.spend, requests=0,
-                   max_budget=key.max_budget, budget_spend=key.spend)
-            for key in keys.only("id", "key_alias", "key_name", "spend", "max_budget")]
-
-
 def tag_spend(viewer: Viewer, span: Span) -> list[Ranked]:
     """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
     totals: dict[str, list[Any]] = {}
-    if span.whole_hours():
-        mark = rollup_mark()
-        rolled = SpendTagRollup.objects.filter(viewer.team_filter(), bucket__gte=span.start, bucket__lt=span.end)
-        for row in rolled.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
-            totals[row["tag"]] = [row["total"] or Decimal(0), int(row["calls"] or 0)]
-        tail = SpendLog.objects.filter(id__gt=mark)
-    else:
-        tail = SpendLog.objects.all()
-    tail = tail.filter(viewer.team_filter(), start_time__gte=span.start, start_time__lt=span.end).exclude(tags=[])
+    found = cut(span.boundaries(by_period=False), daily=False)  # tag cells are hourly only
+    rolled = SpendTagRollup.objects.filter(found.hourly(), viewer.team_filter())
+    for row in rolled.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
+        totals[row["tag"]] = [row["total"] or Decimal(0), int(row["calls"] or 0)]
+    tail = SpendLog.objects.filter(Q(id__gt=rollup_mark()) | split_rows(found.split), viewer.team_filter(),
+                                   start_time__gte=span.start, start_time__lt=span.end).exclude(tags=[])
     for tags, cost, status in tail.values_list("tags", "cost", "status").iterator(chunk_size=5000):
         for tag in dict.fromkeys(tags if isinstance(tags, list) else ()):
             entry = totals.setdefault(str(tag)[:200], [Decimal(0), 0])
@@ -153,7 +141,8 @@ def key_page(viewer: Viewer, *, search: str, after: str = "") -> KeyPage:
             last_spend, last_id = Decimal(spend), int(key_id)
         except (ArithmeticError, ValueError):
             raise SpanInvalid("'after' must be the cursor a keys page links to.") from None
-        keys = keys.filter(Q(spend__lt=last_spend) | Q(spend=last_spend, id__gt=last_id))
+        # spend <= s bounds an index range scan of (-spend, id) from the cursor on; an OR alone scans from the top.
+        keys = keys.filter(Q(spend__lte=last_spend), Q(spend__lt=last_spend) | Q(id__gt=last_id))
     found = list(keys[:KEYS_PAGE_SIZE + 1])
     more = len(found) > KEYS_PAGE_SIZE
     found = found[:KEYS_PAGE_SIZE]

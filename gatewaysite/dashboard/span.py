@@ -40,15 +40,11 @@ class Span:
     def end(self) -> datetime:
         return day_start(self.last_day + timedelta(days=1), self.zone)
 
-    def whole_hours(self) -> bool:
-        """Whether every local midnight of the span falls on a UTC hour (so hourly roll-up cells never straddle
-        two local days)."""
-        day = self.first_day
-        while day <= self.last_day + timedelta(days=1):
-            if day_start(day, self.zone).minute or day_start(day, self.zone).second:
-                return False
-            day += timedelta(days=1)
-        return True
+    def boundaries(self, *, by_period: bool) -> list[datetime]:
+        """Where sums over the span are split, in UTC: its ends, and each period's first local midnight when
+        summed per period."""
+        inner = [day_start(first, self.zone) for first in self.periods()] if by_period else []
+        return sorted({self.start, self.end, *(m for m in inner if self.start < m < self.end)})
 
     def periods(self) -> list[date]:
         """Every period's first local day in the span, oldest first (the x axis, empty periods included)."""

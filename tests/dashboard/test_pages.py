@@ -97,6 +97,26 @@ def test_days_are_cut_in_the_viewers_zone_and_none_counts_twice(cast: Cast, staf
     assert sum(Decimal(r["spend"]) for r in one_day) == 6
 
 
+def test_a_half_hour_zone_reads_cells_and_splits_only_the_hour_its_midnight_cuts(cast: Cast, staff) -> None:
+    # Kolkata's midnight is 18:30 UTC: the 18:00 hour holds rows of two local days, every other hour one.
+    row(cast.bob, "ist-4th", datetime(2026, 3, 4, 18, 10, tzinfo=UTC), "1")  # 23:40 on the 4th
+    row(cast.bob, "ist-5th", datetime(2026, 3, 4, 18, 50, tzinfo=UTC), "2", tags=("split",))  # 00:20 on the 5th
+    row(cast.mallory, "ist-5th-noon", datetime(2026, 3, 5, 6, 30, tzinfo=UTC), "4", tags=("split",))  # noon
+    spend_rollup()
+    SpendLog.objects.filter(request_id="ist-5th-noon").delete()  # pruned by retention: its cell still holds it
+    row(cast.bob, "ist-after", datetime(2026, 3, 5, 18, 40, tzinfo=UTC), "8")  # 00:10 on the 6th, not rolled up
+    browser = logged_in(staff)
+    days = {(r["period"], r["team_id"]): Decimal(r["spend"]) for r in spend_csv(browser, tz="Asia/Kolkata")}
+    team_a, team_b = cast.team_a.team_id, cast.team_b.team_id
+    assert days == {("2026-03-04", team_a): 1, ("2026-03-05", team_a): 2, ("2026-03-05", team_b): 4,
+                    ("2026-03-06", team_a): 8}
+    page = browser.get("/dashboard/", {**SPAN, "tz": "Asia/Kolkata"})
+    assert (page.context["totals"].cost, page.context["totals"].requests) == (Decimal(15), 4)
+    assert [(t.label, t.cost) for t in page.context["tags"]] == [("split", Decimal(6))]
+    one_day = browser.get("/dashboard/", {"start": "2026-03-05", "end": "2026-03-05", "tz": "Asia/Kolkata"})
+    assert one_day.context["totals"].cost == Decimal(6)  # the 18:00 hour's earlier half is the 4th's
+
+
 def test_totals_cover_the_whole_span_rolled_up_or_not(cast: Cast, staff) -> None:
     for n in range(120):
         row(cast.bob if n % 2 else cast.mallory, f"r{n}", DAY + timedelta(minutes=7 * n), "0.01",

@@ -34,8 +34,12 @@ def test_rollup_sums_each_row_once_in_its_hour_and_team(cast: Cast) -> None:
     assert cells == {(hour, cast.team_a.team_id): (Decimal("0.75"), 2, 1, 0, 1020),
                      (hour + timedelta(hours=1), cast.team_b.team_id): (Decimal("1.00"), 1, 0, 0, 120)}
     assert SpendRollup.objects.get(grain=SpendRollup.CELL, deployment_id="").refusals == 1
-    for grain in (SpendRollup.CELL, SpendRollup.DEPLOYMENTS, SpendRollup.TEAMS):  # each grain sums every row once
+    for grain in (SpendRollup.CELL, SpendRollup.DEPLOYMENTS, SpendRollup.TEAMS, *SpendRollup.DAILY.values()):
         assert rolled_totals(grain) == {"cost": Decimal("1.75"), "requests": 3, "failures": 1, "refusals": 1}
+    days = {(c.bucket, c.team_id): (c.cost, c.requests) for c in SpendRollup.objects.filter(grain=SpendRollup.TEAMS_DAILY)}
+    midnight = T0.replace(hour=0, minute=0)  # one cell per team and UTC day, its hours summed
+    assert days == {(midnight, cast.team_a.team_id): (Decimal("0.75"), 2),
+                    (midnight, cast.team_b.team_id): (Decimal("1.00"), 1)}
     assert sorted(SpendRollup.objects.filter(grain=SpendRollup.DEPLOYMENTS).values_list("team_id", flat=True)) == \
         ["", "", ""]  # d-1 at two hours, the refusal's row: every team together
     tags = {(t.tag, t.team_id): t.cost for t in SpendTagRollup.objects.all()}

@@ -119,3 +119,22 @@ def test_members_added_in_the_team_page_start_their_budget_window(web_cast: WebC
     assert list(TeamMembership.objects.filter(team=web_cast.ads).values_list("user_id", "role")) == [("bob", "user")]
     assert TeamMembership.objects.get(team=web_cast.ads, user=web_cast.bob).budget_reset_at is not None
     assert not VirtualKey.objects.filter(pk=web_cast.mallory_key.pk).exists()  # a removed member's keys go too
+
+
+def test_key_search_uses_prefixes_and_whole_ids_and_the_count_is_capped(web_cast: WebCast, monkeypatch) -> None:
+    from apps.teams import admin_paging
+
+    client = admin_client(web_cast)
+
+    def listed(**query: str) -> set[str]:
+        return {key.key_alias for key in client.get("/admin/teams/virtualkey/", query).context["cl"].result_list}
+
+    assert listed(q="bob-") == {"bob-search"}  # an alias by its start
+    assert listed(q="Ads") == {"mallory-ads"}  # a team by its alias
+    assert listed(q="mallory") == {"mallory-ads"}  # a user id, or an alias's start
+    assert listed(q=web_cast.bob_key.token_hash) == {"bob-search"}
+    assert listed(q="search") == {"bob-search"}  # a team id (no alias starts with it)
+    assert listed(q="ob-sea") == set()  # not a substring scan
+    monkeypatch.setattr(admin_paging, "COUNT_CAP", 1)
+    count = client.get("/admin/teams/virtualkey/").context["cl"].result_count
+    assert count >= 2  # past the cap: the planner's estimate on PostgreSQL, the cap + 1 elsewhere

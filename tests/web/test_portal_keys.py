@@ -61,3 +61,17 @@ def test_the_teams_key_duration_caps_the_lifetime(web_cast: WebCast) -> None:
 def test_a_taken_alias_is_a_form_error(web_cast: WebCast) -> None:
     response = web_cast.client_for(web_cast.bob).post("/portal/keys/new/", form(key_alias="mallory-ads"))
     assert "Unique key aliases across all keys are required" in response.content.decode()
+
+
+def test_my_keys_are_listed_newest_first_a_page_at_a_time(web_cast: WebCast) -> None:
+    for n in range(55):
+        services.key_generate(fields={"user": web_cast.bob, "team": web_cast.search, "key_alias": f"bulk-{n:02d}"})
+    client = web_cast.client_for(web_cast.bob)
+    first = client.get("/portal/")
+    page = first.context["page"]
+    assert (page.total, len(page.keys), page.keys[0].key_alias) == (56, 50, "bulk-54")
+    assert 'id="my-key-count">56<' in first.content.decode()
+    second = client.get("/portal/", {"after": page.next_after}).context["page"]
+    assert ([k.key_alias for k in second.keys], second.next_after) == (["bulk-04", "bulk-03", "bulk-02", "bulk-01",
+                                                                       "bulk-00", "bob-search"], "")
+    assert "mallory-ads" not in {k.key_alias for k in page.keys + second.keys}
