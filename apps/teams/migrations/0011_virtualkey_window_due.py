@@ -2,15 +2,18 @@
 
 from django.db import migrations, models
 
+from apps.core.migration_ops import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built concurrently: the table keeps taking writes meanwhile
 
     dependencies = [
         ('teams', '0010_log_callback'),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='virtualkey',
             index=models.Index(condition=models.Q(('budget_duration', ''), _negated=True), fields=['budget_reset_at'], name='virtualkey_window_due'),
         ),

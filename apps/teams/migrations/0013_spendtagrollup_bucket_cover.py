@@ -2,15 +2,18 @@
 
 from django.db import migrations, models
 
+from apps.core.migration_ops import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built concurrently: the table keeps taking writes meanwhile
 
     dependencies = [
         ('teams', '0012_spendrollup_daily'),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='spendtagrollup',
             index=models.Index(fields=['bucket'], include=('tag', 'cost', 'requests'), name='spendtagrollup_bucket_cover'),
         ),
