@@ -15,7 +15,7 @@ from typing import Any
 
 from apps.core.errors import GatewayError
 from apps.providers.base import ChatCall, ChatChunk, UpstreamError, Usage
-from apps.providers.transport import ChatStream
+from apps.providers.transport import ChatStream, malformed_answer
 from apps.teams.metering import Meter
 from apps.teams.stream_meter import MeteredStream, chunk_chars
 
@@ -56,6 +56,8 @@ async def primed(stream: ChatStream) -> PrimedStream:
     except BaseException:
         await source.aclose()
         raise
+    if not held:  # not one event: no stream at all (a JSON body, an empty answer)
+        raise malformed_answer(stream.target)
     return PrimedStream(stream, source, held)
 
 

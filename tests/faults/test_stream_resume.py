@@ -2,6 +2,7 @@
 on another deployment or a fallback (`stream_resume`), with the spend of every attempt that reached a provider."""
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from apps.routing.stream_resume import RESUME_INSTRUCTION
@@ -12,6 +13,7 @@ from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
 
+REQ_RESUMED, REQ_CUT, REQ_EARLY, REQ_FALLBACK, REQ_NOWHERE = (f"req-{uuid.uuid4().hex}" for _ in range(5))
 # `first` says "The answer is", then its connection is cut.
 CUT = Reply.stream([event(role="assistant", content=""), event(content="The answer "), event(content="is")],
                    drop=True)
@@ -30,14 +32,14 @@ def test_a_cut_stream_resumes_on_the_next_deployment(upstream_model, upstream: O
     router(stream_resume=True, allowed_fails=100)
     upstream.always_for("first", CUT)
     upstream.always_for("second", REST)
-    read = read_stream(gateway.url, request_id="req-resumed", stream_options={"include_usage": True})
+    read = read_stream(gateway.url, request_id=REQ_RESUMED, stream_options={"include_usage": True})
     assert (read.status, read.content, read.done) == (200, "The answer is 42.", True)
     assert {(e["id"], e["model"], e["created"]) for e in read.events} == {("up-1", "first", 1700000000)}
     assert [e for e in read.events if (e["choices"] or [{}])[0].get("delta", {}).get("role")] == read.events[:1]
     assert upstream.models_called() == ["first", "second"]
     assert upstream.requests[1].json()["messages"] == [*MSG, {"role": "assistant", "content": "The answer is"},
                                                        {"role": "user", "content": RESUME_INSTRUCTION}]
-    cut, rest = rows_of("req-resumed", 2)
+    cut, rest = rows_of(REQ_RESUMED, 2)
     assert (cut.status, cut.error_type, rest.status) == ("failure", "upstream_unreachable", "success")
     assert cut.completion_tokens > 0 and cut.cost == (cut.prompt_tokens + cut.completion_tokens) * Decimal("1e-6")
     assert (rest.prompt_tokens, rest.completion_tokens, rest.cost) == (30, 2, 32 * Decimal("1e-5"))
@@ -51,11 +53,11 @@ def test_without_stream_resume_a_cut_stream_ends_with_an_error_event(upstream_mo
     pair(upstream_model)
     router(allowed_fails=100)
     upstream.always_for("first", CUT)
-    read = read_stream(gateway.url, request_id="req-cut")
+    read = read_stream(gateway.url, request_id=REQ_CUT)
     assert (read.status, read.content, read.done) == (200, "The answer is", False)
     assert read.events[-1]["error"]["code"] == "upstream_unreachable"
     assert upstream.models_called() == ["first"]
-    [cut] = rows_of("req-cut", 1)
+    [cut] = rows_of(REQ_CUT, 1)
     assert cut.status == "failure" and cut.completion_tokens > 0 and cut.cost > 0
 
 
@@ -65,10 +67,10 @@ def test_a_stream_failing_before_its_first_token_fails_over_unseen(upstream_mode
     router(allowed_fails=100)
     upstream.always_for("first", Reply.stream([event(role="assistant", content="")], drop=True))
     upstream.always_for("second", REST)
-    read = read_stream(gateway.url, request_id="req-early")
+    read = read_stream(gateway.url, request_id=REQ_EARLY)
     assert (read.status, read.content, read.done) == (200, " 42.", True)
     assert {e["model"] for e in read.events} == {"second"}
-    failed, served = rows_of("req-early", 2)
+    failed, served = rows_of(REQ_EARLY, 2)
     assert (failed.status, failed.cost, served.status, served.cost) == ("failure", 0, "success", 32 * Decimal("1e-5"))
 
 
@@ -79,11 +81,11 @@ def test_a_cut_stream_resumes_on_a_fallback_when_asked_per_request(upstream_mode
     router(fallbacks=[{"upstream-gpt": ["backup"]}])
     upstream.always_for("first", CUT)
     upstream.always_for("second", REST)
-    read = read_stream(gateway.url, request_id="req-fallback", stream_resume=True)
+    read = read_stream(gateway.url, request_id=REQ_FALLBACK, stream_resume=True)
     assert (read.status, read.content, read.done) == (200, "The answer is 42.", True)
     assert {e["model"] for e in read.events} == {"first"}
     assert "stream_resume" not in upstream.requests[0].json()
-    assert [r.status for r in rows_of("req-fallback", 2)] == ["failure", "success"]
+    assert [r.status for r in rows_of(REQ_FALLBACK, 2)] == ["failure", "success"]
 
 
 def test_a_resume_with_nowhere_to_go_ends_with_the_cut(upstream_model, upstream: OpenAIUpstream,
@@ -91,9 +93,9 @@ def test_a_resume_with_nowhere_to_go_ends_with_the_cut(upstream_model, upstream:
     upstream_model(provider_model="first")
     router(stream_resume=True)
     upstream.always_for("first", CUT)
-    read = read_stream(gateway.url, request_id="req-nowhere")
+    read = read_stream(gateway.url, request_id=REQ_NOWHERE)
     assert (read.content, read.done, read.events[-1]["error"]["code"]) == ("The answer is", False,
                                                                          "upstream_unreachable")
     assert upstream.models_called() == ["first"]
-    [cut] = rows_of("req-nowhere", 1)
+    [cut] = rows_of(REQ_NOWHERE, 1)
     assert cut.status == "failure" and cut.completion_tokens > 0
