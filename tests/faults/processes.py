@@ -48,9 +48,9 @@ class OwnRedis:
 class CeleryWorker:
     """A real Celery worker (with beat: the spend flush every half second) in its own process group."""
 
-    def __init__(self, workdir: Path, *, redis_url: str, name: str) -> None:
+    def __init__(self, workdir: Path, *, redis_url: str, name: str, extra_env: dict[str, str] | None = None) -> None:
         env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url,
-               "TOLLGATE_SPEND_FLUSH_EVERY": "0.5"}
+               "TOLLGATE_SPEND_FLUSH_EVERY": "0.5", **(extra_env or {})}
         self.log_path = workdir / f"celery-{name}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "gatewaysite", "worker", "-B",

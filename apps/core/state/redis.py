@@ -25,7 +25,6 @@ from apps.core.state.resp import Client, Script, Timeouts, parse_url
 PREFIX = "tollgate:"
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
-FLUSH_LOCK_SECONDS = 300
 ADD_SOON_DELAY = 0.02  # `add_soon` counters reach Redis with this process's next round trip, or after this
 SCRIPTS = Path(__file__).with_name("scripts")
 PRELUDE = (SCRIPTS / "ledger.lua").read_text()
@@ -313,7 +312,8 @@ class RedisState:
     @contextmanager
     def flush_lock(self) -> Iterator[bool]:
         token = uuid.uuid4().hex
-        acquired = bool(self.sync.set(FLUSH_LOCK, token, nx=True, ex=FLUSH_LOCK_SECONDS))
+        seconds = int(settings.TOLLGATE_SPEND_FLUSH_LOCK_SECONDS)
+        acquired = bool(self.sync.set(FLUSH_LOCK, token, nx=True, ex=seconds))
         try:
             yield acquired
         finally:
