@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
+import redis.exceptions
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 
-from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound
+from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound, StateUnavailable
 from apps.core.http import request_id
 from apps.core.responses import error_response
 from apps.routing.api import router as openai_router
@@ -36,6 +37,17 @@ def ninja_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     if error.status_code == 404:
         return error_response(NotFound(str(error)), headers={"x-request-id": request_id(request)})
     return error_response(InvalidRequest(str(error)), headers={"x-request-id": request_id(request)})
+
+
+STATE_RETRY_AFTER = "2"  # seconds: a Redis restart or failover usually takes about this long
+
+
+@api.exception_handler(redis.exceptions.ConnectionError)
+def state_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+    logger.warning("state backend unreachable on %s %s: %s", request.method, request.path, error)
+    return error_response(StateUnavailable("The gateway's state backend (Redis) is unreachable; retry shortly.",
+                                           headers={"Retry-After": STATE_RETRY_AFTER}),
+                          headers={"x-request-id": request_id(request)})
 
 
 @api.exception_handler(Exception)

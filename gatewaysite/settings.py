@@ -155,6 +155,8 @@ TOLLGATE_SPEND_FLUSH_INTERVAL = env_float("TOLLGATE_SPEND_FLUSH_INTERVAL", 0.0 i
 TOLLGATE_SPEND_FLUSH_BATCH = env_int("TOLLGATE_SPEND_FLUSH_BATCH", 1000, minimum=1)
 # Seconds between Celery beat runs of spend_flush_task and budget_reset_task.
 TOLLGATE_SPEND_FLUSH_EVERY = env_float("TOLLGATE_SPEND_FLUSH_EVERY", 10.0, minimum=0.1)
+# How long a flusher that died mid-flush (a killed Celery worker) keeps others from flushing.
+TOLLGATE_SPEND_FLUSH_LOCK_SECONDS = env_float("TOLLGATE_SPEND_FLUSH_LOCK_SECONDS", 300.0, minimum=1)
 TOLLGATE_BUDGET_RESET_EVERY = env_float("TOLLGATE_BUDGET_RESET_EVERY", 60.0, minimum=0.1)
 # Where soft budget alerts are POSTed (LiteLLM's WebhookEvent body); LiteLLM's WEBHOOK_URL works too.
 TOLLGATE_ALERT_WEBHOOK_URL = env_url("TOLLGATE_ALERT_WEBHOOK_URL", ("http", "https")) or \

@@ -75,6 +75,14 @@ class Overloaded(GatewayError):
     code = "overloaded"
 
 
+class StateUnavailable(GatewayError):
+    """The state backend (Redis) cannot be reached: limits and budgets cannot be checked, so calls wait."""
+
+    status = 503
+    type = "api_error"
+    code = "state_backend_unavailable"
+
+
 class InternalError(GatewayError):
     status = 500
     type = "api_error"

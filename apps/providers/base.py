@@ -14,7 +14,7 @@ from apps.core.errors import GatewayError
 
 Framing = Literal["sse", "ndjson", "aws-eventstream"]
 Feature = Literal["chat", "stream", "tools", "vision", "embeddings", "rerank", "usage_in_stream",
-                  "images", "image_edits", "transcription", "translation", "speech"]
+                  "images", "image_edits", "transcription", "translation", "speech", "assistant_prefill"]
 
 
 # --- wire formats (OpenAI shapes) -------------------------------------------------------------------

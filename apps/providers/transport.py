@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from apps.core import tracing
+from apps.core.errors import GatewayError
 from apps.providers import h1pool, mock_upstream, tokens
 from apps.providers.adapters.mock import MOCK_API_BASE
 from apps.providers.base import (
@@ -35,6 +36,7 @@ from apps.providers.base import (
 from apps.providers.embedding_format import encoded_as, merged_embeddings
 from apps.providers.framing import decoder_for
 
+R = TypeVar("R")
 MOCK_ORIGIN = MOCK_API_BASE.rsplit("/", 1)[0]
 TRANSPORT_ERRORS = (OSError, TimeoutError)  # TimeoutError is an OSError; named for the reader
 EMBEDDING_FANOUT = 16  # upstream calls at once for one embeddings request split per input
@@ -89,6 +91,24 @@ def transport_error(exc: BaseException, target: Target) -> UpstreamError:
                          error_type="api_connection_error", code="upstream_unreachable", provider=target.provider)
 
 
+def malformed_answer(target: Target) -> UpstreamError:
+    """An UpstreamError for an answer the adapter could not read (broken JSON, a frame of the wrong shape): a 502
+    the router may retry elsewhere, never a 500 of ours."""
+    return UpstreamError(f"upstream {target.provider} sent a malformed answer", status=502, error_type="api_error",
+                         code="malformed_upstream_response", provider=target.provider)
+
+
+def parsed(parse: Callable[[], R], target: Target) -> R:
+    """`parse()`'s result; a failure that is not already an UpstreamError (or other GatewayError) is a malformed
+    answer."""
+    try:
+        return parse()
+    except GatewayError:
+        raise
+    except Exception:  # noqa: BLE001 - whatever an adapter raises on bytes it cannot read
+        raise malformed_answer(target) from None
+
+
 def _signed(adapter: ProviderAdapter, request: UpstreamRequest, target: Target) -> UpstreamRequest:
     sign = getattr(adapter, "sign", None)
     return request if sign is None else sign(request, target)
@@ -139,7 +159,7 @@ async def send_chat(adapter: ProviderAdapter, call: ChatCall, target: Target) ->
     follow_up = getattr(adapter, "follow_up", None)
     if follow_up is not None:
         status, body = await _follow(adapter, follow_up(status, body, target), target, (status, body))
-    result = adapter.parse_response(status, body, target)
+    result = parsed(lambda: adapter.parse_response(status, body, target), target)
     usage = prompt_estimated(adapter, result.usage, call)
     return result if usage is result.usage else ChatCompletion(body={**result.body, "usage": usage.as_openai()},
                                                                usage=usage)
@@ -200,7 +220,7 @@ async def send_embedding_parts(adapter: ProviderAdapter, call: EmbeddingCall, ta
 async def send_one_embedding(adapter: ProviderAdapter, call: EmbeddingCall, target: Target) -> EmbeddingResult:
     """One upstream embeddings call."""
     status, body = await send(adapter, adapter.translate_embedding_request(call, target), target)
-    result = adapter.parse_embedding_response(status, body, target)
+    result = parsed(lambda: adapter.parse_embedding_response(status, body, target), target)
     if result.usage.prompt_tokens or getattr(adapter, "counts_prompt_tokens", True):
         return result
     usage = Usage(prompt_tokens=tokens.input_tokens(call.input))
@@ -261,8 +281,10 @@ class ChatStream:
         try:
             for frame in frames:
                 batch.extend(self._finished(chunk) for chunk in self.adapter.parse_stream_chunk(frame, state))
-        except Exception as error:  # noqa: BLE001 - raised again by the caller, after the chunks before it
+        except GatewayError as error:  # raised again by the caller, after the chunks before it
             return batch, error
+        except Exception:  # noqa: BLE001 - a frame the adapter could not read
+            return batch, malformed_answer(self.target)
         return batch, None
 
     def _finished(self, chunk: ChatChunk) -> ChatChunk:

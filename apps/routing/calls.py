@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 from apps.core.errors import ModelNotFound
 from apps.providers import transport
-from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, Target, Usage
+from apps.providers.base import ChatCall, ChatCompletion, EmbeddingCall, EmbeddingResult, Target, UpstreamError, Usage
 from apps.providers.completions import CompletionCall
 from apps.providers.moderations import ModerationCall
 from apps.providers.registry import adapter_for
@@ -16,8 +17,9 @@ from apps.routing.admission import admit_chat, admit_embedding
 from apps.routing.bridges import bridge_for
 from apps.routing.parsing import CallOptions
 from apps.routing.prices import deployment_price
-from apps.routing.router import Attempt, Served, model_not_found, route
+from apps.routing.router import Attempt, Avoid, Served, model_not_found, route
 from apps.routing.snapshot import DeploymentRecord, RoutingTable, routing_table
+from apps.routing.stream_resume import ResumingStream, continuation_call, primed
 from apps.teams.access import check_model_access
 from apps.teams.auth import Principal
 from apps.teams.metering import Meter
@@ -88,7 +90,8 @@ async def chat_completion(principal: Principal, call: ChatCall, options: CallOpt
 
 async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions, *,
                       request_id: str = "") -> Served[ChatStream]:
-    """An open upstream stream; failures before the first byte fail over like any other call."""
+    """An open upstream stream; failures before its first token fail over like any other call, and with
+    `stream_resume` a stream cut later continues on another deployment or fallback."""
     try:
         table, call = await table_for(principal, call)
     except ModelNotFound:
@@ -99,12 +102,41 @@ async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions
 
     async def attempt(deployment: DeploymentRecord) -> ChatStream:
         target = target_for(deployment, options)
-        return await transport.open_chat_stream(adapter_for(target.provider), call, target)
+        return await primed(await transport.open_chat_stream(adapter_for(target.provider), call, target))
 
     served = await metered(meter, table, call, options, attempt)
+    resumes = stream_resumes(table, options)
     stream = MeteredStream(served.value, meter=meter, deployment=served.deployment,
-                           price=deployment_price(served.deployment))
-    return replace(served, value=stream)
+                           price=deployment_price(served.deployment), resumable=resumes > 0)
+    if not resumes:
+        return replace(served, value=stream)
+    resume = partial(resume_stream, table=table, call=call, options=options, meter=meter)
+    return replace(served, value=ResumingStream(stream, meter=meter, limit=resumes, resume=resume))
+
+
+def stream_resumes(table: RoutingTable, options: CallOptions) -> int:
+    """How many times a cut stream may resume: none unless `stream_resume` is on (per request, else the router's
+    setting); then once per retry of the call's budget, at least once."""
+    on = options.stream_resume if options.stream_resume is not None else table.policy.stream_resume
+    if not on:
+        return 0
+    return max(1, options.num_retries if options.num_retries is not None else table.policy.num_retries)
+
+
+async def resume_stream(text: str, error: UpstreamError, failed: frozenset[str], *, table: RoutingTable,
+                        call: ChatCall, options: CallOptions, meter: Meter) -> MeteredStream:
+    """The rest of a cut answer that began with `text`, from a deployment of the group other than `failed` ones,
+    else from its fallbacks; each is tried once."""
+    async def attempt(deployment: DeploymentRecord) -> ChatStream:
+        target = target_for(deployment, options)
+        adapter = adapter_for(target.provider)
+        sent = continuation_call(call, text, prefill=adapter.supports("assistant_prefill"))
+        return await primed(await transport.open_chat_stream(adapter, sent, target))
+
+    served = await route(table, call.model, replace(options, num_retries=0), attempt, meter,
+                         call=continuation_call(call, text, prefill=False), avoid=Avoid(failed, error))
+    return MeteredStream(served.value, meter=meter, deployment=served.deployment,
+                         price=deployment_price(served.deployment), resumable=True)
 
 
 async def embedding(principal: Principal, call: EmbeddingCall, options: CallOptions, *,

@@ -53,7 +53,7 @@ ROUTER_SETTINGS = frozenset({
     "ignore_invalid_deployments", "search_tools", "guardrail_list", "deployment_affinity_ttl_seconds",
     # Tollgate's own
     "retry_backoff_base", "retry_backoff_max", "max_retry_wait", "expected_completion_tokens", "request_timeout",
-    "drop_params",
+    "drop_params", "stream_resume",
 })
 
 LITELLM_SETTINGS = frozenset({
@@ -72,6 +72,7 @@ LITELLM_SETTINGS = frozenset({
     "mcp_aliases", "guardrails", "default_fallbacks_on_error", "prometheus_initialize_budget_metrics",
     "include_cost_in_streaming_usage", "disable_end_user_cost_tracking_prometheus_only",
     "websearch_interception_params", "s3_callback_params",
+    "stream_resume",  # Tollgate's own
 })
 
 GENERAL_SETTINGS = frozenset({

@@ -26,7 +26,8 @@ CHAT_PARAM_TYPES: dict[str, tuple[type, ...]] = {
 }
 POSITIVE_INTS = ("n", "max_tokens", "max_completion_tokens")
 # Fields the gateway itself acts on; they are not forwarded upstream.
-GATEWAY_FIELDS = frozenset({"fallbacks", "context_window_fallbacks", "num_retries", "timeout", "caching"})
+GATEWAY_FIELDS = frozenset({"fallbacks", "context_window_fallbacks", "num_retries", "timeout", "caching",
+                            "stream_resume"})
 # LiteLLM's banned body fields: a client may not point a call at an endpoint of its choosing.
 CLIENT_ENDPOINT_FIELDS = ("api_base", "base_url")
 
@@ -38,6 +39,7 @@ class CallOptions:
     fallbacks: tuple[str, ...] | None = None
     num_retries: int | None = None
     timeout: float | None = None
+    stream_resume: bool | None = None  # None: the router's `stream_resume` setting
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -114,8 +116,11 @@ def call_options(body: dict[str, Any]) -> CallOptions:
     check_type("timeout", timeout, NUMBER)
     if timeout is not None and timeout <= 0:
         raise InvalidRequest("'timeout' must be positive.", param="timeout", code="invalid_value")
+    resume = body.get("stream_resume")
+    check_type("stream_resume", resume, (bool,))
     return CallOptions(fallbacks=tuple(fallbacks) if fallbacks is not None else None,
-                       num_retries=retries, timeout=float(timeout) if timeout is not None else None)
+                       num_retries=retries, timeout=float(timeout) if timeout is not None else None,
+                       stream_resume=resume)
 
 
 def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:

@@ -49,6 +49,7 @@ class RouterPolicy:
     retry_policy: Counts = field(default_factory=dict)  # retries per error kind (LiteLLM's RetryPolicy)
     model_group_retry_policy: Mapping[str, Counts] = field(default_factory=dict)  # the same, per model group
     allowed_fails_policy: Counts = field(default_factory=dict)  # fails per error kind before a cooldown
+    stream_resume: bool = False  # a stream cut after its first token continues on another deployment or fallback
 
     def retries_for(self, group: str, kind: str | None) -> int | None:
         """The retries the policies give this kind of error in this group, or None when they name none."""
@@ -196,6 +197,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "context_window_fallbacks": ("context_window_fallbacks", parse_fallbacks),
     "content_policy_fallbacks": ("content_policy_fallbacks", parse_fallbacks),
     "enable_pre_call_checks": ("enable_pre_call_checks", _flag),
+    "stream_resume": ("stream_resume", _flag),
     "request_timeout": ("timeout", _number(float)),
     "timeout": ("timeout", _number(float)),
     "stream_timeout": ("stream_timeout", _number(float)),

@@ -35,6 +35,14 @@ _RNG = random.Random()
 
 
 @dataclass(frozen=True, slots=True)
+class Avoid:
+    """Deployments a call must not go to (a resumed stream's failed ones), and the error that ruled them out."""
+
+    ids: frozenset[str]
+    error: UpstreamError
+
+
+@dataclass(frozen=True, slots=True)
 class Served(Generic[T_co]):
     """A successful result and where it came from."""
 
@@ -156,8 +164,9 @@ class CallRouter(Generic[T]):
     """One call's walk through deployments and fallback groups, with its single retry budget."""
 
     def __init__(self, table: RoutingTable, options: CallOptions, attempt: Attempt[T], observer: AttemptObserver,
-                 *, shape: CallShape, rng: random.Random, sleep: Sleep) -> None:
+                 *, shape: CallShape, rng: random.Random, sleep: Sleep, avoid: Avoid | None = None) -> None:
         self.table, self.policy, self.options = table, table.policy, options
+        self.avoid = avoid
         self.attempt, self.observer = attempt, observer
         self.shape, self.rng, self.sleep = shape, rng, sleep
         self.num_retries = options.num_retries if options.num_retries is not None else self.policy.num_retries
@@ -207,6 +216,10 @@ class CallRouter(Generic[T]):
         deployments = tuple(d for d in fitting if d.supported)
         if not deployments:
             raise unsupported_provider(group, fitting)
+        if self.avoid is not None:
+            deployments = tuple(d for d in deployments if d.id not in self.avoid.ids)
+            if not deployments:
+                raise self.avoid.error  # the group has no other deployment: on to its fallbacks
         failed: set[str] = set()
         while True:
             deployment = await self.pick(group, deployments, failed)
@@ -307,11 +320,13 @@ def _usage_of(value: Any) -> Usage | None:
 async def route(table: RoutingTable, model: str, options: CallOptions, attempt: Attempt[T],
                 observer: AttemptObserver = NO_OBSERVER, *, call: ChatCall | EmbeddingCall | None = None,
                 rng: random.Random | None = None, sleep: Sleep = asyncio.sleep,
-                shape: CallShape | None = None) -> Served[T]:
+                shape: CallShape | None = None, avoid: Avoid | None = None) -> Served[T]:
     """Serve `model` from its deployments, retrying and falling back as the router policy says (`shape`, for
-    calls other than chat and embeddings, says what the router may know of the call)."""
+    calls other than chat and embeddings, says what the router may know of the call; `avoid`, deployments not
+    to use)."""
     shape = shape or call_shape(call)
     if tracing.ENABLED:  # each attempt in a GenAI client span: retries and fallbacks are sibling spans
         attempt = genai_spans.traced(attempt, call_type=getattr(observer, "call_type", "") or shape.mode, call=call)
-    router: CallRouter[T] = CallRouter(table, options, attempt, observer, shape=shape, rng=rng or _RNG, sleep=sleep)
+    router: CallRouter[T] = CallRouter(table, options, attempt, observer, shape=shape, rng=rng or _RNG, sleep=sleep,
+                                       avoid=avoid)
     return await router.serve(model)

@@ -156,6 +156,8 @@ class Meter:
     events: list[SpendEvent] = field(default_factory=list)
     settled: bool = False
     ticket: leases.Ticket | None = None  # admitted under this process's leases instead of by the state backend
+    carried_nanos: int = 0  # resumed streams: the cost of earlier attempts that failed after sending text
+    carried_tokens: int = 0
 
     def event(self, deployment: Billed, usage: Usage, *, status: str, error_type: str = "",
               cost_nanos: int = 0, elapsed: float | None = None, ttft: float | None = None) -> SpendEvent:
@@ -178,6 +180,16 @@ class Meter:
         self.events.append(self.event(deployment, Usage(), status="failure", elapsed=elapsed,
                                       error_type=error.error_code or error.error_type))
 
+    def attempt_cut(self, deployment: Billed, usage: Usage, *, price: Price, error_type: str,
+                    ttft: float | None) -> None:
+        """A stream attempt cut after sending text, to be resumed elsewhere: its event, priced like any cut stream,
+        is settled with the call's last attempt."""
+        cost = usage_cost_nanos(price, usage)
+        self.events.append(self.event(deployment, usage, status="failure", error_type=error_type, cost_nanos=cost,
+                                      ttft=ttft))
+        self.carried_nanos += cost
+        self.carried_tokens += usage.total_tokens
+
     def settlement(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",
                    error_type: str = "", ttft: float | None = None, cost_nanos: int | None = None) -> Settlement | None:
         """The reservation settled at the real cost (usage x the serving deployment's price, or `cost_nanos` for
@@ -189,19 +201,20 @@ class Meter:
         feed_count("calls", team_id)
         if status == "failure":
             feed_count("errors", team_id)
-        actual = cost_nanos if cost_nanos is not None else usage_cost_nanos(price, usage) if price is not None else 0
+        own = cost_nanos if cost_nanos is not None else usage_cost_nanos(price, usage) if price is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
-                                          cost_nanos=actual, ttft=ttft))
+                                          cost_nanos=own, ttft=ttft))
+        actual, tokens = own + self.carried_nanos, usage.total_tokens + self.carried_tokens
         records = [event.encode() for event in self.events]
         record_events(self.principal.key, self.events)
         if tracing.ENABLED:
             tracing.annotate(span_attributes(self, actual, status))
         book = leases.current_book()
         if self.ticket is not None and book is not None:
-            book.settle(self.ticket, actual, usage.total_tokens)  # reaches the backend with the book's next report
-            return Settlement((), records, reserved=0, actual=actual, tokens=usage.total_tokens, now=time.time())
-        return Settlement(self.levels, records, reserved=self.reserved, actual=actual, tokens=usage.total_tokens,
+            book.settle(self.ticket, actual, tokens)  # reaches the backend with the book's next report
+            return Settlement((), records, reserved=0, actual=actual, tokens=tokens, now=time.time())
+        return Settlement(self.levels, records, reserved=self.reserved, actual=actual, tokens=tokens,
                           now=time.time(), clipped=self.clipped)
 
     async def finish(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",

@@ -9,6 +9,8 @@ sending that per call cost a task and a Redis round trip per call. Here finished
   process's leases (apps.teams.leases: the lease already holds its reservation) may wait up to
   SETTLE_DELAY for others; every batch carries the leases' reports. A process killed without SIGTERM
   loses at most that much of their spend events (SIGTERM drains the queue; see `drain`).
+When the state backend cannot take a batch (Redis down), its spend events go straight to the database
+instead (`keep_in_database`), so a call that reached a provider keeps its spend row.
 """
 from __future__ import annotations
 
@@ -75,7 +77,19 @@ async def _settle(batch: list[Settlement]) -> None:
     try:
         await state().settle_and_push_many(batch, reports)
     except Exception:  # noqa: BLE001 - a background task: report it here, nobody awaits it
-        logger.exception("settling %d finished calls and %d lease reports failed", len(batch), len(reports))
+        logger.warning("settling %d finished calls and %d lease reports failed; storing their spend events in the "
+                       "database", len(batch), len(reports), exc_info=True)
+        await keep_in_database([record for settlement in batch for record in settlement.records])
+
+
+async def keep_in_database(records: list[bytes]) -> None:
+    """Store spend events the state backend could not buffer straight into the database (idempotent on request id
+    and attempt, so one that did reach the buffer is not stored twice)."""
+    if not records:
+        return
+    from apps.teams.spend import spend_store_quietly  # the ORM, only on this rare path
+
+    await asyncio.to_thread(spend_store_quietly, records)
 
 
 _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SettleQueue] = weakref.WeakKeyDictionary()

@@ -197,6 +197,19 @@ def spend_flush(*, batch: int | None = None) -> FlushResult:
     return result
 
 
+def spend_store_quietly(records: Sequence[bytes]) -> FlushResult:
+    """`spend_store` from a worker thread, with its database connection closed after; a failure is logged (the
+    events are lost only when the database is down while the state backend is too)."""
+    close_old_connections()
+    try:
+        return spend_store(records)
+    except Exception:  # noqa: BLE001 - the last place these events can go
+        logger.exception("storing %d spend events in the database failed; they are lost", len(records))
+        return FlushResult()
+    finally:
+        close_old_connections()
+
+
 def spend_flush_quietly() -> FlushResult:
     """`spend_flush` for background loops: a database outage is logged, and the events wait."""
     close_old_connections()
@@ -206,7 +219,8 @@ def spend_flush_quietly() -> FlushResult:
             soft_budget_alerts_quietly()
         return result
     except Exception:  # noqa: BLE001 - any failure keeps the events buffered for the next try
-        logger.warning("spend flush failed; %d events stay buffered", state().spend_pending(), exc_info=True)
+        # Not `spend_pending()` here: with the state backend down it would raise and end the caller's loop.
+        logger.warning("spend flush failed; the events stay buffered", exc_info=True)
         return FlushResult()
     finally:
         close_old_connections()
@@ -241,8 +255,11 @@ class SpendFlusher:
                 await asyncio.wait_for(self._stopping.wait(), timeout=interval)
                 return
             except TimeoutError:
-                await sync_to_async(spend_flush_quietly, thread_sensitive=False)()
-                await sync_to_async(deliver_callbacks, thread_sensitive=False)()
+                try:
+                    await sync_to_async(spend_flush_quietly, thread_sensitive=False)()
+                    await sync_to_async(deliver_callbacks, thread_sensitive=False)()
+                except Exception:  # noqa: BLE001 - the loop must outlive any one round (a backend outage)
+                    logger.exception("spend flush round failed; trying again in %gs", interval)
 
     async def stop(self) -> None:
         """Stop the loop (after the flush it may be running), let cancelled calls settle, flush the rest."""

@@ -40,12 +40,16 @@ def chunk_chars(body: dict[str, Any]) -> int:
 class MeteredStream(ChatStream):
     """Wraps an open ChatStream; `chunks()` passes every chunk through and settles the meter at the end."""
 
-    def __init__(self, inner: ChatStream, *, meter: Meter, deployment: Billed, price: Price) -> None:
+    def __init__(self, inner: ChatStream, *, meter: Meter, deployment: Billed, price: Price,
+                 resumable: bool = False) -> None:
         super().__init__(inner.adapter, inner.target, inner.response)
         self.inner = inner
         self.meter = meter
         self.deployment = deployment
         self.price = price
+        # A failure of a resumable stream is billed as a cut attempt; the call settles when its last attempt ends.
+        self.resumable = resumable
+        self.billed: Usage | None = None  # what this attempt was billed for, once it ended
 
     def partial_usage(self, generated_chars: int) -> Usage:
         return Usage(prompt_tokens=self.meter.estimate_prompt(), completion_tokens=approx_tokens(generated_chars))
@@ -70,8 +74,13 @@ class MeteredStream(ChatStream):
         finally:
             # Settled in a task of its own: after the last chunk is out, and even when the caller was cancelled.
             ttft = first - self.meter.started if first else None
-            self.meter.finish_soon(self.deployment, usage or self.partial_usage(generated_chars), price=self.price,
-                                   status=status, error_type=error_type, ttft=ttft)
+            self.billed = usage or self.partial_usage(generated_chars)
+            if status == "failure" and self.resumable:
+                self.meter.attempt_cut(self.deployment, self.billed, price=self.price, error_type=error_type,
+                                       ttft=ttft)
+            else:
+                self.meter.finish_soon(self.deployment, self.billed, price=self.price, status=status,
+                                       error_type=error_type, ttft=ttft)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -154,15 +154,15 @@ def test_deployments_over_their_rpm_are_skipped_then_429(upstream_model, upstrea
     assert 1 <= int(second.headers["retry-after"]) <= 60
 
 
-def test_a_silent_stream_ends_with_an_error_event(upstream_model, upstream: OpenAIUpstream,
-                                                  http: httpx.Client) -> None:
+def test_a_silent_stream_is_a_clean_408_before_its_first_token(upstream_model, upstream: OpenAIUpstream,
+                                                                http: httpx.Client) -> None:
     upstream_model(litellm_params={"stream_timeout": 0.5})
     router(num_retries=0)
     upstream.reply_with(paced(3))
     response = http.post("/v1/chat/completions", json={"model": "upstream-gpt", "messages": MSG, "stream": True})
-    events = [line for line in response.text.split("\n\n") if line]
-    assert events[-1].startswith("data: {") and '"timeout"' in events[-1]
-    assert "[DONE]" not in response.text
+    # Nothing reached the client before the upstream went silent, so the failure is an ordinary error answer.
+    assert response.status_code == 408
+    assert response.json()["error"]["code"] == "timeout"
 
 
 def test_wildcard_groups_call_the_requested_model(upstream_model, upstream: OpenAIUpstream,

@@ -13,6 +13,8 @@ Replies:
 - `Reply.stream(pieces, content_type, delay=...)`: chunked transfer encoding, one chunk per piece, each
   written to the socket at once (`delay` seconds before each), so a client sees pieces as they are sent.
 - `Reply(stall=True)`: no answer at all; the request is held until the client hangs up.
+- `Reply.stream(pieces, drop=True)`: the pieces, then the connection is cut without ending the chunked body (an
+  upstream that died mid-stream).
 
 A client hanging up on a stalled or streaming reply is counted (`hangups`, `hangup_event`); `pieces_sent`
 counts the streamed pieces written. A responder's `AssertionError` (a twin rejecting what it was sent) is
@@ -58,6 +60,7 @@ class Reply:
     pieces: Sequence[bytes] | None = None
     delay: float = 0.0  # seconds before each streamed piece
     stall: bool = False
+    drop: bool = False  # cut the connection after the pieces, without the chunked body's end
 
     @classmethod
     def json(cls, status: int, value: Any, headers: Mapping[str, str] | None = None) -> Reply:
@@ -66,9 +69,9 @@ class Reply:
 
     @classmethod
     def stream(cls, pieces: Sequence[bytes], content_type: str = "text/event-stream", *, status: int = 200,
-               delay: float = 0.0, headers: Mapping[str, str] | None = None) -> Reply:
+               delay: float = 0.0, headers: Mapping[str, str] | None = None, drop: bool = False) -> Reply:
         """`pieces` sent one chunk each (SSE events, NDJSON lines, event-stream messages)."""
-        return cls(status, {"Content-Type": content_type, **(headers or {})}, pieces=pieces, delay=delay)
+        return cls(status, {"Content-Type": content_type, **(headers or {})}, pieces=pieces, delay=delay, drop=drop)
 
 
 Responder = Callable[[Recorded], Reply]
@@ -194,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.flush()
             self.server.owner.piece_sent()
+        if reply.drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

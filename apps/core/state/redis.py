@@ -34,7 +34,6 @@ PREFIX = "tollgate:"
 LEDGER_TAG = "{ledger}"  # one Cluster slot for every ledger and leases hash (see the module docstring)
 SPEND_BUFFER = f"{PREFIX}spend:buffer"
 FLUSH_LOCK = f"{PREFIX}spend:flush-lock"
-FLUSH_LOCK_SECONDS = 300
 ADD_SOON_DELAY = 0.02  # `add_soon` counters reach Redis with this process's next round trip, or after this
 SCRIPTS = Path(__file__).with_name("scripts")
 PRELUDE = (SCRIPTS / "ledger.lua").read_text()
@@ -339,7 +338,8 @@ class RedisState:
     @contextmanager
     def flush_lock(self) -> Iterator[bool]:
         token = uuid.uuid4().hex
-        acquired = bool(self.sync.set(FLUSH_LOCK, token, nx=True, ex=FLUSH_LOCK_SECONDS))
+        seconds = int(settings.TOLLGATE_SPEND_FLUSH_LOCK_SECONDS)
+        acquired = bool(self.sync.set(FLUSH_LOCK, token, nx=True, ex=seconds))
         try:
             yield acquired
         finally:

@@ -45,7 +45,9 @@ class AnthropicAdapter(CapabilityTable):
     api_base_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL")
     framing: ClassVar[Framing] = "sse"
     default_api_base: ClassVar[str] = "https://api.anthropic.com"
-    features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream"})
+    # assistant_prefill: a trailing assistant message is continued, not answered (Anthropic's prefill)
+    features: ClassVar[frozenset[str]] = frozenset({"chat", "stream", "tools", "vision", "usage_in_stream",
+                                                    "assistant_prefill"})
 
     def headers(self, target: Target) -> dict[str, str]:
         """API key, API version, JSON; target headers (e.g. `anthropic-beta`) last so they can override."""
