@@ -18,6 +18,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_application = get_asgi_application()
 
 from apps.core.asgi_lean import LeanASGIHandler, PathDispatcher  # noqa: E402
+from apps.core.body_limit import BodyLimit  # noqa: E402
 from apps.core.lifeline import follow_the_server  # noqa: E402
 from apps.core.lifespan import Lifespan, gc_freeze  # noqa: E402
 from apps.core.metrics.shared import writer as metrics_writer  # noqa: E402
@@ -27,10 +28,12 @@ from gatewaysite.websockets import websocket_urlpatterns  # noqa: E402
 # Under a path prefix (FORCE_SCRIPT_NAME) that the proxy passes on, the API's paths start with it.
 API_PREFIXES = settings.TOLLGATE_API_PATH_PREFIXES + tuple(
     f"{settings.FORCE_SCRIPT_NAME}{p}" for p in settings.TOLLGATE_API_PATH_PREFIXES if settings.FORCE_SCRIPT_NAME)
-http_application = PathDispatcher(api=LeanASGIHandler(), full=django_application, prefixes=API_PREFIXES,
-                                  max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT)
+dispatcher = PathDispatcher(api=LeanASGIHandler(), full=django_application, prefixes=API_PREFIXES,
+                            max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT, fair_share=settings.TOLLGATE_FAIR_SHARE)
+# Outermost: a body past the limit is refused before a slot is taken or Django spools it.
+http_application = BodyLimit(dispatcher, limit=settings.TOLLGATE_MAX_REQUEST_BYTES)
 
-metrics_writer.gauges = lambda: {"in_flight": float(http_application.in_flight)}
+metrics_writer.gauges = lambda: {"in_flight": float(dispatcher.in_flight)}
 
 application = ProtocolTypeRouter({
     "http": http_application,
