@@ -19,6 +19,7 @@ django_application = get_asgi_application()
 
 from apps.core import tracing  # noqa: E402
 from apps.core.asgi_lean import PathDispatcher  # noqa: E402
+from apps.core.body_limit import BodyLimit  # noqa: E402
 from apps.core.tracing_asgi import api_handler  # noqa: E402
 from apps.core.lifeline import follow_the_server  # noqa: E402
 from apps.core.lifespan import Lifespan, gc_freeze  # noqa: E402
@@ -32,10 +33,12 @@ API_PREFIXES = settings.TOLLGATE_API_PATH_PREFIXES + tuple(
     f"{settings.FORCE_SCRIPT_NAME}{p}" for p in settings.TOLLGATE_API_PATH_PREFIXES if settings.FORCE_SCRIPT_NAME)
 if settings.TOLLGATE_OTEL or tracing_requested(settings.TOLLGATE_CONFIG):
     tracing.configure()  # before the API handler is built: it is the traced one then
-http_application = PathDispatcher(api=api_handler(), full=django_application, prefixes=API_PREFIXES,
-                                  max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT)
+dispatcher = PathDispatcher(api=api_handler(), full=django_application, prefixes=API_PREFIXES,
+                            max_in_flight=settings.TOLLGATE_MAX_IN_FLIGHT, fair_share=settings.TOLLGATE_FAIR_SHARE)
+# Outermost: a body past the limit is refused before a slot is taken or Django spools it.
+http_application = BodyLimit(dispatcher, limit=settings.TOLLGATE_MAX_REQUEST_BYTES)
 
-metrics_writer.gauges = lambda: {"in_flight": float(http_application.in_flight)}
+metrics_writer.gauges = lambda: {"in_flight": float(dispatcher.in_flight)}
 
 application = ProtocolTypeRouter({
     "http": http_application,

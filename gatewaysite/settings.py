@@ -138,6 +138,13 @@ TOLLGATE_CONFIG_STRICT = env_bool("TOLLGATE_CONFIG_STRICT", False)
 TOLLGATE_AGENT_MODULES = tuple(name.strip() for name in (env_str("TOLLGATE_AGENT_MODULES") or "").split(",")
                                if name.strip())
 TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=1024)
+# Bounds on what a client may send (apps/core/bounded_http.py under uvicorn, granian's own settings under granian):
+# a request head's bytes (431 past it), seconds for a head to arrive (408), and seconds for a body to arrive,
+# extended by one second per TOLLGATE_BODY_MIN_RATE bytes received (408; the slow client holds no slot).
+TOLLGATE_MAX_HEADER_BYTES = env_int("TOLLGATE_MAX_HEADER_BYTES", 32 * 1024, minimum=8192)
+TOLLGATE_HEADER_TIMEOUT = env_float("TOLLGATE_HEADER_TIMEOUT", 10.0, minimum=0.1)
+TOLLGATE_BODY_TIMEOUT = env_float("TOLLGATE_BODY_TIMEOUT", 30.0, minimum=0.1)
+TOLLGATE_BODY_MIN_RATE = env_float("TOLLGATE_BODY_MIN_RATE", 64 * 1024, minimum=1.0)
 # Audio and image uploads (multipart): read as they arrive and spooled, so they may be larger (OpenAI's 25 MB).
 TOLLGATE_MAX_UPLOAD_BYTES = env_int("TOLLGATE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
 # How long a process trusts its cached snapshots before re-reading the generation counter.
@@ -204,6 +211,9 @@ TOLLGATE_API_PATH_PREFIXES = ("/v1/", "/chat/", "/embeddings", "/models", "/heal
 # queueing (0: no limit). Real upstreams take seconds, so this counts calls waiting on them too: size it as
 # calls/s per worker x upstream latency, with headroom.
 TOLLGATE_MAX_IN_FLIGHT = env_int("TOLLGATE_MAX_IN_FLIGHT", 1000)
+# Once half of those slots are taken, a key may hold at most max_in_flight / (keys holding slots + 1) of them;
+# past its share a call gets 429 + Retry-After, so one key flooding the gateway leaves room for the others.
+TOLLGATE_FAIR_SHARE = env_bool("TOLLGATE_FAIR_SHARE", True)
 # /metrics: each worker's numbers are written here every TOLLGATE_METRICS_WRITE_EVERY seconds and merged per scrape.
 TOLLGATE_METRICS_DIR: str = env_str("TOLLGATE_METRICS_DIR") or str(VAR_DIR / "metrics")
 TOLLGATE_METRICS_WRITE_EVERY = env_float("TOLLGATE_METRICS_WRITE_EVERY", 1.0)
@@ -427,7 +437,7 @@ SECURE_HSTS_SECONDS = env_int("TOLLGATE_HSTS_SECONDS", 31_536_000 if PRODUCTION 
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.teams.parsers.BoundedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.teams.permissions.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.teams.permissions.IsCaller"],
     "DEFAULT_SCHEMA_CLASS": "apps.teams.openapi.ManagementSchema",

@@ -27,6 +27,7 @@ from django.urls import ResolverMatch
 from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
+from apps.core.fair_share import FairShare, credential_of, over_share_answer
 from apps.core.http import BODY_TOO_LARGE
 from apps.core.metrics import UPSTREAM_SECONDS, record_http
 from apps.core.uploads import UPLOAD_STREAM, UploadStream, is_upload_path
@@ -283,30 +284,45 @@ class PathDispatcher:
     """Routes API paths to the lean handler and everything else (admin, management API) to Django's.
 
     Past `max_in_flight` API calls in this process, further API calls are answered 503 with
-    Retry-After at once instead of queueing behind the others (0: no limit). The admin and the
-    management API are never refused.
+    Retry-After at once instead of queueing behind the others (0: no limit). With `fair_share`, a key
+    holding its fair share of those slots once the process is busy gets 429 (`apps.core.fair_share`).
+    The admin, the management API and health probes are never refused.
     """
 
-    def __init__(self, *, api: Any, full: Any, prefixes: tuple[str, ...], max_in_flight: int = 0) -> None:
+    def __init__(self, *, api: Any, full: Any, prefixes: tuple[str, ...], max_in_flight: int = 0,
+                 fair_share: bool = False) -> None:
         self.api = api
         self.full = full
         self.prefixes = prefixes
         self.max_in_flight = max_in_flight
         self.in_flight = 0
+        self.fair = FairShare(max_in_flight) if fair_share and max_in_flight else None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if not scope["path"].startswith(self.prefixes):
             await self.full(scope, receive, send)
             return
-        if self.max_in_flight and self.in_flight >= self.max_in_flight and not _is_health(scope):
+        health = _is_health(scope)
+        if self.max_in_flight and self.in_flight >= self.max_in_flight and not health:
             await send(OVERLOADED_START)
             await send(OVERLOADED_END)
             return
+        fair = None if health else self.fair
+        key = 0
+        if fair is not None:
+            key = credential_of(scope["headers"])
+            if not fair.admit(key):
+                start, end = over_share_answer(fair.share(newcomer=False))
+                await send(start)
+                await send(end)
+                return
         self.in_flight += 1
         try:
             await self.api(scope, receive, send)
         finally:
             self.in_flight -= 1
+            if fair is not None:
+                fair.release(key)
 
 
 def _is_health(scope: Scope) -> bool:

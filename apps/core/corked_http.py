@@ -13,6 +13,7 @@ Serve with `--http apps.core.corked_http:CorkedHttpToolsProtocol` (what `manage.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -25,7 +26,7 @@ class CorkedTransport(asyncio.Transport):
     order of bytes on the wire is the order of the writes. Everything else is the wrapped transport's.
     """
 
-    __slots__ = ("inner", "loop", "pending", "flush_scheduled")
+    __slots__ = ("inner", "loop", "pending", "flush_scheduled", "closing", "linger")
 
     def __init__(self, inner: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
@@ -33,6 +34,9 @@ class CorkedTransport(asyncio.Transport):
         self.loop = loop
         self.pending: list[bytes] = []
         self.flush_scheduled = False
+        self.closing = False
+        # Asked on close: True when the protocol closes the connection itself later (a lingering close).
+        self.linger: Callable[[], bool] | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -58,6 +62,9 @@ class CorkedTransport(asyncio.Transport):
 
     def close(self) -> None:
         self.flush()
+        self.closing = True
+        if self.linger is not None and self.linger():
+            return
         self.inner.close()
 
     def write_eof(self) -> None:
@@ -69,7 +76,7 @@ class CorkedTransport(asyncio.Transport):
         self.inner.abort()
 
     def is_closing(self) -> bool:
-        return self.inner.is_closing()
+        return self.closing or self.inner.is_closing()
 
     def can_write_eof(self) -> bool:
         return self.inner.can_write_eof()

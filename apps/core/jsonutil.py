@@ -1,4 +1,10 @@
-"""Fast JSON in and out (orjson), in one place so the choice can change."""
+"""Fast JSON in and out (orjson), in one place so the choice can change.
+
+Parsed JSON is bounded in depth: nesting past MAX_DEPTH is refused as malformed, so code that walks a body
+recursively (validation, serialisers, the stdlib's encoder) never meets a RecursionError. orjson's own bound
+(1024) is deeper than Python's recursion limit leaves room for. The check costs two `bytes.count` calls on a
+body with few brackets; only a body with more brackets than MAX_DEPTH is walked, without recursion.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,11 +12,34 @@ from typing import Any
 import orjson
 
 JSONDecodeError = orjson.JSONDecodeError
+MAX_DEPTH = 128  # arrays and objects nested in each other
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON bytes."""
-    return orjson.loads(data)
+    """Parse JSON bytes; nesting deeper than MAX_DEPTH raises JSONDecodeError as malformed JSON does."""
+    value = orjson.loads(data)
+    if isinstance(value, (dict, list)) and _brackets(data) > MAX_DEPTH and deeper_than(value, MAX_DEPTH):
+        raise JSONDecodeError(f"JSON nested deeper than {MAX_DEPTH} levels", "", 0)
+    return value
+
+
+def _brackets(data: bytes | str) -> int:
+    if isinstance(data, str):
+        return data.count("[") + data.count("{")
+    return data.count(b"[") + data.count(b"{")
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in `value` (walked with a stack, not recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
 
 
 def dumps(value: Any) -> bytes:

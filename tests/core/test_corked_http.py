@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from apps.core.corked_http import CorkedTransport
-from apps.core.management.commands.serve import CORKED_HTTP, uvicorn_argv
+from apps.core.management.commands.serve import HTTP_PROTOCOL, uvicorn_argv
 
 TCP_INFO_DATA_SEGS_IN = 152  # offset of tcpi_data_segs_in in Linux's struct tcp_info (since 4.6)
 
@@ -80,7 +80,7 @@ async def test_a_connection_already_going_away_gets_nothing_more() -> None:
 
 def test_serve_runs_uvicorn_with_the_corked_protocol() -> None:
     argv = uvicorn_argv(host="127.0.0.1", port=8000, workers=1)
-    assert argv[argv.index("--http") + 1] == CORKED_HTTP
+    assert argv[argv.index("--http") + 1] == HTTP_PROTOCOL
 
 
 def data_segments_received(sock: socket.socket) -> int:

@@ -56,21 +56,25 @@ class Command(BaseCommand):
         os.execv(sys.executable, [sys.executable, "-m", *argv])
 
 
-CORKED_HTTP = "apps.core.corked_http:CorkedHttpToolsProtocol"  # uvicorn's httptools protocol, one write per turn
+# uvicorn's httptools protocol, one write per turn, with bounded heads and timed heads and bodies
+HTTP_PROTOCOL = "apps.core.bounded_http:BoundedHttpToolsProtocol"
 
 
 def uvicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
     """uvicorn with uvloop and httptools; past the grace period it cancels open calls, then runs lifespan shutdown."""
     return ["uvicorn", APPLICATION, "--host", host, "--port", str(port), "--workers", str(workers),
-            "--loop", "uvloop", "--http", CORKED_HTTP, "--lifespan", "on", "--no-access-log",
+            "--loop", "uvloop", "--http", HTTP_PROTOCOL, "--lifespan", "on", "--no-access-log",
             "--timeout-graceful-shutdown", str(GRACE_SECONDS), "--log-level", "warning"]
 
 
 def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
     """granian's ASGI interface (with lifespan) over HTTP/1.1, as uvicorn serves; past the grace period
-    the supervisor kills a worker still draining, so its lifespan shutdown does not run."""
+    the supervisor kills a worker still draining, so its lifespan shutdown does not run. Its HTTP/1 buffer
+    bounds a request head (431 past it) and its head read timeout is TOLLGATE_HEADER_TIMEOUT (at most 60 s)."""
+    header_ms = min(60_000, max(1, round(settings.TOLLGATE_HEADER_TIMEOUT * 1000)))
     return ["granian", "--interface", "asgi", APPLICATION, "--host", host, "--port", str(port),
             "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-access-log",
+            "--http1-buffer-size", str(settings.TOLLGATE_MAX_HEADER_BYTES), "--http1-header-read-timeout", str(header_ms),
             "--backlog", "2048", "--backpressure", str(GRANIAN_CONNECTIONS), "--respawn-failed-workers",
             "--workers-kill-timeout", str(GRACE_SECONDS), "--log-level", "warning"]
 
