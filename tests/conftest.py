@@ -102,7 +102,7 @@ class GatewayProcess:
             stop_process_group(self.process.pid, grace=0)
             raise
 
-    READY_SECONDS = 30.0  # how long start-up may take before the fixture gives up
+    READY_SECONDS = 90.0  # how long start-up may take before the fixture gives up (a loaded 2-core CI machine took 30+)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.READY_SECONDS

@@ -303,19 +303,24 @@ class PathDispatcher:
             await self.full(scope, receive, send)
             return
         health = _is_health(scope)
-        if self.max_in_flight and self.in_flight >= self.max_in_flight and not health:
-            await send(OVERLOADED_START)
-            await send(OVERLOADED_END)
-            return
         fair = None if health else self.fair
         key = 0
+        over_share = False
         if fair is not None:
             key = credential_of(scope["headers"])
-            if not fair.admit(key):
-                start, end = over_share_answer(fair.share(newcomer=False))
+            over_share = fair.over_share(key)
+            if over_share and fair.contended():
+                # Others hold slots too: the flooding key gets 429 (its own limit), not the 503 of a full process.
+                start, end = over_share_answer(fair.share())
                 await send(start)
                 await send(end)
                 return
+        if over_share or (self.max_in_flight and self.in_flight >= self.max_in_flight and not health):
+            await send(OVERLOADED_START)
+            await send(OVERLOADED_END)
+            return
+        if fair is not None:
+            fair.take(key)
         self.in_flight += 1
         try:
             await self.api(scope, receive, send)

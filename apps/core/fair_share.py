@@ -2,10 +2,12 @@
 
 Per process and in memory, keyed by a hash of the credential header as the client sent it: no lookup, no
 Redis round trip, nothing stored that could be read back as a key. While fewer than half the slots are
-taken every call is admitted; past that, a key may hold at most `capacity // (keys holding slots + 1)`
-slots (the `+ 1` keeps room for a key that has none yet), so a newcomer always finds a free one and a
-flooder gets 429 while the others keep their latency. A key that already holds more than its share when
-others arrive keeps its calls; it just gets no new ones until it is under its share again.
+taken every call is admitted. Past that, a key that holds slots may hold at most its share: all the slots but
+a small reserve, split evenly between the keys holding slots. A lone key therefore keeps almost the whole
+process (sharing costs it only the reserve), a key holding no slot always finds one in the reserve, and once
+it does, the flooder's share halves: the flooder gets 429 while the others keep their latency (a lone key past
+its share gets the 503 of a full process: nobody else is there to be fair to). A key that
+holds more than its share when others arrive keeps its calls; it gets no new ones until it is under again.
 """
 from __future__ import annotations
 
@@ -26,32 +28,37 @@ def credential_of(headers: list[tuple[bytes, bytes]]) -> int:
 
 
 class FairShare:
-    """Counts the slots each credential holds and admits a call only within its fair share once busy."""
+    """Counts the slots each credential holds and says when a key is over its fair share of a busy process."""
 
-    __slots__ = ("capacity", "busy_at", "held", "total")
+    __slots__ = ("capacity", "busy_at", "reserve", "held", "total")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.busy_at = capacity // 2
+        self.reserve = max(1, capacity // 8)  # kept for keys that hold no slot
         self.held: dict[int, int] = {}
         self.total = 0
 
-    def share(self, *, newcomer: bool) -> int:
-        """The slots one key may hold now (at least one)."""
-        keys = len(self.held) + (1 if newcomer else 0)
-        return max(1, self.capacity // (keys + 1))
+    def share(self) -> int:
+        """The slots a key already holding some may hold now (at least one)."""
+        return max(1, (self.capacity - self.reserve) // max(1, len(self.held)))
 
-    def admit(self, key: int) -> bool:
-        """Take a slot for `key`, or False when the process is busy and `key` holds its share already."""
+    def over_share(self, key: int) -> bool:
+        """Whether `key` must be refused: the process is busy and the key holds its share already."""
         held = self.held.get(key, 0)
-        if self.total >= self.busy_at and held >= self.share(newcomer=held == 0):
-            return False
-        self.held[key] = held + 1
+        return held > 0 and self.total >= self.busy_at and held >= self.share()
+
+    def contended(self) -> bool:
+        """Whether more than one key holds slots (a lone key over its share has the process to itself: it is full
+        for that key, not unfair to it)."""
+        return len(self.held) > 1
+
+    def take(self, key: int) -> None:
+        self.held[key] = self.held.get(key, 0) + 1
         self.total += 1
-        return True
 
     def release(self, key: int) -> None:
-        """Give back a slot `admit` took for `key`."""
+        """Give back a slot `take` took for `key`."""
         held = self.held[key] - 1
         if held:
             self.held[key] = held

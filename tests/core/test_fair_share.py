@@ -1,5 +1,6 @@
-"""The fair-share policy without HTTP: every call is admitted until half the slots are taken, then a key may hold
-at most capacity // (keys holding slots + 1), so a newcomer always finds a slot."""
+"""The fair-share policy without HTTP: every call is admitted until half the slots are taken; then a key that
+holds slots may hold all but a reserve, split between the keys holding slots, and a key holding none always may
+take one."""
 from __future__ import annotations
 
 from apps.core.fair_share import FairShare, credential_of
@@ -8,40 +9,51 @@ FLOODER, QUIET, THIRD = 1, 2, 3
 
 
 def fill(policy: FairShare, key: int, attempts: int) -> int:
-    """Admit `key` up to `attempts` times; the number admitted."""
-    return sum(policy.admit(key) for _ in range(attempts))
+    """Admit `key` up to `attempts` times, as the dispatcher does (within capacity); the number admitted."""
+    taken = 0
+    for _ in range(attempts):
+        if policy.total < policy.capacity and not policy.over_share(key):
+            policy.take(key)
+            taken += 1
+    return taken
 
 
-def test_a_lone_key_is_capped_at_half_the_slots_once_busy() -> None:
-    policy = FairShare(8)
-    assert fill(policy, FLOODER, 20) == 4  # 8 // (1 key + 1)
-    assert (policy.total, policy.held) == (4, {FLOODER: 4})
+def test_a_lone_key_keeps_all_but_the_reserve() -> None:
+    policy = FairShare(16)
+    assert fill(policy, FLOODER, 40) == 14  # 16 less a reserve of 16 // 8
+    assert (policy.total, policy.held) == (14, {FLOODER: 14})
+    assert policy.over_share(FLOODER) and not policy.contended()  # full for it: the dispatcher's 503
 
 
-def test_a_newcomer_is_admitted_while_the_flooder_is_refused() -> None:
-    policy = FairShare(8)
-    fill(policy, FLOODER, 20)
-    assert policy.admit(QUIET)
-    assert not policy.admit(FLOODER)  # now 8 // (2 + 1) = 2 each, and it holds 4
-    assert policy.admit(QUIET)  # the quiet key holds 1 < 2
-    assert not policy.admit(QUIET)  # and now 2: its share too
-    assert policy.admit(THIRD)  # a third key still finds a slot
+def test_a_newcomer_takes_the_reserve_and_halves_the_flooders_share() -> None:
+    policy = FairShare(16)
+    fill(policy, FLOODER, 40)
+    assert not policy.over_share(QUIET)
+    policy.take(QUIET)
+    assert policy.share() == 7 and policy.over_share(FLOODER)  # (16 - 2) // 2 keys, and it holds 14
+    assert policy.contended()  # so the flooder gets 429
+    assert fill(policy, QUIET, 1) == 1  # the quiet key holds 2 < 7 (and a slot is free)
+    for _ in range(8):
+        policy.release(FLOODER)
+    assert not policy.over_share(FLOODER)  # it holds 6 < 7 again
+    assert not policy.over_share(THIRD)  # a key holding nothing is never over its share
 
 
 def test_below_half_the_slots_every_call_is_admitted() -> None:
     policy = FairShare(10)
-    assert [policy.admit(FLOODER) for _ in range(5)] == [True] * 5
-    assert policy.share(newcomer=False) == 5
+    policy.take(QUIET)
+    assert fill(policy, FLOODER, 4) == 4  # 5 taken: half, where sharing starts
+    assert policy.share() == 4 and policy.over_share(FLOODER)  # (10 - 1) // 2
 
 
 def test_released_slots_are_counted_back_and_idle_keys_forgotten() -> None:
     policy = FairShare(8)
-    fill(policy, FLOODER, 4)
-    policy.admit(QUIET)
-    assert not policy.admit(FLOODER)
-    for _ in range(3):
+    fill(policy, FLOODER, 8)
+    policy.take(QUIET)
+    assert policy.over_share(FLOODER)
+    for _ in range(5):
         policy.release(FLOODER)
-    assert policy.admit(FLOODER)  # it holds 1 < its share of 2 again
+    assert not policy.over_share(FLOODER)  # 2 held, 3 taken in all: not busy
     policy.release(QUIET)
     assert QUIET not in policy.held
     assert policy.total == 2
@@ -49,9 +61,10 @@ def test_released_slots_are_counted_back_and_idle_keys_forgotten() -> None:
 
 def test_the_share_is_never_below_one_slot() -> None:
     policy = FairShare(2)
-    assert policy.admit(FLOODER) and policy.admit(QUIET)
-    assert policy.share(newcomer=True) == 1
-    assert not policy.admit(FLOODER)
+    policy.take(FLOODER)
+    policy.take(QUIET)
+    assert policy.share() == 1
+    assert policy.over_share(FLOODER) and policy.over_share(QUIET)
 
 
 def test_the_credential_is_any_of_the_key_headers_and_anonymous_is_zero() -> None:

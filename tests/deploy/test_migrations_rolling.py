@@ -46,6 +46,7 @@ def lint(capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
     return linter.has_errors, capsys.readouterr().out
 
 
+@pytest.mark.django_db(transaction=True)  # sqlmigrate of a non-atomic (concurrent index) migration: no transaction
 def test_no_migration_breaks_running_code_or_locks_a_busy_table(capsys: pytest.CaptureFixture[str]) -> None:
     failed, report = lint(capsys)
     assert not failed, report

@@ -17,7 +17,7 @@ from tests.upstreams.openai import OpenAIUpstream, mock_answer
 from tests.upstreams.recording import Recorded, Reply
 
 DELAY = 1.0  # seconds the upstream takes per call
-SLOTS = 8  # TOLLGATE_MAX_IN_FLIGHT: the flooder alone may hold 8 // 2 of them, then 8 // 3 once the quiet key calls
+SLOTS = 8  # TOLLGATE_MAX_IN_FLIGHT: the flooder alone may hold 7 of them (one is the reserve), 3 once the quiet key calls
 FLOOD_THREADS = 16
 CHAT = {"model": "upstream-gpt", "messages": [{"role": "user", "content": "hello"}]}
 
@@ -45,7 +45,7 @@ def flood(url: str, stop: threading.Event, statuses: list[httpx.Response]) -> No
         while not stop.is_set():
             answer = http.post(url, json=CHAT)
             statuses.append(answer)
-            if answer.status_code == 429:
+            if answer.status_code in (429, 503):
                 stop.wait(0.05)  # a flooder, not a busy loop that would starve the machine running the test
 
 
@@ -63,7 +63,7 @@ def test_a_flooding_key_gets_429_while_a_quiet_key_keeps_its_latency(
         thread.start()
     try:
         deadline = time.monotonic() + 30
-        while not any(answer.status_code == 429 for answer in flooded):  # the flooder holds its share
+        while not any(answer.status_code == 503 for answer in flooded):  # alone, it fills all but the reserve
             assert time.monotonic() < deadline, "the flooder was never refused"
             time.sleep(0.02)
         quiet: list[tuple[int, float]] = []
@@ -82,4 +82,5 @@ def test_a_flooding_key_gets_429_while_a_quiet_key_keeps_its_latency(
     assert refused[0].headers["retry-after"] == "1"
     assert set(refused[0].json()["error"]) == {"message", "type", "param", "code"}
     assert refused[0].json()["error"]["code"] == "rate_limit_exceeded"
-    assert {answer.status_code for answer in flooded} == {200, 429}  # served within its share, never 503
+    # Served within its share; refused 503 while alone (the process is full for it), 429 while the quiet key called.
+    assert {answer.status_code for answer in flooded} == {200, 429, 503}
