@@ -3,23 +3,41 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from decimal import Decimal
+
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import Model, Q, Sum
 from django.utils import timezone
 
 from apps.core.snapshots import snapshot_bump
-from apps.teams.durations import InvalidDuration, first_reset, next_reset, parse_duration
-from apps.teams.models import Budget, EndUser, Organization, ProxyBudget, Team, TeamMembership, User, VirtualKey
+from apps.teams.durations import InvalidDuration, first_reset, next_reset, parse_duration, window_start
+from apps.teams.models import (Budget, EndUser, Organization, ProxyBudget, SpendLog, Team, TeamMembership, User,
+                               VirtualKey)
 from apps.teams.proxy_budget import GENERATION as PROXY_GENERATION
 from apps.teams.snapshot import GENERATION
+from apps.teams.spend_sql import OWNERS
 
 
 def _due(now: datetime) -> Q:
     return Q(budget_reset_at__lte=now) | Q(budget_reset_at__isnull=True)
 
 
+def spend_since(row: Model, start: datetime) -> Decimal:
+    """What the row's stored spend rows cost since `start` (every row for the proxy-wide budget)."""
+    rows = SpendLog.objects.filter(start_time__gte=start)
+    for _, model, columns in OWNERS:
+        if isinstance(row, model):
+            rows = rows.filter(**{column: getattr(row, field) for field, column in columns.items()})
+            break
+    return rows.order_by().aggregate(total=Sum("cost"))["total"] or Decimal(0)
+
+
 def window_reset(row: Model, duration_text: str, now: datetime) -> bool:
-    """Zero the row's spend if its window ended (or start its first window); True when it changed."""
+    """Start the row's next window if its window ended (or its first window); True when it changed.
+
+    The new window's spend is not zero but what was stored since it began: the reset runs on the beat, after the
+    window's end, and the calls between the two (flushed into `spend` meanwhile) belong to the new window.
+    """
     try:
         duration = parse_duration(duration_text)
     except InvalidDuration:
@@ -28,7 +46,9 @@ def window_reset(row: Model, duration_text: str, now: datetime) -> bool:
     if reset_at is None:
         type(row)._default_manager.filter(pk=row.pk).update(budget_reset_at=first_reset(now, duration))
         return True
-    type(row)._default_manager.filter(pk=row.pk).update(spend=0, budget_reset_at=next_reset(reset_at, duration, now))
+    ends = next_reset(reset_at, duration, now)
+    carried = spend_since(row, window_start(ends, duration))
+    type(row)._default_manager.filter(pk=row.pk).update(spend=carried, budget_reset_at=ends)
     return True
 
 

@@ -76,6 +76,12 @@ def add_duration(moment: datetime, duration: Duration) -> datetime:
     return moment + timedelta(seconds=seconds)
 
 
+def window_start(end: datetime, duration: Duration) -> datetime:
+    """When the window that ends at `end` began: one duration earlier (calendar arithmetic for months)."""
+    seconds = duration.seconds
+    return end - timedelta(seconds=seconds) if seconds is not None else add_months(end, -duration.amount)
+
+
 def first_reset(now: datetime, duration: Duration) -> datetime:
     """When a window starting now first resets: now + duration, or the 1st of a month for `mo`."""
     if duration.seconds is None:

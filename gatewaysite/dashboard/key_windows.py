@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from apps.teams.durations import Duration, InvalidDuration, add_months, next_reset, parse_duration
+from apps.teams.durations import Duration, InvalidDuration, next_reset, parse_duration, window_start
 from apps.teams.models import SpendLog, VirtualKey
 from gatewaysite.dashboard.viewer import Viewer
 
@@ -47,9 +47,7 @@ class KeyWindow:
 def window_bounds(reset_at: datetime, duration: Duration, now: datetime) -> tuple[datetime, datetime]:
     """[start, end) of the window holding `now`, on the grid of `reset_at` stepped by whole durations."""
     end = next_reset(reset_at, duration, now)
-    seconds = duration.seconds
-    start = end - timedelta(seconds=seconds) if seconds is not None else add_months(end, -duration.amount)
-    return start, end
+    return window_start(end, duration), end
 
 
 def ended_duration(key: VirtualKey, now: datetime) -> Duration | None:

@@ -59,3 +59,26 @@ def test_end_users_of_a_budget_whose_window_ended_reset(transactional_db: None) 
     assert Budget.objects.get(pk=daily.pk).budget_reset_at == datetime(2026, 3, 16, tzinfo=UTC)
     assert Budget.objects.get(pk=fresh.pk).budget_reset_at == datetime(2026, 3, 22, 8, tzinfo=UTC)
     assert changed == 2  # the ended window, and the first window of the new budget
+
+
+def test_spend_stored_after_a_window_ended_but_before_the_reset_ran_is_the_new_windows(cast: Cast) -> None:
+    """The beat resets after the window's end; the calls in between belong to the new window and stay counted."""
+    from datetime import timedelta
+
+    from apps.teams.models import SpendLog
+
+    key, ended = cast.bob.key, datetime(2026, 3, 15, 8, tzinfo=UTC)
+    services.key_update(key=key, fields={"budget_duration": "1d"})  # type: ignore[arg-type]
+    services.team_update(team=cast.team_a, fields={"budget_duration": "1d"})
+    member = TeamMembership.objects.get(team=cast.team_a, user=cast.bob.user)
+    for n, (moment, cost) in enumerate(((ended - timedelta(hours=1), "3"), (ended + timedelta(minutes=10), "0.25"))):
+        SpendLog.objects.create(request_id=f"r{n}", key_id=key.pk, team_id=cast.team_a.team_id,  # type: ignore[union-attr]
+                                user_id=member.user_id, cost=Decimal(cost), start_time=moment, end_time=moment)
+    for model, pk in ((VirtualKey, key.pk), (Team, cast.team_a.pk), (TeamMembership, member.pk)):  # type: ignore[union-attr]
+        model.objects.filter(pk=pk).update(spend=Decimal("3.25"), budget_reset_at=ended)  # type: ignore[attr-defined]
+
+    budgets_reset(now=ended + timedelta(minutes=30))
+
+    for model, pk in ((VirtualKey, key.pk), (Team, cast.team_a.pk), (TeamMembership, member.pk)):  # type: ignore[union-attr]
+        row = model.objects.get(pk=pk)  # type: ignore[attr-defined]
+        assert (row.spend, row.budget_reset_at) == (Decimal("0.25"), ended + timedelta(days=1)), model
