@@ -39,3 +39,11 @@ def test_two_web_replicas_a_worker_a_beat_and_a_migration_behind_a_load_balancer
     nginx = (ROOT / "deploy" / "compose" / "nginx.conf").read_text()
     assert set(re.findall(r"server (web-\d):4000", nginx)) == {"web-1", "web-2"}
     assert "proxy_buffering off" in nginx, "streams pass through the load balancer as they come"
+
+
+def test_redis_keeps_the_spend_buffer_across_a_restart() -> None:
+    """Spend events wait in Redis until the flush stores them: Redis writes an append-only file to a volume."""
+    redis = compose()["services"]["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
