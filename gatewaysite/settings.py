@@ -350,6 +350,9 @@ TOLLGATE_A2A_PUSH_BACKOFF = env_float("TOLLGATE_A2A_PUSH_BACKOFF", 1.0, minimum=
 TOLLGATE_A2A_PUSH_RETRY_EVERY = env_float("TOLLGATE_A2A_PUSH_RETRY_EVERY", 15.0, minimum=0.1)
 CELERY_BEAT_SCHEDULE["a2a-push-retry"] = {"task": "apps.agents.tasks.push_deliver_due_task",
                                           "schedule": TOLLGATE_A2A_PUSH_RETRY_EVERY}
+# Settled push deliveries (delivered or given up; their credentials already cleared) are kept this many days.
+TOLLGATE_A2A_PUSH_KEEP_DAYS = env_float("TOLLGATE_A2A_PUSH_KEEP_DAYS", 7.0, minimum=0.0)
+CELERY_BEAT_SCHEDULE["a2a-push-prune"] = {"task": "apps.agents.tasks.push_prune_task", "schedule": 3600.0}
 # Latency probe of every deployment (0 turns it off); feeds latency-based routing, cooldowns and GET /health.
 TOLLGATE_HEALTH_PROBE_INTERVAL = env_float("TOLLGATE_HEALTH_PROBE_INTERVAL", 300.0)
 TOLLGATE_HEALTH_PROBE_TIMEOUT = env_float("TOLLGATE_HEALTH_PROBE_TIMEOUT", 30.0, minimum=0.1)

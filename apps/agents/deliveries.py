@@ -72,8 +72,18 @@ def delivery_settle(*, delivery_id: int, delivered_at: datetime | None, retry_at
     """After an attempt: delivered, due again at `retry_at`, or (neither) given up."""
     from apps.agents.models import AgentPushDelivery
 
+    settled: dict[str, object] = {} if retry_at is not None else {"headers": {}}  # no credential is kept once nothing is owed
     AgentPushDelivery.objects.filter(pk=delivery_id).update(delivered_at=delivered_at, next_attempt_at=retry_at,
-                                                            last_error=error[:300])
+                                                            last_error=error[:300], **settled)
+
+
+def deliveries_prune(*, before: datetime, limit: int = 1000) -> int:
+    """Delete up to `limit` settled deliveries (delivered or given up) created before `before`; how many."""
+    from apps.agents.models import AgentPushDelivery
+
+    ids = list(AgentPushDelivery.objects.filter(next_attempt_at__isnull=True, created_at__lt=before)
+               .order_by("created_at").values_list("pk", flat=True)[:limit])
+    return AgentPushDelivery.objects.filter(pk__in=ids).delete()[0] if ids else 0
 
 
 def deliveries_due(*, now: datetime, limit: int = 200) -> list[int]:

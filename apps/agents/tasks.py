@@ -19,3 +19,16 @@ def push_deliver_due_task() -> int:
             h1pool.close_pool()
 
     return asyncio.run(run())
+
+
+@shared_task(ignore_result=True)
+def push_prune_task() -> int:
+    """Forget settled push deliveries older than TOLLGATE_A2A_PUSH_KEEP_DAYS, so the table does not grow forever."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from apps.agents.deliveries import deliveries_prune
+
+    return deliveries_prune(before=timezone.now() - timedelta(days=settings.TOLLGATE_A2A_PUSH_KEEP_DAYS))

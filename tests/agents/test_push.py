@@ -179,3 +179,23 @@ def test_a_delivery_its_process_left_behind_is_sent_by_the_beat_task(transaction
     held.refresh_from_db()
     assert (left.attempts, left.delivered_at is not None, left.next_attempt_at) == (2, True, None)
     assert (held.attempts, held.delivered_at) == (1, None)
+
+
+def test_settled_deliveries_drop_their_credentials_and_are_pruned_after_the_keep_days(db: None) -> None:
+    from apps.agents.deliveries import delivery_settle
+    from apps.agents.tasks import push_prune_task
+
+    now = timezone.now()
+    headers = {"authorization": "Bearer push-secret"}
+    delivered, owed, old_given_up = (AgentPushDelivery.objects.create(
+        task_id=f"t{n}", config_id="c", url="http://127.0.0.1:9/", headers=headers, next_attempt_at=now)
+        for n in range(3))
+    delivery_settle(delivery_id=delivered.pk, delivered_at=now, retry_at=None, error="")
+    delivery_settle(delivery_id=owed.pk, delivered_at=None, retry_at=now + timedelta(seconds=5), error="503")
+    delivery_settle(delivery_id=old_given_up.pk, delivered_at=None, retry_at=None, error="404")
+    assert AgentPushDelivery.objects.get(pk=delivered.pk).headers == {}
+    assert AgentPushDelivery.objects.get(pk=owed.pk).headers == headers  # still owed: it needs them
+    AgentPushDelivery.objects.filter(pk=old_given_up.pk).update(created_at=now - timedelta(days=30))
+
+    assert push_prune_task.apply().get() == 1
+    assert set(AgentPushDelivery.objects.values_list("pk", flat=True)) == {delivered.pk, owed.pk}
