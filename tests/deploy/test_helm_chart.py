@@ -172,8 +172,19 @@ def test_ingress_autoscaler_and_service_monitor() -> None:
     ({}, "set secrets.masterKey"),
     ({**REQUIRED, "secrets.masterKey": "sk-1234"}, "at least 32 characters"),
     ({**REQUIRED, "secrets.redisUrl": ""}, "set secrets.redisUrl"),
+    ({**REQUIRED, "secrets.redisUrl": "redis+cluster://redis-0:6379"}, "set secrets.celeryBrokerUrl"),
 ])
 def test_rendering_refuses_a_missing_or_weak_secret(values: dict[str, str], message: str) -> None:
     sets = [arg for name, value in values.items() for arg in ("--set", f"{name}={value}")]
     result = helm("template", "gw", str(CHART), *sets)
     assert result.returncode != 0 and message in result.stderr
+
+
+def test_a_redis_cluster_gets_celery_its_own_broker_from_the_secret() -> None:
+    docs = render(REQUIRED | {"secrets.redisUrl": "redis+cluster://redis-0:6379",
+                              "secrets.celeryBrokerUrl": "redis://broker:6379/0"})
+    assert named(docs, "Secret", "gw-tollgate")["stringData"]["TOLLGATE_CELERY_BROKER_URL"] == "redis://broker:6379/0"
+    for deployment in by_kind(docs, "Deployment"):
+        assert env_of(deployment)["TOLLGATE_CELERY_BROKER_URL"]["secretKeyRef"] == {
+            "name": "gw-tollgate", "key": "TOLLGATE_CELERY_BROKER_URL", "optional": True}
+    assert "TOLLGATE_CELERY_BROKER_URL" not in named(render(REQUIRED), "Secret", "gw-tollgate")["stringData"]

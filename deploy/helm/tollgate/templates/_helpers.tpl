@@ -62,6 +62,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- if not .Values.secrets.redisUrl -}}
 {{- fail "set secrets.redisUrl (redis://...) or secrets.existingSecret: replicas share limits and budgets in Redis" -}}
 {{- end -}}
+{{- if and (contains "+cluster://" .Values.secrets.redisUrl) (not .Values.secrets.celeryBrokerUrl) -}}
+{{- fail "secrets.redisUrl is a Redis Cluster, which Celery cannot use: set secrets.celeryBrokerUrl (redis://... of one server, or amqp://...)" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -84,6 +87,8 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom: {secretKeyRef: {name: {{ .secret }}, key: {{ $keys.secretKey }}}}
 - name: TOLLGATE_ENCRYPTION_KEY
   valueFrom: {secretKeyRef: {name: {{ .secret }}, key: {{ $keys.encryptionKey }}, optional: true}}
+- name: TOLLGATE_CELERY_BROKER_URL
+  valueFrom: {secretKeyRef: {name: {{ .secret }}, key: {{ $keys.celeryBrokerUrl }}, optional: true}}
 {{- with .root.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -147,6 +152,9 @@ stringData:
   {{ $v.keys.secretKey }}: {{ include "tollgate.djangoSecretKey" .root | quote }}
   {{- if $v.encryptionKey }}
   {{ $v.keys.encryptionKey }}: {{ $v.encryptionKey | quote }}
+  {{- end }}
+  {{- if $v.celeryBrokerUrl }}
+  {{ $v.keys.celeryBrokerUrl }}: {{ $v.celeryBrokerUrl | quote }}
   {{- end }}
 {{- end -}}
 
