@@ -25,8 +25,9 @@ def test_readiness_names_the_unreachable_redis(gateway: GatewayProcess, tmp_path
                           json={"model": "mock-gpt", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
     finally:
         broken.stop()
-    # A call answers at once with an OpenAI-shaped error, never a hang or an HTML page.
-    assert (call.status_code, call.json()["error"]["code"]) == (500, "internal_error"), call.text
+    # A call answers at once with an OpenAI-shaped error saying to retry, never a hang, a 500 or an HTML page.
+    assert (call.status_code, call.json()["error"]["code"]) == (503, "state_backend_unavailable"), call.text
+    assert call.headers["retry-after"]
     assert ready.status_code == 503
     body = ready.json()
     assert (body["status"], body["database"]) == ("unhealthy", "ok")
