@@ -30,6 +30,26 @@ from apps.teams.snapshot import key_cache
 from tests.upstreams.openai import OpenAIUpstream
 
 ROOT = Path(__file__).resolve().parent.parent
+
+def _delete_instead_of_truncate() -> None:
+    """Transactional tests empty every table after each test; on PostgreSQL Django does it with one TRUNCATE, which
+    gives each table new files and took 0.3-0.9 s a test on a loaded 2-core machine, where a DELETE of the few
+    rows a test leaves takes milliseconds. Foreign keys are deferred, so emptying every table in one transaction
+    needs no order. Sequence resets keep Django's own statement."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self: DatabaseOperations, style: Any, tables: list[str], *, reset_sequences: bool = False,
+                  allow_cascade: bool = False) -> list[str]:
+        if reset_sequences:
+            return truncate(self, style, tables, reset_sequences=True, allow_cascade=allow_cascade)
+        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign, assignment]
+
+
+_delete_instead_of_truncate()
 MASTER_KEY = "sk-test-master-0123456789"
 EXAMPLE_CONFIG = ROOT / "examples" / "config.yaml"
 # How long the processes `serve` started (server workers, Celery) may take to exit after it (see lifeline.py).
