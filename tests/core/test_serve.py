@@ -18,8 +18,18 @@ from tests.conftest import GatewayProcess
 
 
 def children(pid: int) -> dict[int, str]:
-    listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return {int(child): Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode() for child in listed}
+    """The process's children by pid, with their command lines (one that exits while being read is left out)."""
+    found: dict[int, str] = {}
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return found  # the process itself is gone
+    for child in listed:
+        try:
+            found[int(child)] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -43,12 +53,13 @@ def test_serve_starts_and_stops_a_celery_worker(gateway: GatewayProcess, tmp_pat
 
 def started_celery_worker(server: GatewayProcess) -> list[int]:
     """The Celery worker serve started, then its pool's process and its beat's, once both are forked."""
-    [worker] = [pid for pid, cmd in children(server.process.pid).items() if "celery" in cmd]
     deadline = time.monotonic() + 60
-    while len(descendants(worker)) < 2:  # the pool's process and beat's, both forked after worker_init
+    while True:
+        workers = [pid for pid, cmd in children(server.process.pid).items() if "celery" in cmd]
+        if len(workers) == 1 and len(descendants(workers[0])) >= 2:  # the pool's and beat's, forked after worker_init
+            return [workers[0], *descendants(workers[0])]
         assert time.monotonic() < deadline, "the Celery worker did not start its pool and beat"
         time.sleep(0.1)
-    return [worker, *descendants(worker)]
 
 
 def wait_gone(pids: list[int], *, timeout: float) -> list[int]:
