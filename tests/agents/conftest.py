@@ -22,16 +22,10 @@ PUSH_BACKOFF, PUSH_ATTEMPTS = 0.2, 4  # the test gateway retries push deliveries
 PRICE_PER_TOKEN = Decimal("0.001")  # priced-gpt: a mock answer to one word costs 0.001 x (4 + 7) tokens
 
 
-class AgentGatewayProcess(GatewayProcess):
-    """It imports the in-code agents' module (and a2a-sdk's types with it) at start: give a loaded machine time."""
-
-    READY_SECONDS = 90.0
-
-
 @pytest.fixture(scope="session")
 def agent_gateway(django_db_setup: Any, django_db_blocker: Any,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    server = AgentGatewayProcess(log_dir=tmp_path_factory.mktemp("agents"),
+    server = GatewayProcess(log_dir=tmp_path_factory.mktemp("agents"),
                                  extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents",
                                             "TOLLGATE_A2A_PUSH_BACKOFF": str(PUSH_BACKOFF),
                                             "TOLLGATE_A2A_PUSH_ATTEMPTS": str(PUSH_ATTEMPTS)})

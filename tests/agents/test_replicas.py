@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from apps.core import jsonutil
-from tests.agents.conftest import AgentGatewayProcess, rpc, wait_until
+from tests.agents.conftest import rpc, wait_until
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.upstreams.openai import OpenAIUpstream
 
@@ -19,7 +19,7 @@ HEADERS = {"Authorization": f"Bearer {MASTER_KEY}", "A2A-Version": "1.0"}
 
 @pytest.fixture(scope="module")
 def second_gateway(agent_gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    server = AgentGatewayProcess(log_dir=tmp_path_factory.mktemp("agents-b"),
+    server = GatewayProcess(log_dir=tmp_path_factory.mktemp("agents-b"),
                                  extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents"})
     yield server
     server.stop()

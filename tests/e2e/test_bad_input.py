@@ -35,17 +35,11 @@ SURFACES = [
 JSON_SURFACES = SURFACES[:4]
 
 
-class BoundedGateway(GatewayProcess):
-    """Started with its own settings while the session's gateway runs too: give a loaded machine time."""
-
-    READY_SECONDS = 90.0
-
-
 @pytest.fixture(scope="module")
 def bounded(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[GatewayProcess]:
     """A gateway with small bounds, two in-flight slots and no fair sharing (so slow clients can fill it)."""
-    server = BoundedGateway(log_dir=tmp_path_factory.mktemp("bounds"), extra_env={
+    server = GatewayProcess(log_dir=tmp_path_factory.mktemp("bounds"), extra_env={
         "TOLLGATE_MAX_REQUEST_BYTES": str(LIMIT), "TOLLGATE_MAX_HEADER_BYTES": "16384",
         "TOLLGATE_HEADER_TIMEOUT": "1", "TOLLGATE_BODY_TIMEOUT": "1", "TOLLGATE_BODY_MIN_RATE": "1000",
         "TOLLGATE_MAX_IN_FLIGHT": "2", "TOLLGATE_FAIR_SHARE": "0"})

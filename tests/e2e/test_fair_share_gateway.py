@@ -22,15 +22,9 @@ FLOOD_THREADS = 16
 CHAT = {"model": "upstream-gpt", "messages": [{"role": "user", "content": "hello"}]}
 
 
-class FairGateway(GatewayProcess):
-    """Started with its own settings while the session's gateway runs too: give a loaded machine time."""
-
-    READY_SECONDS = 90.0
-
-
 @pytest.fixture
 def fair_gateway(django_db_setup: None, tmp_path: Path) -> Iterator[GatewayProcess]:
-    server = FairGateway(log_dir=tmp_path, extra_env={"TOLLGATE_MAX_IN_FLIGHT": str(SLOTS)})
+    server = GatewayProcess(log_dir=tmp_path, extra_env={"TOLLGATE_MAX_IN_FLIGHT": str(SLOTS)})
     yield server
     server.stop()
 
