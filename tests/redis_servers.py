@@ -10,12 +10,15 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 SENTINEL_SERVICE = "tollgate"
@@ -144,21 +147,24 @@ def start_cluster(folder: Path, started: list[Server]) -> Cluster:
     return Cluster(nodes)
 
 
-@pytest.fixture(scope="module")
-def sentinel_set(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]:
+@contextmanager
+def killed_after(start: Callable[[Path, list[Server]], T], directory: Path) -> Iterator[T]:
+    """What `start` builds in `directory`, every server it started killed afterwards (even if it failed midway)."""
     started: list[Server] = []
     try:
-        yield start_sentinel_set(tmp_path_factory.mktemp("sentinel"), started)
+        yield start(directory, started)
     finally:
         for server in started:
             server.kill()
+
+
+@pytest.fixture(scope="module")
+def sentinel_set(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]:
+    with killed_after(start_sentinel_set, tmp_path_factory.mktemp("sentinel")) as sentinels:
+        yield sentinels
 
 
 @pytest.fixture(scope="module")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    started: list[Server] = []
-    try:
-        yield start_cluster(tmp_path_factory.mktemp("cluster"), started)
-    finally:
-        for server in started:
-            server.kill()
+    with killed_after(start_cluster, tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
