@@ -251,10 +251,12 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=TOLLGATE_DB_CONN_MAX_AGE,
                                                   conn_health_checks=True)}
 else:
-    # IMMEDIATE: a write transaction takes the lock when it begins, so a second writer (the spend flush)
-    # waits out `timeout` instead of failing with "database is locked" when it upgrades a read lock.
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "tollgate.sqlite3"),
-                             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}}
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "tollgate.sqlite3")}}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # IMMEDIATE: a write transaction takes the lock when it begins, so a second writer (the spend flush, a racing
+    # /key/generate) waits out `timeout` instead of failing at once with "database is locked" when it upgrades a
+    # read lock. The default file and a `sqlite:///` DATABASE_URL alike.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 # Behind PgBouncer in transaction pooling mode (`?pgbouncer=true` in DATABASE_URL, Prisma's and so LiteLLM's spelling,
 # or TOLLGATE_DB_PGBOUNCER=1) consecutive transactions may run on different server connections: no prepared
 # statements (psycopg prepares a query it has run 5 times) and no server-side cursors, which live in a session.

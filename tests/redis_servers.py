@@ -1,12 +1,14 @@
 """Real redis-server processes for the Sentinel and Cluster tests, each in its own temporary directory.
 
-A Sentinel set is a master (26380), a replica (26381) and three sentinels (26382-26384) watching it as
-`tollgate`; a Cluster is three masters (30101-30103) made one with `redis-cli --cluster create`. Module-scoped
-fixtures start them and kill them on teardown, so each module gets fresh servers on the same ports.
+A Sentinel set is a master, a replica and three sentinels watching it as `tollgate`; a Cluster is three
+masters made one with `redis-cli --cluster create`. Module-scoped fixtures start them on ports found free at
+start (CI runs two suites side by side, so fixed ports would collide) and kill them on teardown.
 """
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -22,13 +24,31 @@ T = TypeVar("T")
 
 HOST = "127.0.0.1"
 SENTINEL_SERVICE = "tollgate"
-SENTINEL_DATA_PORTS = (26380, 26381)
-SENTINEL_PORTS = (26382, 26383, 26384)
-CLUSTER_PORTS = (30101, 30102, 30103)
 READY_SECONDS = 30.0
+CLUSTER_BUS_OFFSET = 10000  # a Cluster node also listens on its port + 10000
 
 needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None or shutil.which("redis-cli") is None,
                                         reason="needs redis-server and redis-cli")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` ports nothing listens on, each with its Cluster bus port (+10000) free too, from a random start."""
+    found: list[int] = []
+    port = random.randrange(20000, 29000)
+    while len(found) < count:
+        port += 1
+        if _bindable(port) and _bindable(port + CLUSTER_BUS_OFFSET):
+            found.append(port)
+    return found
 
 
 def wait_for(check: Callable[[], bool], what: str, seconds: float = READY_SECONDS) -> None:
@@ -61,8 +81,13 @@ class Server:
                                      "appendonly no", f"logfile {self.folder / 'redis.log'}", *self.lines]) + "\n")
         args = ["redis-server", str(config), *(["--sentinel"] if self.sentinel else [])]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: self.client().ping(), f"redis on {self.port}")
+        wait_for(lambda: self._still_running() and self.client().ping(), f"redis on {self.port}")
         return self
+
+    def _still_running(self) -> bool:
+        """Fails at once when the server exited (its port taken, say), so no other server's answer is trusted."""
+        assert self.process is not None and self.process.poll() is None, f"redis-server on {self.port} exited"
+        return True
 
     def client(self) -> Any:  # redis-py's stubs type replies as Awaitable-or-value
         return redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=2)
@@ -106,14 +131,14 @@ class SentinelSet:
 
 def start_sentinel_set(folder: Path, started: list[Server]) -> SentinelSet:
     """Start the set; every server goes into `started` before it is waited for, so teardown finds them all."""
-    master_port, replica_port = SENTINEL_DATA_PORTS
+    master_port, replica_port, *sentinel_ports = free_ports(5)
     data = [Server(master_port, folder / "master", []), Server(replica_port, folder / "replica",
                                                                 [f"replicaof {HOST} {master_port}"])]
     sentinels = [Server(port, folder / f"sentinel-{port}", [
         f"sentinel monitor {SENTINEL_SERVICE} {HOST} {master_port} 2",
         f"sentinel down-after-milliseconds {SENTINEL_SERVICE} 1000",
         f"sentinel failover-timeout {SENTINEL_SERVICE} 4000",
-        f"sentinel parallel-syncs {SENTINEL_SERVICE} 1"], sentinel=True) for port in SENTINEL_PORTS]
+        f"sentinel parallel-syncs {SENTINEL_SERVICE} 1"], sentinel=True) for port in sentinel_ports]
     for server in [*data, *sentinels]:
         started.append(server)
         server.start()
@@ -125,7 +150,7 @@ def start_sentinel_set(folder: Path, started: list[Server]) -> SentinelSet:
 
 @dataclass
 class Cluster:
-    """Three Cluster masters on CLUSTER_PORTS; `url` is REDIS_URL for them (two seeds name the rest)."""
+    """Three Cluster masters; `url` is REDIS_URL for them (two seeds name the rest)."""
 
     nodes: list[Server]
 
@@ -136,7 +161,7 @@ class Cluster:
 
 def start_cluster(folder: Path, started: list[Server]) -> Cluster:
     nodes = [Server(port, folder / f"node-{port}", ["cluster-enabled yes", "cluster-config-file nodes.conf",
-                                                    "cluster-node-timeout 2000"]) for port in CLUSTER_PORTS]
+                                                    "cluster-node-timeout 2000"]) for port in free_ports(3)]
     for server in nodes:
         started.append(server)
         server.start()

@@ -20,7 +20,7 @@ from apps.core.state.redis import RedisState
 from apps.core.state.resp import Address, Client, RedisUnreachable
 from apps.core.state.sentinel import SentinelClient
 from apps.core.state.topology import parse_topology
-from tests.redis_servers import (HOST, SENTINEL_SERVICE, SentinelSet, needs_redis_server, sentinel_set,  # noqa: F401
+from tests.redis_servers import (HOST, SENTINEL_SERVICE, SentinelSet, free_ports, needs_redis_server, sentinel_set,  # noqa: F401
                                  wait_for)
 
 pytestmark = needs_redis_server
@@ -119,6 +119,6 @@ async def test_a_server_the_sentinels_call_master_that_is_not_one_is_refused(sen
 
 
 async def test_no_sentinel_answering_is_a_connection_error() -> None:
-    client = SentinelClient(parse_topology("redis+sentinel://127.0.0.1:26389/tollgate/0"))
+    client = SentinelClient(parse_topology(f"redis+sentinel://127.0.0.1:{free_ports(1)[0]}/tollgate/0"))
     with pytest.raises(RedisUnreachable, match="no sentinel named a master"):
         await client.execute("PING")

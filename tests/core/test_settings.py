@@ -60,3 +60,15 @@ def test_database_connections_are_kept_for_the_configured_age_and_health_checked
                            cwd=ROOT, env={**clean, "DATABASE_URL": "postgres://u@127.0.0.1:1/x", **env},
                            capture_output=True, text=True, timeout=60)
     assert shown.stdout.strip() == expected, shown.stderr
+
+
+@pytest.mark.parametrize("env", [pytest.param({}, id="default_file_case"),
+                                 pytest.param({"DATABASE_URL": "sqlite:///var/other.sqlite3"}, id="database_url_case")])
+def test_sqlite_writers_wait_for_the_lock_instead_of_failing(env: dict[str, str]) -> None:
+    """Racing writers (eight /key/generate at once) got "database is locked" at once when DATABASE_URL named SQLite."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    shown = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c",
+                            "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS'];"
+                            "print(o['transaction_mode'], o['timeout'])"],
+                           cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    assert shown.stdout.strip() == "IMMEDIATE 20", shown.stderr

@@ -21,13 +21,12 @@ from apps.teams.models import SpendLog
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.e2e.test_replicas import CeleryWorker
 from tests.redis_servers import (HOST, SENTINEL_SERVICE, Cluster, SentinelSet, Server, needs_redis_server,
-                                 redis_cluster, sentinel_set, wait_for)  # noqa: F401 - fixtures
+                                 free_ports, redis_cluster, sentinel_set, wait_for)  # noqa: F401 - fixtures
 from tests.upstreams.openai import OpenAIUpstream
 
 pytestmark = [needs_redis_server, pytest.mark.django_db(transaction=True)]
 MSG = [{"role": "user", "content": "hello"}]
 MASTER = {"Authorization": f"Bearer {MASTER_KEY}"}
-BROKER_PORT = 26389  # a plain Redis for Celery beside the Cluster
 SERVED_CALLS = 6  # the budget below holds this many calls
 
 
@@ -118,7 +117,7 @@ def test_a_failover_keeps_the_gateway_serving_and_the_budget_counting(sentinel_g
 
 @pytest.fixture
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(BROKER_PORT, tmp_path_factory.mktemp("broker"), [])
+    server = Server(free_ports(1)[0], tmp_path_factory.mktemp("broker"), [])  # a plain Redis for Celery
     try:
         yield server.start()
     finally:
@@ -129,7 +128,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def cluster_gateway(served_model: None, redis_cluster: Cluster, broker: Server,
                     tmp_path: Path) -> Iterator[GatewayProcess]:
     yield from serve_with_worker({"REDIS_URL": redis_cluster.url,
-                                  "TOLLGATE_CELERY_BROKER_URL": f"redis://{HOST}:{BROKER_PORT}/0"}, tmp_path)
+                                  "TOLLGATE_CELERY_BROKER_URL": f"redis://{HOST}:{broker.port}/0"}, tmp_path)
 
 
 def test_a_gateway_on_a_cluster_serves_keyed_budgeted_calls(cluster_gateway: GatewayProcess,
