@@ -3,8 +3,9 @@
 #   docker run --rm -e DATABASE_URL=... tollgate migrate          # wait for the database, migrate, load the config
 #   docker run -p 4000:4000 -e DATABASE_URL=... -e REDIS_URL=... tollgate web
 #   docker run -e DATABASE_URL=... -e REDIS_URL=... tollgate worker   # and one `beat`
-# It needs BuildKit (Docker 23+ by default, DOCKER_BUILDKIT=1 on 20.10) or buildah / podman. The base is an ARG, for a
-# registry mirror: docker build --build-arg PYTHON_IMAGE=mirror.example.com/python:3.11-slim-bookworm -t tollgate .
+# It needs BuildKit (Docker 23+ by default, DOCKER_BUILDKIT=1 on 20.10), or buildah / podman with --format docker (their
+# default OCI format drops the HEALTHCHECK). The base is an ARG, for a registry mirror:
+#   docker build --build-arg PYTHON_IMAGE=mirror.example.com/python:3.11-slim-bookworm -t tollgate .
 # With no environment it serves the embedded default (SQLite in /var/lib/tollgate, the offline mock provider).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
