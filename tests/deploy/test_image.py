@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, database_url
+from tests.conftest import ROOT, database_url, free_port
 
 DOCKERFILE = ROOT / "Dockerfile"
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
@@ -50,13 +54,15 @@ def test_shellcheck_passes_the_entrypoint() -> None:
 
 def test_image_is_multi_stage_non_root_and_health_checked() -> None:
     steps = instructions()
-    stages = [args for name, args in steps if name == "FROM"]
+    defaults = dict(args.split("=", 1) for name, args in steps if name == "ARG" and "=" in args)
+    stages = [re.sub(r"\$\{(\w+)\}", lambda m: defaults[m[1]], args) for name, args in steps if name == "FROM"]
     assert len(stages) >= 2 and " AS " in stages[0].upper(), "a build stage and a runtime stage"
+    assert stages[0].split()[0] == stages[-1] == "python:3.11-slim-bookworm", "the official base unless told otherwise"
     assert all(":" in image and "latest" not in image for image in stages), "base images pinned by tag"
     users = [args for name, args in steps if name == "USER"]
     assert users and users[-1] not in ("root", "0"), "runs as a non-root user"
     health = " ".join(args for name, args in steps if name == "HEALTHCHECK")
-    assert "/health/liveliness" in health
+    assert health.endswith('CMD ["tollgate-entrypoint", "healthcheck"]') and "/health/liveliness" in ENTRYPOINT.read_text()
     assert any(name == "COPY" and "--from=build" in args for name, args in steps), "only the build's output is kept"
     assert ("ENTRYPOINT", '["tollgate-entrypoint"]') in steps and ("CMD", '["web"]') in steps
     runtime = steps[[i for i, (name, _) in enumerate(steps) if name == "FROM"][-1]:]
@@ -99,3 +105,50 @@ def test_migrate_role_migrates_and_loads_the_config(tmp_path: Path) -> None:
 def test_other_commands_run_as_given() -> None:
     result = run_entrypoint("python", "-c", "print('as given')", env={})
     assert result.returncode == 0 and result.stdout.strip() == "as given"
+
+
+def test_web_role_embedded_migrates_its_own_database_before_serving(tmp_path: Path) -> None:
+    """No migration job serves a lone embedded container, so `web` migrates its SQLite and loads the config first
+    (`serve --help` stands in for the server)."""
+    config = tmp_path / "config.yaml"
+    config.write_text("model_list:\n  - model_name: embedded\n    litellm_params: {model: mock/gpt-4o-mini}\n")
+    result = run_entrypoint("web", "--help", env={"DATABASE_URL": "", "TOLLGATE_MASTER_KEY": "",
+                                                  "TOLLGATE_VAR_DIR": str(tmp_path), "TOLLGATE_CONFIG": str(config)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 created" in result.stdout and "Master key (generated" in result.stdout and "usage:" in result.stdout
+    with sqlite3.connect(tmp_path / "tollgate.sqlite3") as db:
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'teams_logcallback'").fetchone()
+
+
+def test_web_role_on_postgres_leaves_migrating_to_the_migrate_role() -> None:
+    result = run_entrypoint("web", "--help", env={"DATABASE_URL": "postgres://tollgate:hunter2@127.0.0.1:9/tollgate"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "usage:" in result.stdout and "loaded" not in result.stdout and "Master key" not in result.stdout
+
+
+@pytest.fixture
+def liveliness_port() -> Iterator[int]:
+    """A stand-in gateway answering /health/liveliness (anything else 404)."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health/liveliness" else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_healthcheck_passes_when_the_gateway_answers_liveliness(liveliness_port: int) -> None:
+    assert run_entrypoint("healthcheck", env={"PORT": str(liveliness_port)}, timeout=30).returncode == 0
+
+
+def test_healthcheck_fails_when_nothing_answers_on_port() -> None:
+    assert run_entrypoint("healthcheck", env={"PORT": str(free_port())}, timeout=30).returncode != 0
