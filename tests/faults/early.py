@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_routing import pair
+from tests.e2e.test_routing import pair, router
 from tests.faults.sse import event
+from tests.faults.test_stream_resume import CUT, REST
 from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.recording import Reply
 
@@ -80,6 +81,14 @@ def pair_on(upstream_model: Any, provider: str) -> tuple[Any, Any]:
     first.provider = provider
     first.save(update_fields=["provider"])
     return first, second
+
+
+def cut_then_resumed(upstream_model: Any, upstream: Any, provider: str = "openai") -> None:
+    """`stream_resume` on; `first` cuts its stream after "The answer is", `second` gives the rest, " 42."."""
+    pair_on(upstream_model, provider)
+    router(stream_resume=True, allowed_fails=100)
+    upstream.always_for("first", CUT)
+    upstream.always_for("second", REST)
 
 
 def served_by_second(request_id: str, *, first: Any, second: Any, error_type: str | None) -> Any:

@@ -13,8 +13,7 @@ import pytest
 
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.e2e.test_routing import pair, router
-from tests.faults.early import ANTHROPIC_FAULTS, CHAT_FAULTS, fresh_id, served_by_second
-from tests.faults.test_stream_resume import CUT, REST
+from tests.faults.early import ANTHROPIC_FAULTS, CHAT_FAULTS, cut_then_resumed, fresh_id, served_by_second
 from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.anthropic import API_KEY, GATEWAY_MODEL, check_messages_request, gateway_events, sse
 from tests.upstreams.openai import OpenAIUpstream
@@ -143,10 +142,7 @@ def test_a_stream_failing_everywhere_before_its_first_token_is_an_anthropic_erro
 
 def test_a_cut_translated_stream_resumes_on_the_next_deployment(upstream_model, upstream: OpenAIUpstream,
                                                                 claude: anthropic.Anthropic) -> None:
-    pair(upstream_model)
-    router(stream_resume=True, allowed_fails=100)
-    upstream.always_for("first", CUT)
-    upstream.always_for("second", REST)
+    cut_then_resumed(upstream_model, upstream)
     rid = fresh_id()
     kinds, message = streamed(claude, rid)
     assert_one_message(kinds)

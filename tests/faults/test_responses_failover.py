@@ -12,11 +12,10 @@ import pytest
 
 from apps.providers.responses import ids
 from tests.e2e.test_routing import router
-from tests.faults.early import CHAT_FAULTS, RESPONSES_FAULTS, fresh_id, pair_on, served_by_second
-from tests.faults.test_stream_resume import CUT, REST
+from tests.faults.early import CHAT_FAULTS, RESPONSES_FAULTS, cut_then_resumed, fresh_id, pair_on, served_by_second
 from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream
-from tests.upstreams.openai_responses import API_KEY, ResponsesTwin
+from tests.upstreams.openai_responses import ResponsesTwin
 from tests.upstreams.recording import Reply
 
 MOCK_TEXT = "This is a mock response to: hello"
@@ -76,7 +75,7 @@ def test_a_passed_through_stream_failing_before_its_first_token_fails_over_unsee
     served = served_by_second(rid, first=first, second=second, error_type=error_type)
     assert (served.prompt_tokens, served.completion_tokens) == (1, 4)
     final_of(streamed(sdk, fresh_id()))  # `first` is cooling down: not tried again
-    assert [r.path for r in upstream.requests] == ["/v1/responses"] and len(twin.requests) == 3  # 2 creates, 1 GET
+    assert [r.path for r in upstream.requests] == ["/v1/responses"] and len(twin.requests) == 2  # GET: the store
 
 
 def test_a_stream_failing_everywhere_before_its_first_token_is_an_openai_error(
@@ -92,10 +91,7 @@ def test_a_stream_failing_everywhere_before_its_first_token_is_an_openai_error(
 
 def test_a_cut_translated_stream_resumes_on_the_next_deployment(upstream_model, upstream: OpenAIUpstream,
                                                                 sdk: openai.OpenAI) -> None:
-    pair_on(upstream_model, "hosted_vllm")
-    router(stream_resume=True, allowed_fails=100)
-    upstream.always_for("first", CUT)
-    upstream.always_for("second", REST)
+    cut_then_resumed(upstream_model, upstream, "hosted_vllm")
     rid = fresh_id()
     events = streamed(sdk, rid)
     final = final_of(events)
