@@ -101,3 +101,25 @@ def served_by_second(request_id: str, *, first: Any, second: Any, error_type: st
     assert error_type is None or failed.error_type == error_type
     assert served.cost > 0
     return served
+
+
+ANTHROPIC_TEXT = [ANTHROPIC_START,
+                  anthropic_sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                  anthropic_sse({"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "Hello"}})]
+RESPONSES_TEXT = [RESPONSES_START, responses_sse({"type": "response.output_text.delta", "item_id": "msg_1",
+                                                  "output_index": 0, "content_index": 0, "delta": "Hello",
+                                                  "sequence_number": 1})]
+
+
+def cut_after_text(pieces: list[bytes], broken: bytes) -> list[Any]:
+    """A passed-through stream that gave its first text, then lost its connection or sent an unreadable frame
+    (paced, so the text comes in a read of its own: one read holding both is unreadable before any text went out,
+    and fails over)."""
+    return [pytest.param(Reply.stream(pieces, drop=True), "upstream_unreachable", id="dropped_after_text_case"),
+            pytest.param(Reply.stream([*pieces, broken], delay=0.05), "malformed_upstream_response",
+                         id="broken_frame_after_text_case")]
+
+
+ANTHROPIC_CUTS = cut_after_text(ANTHROPIC_TEXT, ANTHROPIC_FAULTS[1].values[0].pieces[1])
+RESPONSES_CUTS = cut_after_text(RESPONSES_TEXT, RESPONSES_FAULTS[1].values[0].pieces[1])

@@ -3,6 +3,7 @@ but before its first token (translated over chat, or an Anthropic deployment pas
 deployment or fallback unseen; with `stream_resume`, a translated stream cut later continues on another one."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.e2e.test_routing import pair, router
-from tests.faults.early import ANTHROPIC_FAULTS, CHAT_FAULTS, cut_then_resumed, fresh_id, served_by_second
+from tests.faults.early import ANTHROPIC_CUTS, ANTHROPIC_FAULTS, CHAT_FAULTS, cut_then_resumed, fresh_id, served_by_second
 from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.anthropic import API_KEY, GATEWAY_MODEL, check_messages_request, gateway_events, sse
 from tests.upstreams.openai import OpenAIUpstream
@@ -152,3 +153,22 @@ def test_a_cut_translated_stream_resumes_on_the_next_deployment(upstream_model, 
     cut, rest = wait_for_spend_rows(2, request_id=rid)
     assert (cut.status, rest.status, rest.completion_tokens) == ("failure", "success", 2)
     assert message.usage.output_tokens == cut.completion_tokens + 2
+
+
+@pytest.mark.parametrize(("cut", "code"), ANTHROPIC_CUTS)
+def test_a_passed_through_stream_cut_after_its_first_token_ends_with_an_anthropic_error_event(
+        twins: AnthropicTwins, gateway: GatewayProcess, cut: Reply, code: str) -> None:
+    deploy_anthropic("claude", twins.broken.url, "0.000001")
+    deploy_anthropic("claude", twins.healthy.url, "0.00001")
+    router(stream_resume=True, allowed_fails=100)  # a passed-through stream is not resumed
+    twins.fault = cut
+    rid = fresh_id()
+    response = httpx.post(f"{gateway.url}/v1/messages", headers={"x-api-key": MASTER_KEY, "x-request-id": rid},
+                          json={"model": "claude", "max_tokens": 20, "messages": HELLO, "stream": True}, timeout=30)
+    events = [part for part in response.text.split("\n\n") if part]
+    assert response.status_code == 200 and '"text":"Hello"' in response.text.replace(" ", "")
+    assert events[-1].startswith("event: error\ndata: ") and "message_stop" not in response.text
+    assert json.loads(events[-1].split("data: ", 1)[1])["error"]["type"] == "api_error"
+    assert (len(twins.broken.requests), len(twins.healthy.requests)) == (1, 0)
+    [row] = wait_for_spend_rows(1, request_id=rid)
+    assert (row.status, row.error_type) == ("failure", code) and row.completion_tokens > 0

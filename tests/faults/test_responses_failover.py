@@ -12,7 +12,7 @@ import pytest
 
 from apps.providers.responses import ids
 from tests.e2e.test_routing import router
-from tests.faults.early import CHAT_FAULTS, RESPONSES_FAULTS, cut_then_resumed, fresh_id, pair_on, served_by_second
+from tests.faults.early import CHAT_FAULTS, RESPONSES_CUTS, RESPONSES_FAULTS, cut_then_resumed, fresh_id, pair_on, served_by_second
 from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.openai_responses import ResponsesTwin
@@ -102,3 +102,20 @@ def test_a_cut_translated_stream_resumes_on_the_next_deployment(upstream_model, 
     cut, rest = wait_for_spend_rows(2, request_id=rid)
     assert (cut.status, rest.status, rest.completion_tokens) == ("failure", "success", 2)
     assert final.usage.output_tokens == cut.completion_tokens + 2
+
+
+@pytest.mark.parametrize(("cut", "code"), RESPONSES_CUTS)
+def test_a_passed_through_stream_cut_after_its_first_token_ends_with_an_error_event(
+        upstream_model, upstream: OpenAIUpstream, twin: ResponsesTwin, sdk: openai.OpenAI, cut: Reply,
+        code: str) -> None:
+    upstream_model(provider_model="first", input_cost_per_token=Decimal("0.000001"))
+    upstream_model(provider_model="gpt-4.1", api_base=twin.api_base, input_cost_per_token=Decimal("0.00001"))
+    router(stream_resume=True, allowed_fails=100)  # a passed-through stream is not resumed
+    upstream.always_for("first", cut)
+    rid = fresh_id()
+    events = streamed(sdk, rid)
+    assert [e.type for e in events] == ["response.created", "response.output_text.delta", "error"]
+    assert (events[1].delta, events[-1].code) == ("Hello", code)
+    assert (len(upstream.requests), len(twin.requests)) == (1, 0)
+    [row] = wait_for_spend_rows(1, request_id=rid)
+    assert (row.status, row.error_type) == ("failure", code) and row.completion_tokens > 0
