@@ -107,6 +107,8 @@ async def text_completion_stream(principal: Principal, call: CompletionCall, opt
     """An open stream of `text_completion` chunks; failures before its first token fail over unseen, and with
     `stream_resume` a stream cut later continues on another deployment or fallback."""
     served, meter, table, call = await routed(principal, call, options, open_primed, request_id=request_id)
+    if not isinstance(call.prompt, str):  # only a single text prompt can be continued
+        options = replace(options, stream_resume=False)
     reopen = partial(completion_continuation, call=call, options=options)
     stream = resuming(served.value, served.deployment, table=table, call=call.as_chat(), options=options, meter=meter,
                       reopen=reopen)
@@ -115,10 +117,9 @@ async def text_completion_stream(principal: Principal, call: CompletionCall, opt
 
 
 def continued(call: CompletionCall, text: str) -> CompletionCall:
-    """`call` asking for the rest of a completion that began with `text`: its prompt followed by that text."""
-    if not isinstance(call.prompt, str):
-        raise InvalidRequest("only a completion of one string prompt can be resumed", param="prompt")
-    return replace(call, prompt=call.prompt + text)
+    """`call` (of one text prompt) asking for the rest of a completion that began with `text`: its prompt followed
+    by that text."""
+    return replace(call, prompt=f"{call.prompt}{text}")
 
 
 async def completion_continuation(deployment: DeploymentRecord, text: str, *, call: CompletionCall,

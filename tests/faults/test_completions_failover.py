@@ -107,3 +107,15 @@ def test_a_cut_stream_over_chat_resumes_on_the_next_deployment(upstream_model, u
     assert "".join(c.choices[0].text for c in chunks if c.choices) == "The answer is 42."
     assert {c.id for c in chunks} == {"up-1"}
     assert upstream.requests[1].json()["messages"][-2] == {"role": "assistant", "content": "The answer is"}
+
+
+def test_a_cut_stream_of_a_token_prompt_is_not_resumed(upstream_model, upstream: OpenAIUpstream,
+                                                       sdk: openai.OpenAI) -> None:
+    pair(upstream_model)
+    router(stream_resume=True, allowed_fails=100)
+    upstream.always_for("first", Reply.stream([text_event(" The answer"), text_event(" is")], drop=True))
+    text = ""
+    with pytest.raises(openai.APIError, match="RemoteProtocolError"):
+        for chunk in sdk.completions.create(model="upstream-gpt", prompt=[15339, 1917], max_tokens=5, stream=True):
+            text += chunk.choices[0].text
+    assert (text, upstream.models_called()) == (" The answer is", ["first"])  # no prompt text to continue
