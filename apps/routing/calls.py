@@ -1,6 +1,7 @@
 """The /v1 call flow without HTTP: resolve the model group, check access, admit (budgets, limits), route, settle."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 from typing import TypeVar
@@ -19,7 +20,7 @@ from apps.routing.parsing import CallOptions
 from apps.routing.prices import deployment_price
 from apps.routing.router import Attempt, Avoid, Served, model_not_found, route
 from apps.routing.snapshot import DeploymentRecord, RoutingTable, routing_table
-from apps.routing.stream_resume import ResumingStream, continuation_call, primed
+from apps.routing.stream_resume import ResumingStream, continuation_call, open_primed
 from apps.teams.access import check_model_access
 from apps.teams.auth import Principal
 from apps.teams.metering import Meter
@@ -102,16 +103,30 @@ async def chat_stream(principal: Principal, call: ChatCall, options: CallOptions
 
     async def attempt(deployment: DeploymentRecord) -> ChatStream:
         target = target_for(deployment, options)
-        return await primed(await transport.open_chat_stream(adapter_for(target.provider), call, target))
+        return await open_primed(adapter_for(target.provider), call, target)
 
     served = await metered(meter, table, call, options, attempt)
+    return replace(served, value=resuming(served.value, served.deployment, table=table, call=call, options=options,
+                                          meter=meter))
+
+
+# (a deployment, the text a cut stream gave so far) -> that deployment's stream of the rest, opened and primed
+Reopen = Callable[[DeploymentRecord, str], Awaitable[ChatStream]]
+
+
+def resuming(stream: ChatStream, deployment: DeploymentRecord, *, table: RoutingTable, call: ChatCall,
+             options: CallOptions, meter: Meter, reopen: Reopen | None = None) -> ChatStream:
+    """The stream `deployment` serves, metered; with `stream_resume` on, one that, cut after its first token,
+    continues on another deployment or fallback (`resume_stream`; `reopen` opens the rest, by default as the chat
+    `call` continued) in the same client stream."""
     resumes = stream_resumes(table, options)
-    stream = MeteredStream(served.value, meter=meter, deployment=served.deployment,
-                           price=deployment_price(served.deployment), resumable=resumes > 0)
+    metered_stream = MeteredStream(stream, meter=meter, deployment=deployment, price=deployment_price(deployment),
+                                   resumable=resumes > 0)
     if not resumes:
-        return replace(served, value=stream)
-    resume = partial(resume_stream, table=table, call=call, options=options, meter=meter)
-    return replace(served, value=ResumingStream(stream, meter=meter, limit=resumes, resume=resume))
+        return metered_stream
+    reopen = reopen or partial(chat_continuation, call=call, options=options)
+    resume = partial(resume_stream, table=table, call=call, options=options, meter=meter, reopen=reopen)
+    return ResumingStream(metered_stream, meter=meter, limit=resumes, resume=resume)
 
 
 def stream_resumes(table: RoutingTable, options: CallOptions) -> int:
@@ -123,15 +138,21 @@ def stream_resumes(table: RoutingTable, options: CallOptions) -> int:
     return max(1, options.num_retries if options.num_retries is not None else table.policy.num_retries)
 
 
+async def chat_continuation(deployment: DeploymentRecord, text: str, *, call: ChatCall,
+                            options: CallOptions) -> ChatStream:
+    """`deployment`'s stream of the rest of a chat answer that began with `text`."""
+    target = target_for(deployment, options)
+    adapter = adapter_for(target.provider)
+    return await open_primed(adapter, continuation_call(call, text, prefill=adapter.supports("assistant_prefill")),
+                             target)
+
+
 async def resume_stream(text: str, error: UpstreamError, failed: frozenset[str], *, table: RoutingTable,
-                        call: ChatCall, options: CallOptions, meter: Meter) -> MeteredStream:
+                        call: ChatCall, options: CallOptions, meter: Meter, reopen: Reopen) -> MeteredStream:
     """The rest of a cut answer that began with `text`, from a deployment of the group other than `failed` ones,
     else from its fallbacks; each is tried once."""
     async def attempt(deployment: DeploymentRecord) -> ChatStream:
-        target = target_for(deployment, options)
-        adapter = adapter_for(target.provider)
-        sent = continuation_call(call, text, prefill=adapter.supports("assistant_prefill"))
-        return await primed(await transport.open_chat_stream(adapter, sent, target))
+        return await reopen(deployment, text)
 
     served = await route(table, call.model, replace(options, num_retries=0), attempt, meter,
                          call=continuation_call(call, text, prefill=False), avoid=Avoid(failed, error))

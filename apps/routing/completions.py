@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any, TypeVar
 
 from apps.core.errors import InvalidRequest
@@ -13,7 +14,7 @@ from apps.providers.completions import CompletionCall, completions_adapter
 from apps.providers.registry import adapter_for
 from apps.providers.transport import ChatStream
 from apps.routing.admission import admit_chat
-from apps.routing.calls import metered, table_for, target_for
+from apps.routing.calls import metered, resuming, table_for, target_for
 from apps.routing.parsing import (
     CHAT_PARAM_TYPES,
     GATEWAY_FIELDS,
@@ -26,10 +27,10 @@ from apps.routing.parsing import (
 )
 from apps.routing.prices import deployment_price
 from apps.routing.router import Served
-from apps.routing.snapshot import DeploymentRecord
+from apps.routing.snapshot import DeploymentRecord, RoutingTable
+from apps.routing.stream_resume import continuation_call, open_primed
 from apps.teams.auth import Principal
 from apps.teams.metering import Meter
-from apps.teams.stream_meter import MeteredStream
 
 COMPLETION_PARAM_TYPES: dict[str, tuple[type, ...]] = {
     **{name: CHAT_PARAM_TYPES[name] for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty",
@@ -78,8 +79,9 @@ def parse_completion_request(raw: bytes) -> tuple[CompletionCall, CallOptions]:
 
 
 async def routed(principal: Principal, call: CompletionCall, options: CallOptions, send: Send[T], *,
-                 request_id: str) -> tuple[Served[T], Meter]:
-    """Admitted as the chat call it is sized as (logged as a text completion), then routed with `send`."""
+                 request_id: str) -> tuple[Served[T], Meter, RoutingTable, CompletionCall]:
+    """Admitted as the chat call it is sized as (logged as a text completion), then routed with `send`; with the
+    meter, the routing table and the call as routed (the key's aliases applied)."""
     table, call = await table_for(principal, call)
     chat = call.as_chat()
     meter = await admit_chat(principal, table, chat, options, request_id=request_id)
@@ -89,21 +91,42 @@ async def routed(principal: Principal, call: CompletionCall, options: CallOption
         target = target_for(deployment, options)
         return await send(completions_adapter(adapter_for(target.provider), call), chat, target)
 
-    return await metered(meter, table, chat, options, attempt), meter
+    return await metered(meter, table, chat, options, attempt), meter, table, call
 
 
 async def text_completion(principal: Principal, call: CompletionCall, options: CallOptions, *,
                           request_id: str = "") -> Served[ChatCompletion]:
     """A `text_completion` answer from the first deployment that gives one."""
-    served, meter = await routed(principal, call, options, transport.send_chat, request_id=request_id)
+    served, meter, _, _ = await routed(principal, call, options, transport.send_chat, request_id=request_id)
     meter.finish_soon(served.deployment, served.value.usage, price=deployment_price(served.deployment))
     return served
 
 
 async def text_completion_stream(principal: Principal, call: CompletionCall, options: CallOptions, *,
                                  request_id: str = "") -> Served[ChatStream]:
-    """An open stream of `text_completion` chunks; failures before the first byte fail over."""
-    served, meter = await routed(principal, call, options, transport.open_chat_stream, request_id=request_id)
-    stream = MeteredStream(served.value, meter=meter, deployment=served.deployment,
-                           price=deployment_price(served.deployment))
-    return replace(served, value=stream)
+    """An open stream of `text_completion` chunks; failures before its first token fail over unseen, and with
+    `stream_resume` a stream cut later continues on another deployment or fallback."""
+    served, meter, table, call = await routed(principal, call, options, open_primed, request_id=request_id)
+    if not isinstance(call.prompt, str):  # only a single text prompt can be continued
+        options = replace(options, stream_resume=False)
+    reopen = partial(completion_continuation, call=call, options=options)
+    stream = resuming(served.value, served.deployment, table=table, call=call.as_chat(), options=options, meter=meter,
+                      reopen=reopen)
+    return Served(stream, served.deployment, served.attempts, fallback_depth=served.fallback_depth,
+                  model_group=served.model_group)
+
+
+def continued(call: CompletionCall, text: str) -> CompletionCall:
+    """`call` (of one text prompt) asking for the rest of a completion that began with `text`: its prompt followed
+    by that text."""
+    return replace(call, prompt=f"{call.prompt}{text}")
+
+
+async def completion_continuation(deployment: DeploymentRecord, text: str, *, call: CompletionCall,
+                                  options: CallOptions) -> ChatStream:
+    """`deployment`'s stream of the rest of a completion that began with `text`: natively its prompt continued,
+    over chat the prompt's chat call continued."""
+    target = target_for(deployment, options)
+    adapter = completions_adapter(adapter_for(target.provider), continued(call, text))
+    chat = continuation_call(call.as_chat(), text, prefill=adapter.supports("assistant_prefill"))
+    return await open_primed(adapter, chat, target)

@@ -17,15 +17,15 @@ from apps.providers.base import ProviderAdapter, Target, UpstreamError, Upstream
 from apps.providers.registry import adapter_for
 from apps.providers.tokens import chat_tokens
 from apps.routing.admission import admit_chat
-from apps.routing.calls import metered, table_for, target_for
+from apps.routing.calls import metered, resuming, table_for, target_for
 from apps.routing.messages_parsing import MessagesRequest
 from apps.routing.messages_stream import MessagesStream, PassthroughStream, TranslatedStream
 from apps.routing.prices import deployment_price
 from apps.routing.router import Served
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
+from apps.routing.stream_resume import open_primed
 from apps.teams.auth import Principal
 from apps.teams.metering import Meter
-from apps.teams.stream_meter import MeteredStream
 
 CALL_TYPE = "anthropic_messages"
 
@@ -83,7 +83,8 @@ async def messages_create(principal: Principal, request: MessagesRequest, *, hea
 
 async def messages_stream(principal: Principal, request: MessagesRequest, *, headers: Mapping[str, str],
                           request_id: str = "") -> Served[MessagesStream]:
-    """An open stream of Anthropic events; failures before the first byte fail over like any other call."""
+    """An open stream of Anthropic events; failures before its first token fail over like any other call, and with
+    `stream_resume` a translated stream cut later continues on another deployment or fallback."""
     table, meter, request = await admitted(principal, request, request_id)
 
     async def attempt(deployment: DeploymentRecord) -> PassthroughStream | transport.ChatStream:
@@ -91,18 +92,18 @@ async def messages_stream(principal: Principal, request: MessagesRequest, *, hea
         adapter = adapter_for(target.provider)
         upstream = passthrough_request(adapter, request, target, headers)
         if upstream is None:
-            return await transport.open_chat_stream(adapter, request.call, target)
+            return await open_primed(adapter, request.call, target)
         response = await transport.open_stream(adapter, upstream, target)
-        return PassthroughStream(response, adapter.messages_stream_usage(),  # type: ignore[attr-defined]
-                                 target=target)
+        return await PassthroughStream(response, adapter.messages_stream_usage(),  # type: ignore[attr-defined]
+                                       target=target).primed()
 
     served = await metered(meter, table, request.call, request.options, attempt)
-    price = deployment_price(served.deployment)
     stream: MessagesStream
     if isinstance(served.value, PassthroughStream):
-        stream = served.value.bill(meter, served.deployment, price)
+        stream = served.value.bill(meter, served.deployment, deployment_price(served.deployment))
     else:
-        chat = MeteredStream(served.value, meter=meter, deployment=served.deployment, price=price)
+        chat = resuming(served.value, served.deployment, table=table, call=request.call, options=request.options,
+                        meter=meter)
         stream = TranslatedStream(chat, model=served.deployment.target.model,
                                   input_tokens=chat_tokens(request.call.messages, request.call.params.get("tools")))
     return Served(stream, served.deployment, served.attempts, fallback_depth=served.fallback_depth,

@@ -2,7 +2,6 @@
 deployment's own events passed through byte for byte (metered from the usage they carry)."""
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Protocol
@@ -10,12 +9,9 @@ from typing import Protocol
 from apps.core.errors import GatewayError
 from apps.providers.anthropic_messages.errors import error_type
 from apps.providers.anthropic_messages.stream import MessagesStreamState, chunk_events, end_events, error_event
-from apps.providers.base import Frame, ProviderAdapter, Target, Usage
-from apps.providers.framing import decoder_for
-from apps.providers.transport import TRANSPORT_ERRORS, RawResponse, transport_error
-from apps.teams.costing import Price, approx_tokens
-from apps.teams.metering import Billed, Meter
-from apps.teams.stream_meter import MeteredStream
+from apps.providers.base import Frame, Usage
+from apps.providers.transport import ChatStream
+from apps.routing.passthrough_stream import PassedReader, PassedThrough
 
 
 class MessagesStream(Protocol):
@@ -24,21 +20,11 @@ class MessagesStream(Protocol):
     def events(self) -> AsyncGenerator[bytes, None]: ...
 
 
-class StreamUsageReader(Protocol):
-    """An adapter's reader of its own Messages stream (`messages_stream_usage()`)."""
-
-    usage: Usage | None
-    generated_chars: int
-    finished: bool
-    error: str
-
-    def feed(self, frame: Frame) -> None: ...
-
-
 class TranslatedStream:
-    """A metered chat stream, its chunks turned into Anthropic events; an upstream failure ends it with an error event."""
+    """A (metered) chat stream, its chunks turned into Anthropic events; an upstream failure ends it with an error
+    event."""
 
-    def __init__(self, chat: MeteredStream, *, model: str, input_tokens: int) -> None:
+    def __init__(self, chat: ChatStream, *, model: str, input_tokens: int) -> None:
         self.chat = chat
         self.state = MessagesStreamState(model=model, input_tokens=input_tokens)
 
@@ -56,42 +42,21 @@ class TranslatedStream:
         yield b"".join(end_events(state, state.usage or Usage(prompt_tokens=state.input_tokens)))
 
 
-class PassthroughStream:
+class StreamUsageReader(PassedReader, Protocol):
+    """An adapter's reader of its own Messages stream (`messages_stream_usage()`)."""
+
+    def feed(self, frame: Frame) -> None: ...
+
+
+class PassthroughStream(PassedThrough):
     """An Anthropic deployment's SSE bytes forwarded unchanged as they arrive; settled from the usage they told."""
 
-    def __init__(self, response: RawResponse, reader: StreamUsageReader, *, target: Target) -> None:
-        self.response, self.reader, self.target = response, reader, target
-        self.billing: tuple[Meter, Billed, Price] | None = None
+    reader: StreamUsageReader
 
-    def bill(self, meter: Meter, deployment: Billed, price: Price) -> PassthroughStream:
-        self.billing = (meter, deployment, price)
-        return self
+    async def out(self, data: bytes, frames: list[Frame]) -> bytes:
+        for frame in frames:
+            self.reader.feed(frame)
+        return data
 
-    async def events(self) -> AsyncGenerator[bytes, None]:
-        decoder = decoder_for("sse")
-        first: float | None = None
-        status, error = "cancelled", "client_disconnected"
-        try:
-            async for data in self.response.aiter_raw():
-                first = first or time.time()
-                for frame in decoder.feed(data):
-                    self.reader.feed(frame)
-                yield data
-            status, error = ("failure", self.reader.error) if self.reader.error else ("success", "")
-        except TRANSPORT_ERRORS as exc:
-            failed = transport_error(exc, self.target)
-            status, error = "failure", failed.error_code or failed.type
-            yield error_event("api_error", failed.message)
-        finally:
-            await self.response.aclose()
-            self.settle(status, error, first)
-
-    def settle(self, status: str, error: str, first: float | None) -> None:
-        if self.billing is None:
-            return
-        meter, deployment, price = self.billing
-        usage = self.reader.usage or Usage(prompt_tokens=meter.estimate_prompt(),
-                                           completion_tokens=approx_tokens(self.reader.generated_chars))
-        meter.finish_soon(deployment, usage, price=price, status=status, error_type=error,
-                          ttft=first - meter.started if first else None)
-
+    def error_bytes(self, error: GatewayError) -> bytes:
+        return error_event("api_error", error.message)

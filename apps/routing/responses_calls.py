@@ -20,16 +20,16 @@ from apps.providers.responses.output import chat_response, usage_from_responses
 from apps.providers.responses.passthrough import PassedStream, Renamer
 from apps.providers.responses.stream import new_state
 from apps.routing.admission import admit_chat
-from apps.routing.calls import metered, table_for, target_for
+from apps.routing.calls import metered, resuming, table_for, target_for
 from apps.routing.prices import deployment_price
 from apps.routing.responses_parsing import ResponsesRequest
 from apps.routing.responses_stream import PassthroughResponses, ResponsesStream, TranslatedResponses
 from apps.routing.responses_turn import CALL_TYPE, Turn, gateway_id, saved, turn_for
 from apps.routing.router import Served
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
+from apps.routing.stream_resume import open_primed
 from apps.teams.auth import Principal
 from apps.teams.metering import Meter
-from apps.teams.stream_meter import MeteredStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,8 @@ async def responses_create(principal: Principal, request: ResponsesRequest, *,
 
 async def responses_stream(principal: Principal, request: ResponsesRequest, *,
                            request_id: str = "") -> Served[ResponsesStream]:
-    """An open stream of Responses events; failures before the first byte fail over like any other call."""
+    """An open stream of Responses events; failures before its first token fail over like any other call, and with
+    `stream_resume` a stream translated over chat cut later continues on another deployment or fallback."""
     table, meter, turn = await admitted(principal, request, request_id)
 
     async def attempt(deployment: DeploymentRecord) -> PassthroughResponses | transport.ChatStream:
@@ -105,12 +106,13 @@ async def responses_stream(principal: Principal, request: ResponsesRequest, *,
         endpoint = responses_endpoint(adapter)
         if endpoint is None:
             turn.check_bridgeable(deployment)
-            return await transport.open_chat_stream(adapter, turn.bridged.call, target)
+            return await open_primed(adapter, turn.bridged.call, target)
         response = await transport.open_stream(adapter, endpoint.create(turn.upstream_body(deployment), target),
                                                target)
         renamer = Renamer(encode=lambda value: gateway_id(deployment, value),
                           previous_response_id=request.previous_response_id or None)
-        return PassthroughResponses(response, PassedStream(rename=renamer), target=target)
+        return await PassthroughResponses(response, PassedStream(rename=renamer, provider=target.provider),
+                                          target=target).primed()
 
     served = await metered(meter, table, turn.bridged.call, request.options, attempt)
     deployment, price = served.deployment, deployment_price(served.deployment)
@@ -120,7 +122,8 @@ async def responses_stream(principal: Principal, request: ResponsesRequest, *,
         stream = served.value.finished_by(meter=meter, deployment=deployment, price=price,
                                           store=stored_as(principal, turn, deployment, group, passed=True))
     else:
-        chat = MeteredStream(served.value, meter=meter, deployment=deployment, price=price)
+        chat = resuming(served.value, deployment, table=table, call=turn.bridged.call, options=request.options,
+                        meter=meter)
         response_id = gateway_id(deployment, ids.new_upstream_id())
         state = new_state(request.body, response_id=response_id, model=deployment.target.model,
                           previous_response_id=request.previous_response_id or None)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from apps.core.errors import GatewayError
-from apps.providers.base import ChatCall, ChatChunk, UpstreamError, Usage
+from apps.providers import transport
+from apps.providers.base import ChatCall, ChatChunk, ProviderAdapter, Target, UpstreamError, Usage
 from apps.providers.transport import ChatStream, malformed_answer
 from apps.teams.metering import Meter
 from apps.teams.stream_meter import MeteredStream, chunk_chars
@@ -22,6 +23,7 @@ from apps.teams.stream_meter import MeteredStream, chunk_chars
 RESUME_INSTRUCTION = ("Your previous answer was cut off. Continue it exactly where it stopped, without repeating "
                       "any of it and without any preamble.")
 IDENTITY = ("id", "model", "created", "system_fingerprint")
+P = TypeVar("P")  # a piece of a stream read ahead: a batch of chunks, or passed-through bytes
 
 
 class PrimedStream(ChatStream):
@@ -32,33 +34,50 @@ class PrimedStream(ChatStream):
         super().__init__(inner.adapter, inner.target, inner.response, inner.call)
         self.inner, self.source, self.held = inner, source, held
 
-    async def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
-        async with aclosing(self.source) as source:
-            while self.held:
-                yield self.held.pop(0)
-            async for batch in source:
-                yield batch
+    def batches(self) -> AsyncGenerator[list[ChatChunk], None]:
+        return replayed(self.held, self.source)
 
     async def aclose(self) -> None:
         await self.source.aclose()
+
+
+async def read_ahead(source: AsyncGenerator[P, None], *, enough: Callable[[P], bool]) -> list[P]:
+    """`source`'s pieces up to the first one that is `enough`, or all of them when it ends first; a failure
+    meanwhile closes `source` and is raised here, where the router can still retry or fall back unseen."""
+    held: list[P] = []
+    try:
+        async for piece in source:
+            held.append(piece)
+            if enough(piece):
+                break
+    except BaseException:
+        await source.aclose()
+        raise
+    return held
+
+
+async def replayed(held: list[P], source: AsyncGenerator[P, None]) -> AsyncGenerator[P, None]:
+    """The pieces read ahead, then the rest of `source` (closed with this generator: run it under `aclosing`)."""
+    async with aclosing(source):
+        while held:
+            yield held.pop(0)
+        async for piece in source:
+            yield piece
 
 
 async def primed(stream: ChatStream) -> PrimedStream:
     """Read `stream` until its first generated text or its end; an upstream failure before that is raised here,
     where the router can still retry or fall back without the client seeing anything."""
     source = stream.batches()
-    held: list[list[ChatChunk]] = []
-    try:
-        async for batch in source:
-            held.append(batch)
-            if any(chunk_chars(chunk.body) for chunk in batch):
-                break
-    except BaseException:
-        await source.aclose()
-        raise
+    held = await read_ahead(source, enough=lambda batch: any(chunk_chars(chunk.body) for chunk in batch))
     if not held:  # not one event: no stream at all (a JSON body, an empty answer)
         raise malformed_answer(stream.target)
     return PrimedStream(stream, source, held)
+
+
+async def open_primed(adapter: ProviderAdapter, call: ChatCall, target: Target) -> PrimedStream:
+    """A streamed call sent and `primed`: one routed attempt of a stream that fails over before its first token."""
+    return await primed(await transport.open_chat_stream(adapter, call, target))
 
 
 def continuation_call(call: ChatCall, text: str, *, prefill: bool) -> ChatCall:
@@ -109,7 +128,7 @@ class Continuity:
             delta = choice.get("delta") or {}
             if choice.get("index", 0) != 0 or delta.get("tool_calls") or delta.get("function_call"):
                 self.plain = False
-            content = delta.get("content")
+            content = delta.get("content") if "delta" in choice else choice.get("text")  # text: /v1/completions
             if isinstance(content, str):
                 self.text += content
         return chunk
@@ -118,20 +137,25 @@ class Continuity:
         """A continuation's chunk in the first attempt's stream: its identity, no role, whitespace not doubled,
         usage counting every attempt."""
         body = {**chunk.body, **(self.identity or {})}
-        choices = []
-        for choice in body.get("choices") or ():
-            delta = {k: v for k, v in (choice.get("delta") or {}).items() if k != "role"}
-            content = delta.get("content")
-            if isinstance(content, str) and self.text[-1:].isspace():
-                delta["content"] = content.lstrip()
-            choices.append({**choice, "delta": delta})
         if "choices" in body:
-            body["choices"] = choices
+            body["choices"] = [self.unspaced(choice) for choice in body["choices"] or ()]
         usage = chunk.usage
         if usage is not None and self.carried is not None:
             usage = added(self.carried, usage)
             body["usage"] = usage.as_openai()
         return ChatChunk(body=body, usage=usage)
+
+    def unspaced(self, choice: dict[str, Any]) -> dict[str, Any]:
+        """A continuation's choice without a role, its leading whitespace dropped after text that ended with some."""
+        strip = self.text[-1:].isspace()
+        if "delta" not in choice:  # a text_completion chunk
+            text = choice.get("text")
+            return {**choice, "text": text.lstrip()} if strip and isinstance(text, str) else choice
+        delta = {k: v for k, v in (choice.get("delta") or {}).items() if k != "role"}
+        content = delta.get("content")
+        if isinstance(content, str) and strip:
+            delta["content"] = content.lstrip()
+        return {**choice, "delta": delta}
 
 
 class ResumingStream(ChatStream):

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.core import jsonutil
-from apps.providers.adapters.anthropic.response import usage_from_anthropic
-from apps.providers.base import Frame, Usage
+from apps.providers.adapters.anthropic.response import anthropic_error, usage_from_anthropic
+from apps.providers.base import Frame, UpstreamError, Usage
 
 CLIENT_HEADERS = ("anthropic-version", "anthropic-beta")  # the client's choice of API version and betas is kept
 DELTA_TEXT = {"text_delta": "text", "input_json_delta": "partial_json", "thinking_delta": "thinking"}
@@ -49,12 +49,14 @@ def answer_usage(body: bytes) -> Usage:
 @dataclass(slots=True)
 class StreamUsage:
     """Reads a passed-through stream's events: usage from message_start and message_delta, text generated so far
-    (to bill a stream cut short), and whether it ended with message_stop or an error event."""
+    (to bill a stream cut short), and whether it ended with message_stop or an error event (kept as `failure`, so
+    one before any text can fail over)."""
 
     raw: dict[str, Any] = field(default_factory=dict)
     generated_chars: int = 0
     finished: bool = False
     error: str = ""
+    failure: UpstreamError | None = None
 
     def feed(self, frame: Frame) -> None:
         if not frame.data:
@@ -73,6 +75,7 @@ class StreamUsage:
             self.finished = True
         elif kind == "error":
             self.error = str((data.get("error") or {}).get("type") or "api_error")
+            self.failure = anthropic_error(status=None, headers={}, body=data)
 
     @property
     def usage(self) -> Usage | None:
