@@ -16,7 +16,7 @@ class Command(BaseCommand):
         key = master_key()
         if settings.TOLLGATE_MASTER_KEY:
             self.stdout.write("Master key: from TOLLGATE_MASTER_KEY")
-        elif (settings.VAR_DIR / "master_key").exists() and (settings.VAR_DIR / "master_key").read_text().strip() == key:
-            self.stdout.write(f"Master key (generated, kept in var/master_key): {key}")
+        elif (kept := settings.VAR_DIR / "master_key").exists() and kept.read_text().strip() == key:
+            self.stdout.write(f"Master key (generated, kept in {kept}): {key}")
         else:
             self.stdout.write("Master key: from general_settings.master_key in the config")
