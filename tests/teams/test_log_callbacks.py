@@ -2,6 +2,7 @@
 destination that is down gets every call later, once, in order."""
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,6 +14,7 @@ import openai
 import orjson
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from apps.teams.log_callbacks import SETTLE_SECONDS, deliver_due
@@ -57,6 +59,43 @@ def test_a_destination_that_is_down_gets_every_call_later_once_in_order() -> Non
         # The failed batch and the good one held the same calls; the good one is the only one taken.
         assert [r["id"] for r in orjson.loads(server.requests[-1].body)] == [f"req-{n}-1" for n in range(5)]
         assert deliver_due(now=timezone.now() + LATER) == 0 and len(server.requests) == 2, "nothing sent twice"
+
+
+def in_thread(work: Callable[[], object]) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connection.close()  # this thread's own database connection
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_slow_destination_does_not_hold_up_the_spend_writes() -> None:
+    """On SQLite a transaction locks the whole database: held across a delivery, it stopped the spend flush."""
+    spend_row("req-slow")
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow(request: Any) -> Reply:
+        arrived.set()
+        release.wait(60)
+        return Reply.json(200, {})
+
+    with destination(slow) as server:
+        callback = webhook(server)
+        delivering = in_thread(lambda: deliver_due(now=timezone.now()))
+        try:
+            assert arrived.wait(30), "the delivery never reached the destination"
+            writing = in_thread(lambda: spend_row("req-during"))
+            writing.join(60)
+            callback.refresh_from_db()
+            # Held up, the write landed only once the delivery had given up on the destination and said so.
+            assert (callback.failures, callback.last_error) == (0, ""), "a spend write waited for the delivery"
+        finally:
+            release.set()
+            delivering.join(30)
+    assert SpendLog.objects.filter(request_id="req-during").exists()
 
 
 def test_outcomes_are_sent_where_they_are_wanted_and_records_keep_litellms_names() -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -78,11 +79,18 @@ def deliver_due(*, now: datetime | None = None, batch: int = BATCH) -> int:
         DELIVERING.release()
 
 
+def claimed() -> AbstractContextManager[object]:
+    """Where a destination's row is locked for the deliveries: a transaction on PostgreSQL (the row lock keeps other
+    workers off it). SQLite locks the whole database instead, across every HTTP delivery, holding up the spend flush,
+    and has no row locks to take, so there the deliveries run outside a transaction (one process serves SQLite)."""
+    return transaction.atomic() if connection.features.has_select_for_update_skip_locked else nullcontext()
+
+
 def deliver_all_due(*, now: datetime, batch: int) -> int:
     delivered = 0
     due = LogCallback.objects.filter(enabled=True).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     for callback_id in due.values_list("id", flat=True):
-        with transaction.atomic():
+        with claimed():
             callback = LogCallback.objects.select_for_update(skip_locked=True).filter(id=callback_id).first()
             if callback is None:
                 continue  # another worker is delivering it
