@@ -26,6 +26,7 @@ from apps.routing.config import DeploymentSpec, parse_config
 from apps.routing.parsing import GATEWAY_FIELDS, CallOptions
 from apps.routing.router import route
 from apps.routing.snapshot import DeploymentRecord, RoutingTable, build_table
+from apps.routing.stream_resume import open_primed
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +163,9 @@ class Tried:
         return await transport.send_chat(adapter, call, target)
 
     async def open(self, call: ChatCall, deployment: DeploymentRecord, options: CallOptions) -> ChatStream:
+        """A stream primed past its first token, so one that fails before it moves on like any failed call."""
         adapter, target = self.pick(deployment, options)
-        return await transport.open_chat_stream(adapter, call, target)
+        return await open_primed(adapter, call, target)
 
     async def embed(self, call: EmbeddingCall, deployment: DeploymentRecord, options: CallOptions) -> EmbeddingResult:
         adapter, target = self.pick(deployment, options)

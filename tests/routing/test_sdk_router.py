@@ -53,6 +53,22 @@ async def test_router_streams_and_embeds() -> None:
     assert len(embedded.data[0].embedding) == 2
 
 
+async def test_a_router_stream_that_breaks_before_its_first_token_moves_to_the_next_deployment(
+        openai_upstream: OpenAIUpstream) -> None:
+    openai_upstream.reset()
+    openai_upstream.always_for("breaks", Reply.stream([b'data: {"id": "x", "choices": [{"index": 0, "delta": '
+                                                       b'{"role": "assistant", "content": ""}}]}\n\n'], drop=True))
+    router = Router(model_list=[
+        {"model_name": "gpt", "litellm_params": {"model": "openai/breaks", "api_base": openai_upstream.api_base,
+                                                  "weight": 1000}},
+        {"model_name": "gpt", "litellm_params": {"model": "mock/healthy", "weight": 0.001}},
+    ], num_retries=2)
+    stream = await router.acompletion(model="gpt", messages=MSG, stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == "This is a mock response to: route me"
+    assert openai_upstream.models_called() == ["breaks"]
+
+
 def test_router_works_without_django_settings() -> None:
     code = ("from apps.routing import Router; r = Router(model_list=[{'model_name': 'x', "
             "'litellm_params': {'model': 'mock/x', 'mock_response': 'routed'}}]); "
@@ -100,10 +116,9 @@ async def test_router_async_calls_and_streams_raise_openai_classes(openai_upstre
     router = one_deployment(openai_upstream.api_base)
     with pytest.raises(openai.InternalServerError):
         await router.acompletion(model="gpt", messages=MSG)
-    stream = await router.acompletion(model="gpt", messages=MSG, stream=True)
-    with pytest.raises(openai.InternalServerError) as mid_stream:
-        [chunk async for chunk in stream]  # type: ignore[union-attr]
-    assert (str(mid_stream.value), mid_stream.value.status_code) == ("overloaded", 500)
+    with pytest.raises(openai.InternalServerError) as before_text:  # an error event before any text: the call failed
+        await router.acompletion(model="gpt", messages=MSG, stream=True)
+    assert (str(before_text.value), before_text.value.status_code) == ("overloaded", 500)
     with pytest.raises(openai.BadRequestError):
         await router.aembedding(model="emb", input="x")
 
