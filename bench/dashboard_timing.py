@@ -39,7 +39,7 @@ def pages(today: dt.date, deep_cursor: str) -> list[tuple[str, str]]:
         ("why, one request", "/dashboard/why/?request_id=bench-500000"),
         ("keys CSV (top keys by window)", "/dashboard/export/keys.csv"),
         ("admin key list, page 1", "/admin/teams/virtualkey/"),
-        ("admin key list, page 200", "/admin/teams/virtualkey/?p=199"),
+        ("admin key list, page 200", "/admin/teams/virtualkey/?p=200"),
         ("admin key list, search", "/admin/teams/virtualkey/?q=bench-key-12345"),
         ("portal home (my keys)", "/portal/"),
     ]
