@@ -69,7 +69,7 @@ def secret_page(request: HttpRequest, issued: services.IssuedKey, title: str) ->
 class TeamListFilter(admin.RelatedFieldListFilter):
     """The team filter's choices read as (id, alias) pairs, not as whole teams with their JSON settings."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
         return list(Team.objects.order_by("team_alias", "team_id").values_list("team_id", "team_alias"))
 
 

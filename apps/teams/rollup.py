@@ -137,6 +137,23 @@ def rollup_mark() -> int:
     return mark or 0
 
 
+@dataclass(frozen=True, slots=True)
+class RollupMarks:
+    last_id: int  # every spend row up to it is in the cells
+    tag_grains_id: int  # SpendTagGrain holds the rows up to it (last_id, but during an upgrade's overlap)
+
+    @property
+    def tag_grains_current(self) -> bool:
+        return self.tag_grains_id == self.last_id
+
+
+def rollup_marks() -> RollupMarks:
+    """Both marks in one read, so a page's reads all split cells from raw rows at the same id."""
+    marks = SpendRollupMark.objects.filter(pk=SpendRollupMark.SINGLETON).values_list("last_id", "tag_grains_id")
+    last_id, tag_grains_id = marks.first() or (0, 0)
+    return RollupMarks(last_id=last_id, tag_grains_id=tag_grains_id)
+
+
 def spend_rollup_step(*, batch: int = ROLLUP_BATCH) -> RollupResult:
     """Sum the spend rows in the next `batch` ids past the mark into the roll-up and move the mark, in one
     transaction."""

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from apps.teams.models import SpendLog, SpendRollupMark, SpendTagGrain, SpendTagRollup, Team, VirtualKey
+from apps.teams.models import SpendLog, SpendTagGrain, SpendTagRollup, Team, VirtualKey
+from apps.teams.rollup import RollupMarks
 from gatewaysite.dashboard.cells import Cell, SpanCells, series, total
 from gatewaysite.dashboard.ranges import Cut, cut, split_rows, within
 from gatewaysite.dashboard.span import Span, SpanInvalid
@@ -81,33 +82,32 @@ def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
     return rows[:50]
 
 
-def tag_cells(viewer: Viewer, span: Span) -> tuple[list[QuerySet[Any]], Cut, int]:
-    """The tag roll-up's cells of the span that the viewer may see, how the span was cut, and the roll-up's mark.
-    Whole UTC days come from daily cells and the edge hours from hourly ones (staff's from the all-teams grains);
-    only hourly per-team cells while the grains lag the mark (an upgrade's overlap, SpendRollupMark.tag_grains_id)."""
-    marks = SpendRollupMark.objects.filter(pk=SpendRollupMark.SINGLETON).values_list("last_id", "tag_grains_id")
-    last_id, grains_id = marks.first() or (0, 0)
-    found = cut(span.boundaries(by_period=False), daily=grains_id == last_id)
+def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks) -> tuple[list[QuerySet[Any]], Cut]:
+    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut. Whole UTC days come
+    from daily cells and the edge hours from hourly ones (staff's from the all-teams grains); only hourly per-team
+    cells while the grains lag the mark (an upgrade's overlap, SpendRollupMark.tag_grains_id)."""
+    found = cut(span.boundaries(by_period=False), daily=marks.tag_grains_current)
     grains = SpendTagGrain.objects.filter(viewer.team_filter())
-    if viewer.sees_all and grains_id == last_id:
+    hourly: QuerySet[Any]
+    if viewer.sees_all and marks.tag_grains_current:
         hourly = grains.filter(found.hourly(), grain=SpendTagGrain.ALL_TEAMS, team_id="")
         daily = grains.filter(grain=SpendTagGrain.ALL_TEAMS_DAILY, team_id="")
     else:
         hourly = SpendTagRollup.objects.filter(found.hourly(), viewer.team_filter())
         daily = grains.filter(grain=SpendTagGrain.TEAMS_DAILY)
-    return [hourly, daily.filter(within(found.days, "bucket"))] if found.days else [hourly], found, last_id
+    return [hourly, daily.filter(within(found.days, "bucket"))] if found.days else [hourly], found
 
 
-def tag_spend(viewer: Viewer, span: Span) -> list[Ranked]:
+def tag_spend(viewer: Viewer, span: Span, marks: RollupMarks) -> list[Ranked]:
     """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
     totals: dict[str, list[Any]] = {}
-    rolled, found, mark = tag_cells(viewer, span)
+    rolled, found = tag_cells(viewer, span, marks)
     for cells in rolled:
         for row in cells.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
             entry = totals.setdefault(row["tag"], [Decimal(0), 0])
             entry[0] += row["total"] or Decimal(0)
             entry[1] += int(row["calls"] or 0)
-    tail = SpendLog.objects.filter(Q(id__gt=mark) | split_rows(found.split), viewer.team_filter(),
+    tail = SpendLog.objects.filter(Q(id__gt=marks.last_id) | split_rows(found.split), viewer.team_filter(),
                                    start_time__gte=span.start, start_time__lt=span.end).exclude(tags=[])
     for tags, cost, status in tail.values_list("tags", "cost", "status").iterator(chunk_size=5000):
         for tag in dict.fromkeys(tags if isinstance(tags, list) else ()):
