@@ -9,8 +9,10 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.http import QueryDict
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.teams.models import SpendLog, SpendRollupMark
 from apps.teams.rollup import spend_rollup
@@ -144,6 +146,28 @@ def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_t
     SpendRollupMark.objects.update(tag_grains_id=0)  # an older release rolled up: the grains are behind
     tags = {t.label: t.cost for t in logged_in(staff).get("/dashboard/", SPAN).context["tags"]}
     assert tags == expected("UTC", None)
+
+
+def test_an_overview_costs_the_same_statements_however_many_rows_and_days(cast: Cast, staff) -> None:
+    def statements(**query: str) -> int:
+        browser.get("/dashboard/", {**SPAN, **query})  # the session and the template cache warm
+        with CaptureQueriesContext(connection) as captured:
+            assert browser.get("/dashboard/", {**SPAN, **query}).status_code == 200
+        return len(captured.captured_queries)
+
+    browser = logged_in(staff)
+    both_teams(cast)
+    spend_rollup()
+    few = statements()
+    for n in range(60):
+        row(cast.bob if n % 2 else cast.mallory, f"more-{n}", DAY + timedelta(hours=n), "0.01", tags=("t",),
+            model=f"m{n % 5}", deployment=f"d{n % 5}")
+    spend_rollup()
+    row(cast.bob, "after", DAY, "0.01")
+    assert statements() == few == 15  # whole UTC days: no hourly cells to read
+    # Session, user, the marks, 3 x (hourly cells, raw rows, daily cells), 2 for the top keys, 3 for the tags (hourly
+    # and daily cells, raw rows), the teams and the refusals.
+    assert statements(start="2026-01-01", end="2026-03-31", grain="week", tz="Europe/Berlin") == 19
 
 
 def test_totals_cover_the_whole_span_rolled_up_or_not(cast: Cast, staff) -> None:
