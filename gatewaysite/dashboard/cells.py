@@ -223,18 +223,22 @@ def project(found: Mapping[tuple[Any, ...], Cell], keys: Sequence[str],
     positions = [keys.index(name) for name in names]
     merged: dict[tuple[Any, ...], list[Cell]] = defaultdict(list)
     for key, cell in found.items():
-        merged[tuple(key[i] for i in positions)].append(cell)
-    return {key: total(group) for key, group in merged.items()}
+        merged[tuple([key[i] for i in positions])].append(cell)
+    # A group of one is that cell (cells are not changed once read).
+    return {key: group[0] if len(group) == 1 else total(group) for key, group in merged.items()}
 
 
 def total(found: Iterable[Cell]) -> Cell:
     """One cell summing others."""
     result = Cell()
+    counts, histogram = result.counts, result.histogram
     for cell in found:
         result.cost += cell.cost
-        for name in COUNTS:
-            result.counts[name] += cell.counts[name]
-        result.histogram = [a + b for a, b in zip(result.histogram, cell.histogram, strict=True)]
+        for name, value in cell.counts.items():
+            counts[name] += value
+        for i, value in enumerate(cell.histogram):
+            if value:
+                histogram[i] += value
     return result
 
 

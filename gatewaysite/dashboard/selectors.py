@@ -16,6 +16,7 @@ from gatewaysite.dashboard.viewer import Viewer
 
 TOP = 10
 KEYS_PAGE_SIZE = 50
+TEAMS_LISTED = 50  # teams against their budgets, dearest first
 COUNT_CAP = 10_000
 
 
@@ -71,15 +72,19 @@ def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
     """The viewer's teams by spend in the span, each with its budget and the spend of its current window."""
     by_team: dict[str, Cell] = {str(key[0]): cell for key, cell in found.by_team.items()}
     teams = Team.objects.filter(viewer.team_filter()).only("team_id", "team_alias", "spend", "max_budget")
-    named = {t.team_id: t for t in teams.filter(team_id__in=list(by_team))} if viewer.sees_all else \
-        {t.team_id: t for t in teams}
+    if viewer.sees_all:  # every team with spend: only the TEAMS_LISTED dearest are listed, so only they are read
+        dearest = sorted(by_team, key=lambda t: (-by_team[t].cost, t))[:TEAMS_LISTED]
+        named = {t.team_id: t for t in teams.filter(team_id__in=dearest)}
+    else:
+        named = {t.team_id: t for t in teams}
     rows = []
-    for team_id in sorted(set(by_team) | set(named), key=lambda t: (-(by_team[t].cost if t in by_team else 0), t)):
+    ranked = sorted(set(by_team) | set(named), key=lambda t: (-(by_team[t].cost if t in by_team else 0), t))
+    for team_id in ranked[:TEAMS_LISTED]:
         team, cell = named.get(team_id), by_team.get(team_id, Cell())
         rows.append(Ranked(name=team_id, label=(team.team_alias if team else "") or team_id or "(no team)",
                            cost=cell.cost, requests=cell.requests, max_budget=team.max_budget if team else None,
                            budget_spend=team.spend if team else None))
-    return rows[:50]
+    return rows
 
 
 def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks) -> tuple[list[QuerySet[Any]], Cut]:
