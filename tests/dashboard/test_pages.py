@@ -124,9 +124,9 @@ def test_a_half_hour_zone_reads_cells_and_splits_only_the_hour_its_midnight_cuts
 
 def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_the_grains_lag(cast: Cast, staff) -> None:
     for n in range(40):  # every 7 hours from the 1st to the 12th, two teams, two tags; some rows carry both
-        tags = ("a", "b") if n % 5 == 0 else ("a",) if n % 2 else ("b",)
+        carried = ("a", "b") if n % 5 == 0 else ("a",) if n % 2 else ("b",)
         row(cast.bob if n % 3 else cast.mallory, f"t{n}", datetime(2026, 3, 1, 3, tzinfo=UTC) + timedelta(hours=7 * n),
-            f"0.{n + 10}", tags=tags)
+            f"0.{n + 10}", tags=carried)
     spend_rollup()
     row(cast.bob, "t-late", datetime(2026, 3, 6, 12, tzinfo=UTC), "1.00", tags=("a",))  # not rolled up yet
     team_a = (cast.team_a.team_id,)
