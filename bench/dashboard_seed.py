@@ -51,11 +51,12 @@ def insert_select(model: Any, overrides: dict[str, str], source: str) -> str:
 def seed(*, keys: int, rows: int, days: int) -> dict[str, float]:
     from django.db import connection
 
-    from apps.teams.models import SpendLog, SpendRollup, SpendRollupMark, SpendTagRollup, Team, VirtualKey
+    from apps.teams.models import (SpendLog, SpendRollup, SpendRollupMark, SpendTagGrain, SpendTagRollup, Team,
+                                   VirtualKey)
 
     timings: dict[str, float] = {}
     with connection.cursor() as cursor:
-        for model in (SpendTagRollup, SpendRollup, SpendRollupMark, SpendLog, VirtualKey, Team):
+        for model in (SpendTagGrain, SpendTagRollup, SpendRollup, SpendRollupMark, SpendLog, VirtualKey, Team):
             cursor.execute(f"TRUNCATE {model._meta.db_table} RESTART IDENTITY CASCADE")
         started = time.perf_counter()
         cursor.execute(insert_select(Team, {"team_id": "'bench-team-' || g", "team_alias": "'Team ' || g",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.teams.rollup import rollup_mark
 from gatewaysite.dashboard import selectors
 from gatewaysite.dashboard.cells import span_cells
 from gatewaysite.dashboard.key_windows import KeyWindow, top_key_windows
@@ -23,14 +22,14 @@ def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
     """Everything /dashboard/ shows for the span."""
     found = span_cells(viewer, span)
     keys, models, tags = top_key_windows(viewer), selectors.top_models(found), \
-        selectors.tag_spend(viewer, span)
+        selectors.tag_spend(viewer, span, found.marks)
     teams = selectors.teams_against_budgets(viewer, found)
     labels = {team.name: team.label for team in teams}
     return {
         "span": span, "grains": GRAINS, "viewer": viewer, "totals": selectors.summary(found),
         "teams": teams, "top_keys": keys, "top_models": models,
         "tags": tags, "deployments": selectors.deployments(found),
-        "refusals": selectors.refusals(viewer, span), "rollup_mark": rollup_mark(),
+        "refusals": selectors.refusals(viewer, span), "rollup_mark": found.marks.last_id,
         "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels), "keys": keys_chart(keys),
                    "models": ranked_chart(models), "tags": ranked_chart(tags)},
     }

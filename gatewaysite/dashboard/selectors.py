@@ -7,15 +7,16 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from apps.teams.models import SpendLog, SpendTagRollup, Team, VirtualKey
-from apps.teams.rollup import rollup_mark
+from apps.teams.models import SpendLog, SpendTagGrain, SpendTagRollup, Team, VirtualKey
+from apps.teams.rollup import RollupMarks
 from gatewaysite.dashboard.cells import Cell, SpanCells, series, total
-from gatewaysite.dashboard.ranges import cut, split_rows
+from gatewaysite.dashboard.ranges import Cut, cut, split_rows, within
 from gatewaysite.dashboard.span import Span, SpanInvalid
 from gatewaysite.dashboard.viewer import Viewer
 
 TOP = 10
 KEYS_PAGE_SIZE = 50
+TEAMS_LISTED = 50  # teams against their budgets, dearest first
 COUNT_CAP = 10_000
 
 
@@ -71,25 +72,47 @@ def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
     """The viewer's teams by spend in the span, each with its budget and the spend of its current window."""
     by_team: dict[str, Cell] = {str(key[0]): cell for key, cell in found.by_team.items()}
     teams = Team.objects.filter(viewer.team_filter()).only("team_id", "team_alias", "spend", "max_budget")
-    named = {t.team_id: t for t in teams.filter(team_id__in=list(by_team))} if viewer.sees_all else \
-        {t.team_id: t for t in teams}
+    if viewer.sees_all:  # every team with spend: only the TEAMS_LISTED dearest are listed, so only they are read
+        dearest = sorted(by_team, key=lambda t: (-by_team[t].cost, t))[:TEAMS_LISTED]
+        named = {t.team_id: t for t in teams.filter(team_id__in=dearest)}
+    else:
+        named = {t.team_id: t for t in teams}
     rows = []
-    for team_id in sorted(set(by_team) | set(named), key=lambda t: (-(by_team[t].cost if t in by_team else 0), t)):
+    ranked = sorted(set(by_team) | set(named), key=lambda t: (-(by_team[t].cost if t in by_team else 0), t))
+    for team_id in ranked[:TEAMS_LISTED]:
         team, cell = named.get(team_id), by_team.get(team_id, Cell())
         rows.append(Ranked(name=team_id, label=(team.team_alias if team else "") or team_id or "(no team)",
                            cost=cell.cost, requests=cell.requests, max_budget=team.max_budget if team else None,
                            budget_spend=team.spend if team else None))
-    return rows[:50]
+    return rows
 
 
-def tag_spend(viewer: Viewer, span: Span) -> list[Ranked]:
+def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks) -> tuple[list[QuerySet[Any]], Cut]:
+    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut. Whole UTC days come
+    from daily cells and the edge hours from hourly ones (staff's from the all-teams grains); only hourly per-team
+    cells while the grains lag the mark (an upgrade's overlap, SpendRollupMark.tag_grains_id)."""
+    found = cut(span.boundaries(by_period=False), daily=marks.tag_grains_current)
+    grains = SpendTagGrain.objects.filter(viewer.team_filter())
+    hourly: QuerySet[Any]
+    if viewer.sees_all and marks.tag_grains_current:
+        hourly = grains.filter(found.hourly(), grain=SpendTagGrain.ALL_TEAMS, team_id="")
+        daily = grains.filter(grain=SpendTagGrain.ALL_TEAMS_DAILY, team_id="")
+    else:
+        hourly = SpendTagRollup.objects.filter(found.hourly(), viewer.team_filter())
+        daily = grains.filter(grain=SpendTagGrain.TEAMS_DAILY)
+    return [hourly, daily.filter(within(found.days, "bucket"))] if found.days else [hourly], found
+
+
+def tag_spend(viewer: Viewer, span: Span, marks: RollupMarks) -> list[Ranked]:
     """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
     totals: dict[str, list[Any]] = {}
-    found = cut(span.boundaries(by_period=False), daily=False)  # tag cells are hourly only
-    rolled = SpendTagRollup.objects.filter(found.hourly(), viewer.team_filter())
-    for row in rolled.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
-        totals[row["tag"]] = [row["total"] or Decimal(0), int(row["calls"] or 0)]
-    tail = SpendLog.objects.filter(Q(id__gt=rollup_mark()) | split_rows(found.split), viewer.team_filter(),
+    rolled, found = tag_cells(viewer, span, marks)
+    for cells in rolled:
+        for row in cells.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
+            entry = totals.setdefault(row["tag"], [Decimal(0), 0])
+            entry[0] += row["total"] or Decimal(0)
+            entry[1] += int(row["calls"] or 0)
+    tail = SpendLog.objects.filter(Q(id__gt=marks.last_id) | split_rows(found.split), viewer.team_filter(),
                                    start_time__gte=span.start, start_time__lt=span.end).exclude(tags=[])
     for tags, cost, status in tail.values_list("tags", "cost", "status").iterator(chunk_size=5000):
         for tag in dict.fromkeys(tags if isinstance(tags, list) else ()):

@@ -5,13 +5,18 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.http import QueryDict
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from apps.teams.models import SpendLog
+from apps.teams.models import SpendLog, SpendRollupMark
 from apps.teams.rollup import spend_rollup
+from gatewaysite.dashboard.span import span_from
 from tests.dashboard.conftest import logged_in, row
 from tests.teams.conftest import Cast
 
@@ -115,6 +120,54 @@ def test_a_half_hour_zone_reads_cells_and_splits_only_the_hour_its_midnight_cuts
     assert [(t.label, t.cost) for t in page.context["tags"]] == [("split", Decimal(6))]
     one_day = browser.get("/dashboard/", {"start": "2026-03-05", "end": "2026-03-05", "tz": "Asia/Kolkata"})
     assert one_day.context["totals"].cost == Decimal(6)  # the 18:00 hour's earlier half is the 4th's
+
+
+def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_the_grains_lag(cast: Cast, staff) -> None:
+    for n in range(40):  # every 7 hours from the 1st to the 12th, two teams, two tags; some rows carry both
+        carried = ("a", "b") if n % 5 == 0 else ("a",) if n % 2 else ("b",)
+        row(cast.bob if n % 3 else cast.mallory, f"t{n}", datetime(2026, 3, 1, 3, tzinfo=UTC) + timedelta(hours=7 * n),
+            f"0.{n + 10}", tags=carried)
+    spend_rollup()
+    row(cast.bob, "t-late", datetime(2026, 3, 6, 12, tzinfo=UTC), "1.00", tags=("a",))  # not rolled up yet
+    team_a = (cast.team_a.team_id,)
+
+    def expected(zone: str, teams: tuple[str, ...] | None) -> dict[str, Decimal]:
+        span = span_from(QueryDict(urlencode({**SPAN, "tz": zone})))
+        found: dict[str, Decimal] = {}
+        for spend in SpendLog.objects.filter(start_time__gte=span.start, start_time__lt=span.end):
+            for tag in spend.tags if teams is None or spend.team_id in teams else ():
+                found[tag] = found.get(tag, Decimal(0)) + spend.cost
+        return found
+
+    for zone in ("UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York"):  # New York's DST starts on the 8th
+        for user, teams in ((staff, None), (cast.alice.user, team_a)):
+            tags = {t.label: t.cost for t in logged_in(user).get("/dashboard/", {**SPAN, "tz": zone}).context["tags"]}
+            assert tags == expected(zone, teams), (zone, teams)
+    SpendRollupMark.objects.update(tag_grains_id=0)  # an older release rolled up: the grains are behind
+    tags = {t.label: t.cost for t in logged_in(staff).get("/dashboard/", SPAN).context["tags"]}
+    assert tags == expected("UTC", None)
+
+
+def test_an_overview_costs_the_same_statements_however_many_rows_and_days(cast: Cast, staff) -> None:
+    def statements(**query: str) -> int:
+        browser.get("/dashboard/", {**SPAN, **query})  # the session and the template cache warm
+        with CaptureQueriesContext(connection) as captured:
+            assert browser.get("/dashboard/", {**SPAN, **query}).status_code == 200
+        return len(captured.captured_queries)
+
+    browser = logged_in(staff)
+    both_teams(cast)
+    spend_rollup()
+    few = statements()
+    for n in range(60):
+        row(cast.bob if n % 2 else cast.mallory, f"more-{n}", DAY + timedelta(hours=n), "0.01", tags=("t",),
+            model=f"m{n % 5}", deployment=f"d{n % 5}")
+    spend_rollup()
+    row(cast.bob, "after", DAY, "0.01")
+    assert statements() == few == 15  # whole UTC days: no hourly cells to read
+    # Session, user, the marks, 3 x (hourly cells, raw rows, daily cells), 2 for the top keys, 3 for the tags (hourly
+    # and daily cells, raw rows), the teams and the refusals.
+    assert statements(start="2026-01-01", end="2026-03-31", grain="week", tz="Europe/Berlin") == 19
 
 
 def test_totals_cover_the_whole_span_rolled_up_or_not(cast: Cast, staff) -> None:

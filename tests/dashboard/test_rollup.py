@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 
-from apps.teams.models import SpendLog, SpendRollup, SpendTagRollup
+from apps.teams.models import SpendLog, SpendRollup, SpendRollupMark, SpendTagGrain, SpendTagRollup
 from apps.teams.retention import spend_prune
 from apps.teams.rollup import rollup_mark, spend_rollup
 from apps.teams.tasks import spend_retention_task, spend_rollup_task
@@ -45,6 +45,16 @@ def test_rollup_sums_each_row_once_in_its_hour_and_team(cast: Cast) -> None:
     tags = {(t.tag, t.team_id): t.cost for t in SpendTagRollup.objects.all()}
     assert tags == {("prod", cast.team_a.team_id): Decimal("0.25"), ("search", cast.team_a.team_id): Decimal("0.25"),
                     ("prod", cast.team_b.team_id): Decimal("1.00")}
+    grains = {(t.grain, t.bucket, t.team_id, t.tag): (t.cost, t.requests) for t in SpendTagGrain.objects.all()}
+    assert grains == {  # every team together per hour; per team and every team together per UTC day
+        (SpendTagGrain.ALL_TEAMS, hour, "", "prod"): (Decimal("0.25"), 1),
+        (SpendTagGrain.ALL_TEAMS, hour + timedelta(hours=1), "", "prod"): (Decimal("1.00"), 1),
+        (SpendTagGrain.ALL_TEAMS, hour, "", "search"): (Decimal("0.25"), 1),
+        (SpendTagGrain.TEAMS_DAILY, midnight, cast.team_a.team_id, "prod"): (Decimal("0.25"), 1),
+        (SpendTagGrain.TEAMS_DAILY, midnight, cast.team_a.team_id, "search"): (Decimal("0.25"), 1),
+        (SpendTagGrain.TEAMS_DAILY, midnight, cast.team_b.team_id, "prod"): (Decimal("1.00"), 1),
+        (SpendTagGrain.ALL_TEAMS_DAILY, midnight, "", "prod"): (Decimal("1.25"), 2),
+        (SpendTagGrain.ALL_TEAMS_DAILY, midnight, "", "search"): (Decimal("0.25"), 1)}
     histogram = SpendRollup.objects.get(grain=SpendRollup.CELL, bucket=hour, deployment_id="d-1")
     assert (histogram.lat_2, histogram.lat_5) == (1, 1)  # 120 ms below 200; 900 ms below 1600
 
@@ -59,6 +69,22 @@ def test_rows_arriving_late_are_added_to_hours_already_rolled_up(cast: Cast) -> 
     assert rolled_totals() == {"cost": raw["cost"], "requests": raw["requests"], "failures": 0, "refusals": 0}
     assert SpendRollup.objects.get(grain=SpendRollup.CELL, bucket=T0.replace(minute=0)).cost == Decimal("0.30")
     assert rollup_mark() == SpendLog.objects.order_by("-id").values_list("id", flat=True)[0]
+
+
+def test_tag_grains_left_behind_by_an_older_release_are_rebuilt_from_the_hourly_cells(cast: Cast) -> None:
+    row(cast.bob, "r1", T0, "0.25", tags=("prod",))
+    spend_rollup()
+    row(cast.mallory, "r2", T0 + timedelta(days=1), "1.00", tags=("prod",))
+    SpendTagRollup.objects.create(bucket=T0.replace(minute=0) + timedelta(days=1), team_id=cast.team_b.team_id,
+                                  tag="prod", requests=1, cost=Decimal("1.00"))
+    SpendRollupMark.objects.update(last_id=SpendLog.objects.get(request_id="r2").pk)  # the previous release's step
+    SpendLog.objects.filter(request_id="r2").delete()  # and retention pruned the row: only the cell holds it
+    assert spend_rollup().rows == 0
+    days = dict(SpendTagGrain.objects.filter(grain=SpendTagGrain.ALL_TEAMS_DAILY).values_list("bucket", "cost"))
+    midnight = T0.replace(hour=0, minute=0)
+    assert days == {midnight: Decimal("0.25"), midnight + timedelta(days=1): Decimal("1.00")}
+    mark = SpendRollupMark.objects.get()
+    assert mark.tag_grains_id == mark.last_id
 
 
 def test_retention_prunes_old_rows_in_batches_only_once_rolled_up(cast: Cast) -> None:

@@ -1,12 +1,15 @@
 """The key and team admin: a new secret shown once, actions through the services, budgets beside what they cap."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.teams.auth import hash_key
-from apps.teams.models import Team, VirtualKey
+from apps.teams.models import SpendLog, Team, VirtualKey
 from tests.web.conftest import WebCast
 
 KEY_FORM = {"key_alias": "", "user": "", "team": "", "organization": "", "allowed_models": "[]", "duration": "",
@@ -43,6 +46,32 @@ def test_the_key_list_shows_spend_against_budget_status_and_last_use(web_cast: W
     assert "$7.2500</span> <span class=\"tg-muted\">no budget" in page
     assert page.count('<span class="tg-badge active">active</span>') == 2
     assert "never" in page
+
+
+def test_a_deep_page_of_keys_costs_the_queries_of_the_first_and_sorts_by_last_use(web_cast: WebCast) -> None:
+    client = admin_client(web_cast)
+    team = web_cast.bob_key.team
+    VirtualKey.objects.bulk_create(VirtualKey(token_hash=f"h{n}", key_alias=f"bulk-{n:03}", team=team)
+                                   for n in range(120))
+    used = datetime(2026, 3, 5, 9, tzinfo=UTC)
+    for n, at in ((0, used), (1, used + timedelta(hours=2))):
+        SpendLog.objects.create(request_id=f"r{n}", key_id=web_cast.mallory_key.pk, key_hash="x", model_alias="m",
+                                cost=Decimal(0), status="success", start_time=at, end_time=at)
+
+    def page(**query: str) -> tuple[list[str], int]:
+        with CaptureQueriesContext(connection) as captured:
+            found = client.get("/admin/teams/virtualkey/", query).context["cl"].result_list
+        return [key.key_alias for key in found], len(captured.captured_queries)
+
+    first, first_queries = page()
+    last, last_queries = page(p="3")
+    assert (len(first), len(last), first_queries) == (50, 22, last_queries)
+    assert last[-2:] == ["mallory-ads", "bob-search"]  # newest first, as before
+    listed = client.get("/admin/teams/virtualkey/", {"p": "3"})
+    assert [key.last_used for key in listed.context["cl"].result_list][-2:] == [used + timedelta(hours=2), None]
+    assert "March 5, 2026" in listed.content.decode() and "never" in listed.content.decode()
+    by_use, _ = page(o="-6")  # the "last used" column, latest first
+    assert by_use[0] == "mallory-ads"
 
 
 def test_block_and_unblock_go_through_the_key_service(web_cast: WebCast) -> None:
