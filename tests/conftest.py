@@ -22,6 +22,7 @@ from apps.core.state import reset_state
 from apps.routing.config import load_config_file
 from apps.providers.registry import ADAPTERS
 from apps.routing.snapshot import routing_table
+from apps.teams.models import SpendLog
 from apps.routing.search_table import search_table
 from apps.teams.end_user_snapshot import end_user_cache
 from apps.teams.master_key import master_key
@@ -147,6 +148,14 @@ class GatewayProcess:
         self._log.close()
         leftovers = stop_process_group(self.process.pid, grace=LEFTOVER_GRACE_SECONDS)
         assert not leftovers, f"processes outlived the gateway: {leftovers}"
+
+
+def stop_leaving_no_spend(server: GatewayProcess, django_db_blocker: Any) -> None:
+    """Stop a module's gateway and drop the spend rows it stored after its module's last test emptied the tables
+    (calls still in flight then, and its flush on SIGTERM), which the next module's tests would count as theirs."""
+    server.stop()
+    with django_db_blocker.unblock():
+        SpendLog.objects.all().delete()
 
 
 def process_group(pgid: int) -> dict[int, str]:

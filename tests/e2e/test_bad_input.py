@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from apps.agents.models import Agent
-from tests.conftest import MASTER_KEY, GatewayProcess
+from tests.conftest import MASTER_KEY, GatewayProcess, stop_leaving_no_spend
 
 LIMIT = 65536
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -44,7 +44,7 @@ def bounded(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pyt
         "TOLLGATE_HEADER_TIMEOUT": "1", "TOLLGATE_BODY_TIMEOUT": "1", "TOLLGATE_BODY_MIN_RATE": "1000",
         "TOLLGATE_MAX_IN_FLIGHT": "2", "TOLLGATE_FAIR_SHARE": "0"})
     yield server
-    server.stop()
+    stop_leaving_no_spend(server, django_db_blocker)
 
 
 @pytest.fixture
