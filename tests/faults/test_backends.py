@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -131,18 +132,20 @@ def test_a_celery_worker_killed_mid_flush_loses_and_doubles_nothing(upstream_mod
     assert key.spend == 6 * ONE_CALL
 
 
-def test_a_gateway_worker_killed_mid_stream_leaves_the_gateway_serving(upstream_model, upstream: OpenAIUpstream,
-                                                                       tmp_path: Path) -> None:
+def test_a_gateway_worker_killed_mid_stream_has_its_call_settled_by_the_sweeper(upstream_model, upstream: OpenAIUpstream,
+                                                                              tmp_path: Path) -> None:
     if not settings.REDIS_URL:
         pytest.skip("embedded, the gateway is one process with its state in memory: no worker to lose")
     upstream_model(input_cost_per_token=Decimal(0), output_cost_per_token=PRICE, timeout=60)
-    key, secret = make_key(None, None)
-    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"WORKERS": "2"})
+    key, secret = make_key(None, None, max_budget=Decimal(100))
+    # No leases: every call is admitted by the ledger, so once all are settled nothing may stay reserved.
+    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"WORKERS": "2", "TOLLGATE_LEASE_SECONDS": "0"})
     upstream.reply_with(paced(0.3))
     try:
         headers = {"Authorization": f"Bearer {secret}"}
         with httpx.stream("POST", f"{gateway.url}/v1/chat/completions", headers=headers, timeout=30,
-                          json={"model": "upstream-gpt", "messages": MSG, "stream": True}) as response:
+                          json={"model": "upstream-gpt", "messages": MSG, "stream": True, "max_tokens": 50,
+                                "user": "killed-stream"}) as response:
             lines = response.iter_lines()
             assert next(line for line in lines if line).startswith("data: {")
             os.kill(serving_worker(gateway, upstream), signal.SIGKILL)
@@ -153,13 +156,25 @@ def test_a_gateway_worker_killed_mid_stream_leaves_the_gateway_serving(upstream_
         while (answer := call_or_none(gateway, secret)) is None or answer.status_code != 200:
             assert time.monotonic() < deadline, gateway.log_path.read_text()
         assert answered_or_refused(answer)
-        # The call after it is billed; the killed worker's own call dies with it, before its settle: a process
-        # killed without SIGTERM cannot write its in-flight calls' spend (reported as a known limit).
-        rows = wait_for_spend_rows(1, key_id=key.pk)
-        assert [(r.status, r.cost) for r in rows] == [("success", ONE_CALL)]
+        # The killed worker's call is settled by a sweeper (this test's spend_flush, as Celery beat's would) once
+        # the worker's alive mark lapses: a worker_lost row charged at its reservation, 50 tokens' worst case.
+        rows = wait_for_spend_rows(2, key_id=key.pk, timeout=60)
+        assert sorted((r.status, r.cost, r.end_user) for r in rows) == [
+            ("success", ONE_CALL, ""), ("worker_lost", 50 * PRICE, "killed-stream")]
         assert len(upstream.requests) == 2
+        key.refresh_from_db()
+        assert key.spend == ONE_CALL + 50 * PRICE
+        assert ledger_counts(key) == {"spent": int((ONE_CALL + 50 * PRICE) * 10**9), "reserved": 0, "par": 0}
     finally:
         gateway.stop()
+
+
+def ledger_counts(key: VirtualKey) -> dict[str, int]:
+    """The key's budget ledger in Redis: settled spend, reserved and in-flight calls."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    [name] = client.keys(f"tollgate:ledger:key:{key.pk}:*")
+    found = client.hgetall(name)
+    return {field: int(float(found[field.encode()])) for field in ("spent", "reserved", "par")}
 
 
 def serving_worker(gateway: GatewayProcess, upstream: OpenAIUpstream) -> int:

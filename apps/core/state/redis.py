@@ -447,16 +447,19 @@ class RedisState:
     # --- intents: in-flight calls another process can settle if this one dies -------------------
 
     def intent_open(self, request_id: str, intent: bytes) -> None:
-        """Record an admitted call's intent; it leaves with this loop's next round trip (this loop turn's), and
-        the loop's "alive" mark is kept fresh while it has intents."""
+        """Record an admitted call's intent; it leaves with this loop's next round trip (in the next loop turn at
+        the latest), and the loop's "alive" mark is kept fresh while it has intents."""
         loop = asyncio.get_running_loop()
         intents = self._intents.get(loop)
         if intents is None:
             intents = self._intents[loop] = LoopIntents()
         intents.opening.append((request_id, intent))
+        self._send_intents_soon(intents)
+
+    def _send_intents_soon(self, intents: LoopIntents) -> None:
         if not intents.sending:
             intents.sending = True
-            loop.call_soon(self._send_intents, loop)
+            self._spawn(self._send_intents(intents))
 
     def _take_intents(self) -> list[tuple[str | bytes | int, ...]]:
         """The running loop's intents to write (and its alive mark, when due) as commands."""
@@ -478,17 +481,13 @@ class RedisState:
             commands.append(("SADD", owners, intents.holder))
         return commands
 
-    def _send_intents(self, loop: asyncio.AbstractEventLoop) -> None:
-        intents = self._intents.get(loop)
-        if intents is None:
-            return
+    async def _send_intents(self, intents: LoopIntents) -> None:
+        """Write what is queued now. Taken when sent, never before: a settle's pipeline that goes first takes the
+        intent itself, so an intent's HSET always precedes its HDEL."""
         intents.sending = False
         commands = self._take_intents()
         if commands:
-            self._spawn(self._send(commands))
-
-    async def _send(self, commands: list[tuple[str | bytes | int, ...]]) -> None:
-        raise_first(await self.client.pipeline(commands))
+            raise_first(await self.client.pipeline(commands))
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
         """Keep this loop's alive mark fresh, as long as the loop runs."""
@@ -496,9 +495,7 @@ class RedisState:
         if intents is None or loop.is_closed():
             return
         loop.call_later(HEARTBEAT_EVERY, self._beat, loop)
-        if not intents.sending:
-            intents.sending = True
-            loop.call_soon(self._send_intents, loop)
+        self._send_intents_soon(intents)
 
     def intents_lost(self) -> list[LostIntent]:
         """Every intent whose owner's alive mark is gone (its process or loop died mid-call)."""
