@@ -1,6 +1,7 @@
-"""The gateway's own backends failing under it: Redis killed and started again (empty), a Celery worker killed in
-the middle of a spend flush, a gateway worker killed mid-stream. Each time the client gets an answer or an
-OpenAI-shaped error, the gateway keeps serving, and every call that reached the upstream has its spend row."""
+"""The gateway's own backends failing under it: Redis killed and started again (empty, forgetting buffered spend
+events), a Celery worker killed in the middle of a spend flush, a gateway worker killed mid-stream. Each time the
+client gets an answer or an OpenAI-shaped error, the gateway keeps serving, and every call that reached the
+upstream has its spend row."""
 from __future__ import annotations
 
 import os
@@ -18,8 +19,11 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from apps.core.state.redis import SPEND_BUFFER, RedisState
 from apps.teams.models import SpendLog, VirtualKey
-from tests.conftest import GatewayProcess, database_url, process_group
+from apps.teams.spend import spend_flush
+from tests.conftest import GatewayProcess, database_url, free_port, process_group
+from tests.redis_servers import wait_for
 from tests.faults.processes import CeleryWorker, OwnRedis
 from tests.faults.test_upstream_faults import ERROR_KEYS, PRICE
 from tests.teams.conftest import MSG, make_key, wait_for_spend_rows
@@ -68,8 +72,8 @@ def test_redis_going_away_and_coming_back_loses_no_spend(upstream_model, upstrea
                                                           "TOLLGATE_SPEND_FLUSH_INTERVAL": "0.2"})
     try:
         assert [call(gateway, secret).status_code for _ in range(3)] == [200] * 3
-        # Redis is not a journal: events still in its buffer die with it (reported, not covered here), so the
-        # first calls' rows are awaited before the kill.
+        # The first calls' rows are awaited before the kill: events still in its buffer are pushed again by the
+        # gateway's journal (test_spend_a_restarted_redis_forgot_is_pushed_again); here, the calls during the outage.
         assert len(wait_for_rows(key, 3)) == 3
         own_redis.kill()
         during = [call(gateway, secret) for _ in range(3)]
@@ -87,6 +91,39 @@ def test_redis_going_away_and_coming_back_loses_no_spend(upstream_model, upstrea
         assert key.spend == reached * ONE_CALL
     finally:
         gateway.stop()
+
+
+def test_spend_a_restarted_redis_forgot_is_pushed_again(upstream_model, upstream: OpenAIUpstream,
+                                                         tmp_path: Path) -> None:
+    upstream_model(input_cost_per_token=Decimal(0), output_cost_per_token=PRICE)
+    key, secret = make_key(None, None)
+    server = OwnRedis(tmp_path, port=free_port())  # a port of its own: other runs may use OWN_REDIS_PORT
+    server.start()
+    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"REDIS_URL": server.url,
+                                                          "TOLLGATE_SPEND_FLUSH_INTERVAL": "0"})
+    try:
+        assert [call(gateway, secret).status_code for _ in range(3)] == [200] * 3
+        buffered = redis.Redis(port=server.port, socket_timeout=2)
+        wait_for(lambda: buffered.llen(SPEND_BUFFER) == 3, "the calls' events in Redis")  # nothing flushes them
+        server.kill()
+        server.start()  # without what it held
+        # The gateway sees the new run id (within a second, with no call needed) and pushes them again.
+        wait_for(lambda: buffered.llen(SPEND_BUFFER) == 3, "the events pushed again")
+        assert call(gateway, secret).status_code == 200
+        backend = RedisState(server.url)
+        deadline = time.monotonic() + 30
+        while SpendLog.objects.filter(key_id=key.pk).count() < 4:
+            spend_flush(backend=backend)
+            assert time.monotonic() < deadline, gateway.log_path.read_text()[-6000:]
+            time.sleep(0.1)
+        rows = list(SpendLog.objects.filter(key_id=key.pk))
+        assert len(rows) == len({r.request_id for r in rows}) == len(upstream.requests) == 4
+        assert all((r.status, r.cost) == ("success", ONE_CALL) for r in rows)
+        key.refresh_from_db()
+        assert key.spend == 4 * ONE_CALL
+    finally:
+        gateway.stop()
+        server.kill()
 
 
 def blocked_on_a_lock(dsn: str) -> bool:

@@ -48,10 +48,10 @@ class SpendJournal:
             while self.held and self.held[-1][0] > base:
                 lost.append(self.held.pop()[1])
             lost.reverse()
-            while self.held and self.held[0][0] <= acked:
-                self.held.popleft()
         self.run = run
         self.held.extend((base + offset, record) for offset, record in enumerate(records, start=1))
+        while self.held and self.held[0][0] <= acked:
+            self.held.popleft()
         while len(self.held) > self.limit:
             self.held.popleft()
             self.forgotten += 1
