@@ -208,7 +208,7 @@ def test_a_gateway_worker_killed_mid_stream_has_its_call_settled_by_the_sweeper(
 
 def ledger_counts(key: VirtualKey) -> dict[str, int]:
     """The key's budget ledger in Redis: settled spend, reserved and in-flight calls."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(settings.REDIS_URL or "")
     [name] = client.keys(f"tollgate:ledger:key:{key.pk}:*")
     found = client.hgetall(name)
     return {field: int(float(found[field.encode()])) for field in ("spent", "reserved", "par")}

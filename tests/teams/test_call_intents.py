@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from django.conf import settings
 from django.db import connection, connections
@@ -115,14 +116,11 @@ def test_a_leased_calls_intent_charges_without_giving_back_the_lease(cast: Cast)
 
     async def leased_intent() -> str:
         assert (await backend.admit([level], amount=RESERVED * 5, now=time.time())).reserved == RESERVED * 5
-        event = metering.SpendEvent(
-            request_id="req-leased", attempt=1, key_id=key.pk, key_hash=key.token_hash, team_id=key.team_id,
-            user_id=key.user_id, organization_id=None, model_alias="priced", deployment_id="", provider="",
-            call_type="chat", prompt_tokens=0, completion_tokens=0, cached_tokens=0, cost_nanos=RESERVED,
-            latency_ms=0, ttft_ms=None, status="worker_lost", error_type="worker_lost", start_time=time.time(),
-            end_time=time.time())
-        intent = metering.CallIntent(event=event, levels=(level,), reserved=RESERVED, clipped="", leased=True)
-        backend.intent_open("req-leased", intent.encode())
+        intent = metering.CallIntent(
+            request_id="req-leased", key_id=key.pk, key_hash=key.token_hash, team_id=key.team_id, user_id=key.user_id,
+            organization_id=None, model="priced", call_type="chat", started=time.time(), tags=(), end_user="",
+            levels=(level,), reserved=RESERVED, clipped="", leased=True)
+        backend.intent_open("req-leased", orjson.dumps(intent))
         await backend.settle_and_push_many([])
         return backend._intents[asyncio.get_running_loop()].holder
 
