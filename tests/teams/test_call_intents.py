@@ -130,3 +130,37 @@ def test_a_leased_calls_intent_charges_without_giving_back_the_lease(cast: Cast)
     # Charged once; what the (dead process's) lease holds stays reserved until the lease is reclaimed.
     assert ledger(level.ledger) == {"spent": RESERVED, "reserved": RESERVED * 5, "par": 1}
     assert SpendLog.objects.get(request_id="req-leased").cost == Decimal("0.007")
+
+
+def test_an_owner_taken_for_dead_does_not_settle_its_call_a_second_time(cast: Cast) -> None:
+    """A partition or a stall longer than the alive mark's life: a sweeper settles the call, then its owner finishes
+    it. Releasing its reservation again would free another call's."""
+    key, secret = cast.bob.key, cast.bob.secret
+    assert key is not None
+    VirtualKey.objects.filter(pk=key.pk).update(max_budget=Decimal(10))
+
+    def sweep() -> FlushResult:
+        try:
+            return spend_sweep()
+        finally:
+            connection.close()
+
+    async def stalled_owner() -> metering.Meter:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        try:
+            principal = Principal(is_master=False, key=await key_cache.get(hash_key(secret)))
+            meter = await metering.admit(principal, model="priced", call_type="chat", worst_case=lambda: RESERVED)
+            await redis_state().admit(meter.levels, amount=RESERVED, now=time.time())  # another process's call
+            await redis_state().settle_and_push_many([])
+            redis_state().sync.delete(intent_keys(redis_state()._intents[loop].holder)[0])  # its mark lapsed
+            assert (await loop.run_in_executor(None, sweep)).lost == 1
+            meter.finish_soon(None, metering.Usage(), price=None)  # the owner was alive after all
+            await metering.drain()
+        finally:
+            await loop.run_in_executor(None, connections.close_all)
+        return meter
+
+    meter = asyncio.run(stalled_owner())
+    assert ledger(meter.levels[0].ledger) == {"spent": RESERVED, "reserved": RESERVED, "par": 1}
+    assert [row.status for row in SpendLog.objects.filter(request_id=meter.request_id)] == ["worker_lost"]

@@ -193,11 +193,6 @@ class StateBackend(Protocol):
         """How many events wait in the buffer."""
         ...
 
-    async def spend_confirm(self) -> list[bytes]:
-        """The events this event loop pushed that the flusher has not stored yet (pushed again if the buffer lost
-        them)."""
-        ...
-
     def flush_lock(self) -> AbstractContextManager[str]:
         """Exclusive right to flush the buffer: yields its token, or "" when another flusher holds it."""
         ...

@@ -167,10 +167,6 @@ class MemoryState:
             self._buffer.popleft()
         return True
 
-    async def spend_confirm(self) -> list[bytes]:
-        """The buffer is this process's own: nothing to confirm."""
-        return []
-
     def intent_open(self, request_id: str, intent: bytes) -> None:
         """Nothing to record: the reservations and the buffer live in this process and die with it (a restart
         seeds budgets from the database), and embedded mode serves from one process."""

@@ -54,7 +54,13 @@ ADD_SOON_DELAY = 0.02  # `add_soon` counters reach Redis with this process's nex
 SCRIPTS = Path(__file__).with_name("scripts")
 PRELUDE = (SCRIPTS / "ledger.lua").read_text()
 ADMIT = Script.of(PRELUDE + (SCRIPTS / "admit.lua").read_text())
-SETTLE = Script.of(PRELUDE + (SCRIPTS / "settle.lua").read_text())
+SETTLE = Script.of(PRELUDE + "local LEVELS = #KEYS\n" + (SCRIPTS / "settle.lua").read_text())
+# A call with an intent settles only while its intent is there, deleting it (KEYS[#KEYS]: its owner's intents hash,
+# ARGV[#ARGV]: its request id): a sweeper that took the owner for dead (its alive mark lapsed in a partition or a
+# stall) settled it already, and a second release would free other calls' reservations.
+SETTLE_INTENT = Script.of(PRELUDE + "local LEVELS = #KEYS - 1\n"
+                          "if redis.call('HDEL', KEYS[#KEYS], ARGV[#ARGV]) == 0 then return 0 end\n"
+                          + (SCRIPTS / "settle.lua").read_text())
 LEASES_TTL = 3600  # seconds a level's leases hash outlives its last change (past any lease and its grace)
 LEASE_PRELUDE = PRELUDE + f"local LEASES_TTL = {LEASES_TTL}\n" + (SCRIPTS / "leases.lua").read_text()
 LEASE_GRANT = Script.of(LEASE_PRELUDE + (SCRIPTS / "lease_grant.lua").read_text())
@@ -123,6 +129,14 @@ class LoopIntents:
     closing: list[str] = field(default_factory=list)
     beat_due: float = 0.0  # loop time; 0 = mark now
     sending: bool = False  # a send is scheduled for this loop turn
+    unwritten: set[str] = field(default_factory=set)  # intents whose write failed: settled without the check
+
+    def unwritten_pop(self, request_id: str) -> bool:
+        """Whether the intent's write failed (forgetting it)."""
+        if request_id in self.unwritten:
+            self.unwritten.discard(request_id)
+            return True
+        return False
 
 
 def report_args(report: LeaseReport, now: float, *, cluster: bool) -> tuple[list[str], list[str]]:
@@ -360,17 +374,25 @@ class RedisState:
         for report in reports:
             evalsha(LEASE_ADJUST, *report_args(report, now, cluster=self.cluster))
         records: list[bytes] = []
-        closing = [item.intent for item in settlements if item.intent]
+        closing: list[str] = []
+        intents = self._intents.get(asyncio.get_running_loop())
+        hashed = intent_keys(intents.holder, cluster=self.cluster)[1] if intents is not None else ""
         for item in settlements:
             records.extend(item.records)
+            written = bool(item.intent) and intents is not None and not intents.unwritten_pop(item.intent)
             if item.levels:
-                evalsha(SETTLE, [ledger_key(level.ledger, cluster=self.cluster) for level in item.levels],
-                        settle_args(item.levels, reserved=item.reserved, actual=item.actual, tokens=item.tokens,
-                                    now=item.now, clipped=item.clipped))
-        intents = self._intents.get(asyncio.get_running_loop())
+                keys = [ledger_key(level.ledger, cluster=self.cluster) for level in item.levels]
+                args = settle_args(item.levels, reserved=item.reserved, actual=item.actual, tokens=item.tokens,
+                                   now=item.now, clipped=item.clipped)
+                if written:
+                    evalsha(SETTLE_INTENT, [*keys, hashed], [*args, item.intent])
+                else:
+                    evalsha(SETTLE, keys, args)
+            elif written:
+                closing.append(item.intent)
         if intents is not None and (closing or intents.closing):
             closing, intents.closing = [*intents.closing, *closing], []
-            commands.append(("HDEL", intent_keys(intents.holder, cluster=self.cluster)[1], *closing))
+            commands.append(("HDEL", hashed, *closing))
         push = len(commands)
         if records:
             evalsha(SPEND_PUSH, SPEND_KEYS, [uuid.uuid4().hex, *records])
@@ -485,9 +507,14 @@ class RedisState:
         """Write what is queued now. Taken when sent, never before: a settle's pipeline that goes first takes the
         intent itself, so an intent's HSET always precedes its HDEL."""
         intents.sending = False
+        opening = [request_id for request_id, _ in intents.opening]
         commands = self._take_intents()
         if commands:
-            raise_first(await self.client.pipeline(commands))
+            try:
+                raise_first(await self.client.pipeline(commands))
+            except BaseException:
+                intents.unwritten.update(opening)  # their settles must not wait for an intent that is not there
+                raise
 
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
         """Keep this loop's alive mark fresh, as long as the loop runs."""
