@@ -442,8 +442,15 @@ class RedisState:
         if idle < CHECK_EVERY:
             loop.call_later(CHECK_EVERY - idle, self._journal_check)
             return
-        self._spawn(self.spend_confirm())
+        self._spawn(self._confirm_quietly())
         loop.call_later(CHECK_EVERY, self._journal_check)
+
+    async def _confirm_quietly(self) -> None:
+        """The idle check: Redis being down is what it waits out, once a second, so that is not logged each time."""
+        try:
+            await self.spend_confirm()
+        except redis.RedisError:
+            logger.debug("checking the spend journal failed", exc_info=True)
 
     async def spend_confirm(self) -> list[bytes]:
         """Bring this loop's journal up to date (pushing again what Redis lost); the records still unconfirmed."""
