@@ -2,7 +2,7 @@
 
 Each simulated call is what the /v1 hot path does around an upstream call, minus the call: build its intent
 (`CallIntent.record(meter)`), `intent_open`, then settle with its spend event through
-`settle_and_push_many` (where the intent's HDEL rides along). It runs once with intents and once without (no
+`settle_and_push_many` (where the settle script deletes the intent). It runs once with intents and once without (no
 `intent_open`, no HDEL), in batches of `--batch` concurrent calls per loop turn as a busy worker settles them, and
 prints this process's CPU per call for each and the difference. Needs REDIS_URL (a scratch db: it leaves events
 in the buffer, trimmed at the end).
@@ -67,7 +67,7 @@ def main() -> None:
     without, with_intents = asyncio.run(both())
     backend.spend_ack(backend.spend_pending())
     print(f"per call, this process's CPU: {without:.1f} us without intents, {with_intents:.1f} us with "
-          f"(+{with_intents - without:.1f} us); Redis: one HSET per loop turn's intents, one HDEL per settle batch")
+          f"(+{with_intents - without:.1f} us); Redis: one HSET per loop turn's intents, deleted by the settle script")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from tests.conftest import GatewayProcess, database_url, free_port, process_grou
 from tests.redis_servers import wait_for
 from tests.faults.processes import CeleryWorker, OwnRedis
 from tests.faults.test_upstream_faults import ERROR_KEYS, PRICE
-from tests.teams.conftest import MSG, make_key, wait_for_spend_rows
+from tests.teams.conftest import MSG, make_key
 from tests.upstreams.openai import OpenAIUpstream, paced
 
 ONE_CALL = 5 * PRICE  # max_tokens 5, prompt tokens free
@@ -193,9 +193,13 @@ def test_a_gateway_worker_killed_mid_stream_has_its_call_settled_by_the_sweeper(
         while (answer := call_or_none(gateway, secret)) is None or answer.status_code != 200:
             assert time.monotonic() < deadline, gateway.log_path.read_text()
         assert answered_or_refused(answer)
-        # The killed worker's call is settled by a sweeper (this test's spend_flush, as Celery beat's would) once
+        # The killed worker's call is settled by the sweep of a real Celery worker's beat-driven spend flush once
         # the worker's alive mark lapses: a worker_lost row charged at its reservation, 50 tokens' worst case.
-        rows = wait_for_spend_rows(2, key_id=key.pk, timeout=60)
+        sweeper = CeleryWorker(tmp_path, redis_url=settings.REDIS_URL, name="sweeper")
+        try:
+            rows = wait_for_rows(key, 2, timeout=90)
+        finally:
+            sweeper.stop()
         assert sorted((r.status, r.cost, r.end_user) for r in rows) == [
             ("success", ONE_CALL, ""), ("worker_lost", 50 * PRICE, "killed-stream")]
         assert len(upstream.requests) == 2
