@@ -2,7 +2,15 @@
 lost (a new run id, or a running total that went backwards) is given back to push again, and it stays bounded."""
 from __future__ import annotations
 
+import asyncio
+import uuid
+
+import pytest
+from django.conf import settings
+
+from apps.core.state.base import Settlement
 from apps.core.state.journal import SpendJournal
+from apps.core.state.redis import RedisState
 
 
 def test_records_are_kept_until_the_flusher_acknowledges_them() -> None:
@@ -34,3 +42,19 @@ def test_past_its_limit_the_oldest_records_are_forgotten() -> None:
     journal = SpendJournal(limit=2)
     journal.confirm([b"a", b"b", b"c"], run=b"r1", total=3, acked=0)
     assert (journal.records(), journal.forgotten) == ([b"b", b"c"], 1)
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
+def test_a_gateway_forgets_the_events_once_the_flusher_acknowledged_them() -> None:
+    backend = RedisState(settings.REDIS_URL)
+
+    events = [f"journal-{uuid.uuid4().hex}".encode() for _ in range(2)]
+
+    async def pushed_then_flushed() -> tuple[list[bytes], list[bytes]]:
+        await backend.settle_and_push_many([Settlement((), events, reserved=0, actual=0, tokens=0, now=0.0)])
+        waiting = await backend.spend_confirm()
+        backend.spend_ack(backend.spend_pending())  # as a flush does once they are stored
+        return waiting, await backend.spend_confirm()
+
+    waiting, after = asyncio.run(pushed_then_flushed())
+    assert waiting == events and after == []
