@@ -30,6 +30,7 @@ from apps.teams.model_limits import model_lookup
 from apps.teams.proxy_budget import proxy_scopes
 from apps.teams.snapshot import BudgetScope
 
+WORKER_LOST = "worker_lost"  # a call whose process died before settling it (CallIntent)
 LEVEL_LABELS = {"key_model": "Key", "key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
                 "organization": "Organization", "end_user": "End User", "proxy": "Proxy"}
 
@@ -158,6 +159,7 @@ class Meter:
     ticket: leases.Ticket | None = None  # admitted under this process's leases instead of by the state backend
     carried_nanos: int = 0  # resumed streams: the cost of earlier attempts that failed after sending text
     carried_tokens: int = 0
+    intent: bool = False  # recorded with the state backend (`CallIntent`): its settle deletes it
 
     def event(self, deployment: Billed, usage: Usage, *, status: str, error_type: str = "",
               cost_nanos: int = 0, elapsed: float | None = None, ttft: float | None = None) -> SpendEvent:
@@ -211,11 +213,12 @@ class Meter:
         if tracing.ENABLED:
             tracing.annotate(span_attributes(self, actual, status))
         book = leases.current_book()
+        intent = self.request_id if self.intent else ""
         if self.ticket is not None and book is not None:
             book.settle(self.ticket, actual, tokens)  # reaches the backend with the book's next report
-            return Settlement((), records, reserved=0, actual=actual, tokens=tokens, now=time.time())
+            return Settlement((), records, reserved=0, actual=actual, tokens=tokens, now=time.time(), intent=intent)
         return Settlement(self.levels, records, reserved=self.reserved, actual=actual, tokens=tokens,
-                          now=time.time(), clipped=self.clipped)
+                          now=time.time(), clipped=self.clipped, intent=intent)
 
     async def finish(self, deployment: Billed | None, usage: Usage, *, price: Price | None, status: str = "success",
                      error_type: str = "", ttft: float | None = None) -> None:
@@ -322,10 +325,77 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
             if not admission.admitted:
                 refused(Refusal.of(scopes[admission.index], admission))
                 raise refusal_error(scopes[admission.index], admission)
-    return Meter(principal=principal, request_id=request_id, call_type=call_type,
-                 model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
-                 estimate_prompt=estimate_prompt, tags=call_tags(principal, tags), end_user=end_user, started=now,
-                 ticket=ticket)
+    meter = Meter(principal=principal, request_id=request_id, call_type=call_type,
+                  model=model, levels=levels, reserved=admission.reserved, clipped=admission.clipped,
+                  estimate_prompt=estimate_prompt, tags=call_tags(principal, tags), end_user=end_user, started=now,
+                  ticket=ticket)
+    backend = state()
+    if not backend.in_process:
+        backend.intent_open(request_id, CallIntent.record(meter))
+        meter.intent = True
+    return meter
+
+
+@dataclass(frozen=True, slots=True)
+class CallIntent:
+    """An admitted call as recorded before it runs (`StateBackend.intent_open`), so that if its process dies
+    mid-call (SIGKILL, OOM) a sweeper (`spend_sweep`) writes its spend row and settles its reservation.
+
+    The row has status and error type "worker_lost" and is charged `charge`: the reservation, the call's worst
+    case. What a dead process had streamed so far is known only to it (counting it elsewhere would cost a round
+    trip per chunk), and the worst case is what the budget held for the call, so the budget is never charged
+    less than the call could have cost (a call with no limited level reserves nothing: its row costs 0).
+    Recorded as a small JSON object (`record`), built on the hot path without dataclasses.
+    """
+
+    request_id: str
+    key_id: int | None
+    key_hash: str
+    team_id: str | None
+    user_id: str | None
+    organization_id: str | None
+    model: str
+    call_type: str
+    started: float
+    tags: tuple[str, ...]
+    end_user: str
+    levels: tuple[LedgerLimits, ...]
+    reserved: int
+    clipped: str
+    leased: bool  # admitted under this process's leases: the dead process's lease is reclaimed on its own
+
+    @property
+    def charge(self) -> int:
+        return self.reserved
+
+    @staticmethod
+    def record(meter: Meter) -> bytes:
+        """The meter's intent, encoded (about 2 us: this runs for every call)."""
+        key = meter.principal.key
+        return jsonutil.dumps({
+            "request_id": meter.request_id, "key_id": key.id if key else None, "key_hash": key.token_hash if key else "",
+            "team_id": key.team_id if key else None, "user_id": key.user_id if key else None,
+            "organization_id": key.organization_id if key else None, "model": meter.model,
+            "call_type": meter.call_type, "started": meter.started, "tags": meter.tags, "end_user": meter.end_user,
+            "levels": meter.levels, "reserved": meter.reserved, "clipped": meter.clipped,
+            "leased": meter.ticket is not None})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CallIntent:
+        data = jsonutil.loads(raw)
+        data["tags"] = tuple(data.get("tags") or ())
+        data["levels"] = tuple(LedgerLimits(**level) for level in data["levels"])
+        return cls(**data)
+
+    def row(self, now: float) -> bytes:
+        """The spend row of the call, ended `now`."""
+        return SpendEvent(
+            request_id=self.request_id, attempt=1, key_id=self.key_id, key_hash=self.key_hash, team_id=self.team_id,
+            user_id=self.user_id, organization_id=self.organization_id, model_alias=self.model, deployment_id="",
+            provider="", call_type=self.call_type, prompt_tokens=0, completion_tokens=0, cached_tokens=0,
+            cost_nanos=self.charge, latency_ms=max(0, int((now - self.started) * 1000)), ttft_ms=None,
+            status=WORKER_LOST, error_type=WORKER_LOST, start_time=self.started, end_time=now, tags=self.tags,
+            end_user=self.end_user).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ sending that per call cost a task and a Redis round trip per call. Here finished
 - a call with nothing to settle (master key, unlimited keys: spend events only) or admitted under this
   process's leases (apps.teams.leases: the lease already holds its reservation) may wait up to
   SETTLE_DELAY for others; every batch carries the leases' reports. A process killed without SIGTERM
-  loses at most that much of their spend events (SIGTERM drains the queue; see `drain`).
+  loses at most that much of their spend events (SIGTERM drains the queue; see `drain`); their calls' intents
+  are still in Redis, so the spend sweep gives each a worker_lost row (`apps.teams.metering.CallIntent`).
 When the state backend cannot take a batch (Redis down), its spend events go straight to the database
 instead (`keep_in_database`), so a call that reached a provider keeps its spend row.
 """

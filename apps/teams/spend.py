@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -23,8 +24,9 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 from django.db.models import F, Model
 
 from apps.core.state import state
+from apps.core.state.base import LostIntent, StateBackend
 from apps.teams.alerts import soft_budget_alerts_quietly
-from apps.teams.metering import SpendEvent, drain
+from apps.teams.metering import CallIntent, SpendEvent, drain
 from apps.teams.models import EndUser, Organization, ProxyBudget, SpendLog, Team, TeamMembership, User, VirtualKey
 from apps.teams.spend_sql import spend_insert_batch
 
@@ -33,17 +35,19 @@ logger = logging.getLogger("tollgate.spend")
 
 @dataclass(frozen=True, slots=True)
 class FlushResult:
-    """What one flush did: events stored, duplicates skipped, malformed events dropped, and whether another
-    flusher held the lock."""
+    """What one flush did: events stored, duplicates skipped, malformed events dropped, whether another
+    flusher held the lock, and dead processes' calls settled."""
 
     stored: int = 0
     duplicates: int = 0
     dropped: int = 0
     busy: bool = False
+    lost: int = 0  # calls of dead processes settled by the sweep (their rows are among `stored`)
 
     def __add__(self, other: FlushResult) -> FlushResult:
         return FlushResult(stored=self.stored + other.stored, duplicates=self.duplicates + other.duplicates,
-                           dropped=self.dropped + other.dropped, busy=self.busy or other.busy)
+                           dropped=self.dropped + other.dropped, busy=self.busy or other.busy,
+                           lost=self.lost + other.lost)
 
 
 def spend_log_row(event: SpendEvent) -> SpendLog:
@@ -183,18 +187,58 @@ def decode_all(raw: Sequence[bytes]) -> list[SpendEvent]:
     return events
 
 
-def spend_flush(*, batch: int | None = None) -> FlushResult:
-    """Store every buffered event, oldest first; raises (leaving the rest buffered) if the database fails."""
-    backend = state()
+def spend_flush(*, batch: int | None = None, backend: StateBackend | None = None) -> FlushResult:
+    """Settle the calls of dead processes (`spend_sweep`), then store every buffered event, oldest first; raises
+    (leaving the rest buffered) if the database fails.
+
+    A flush that outlives its lock (TOLLGATE_SPEND_FLUSH_LOCK_SECONDS) may overlap the next flusher's, and both
+    then store the same oldest events: the second store skips what the first committed ((request_id, attempt) is
+    unique; only inserted rows add to spend totals), and trimming the buffer is fenced by the lock's token, so
+    the flusher that lost its lock stops without trimming (it would drop events nobody stored). Every trim renews
+    the lock.
+    """
+    backend = backend or state()
     size = batch or settings.TOLLGATE_SPEND_FLUSH_BATCH
-    result = FlushResult()
-    with backend.flush_lock() as acquired:
-        if not acquired:
-            return FlushResult(busy=True)
+    result = spend_sweep(backend=backend)
+    with backend.flush_lock() as token:
+        if not token:
+            return result + FlushResult(busy=True)
         while raw := backend.spend_peek(size):
             result += spend_store(raw)
-            backend.spend_ack(len(raw))
+            if not backend.spend_ack(len(raw), token=token):
+                logger.warning("the spend flush outlived its lock; another flusher goes on from here")
+                return result + FlushResult(busy=True)
     return result
+
+
+def spend_sweep(*, backend: StateBackend | None = None) -> FlushResult:
+    """Store a spend row for every call whose process died before settling it, and settle its reservation, each
+    exactly once (`lost`: how many were settled here).
+
+    Rows first (idempotent on request id and attempt), then the settle (one script that deletes the intent, so
+    only one sweeper settles it): a sweeper that dies in between leaves the intent for the next one. The row is
+    charged at the call's reservation (`CallIntent`)."""
+    backend = backend or state()
+    lost = backend.intents_lost()
+    if not lost:
+        return FlushResult()
+    now = time.time()
+    intents: list[tuple[LostIntent, CallIntent]] = []
+    for item in lost:
+        try:
+            intents.append((item, CallIntent.decode(item.intent)))
+        except (ValueError, TypeError, KeyError, AttributeError):  # not written by this release: only dropped
+            logger.error("dropping a malformed intent of %d bytes", len(item.intent))
+            backend.intent_settle_lost(item, levels=(), leased=True, reserved=0, actual=0, clipped="", now=now)
+    result = spend_store([intent.row(now) for _, intent in intents])
+    settled = 0
+    for item, intent in intents:
+        settled += backend.intent_settle_lost(item, levels=intent.levels, leased=intent.leased,
+                                              reserved=intent.reserved, actual=intent.charge, clipped=intent.clipped,
+                                              now=now)
+    if settled:
+        logger.warning("settled %d calls of processes that died mid-call (status worker_lost)", settled)
+    return result + FlushResult(lost=settled)
 
 
 def spend_store_quietly(records: Sequence[bytes]) -> FlushResult:

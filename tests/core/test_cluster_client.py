@@ -8,7 +8,8 @@ import redis
 from redis.crc import key_slot
 
 from apps.core.state.cluster import ClusterClient
-from apps.core.state.redis import LEDGER_TAG, RedisState, ledger_key, leases_key
+from apps.core.state.redis import (
+    LEDGER_TAG, SPEND_BUFFER, SPEND_KEYS, RedisState, flush_lock_key, intent_keys, ledger_key, leases_key)
 from apps.core.state.resp import Client, Script
 from apps.core.state.topology import parse_topology
 from tests.redis_servers import Cluster, needs_redis_server, redis_cluster  # noqa: F401 - fixture
@@ -106,6 +107,43 @@ def test_every_ledger_and_leases_hash_shares_one_slot() -> None:
     slots = ({key_slot(ledger_key(name, cluster=True).encode()) for name in names}
              | {key_slot(leases_key(n, cluster=True).encode()) for n in names})
     assert slots == {key_slot(LEDGER_TAG.encode())}
+
+
+def test_the_spend_buffers_counters_and_lock_share_its_slot_and_intents_the_ledgers_slot() -> None:
+    assert {key_slot(key.encode()) for key in (*SPEND_KEYS, flush_lock_key(cluster=True))} == {
+        key_slot(SPEND_BUFFER.encode())}
+    assert {key_slot(key.encode()) for key in intent_keys("host:1:ab", cluster=True)} == {
+        key_slot(LEDGER_TAG.encode())}
+    assert flush_lock_key() == "tollgate:spend:flush-lock"  # outside a Cluster, the name earlier releases use
+
+
+@pytest.mark.django_db
+def test_a_dead_callers_intent_is_swept_and_its_row_stored_over_a_cluster(redis_cluster: Cluster) -> None:
+    import asyncio
+    import time
+
+    from apps.core.state.base import LedgerLimits
+    from apps.teams.auth import Principal
+    from apps.teams.metering import CallIntent, Meter
+    from apps.teams.models import SpendLog
+    from apps.teams.spend import spend_flush
+
+    backend = RedisState(redis_cluster.url)
+    level = LedgerLimits(f"key:{uuid.uuid4().hex}", max_budget=100)
+
+    async def admitted() -> str:
+        admission = await backend.admit([level], amount=40, now=time.time())
+        meter = Meter(principal=Principal(is_master=True), request_id="req-cluster-lost", call_type="chat",
+                      model="m", levels=(level,), reserved=admission.reserved)
+        backend.intent_open(meter.request_id, CallIntent.record(meter))
+        await backend.settle_and_push_many([])
+        return backend._intents[asyncio.get_running_loop()].holder
+
+    holder = asyncio.run(admitted())
+    backend.sync.delete(intent_keys(holder, cluster=True)[0])
+    assert spend_flush(backend=backend).lost == 1
+    assert SpendLog.objects.get(request_id="req-cluster-lost").status == "worker_lost"
+    assert backend.ledger_spend(level.ledger) == 40
 
 
 def test_one_server_keeps_the_plain_lean_client(settings) -> None:

@@ -131,7 +131,7 @@ async def test_cooldowns_generations_and_the_spend_queue(backend: StateBackend, 
     assert second > first and await backend.generation(name) == second
 
     with backend.flush_lock() as held, backend.flush_lock() as again:
-        assert (held, again) == (True, False)
+        assert (bool(held), again) == (True, "")
         pending = backend.spend_pending()
         await backend.spend_push(name.encode())
         assert backend.spend_peek(pending + 1)[-1] == name.encode()

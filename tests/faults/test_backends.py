@@ -1,6 +1,7 @@
-"""The gateway's own backends failing under it: Redis killed and started again (empty), a Celery worker killed in
-the middle of a spend flush, a gateway worker killed mid-stream. Each time the client gets an answer or an
-OpenAI-shaped error, the gateway keeps serving, and every call that reached the upstream has its spend row."""
+"""The gateway's own backends failing under it: Redis killed and started again (empty, forgetting buffered spend
+events), a Celery worker killed in the middle of a spend flush, a gateway worker killed mid-stream. Each time the
+client gets an answer or an OpenAI-shaped error, the gateway keeps serving, and every call that reached the
+upstream has its spend row."""
 from __future__ import annotations
 
 import os
@@ -14,14 +15,18 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
+from apps.core.state.redis import SPEND_BUFFER, RedisState
 from apps.teams.models import SpendLog, VirtualKey
-from tests.conftest import GatewayProcess, database_url, process_group
+from apps.teams.spend import spend_flush
+from tests.conftest import GatewayProcess, database_url, free_port, process_group
+from tests.redis_servers import wait_for
 from tests.faults.processes import CeleryWorker, OwnRedis
 from tests.faults.test_upstream_faults import ERROR_KEYS, PRICE
-from tests.teams.conftest import MSG, make_key, wait_for_spend_rows
+from tests.teams.conftest import MSG, make_key
 from tests.upstreams.openai import OpenAIUpstream, paced
 
 ONE_CALL = 5 * PRICE  # max_tokens 5, prompt tokens free
@@ -67,8 +72,8 @@ def test_redis_going_away_and_coming_back_loses_no_spend(upstream_model, upstrea
                                                           "TOLLGATE_SPEND_FLUSH_INTERVAL": "0.2"})
     try:
         assert [call(gateway, secret).status_code for _ in range(3)] == [200] * 3
-        # Redis is not a journal: events still in its buffer die with it (reported, not covered here), so the
-        # first calls' rows are awaited before the kill.
+        # The first calls' rows are awaited before the kill: events still in its buffer are pushed again by the
+        # gateway's journal (test_spend_a_restarted_redis_forgot_is_pushed_again); here, the calls during the outage.
         assert len(wait_for_rows(key, 3)) == 3
         own_redis.kill()
         during = [call(gateway, secret) for _ in range(3)]
@@ -86,6 +91,39 @@ def test_redis_going_away_and_coming_back_loses_no_spend(upstream_model, upstrea
         assert key.spend == reached * ONE_CALL
     finally:
         gateway.stop()
+
+
+def test_spend_a_restarted_redis_forgot_is_pushed_again(upstream_model, upstream: OpenAIUpstream,
+                                                         tmp_path: Path) -> None:
+    upstream_model(input_cost_per_token=Decimal(0), output_cost_per_token=PRICE)
+    key, secret = make_key(None, None)
+    server = OwnRedis(tmp_path, port=free_port())  # a port of its own: other runs may use OWN_REDIS_PORT
+    server.start()
+    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"REDIS_URL": server.url,
+                                                          "TOLLGATE_SPEND_FLUSH_INTERVAL": "0"})
+    try:
+        assert [call(gateway, secret).status_code for _ in range(3)] == [200] * 3
+        buffered = redis.Redis(port=server.port, socket_timeout=2)
+        wait_for(lambda: buffered.llen(SPEND_BUFFER) == 3, "the calls' events in Redis")  # nothing flushes them
+        server.kill()
+        server.start()  # without what it held
+        # The gateway sees the new run id (within a second, with no call needed) and pushes them again.
+        wait_for(lambda: buffered.llen(SPEND_BUFFER) == 3, "the events pushed again")
+        assert call(gateway, secret).status_code == 200
+        backend = RedisState(server.url)
+        deadline = time.monotonic() + 30
+        while SpendLog.objects.filter(key_id=key.pk).count() < 4:
+            spend_flush(backend=backend)
+            assert time.monotonic() < deadline, gateway.log_path.read_text()[-6000:]
+            time.sleep(0.1)
+        rows = list(SpendLog.objects.filter(key_id=key.pk))
+        assert len(rows) == len({r.request_id for r in rows}) == len(upstream.requests) == 4
+        assert all((r.status, r.cost) == ("success", ONE_CALL) for r in rows)
+        key.refresh_from_db()
+        assert key.spend == 4 * ONE_CALL
+    finally:
+        gateway.stop()
+        server.kill()
 
 
 def blocked_on_a_lock(dsn: str) -> bool:
@@ -131,18 +169,20 @@ def test_a_celery_worker_killed_mid_flush_loses_and_doubles_nothing(upstream_mod
     assert key.spend == 6 * ONE_CALL
 
 
-def test_a_gateway_worker_killed_mid_stream_leaves_the_gateway_serving(upstream_model, upstream: OpenAIUpstream,
-                                                                       tmp_path: Path) -> None:
+def test_a_gateway_worker_killed_mid_stream_has_its_call_settled_by_the_sweeper(upstream_model, upstream: OpenAIUpstream,
+                                                                              tmp_path: Path) -> None:
     if not settings.REDIS_URL:
         pytest.skip("embedded, the gateway is one process with its state in memory: no worker to lose")
     upstream_model(input_cost_per_token=Decimal(0), output_cost_per_token=PRICE, timeout=60)
-    key, secret = make_key(None, None)
-    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"WORKERS": "2"})
+    key, secret = make_key(None, None, max_budget=Decimal(100))
+    # No leases: every call is admitted by the ledger, so once all are settled nothing may stay reserved.
+    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"WORKERS": "2", "TOLLGATE_LEASE_SECONDS": "0"})
     upstream.reply_with(paced(0.3))
     try:
         headers = {"Authorization": f"Bearer {secret}"}
         with httpx.stream("POST", f"{gateway.url}/v1/chat/completions", headers=headers, timeout=30,
-                          json={"model": "upstream-gpt", "messages": MSG, "stream": True}) as response:
+                          json={"model": "upstream-gpt", "messages": MSG, "stream": True, "max_tokens": 50,
+                                "user": "killed-stream"}) as response:
             lines = response.iter_lines()
             assert next(line for line in lines if line).startswith("data: {")
             os.kill(serving_worker(gateway, upstream), signal.SIGKILL)
@@ -153,13 +193,29 @@ def test_a_gateway_worker_killed_mid_stream_leaves_the_gateway_serving(upstream_
         while (answer := call_or_none(gateway, secret)) is None or answer.status_code != 200:
             assert time.monotonic() < deadline, gateway.log_path.read_text()
         assert answered_or_refused(answer)
-        # The call after it is billed; the killed worker's own call dies with it, before its settle: a process
-        # killed without SIGTERM cannot write its in-flight calls' spend (reported as a known limit).
-        rows = wait_for_spend_rows(1, key_id=key.pk)
-        assert [(r.status, r.cost) for r in rows] == [("success", ONE_CALL)]
+        # The killed worker's call is settled by the sweep of a real Celery worker's beat-driven spend flush once
+        # the worker's alive mark lapses: a worker_lost row charged at its reservation, 50 tokens' worst case.
+        sweeper = CeleryWorker(tmp_path, redis_url=settings.REDIS_URL, name="sweeper")
+        try:
+            rows = wait_for_rows(key, 2, timeout=90)
+        finally:
+            sweeper.stop()
+        assert sorted((r.status, r.cost, r.end_user) for r in rows) == [
+            ("success", ONE_CALL, ""), ("worker_lost", 50 * PRICE, "killed-stream")]
         assert len(upstream.requests) == 2
+        key.refresh_from_db()
+        assert key.spend == ONE_CALL + 50 * PRICE
+        assert ledger_counts(key) == {"spent": int((ONE_CALL + 50 * PRICE) * 10**9), "reserved": 0, "par": 0}
     finally:
         gateway.stop()
+
+
+def ledger_counts(key: VirtualKey) -> dict[str, int]:
+    """The key's budget ledger in Redis: settled spend, reserved and in-flight calls."""
+    client = redis.Redis.from_url(settings.REDIS_URL or "")
+    [name] = client.keys(f"tollgate:ledger:key:{key.pk}:*")
+    found = client.hgetall(name)
+    return {field: int(float(found[field.encode()])) for field in ("spent", "reserved", "par")}
 
 
 def serving_worker(gateway: GatewayProcess, upstream: OpenAIUpstream) -> int:

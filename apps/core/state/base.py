@@ -51,6 +51,16 @@ class Settlement:
     tokens: int
     now: float
     clipped: str = ""
+    intent: str = ""  # the request id of the call's intent (`intent_open`) to delete with this settle
+
+
+@dataclass(frozen=True, slots=True)
+class LostIntent:
+    """An admitted call whose owner (a process's event loop) died before settling it, as `intents_lost` finds it."""
+
+    holder: str
+    request_id: str
+    intent: bytes  # what the owner recorded (apps.teams.metering.CallIntent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,14 +184,30 @@ class StateBackend(Protocol):
         """The oldest `count` buffered events, left in the buffer."""
         ...
 
-    def spend_ack(self, count: int) -> None:
-        """Drop the oldest `count` events once they are stored."""
+    def spend_ack(self, count: int, *, token: str = "") -> bool:
+        """Drop the oldest `count` events once they are stored; with `flush_lock`'s token, only while that lock is
+        still held (False, nothing dropped, once it is not: another flusher took over)."""
         ...
 
     def spend_pending(self) -> int:
         """How many events wait in the buffer."""
         ...
 
-    def flush_lock(self) -> AbstractContextManager[bool]:
-        """Exclusive right to flush the buffer: yields False when another flusher holds it."""
+    def flush_lock(self) -> AbstractContextManager[str]:
+        """Exclusive right to flush the buffer: yields its token, or "" when another flusher holds it."""
+        ...
+
+    def intent_open(self, request_id: str, intent: bytes) -> None:
+        """Record an admitted call's intent where another process finds it if this one dies before settling it
+        (a `Settlement` naming `request_id` deletes it); never waits."""
+        ...
+
+    def intents_lost(self) -> list[LostIntent]:
+        """The intents whose owner died before settling them."""
+        ...
+
+    def intent_settle_lost(self, lost: LostIntent, *, levels: Sequence[LedgerLimits], leased: bool, reserved: int,
+                           actual: int, clipped: str, now: float) -> bool:
+        """Settle a lost intent exactly once: release its reservation (unless `leased`: the dead owner's lease is
+        reclaimed on its own), charge `actual` at `levels`. False when it was settled already."""
         ...

@@ -13,7 +13,8 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.core.state import ledger
-from apps.core.state.base import COOLDOWN_PREFIX, Admission, LeaseGrant, LeaseReport, LedgerLimits, Settlement
+from apps.core.state.base import (
+    COOLDOWN_PREFIX, Admission, LeaseGrant, LeaseReport, LedgerLimits, LostIntent, Settlement)
 
 SWEEP_EVERY = 60.0  # seconds between purges of expired counters, so per-minute keys do not pile up
 
@@ -160,18 +161,31 @@ class MemoryState:
     def spend_peek(self, count: int) -> list[bytes]:
         return list(islice(self._buffer, count))
 
-    def spend_ack(self, count: int) -> None:
+    def spend_ack(self, count: int, *, token: str = "") -> bool:
+        """The lock never expires here (one process, a thread lock), so there is nothing to fence."""
         for _ in range(min(count, len(self._buffer))):
             self._buffer.popleft()
+        return True
+
+    def intent_open(self, request_id: str, intent: bytes) -> None:
+        """Nothing to record: the reservations and the buffer live in this process and die with it (a restart
+        seeds budgets from the database), and embedded mode serves from one process."""
+
+    def intents_lost(self) -> list[LostIntent]:
+        return []
+
+    def intent_settle_lost(self, lost: LostIntent, *, levels: Sequence[LedgerLimits], leased: bool, reserved: int,
+                           actual: int, clipped: str, now: float) -> bool:
+        return False
 
     def spend_pending(self) -> int:
         return len(self._buffer)
 
     @contextmanager
-    def flush_lock(self) -> Iterator[bool]:
+    def flush_lock(self) -> Iterator[str]:
         acquired = self._flush_lock.acquire(blocking=False)
         try:
-            yield acquired
+            yield "held" if acquired else ""
         finally:
             if acquired:
                 self._flush_lock.release()

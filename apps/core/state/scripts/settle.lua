@@ -1,9 +1,10 @@
--- ARGV[2] = reserved, ARGV[3] = actual cost, ARGV[4] = tokens, ARGV[5] = clipped marks; levels from ARGV[6].
+-- KEYS[1..LEVELS] = the levels' ledgers (the prefix sets LEVELS). ARGV[2] = reserved, ARGV[3] = actual cost, ARGV[4] = tokens, ARGV[5] = clipped marks; levels from ARGV[6].
 local reserved = tonumber(ARGV[2])
 local actual = tonumber(ARGV[3])
 local tokens = tonumber(ARGV[4])
 local clipped = ARGV[5]
-for i, key in ipairs(KEYS) do
+for i = 1, LEVELS do
+  local key = KEYS[i]
   local rec = refresh(key, level_args(i, 6))
   rec.reserved = math.max(0, rec.reserved - reserved)
   if string.sub(clipped, i, i) == '1' then rec.clipped = math.max(0, rec.clipped - 1) end
