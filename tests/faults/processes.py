@@ -10,17 +10,15 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import ROOT, database_url, stop_process_group
-
-OWN_REDIS_PORT = 6391  # this suite's own redis-server; the shared one on 6379 is never stopped
-
+from tests.conftest import ROOT, database_url, free_port, stop_process_group
 
 class OwnRedis:
-    """`redis-server` on OWN_REDIS_PORT in a temp dir, without persistence: killed, it comes back empty."""
+    """`redis-server` on a port found free (never the shared 6379; CI runs two suites side by side, so no fixed
+    port) in a temp dir, without persistence: killed, it comes back empty on the same port."""
 
-    def __init__(self, workdir: Path, port: int = OWN_REDIS_PORT) -> None:
-        self.workdir, self.port = workdir, port
-        self.url = f"redis://127.0.0.1:{port}/0"
+    def __init__(self, workdir: Path) -> None:
+        self.workdir, self.port = workdir, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -22,7 +22,7 @@ from django.db import connection
 from apps.core.state.redis import SPEND_BUFFER, RedisState
 from apps.teams.models import SpendLog, VirtualKey
 from apps.teams.spend import spend_flush
-from tests.conftest import GatewayProcess, database_url, free_port, process_group
+from tests.conftest import GatewayProcess, database_url, process_group
 from tests.redis_servers import wait_for
 from tests.faults.processes import CeleryWorker, OwnRedis
 from tests.faults.test_upstream_faults import ERROR_KEYS, PRICE
@@ -97,7 +97,7 @@ def test_spend_a_restarted_redis_forgot_is_pushed_again(upstream_model, upstream
                                                          tmp_path: Path) -> None:
     upstream_model(input_cost_per_token=Decimal(0), output_cost_per_token=PRICE)
     key, secret = make_key(None, None)
-    server = OwnRedis(tmp_path, port=free_port())  # a port of its own: other runs may use OWN_REDIS_PORT
+    server = OwnRedis(tmp_path)
     server.start()
     gateway = GatewayProcess(log_dir=tmp_path, extra_env={"REDIS_URL": server.url,
                                                           "TOLLGATE_SPEND_FLUSH_INTERVAL": "0"})
