@@ -12,7 +12,7 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 
 from apps.core.state.django_cache import TopologyRedisCache
-from apps.core.state.topology import Topology, celery_broker, channels_host, parse_topology
+from apps.core.state.topology import SENTINEL_RETRIES, Topology, celery_broker, channels_host, parse_topology, sync_client
 from tests.redis_servers import Cluster, SentinelSet, needs_redis_server, redis_cluster, sentinel_set  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +65,14 @@ def shown_settings(**env: str) -> list[str]:
                            cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     return shown.stdout.split()
+
+
+def test_redis_py_on_a_sentinel_master_retries_through_a_failover() -> None:
+    """Its default 3 quick attempts failed a write in the second after a failover (MasterNotFoundError)."""
+    client = sync_client(parse_topology("redis+sentinel://127.0.0.1:26399/tollgate/0"))
+    retry = client.get_retry()
+    assert retry.get_retries() == SENTINEL_RETRIES == 10
+    assert sum(retry._backoff.compute(n) for n in range(1, SENTINEL_RETRIES + 1)) > 3  # seconds waited in all
 
 
 def test_a_cluster_takes_celery_and_the_channel_layer_to_the_broker_url() -> None:

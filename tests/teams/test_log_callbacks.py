@@ -154,6 +154,8 @@ def test_calls_through_the_gateway_reach_langfuse_and_s3(upstream_model: Any, tm
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     upstream_model("logged-gpt")
     upstream_model("down-gpt", api_base=f"http://127.0.0.1:{free_port()}/v1")
+    spend_flush()  # an earlier test's calls still in Redis's buffer would be stored, and delivered, with this one's
+    SpendLog.objects.all().delete()
     with destination(langfuse_answer) as langfuse, destination(s3_answer) as s3:
         LogCallback.objects.create(name="langfuse", kind="langfuse", on_failure=True, params={
             "langfuse_host": langfuse.url, "langfuse_public_key": LANGFUSE_PUBLIC,

@@ -25,6 +25,7 @@ CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}
 SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES, *CLUSTER_SCHEMES)
 SENTINEL_PORT = 26379
 CLUSTER_PORT = 6379
+SENTINEL_RETRIES = 10  # redis-py attempts after a failed one on a Sentinel master (failover_retry)
 Kind = Literal["single", "sentinel", "cluster"]
 
 
@@ -128,7 +129,17 @@ def sync_client(topology: Topology, **options: Any) -> Any:
     sentinels = Sentinel(list(topology.nodes), sentinel_kwargs={
         "username": topology.sentinel_username, "password": topology.sentinel_password,
         **_tls_options(topology), **sentinel_options}, **options)
-    return sentinels.master_for(topology.service, db=topology.db, **auth)
+    return sentinels.master_for(topology.service, db=topology.db, retry=failover_retry(), **auth)
+
+
+def failover_retry() -> Any:
+    """redis-py's retry for a Sentinel master: about 4 s of backed-off attempts, not its default 3 quick ones. Just
+    after a failover the sentinels already name the new master while their record of it still says replica for a
+    second, and redis-py refuses such an answer (MasterNotFoundError), so a write then would fail."""
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    return Retry(ExponentialBackoff(cap=0.5, base=0.05), SENTINEL_RETRIES)
 
 
 def celery_broker(topology: Topology) -> tuple[str, dict[str, Any]]:
