@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -45,7 +46,8 @@ def test_past_its_limit_the_oldest_records_are_forgotten() -> None:
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
-def test_a_gateway_forgets_the_events_once_the_flusher_acknowledged_them() -> None:
+def test_a_gateway_forgets_the_events_once_the_flusher_acknowledged_them(settings: Any) -> None:
+    settings.TOLLGATE_SPEND_JOURNAL_MAX = 20_000  # off by default
     backend = RedisState(settings.REDIS_URL)
 
     events = [f"journal-{uuid.uuid4().hex}".encode() for _ in range(2)]
