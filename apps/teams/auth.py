@@ -38,8 +38,8 @@ def key_from_meta(meta: Mapping[str, object]) -> str | None:
     authorization = meta.get("HTTP_AUTHORIZATION")
     if isinstance(authorization, str) and authorization:
         scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
+        if scheme.lower() == "bearer":
+            return value.strip() or None  # "Bearer " with nothing after it sends no key
         return authorization.strip() if not value else None
     for name in ("HTTP_API_KEY", "HTTP_X_API_KEY"):
         header = meta.get(name)

@@ -4,7 +4,8 @@
   var output = document.getElementById("pg-output");
   var status = document.getElementById("pg-status");
   var keyInput = document.getElementById("pg-key");
-  keyInput.value = sessionStorage.getItem("tollgate-playground-key") || "";
+  // The key this tab used last, unless one was typed (or pasted) before this script ran.
+  if (!keyInput.value) { keyInput.value = sessionStorage.getItem("tollgate-playground-key") || ""; }
 
   function showDeltas(text) {
     text.split("\n").forEach(function (line) {

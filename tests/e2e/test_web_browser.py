@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from apps.providers.mock_upstream import REPLY_PREFIX
 from apps.teams import services
@@ -172,3 +173,24 @@ def member_generates_streams_and_revokes(page: Page, gateway: GatewayProcess) ->
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(api_key=secret, base_url=f"{gateway.url}{PREFIX}/v1", max_retries=0).models.list()
     shot(page, "portal-after-revoke")
+
+
+def test_a_key_typed_before_the_playground_script_runs_is_kept(page: Page, people: None) -> None:
+    """On a loaded machine the key was filled in before playground.js ran, which then put the tab's last key (none:
+    an empty `Bearer `) over it, and the call was refused with 401."""
+    log_in(page, "bob", "/portal/playground/")
+    page.evaluate("() => sessionStorage.setItem('tollgate-playground-key', 'sk-used-before')")
+    held: list[Route] = []
+    page.route("**/playground.js", lambda route: held.append(route))  # the script waits until the key is typed
+    page.goto(f"{PREFIX}/portal/playground/", wait_until="commit")
+    page.fill("#pg-key", "sk-typed-now")
+    deadline = time.monotonic() + 20
+    while not held:  # the page asks for its script once the parser reaches it
+        assert time.monotonic() < deadline, "the page never asked for playground.js"
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    page.unroute("**/playground.js")
+    page.wait_for_load_state("load")
+    assert page.input_value("#pg-key") == "sk-typed-now"
+    page.goto(f"{PREFIX}/portal/playground/")  # with nothing typed, the tab's last key comes back
+    assert page.input_value("#pg-key") == "sk-used-before"
