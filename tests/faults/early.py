@@ -91,6 +91,16 @@ def cut_then_resumed(upstream_model: Any, upstream: Any, provider: str = "openai
     upstream.always_for("second", REST)
 
 
+def resumed_over_chat(upstream: Any, request_id: str, output_tokens: int) -> None:
+    """After `cut_then_resumed` over chat: `second` was asked for the rest with the text so far as the assistant's
+    prefix, the cut attempt is a failure row, the rest a success of 2 tokens, and the client's usage sums both."""
+    assert upstream.models_called() == ["first", "second"]
+    assert upstream.requests[1].json()["messages"][-2] == {"role": "assistant", "content": "The answer is"}
+    cut, rest = wait_for_spend_rows(2, request_id=request_id)
+    assert (cut.status, rest.status, rest.completion_tokens) == ("failure", "success", 2)
+    assert output_tokens == cut.completion_tokens + 2
+
+
 def served_by_second(request_id: str, *, first: Any, second: Any, error_type: str | None) -> Any:
     """The call's spend rows: the failed attempt on `first`, free, then the one `second` served; that one."""
     rows = wait_for_spend_rows(2, request_id=request_id)

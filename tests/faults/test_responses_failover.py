@@ -12,7 +12,8 @@ import pytest
 
 from apps.providers.responses import ids
 from tests.e2e.test_routing import router
-from tests.faults.early import CHAT_FAULTS, RESPONSES_CUTS, RESPONSES_FAULTS, cut_then_resumed, fresh_id, pair_on, served_by_second
+from tests.faults.early import (CHAT_FAULTS, RESPONSES_CUTS, RESPONSES_FAULTS, cut_then_resumed, fresh_id, pair_on,
+                                  resumed_over_chat, served_by_second)
 from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.openai_responses import ResponsesTwin
@@ -97,11 +98,7 @@ def test_a_cut_translated_stream_resumes_on_the_next_deployment(upstream_model, 
     final = final_of(events)
     assert final.output_text == "The answer is 42."
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "The answer is 42."
-    assert upstream.models_called() == ["first", "second"]
-    assert upstream.requests[1].json()["messages"][-2] == {"role": "assistant", "content": "The answer is"}
-    cut, rest = wait_for_spend_rows(2, request_id=rid)
-    assert (cut.status, rest.status, rest.completion_tokens) == ("failure", "success", 2)
-    assert final.usage.output_tokens == cut.completion_tokens + 2
+    resumed_over_chat(upstream, rid, final.usage.output_tokens)
 
 
 @pytest.mark.parametrize(("cut", "code"), RESPONSES_CUTS)
