@@ -137,6 +137,9 @@ TOLLGATE_CONFIG_STRICT = env_bool("TOLLGATE_CONFIG_STRICT", False)
 # In-code agents (apps.agents.Agent subclasses): modules imported at start-up, which register them to be served.
 TOLLGATE_AGENT_MODULES = tuple(name.strip() for name in (env_str("TOLLGATE_AGENT_MODULES") or "").split(",")
                                if name.strip())
+# SIGTERM: the server stops accepting, gives open calls and streams this long to finish (then cancels them, and
+# they are billed for what they streamed), flushes spend and exits 0.
+TOLLGATE_SHUTDOWN_GRACE = env_int("TOLLGATE_SHUTDOWN_GRACE", 30, minimum=1)
 TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=1024)
 # Bounds on what a client may send (apps/core/bounded_http.py under uvicorn, granian's own settings under granian):
 # a request head's bytes (431 past it), seconds for a head to arrive (408), and seconds for a body to arrive,
