@@ -64,7 +64,6 @@ def test_held_records_are_compact_copies_not_the_encoders_buffers() -> None:
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
 def test_a_gateway_forgets_the_events_once_the_flusher_acknowledged_them(settings: Any) -> None:
-    settings.TOLLGATE_SPEND_JOURNAL_MAX = 20_000  # off by default
     backend = RedisState(settings.REDIS_URL)
 
     events = [f"journal-{uuid.uuid4().hex}".encode() for _ in range(2)]
