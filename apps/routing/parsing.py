@@ -10,6 +10,7 @@ from typing import Any
 
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
+from apps.routing.chat_shapes import check_chat_shapes, check_message
 from apps.providers.base import ChatCall, EmbeddingCall
 from apps.providers.embedding_format import ENCODINGS
 
@@ -93,6 +94,7 @@ def _check_messages(messages: Any) -> list[Any]:
         if role not in ROLES:
             raise InvalidRequest(f"Invalid value for 'messages[{index}].role': {role!r}.",
                                  param=f"messages[{index}].role", code="invalid_value")
+        check_message(message, role, index)
     return messages
 
 
@@ -137,6 +139,7 @@ def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
         value = body.get(name)
         if value is not None and value < 1:
             raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
+    check_chat_shapes(body)
     params = {k: v for k, v in body.items()
               if k not in ("model", "messages", "stream") and k not in GATEWAY_FIELDS}
     return ChatCall(model=model, messages=messages, stream=bool(stream), params=params), call_options(body)
