@@ -77,7 +77,8 @@ def parse_completion_request(raw: bytes) -> tuple[CompletionCall, CallOptions]:
     check_type("timeout", body.get("timeout"), NUMBER)
     check_stop(body.get("stop"))
     params = {k: v for k, v in body.items() if k not in ("model", "prompt", "stream") and k not in GATEWAY_FIELDS}
-    return CompletionCall(model=model, prompt=prompt, stream=bool(stream), params=params), call_options(body)
+    call = CompletionCall(model=model, prompt=prompt, stream=bool(stream), params=params)
+    return call, call_options(body, endpoint=True)
 
 
 async def routed(principal: Principal, call: CompletionCall, options: CallOptions, send: Send[T], *,
