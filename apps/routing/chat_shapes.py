@@ -21,6 +21,8 @@ PASSED_PART_TYPES = frozenset({"document", "video_url", "search_result", "input_
 NAMED_ROLES = ("tool", "function")  # they need a field besides role and content
 TOOL_CHOICES = ("none", "auto", "required")
 FORMAT_TYPES = ("text", "json_object", "json_schema")
+# The body fields `check_chat_shapes` looks into (a body with none of them needs no look).
+SHAPED_FIELDS = frozenset({"tools", "tool_choice", "response_format", "functions", "function_call", "stop"})
 
 
 def check_image(part: Mapping[str, Any], where: str) -> None:
@@ -109,9 +111,7 @@ def check_assistant(message: Mapping[str, Any], where: str) -> None:
 
 
 def check_message(message: Mapping[str, Any], role: str, index: int) -> None:
-    """The fields of message `index` past its role (already checked)."""
-    if len(message) == 2 and type(message.get("content")) is str and role not in NAMED_ROLES:
-        return  # {"role", "content": "..."}: the common case, nothing more to look at
+    """The fields of message `index` past its role (already checked); a caller skips {"role", "content": str}."""
     where = f"messages[{index}]"
     content = message.get("content")
     if type(content) is not str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
-from apps.routing.chat_shapes import check_chat_shapes, check_message
+from apps.routing.chat_shapes import NAMED_ROLES, SHAPED_FIELDS, check_chat_shapes, check_message
 from apps.providers.base import ChatCall, EmbeddingCall
 from apps.providers.embedding_format import ENCODINGS
 
@@ -47,6 +47,10 @@ class CallOptions:
     api_key: str | None = field(default=None, repr=False)
     endpoint_field: str = ""  # which body field named the endpoint (api_base or base_url)
     endpoint_checked: bool = False
+
+
+NO_OPTIONS = CallOptions()
+OPTION_FIELDS = frozenset({"fallbacks", "num_retries", "timeout", "stream_resume", *CLIENT_ENDPOINT_FIELDS})
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -100,7 +104,8 @@ def _check_messages(messages: Any) -> list[Any]:
         if role not in ROLES:
             raise InvalidRequest(f"Invalid value for 'messages[{index}].role': {role!r}.",
                                  param=f"messages[{index}].role", code="invalid_value")
-        check_message(message, role, index)
+        if len(message) != 2 or type(message.get("content")) is not str or role in NAMED_ROLES:
+            check_message(message, role, index)  # more than {"role", "content": "..."}: the nested shapes
     return messages
 
 
@@ -129,6 +134,8 @@ def client_endpoint(body: dict[str, Any]) -> dict[str, Any]:
 
 def call_options(body: dict[str, Any], *, endpoint: bool = False) -> CallOptions:
     """The body's routing options; `endpoint`: the surface may take a client's endpoint (checked later, per key)."""
+    if OPTION_FIELDS.isdisjoint(body):
+        return NO_OPTIONS  # most calls: no dataclass to build
     endpoint_fields = client_endpoint(body) if endpoint else {}
     if not endpoint:
         refuse_client_endpoint(body)
@@ -162,7 +169,8 @@ def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
         value = body.get(name)
         if value is not None and value < 1:
             raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
-    check_chat_shapes(body)
+    if not SHAPED_FIELDS.isdisjoint(body):
+        check_chat_shapes(body)
     params = {k: v for k, v in body.items()
               if k not in ("model", "messages", "stream") and k not in GATEWAY_FIELDS}
     call = ChatCall(model=model, messages=messages, stream=bool(stream), params=params)
