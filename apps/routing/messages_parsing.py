@@ -104,7 +104,7 @@ def parse_messages_request(raw: bytes) -> MessagesRequest:
     check_messages(body.get("messages"))
     check_fields(body)
     sent = {key: value for key, value in body.items() if key not in GATEWAY_FIELDS}
-    return MessagesRequest(body=sent, call=chat_call(sent), options=call_options(body))
+    return MessagesRequest(body=sent, call=chat_call(sent), options=call_options(body, endpoint=True))
 
 
 def parse_count_request(raw: bytes) -> MessagesRequest:

@@ -94,7 +94,7 @@ def parse_responses_request(raw: bytes) -> ResponsesRequest:
     items = input_items(body.get("input"))
     check_fields(body)
     sent = {key: value for key, value in body.items() if key not in GATEWAY_FIELDS}
-    return ResponsesRequest(body=sent, items=items, options=call_options(body))
+    return ResponsesRequest(body=sent, items=items, options=call_options(body, endpoint=True))
 
 
 def page_params(query: dict[str, str]) -> tuple[int, str, str]:
