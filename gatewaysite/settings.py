@@ -221,6 +221,9 @@ TOLLGATE_MAX_IN_FLIGHT = env_int("TOLLGATE_MAX_IN_FLIGHT", 1000)
 # Once half of those slots are taken, a key may hold at most max_in_flight / (keys holding slots + 1) of them;
 # past its share a call gets 429 + Retry-After, so one key flooding the gateway leaves room for the others.
 TOLLGATE_FAIR_SHARE = env_bool("TOLLGATE_FAIR_SHARE", True)
+# A key with the allow_client_side_credentials permission may name its own api_base; it must resolve to public
+# addresses only (no loopback, link-local incl. cloud metadata, private or unique-local ones) unless this is on.
+TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL = env_bool("TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL", False)
 # /metrics: each worker's numbers are written here every TOLLGATE_METRICS_WRITE_EVERY seconds and merged per scrape.
 TOLLGATE_METRICS_DIR: str = env_str("TOLLGATE_METRICS_DIR") or str(VAR_DIR / "metrics")
 TOLLGATE_METRICS_WRITE_EVERY = env_float("TOLLGATE_METRICS_WRITE_EVERY", 1.0)

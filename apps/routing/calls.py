@@ -16,6 +16,7 @@ from apps.providers.rerank import RerankCall
 from apps.providers.transport import ChatStream
 from apps.routing.admission import admit_chat, admit_embedding
 from apps.routing.bridges import bridge_for
+from apps.routing.client_endpoint import client_target
 from apps.routing.parsing import CallOptions
 from apps.routing.prices import deployment_price
 from apps.routing.router import Attempt, Avoid, Served, model_not_found, route
@@ -52,10 +53,9 @@ async def table_for(principal: Principal, call: C) -> tuple[RoutingTable, C]:
 
 
 def target_for(deployment: DeploymentRecord, options: CallOptions) -> Target:
-    """The deployment's target, with a per-request timeout applied."""
-    if options.timeout is None:
-        return deployment.target
-    return replace(deployment.target, timeout=options.timeout)
+    """The deployment's target, with a per-request timeout (and a checked client endpoint) applied."""
+    target = deployment.target if options.timeout is None else replace(deployment.target, timeout=options.timeout)
+    return target if options.api_base is None else client_target(target, options)
 
 
 async def metered(meter: Meter, table: RoutingTable, call: ChatCall | EmbeddingCall, options: CallOptions,
