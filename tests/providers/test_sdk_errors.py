@@ -13,7 +13,7 @@ import pytest
 from apps.core.errors import GatewayError
 from apps.providers import acompletion, completion, embedding
 from apps.providers.base import ParamNotSupported, UpstreamError
-from apps.providers.sdk_errors import ContextWindowExceededError
+from apps.providers.sdk_errors import ContentPolicyViolationError, ContextWindowExceededError
 from tests.conftest import free_port
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
@@ -76,6 +76,16 @@ def test_context_window_is_a_bad_request_named_as_litellm_names_it(planned: Open
         completion(model="openai/gpt-4o", messages=MSG, api_base=planned.api_base)
     assert isinstance(caught.value, ContextWindowExceededError)
     assert caught.value.code == "context_length_exceeded"
+
+
+def test_content_policy_is_a_bad_request_named_as_litellm_names_it(planned: OpenAIUpstream) -> None:
+    planned.reply_with(error_reply(400, "Your request was rejected as a result of our safety system",
+                                   kind="invalid_request_error", code="content_policy_violation"))
+    with pytest.raises(openai.BadRequestError) as caught:
+        completion(model="openai/gpt-4o", messages=MSG, api_base=planned.api_base)
+    assert isinstance(caught.value, ContentPolicyViolationError)
+    assert (type(caught.value).__name__, caught.value.status_code, caught.value.code) == (
+        "ContentPolicyViolationError", 400, "content_policy_violation")
 
 
 def test_a_stalled_upstream_raises_api_timeout_error(planned: OpenAIUpstream) -> None:
