@@ -69,23 +69,20 @@ def test_rate_limit_keeps_retry_after_on_the_response(planned: OpenAIUpstream) -
     assert caught.value.retry_after == 7.0
 
 
-def test_context_window_is_a_bad_request_named_as_litellm_names_it(planned: OpenAIUpstream) -> None:
-    planned.reply_with(error_reply(400, "This model's maximum context length is 8192 tokens",
-                                   kind="invalid_request_error", code="context_length_exceeded"))
+@pytest.mark.parametrize(("message", "code", "litellm_class"), [
+    pytest.param("This model's maximum context length is 8192 tokens", "context_length_exceeded",
+                 ContextWindowExceededError, id="context_window_case"),
+    pytest.param("Your request was rejected as a result of our safety system", "content_policy_violation",
+                 ContentPolicyViolationError, id="content_policy_case"),
+])
+def test_a_bad_request_is_named_as_litellm_names_it(planned: OpenAIUpstream, message: str, code: str,
+                                                    litellm_class: type) -> None:
+    planned.reply_with(error_reply(400, message, kind="invalid_request_error", code=code))
     with pytest.raises(openai.BadRequestError) as caught:
         completion(model="openai/gpt-4o", messages=MSG, api_base=planned.api_base)
-    assert isinstance(caught.value, ContextWindowExceededError)
-    assert caught.value.code == "context_length_exceeded"
-
-
-def test_content_policy_is_a_bad_request_named_as_litellm_names_it(planned: OpenAIUpstream) -> None:
-    planned.reply_with(error_reply(400, "Your request was rejected as a result of our safety system",
-                                   kind="invalid_request_error", code="content_policy_violation"))
-    with pytest.raises(openai.BadRequestError) as caught:
-        completion(model="openai/gpt-4o", messages=MSG, api_base=planned.api_base)
-    assert isinstance(caught.value, ContentPolicyViolationError)
+    assert isinstance(caught.value, litellm_class)
     assert (type(caught.value).__name__, caught.value.status_code, caught.value.code) == (
-        "ContentPolicyViolationError", 400, "content_policy_violation")
+        litellm_class.__name__, 400, code)
 
 
 def test_a_stalled_upstream_raises_api_timeout_error(planned: OpenAIUpstream) -> None:
