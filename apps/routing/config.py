@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from apps.core import jsonutil
-from apps.providers.registry import provider_for_bare
+from apps.providers.registry import not_served, split_provider
 from apps.routing import config_schema as schema
 from apps.routing.config_source import ConfigError, Lines, Path_, read_document
 from apps.routing.policy import policy_from_settings
@@ -146,12 +146,6 @@ def _entry_shape(index: int, raw: Any) -> tuple[dict[str, Any], str, str]:
     return params, provider, provider_model
 
 
-def split_provider(model: str) -> tuple[str, str]:
-    """`provider/model` -> (provider, model); a bare name's provider as LiteLLM reads it (`claude-*` is Anthropic's)."""
-    provider, sep, provider_model = model.partition("/")
-    return (provider, provider_model) if sep else (provider_for_bare(model), model)
-
-
 def provider_warnings(model_list: list[Any], registry: set[str]) -> list[tuple[Path_, str]]:
     """One warning per deployment whose provider no adapter serves: it is kept, and its calls get 400."""
     warnings: list[tuple[Path_, str]] = []
@@ -160,7 +154,7 @@ def provider_warnings(model_list: list[Any], registry: set[str]) -> list[tuple[P
         provider, _ = split_provider(model)
         if provider not in registry:
             warnings.append((("model_list", index, "litellm_params", "model"),
-                             f"model_list[{index}]: provider {provider!r} in {model!r} is not supported by Tollgate; "
+                             f"model_list[{index}]: {not_served(provider, model)}; "
                              f"the deployment is kept and calls to it get 400"))
     return warnings
 

@@ -22,7 +22,8 @@ UNSUPPORTED = """
           api_key: os.environ/MADEUP_KEY
 """
 PROVIDER_WARNING = ("line 6: model_list[1]: provider 'madeupcloud' in 'madeupcloud/some-model' is not supported by "
-                    "Tollgate; the deployment is kept and calls to it get 400")
+                    "Tollgate (LiteLLM: LLM Provider NOT provided); for an OpenAI-compatible server write "
+                    "openai/madeupcloud/some-model; the deployment is kept and calls to it get 400")
 
 
 def write(directory: Path, text: str, name: str = "config.yaml") -> Path:
