@@ -148,4 +148,3 @@ def test_jina_reranks(twins: dict[str, GatewayUpstream], http: httpx.Client) -> 
     assert (row.provider, row.call_type) == ("jina_ai", "rerank")
     [seen] = twins["jina-rerank"].server.requests
     assert seen.json()["model"] == "jina-reranker-v2-base-multilingual"
-
