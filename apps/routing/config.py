@@ -111,7 +111,8 @@ def unknown_keys(mapping: Mapping[str, Any], section: schema.SectionKeys, *, whe
             continue
         if key in section.unsupported:
             instead = schema.INSTEAD.get(str(key))
-            message = f"LiteLLM's {where}.{key} is not supported by Tollgate; ignored" + (f" ({instead})" if instead else "")
+            message = f"LiteLLM's {where}.{key} is not supported by Tollgate; ignored"
+            message += f" ({instead})" if instead else ""
         else:
             message = f"unknown key {key!r} in {where} {unknown}"
         warnings.append(((*path, key), message))
