@@ -24,10 +24,12 @@ class SectionKeys:
 
     @property
     def known(self) -> frozenset[str]:
+        """Every key LiteLLM defines in this section."""
         return self.acted | self.unsupported | self.internal
 
 
 def keys(text: str) -> frozenset[str]:
+    """The whitespace-separated key names of `text`."""
     return frozenset(text.split())
 
 
