@@ -178,6 +178,10 @@ class Meter:
             ttft_ms=int(ttft * 1000) if ttft is not None else None, status=status, error_type=error_type,
             start_time=start, end_time=end, tags=self.tags, end_user=self.end_user)
 
+    def attempt_seconds(self) -> float:
+        """How long the current attempt has run: since the last failed one ended (or the call started)."""
+        return time.time() - (self.events[-1].end_time if self.events else self.started)
+
     def attempt_failed(self, deployment: Billed, error: UpstreamError, elapsed: float) -> None:
         self.events.append(self.event(deployment, Usage(), status="failure", elapsed=elapsed,
                                       error_type=error.error_code or error.error_type))
@@ -186,7 +190,7 @@ class Meter:
                     ttft: float | None) -> None:
         """A stream attempt cut after sending text, to be resumed elsewhere: its event, priced like any cut stream,
         is settled with the call's last attempt."""
-        cost = usage_cost_nanos(price, usage)
+        cost = usage_cost_nanos(price, usage, self.attempt_seconds())
         self.events.append(self.event(deployment, usage, status="failure", error_type=error_type, cost_nanos=cost,
                                       ttft=ttft))
         self.carried_nanos += cost
@@ -203,7 +207,8 @@ class Meter:
         feed_count("calls", team_id)
         if status == "failure":
             feed_count("errors", team_id)
-        own = cost_nanos if cost_nanos is not None else usage_cost_nanos(price, usage) if price is not None else 0
+        own = cost_nanos if cost_nanos is not None else \
+            usage_cost_nanos(price, usage, self.attempt_seconds()) if price is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=own, ttft=ttft))
