@@ -39,6 +39,10 @@ class ResponsesRequest:
         return self.body.get("store") is not False
 
     @property
+    def background(self) -> bool:
+        return bool(self.body.get("background"))
+
+    @property
     def previous_response_id(self) -> str:
         return str(self.body.get("previous_response_id") or "")
 
@@ -64,10 +68,12 @@ def check_fields(body: dict[str, Any]) -> None:
         raise InvalidRequest(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto' and 'required'.",
                              param="tool_choice", code="invalid_value")
     check_tools(body.get("tools") or [])
-    if body.get("background"):
-        raise InvalidRequest("Background responses are not served by this gateway (their usage could not be "
-                             "billed); send the call without background, or stream it.", param="background",
-                             code="unsupported_parameter")
+    if body.get("background") and body.get("stream"):
+        raise InvalidRequest("Background responses are not streamed by this gateway: send background without "
+                             "stream, then GET the response.", param="background", code="unsupported_parameter")
+    if body.get("background") and body.get("store") is False:
+        raise InvalidRequest("Background responses must be stored: background=true cannot be used with store=false.",
+                             param="background", code="invalid_value")
 
 
 def parse_responses_request(raw: bytes) -> ResponsesRequest:
