@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 
+from apps.routing.models import Deployment
 from apps.teams.services import key_update
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.e2e.media_fixtures import media, media_server, wav  # noqa: F401 - fixtures
@@ -140,6 +141,39 @@ def test_a_hang_up_during_generation_cancels_the_upstream_call(media: OpenAIMedi
         httpx.post(f"{gateway.url}/v1/images/generations", headers={"Authorization": f"Bearer {MASTER_KEY}"},
                    timeout=1, json={"model": "dalle", "prompt": "p"})
     assert media.hangup_event.wait(10)
+
+
+IMAGE = ("a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")
+UPLOAD_HANG_UPS = [
+    pytest.param("/v1/images/edits", {"model": "dalle", "prompt": "p"}, {"image": IMAGE}, IMAGE[1], id="edits_case"),
+    pytest.param("/v1/audio/transcriptions", {"model": "whisper"}, {"file": AUDIO}, AUDIO[1],
+                 id="transcriptions_case"),
+    pytest.param("/v1/audio/translations", {"model": "whisper"}, {"file": AUDIO}, AUDIO[1], id="translations_case"),
+]
+
+
+@pytest.mark.parametrize(("path", "data", "files", "sent"), UPLOAD_HANG_UPS)
+def test_a_hang_up_after_the_upload_cancels_the_upstream_call_and_bills_nothing(
+        media: OpenAIMediaUpstream, gateway: GatewayProcess, path: str, data: dict[str, str], files: dict[str, Any],
+        sent: bytes) -> None:
+    """The whole upload reached the upstream, which works on it; the client leaving then closes that call, no
+    spend is booked for it (the next call's row is the key's only one) and its reservation is freed."""
+    slow = Deployment.objects.get(model_name=data["model"])
+    slow.timeout = 120  # the upstream call may end only by the client leaving, never by its own timeout
+    slow.save()
+    key, secret = make_key(None, None, max_budget=1.0)
+    media.reply_with(Reply(stall=True))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{gateway.url}{path}", headers={"Authorization": f"Bearer {secret}"}, timeout=1, data=data,
+                   files=files)
+    assert media.hangup_event.wait(10)
+    [seen] = media.requests
+    assert seen.path == path and sent in seen.body
+    with client(gateway, secret) as caller:
+        answer = caller.post(path, data=data, files=files)
+    assert answer.status_code == 200, answer.text
+    rows = wait_for_spend_rows(1, key_id=key.id)
+    assert [(row.request_id, row.status) for row in rows] == [(answer.headers["x-request-id"], "success")]
 
 
 def test_a_client_leaving_mid_upload_reaches_no_upstream_and_the_process_keeps_serving(
