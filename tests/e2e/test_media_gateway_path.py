@@ -113,6 +113,22 @@ def test_model_permissions_and_budgets_apply(media: OpenAIMediaUpstream, gateway
     assert [request.path for request in media.requests] == ["/v1/audio/transcriptions"]
 
 
+def test_a_budget_spent_refuses_speech_and_transcription_before_the_upstream(media: OpenAIMediaUpstream,
+                                                                             gateway: GatewayProcess) -> None:
+    key, poor = make_key(None, None, max_budget=0.01)
+    key_update(key=key, fields={"spend": Decimal("0.01")})
+    with client(gateway, poor) as caller:
+        speech = caller.post("/v1/audio/speech", json={"model": "tts", "input": "hello", "voice": "alloy"})
+        heard = caller.post("/v1/audio/transcriptions", data={"model": "whisper"}, files={"file": AUDIO})
+    for refused in (speech, heard):
+        assert refused.status_code == 400, refused.text
+        assert (refused.json()["error"]["type"], set(refused.json()["error"])) == (
+            "budget_exceeded", {"message", "type", "param", "code"})
+    assert media.requests == []
+    rows = wait_for_spend_rows(2, key_id=key.id, status="refused")
+    assert sorted(row.call_type for row in rows) == ["audio_speech", "audio_transcription"]
+
+
 def test_a_failed_upload_is_retried_with_the_whole_file(media: OpenAIMediaUpstream, http: httpx.Client) -> None:
     media.reply_with(Reply.json(503, {"error": {"message": "overloaded", "type": "server_error"}}))
     answer = http.post("/v1/audio/transcriptions", data={"model": "whisper", "num_retries": "1"},
