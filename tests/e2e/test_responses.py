@@ -9,11 +9,14 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from django.conf import settings
 
+from apps.core.state import state
 from apps.providers.responses import ids
 from apps.teams.models import SpendLog
+from apps.teams.snapshot import key_ledger
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.teams.conftest import wait_for_spend_rows
+from tests.teams.conftest import make_key, wait_for_spend_rows
 from tests.upstreams import anthropic as anthropic_twin
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.openai_responses import API_KEY, ResponsesTwin
@@ -208,7 +211,9 @@ def until(condition: Callable[[], Any], *, timeout: float = 15.0) -> Any:
 
 
 def test_background_passthrough_is_polled_at_the_provider_and_charged_once_it_completes(
-        sdk: openai.OpenAI, native: str, twin: ResponsesTwin) -> None:
+        gateway: GatewayProcess, native: str, twin: ResponsesTwin) -> None:
+    key, secret = make_key(None, None, max_budget=10.0)
+    sdk = openai.OpenAI(api_key=secret, base_url=f"{gateway.url}/v1", max_retries=0, timeout=30)
     raw = sdk.responses.with_raw_response.create(model=native, input="hello there", background=True)
     created = raw.parse()
     assert (created.status, created.background, created.output) == ("queued", True, [])
@@ -225,7 +230,11 @@ def test_background_passthrough_is_polled_at_the_provider_and_charged_once_it_co
     asked = len(twin.requests)
     assert sdk.responses.retrieve(created.id).status == "completed"  # ended: read from the database
     assert len(twin.requests) == asked
-    assert [r.attempt for r in wait_for_spend_rows(1, request_id=raw.headers["x-request-id"])] == [1]
+    assert sdk.responses.cancel(created.id).status == "completed"  # too late: the provider's answer, not charged
+    [again] = wait_for_spend_rows(1, request_id=raw.headers["x-request-id"])
+    assert (again.attempt, again.cost) == (1, row.cost)
+    if settings.REDIS_URL:
+        assert state().ledger_spend(key_ledger(key)) == int(row.cost * 10**9)  # the key's counter: charged once
 
 
 def test_background_passthrough_cancel_is_forwarded_and_ends_the_call(sdk: openai.OpenAI, native: str,
