@@ -133,7 +133,7 @@ def test_azure_image_edits_go_to_the_deployment_path(media: OpenAIMediaUpstream,
     picture = b"\x89PNG" + b"p" * 2_000
     edited = sdk.images.edit(model="azure-dalle", prompt="add a hat", image=("fox.png", picture, "image/png"),
                              response_format="url")
-    assert [item.url for item in edited.data] == ["https://images.example/0.png"]
+    assert [item.url for item in edited.data or []] == ["https://images.example/0.png"]
     [seen] = media.requests
     assert (seen.path, seen.query, seen.headers["api-key"]) == (
         "/openai/deployments/dall-e-3/images/edits", {"api-version": ["2024-10-21"]}, "sk-azure-secret")

@@ -15,7 +15,7 @@ from tests.upstreams.gateway import PROMPT, GatewayUpstream
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
 
-WEATHER = {"name": "get_weather", "description": "Weather for a city",
+WEATHER: Any = {"name": "get_weather", "description": "Weather for a city",
            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 HELLO: list[Any] = [{"role": "user", "content": PROMPT}]
 PROVIDERS = [pytest.param("gemini", id="gemini_case"), pytest.param("bedrock", id="bedrock_case")]
