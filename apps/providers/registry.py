@@ -36,6 +36,7 @@ ADAPTERS: dict[str, str] = {
     "bedrock": "apps.providers.adapters.bedrock.BedrockAdapter",
     "voyage": "apps.providers.adapters.voyage.VoyageAdapter",
     "jina_ai": "apps.providers.adapters.jina_ai.JinaAIAdapter",
+    "infinity": "apps.providers.adapters.infinity.InfinityAdapter",
     "deepgram": "apps.providers.adapters.deepgram.DeepgramAdapter",
     "sagemaker": "apps.providers.adapters.sagemaker.SageMakerAdapter",
     "sagemaker_chat": "apps.providers.adapters.sagemaker.SageMakerChatAdapter",
