@@ -442,6 +442,11 @@ def refusal_record(event: SpendEvent) -> None:
 def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:
     """`metadata.tags` and `tags` from the request body (LiteLLM's request tags), each once."""
     metadata = params.get("metadata")
+    if isinstance(metadata, str) and metadata.startswith("{"):  # a multipart form's metadata is JSON text
+        try:
+            metadata = jsonutil.loads(metadata)
+        except ValueError:
+            metadata = None
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
     found = tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
     extra = params.get("tags")
