@@ -233,3 +233,26 @@ def test_a_level_whose_window_ended_is_reset_by_the_next_call(cast: Cast, priced
     assert [a.status_code for a in answers] == ([200, 400] if ended else [400])
     assert answers[-1].json()["error"]["param"] == level
     assert "Current cost: 0.005, Max budget: 0.005" in answers[-1].json()["error"]["message"]
+
+
+def test_user_new_model_max_budget_is_its_first_keys(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    """LiteLLM's /user/new writes `model_max_budget` on the key it makes, where it is enforced."""
+    priced()
+    made = admin_post(gateway, "/user/new", {"user_id": "dave", "model_max_budget": {"priced": 0.005}})
+    with client(gateway, made["key"]) as http:
+        first, refused = chat(http, max_tokens=5), chat(http, max_tokens=5)
+    assert first.status_code == 200
+    assert refused.json()["error"]["param"] == "key_model"
+    assert "Current cost: 0.005, Max budget: 0.005" in refused.json()["error"]["message"]
+
+
+def test_a_keys_budget_id_gives_its_model_max_budget(cast: Cast, priced, gateway: GatewayProcess) -> None:
+    priced()
+    priced("other")
+    admin_post(gateway, "/budget/new", {"budget_id": "per-model", "model_max_budget": {"priced": 0.005}})
+    made = admin_post(gateway, "/key/generate", {"user_id": "bob", "team_id": cast.team_a.team_id,
+                                                 "key_alias": "per-model-key", "budget_id": "per-model"})
+    with client(gateway, made["key"]) as http:
+        first, refused, other = chat(http, max_tokens=5), chat(http, max_tokens=5), chat(http, "other", max_tokens=5)
+    assert (first.status_code, other.status_code) == (200, 200)
+    assert refused.json() == budget_error("Key=per-model-key model=priced", "0.005", "0.005", "key_model")
