@@ -80,7 +80,7 @@ def budgets_reset(*, now: datetime | None = None) -> int:
             rows = model._default_manager.select_for_update(of=("self",)).select_related("budget").filter(
                 budget_duration="").exclude(budget__budget_duration="").filter(budget__isnull=False).filter(_due(now))
             for row in rows:
-                changed += window_reset(row, row.budget.budget_duration, now)
+                changed += window_reset(row, row.budget.budget_duration if row.budget else "", now)
         for proxy in ProxyBudget.objects.select_for_update().exclude(budget_duration="").filter(_due(now)):
             if window_reset(proxy, proxy.budget_duration, now):
                 changed += 1

@@ -18,13 +18,10 @@ from tests.teams.conftest import Cast, MSG, client, wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.openai_media import OpenAIMediaUpstream
 
-WHO = {"user": "customer-s", "metadata": {"tags": ["surface"]}}
-
-
-def post(http: httpx.Client, surface: str) -> httpx.Response:
+def post(http: httpx.Client, surface: str, end_user: str) -> httpx.Response:
     """One call of the surface, naming the end user and a tag as LiteLLM clients do."""
     if surface == "transcription":
-        return http.post("/v1/audio/transcriptions", data={"model": "whisper", "user": "customer-s",
+        return http.post("/v1/audio/transcriptions", data={"model": "whisper", "user": end_user,
                                                            "metadata": '{"tags": ["surface"]}'},
                          files={"file": ("speech.wav", wav(1.0), "audio/wav")})
     bodies: dict[str, tuple[str, dict[str, Any]]] = {
@@ -37,7 +34,7 @@ def post(http: httpx.Client, surface: str) -> httpx.Response:
         "rerank": ("/v1/rerank", {"model": "vllm-rerank", "query": "fox", "documents": ["a fox", "a cat"]}),
     }
     path, body = bodies[surface]
-    return http.post(path, json={**body, **WHO})
+    return http.post(path, json={**body, "user": end_user, "metadata": {"tags": ["surface"]}})
 
 
 @pytest.fixture
@@ -57,23 +54,24 @@ SURFACES = ["embeddings", "images", "speech", "transcription", "messages", "resp
 @pytest.mark.parametrize("surface", SURFACES)
 def test_the_end_user_and_tags_of_a_call_reach_its_spend_row(cast: Cast, surfaces: None, gateway: GatewayProcess,
                                                              surface: str) -> None:
+    end_user = f"charged-{surface}"  # one per case: the embedded gateway may store a call after its test ended
     with client(gateway, cast.bob.secret) as http:
-        answer = post(http, surface)
+        answer = post(http, surface, end_user)
     assert answer.status_code == 200, answer.text
     [row] = wait_for_spend_rows(1, request_id=answer.headers["x-request-id"])
-    assert (row.end_user, row.tags) == ("customer-s", ["surface"])
+    assert (row.end_user, row.tags) == (end_user, ["surface"])
     if row.cost:  # moderations are free; every other surface charges its end user
-        wait_for_spend_rows(1, end_user="customer-s")
-        assert EndUser.objects.get(user_id="customer-s").spend == row.cost
+        assert EndUser.objects.get(user_id=end_user).spend == row.cost
 
 
 @pytest.mark.parametrize("surface", SURFACES)
 def test_a_blocked_end_user_is_refused_on_every_surface(cast: Cast, surfaces: None, gateway: GatewayProcess,
                                                         surface: str) -> None:
-    EndUser.objects.create(user_id="customer-s", blocked=True)
+    end_user = f"blocked-{surface}"
+    EndUser.objects.create(user_id=end_user, blocked=True)
     snapshot_bump(GENERATION)
     with client(gateway, cast.bob.secret) as http:
-        refused = post(http, surface)
+        refused = post(http, surface, end_user)
     assert refused.status_code == 400
-    assert refused.json()["error"]["message"] == "User blocked from making LLM API Calls. User=customer-s"
-    assert Decimal(EndUser.objects.get(user_id="customer-s").spend) == 0
+    assert refused.json()["error"]["message"] == f"User blocked from making LLM API Calls. User={end_user}"
+    assert Decimal(EndUser.objects.get(user_id=end_user).spend) == 0

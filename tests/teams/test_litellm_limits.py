@@ -221,8 +221,9 @@ def test_a_level_whose_window_ended_is_reset_by_the_next_call(cast: Cast, priced
     body: dict[str, Any] = {}
     if level == "end_user":
         budget = Budget.objects.create(max_budget=ONE_CALL, budget_duration="1d", budget_reset_at=reset_at)
-        EndUser.objects.create(user_id="customer-9", budget=budget, spend=ONE_CALL)
-        body = {"user": "customer-9"}
+        end_user = f"customer-{'ended' if ended else 'running'}"  # not reused: a late flush may store an end user
+        EndUser.objects.create(user_id=end_user, budget=budget, spend=ONE_CALL)
+        body = {"user": end_user}
     else:
         row = {"user": cast.bob.user, "team": cast.team_a, "organization": cast.org}[level]
         type(row).objects.filter(pk=row.pk).update(budget_duration="1d", max_budget=ONE_CALL, spend=ONE_CALL,
