@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -198,12 +198,29 @@ def team_model_scopes(team: Any) -> dict[str, BudgetScope] | None:
                         spent={}, created_at=team.created_at)
 
 
+def temp_budget(key: Any) -> tuple[Decimal | None, float | None]:
+    """A key's temporary increase and its expiry: the columns, else its metadata's (where LiteLLM keeps them, so an
+    imported key's keep working)."""
+    if key.temp_budget_increase is not None and key.temp_budget_expiry is not None:
+        return key.temp_budget_increase, _epoch(key.temp_budget_expiry)
+    metadata = key.metadata if isinstance(key.metadata, dict) else {}
+    increase, expiry = metadata.get("temp_budget_increase"), metadata.get("temp_budget_expiry")
+    try:
+        until = datetime.fromisoformat(str(expiry))
+        amount = Decimal(str(increase))
+    except (ValueError, ArithmeticError):
+        return None, None
+    if not amount.is_finite():
+        return None, None
+    return amount, (until if until.tzinfo else until.replace(tzinfo=UTC)).timestamp()
+
+
 def key_level(key: Any) -> BudgetScope:
     """The key's own level: its limits over its budget's, with a temporary budget increase until its expiry."""
     scope = budget_scope("key", key_ledger(key), key.key_alias or key.key_name, with_budget(key))
-    if scope.max_budget is not None and key.temp_budget_increase and key.temp_budget_expiry is not None:
-        scope = replace(scope, temp_increase=nanos(key.temp_budget_increase) or 0,
-                        temp_until=_epoch(key.temp_budget_expiry))
+    increase, until = temp_budget(key)
+    if scope.max_budget is not None and increase and until is not None:
+        scope = replace(scope, temp_increase=nanos(increase) or 0, temp_until=until)
     return scope
 
 

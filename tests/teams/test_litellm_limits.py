@@ -257,3 +257,16 @@ def test_a_keys_budget_id_gives_its_model_max_budget(cast: Cast, priced, gateway
         first, refused, other = chat(http, max_tokens=5), chat(http, max_tokens=5), chat(http, "other", max_tokens=5)
     assert (first.status_code, other.status_code) == (200, 200)
     assert refused.json() == budget_error("Key=per-model-key model=priced", "0.005", "0.005", "key_model")
+
+
+def test_a_temp_budget_in_the_keys_metadata_counts_as_litellm_keeps_it(cast: Cast, priced,
+                                                                       gateway: GatewayProcess) -> None:
+    """An imported LiteLLM key keeps its temporary increase in metadata: it applies until that expiry too."""
+    priced()
+    expiry = (timezone.now() + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    _, secret = key_with(cast, max_budget=ONE_CALL, spend=ONE_CALL,
+                         metadata={"temp_budget_increase": 0.005, "temp_budget_expiry": expiry})
+    with client(gateway, secret) as http:
+        first, refused = chat(http, max_tokens=5), chat(http, max_tokens=5)
+    assert first.status_code == 200
+    assert refused.json() == budget_error("Key=bob-model-key", "0.01", "0.01", "key")
