@@ -50,7 +50,8 @@ async def admitted(principal: Principal, request: ResponsesRequest,
     turn = await turn_for(principal, request)
     table, call = await table_for(principal, turn.bridged.call)
     turn = turn.routed_as(call.model)
-    meter = await admit_chat(principal, table, call, request.options, request_id=request_id, call_type=CALL_TYPE)
+    meter = await admit_chat(principal, table, call, request.options, request_id=request_id, call_type=CALL_TYPE,
+                             body=request.body)
     return table, meter, turn
 
 

@@ -15,7 +15,7 @@ from apps.providers.registry import ADAPTERS
 from apps.routing.services import deployments_sync_from_config
 from tests.agents.conftest import hosted
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.teams.conftest import make_key, make_user
+from tests.teams.conftest import make_key, make_user, wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -140,3 +140,13 @@ def test_a2a_model_unknown_or_forbidden_is_model_not_found(agent_gateway: Gatewa
         with pytest.raises(openai.NotFoundError) as missing:
             client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
         assert missing.value.body["code"] == "model_not_found"  # type: ignore[index]
+
+
+def test_an_agent_called_as_a_model_charges_the_calls_end_user_with_its_tags(agent_gateway: GatewayProcess,
+                                                                             models: OpenAIUpstream) -> None:
+    reply = httpx.post(f"{agent_gateway.url}/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER_KEY}"},
+                       json={"model": "a2a/research_agent", "messages": [{"role": "user", "content": "tag me"}],
+                             "user": "customer-a", "metadata": {"tags": ["agentic"]}}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    rows = wait_for_spend_rows(1, request_id=reply.headers["x-request-id"], call_type="a2a")
+    assert [(row.end_user, row.tags) for row in rows] == [("customer-a", ["agentic"])]
