@@ -123,6 +123,7 @@ class Gateway:
             secret.write_text(secrets.token_urlsafe(48))
         env.update({"TOLLGATE_MASTER_KEY": MASTER_KEY, "TOLLGATE_CONFIG": str(self.workdir / "config.yaml"),
                     "TOLLGATE_VAR_DIR": str(self.workdir), "TOLLGATE_PRODUCTION": "1", "DEBUG": "0",
+                    "TOLLGATE_SSL_REDIRECT": "0",  # the bench speaks plain HTTP to its management API too
                     "SECRET_KEY": secret.read_text(), "PORT": str(self.port), "WORKERS": str(self.workers),
                     "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
                     # The bench starts and meters its own Celery worker; serve must not start a second one.

@@ -14,11 +14,13 @@ from apps.agents.cards import agent_card
 from apps.agents.registry import AgentRecord, agent_table, may_call
 from apps.agents.store import in_thread
 from apps.core import jsonutil
+from apps.core.audit_context import audit_scope_opened
+from apps.core.secret_params import redacted
 from apps.core.errors import GatewayError, InvalidRequest, NotFound, PermissionDenied
 from apps.core.http import read_body, request_id
 from apps.core.middleware import MethodNotAllowed
 from apps.core.responses import error_response, json_response
-from apps.teams.auth import Principal, authenticate, key_from_meta
+from apps.teams.auth import Principal, authenticate, hash_key, key_from_meta
 from apps.teams.selectors import caller_for_key
 
 SECRET_PARAMS = ("api_key", "extra_headers")
@@ -52,9 +54,16 @@ async def require_admin(request: HttpRequest, principal: Principal) -> str:
     return user
 
 
+def actor(request: HttpRequest, principal: Principal, user: str) -> str:
+    """Who the audit log names for a write: the master key, or the admin's key by hash (as the management API does)."""
+    if principal.is_master:
+        return "master key"
+    return f"key:{hash_key(key_from_meta(request.META) or '')} (user:{user})"
+
+
 def listed(agent: AgentRecord, row: dict[str, Any] | None, *, base: str) -> dict[str, Any]:
     """LiteLLM's AgentResponse, its card rewritten to the gateway's URLs and no secret in its params."""
-    params = {k: v for k, v in agent.params.items() if k not in SECRET_PARAMS}
+    params = redacted({k: v for k, v in agent.params.items() if k not in SECRET_PARAMS})
     answer: dict[str, Any] = {"agent_id": agent.agent_id, "agent_name": agent.name, "litellm_params": params,
                               "agent_card_params": agent_card(agent, base_url=base, version="0.3"),
                               "created_at": None, "updated_at": None, "created_by": None, "updated_by": None}
@@ -86,7 +95,8 @@ async def agents_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         raise MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.", headers={"Allow": "GET, POST"})
     user = await require_admin(request, principal)
-    created = await in_thread(management.agent_create, body=body_of(request), created_by=user)
+    with audit_scope_opened(request, caller=actor(request, principal, user)):
+        created = await in_thread(management.agent_create, body=body_of(request), created_by=user)
     return json_response(created, headers=rid)
 
 
@@ -103,12 +113,13 @@ async def agent_view(request: HttpRequest, agent_id: str) -> HttpResponse:
             return json_response(await in_thread(management.agent_get, agent_id=agent_id), headers=rid)
         raise NotFound(f"Agent with ID {agent_id} not found", param="agent_id")
     user = await require_admin(request, principal)
-    if request.method in ("PUT", "PATCH"):
-        changed = await in_thread(management.agent_update, agent_id=agent_id, body=body_of(request),
-                                  updated_by=user, partial=request.method == "PATCH")
-        return json_response(changed, headers=rid)
-    if request.method == "DELETE":
-        return json_response(await in_thread(management.agent_delete, agent_id=agent_id), headers=rid)
+    with audit_scope_opened(request, caller=actor(request, principal, user)):
+        if request.method in ("PUT", "PATCH"):
+            changed = await in_thread(management.agent_update, agent_id=agent_id, body=body_of(request),
+                                      updated_by=user, partial=request.method == "PATCH")
+            return json_response(changed, headers=rid)
+        if request.method == "DELETE":
+            return json_response(await in_thread(management.agent_delete, agent_id=agent_id), headers=rid)
     raise MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.",
                            headers={"Allow": "GET, PUT, PATCH, DELETE"})
 

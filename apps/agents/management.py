@@ -12,6 +12,7 @@ from apps.agents.models import Agent
 from apps.agents.registry import GENERATION
 from apps.agents.store import in_thread
 from apps.core.errors import InvalidRequest, NotFound
+from apps.core.secret_params import kept, redacted
 from apps.core.snapshots import snapshot_bump
 
 AGENT_FIELDS = frozenset({"agent_name", "agent_card_params", "litellm_params", "agent_id"})
@@ -50,7 +51,7 @@ def apply_fields(row: Agent, body: dict[str, Any]) -> None:
     if "agent_card_params" in body:
         row.agent_card_params = body["agent_card_params"] or {}
     if "litellm_params" in body:
-        row.litellm_params = body["litellm_params"] or {}
+        row.litellm_params = kept(body["litellm_params"] or {}, row.litellm_params)  # a masked secret sent back
     card, params = row.agent_card_params, row.litellm_params
     row.description = str(card.get("description") or row.description or "")
     row.version = str(card.get("version") or row.version or "1.0.0")
@@ -63,7 +64,7 @@ def apply_fields(row: Agent, body: dict[str, Any]) -> None:
 
 def agent_answer(row: Agent) -> dict[str, Any]:
     """LiteLLM's AgentResponse."""
-    return {"agent_id": row.agent_id, "agent_name": row.agent_name, "litellm_params": row.litellm_params,
+    return {"agent_id": row.agent_id, "agent_name": row.agent_name, "litellm_params": redacted(row.litellm_params),
             "agent_card_params": row.agent_card_params, "created_at": row.created_at.isoformat(),
             "updated_at": row.updated_at.isoformat(), "created_by": row.created_by, "updated_by": row.updated_by}
 

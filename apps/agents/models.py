@@ -5,6 +5,8 @@ import uuid
 
 from django.db import models
 
+from apps.core.secret_params import SealedJSONField
+
 
 def new_id() -> str:
     return str(uuid.uuid4())
@@ -25,8 +27,8 @@ class Agent(models.Model):
     version = models.CharField(max_length=50, blank=True, default="1.0.0")
     skills = models.JSONField(default=list, blank=True, help_text="A2A AgentSkill objects")
     agent_card_params = models.JSONField(default=dict, blank=True, help_text="LiteLLM's agent_card_params")
-    litellm_params = models.JSONField(default=dict, blank=True,
-                                      help_text="hosted: model, system_prompt, tools; remote: api_base")
+    litellm_params = SealedJSONField(default=dict, blank=True,
+                                     help_text="hosted: model, system_prompt, tools; remote: api_base")
     protocol_version = models.CharField(max_length=10, blank=True, default="",
                                         help_text="remote: the A2A version it speaks (0.3 or 1.0); empty = from its card")
     allowed_teams = models.JSONField(default=list, blank=True, help_text="team ids; empty = any team")
@@ -69,7 +71,7 @@ class AgentPushConfig(models.Model):
 
     task = models.ForeignKey(AgentTask, on_delete=models.CASCADE, related_name="push_configs")
     config_id = models.CharField(max_length=200)
-    config = models.JSONField(default=dict)
+    config = SealedJSONField(default=dict)  # its token and credentials encrypted at rest
 
     class Meta:
         unique_together = [("task", "config_id")]
@@ -82,7 +84,7 @@ class AgentPushDelivery(models.Model):
     task_id = models.CharField(max_length=200, db_index=True)
     config_id = models.CharField(max_length=200)
     url = models.TextField()
-    headers = models.JSONField(default=dict)
+    headers = SealedJSONField(default=dict)  # an Authorization header encrypted at rest
     body = models.JSONField(default=dict)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="due from then; empty once settled")

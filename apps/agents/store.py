@@ -3,6 +3,7 @@ subscriptions; cancel requests for a task running elsewhere go through the share
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +49,8 @@ async def in_thread(function: Callable[..., T], **kwargs: Any) -> T:
     global _executor, _sqlite_lock
     if _executor is None:
         _executor = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="a2a-store")
-    call = functools.partial(with_fresh_connection(function), **kwargs)
+    # In the caller's context: the audit scope of a /v1/agents write reaches the thread that saves.
+    call = functools.partial(contextvars.copy_context().run, with_fresh_connection(function), **kwargs)
     loop = asyncio.get_running_loop()
     if connection.vendor != "sqlite":
         return await loop.run_in_executor(_executor, call)

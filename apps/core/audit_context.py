@@ -8,7 +8,8 @@ scope, and nothing is audited: only people's changes are.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction
@@ -59,6 +60,18 @@ def scope_caller_set(caller: str) -> None:
     scope = _scope.get()
     if scope is not None:
         scope.caller = caller
+
+
+@contextmanager
+def audit_scope_opened(request: HttpRequest, *, caller: str) -> Iterator[AuditScope]:
+    """A scope for a change made on the lean API stack (no middleware there), e.g. `/v1/agents` writes."""
+    scope = AuditScope(request)
+    scope.caller = caller
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
 
 
 @sync_and_async_middleware

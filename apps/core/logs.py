@@ -18,18 +18,34 @@ from apps.core import tracing
 # The request being served, set by `apps.core.http.request_id` (the views call it once per request).
 CURRENT_REQUEST_ID: ContextVar[str] = ContextVar("tollgate_request_id", default="")
 
-# Virtual and master keys (sk-...), provider keys of the usual shapes, bearer tokens and `key=` query values.
+# Virtual and master keys (sk-...), provider keys of the usual shapes (AWS access and secret keys, Google API keys,
+# Azure's 84-character keys, JWTs and Google access tokens), bearer and basic credentials, PEM private keys (as
+# written or JSON-escaped inside a service-account file), and the value after a secret-named field in `k=v`,
+# `k: v` and JSON form (`aws_secret_access_key`, `api-key`, `client_secret`, `private_key`, `session_token`...).
+_CHARS = r"[A-Za-z0-9/+]"
 SECRET = re.compile(
-    r"(?P<sk>\bsk-[A-Za-z0-9_\-]{8,})"
-    r"|(?P<bearer>\b[Bb]earer\s+)[A-Za-z0-9._\-~+/]{8,}=*"
-    r"|(?P<aws>\bAKIA[0-9A-Z]{16}\b)"
-    r"|(?P<google>\bAIza[0-9A-Za-z_\-]{30,})"
+    r"(?P<pem>-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?!-----END).)*(?:-----END [A-Z ]*PRIVATE KEY-----)?)"
+    r"|(?P<sk>\bsk-[A-Za-z0-9_\-]{8,})"
+    r"|(?P<bearer>\b(?:[Bb]earer|[Bb]asic)\s+)[A-Za-z0-9._\-~+/]{8,}=*"
+    r"|(?P<aws>\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)"
+    rf"|(?P<awssecret>(?<![A-Za-z0-9/+=])(?={_CHARS}{{0,39}}[A-Z])(?={_CHARS}{{0,39}}[a-z])"
+    rf"(?={_CHARS}{{0,39}}[0-9/+]){_CHARS}{{40}}(?![A-Za-z0-9/+=]))"
+    r"|(?P<azure>\b[A-Za-z0-9]{52}JQQJ9[A-Za-z0-9]{27}\b)"
+    r"|(?P<jwt>\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+    r"|(?P<google>\bAIza[0-9A-Za-z_\-]{30,}|\bya29\.[0-9A-Za-z_\-]{20,})"
     r"|(?P<param>\b(?:api[_-]?key|key|token|password|secret)=)[^&\s\"']+",
+    re.DOTALL,
 )
+# `name: value`, `name=value` and JSON pairs, the name taken whole (possessive: linear in the text) and judged by
+# SECRET_NAME; run after SECRET, so a value holding a key of a known shape is already masked.
+FIELD = re.compile(r"(?<![A-Za-z0-9_\-])(?P<name>[\"']?[A-Za-z][A-Za-z0-9_\-]*+[\"']?\s*[:=]\s*[\"']?)"
+                   r"(?!\[redacted\]|os\.environ/)[^\"'\s,&}]{4,}")
+SECRET_NAME = re.compile(r"secret|password|passwd|credentials|private[_-]?key|(?:api[_-]?|subscription-|access[_-])key\b"
+                         r"|apikey|(?:session|access|refresh|id|auth|ad|bearer|security|api)[_-]token\b", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """`text` with every secret-shaped token replaced by its first few characters and a mark."""
+    """`text` with every secret-shaped token, and every secret-named field's value, replaced by a mark."""
     def mask(match: re.Match[str]) -> str:
         if match.group("sk"):
             return match.group("sk")[:5] + "...[redacted]"
@@ -38,7 +54,11 @@ def redact(text: str) -> str:
                 return match.group(prefix) + "[redacted]"
         return "[redacted]"
 
-    return SECRET.sub(mask, text)
+    def mask_field(match: re.Match[str]) -> str:
+        name = match.group("name")
+        return name + "[redacted]" if SECRET_NAME.search(name) else match.group(0)
+
+    return FIELD.sub(mask_field, SECRET.sub(mask, text))
 
 
 class RedactSecrets(logging.Filter):

@@ -25,10 +25,14 @@ async def backend_gauge() -> Gauge:
 
 
 async def cooldown_gauge() -> Gauge:
-    """Deployments cooling down now (1) or serving (0), as the routing state holds them."""
-    table = await routing_table.get()
-    deployments = [record for records in table.groups.values() for record in records]
-    stats = await runtime.read_stats(deployments, now=time.time()) if deployments else {}
+    """Deployments cooling down now (1) or serving (0), as the routing state holds them; none while the state
+    backend is unreachable (the scrape still answers, and tollgate_backend_up says why)."""
+    try:
+        table = await routing_table.get()
+        deployments = [record for records in table.groups.values() for record in records]
+        stats = await runtime.read_stats(deployments, now=time.time()) if deployments else {}
+    except Exception:  # noqa: BLE001 - whatever the backend raised, the other families must still be scraped
+        deployments, stats = [], {}
     series = tuple(((record.model_name, record.public_id), 1.0 if stats[record.id].cooldown_until else 0.0)
                    for record in deployments)
     return Gauge("tollgate_deployment_cooling_down", "1 while a deployment is in cooldown after failures.",

@@ -1,24 +1,20 @@
 """Deployments as LiteLLM's model entries (`model_name`, `litellm_params`, `model_info`), never with a secret.
 
 As LiteLLM does, `api_key` and the other credentials are left out of `litellm_params`, and any other
-parameter whose name says it holds a secret (`..._token`, `..._secret`, headers like `Authorization`) is
-masked, wholly (LiteLLM shows its first and last four characters); `os.environ/NAME` references are shown,
-they are not secrets.
+parameter whose name says it holds a secret (`apps.core.secret_params`: `..._token`, `..._secret`, headers like
+`Authorization`) is masked, wholly (LiteLLM shows its first and last four characters); `os.environ/NAME`
+references are shown, they are not secrets.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from apps.routing.config import ENV_PREFIX
+from apps.core.secret_params import ENV_PREFIX, redacted
 from apps.routing.models import Deployment
 from apps.routing.snapshot import list_price
 
 OMITTED = frozenset({"api_key", "client_secret", "vertex_credentials", "aws_access_key_id", "aws_secret_access_key"})
-SECRET_WORDS = frozenset({"password", "secret", "key", "token", "auth", "authorization", "credential", "credentials",
-                          "access", "private", "certificate"})
-MASK = "********"
 
 
 class ModelEntry(TypedDict):
@@ -67,24 +63,9 @@ def stored_params(row: Deployment) -> dict[str, Any]:
     return params
 
 
-def _secret_name(name: str) -> bool:
-    return bool(SECRET_WORDS.intersection(str(name).lower().replace("-", "_").split("_")))
-
-
-def masked(value: Any, *, secret: bool = False) -> Any:
-    """`value` with every secret-named entry masked, at any depth."""
-    if isinstance(value, Mapping):
-        return {k: masked(v, secret=_secret_name(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked(item, secret=secret) for item in value]
-    if secret and value is not None and not (isinstance(value, str) and value.startswith(ENV_PREFIX)):
-        return MASK
-    return value
-
-
 def shown_params(row: Deployment) -> dict[str, Any]:
     """litellm_params safe to show anyone who may see the model."""
-    return masked({k: v for k, v in stored_params(row).items() if k not in OMITTED})
+    return redacted({k: v for k, v in stored_params(row).items() if k not in OMITTED})
 
 
 def shown_info(row: Deployment) -> dict[str, Any]:

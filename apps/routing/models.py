@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.core.secret_params import SealedJSONField
+
 
 class Deployment(models.Model):
     """One way to serve `model_name`: a provider model at an endpoint with credentials and limits."""
@@ -26,8 +28,8 @@ class Deployment(models.Model):
     weight = models.FloatField(default=1.0)
     input_cost_per_token = models.DecimalField(max_digits=20, decimal_places=12, null=True, blank=True)
     output_cost_per_token = models.DecimalField(max_digits=20, decimal_places=12, null=True, blank=True)
-    litellm_params = models.JSONField(default=dict, blank=True,
-                                      help_text="Other provider parameters (region, project, headers...).")
+    litellm_params = SealedJSONField(default=dict, blank=True,
+                                     help_text="Other provider parameters (region, project, headers...).")
     model_info = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
@@ -54,7 +56,7 @@ class RouterSettings(models.Model):
     routing_strategy = models.CharField(max_length=50, default="simple-shuffle")
     num_retries = models.PositiveSmallIntegerField(default=2)
     request_timeout = models.FloatField(null=True, blank=True)
-    settings = models.JSONField(default=dict, blank=True, help_text="Remaining router and litellm settings.")
+    settings = SealedJSONField(default=dict, blank=True, help_text="Remaining router and litellm settings.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from apps.core.secret_params import SealedJSONField
+
 
 class SearchTool(models.Model):
     """One way to serve `search_tool_name` (several may share a name: calls are spread and fail over among them)."""
@@ -19,8 +21,8 @@ class SearchTool(models.Model):
     api_key_env = models.CharField(max_length=200, blank=True,
                                    help_text="Name of the environment variable holding the API key.")
     api_key_encrypted = models.TextField(blank=True, help_text="API key encrypted at rest.")
-    litellm_params = models.JSONField(default=dict, blank=True,
-                                      help_text="Other parameters (timeout, search_engine_id, input_cost_per_query...).")
+    litellm_params = SealedJSONField(default=dict, blank=True,
+                                     help_text="Other parameters (timeout, search_engine_id, input_cost_per_query...).")
     search_tool_info = models.JSONField(default=dict, blank=True, help_text="LiteLLM's search_tool_info (description).")
     enabled = models.BooleanField(default=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.secret_params import in_use
 from apps.core.snapshots import SnapshotCache
 from apps.providers.base import Target
 from apps.providers.search.registry import SEARCH_PROVIDERS
@@ -29,7 +30,7 @@ def search_id(pk: Any) -> str:
 
 def tool_target(row: Any, policy: RouterPolicy) -> Target:
     """The Target of one SearchTool row: its key, base and options, then the provider's variables."""
-    params = dict(row.litellm_params or {})
+    params = dict(in_use(row.litellm_params or {}))
     timeout = params.pop("timeout", None)
     target = Target(provider=row.search_provider, model=MODEL, api_base=row.api_base or None,
                     api_key=resolve_api_key(env_name=row.api_key_env, encrypted=row.api_key_encrypted),

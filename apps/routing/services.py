@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.core.errors import InvalidRequest
+from apps.core.secret_params import kept
 from apps.core.secrets import encrypt
 from apps.core.snapshots import snapshot_bump, with_fresh_connection
 from apps.providers.registry import ADAPTERS
@@ -215,7 +216,8 @@ def model_update(*, model_id: str, change: ModelChange) -> Deployment:
         if row.source == Deployment.Source.CONFIG:
             raise InvalidRequest(f"Model id={model_id} comes from config.yaml: change it there, or store a model "
                                  "with /model/new to edit it here.", param="model_info.id", code="model_in_config")
-        params = {**stored_params(row), **{k: v for k, v in change.litellm_params.items() if v is not None}}
+        stored = stored_params(row)  # a secret sent back as /model/info masked it keeps the stored value
+        params = kept({**stored, **{k: v for k, v in change.litellm_params.items() if v is not None}}, stored)
         info = {**(row.model_info or {}), **change.model_info}
         spec = _model_spec(ModelChange(model_name=change.model_name or row.model_name, litellm_params=params,
                                        model_info=info))

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.secret_params import in_use
 from apps.core.secrets import decrypt
 from apps.core.snapshots import SnapshotCache
 from apps.providers.base import Target
@@ -140,7 +141,7 @@ def resolve_api_key(*, env_name: str, encrypted: str) -> str | None:
 def target_for_row(deployment: Any, *, drop_params: bool, policy: RouterPolicy) -> Target:
     """The Target of one Deployment row; router-wide timeouts fill what the deployment leaves unset, and the
     provider's standard variables (`OPENAI_API_BASE`, `AZURE_API_VERSION`, ...) its missing base, key and version."""
-    params = deployment.litellm_params or {}
+    params = in_use(deployment.litellm_params or {})  # secrets' os.environ/NAME read now, never stored resolved
     extra = {k: v for k, v in params.items() if k not in COLUMN_PARAMS}
     if policy.stream_timeout is not None:
         extra.setdefault("stream_timeout", policy.stream_timeout)

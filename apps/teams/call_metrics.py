@@ -1,7 +1,7 @@
 """Metrics of settled calls: attempts, tokens and spend by deployment, and calls and spend by key."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from apps.core.metrics import REGISTRY
@@ -20,13 +20,44 @@ def key_label(key: KeyRecord | None) -> str:
     return REGISTRY.bounded_key(key.key_alias or f"hash:{key.token_hash[:12]}")
 
 
-def record_events(key: KeyRecord | None, events: Sequence[SpendEvent]) -> None:
-    """One settled call: every attempt (failed ones too) counted, tokens and spend added."""
+# The `error` label: a fixed set of kinds, never the upstream's own code (which it may make up), so the series
+# cannot grow with what upstreams answer. The first kind whose word is in the attempt's error code wins.
+ERROR_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("timeout", ("timeout", "timed_out", "deadline")),
+    ("rate_limit", ("rate_limit", "too_many", "quota", "throttl", "overloaded")),
+    ("context_window", ("context_length", "context_window", "too_long", "max_tokens")),
+    ("content_policy", ("content_policy", "content_filter", "safety", "moderation")),
+    ("auth", ("auth", "api_key", "permission", "forbidden", "credential", "unauthorized")),
+    ("connection", ("connect", "unreachable", "disconnect", "dns", "network")),
+    ("stream", ("stream", "incomplete", "cut")),
+    ("not_found", ("not_found", "model_not")),
+    ("bad_response", ("malformed", "bad_upstream", "invalid_json", "decode")),
+    ("bad_request", ("invalid", "bad_request", "unsupported", "missing", "required", "parameter")),
+    ("server_error", ("server", "internal", "unavailable", "api_error", "model_error", "prediction")),
+)
+ERROR_LABELS = frozenset({"", "refused", "other", *(kind for kind, _ in ERROR_KINDS)})
+
+
+def error_label(event: SpendEvent) -> str:
+    """The attempt's error as one of ERROR_LABELS ("" for a success; a refusal is "refused")."""
+    if event.status == "refused":
+        return "refused"
+    code = event.error_type.lower()
+    if not code:
+        return ""
+    return next((kind for kind, words in ERROR_KINDS if any(word in code for word in words)), "other")
+
+
+def record_events(key: KeyRecord | None, events: Sequence[SpendEvent], *,
+                  groups: Mapping[int, str] | None = None) -> None:
+    """One settled call: every attempt (failed ones too) counted, tokens and spend added. `model_group` is the
+    configured group each attempt's deployment serves (`groups`, by attempt): "" where none served it."""
     label = key_label(key)
     inc = REGISTRY.inc
+    groups = groups or {}
     for event in events:
-        inc("tollgate_llm_calls_total", (event.model_alias, event.deployment_id, event.provider, event.call_type,
-                                         event.status, event.error_type))
+        inc("tollgate_llm_calls_total", (groups.get(event.attempt, ""), event.deployment_id, event.provider,
+                                         event.call_type, event.status, error_label(event)))
         if event.prompt_tokens:
             inc("tollgate_llm_tokens_total", (event.deployment_id, "prompt"), event.prompt_tokens)
         if event.completion_tokens:

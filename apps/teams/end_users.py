@@ -91,9 +91,12 @@ def end_user_update(*, end_user: EndUser, fields: Mapping[str, Any], budget: Bud
 def end_user_block(*, user_ids: Iterable[str], blocked: bool = True) -> list[str]:
     """Block (or unblock) end users, creating the ones not known yet (LiteLLM does the same)."""
     ids = list(dict.fromkeys(user_ids))
-    known = set(EndUser.objects.filter(user_id__in=ids).values_list("user_id", flat=True))
-    EndUser.objects.bulk_create([EndUser(user_id=i, blocked=blocked) for i in ids if i not in known])
-    EndUser.objects.filter(user_id__in=ids).update(blocked=blocked)
+    known = {row.user_id: row for row in EndUser.objects.select_for_update().filter(user_id__in=ids)}
+    for user_id in ids:  # saved one by one, not in bulk: each change reaches the audit log
+        row = known.get(user_id) or EndUser(user_id=user_id, blocked=not blocked)
+        if row.blocked != blocked:
+            row.blocked = blocked
+            row.save()
     snapshot_bump(GENERATION)
     return ids
 

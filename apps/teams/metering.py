@@ -158,6 +158,9 @@ class Meter:
     settled: bool = False
     ticket: leases.Ticket | None = None  # admitted under this process's leases instead of by the state backend
     carried_nanos: int = 0  # resumed streams: the cost of earlier attempts that failed after sending text
+    # attempt -> the configured group its deployment serves (a wildcard group's pattern, never the name asked for):
+    # the bounded `model_group` label of the call metrics
+    groups: dict[int, str] = field(default_factory=dict)
     carried_tokens: int = 0
     intent: bool = False  # recorded with the state backend (`CallIntent`): its settle deletes it
 
@@ -168,6 +171,7 @@ class Meter:
         end = time.time()
         # A successful attempt started when the last failed one ended (or with the call).
         start = end - elapsed if elapsed is not None else (self.events[-1].end_time if self.events else self.started)
+        self.groups[len(self.events) + 1] = str(getattr(deployment, "model_name", "") or "")
         return SpendEvent(
             request_id=self.request_id, attempt=len(self.events) + 1, key_id=key.id if key else None,
             key_hash=key.token_hash if key else "", team_id=key.team_id if key else None,
@@ -214,7 +218,7 @@ class Meter:
                                           cost_nanos=own, ttft=ttft))
         actual, tokens = own + self.carried_nanos, usage.total_tokens + self.carried_tokens
         records = [event.encode() for event in self.events]
-        record_events(self.principal.key, self.events)
+        record_events(self.principal.key, self.events, groups=self.groups)
         if tracing.ENABLED:
             tracing.annotate(span_attributes(self, actual, status))
         book = leases.current_book()

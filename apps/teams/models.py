@@ -6,6 +6,8 @@ import uuid
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from apps.core.secret_params import SealedJSONField
+
 ID_LENGTH = 200  # LiteLLM's ids are unbounded strings; UUIDs and client-chosen names both fit
 
 
@@ -395,8 +397,8 @@ class LogCallback(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     on_success = models.BooleanField(default=True)
     on_failure = models.BooleanField(default=False)
-    params = models.JSONField(default=dict, blank=True,
-                              help_text="Destination settings; secrets as os.environ/NAME references.")
+    params = SealedJSONField(default=dict, blank=True,
+                             help_text="Destination settings; secrets encrypted at rest, or os.environ/NAME references.")
     enabled = models.BooleanField(default=True)
     source = models.CharField(max_length=10, default="config")  # "config" rows follow the file; "admin" stay
     cursor = models.BigIntegerField(default=0, help_text="The last SpendLog id delivered.")

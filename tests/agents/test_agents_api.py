@@ -150,3 +150,29 @@ def test_an_agent_called_as_a_model_charges_the_calls_end_user_with_its_tags(age
     assert reply.status_code == 200, reply.text
     rows = wait_for_spend_rows(1, request_id=reply.headers["x-request-id"], call_type="a2a")
     assert [(row.end_user, row.tags) for row in rows] == [("customer-a", ["agentic"])]
+
+
+def test_agent_writes_are_audited_with_their_secrets_masked(agent_gateway: GatewayProcess,
+                                                            transactional_db: None) -> None:
+    from apps.core.secret_params import MASK
+    from apps.portal.models import AuditLog
+
+    base = f"{agent_gateway.url}/v1/agents"
+    created = httpx.post(base, headers=AUTH, timeout=30, json={
+        "agent_name": "audited", "agent_card_params": CARD,
+        "litellm_params": {"model": "gpt-4o", "api_key": "sk-agent-hidden-0123", "aws_secret_access_key": "aws-x-42"}})
+    assert created.status_code == 200, created.text
+    assert created.json()["litellm_params"] == {"model": "gpt-4o", "api_key": MASK, "aws_secret_access_key": MASK}
+    agent_id = created.json()["agent_id"]
+    httpx.patch(f"{base}/{agent_id}", headers=AUTH, timeout=30, json={"litellm_params": {
+        "model": "gpt-4o-mini", "api_key": MASK, "aws_secret_access_key": MASK}})  # sent back as shown: kept
+    assert Agent.objects.get(agent_id=agent_id).litellm_params["api_key"] == "sk-agent-hidden-0123"
+    httpx.delete(f"{base}/{agent_id}", headers=AUTH, timeout=30)
+    entries = list(AuditLog.objects.filter(object_type="agents.agent").order_by("id").values_list(
+        "actor", "via", "action"))
+    assert entries == [("master key", "api", "created"), ("master key", "api", "updated"),
+                       ("master key", "api", "deleted")]
+    first = AuditLog.objects.filter(object_type="agents.agent").order_by("id").first()
+    assert first is not None and first.after["litellm_params"]["api_key"] == MASK
+    every_row = str(list(AuditLog.objects.values()))
+    assert "sk-agent-hidden-0123" not in every_row and "aws-x-42" not in every_row

@@ -104,3 +104,28 @@ def test_the_audit_log_is_filterable_in_the_admin(web_cast: WebCast) -> None:
     by_bob = client.get("/admin/portal/auditlog/?q=user%3Abob").content.decode()
     assert "user:bob" in by_bob and "master key" not in by_bob
     assert client.get(f"/admin/portal/auditlog/{AuditLog.objects.first().pk}/change/").status_code == 200  # type: ignore[union-attr]
+
+
+def test_a_group_and_its_permissions_changed_in_the_admin_are_logged(web_cast: WebCast) -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    client = web_cast.client_for(web_cast.root)
+    perm = Permission.objects.get(codename="view_team")
+    assert client.post("/admin/auth/group/add/", {"name": "viewers", "permissions": [perm.pk]}).status_code == 302
+    group = Group.objects.get(name="viewers")
+    assert rows(object_type="auth.group") == [
+        ("user:root", "admin", "created", "auth.group", str(group.pk), {}, {"id": group.pk, "name": "viewers"}),
+        ("user:root", "admin", "updated", "auth.group", str(group.pk), {"permissions": []},
+         {"permissions": [str(perm)]})]
+
+
+def test_blocking_customers_in_bulk_logs_each_change(web_cast: WebCast) -> None:
+    api("/customer/new", {"user_id": "known-customer"})
+    AuditLog.objects.all().delete()
+    assert api("/customer/block", {"user_ids": ["known-customer", "new-customer"]}).status_code == 200
+    assert rows(object_type="teams.enduser", action="updated") == [
+        ("master key", "api", "updated", "teams.enduser", "known-customer", {"blocked": False}, {"blocked": True})]
+    (made,) = rows(object_type="teams.enduser", action="created")
+    assert made[4] == "new-customer" and made[6]["blocked"] is True
+    assert api("/customer/unblock", {"user_ids": ["known-customer"]}).status_code == 200
+    assert rows(object_type="teams.enduser", action="updated")[-1][5:] == ({"blocked": True}, {"blocked": False})
