@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from apps.agents.cards import card_urls, points_at_gateway
 from apps.agents.errors import A2AError, InvalidAgentResponse, Unavailable
 from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord
@@ -24,10 +25,16 @@ METHODS: dict[Version, dict[str, str]] = {
 _fetched: dict[str, Json] = {}  # cards fetched by this process, until the registry row carries them
 
 
+def elsewhere(agent: AgentRecord, url: str) -> bool:
+    """A URL that is not the gateway's own endpoint for this agent (which would make it forward to itself)."""
+    return not points_at_gateway(url, agent_id=agent.agent_id)
+
+
 def registered_card(agent: AgentRecord) -> Json | None:
-    """The card the agent was registered with (or fetched once before), if it says where the agent is."""
+    """The card the agent was registered with (or fetched once before), if it says where the agent is; a card
+    that names only the gateway's own endpoint (the served card, PUT back) says nothing of where the agent is."""
     for card in (agent.card_params, agent.remote_card, _fetched.get(agent.agent_id)):
-        if card and (card.get("url") or card.get("supportedInterfaces")):
+        if card and any(elsewhere(agent, url) for url in card_urls(card)):
             return card
     return None
 
@@ -57,12 +64,14 @@ def endpoint(agent: AgentRecord, card: Json) -> tuple[str, Version]:
     """The JSON-RPC URL and version to call: 1.0 where the card offers it (or the one the registry forces)."""
     forced = parse_version(agent.protocol_version) if agent.protocol_version else None
     wanted: tuple[Version, ...] = (forced,) if forced else ("1.0", "0.3")
-    interfaces = [i for i in card.get("supportedInterfaces") or [] if i.get("protocolBinding") == "JSONRPC"]
+    interfaces = [i for i in card.get("supportedInterfaces") or [] if i.get("protocolBinding") == "JSONRPC"
+                  and isinstance(i.get("url"), str) and elsewhere(agent, i["url"])]
     for version in wanted:
         for interface in interfaces:
-            if parse_version(str(interface.get("protocolVersion") or "0.3")) == version and interface.get("url"):
+            if parse_version(str(interface.get("protocolVersion") or "0.3")) == version:
                 return str(interface["url"]), version
-    url = card.get("url") or agent.params.get("api_base")
+    url = card.get("url") if isinstance(card.get("url"), str) and elsewhere(agent, card["url"]) else None
+    url = url or agent.params.get("api_base")
     if not url:
         raise Unavailable(f"the card of agent {agent.name} names no JSON-RPC endpoint")
     return str(url), forced or parse_version(str(card.get("protocolVersion") or "")) or "0.3"

@@ -37,7 +37,11 @@ def test_create_read_replace_patch_and_delete(agent_gateway: GatewayProcess, tra
 
     read = httpx.get(f"{base}/{agent_id}", headers=AUTH, timeout=30).json()
     assert read["litellm_params"] == {"model": "gpt-4o", "system_prompt": "Help."}  # no secret comes back
-    assert read["agent_card_params"]["url"] == f"{agent_gateway.url}/a2a/{agent_id}"
+    assert read["agent_card_params"] == CARD  # an admin reads the card as stored: what a PUT puts back
+    _, caller = make_key(None, None)
+    served = httpx.get(f"{base}/{agent_id}", headers={"Authorization": f"Bearer {caller}"}, timeout=30).json()
+    assert served["agent_card_params"]["url"] == f"{agent_gateway.url}/a2a/{agent_id}"  # a caller: the card it calls
+    assert served["litellm_params"] == read["litellm_params"]
 
     replaced = httpx.put(f"{base}/{agent_id}", headers=AUTH, timeout=30, json={
         "agent_name": "helper-2", "agent_card_params": {**CARD, "description": "Helps more"}}).json()

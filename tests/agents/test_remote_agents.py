@@ -14,6 +14,8 @@ from a2a.types import CancelTaskRequest
 from google.protobuf.json_format import MessageToDict
 
 from apps.agents.models import Agent
+from apps.agents.registry import GENERATION
+from apps.core.state import state
 from tests.agents.conftest import rpc, wait_until
 from tests.agents.test_a2a_sdk import artifact_texts, ask, client_for, collect
 from tests.conftest import MASTER_KEY, GatewayProcess
@@ -146,3 +148,40 @@ def test_an_unreachable_remote_agent_fails_the_task(agent_gateway: GatewayProces
     result = answer.json()["result"]
     assert result["status"]["state"] == "failed"
     assert "could not fetch the card of agent gone" in result["status"]["message"]["parts"][0]["text"]
+
+
+def test_a_get_put_round_trip_keeps_the_remote_where_it_is(agent_gateway: GatewayProcess, sdk_agent: SdkAgent) -> None:
+    agent_id = register(agent_gateway, "round-trip", api_base=sdk_agent.base, api_key="sk-remote-secret")
+    read = httpx.get(f"{agent_gateway.url}/v1/agents/{agent_id}", headers=AUTH, timeout=30).json()
+    assert read["agent_card_params"] == {"name": "round-trip", "description": "round-trip behind the gateway"}
+    put = httpx.put(f"{agent_gateway.url}/v1/agents/{agent_id}", headers=AUTH, timeout=30, json={
+        "agent_name": read["agent_name"], "agent_card_params": read["agent_card_params"],
+        "litellm_params": {**read["litellm_params"], "api_key": "sk-remote-secret"}})
+    assert put.status_code == 200, put.text
+    answer = httpx.post(f"{agent_gateway.url}/a2a/{agent_id}", headers=AUTH, timeout=30,
+                        json=rpc("message/send", {"message": {"kind": "message", "messageId": "m1", "role": "user",
+                                                              "parts": [{"kind": "text", "text": "still there?"}]}}))
+    result = answer.json()["result"]
+    assert (result["status"]["state"], result["artifacts"][0]["parts"]) == (
+        "completed", [{"kind": "text", "text": "remote says: still there?"}])
+    [forwarded] = calls_to(sdk_agent)
+    assert forwarded["authorization"] == "Bearer sk-remote-secret"
+
+
+def test_a_card_naming_the_gateway_is_refused_as_the_remotes_address(agent_gateway: GatewayProcess,
+                                                                     transactional_db: None) -> None:
+    agent_id = register(agent_gateway, "self-ref", api_base="http://127.0.0.1:9")
+    served = httpx.get(f"{agent_gateway.url}/a2a/{agent_id}/.well-known/agent-card.json", headers=AUTH, timeout=30)
+    put = httpx.put(f"{agent_gateway.url}/v1/agents/{agent_id}", headers=AUTH, timeout=30, json={
+        "agent_name": "self-ref", "agent_card_params": served.json(), "litellm_params": {}})
+    assert put.status_code == 400
+    assert (put.json()["error"]["param"], put.json()["error"]["code"]) == (
+        "agent_card_params.url", "agent_card_points_at_gateway")
+    Agent.objects.filter(agent_id=agent_id).update(agent_card_params=served.json())  # a row written before the check
+    state().bump_generation(GENERATION)
+    answer = httpx.post(f"{agent_gateway.url}/a2a/{agent_id}", headers=AUTH, timeout=30,
+                        json=rpc("message/send", {"message": {"kind": "message", "messageId": "m1", "role": "user",
+                                                              "parts": [{"kind": "text", "text": "loop?"}]}}))
+    result = answer.json()["result"]
+    assert result["status"]["state"] == "failed"  # api_base (nothing listens there), never the gateway itself
+    assert "could not fetch the card of agent self-ref" in result["status"]["message"]["parts"][0]["text"]
