@@ -1,6 +1,7 @@
 """The official a2a-sdk clients against the live gateway: the 1.x client (JSON-RPC 1.0 and HTTP+JSON) and its
-0.3 client (the SDK's compat transport, which speaks 0.3's wire format with `A2A-Version: 0.3`), for card
-discovery, send, stream, get, list, cancel, resubscribe and auth failure."""
+bundled 0.3 client (the SDK's compat transport, which speaks 0.3's wire format with `A2A-Version: 0.3`), for card
+discovery, send, stream, get, list, cancel, resubscribe and auth failure. The released 0.3 SDK, which sends no
+version header, is run in test_legacy_sdk.py."""
 from __future__ import annotations
 
 import asyncio
@@ -203,3 +204,26 @@ def test_state_spelling_is_converted_for_0_3(agent_gateway: GatewayProcess, mode
     assert (result["kind"], result["status"]["state"]) == ("task", "completed")
     assert result["artifacts"][0]["parts"] == [{"kind": "text", "text": f"{MOCK} old client"}]
     assert [(m["kind"], m["role"]) for m in result["history"]] == [("message", "user")]
+
+
+@pytest.mark.parametrize("bindings", [["JSONRPC"], ["HTTP+JSON", "JSONRPC"]], ids=["jsonrpc_case", "http_json_case"])
+def test_a_1_x_client_given_the_full_card_speaks_1_0(agent_gateway: GatewayProcess, models: OpenAIUpstream,
+                                                     bindings: list[str]) -> None:
+    sent: list[tuple[str, str, str | None]] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append((request.method, request.url.path, request.headers.get("a2a-version")))
+
+    async def scenario() -> list[dict[str, Any]]:
+        card = await card_of(agent_gateway, "research_agent")  # every interface, as served
+        http = httpx.AsyncClient(headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=30,
+                                 event_hooks={"request": [record]})
+        config = ClientConfig(streaming=False, httpx_client=http, supported_protocol_bindings=bindings,
+                              use_client_preference=True)
+        return await collect(ClientFactory(config).create(card).send_message(ask("full card")))
+
+    [event] = asyncio.run(scenario())
+    assert (event["task"]["status"]["state"], artifact_texts(event["task"])) == (
+        "TASK_STATE_COMPLETED", [f"{MOCK} full card"])
+    path = "/a2a/research_agent" + ("/message:send" if bindings[0] == "HTTP+JSON" else "")
+    assert sent == [("POST", path, "1.0")]
