@@ -48,13 +48,14 @@ def agent_card(agent: AgentRecord, *, base_url: str, version: Version) -> Json:
     """The card for `agent` as served at `base_url`, for a client of `version`."""
     url = endpoint_url(base_url, agent)
     registered = agent.card_params
+    pushes = agent.push_notifications
     card: Json = {
         "name": str(registered.get("name") or agent.name), "description": agent.description or agent.name,
         "version": agent.version,
         "supportedInterfaces": [{"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
                                 {"url": url, "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
                                 {"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "0.3"}],
-        "capabilities": {"streaming": True, "pushNotifications": True, "extendedAgentCard": True},
+        "capabilities": {"streaming": True, "pushNotifications": pushes, "extendedAgentCard": True},
         "defaultInputModes": ["text"], "defaultOutputModes": ["text"], "skills": skills_of(agent),
     }
     card.update({name: registered[name] for name in CARD_FIELDS if name in registered})
@@ -66,5 +67,5 @@ def agent_card(agent: AgentRecord, *, base_url: str, version: Version) -> Json:
                  "additionalInterfaces": [{"url": url, "transport": "JSONRPC"}],
                  "securitySchemes": LEGACY_SECURITY, "security": [{"bearer": []}],
                  "supportsAuthenticatedExtendedCard": True})
-    card["capabilities"] = {"streaming": True, "pushNotifications": True, "stateTransitionHistory": True}
+    card["capabilities"] = {"streaming": True, "pushNotifications": pushes, "stateTransitionHistory": True}
     return card

@@ -39,6 +39,11 @@ class AgentRecord:
         return f"a2a/{self.name}"
 
     @property
+    def push_notifications(self) -> bool:
+        """Whether it takes push notification configs (`litellm_params.push_notifications: false` turns them off)."""
+        return self.params.get("push_notifications") is not False
+
+    @property
     def cost_per_query(self) -> float:
         value = self.params.get("cost_per_query")
         return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0

@@ -9,13 +9,16 @@ from typing import Any
 
 from apps.agents import store
 from apps.agents.cards import agent_card
-from apps.agents.errors import InvalidParams, TaskNotCancelable, UnsupportedOperation
+from apps.agents.errors import (ContentTypeNotSupported, InvalidParams, PushNotSupported, TaskNotCancelable,
+                                UnsupportedOperation)
 from apps.agents.ids import new_id
+from apps.agents.registry import AgentRecord
 from apps.agents.runs import running
 from apps.agents.turns import CallContext, begin, owner_filter
 from apps.agents.wire import INTERRUPTED, TERMINAL, Json, Message, Task
 
 PART_KINDS = ("text", "raw", "url", "data")
+TEXT_MODES = frozenset({"text", "text/plain", "text/*", "*/*", "*"})  # what a hosted or in-code agent answers in
 POLL_SECONDS = 0.25  # a subscription to a task running on another replica reads the store this often
 MAX_PAGE = 100
 
@@ -65,6 +68,28 @@ def check_message(params: Json) -> Message:
     return message  # type: ignore[return-value]
 
 
+def check_content(agent: AgentRecord, message: Message, configuration: Json) -> None:
+    """A hosted or in-code agent reads text (data parts as JSON text) and answers text: a file part, or a client that
+    accepts no text answer, is ContentTypeNotSupported, never silently dropped. A remote agent judges for itself."""
+    if agent.kind == "remote":
+        return
+    for index, part in enumerate(message.get("parts") or []):
+        if "raw" in part or "url" in part:
+            kind = str(part.get("mediaType") or "a file")
+            raise ContentTypeNotSupported(f"Agent {agent.name} reads text and data parts; part {index} is {kind}.",
+                                          data={"field": f"message.parts[{index}]"})
+    accepted = configuration.get("acceptedOutputModes")
+    if isinstance(accepted, list) and accepted and not TEXT_MODES & {str(mode).lower() for mode in accepted}:
+        raise ContentTypeNotSupported(f"Agent {agent.name} answers in text only, which acceptedOutputModes leaves out.",
+                                      data={"field": "configuration.acceptedOutputModes"})
+
+
+def require_push(agent: AgentRecord) -> None:
+    if not agent.push_notifications:
+        raise PushNotSupported(f"Agent {agent.name} does not support push notifications.",
+                               data={"agentId": agent.agent_id})
+
+
 def with_history(task: Task, length: int | None) -> Task:
     """The task with at most `length` of its latest messages (unset: all; 0: none)."""
     view = copy.deepcopy(task)
@@ -85,9 +110,11 @@ async def send(ctx: CallContext, params: Any) -> Json:
     params = require_object(params)
     message = check_message(params)
     configuration = require_object(params.get("configuration") or {}, "configuration")
+    check_content(ctx.agent, message, configuration)
     push = configuration.get("taskPushNotificationConfig")
     keeper = None
     if push:
+        require_push(ctx.agent)
         given = require_object(push, "taskPushNotificationConfig")
         keeper = push_keeper(checked_push(given), version=str(given.get("version") or "1.0"))
     run = await begin(ctx, message, prepare=keeper, hidden=not configuration.get("returnImmediately"))
@@ -109,7 +136,12 @@ def push_keeper(config: Json, *, version: str) -> Callable[[str], Awaitable[None
 async def stream(ctx: CallContext, params: Any) -> AsyncIterator[Json]:
     """SendStreamingMessage: the task, then every update until it ends (errors before the first event raise)."""
     params = require_object(params)
-    run = await begin(ctx, check_message(params), streaming=True)
+    message = check_message(params)
+    configuration = require_object(params.get("configuration") or {}, "configuration")
+    check_content(ctx.agent, message, configuration)
+    if configuration.get("taskPushNotificationConfig"):
+        require_push(ctx.agent)  # a stream with a push config is sent on as a plain stream otherwise
+    run = await begin(ctx, message, streaming=True)
     return run.follow(0)
 
 
@@ -218,6 +250,7 @@ def checked_push(config: Json) -> Json:
 
 async def push_create(ctx: CallContext, params: Any, *, version: str = "1.0") -> Json:
     """CreateTaskPushNotificationConfig for one of the caller's tasks."""
+    require_push(ctx.agent)
     config = checked_push(require_object(params))
     task_id = require_string(config, "taskId")
     await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
@@ -227,6 +260,7 @@ async def push_create(ctx: CallContext, params: Any, *, version: str = "1.0") ->
 
 
 async def push_configs(ctx: CallContext, task_id: str) -> list[Json]:
+    require_push(ctx.agent)
     await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
     return [{k: v for k, v in config.items() if k != "version"} for config in await store.push_list(task_id)]
 
