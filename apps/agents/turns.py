@@ -16,7 +16,7 @@ from apps.agents.errors import (A2AError, BudgetExhausted, InternalError, Invali
 from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord
 from apps.agents.runs import ArtifactWriter, TaskRun, now_iso, running, start
-from apps.agents.session import AgentSession, enter
+from apps.agents.session import AgentSession, agent_tag, enter
 from apps.agents.wire import INTERRUPTED, TERMINAL, Message, text_of
 from apps.core.errors import GatewayError
 from apps.core.state import state
@@ -79,7 +79,7 @@ async def admit_agent(ctx: CallContext) -> Meter:
     price = to_nanos(Decimal(repr(agent.cost_per_query)), up=True)
     try:
         return await admit(ctx.principal, model=agent.model, call_type="a2a", worst_case=lambda: price,
-                           request_id=ctx.request_id)
+                           request_id=ctx.request_id, tags=(agent_tag(agent),))
     except GatewayError as error:
         raise a2a_error(error) from None
 

@@ -41,8 +41,12 @@ async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, 
         return prompt_token_bound(call) // CHARS_PER_TOKEN
 
     return await admit(principal, model=call.model, call_type=call_type, worst_case=worst_case,
-                       request_id=request_id, estimate_prompt=estimate_prompt, tags=request_tags(call.params),
-                       end_user=request_end_user(call.params))
+                       request_id=request_id, estimate_prompt=estimate_prompt,
+                       tags=with_tags(request_tags(call.params), options.tags), end_user=request_end_user(call.params))
+
+
+def with_tags(tags: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*tags, *more))) if more else tags
 
 
 async def admit_embedding(principal: Principal, table: RoutingTable, call: EmbeddingCall, options: CallOptions, *,

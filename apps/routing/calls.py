@@ -52,10 +52,13 @@ async def table_for(principal: Principal, call: C) -> tuple[RoutingTable, C]:
 
 
 def target_for(deployment: DeploymentRecord, options: CallOptions) -> Target:
-    """The deployment's target, with a per-request timeout applied."""
-    if options.timeout is None:
-        return deployment.target
-    return replace(deployment.target, timeout=options.timeout)
+    """The deployment's target, with a per-request timeout and the call's own upstream headers applied."""
+    target = deployment.target
+    if options.timeout is not None:
+        target = replace(target, timeout=options.timeout)
+    if options.headers:
+        target = replace(target, headers={**target.headers, **dict(options.headers)})
+    return target
 
 
 async def metered(meter: Meter, table: RoutingTable, call: ChatCall | EmbeddingCall, options: CallOptions,

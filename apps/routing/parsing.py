@@ -40,6 +40,10 @@ class CallOptions:
     num_retries: int | None = None
     timeout: float | None = None
     stream_resume: bool | None = None  # None: the router's `stream_resume` setting
+    # Set by the gateway itself, never from a body: headers added to the upstream request and tags added to the
+    # spend row (an agent's model calls carry its trace id and agent id, and their rows name the agent).
+    headers: tuple[tuple[str, str], ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
