@@ -12,6 +12,7 @@ from apps.agents.cards import agent_card
 from apps.agents.errors import (ContentTypeNotSupported, InvalidParams, PushNotSupported, TaskNotCancelable,
                                 UnsupportedOperation)
 from apps.agents.ids import new_id
+from apps.agents.push_targets import refused_host
 from apps.agents.registry import AgentRecord
 from apps.agents.runs import running
 from apps.agents.turns import CallContext, begin, owner_filter
@@ -242,6 +243,9 @@ def checked_push(config: Json) -> Json:
     url = config.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidParams("'url' must be an http(s) URL.", data={"field": "url"})
+    reason = refused_host(url)
+    if reason is not None:
+        raise InvalidParams(f"'url' may not be pushed to: {reason}.", data={"field": "url"})
     auth = config.get("authentication")
     if auth is not None:
         require_object(auth, "authentication")

@@ -28,7 +28,10 @@ def agent_gateway(django_db_setup: Any, django_db_blocker: Any,
     server = GatewayProcess(log_dir=tmp_path_factory.mktemp("agents"),
                                  extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents",
                                             "TOLLGATE_A2A_PUSH_BACKOFF": str(PUSH_BACKOFF),
-                                            "TOLLGATE_A2A_PUSH_ATTEMPTS": str(PUSH_ATTEMPTS)})
+                                            "TOLLGATE_A2A_PUSH_ATTEMPTS": str(PUSH_ATTEMPTS),
+                                            # the receivers are on 127.0.0.1 (tests/agents/test_push_targets.py
+                                            # holds the refusal with it off)
+                                            "TOLLGATE_A2A_PUSH_ALLOW_INTERNAL": "1"})
     yield server
     server.stop()
 
