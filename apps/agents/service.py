@@ -7,7 +7,7 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from apps.agents import store
+from apps.agents import orphans, store
 from apps.agents.cards import agent_card
 from apps.agents.errors import (ContentTypeNotSupported, InvalidParams, PushNotSupported, TaskNotCancelable,
                                 UnsupportedOperation)
@@ -150,7 +150,7 @@ async def get(ctx: CallContext, params: Any) -> Task:
     params = require_object(params)
     task_id, history = require_string(params, "id"), optional_int(params, "historyLength")
     stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
-    return with_history(stored.task, history)
+    return with_history((await orphans.checked(stored)).task, history)
 
 
 async def list_tasks(ctx: CallContext, params: Any) -> Json:
@@ -180,7 +180,8 @@ async def cancel(ctx: CallContext, params: Any) -> Task:
     """CancelTask: stop the work wherever it runs; a task already ended cannot be canceled."""
     params = require_object(params)
     task_id = require_string(params, "id")
-    stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
+    stored = await orphans.checked(await store.task_load(task_id, agent_id=ctx.agent.agent_id,
+                                                         owner=owner_filter(ctx.principal)))
     if stored.state in TERMINAL:
         raise TaskNotCancelable(f"Task {task_id} is {stored.state} and cannot be canceled.", data={"taskId": task_id})
     run = running(task_id)
@@ -195,7 +196,7 @@ async def wait_for_state(ctx: CallContext, task_id: str, states: frozenset[str],
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=None)
+        stored = await orphans.checked(await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=None))
         if stored.state in states or loop.time() > deadline:
             return stored.task
         await asyncio.sleep(POLL_SECONDS)
@@ -205,14 +206,15 @@ async def subscribe(ctx: CallContext, params: Any) -> AsyncIterator[Json]:
     """SubscribeToTask: the task as it is, then its updates; a task that has ended is refused."""
     params = require_object(params)
     task_id = require_string(params, "id")
-    stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
+    stored = await orphans.checked(await store.task_load(task_id, agent_id=ctx.agent.agent_id,
+                                                         owner=owner_filter(ctx.principal)))
     if stored.state in TERMINAL:
         raise UnsupportedOperation(f"Task {task_id} is {stored.state}; there is nothing to subscribe to.",
                                    data={"taskId": task_id})
     run = running(task_id)
     if run is not None:
         return resumed(run.task, run.follow(len(run.events)))
-    return polled(ctx, stored.task)
+    return polled(ctx, stored)
 
 
 async def resumed(task: Task, events: AsyncIterator[Json]) -> AsyncIterator[Json]:
@@ -221,14 +223,17 @@ async def resumed(task: Task, events: AsyncIterator[Json]) -> AsyncIterator[Json
         yield event
 
 
-async def polled(ctx: CallContext, task: Task) -> AsyncIterator[Json]:
-    """Updates of a task running on another replica, read from the store until it ends."""
+async def polled(ctx: CallContext, stored: store.StoredTask) -> AsyncIterator[Json]:
+    """Updates of a task running on another replica, read from the store until it ends (failed, should that
+    replica die)."""
+    task = stored.task
     yield {"task": task}
     seen = {a.get("artifactId") for a in task.get("artifacts") or []}
     last = task["status"]
     while last["state"] not in TERMINAL | INTERRUPTED:
         await asyncio.sleep(POLL_SECONDS)
-        current = (await store.task_load(task["id"], agent_id=ctx.agent.agent_id, owner=None)).task
+        current = (await orphans.checked(await store.task_load(task["id"], agent_id=ctx.agent.agent_id,
+                                                               owner=None))).task
         for artifact in current.get("artifacts") or []:
             if artifact.get("artifactId") not in seen:
                 seen.add(artifact.get("artifactId"))
