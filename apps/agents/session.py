@@ -43,9 +43,10 @@ class AgentSession:
     @property
     def options(self) -> CallOptions:
         """Routing options of the session's model calls: upstream they carry the trace id and the agent id (as
-        calls forwarded to a remote agent do), and their spend rows name the agent."""
+        calls forwarded to a remote agent do), their spend rows name the agent, and the key's rpm and parallel
+        limits, checked for the agent call, are not checked again (budgets and tpm are)."""
         return CallOptions(headers=(("x-litellm-trace-id", self.trace_id), ("x-litellm-agent-id", self.agent.agent_id)),
-                           tags=(agent_tag(self.agent),))
+                           tags=(agent_tag(self.agent),), limits_checked=True)
 
     async def chat(self, model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """A chat completion through the gateway, billed to the caller: the OpenAI body."""

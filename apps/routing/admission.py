@@ -42,7 +42,8 @@ async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, 
 
     return await admit(principal, model=call.model, call_type=call_type, worst_case=worst_case,
                        request_id=request_id, estimate_prompt=estimate_prompt,
-                       tags=with_tags(request_tags(call.params), options.tags), end_user=request_end_user(call.params))
+                       tags=with_tags(request_tags(call.params), options.tags), end_user=request_end_user(call.params),
+                       rate_limited=not options.limits_checked)
 
 
 def with_tags(tags: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:

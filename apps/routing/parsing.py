@@ -44,6 +44,9 @@ class CallOptions:
     # spend row (an agent's model calls carry its trace id and agent id, and their rows name the agent).
     headers: tuple[tuple[str, str], ...] = ()
     tags: tuple[str, ...] = ()
+    # The call serves one whose rate limits were checked already (an agent's model call, inside the agent call
+    # its caller made): the key's rpm and parallel limits are not checked again, so a session is held to them once.
+    limits_checked: bool = False
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

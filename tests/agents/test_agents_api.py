@@ -144,3 +144,25 @@ def test_a2a_model_unknown_or_forbidden_is_model_not_found(agent_gateway: Gatewa
         with pytest.raises(openai.NotFoundError) as missing:
             client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
         assert missing.value.body["code"] == "model_not_found"  # type: ignore[index]
+
+
+CONVERSATION = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"}, {"role": "user", "content": [{"type": "text",
+                                                                                      "text": "how are you"}]}]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete_case", "stream_case"])
+def test_the_chat_bridge_sends_the_whole_conversation(agent_gateway: GatewayProcess, models: OpenAIUpstream,
+                                                      stream: bool) -> None:
+    hosted("chatty", prompt="You chat.")
+    client = openai.OpenAI(api_key=MASTER_KEY, base_url=f"{agent_gateway.url}/v1", max_retries=0, timeout=60)
+    for model in ("a2a/chatty", "a2a/research_agent"):
+        answer = client.chat.completions.create(model=model, messages=CONVERSATION, stream=stream)  # type: ignore
+        if stream:
+            assert "".join(chunk.choices[0].delta.content or "" for chunk in answer if chunk.choices)
+    hosted_call, code_call = (request.json()["messages"] for request in models.requests)
+    assert hosted_call == [{"role": "system", "content": "You chat."}, {"role": "user", "content": "system: Be terse."},
+                           {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                           {"role": "user", "content": "how are you"}]
+    assert code_call[1] == {"role": "user", "content": "system: Be terse.\nuser: hi\nassistant: hello\n"
+                                                       "user: how are you"}

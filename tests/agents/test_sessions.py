@@ -106,11 +106,15 @@ def test_an_agent_rpm_limit_holds_across_callers(agent_gateway: GatewayProcess, 
     assert 0 < int(refused.headers["retry-after"]) <= 60
 
 
-def test_the_key_rate_limit_counts_agent_calls(agent_gateway: GatewayProcess, models: OpenAIUpstream) -> None:
-    _, secret = make_key(None, None, key_alias="slow-key", rpm_limit=1)
-    assert task_of(send(agent_gateway, "research_agent", "first", key=secret))["status"]["state"] == \
-        "TASK_STATE_FAILED"  # the agent's own model call is the key's second request this minute
-    refused = send(agent_gateway, "research_agent", "second", key=secret)
+@pytest.mark.parametrize(("agent", "query"), [("research_agent", "first"), ("manager_agent", "research_agent: hi")],
+                         ids=["model_call_case", "sub_agent_case"])
+def test_the_key_rate_limit_counts_an_agent_session_once(agent_gateway: GatewayProcess, models: OpenAIUpstream,
+                                                         agent: str, query: str) -> None:
+    key, secret = make_key(None, None, key_alias="slow-key", rpm_limit=1, max_parallel_requests=1)
+    task = task_of(send(agent_gateway, agent, query, key=secret))
+    assert task["status"]["state"] == "TASK_STATE_COMPLETED"  # its model (and sub-agent) calls are inside it
+    assert len(models.requests) == 1
+    refused = send(agent_gateway, agent, "second", key=secret)
     assert refused.json()["error"]["code"] == -32012
     assert "Key=slow-key" in refused.json()["error"]["message"]
 
