@@ -5,6 +5,7 @@ forwarded calls carry the trace id and the agent id."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -185,3 +186,67 @@ def test_a_card_naming_the_gateway_is_refused_as_the_remotes_address(agent_gatew
     result = answer.json()["result"]
     assert result["status"]["state"] == "failed"  # api_base (nothing listens there), never the gateway itself
     assert "could not fetch the card of agent self-ref" in result["status"]["message"]["parts"][0]["text"]
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["stream_case", "send_case"])
+def test_a_1_0_agent_offering_only_http_json_is_called_over_it(agent_gateway: GatewayProcess,
+                                                               transactional_db: None, streaming: bool) -> None:
+    with SdkAgent(rest_only=True, streaming=streaming) as remote:
+        agent_id = register(agent_gateway, "rest-only", api_base=remote.base)
+
+        async def scenario() -> list[dict[str, Any]]:
+            client = await client_for(agent_gateway, agent_id, version="0.3", streaming=False)  # a 0.3 client, even
+            return await collect(client.send_message(ask("over rest")))
+
+        [event] = asyncio.run(scenario())
+        assert (event["task"]["status"]["state"], artifact_texts(event["task"])) == (
+            "TASK_STATE_COMPLETED", ["remote says: over rest"])
+        forwarded = [(h["a2a-version"], h["content-type"]) for h in remote.headers if "x-litellm-agent-id" in h]
+        assert forwarded[0] == ("1.0", "application/json")
+        assert remote.paths[0] == "/.well-known/agent-card.json"
+        assert remote.paths[1] == ("/rest/message:stream" if streaming else "/rest/message:send")
+
+
+def test_a_card_only_at_the_older_path_is_fetched_from_there(agent_gateway: GatewayProcess,
+                                                             transactional_db: None) -> None:
+    with SdkAgent(old_card_path=True) as remote:
+        agent_id = register(agent_gateway, "old-card", api_base=remote.base)
+        answer = httpx.post(f"{agent_gateway.url}/a2a/{agent_id}", headers=AUTH, timeout=30,
+                            json=rpc("message/send", {"message": {"kind": "message", "messageId": "m", "role": "user",
+                                                                  "parts": [{"kind": "text", "text": "found"}]}}))
+        assert answer.json()["result"]["status"]["state"] == "completed", answer.text
+        assert remote.paths[:3] == ["/.well-known/agent-card.json", "/.well-known/agent.json", "/rpc"]
+    assert Agent.objects.get(agent_id=agent_id).remote_card["name"] == "Remote Echo"
+
+
+def test_the_extensions_header_reaches_the_remote_agent(agent_gateway: GatewayProcess, sdk_agent: SdkAgent) -> None:
+    agent_id = register(agent_gateway, "ext", api_base=sdk_agent.base)
+    extensions = "https://example.com/ext/citations/v1, https://example.com/ext/trace/v2"
+    answer = httpx.post(f"{agent_gateway.url}/a2a/{agent_id}", timeout=30, headers={**AUTH, "A2A-Extensions": extensions},
+                        json=rpc("message/send", {"message": {"kind": "message", "messageId": "m", "role": "user",
+                                                              "parts": [{"kind": "text", "text": "ext"}]}}))
+    assert answer.json()["result"]["status"]["state"] == "completed", answer.text
+    assert [h.get("a2a-extensions") for h in calls_to(sdk_agent)] == [extensions]
+
+
+@pytest.mark.parametrize("version", ["1.0", "0.3"], ids=["v1_0_case", "v0_3_case"])
+def test_a_remote_stream_reaches_the_client_before_the_remote_finishes(agent_gateway: GatewayProcess,
+                                                                       sdk_agent: SdkAgent, version: str) -> None:
+    agent_id = register(agent_gateway, "slow-echo", api_base=sdk_agent.base)
+    method = "SendStreamingMessage" if version == "1.0" else "message/stream"
+    message = {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "slow"}]} if version == "1.0" else \
+        {"kind": "message", "messageId": "m", "role": "user", "parts": [{"kind": "text", "text": "slow"}]}
+    texts, finished_before_first = [], None
+    with httpx.stream("POST", f"{agent_gateway.url}/a2a/{agent_id}", headers={**AUTH, "A2A-Version": version},
+                      json=rpc(method, {"message": message}), timeout=30) as answer:
+        for line in answer.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            result = json.loads(line[6:])["result"]
+            artifact = result.get("artifactUpdate", {}).get("artifact") or result.get("artifact") or {}
+            texts += [part["text"] for part in artifact.get("parts") or []]
+            if texts and finished_before_first is None:
+                finished_before_first = sdk_agent.executor.finished.is_set()
+                sdk_agent.executor.release.set()  # the remote finishes only now that its first piece is here
+    assert finished_before_first is False
+    assert texts == ["first piece", ", then the rest"]
