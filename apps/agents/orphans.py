@@ -15,7 +15,7 @@ from apps.agents.ids import new_id
 from apps.agents.push import deliver_soon
 from apps.agents.runs import now_iso, running
 from apps.agents.store import StoredTask, in_thread
-from apps.agents.wire import Task
+from apps.agents.wire import Message, Task
 from apps.core.state import state
 
 RUNNING = frozenset({"TASK_STATE_SUBMITTED", "TASK_STATE_WORKING"})
@@ -29,10 +29,10 @@ def quiet_since() -> datetime:
 
 
 def failed(task: Task) -> Task:
-    message = {"messageId": new_id(), "role": "ROLE_AGENT", "parts": [{"text": LOST}], "taskId": task["id"],
-               "contextId": task.get("contextId", "")}
+    message: Message = {"messageId": new_id(), "role": "ROLE_AGENT", "parts": [{"text": LOST}], "taskId": task["id"],
+                        "contextId": task.get("contextId", "")}
     return {**task, "status": {"state": "TASK_STATE_FAILED", "message": message, "timestamp": now_iso()},
-            "history": [*(task.get("history") or []), message]}  # type: ignore[typeddict-item]
+            "history": [*(task.get("history") or []), message]}
 
 
 def _fail(*, task: Task, updated_at: datetime | None) -> list[int] | None:

@@ -197,7 +197,7 @@ def rest_result(agent: AgentRecord, body: Any, *, status: int) -> Any:
     """An HTTP+JSON answer's body, or the A2A error its google.rpc.Status carries (by its ErrorInfo reason)."""
     if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
         return body
-    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    error: Json = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
     reasons = [d.get("reason") for d in error.get("details") or [] if isinstance(d, dict)]
     code = next((code for code, (reason, _, _) in ERRORS.items() if reason in reasons), -32603)
     raise A2AError(f"agent {agent.name}: {error.get('message') or f'answered {status}'}", code=code)
