@@ -137,6 +137,9 @@ TOLLGATE_CONFIG_STRICT = env_bool("TOLLGATE_CONFIG_STRICT", False)
 # In-code agents (apps.agents.Agent subclasses): modules imported at start-up, which register them to be served.
 TOLLGATE_AGENT_MODULES = tuple(name.strip() for name in (env_str("TOLLGATE_AGENT_MODULES") or "").split(",")
                                if name.strip())
+# SIGTERM: the server stops accepting, gives open calls and streams this long to finish (then cancels them, and
+# they are billed for what they streamed), flushes spend and exits 0.
+TOLLGATE_SHUTDOWN_GRACE = env_int("TOLLGATE_SHUTDOWN_GRACE", 30, minimum=1)
 TOLLGATE_MAX_REQUEST_BYTES = env_int("TOLLGATE_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=1024)
 # Bounds on what a client may send (apps/core/bounded_http.py under uvicorn, granian's own settings under granian):
 # a request head's bytes (431 past it), seconds for a head to arrive (408), and seconds for a body to arrive,
@@ -165,10 +168,9 @@ TOLLGATE_SPEND_FLUSH_EVERY = env_float("TOLLGATE_SPEND_FLUSH_EVERY", 10.0, minim
 # How long a flusher that died mid-flush (a killed Celery worker) keeps others from flushing.
 TOLLGATE_SPEND_FLUSH_LOCK_SECONDS = env_float("TOLLGATE_SPEND_FLUSH_LOCK_SECONDS", 300.0, minimum=1)
 # Spend events an event loop keeps after pushing them to Redis, until the flusher has stored them, to push them
-# again if Redis loses its buffer (apps/core/state/journal.py); past it the oldest are forgotten. Off (0) unless
-# set: held for a flush period (10 s) at 2,000 calls/s, they took a worker from 114 MB to 240-270 MB and cost
-# 10-15% of its CPU in the bench; a Redis with persistence (AOF, as docker-compose runs it) needs none.
-TOLLGATE_SPEND_JOURNAL_MAX = env_int("TOLLGATE_SPEND_JOURNAL_MAX", 0, minimum=0)
+# again if Redis loses its buffer (apps/core/state/journal.py); past it the oldest are forgotten (0: off). A flush
+# period (10 s) at 2,000 calls/s is 20,000 events, about 18 MB held as compact copies (jsonutil.kept).
+TOLLGATE_SPEND_JOURNAL_MAX = env_int("TOLLGATE_SPEND_JOURNAL_MAX", 20_000, minimum=0)
 TOLLGATE_BUDGET_RESET_EVERY = env_float("TOLLGATE_BUDGET_RESET_EVERY", 60.0, minimum=0.1)
 # Where soft budget alerts are POSTed (LiteLLM's WebhookEvent body); LiteLLM's WEBHOOK_URL works too.
 TOLLGATE_ALERT_WEBHOOK_URL = env_url("TOLLGATE_ALERT_WEBHOOK_URL", ("http", "https")) or \
@@ -219,6 +221,9 @@ TOLLGATE_MAX_IN_FLIGHT = env_int("TOLLGATE_MAX_IN_FLIGHT", 1000)
 # Once half of those slots are taken, a key may hold at most max_in_flight / (keys holding slots + 1) of them;
 # past its share a call gets 429 + Retry-After, so one key flooding the gateway leaves room for the others.
 TOLLGATE_FAIR_SHARE = env_bool("TOLLGATE_FAIR_SHARE", True)
+# A key with the allow_client_side_credentials permission may name its own api_base; it must resolve to public
+# addresses only (no loopback, link-local incl. cloud metadata, private or unique-local ones) unless this is on.
+TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL = env_bool("TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL", False)
 # /metrics: each worker's numbers are written here every TOLLGATE_METRICS_WRITE_EVERY seconds and merged per scrape.
 TOLLGATE_METRICS_DIR: str = env_str("TOLLGATE_METRICS_DIR") or str(VAR_DIR / "metrics")
 TOLLGATE_METRICS_WRITE_EVERY = env_float("TOLLGATE_METRICS_WRITE_EVERY", 1.0)

@@ -5,21 +5,19 @@ TOLLGATE_A2A_PUSH_ALLOW_INTERNAL is on. A literal address is checked when the co
 the delivery is sent (what it resolves to then)."""
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from apps.routing.client_endpoint import is_public, resolve_host
 
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
 def internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """An address that is not on the public internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global or address.is_multicast
+    """An address that is not on the public internet (as a call's own api_base is judged)."""
+    return not is_public(str(address))
 
 
 def literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -63,7 +61,6 @@ async def refused_target(url: str) -> str | None:
 async def resolve(host: str, port: int) -> list[str]:
     """The addresses `host` resolves to ([] when it does not: the POST then fails and is retried like a dead URL)."""
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+        return await resolve_host(host, port)
+    except (OSError, ValueError):
         return []
-    return [str(sockaddr[0]) for *_, sockaddr in found]

@@ -45,3 +45,13 @@ def deeper_than(value: Any, limit: int) -> bool:
 def dumps(value: Any) -> bytes:
     """Serialise to compact JSON bytes."""
     return orjson.dumps(value)
+
+
+def kept(encoded: bytes) -> bytes:
+    """A copy of `dumps`' answer sized to its length, for bytes held past the call that made them.
+
+    orjson writes into a buffer of several KiB and shrinks the bytes object in place, so the allocator keeps the
+    rest as a free fragment that only a larger-than-pymalloc allocation of that size could reuse: holding 20,000
+    spend records of about 775 bytes took 165 MB of RSS, their copies 19 MB (bench/journal_memory.py).
+    """
+    return memoryview(encoded).tobytes()

@@ -51,7 +51,8 @@ def reply_words(body: dict[str, Any], choice: int) -> list[str]:
 
 def wants_tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
     """The tool to call, if tools were given, not disabled, and the last turn is not a tool result."""
-    tools = body.get("tools") or []
+    # Only function tools can be called here; a provider's own tool types (web_search_...) are ignored.
+    tools = [tool for tool in body.get("tools") or [] if isinstance(tool, dict) and tool.get("type") == "function"]
     choice = body.get("tool_choice", "auto")
     if not tools or choice == "none" or body["messages"][-1].get("role") == "tool":
         return None

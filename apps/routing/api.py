@@ -15,6 +15,7 @@ from apps.routing.deployment_paths import named_in_path
 from apps.routing.headers import served_headers
 from apps.routing.media_api import MEDIA_DEPLOYMENT_ROUTES, MEDIA_ROUTES
 from apps.routing.more_api import MORE_ROUTES, V2_ROUTES
+from apps.routing.client_endpoint import checked_endpoint
 from apps.routing.parsing import parse_chat_request, parse_embedding_request
 from apps.routing.streaming import sse_events
 from apps.teams.auth import authenticate
@@ -27,6 +28,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_chat_request(read_body(request))
+    options = await checked_endpoint(principal, options)
     if call.stream:
         stream = await calls.chat_stream(principal, call, options, request_id=rid)
         return sse_response(sse_events(stream.value, include_usage=call.include_usage),
@@ -39,6 +41,7 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
     rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_embedding_request(read_body(request))
+    options = await checked_endpoint(principal, options)
     served = await calls.embedding(principal, call, options, request_id=rid)
     return json_response(served.value.body, headers=served_headers(rid, served))
 

@@ -16,6 +16,7 @@ from apps.providers.rerank import RerankCall
 from apps.providers.transport import ChatStream
 from apps.routing.admission import admit_chat, admit_embedding
 from apps.routing.bridges import bridge_for
+from apps.routing.client_endpoint import client_target
 from apps.routing.parsing import CallOptions
 from apps.routing.prices import deployment_price
 from apps.routing.router import Attempt, Avoid, Served, model_not_found, route
@@ -52,13 +53,12 @@ async def table_for(principal: Principal, call: C) -> tuple[RoutingTable, C]:
 
 
 def target_for(deployment: DeploymentRecord, options: CallOptions) -> Target:
-    """The deployment's target, with a per-request timeout and the call's own upstream headers applied."""
-    target = deployment.target
-    if options.timeout is not None:
-        target = replace(target, timeout=options.timeout)
+    """The deployment's target, with a per-request timeout, the call's own upstream headers (an agent's trace and
+    agent ids) and a checked client endpoint applied."""
+    target = deployment.target if options.timeout is None else replace(deployment.target, timeout=options.timeout)
     if options.headers:
         target = replace(target, headers={**target.headers, **dict(options.headers)})
-    return target
+    return target if options.api_base is None else client_target(target, options)
 
 
 async def metered(meter: Meter, table: RoutingTable, call: ChatCall | EmbeddingCall, options: CallOptions,

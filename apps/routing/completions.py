@@ -15,6 +15,7 @@ from apps.providers.registry import adapter_for
 from apps.providers.transport import ChatStream
 from apps.routing.admission import admit_chat
 from apps.routing.calls import metered, resuming, table_for, target_for
+from apps.routing.chat_shapes import check_stop
 from apps.routing.parsing import (
     CHAT_PARAM_TYPES,
     GATEWAY_FIELDS,
@@ -74,8 +75,10 @@ def parse_completion_request(raw: bytes) -> tuple[CompletionCall, CallOptions]:
         if value is not None and value < 1:
             raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
     check_type("timeout", body.get("timeout"), NUMBER)
+    check_stop(body.get("stop"))
     params = {k: v for k, v in body.items() if k not in ("model", "prompt", "stream") and k not in GATEWAY_FIELDS}
-    return CompletionCall(model=model, prompt=prompt, stream=bool(stream), params=params), call_options(body)
+    call = CompletionCall(model=model, prompt=prompt, stream=bool(stream), params=params)
+    return call, call_options(body, endpoint=True)
 
 
 async def routed(principal: Principal, call: CompletionCall, options: CallOptions, send: Send[T], *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -13,6 +14,7 @@ from apps.core.errors import GatewayError, InternalError
 from apps.core.http import read_body, request_id
 from apps.core.responses import json_response, sse_response
 from apps.providers.anthropic_messages.errors import error_payload
+from apps.routing.client_endpoint import checked_endpoint
 from apps.routing.headers import served_headers
 from apps.routing.messages import messages_count, messages_create, messages_stream
 from apps.routing.messages_parsing import parse_count_request, parse_messages_request
@@ -51,6 +53,7 @@ async def messages(request: HttpRequest) -> HttpResponseBase:
     rid = request_id(request)
     principal = await authenticate(request.META)
     call = parse_messages_request(read_body(request))
+    call = replace(call, options=await checked_endpoint(principal, call.options))
     if call.stream:
         stream = await messages_stream(principal, call, headers=client_headers(request), request_id=rid)
         return sse_response(stream.value.events(), headers=served_headers(rid, stream))

@@ -8,6 +8,7 @@ from typing import Any
 from apps.core.errors import InvalidRequest
 from apps.providers.anthropic_messages.request import chat_call
 from apps.providers.base import ChatCall
+from apps.routing.messages_blocks import check_block, check_options
 from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, check_type, call_options, require_model, parse_json_object
 
 FIELD_TYPES: dict[str, tuple[type, ...]] = {
@@ -40,9 +41,7 @@ def check_blocks(content: Any, where: str) -> list[Mapping[str, Any]]:
     if not isinstance(content, list):
         raise invalid(f"{where}: Input should be a valid string or a list of content blocks", where)
     for position, block in enumerate(content):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise invalid(f"{where}.{position}: each content block must be an object with a `type`",
-                          f"{where}.{position}")
+        check_block(block, f"{where}.{position}")
     return content
 
 
@@ -88,11 +87,14 @@ def check_fields(body: Mapping[str, Any]) -> None:
         raise invalid("max_tokens: Field required", "max_tokens")
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid("max_tokens: Input should be an integer of at least 1", "max_tokens")
+    check_types(body)
+
+
+def check_types(body: Mapping[str, Any]) -> None:
+    """The top-level fields' types, then the blocks, tools and options inside them."""
     for name, allowed in FIELD_TYPES.items():
         check_type(name, body.get(name), allowed)
-    for position, tool in enumerate(body.get("tools") or ()):
-        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-            raise invalid(f"tools.{position}.name: Field required", f"tools.{position}.name")
+    check_options(body)
 
 
 def parse_messages_request(raw: bytes) -> MessagesRequest:
@@ -102,7 +104,7 @@ def parse_messages_request(raw: bytes) -> MessagesRequest:
     check_messages(body.get("messages"))
     check_fields(body)
     sent = {key: value for key, value in body.items() if key not in GATEWAY_FIELDS}
-    return MessagesRequest(body=sent, call=chat_call(sent), options=call_options(body))
+    return MessagesRequest(body=sent, call=chat_call(sent), options=call_options(body, endpoint=True))
 
 
 def parse_count_request(raw: bytes) -> MessagesRequest:
@@ -110,6 +112,7 @@ def parse_count_request(raw: bytes) -> MessagesRequest:
     body = parse_json_object(raw)
     require_model(body)
     check_messages(body.get("messages"))
+    check_types(body)
     sent = {key: value for key, value in body.items() if key not in GATEWAY_FIELDS}
     sent.setdefault("max_tokens", 1)
     return MessagesRequest(body=sent, call=chat_call(sent), options=call_options(body))

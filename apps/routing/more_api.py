@@ -9,6 +9,7 @@ from django.http.response import HttpResponseBase
 
 from apps.core.http import read_body, request_id
 from apps.core.responses import json_response, sse_response
+from apps.routing.client_endpoint import checked_endpoint
 from apps.routing.headers import served_headers
 from apps.routing.completions import parse_completion_request, text_completion, text_completion_stream
 from apps.routing.moderations import moderation, parse_moderation_request
@@ -56,6 +57,7 @@ async def completions_view(request: HttpRequest) -> HttpResponseBase:
     rid = request_id(request)
     principal = await authenticate(request.META)
     call, options = parse_completion_request(read_body(request))
+    options = await checked_endpoint(principal, options)
     if call.stream:
         stream = await text_completion_stream(principal, call, options, request_id=rid)
         return sse_response(sse_events(stream.value, include_usage=call.as_chat().include_usage),

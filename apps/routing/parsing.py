@@ -5,11 +5,12 @@ and unknown fields must survive untouched to be forwarded to OpenAI-compatible u
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from apps.core import jsonutil
 from apps.core.errors import InvalidRequest
+from apps.routing.chat_shapes import NAMED_ROLES, SHAPED_FIELDS, check_chat_shapes, check_message
 from apps.providers.base import ChatCall, EmbeddingCall
 from apps.providers.embedding_format import ENCODINGS
 
@@ -26,10 +27,11 @@ CHAT_PARAM_TYPES: dict[str, tuple[type, ...]] = {
 }
 POSITIVE_INTS = ("n", "max_tokens", "max_completion_tokens")
 # Fields the gateway itself acts on; they are not forwarded upstream.
-GATEWAY_FIELDS = frozenset({"fallbacks", "context_window_fallbacks", "num_retries", "timeout", "caching",
-                            "stream_resume"})
-# LiteLLM's banned body fields: a client may not point a call at an endpoint of its choosing.
+# LiteLLM's banned body fields: a client may not point a call at an endpoint of its choosing, unless its key has
+# the `allow_client_side_credentials` permission (apps.routing.client_endpoint); its own `api_key` goes with it.
 CLIENT_ENDPOINT_FIELDS = ("api_base", "base_url")
+GATEWAY_FIELDS = frozenset({"fallbacks", "context_window_fallbacks", "num_retries", "timeout", "caching",
+                            "stream_resume", *CLIENT_ENDPOINT_FIELDS, "api_key"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,11 @@ class CallOptions:
     num_retries: int | None = None
     timeout: float | None = None
     stream_resume: bool | None = None  # None: the router's `stream_resume` setting
+    # A client-supplied endpoint and key: used only once `client_endpoint.checked_endpoint` has passed them.
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    endpoint_field: str = ""  # which body field named the endpoint (api_base or base_url)
+    endpoint_checked: bool = False
     # Set by the gateway itself, never from a body: headers added to the upstream request and tags added to the
     # spend row (an agent's model calls carry its trace id and agent id, and their rows name the agent).
     headers: tuple[tuple[str, str], ...] = ()
@@ -47,6 +54,10 @@ class CallOptions:
     # The call serves one whose rate limits were checked already (an agent's model call, inside the agent call
     # its caller made): the key's rpm and parallel limits are not checked again, so a session is held to them once.
     limits_checked: bool = False
+
+
+NO_OPTIONS = CallOptions()
+OPTION_FIELDS = frozenset({"fallbacks", "num_retries", "timeout", "stream_resume", *CLIENT_ENDPOINT_FIELDS})
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -100,20 +111,41 @@ def _check_messages(messages: Any) -> list[Any]:
         if role not in ROLES:
             raise InvalidRequest(f"Invalid value for 'messages[{index}].role': {role!r}.",
                                  param=f"messages[{index}].role", code="invalid_value")
+        if len(message) != 2 or type(message.get("content")) is not str or role in NAMED_ROLES:
+            check_message(message, role, index)  # more than {"role", "content": "..."}: the nested shapes
     return messages
+
+
+def endpoint_refused(name: str) -> InvalidRequest:
+    return InvalidRequest(f"Rejected Request: {name} is not allowed in request body; a deployment's endpoint is set "
+                          "in config.yaml or with /model/new (or give the key the allow_client_side_credentials "
+                          "permission).", param=name, code="client_endpoint_not_allowed")
 
 
 def refuse_client_endpoint(body: dict[str, Any]) -> None:
     """A call names no endpoint of its own: the deployment's api_base is the only one (no SSRF through the gateway)."""
     for name in CLIENT_ENDPOINT_FIELDS:
         if name in body:
-            raise InvalidRequest(f"Rejected Request: {name} is not allowed in request body; a deployment's endpoint "
-                                 "is set in config.yaml or with /model/new.", param=name,
-                                 code="client_endpoint_not_allowed")
+            raise endpoint_refused(name)
 
 
-def call_options(body: dict[str, Any]) -> CallOptions:
-    refuse_client_endpoint(body)
+def client_endpoint(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's own endpoint (`api_base` or `base_url`) and `api_key`, as CallOptions fields (unchecked)."""
+    name = next((name for name in CLIENT_ENDPOINT_FIELDS if name in body), "")
+    if not name:
+        return {}
+    for field_name in (name, "api_key"):
+        check_type(field_name, body.get(field_name), (str,))
+    return {"api_base": body[name], "api_key": body.get("api_key"), "endpoint_field": name}
+
+
+def call_options(body: dict[str, Any], *, endpoint: bool = False) -> CallOptions:
+    """The body's routing options; `endpoint`: the surface may take a client's endpoint (checked later, per key)."""
+    if OPTION_FIELDS.isdisjoint(body):
+        return NO_OPTIONS  # most calls: no dataclass to build
+    endpoint_fields = client_endpoint(body) if endpoint else {}
+    if not endpoint:
+        refuse_client_endpoint(body)
     fallbacks = body.get("fallbacks")
     if fallbacks is not None and not (isinstance(fallbacks, list) and all(isinstance(f, str) for f in fallbacks)):
         raise InvalidRequest("'fallbacks' must be an array of model names.", param="fallbacks", code="invalid_type")
@@ -127,7 +159,7 @@ def call_options(body: dict[str, Any]) -> CallOptions:
     check_type("stream_resume", resume, (bool,))
     return CallOptions(fallbacks=tuple(fallbacks) if fallbacks is not None else None,
                        num_retries=retries, timeout=float(timeout) if timeout is not None else None,
-                       stream_resume=resume)
+                       stream_resume=resume, **endpoint_fields)
 
 
 def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
@@ -144,9 +176,12 @@ def parse_chat_request(raw: bytes) -> tuple[ChatCall, CallOptions]:
         value = body.get(name)
         if value is not None and value < 1:
             raise InvalidRequest(f"Invalid value for '{name}': must be at least 1.", param=name, code="invalid_value")
+    if not SHAPED_FIELDS.isdisjoint(body):
+        check_chat_shapes(body)
     params = {k: v for k, v in body.items()
               if k not in ("model", "messages", "stream") and k not in GATEWAY_FIELDS}
-    return ChatCall(model=model, messages=messages, stream=bool(stream), params=params), call_options(body)
+    call = ChatCall(model=model, messages=messages, stream=bool(stream), params=params)
+    return call, call_options(body, endpoint=True)
 
 
 def parse_embedding_request(raw: bytes) -> tuple[EmbeddingCall, CallOptions]:
@@ -161,7 +196,7 @@ def parse_embedding_request(raw: bytes) -> tuple[EmbeddingCall, CallOptions]:
     check_type("dimensions", body.get("dimensions"), (int,))
     check_encoding_format(body.get("encoding_format"))
     params = {k: v for k, v in body.items() if k not in ("model", "input") and k not in GATEWAY_FIELDS}
-    return EmbeddingCall(model=model, input=value, params=params), call_options(body)
+    return EmbeddingCall(model=model, input=value, params=params), call_options(body, endpoint=True)
 
 
 def check_encoding_format(value: Any) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -9,6 +10,7 @@ from ninja import Router
 
 from apps.core.http import read_body, request_id
 from apps.core.responses import json_response, sse_response
+from apps.routing.client_endpoint import checked_endpoint
 from apps.routing.headers import served_headers
 from apps.routing.responses_calls import responses_create, responses_stream
 from apps.routing.responses_manage import (
@@ -29,6 +31,7 @@ async def create(request: HttpRequest) -> HttpResponseBase:
     rid = request_id(request)
     principal = await authenticate(request.META)
     call = parse_responses_request(read_body(request))
+    call = replace(call, options=await checked_endpoint(principal, call.options))
     if call.stream:
         stream = await responses_stream(principal, call, request_id=rid)
         return sse_response(stream.value.events(), headers=served_headers(rid, stream))

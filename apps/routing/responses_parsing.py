@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.core.errors import InvalidRequest
+from apps.core.shapes import an_object, string
 from apps.providers.responses.items import input_items
+from apps.routing.chat_shapes import check_function
 from apps.routing.parsing import GATEWAY_FIELDS, NUMBER, CallOptions, call_options, check_type, parse_json_object, \
     require_model
 
@@ -48,9 +50,23 @@ def check_tools(tools: list[Any]) -> None:
         if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
             raise InvalidRequest(f"Missing required parameter: 'tools[{index}].type'.", param=f"tools[{index}].type",
                                  code="missing_required_parameter")
-        if tool["type"] == "function" and not isinstance(tool.get("name"), str):
-            raise InvalidRequest(f"Missing required parameter: 'tools[{index}].name'.", param=f"tools[{index}].name",
-                                 code="missing_required_parameter")
+        if tool["type"] == "function":
+            check_function(tool, f"tools[{index}]")
+
+
+def check_choice_and_format(body: dict[str, Any]) -> None:
+    """A named tool_choice names its tool; `text.format` is typed as chat's response_format reads it."""
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        string(choice, "type", "tool_choice", required=True)
+        if choice["type"] == "function":
+            string(choice, "name", "tool_choice", required=True)
+    fmt = an_object(body["text"], "format", "text") if isinstance(body.get("text"), dict) else None
+    if fmt is not None:
+        string(fmt, "type", "text.format", required=True)
+        if fmt["type"] == "json_schema":
+            string(fmt, "name", "text.format")
+            an_object(fmt, "schema", "text.format")
 
 
 def check_fields(body: dict[str, Any]) -> None:
@@ -64,6 +80,7 @@ def check_fields(body: dict[str, Any]) -> None:
         raise InvalidRequest(f"Invalid value: '{choice}'. Supported values are: 'none', 'auto' and 'required'.",
                              param="tool_choice", code="invalid_value")
     check_tools(body.get("tools") or [])
+    check_choice_and_format(body)
     if body.get("background"):
         raise InvalidRequest("Background responses are not served by this gateway (their usage could not be "
                              "billed); send the call without background, or stream it.", param="background",
@@ -77,7 +94,7 @@ def parse_responses_request(raw: bytes) -> ResponsesRequest:
     items = input_items(body.get("input"))
     check_fields(body)
     sent = {key: value for key, value in body.items() if key not in GATEWAY_FIELDS}
-    return ResponsesRequest(body=sent, items=items, options=call_options(body))
+    return ResponsesRequest(body=sent, items=items, options=call_options(body, endpoint=True))
 
 
 def page_params(query: dict[str, str]) -> tuple[int, str, str]:

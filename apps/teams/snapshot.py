@@ -41,6 +41,9 @@ class BudgetScope:
     max_parallel_requests: int | None = None
 
 
+CLIENT_ENDPOINT_PERMISSION = "allow_client_side_credentials"
+
+
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
     """What authorisation needs to know about one virtual key."""
@@ -65,6 +68,8 @@ class KeyRecord:
     # LiteLLM's object_permission.agents of the key and of its team (None: no restriction at that level).
     agents: frozenset[str] | None = None
     team_agents: frozenset[str] | None = None
+    # LiteLLM's `allow_client_side_credentials`, here a key permission: calls may name their own api_base.
+    client_endpoints: bool = False
 
     def is_expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -253,7 +258,8 @@ def key_record(key: Any) -> KeyRecord:
         metadata=dict(key.metadata or {}), scopes=key_scopes(key), model_scopes=key_model_scopes(key),
         aliases=key_aliases(key), routes=compile_routes(key.allowed_routes), tags=key_tags(key),
         agents=permitted_agents(key.object_permission),
-        team_agents=permitted_agents(team.object_permission) if team else None)
+        team_agents=permitted_agents(team.object_permission) if team else None,
+        client_endpoints=(key.permissions or {}).get(CLIENT_ENDPOINT_PERMISSION) is True)
 
 
 class KeyCache(Generic[R]):

@@ -2,9 +2,12 @@
 Kubernetes API schemas (offline), and the wiring between them right."""
 from __future__ import annotations
 
+import json
 import subprocess
+from functools import cache
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -20,6 +23,8 @@ REQUIRED = {"secrets.masterKey": MASTER_KEY, "secrets.databaseUrl": "postgres://
 EVERYTHING_ON = {**REQUIRED, "ingress.enabled": "true", "ingress.className": "nginx", "autoscaling.enabled": "true",
                  "serviceMonitor.enabled": "true"}
 EXISTING_SECRET = {"secrets.existingSecret": "tollgate-keys", "existingConfigMap": "tollgate-config"}
+# The ServiceMonitor is a custom resource: its schema is the CRD's openAPIV3Schema, bundled (see its $comment).
+SERVICE_MONITOR_SCHEMA = ROOT / "tests" / "deploy" / "schemas" / "servicemonitor-v1.json"
 
 
 def helm(*args: str) -> subprocess.CompletedProcess[str]:
@@ -62,10 +67,42 @@ def test_helm_lint_passes() -> None:
 def test_every_manifest_is_valid_kubernetes(values: dict[str, str]) -> None:
     docs = render(values)
     for doc in docs:
-        if doc["kind"] == "ServiceMonitor":  # a CRD: checked field by field below
-            continue
-        kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+        if doc["kind"] == "ServiceMonitor":
+            validate_custom_resource(doc)
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)
     assert {"Deployment", "Service", "Job"} <= {doc["kind"] for doc in docs}
+
+
+@cache
+def service_monitor_schema() -> dict[str, Any]:
+    """The CRD's schema made strict as the API server's strict field validation is: an object that lists its
+    properties and does not preserve unknown fields takes no others (a typo'd field would be pruned silently)."""
+    def strict(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {key: strict(value) for key, value in node.items()}
+            if "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+                node.setdefault("additionalProperties", False)
+        elif isinstance(node, list):
+            node = [strict(item) for item in node]
+        return node
+    schema = strict(json.loads(SERVICE_MONITOR_SCHEMA.read_text()))
+    schema["properties"]["metadata"] = {"type": "object"}  # ObjectMeta: checked by the Kubernetes schemas' rules
+    return schema
+
+
+def validate_custom_resource(doc: dict[str, Any]) -> None:
+    assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+    jsonschema.validate(doc, service_monitor_schema())
+
+
+def test_the_service_monitor_check_is_a_real_gate() -> None:
+    monitor = named(render(EVERYTHING_ON), "ServiceMonitor", "gw-tollgate")
+    validate_custom_resource(monitor)
+    for broken in ({"endpoints": [{"port": "http", "interval": 30}]},   # a duration must be a string
+                   {"endpoints": [{"port": "http", "paht": "/metrics"}]}):  # an unknown field
+        with pytest.raises(jsonschema.ValidationError):
+            validate_custom_resource({**monitor, "spec": {**monitor["spec"], **broken}})
 
 
 def test_the_schema_check_is_a_real_gate() -> None:
@@ -84,6 +121,8 @@ def test_web_runs_three_probed_replicas_spread_and_protected() -> None:
     assert main["args"] == ["web"]
     assert main["livenessProbe"]["httpGet"]["path"] == "/health/liveliness"
     assert main["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
+    pause = int(main["lifecycle"]["preStop"]["exec"]["command"][1])
+    assert pause > 0 and spec["terminationGracePeriodSeconds"] > pause + 30, "the pause and the 30 s drain both fit"
     assert main["resources"]["requests"]["cpu"] and main["resources"]["limits"]["memory"]
     assert main["securityContext"]["readOnlyRootFilesystem"] is True
     assert spec["securityContext"]["runAsNonRoot"] is True

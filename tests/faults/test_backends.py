@@ -99,8 +99,8 @@ def test_spend_a_restarted_redis_forgot_is_pushed_again(upstream_model, upstream
     key, secret = make_key(None, None)
     server = OwnRedis(tmp_path)
     server.start()
-    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"REDIS_URL": server.url, "TOLLGATE_SPEND_FLUSH_INTERVAL": "0",
-                                                          "TOLLGATE_SPEND_JOURNAL_MAX": "20000"})
+    # The journal as it ships (on by default): nothing set here.
+    gateway = GatewayProcess(log_dir=tmp_path, extra_env={"REDIS_URL": server.url, "TOLLGATE_SPEND_FLUSH_INTERVAL": "0"})
     try:
         assert [call(gateway, secret).status_code for _ in range(3)] == [200] * 3
         buffered = redis.Redis(port=server.port, socket_timeout=2)

@@ -43,6 +43,7 @@ MID_STREAM = [
                  id="broken_frame_mid_stream_case"),
     pytest.param(Reply.stream([ROLE, HI, b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n']),
                  None, id="error_event_mid_stream_case"),
+    pytest.param(Reply.stream([ROLE, HI], stall=True), "timeout", id="hang_mid_stream_case"),
 ]
 
 
@@ -135,6 +136,8 @@ def test_a_stream_failing_mid_way_ends_with_an_error_event(deployment, upstream:
     assert code is None or error["code"] == code
     [row] = assert_rows_match(rid, upstream)
     assert row.status == "failure" and row.completion_tokens > 0  # the text sent is billed, as generated
+    if reply.stall:  # the gateway gave up on the silent upstream and closed its connection
+        assert upstream.hangup_event.wait(timeout=15) and upstream.hangups == 1
     assert_still_serving(gateway, upstream, stream=True)
 
 

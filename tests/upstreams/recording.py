@@ -13,6 +13,8 @@ Replies:
 - `Reply.stream(pieces, content_type, delay=...)`: chunked transfer encoding, one chunk per piece, each
   written to the socket at once (`delay` seconds before each), so a client sees pieces as they are sent.
 - `Reply(stall=True)`: no answer at all; the request is held until the client hangs up.
+- `Reply.stream(pieces, stall=True)`: the pieces, then nothing more, held until the client hangs up (an upstream
+  that hangs mid-stream).
 - `Reply.stream(pieces, drop=True)`: the pieces, then the connection is cut without ending the chunked body (an
   upstream that died mid-stream).
 
@@ -59,7 +61,7 @@ class Reply:
     body: bytes = b""
     pieces: Sequence[bytes] | None = None
     delay: float = 0.0  # seconds before each streamed piece
-    stall: bool = False
+    stall: bool = False  # with pieces: hold after them
     drop: bool = False  # cut the connection after the pieces, without the chunked body's end
 
     @classmethod
@@ -69,9 +71,11 @@ class Reply:
 
     @classmethod
     def stream(cls, pieces: Sequence[bytes], content_type: str = "text/event-stream", *, status: int = 200,
-               delay: float = 0.0, headers: Mapping[str, str] | None = None, drop: bool = False) -> Reply:
+               delay: float = 0.0, headers: Mapping[str, str] | None = None, drop: bool = False,
+               stall: bool = False) -> Reply:
         """`pieces` sent one chunk each (SSE events, NDJSON lines, event-stream messages)."""
-        return cls(status, {"Content-Type": content_type, **(headers or {})}, pieces=pieces, delay=delay, drop=drop)
+        return cls(status, {"Content-Type": content_type, **(headers or {})}, pieces=pieces, delay=delay, drop=drop,
+                   stall=stall)
 
 
 Responder = Callable[[Recorded], Reply]
@@ -171,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
                            body=self.rfile.read(length))
         reply = self.server.owner.answer(request)
         try:
-            if reply.stall:
+            if reply.stall and reply.pieces is None:
                 self.hold_until_hangup()
             elif reply.pieces is None:
                 self.send_whole(reply)
@@ -200,6 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if reply.stall:
+            self.hold_until_hangup()
             return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
+from apps.core.jsonutil import kept
+
 CHECK_EVERY = 1.0  # seconds between counter checks while records wait for the flusher
 
 
@@ -49,7 +51,7 @@ class SpendJournal:
                 lost.append(self.held.pop()[1])
             lost.reverse()
         self.run = run
-        self.held.extend((base + offset, record) for offset, record in enumerate(records, start=1))
+        self.held.extend((base + offset, kept(record)) for offset, record in enumerate(records, start=1))
         while self.held and self.held[0][0] <= acked:
             self.held.popleft()
         while len(self.held) > self.limit:

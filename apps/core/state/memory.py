@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from apps.core.jsonutil import kept
 from apps.core.state import ledger
 from apps.core.state.base import (
     COOLDOWN_PREFIX, Admission, LeaseGrant, LeaseReport, LedgerLimits, LostIntent, Settlement)
@@ -128,7 +129,7 @@ class MemoryState:
                 record["spent"] = spend
 
     async def spend_push(self, record: bytes) -> None:
-        self._buffer.append(record)
+        self._buffer.append(kept(record))  # held until the flusher stores it: compact (jsonutil.kept)
 
     def add_soon(self, items: Sequence[tuple[str, float, float]]) -> None:
         now = time.time()
@@ -142,7 +143,7 @@ class MemoryState:
                               actual: int, tokens: int, now: float, clipped: str = "") -> None:
         if levels:
             await self.settle(levels, reserved=reserved, actual=actual, tokens=tokens, now=now, clipped=clipped)
-        self._buffer.extend(records)
+        self._buffer.extend(kept(record) for record in records)
 
     async def settle_and_push_many(self, settlements: Sequence[Settlement],
                                    reports: Sequence[LeaseReport] = ()) -> None:

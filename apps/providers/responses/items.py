@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.core.errors import InvalidRequest
+from apps.core.shapes import required_object, string
 from apps.providers.base import Message
 
 ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning", "item_reference", "file_search_call",
@@ -23,6 +24,11 @@ ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning", "
               "custom_tool_call_output", "compaction")
 PART_TYPES = ("input_text", "input_image", "input_file", "input_audio", "output_text", "refusal")
 ROLES = ("user", "assistant", "system", "developer")
+# The string fields of each part type (those OpenAI requires marked in PART_REQUIRED).
+PART_STRINGS = {"input_text": ("text",), "output_text": ("text",), "refusal": ("refusal",),
+                "input_image": ("image_url", "file_id", "detail"),
+                "input_file": ("file_data", "file_id", "file_url", "filename"), "input_audio": ()}
+PART_REQUIRED = frozenset({"text", "refusal"})
 TEXT_PARTS = frozenset({"input_text", "output_text", "refusal"})
 # The items a conversation carries on to a deployment other than the one that made it.
 PORTABLE = frozenset({"message", "function_call", "function_call_output"})
@@ -48,6 +54,17 @@ def check_parts(content: Any, where: str) -> None:
         if kind not in PART_TYPES:
             raise invalid(f"Invalid value: {kind!r}. Supported values are: {supported(PART_TYPES)}.",
                           f"{where}[{index}].type")
+        check_part_fields(part, kind, f"{where}[{index}]")
+
+
+def check_part_fields(part: Mapping[str, Any], kind: str, where: str) -> None:
+    """The fields chat translation reads from a part, typed as OpenAI types them."""
+    for key in PART_STRINGS[kind]:
+        string(part, key, where, required=key in PART_REQUIRED)
+    if kind == "input_audio":
+        audio = required_object(part, "input_audio", where)
+        string(audio, "data", f"{where}.input_audio", required=True)
+        string(audio, "format", f"{where}.input_audio", required=True)
 
 
 def check_item(item: Any, where: str) -> dict[str, Any]:
@@ -68,6 +85,11 @@ def check_item(item: Any, where: str) -> dict[str, Any]:
     if kind in ("function_call", "function_call_output") and not isinstance(item.get("call_id"), str):
         raise invalid(f"Missing required parameter: '{where}.call_id'.", f"{where}.call_id",
                       "missing_required_parameter")
+    if kind == "function_call":
+        string(item, "name", where, required=True)
+        string(item, "arguments", where, required=True)
+    elif kind == "function_call_output" and type(item.get("output")) is not str:
+        check_parts(item.get("output"), f"{where}.output")
     return item if "type" in item else {"type": "message", **item}
 
 

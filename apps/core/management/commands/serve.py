@@ -4,7 +4,7 @@
 HTTP/1.1 stack, uvloop). The command replaces itself (exec) with the server's own CLI, so the supervisor
 process that only watches the workers never holds Django and the application (it held about 90 MB when
 it did). Both get the same contract: lifespan on (spend flusher, gc.freeze), no access log, SIGTERM
-drains open calls for up to GRACE_SECONDS, and a supervised worker that dies is replaced.
+drains open calls for up to TOLLGATE_SHUTDOWN_GRACE seconds (then exits 0), and a supervised worker that dies is replaced.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from apps.core.lifeline import PARENT_PID_ENV, set_parent_death_signal
 from apps.core.metrics.shared import start_group as metrics_group_start
 
 APPLICATION = "gatewaysite.asgi:application"
-GRACE_SECONDS = 30
 # granian holds at most this many connections per worker and leaves the rest in the listen backlog. Its
 # default (backlog / workers: 1024 with 2 workers) counts idle keep-alive connections too, so it would queue
 # new callers silently; the gateway's own limit is TOLLGATE_MAX_IN_FLIGHT, answered with a fast 503.
@@ -61,10 +60,11 @@ HTTP_PROTOCOL = "apps.core.bounded_http:BoundedHttpToolsProtocol"
 
 
 def uvicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
-    """uvicorn with uvloop and httptools; past the grace period it cancels open calls, then runs lifespan shutdown."""
-    return ["uvicorn", APPLICATION, "--host", host, "--port", str(port), "--workers", str(workers),
+    """uvicorn (through apps.core.uvicorn_main, for the exit status) with uvloop and httptools; past the grace
+    period it cancels open calls, then runs lifespan shutdown."""
+    return ["apps.core.uvicorn_main", APPLICATION, "--host", host, "--port", str(port), "--workers", str(workers),
             "--loop", "uvloop", "--http", HTTP_PROTOCOL, "--lifespan", "on", "--no-access-log",
-            "--timeout-graceful-shutdown", str(GRACE_SECONDS), "--log-level", "warning"]
+            "--timeout-graceful-shutdown", str(settings.TOLLGATE_SHUTDOWN_GRACE), "--log-level", "warning"]
 
 
 def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
@@ -76,7 +76,7 @@ def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
             "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-access-log",
             "--http1-buffer-size", str(settings.TOLLGATE_MAX_HEADER_BYTES), "--http1-header-read-timeout", str(header_ms),
             "--backlog", "2048", "--backpressure", str(GRANIAN_CONNECTIONS), "--respawn-failed-workers",
-            "--workers-kill-timeout", str(GRACE_SECONDS), "--log-level", "warning"]
+            "--workers-kill-timeout", str(settings.TOLLGATE_SHUTDOWN_GRACE), "--log-level", "warning"]
 
 
 SERVERS = {"uvicorn": uvicorn_argv, "granian": granian_argv}
