@@ -55,7 +55,7 @@ def agent_card(agent: AgentRecord, *, base_url: str, version: Version) -> Json:
         "supportedInterfaces": [{"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
                                 {"url": url, "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
                                 {"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "0.3"}],
-        "capabilities": {"streaming": True, "pushNotifications": pushes, "extendedAgentCard": True},
+        "capabilities": {"streaming": True, "pushNotifications": pushes, "extendedAgentCard": agent.extended_card},
         "defaultInputModes": ["text"], "defaultOutputModes": ["text"], "skills": skills_of(agent),
     }
     card.update({name: registered[name] for name in CARD_FIELDS if name in registered})
@@ -66,6 +66,6 @@ def agent_card(agent: AgentRecord, *, base_url: str, version: Version) -> Json:
     card.update({"protocolVersion": "0.3.0", "url": url, "preferredTransport": "JSONRPC",
                  "additionalInterfaces": [{"url": url, "transport": "JSONRPC"}],
                  "securitySchemes": LEGACY_SECURITY, "security": [{"bearer": []}],
-                 "supportsAuthenticatedExtendedCard": True})
+                 "supportsAuthenticatedExtendedCard": agent.extended_card})
     card["capabilities"] = {"streaming": True, "pushNotifications": pushes, "stateTransitionHistory": True}
     return card

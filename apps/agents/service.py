@@ -289,4 +289,8 @@ async def push_delete(ctx: CallContext, task_id: str, config_id: str) -> None:
 
 
 def extended_card(ctx: CallContext, *, base_url: str, version: str) -> Json:
+    """GetExtendedAgentCard; an agent whose card declares none answers UnsupportedOperation (spec 3.3.4)."""
+    if not ctx.agent.extended_card:
+        raise UnsupportedOperation(f"Agent {ctx.agent.name} has no extended agent card.",
+                                   data={"agentId": ctx.agent.agent_id})
     return agent_card(ctx.agent, base_url=base_url, version="1.0" if version == "1.0" else "0.3")

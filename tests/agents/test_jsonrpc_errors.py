@@ -251,3 +251,20 @@ def test_an_agent_without_push_notifications_refuses_push_configs(agent_gateway:
     old = post(agent_gateway, rpc("tasks/pushNotificationConfig/set", {"taskId": task_id, "pushNotificationConfig":
                                                                       push}), version=None, agent="no-push")
     assert error_of(old)[:2] == (1, -32003)
+
+
+def test_an_agent_without_an_extended_card_says_so_and_refuses_it(agent_gateway: GatewayProcess,
+                                                                    transactional_db: None) -> None:
+    hosted("plain-card", extended_card=False)
+    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+    old_card = httpx.get(f"{agent_gateway.url}/a2a/plain-card/.well-known/agent-card.json", headers=headers,
+                         timeout=30).json()
+    new_card = httpx.get(f"{agent_gateway.url}/a2a/plain-card/.well-known/agent-card.json", timeout=30,
+                         headers={**headers, "A2A-Version": "1.0"}).json()
+    assert (old_card["supportsAuthenticatedExtendedCard"], new_card["capabilities"]["extendedAgentCard"]) == (
+        False, False)
+    for version, method in (("1.0", "GetExtendedAgentCard"), (None, "agent/getAuthenticatedExtendedCard")):
+        assert error_of(post(agent_gateway, rpc(method, {}), version=version, agent="plain-card"))[:2] == (1, -32004)
+    rest = httpx.get(f"{agent_gateway.url}/a2a/plain-card/extendedAgentCard", timeout=30,
+                     headers={**headers, "A2A-Version": "1.0"})
+    assert (rest.status_code, rest.json()["error"]["details"][0]["reason"]) == (400, "UNSUPPORTED_OPERATION")
