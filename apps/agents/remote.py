@@ -110,11 +110,16 @@ class Link:
         remote_id, _, remote_context = (run.remote_task_id or "").partition("|")
         self.remote_id, self.remote_context = remote_id, remote_context
 
-    def outgoing(self, message: Message) -> Json:
+    def outgoing(self, message: Message, *, at_once: bool = False) -> Json:
+        """The send's params; `at_once`: asking the agent to answer as soon as the task exists (0.3: blocking
+        false), so its id is known, and a cancel can reach it, while we poll it to its end."""
         sent: Json = {k: v for k, v in message.items() if k not in ("taskId", "contextId")}
         if self.remote_id:
             sent.update(taskId=self.remote_id, contextId=self.remote_context)
-        return {"message": message_down(sent) if self.version == "0.3" else sent}
+        params: Json = {"message": message_down(sent) if self.version == "0.3" else sent}
+        if at_once:
+            params["configuration"] = {"blocking": False} if self.version == "0.3" else {"returnImmediately": True}
+        return params
 
     def remember(self, task_id: str, context_id: str) -> None:
         if task_id and not self.remote_id:
@@ -247,7 +252,7 @@ async def forward(run: TaskRun, *, ctx: Any, message: Message) -> None:
         if (card.get("capabilities") or {}).get("streaming"):
             await stream_to_end(link, message)
         else:
-            await link.relay(upgraded(link, await link.call("send", link.outgoing(message))))
+            await link.relay(upgraded(link, await link.call("send", link.outgoing(message, at_once=True))))
         await poll_to_end(link)
     except asyncio.CancelledError:
         if link.remote_id and run.state not in TERMINAL | INTERRUPTED:

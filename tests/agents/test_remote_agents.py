@@ -201,7 +201,7 @@ def test_a_1_0_agent_offering_only_http_json_is_called_over_it(agent_gateway: Ga
         [event] = asyncio.run(scenario())
         assert (event["task"]["status"]["state"], artifact_texts(event["task"])) == (
             "TASK_STATE_COMPLETED", ["remote says: over rest"])
-        forwarded = [(h["a2a-version"], h["content-type"]) for h in remote.headers if "x-litellm-agent-id" in h]
+        forwarded = [(h["a2a-version"], h.get("content-type")) for h in remote.headers if "x-litellm-agent-id" in h]
         assert forwarded[0] == ("1.0", "application/json")
         assert remote.paths[0] == "/.well-known/agent-card.json"
         assert remote.paths[1] == ("/rest/message:stream" if streaming else "/rest/message:send")
@@ -250,3 +250,21 @@ def test_a_remote_stream_reaches_the_client_before_the_remote_finishes(agent_gat
                 sdk_agent.executor.release.set()  # the remote finishes only now that its first piece is here
     assert finished_before_first is False
     assert texts == ["first piece", ", then the rest"]
+
+
+def test_cancel_reaches_a_remote_agent_that_does_not_stream(agent_gateway: GatewayProcess,
+                                                             transactional_db: None) -> None:
+    with SdkAgent(streaming=False) as remote:
+        agent_id = register(agent_gateway, "echo-no-stream", api_base=remote.base)
+        sent = httpx.post(f"{agent_gateway.url}/a2a/{agent_id}", headers={**AUTH, "A2A-Version": "1.0"}, timeout=30,
+                          json=rpc("SendMessage", {"message": {"messageId": "m", "role": "ROLE_USER",
+                                                               "parts": [{"text": "wait"}]},
+                                                   "configuration": {"returnImmediately": True}})).json()
+        task_id = sent["result"]["task"]["id"]
+        assert remote.executor.working.wait(15)
+        canceled = httpx.post(f"{agent_gateway.url}/a2a/{agent_id}", headers={**AUTH, "A2A-Version": "1.0"},
+                              timeout=30, json=rpc("CancelTask", {"id": task_id})).json()
+        assert canceled["result"]["status"]["state"] == "TASK_STATE_CANCELED"
+        assert wait_until(remote.executor.canceled.is_set)  # the gateway knew the remote task's id: it canceled it
+        forwarded = [h for h in remote.headers if "x-litellm-agent-id" in h]
+        assert len(forwarded) >= 2  # the send, then polls and the cancel
