@@ -153,6 +153,9 @@ TOLLGATE_MAX_UPLOAD_BYTES = env_int("TOLLGATE_MAX_UPLOAD_BYTES", 25 * 1024 * 102
 # How long a process trusts its cached snapshots before re-reading the generation counter.
 TOLLGATE_SNAPSHOT_TTL = env_float("TOLLGATE_SNAPSHOT_TTL", 1.0)
 TOLLGATE_DEFAULT_TIMEOUT = env_float("TOLLGATE_REQUEST_TIMEOUT", 600.0, minimum=0.001)
+# Seconds between a process's polls of a background /v1/responses call it admitted (the provider's status for a
+# passed-through one, the stored status, which a cancel on any replica sets, for one served over chat).
+TOLLGATE_RESPONSES_POLL_SECONDS = env_float("TOLLGATE_RESPONSES_POLL_SECONDS", 2.0, minimum=0.01)
 TOLLGATE_ENCRYPTION_KEY = env_str("TOLLGATE_ENCRYPTION_KEY")
 # Completion tokens reserved for a call that sends no max_tokens (when the model's own cap is unknown).
 TOLLGATE_RESERVE_MAX_TOKENS = env_int("TOLLGATE_RESERVE_MAX_TOKENS", 4096, minimum=1)

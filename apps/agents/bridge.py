@@ -18,6 +18,7 @@ from apps.routing.parsing import CallOptions
 from apps.routing.router import Served, model_not_found
 from apps.routing.snapshot import DeploymentRecord
 from apps.teams.auth import Principal
+from apps.teams.metering import request_end_user, request_tags
 
 
 def content_text(content: object) -> str:
@@ -70,7 +71,8 @@ async def started(principal: Principal, call: ChatCall, request_id: str, *,
                   streaming: bool = False) -> tuple[AgentRecord, TaskRun]:
     """The agent's task for the conversation, admitted and running."""
     agent = await agent_for(principal, call.model)
-    ctx = CallContext(principal=principal, agent=agent, request_id=request_id or f"req-{new_id()}", trace_id=new_id())
+    ctx = CallContext(principal=principal, agent=agent, request_id=request_id or f"req-{new_id()}", trace_id=new_id(),
+                      tags=request_tags(call.params), end_user=request_end_user(call.params))
     prior, message = agent_messages(agent, call)
     try:
         return agent, await begin(ctx, message, prior=prior, streaming=streaming, hidden=True)

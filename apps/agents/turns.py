@@ -38,6 +38,8 @@ class CallContext:
     trace_id: str
     extensions: str = ""  # the client's A2A-Extensions header, forwarded to remote agents
     depth: int = 0
+    tags: tuple[str, ...] = ()  # the request's tags and end user (an agent called as a model: the chat body's)
+    end_user: str = ""
 
     @property
     def owner(self) -> str:
@@ -79,7 +81,7 @@ async def admit_agent(ctx: CallContext) -> Meter:
     price = to_nanos(Decimal(repr(agent.cost_per_query)), up=True)
     try:
         return await admit(ctx.principal, model=agent.model, call_type="a2a", worst_case=lambda: price,
-                           request_id=ctx.request_id, tags=(agent_tag(agent),),
+                           request_id=ctx.request_id, tags=(*ctx.tags, agent_tag(agent)), end_user=ctx.end_user,
                            rate_limited=ctx.depth == 0)  # a sub-agent call is inside the session admitted once
     except GatewayError as error:
         raise a2a_error(error) from None

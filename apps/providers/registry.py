@@ -5,6 +5,7 @@ from functools import cache, lru_cache
 
 from django.utils.module_loading import import_string
 
+from apps.core.errors import InvalidRequest
 from apps.providers.base import ProviderAdapter
 from apps.providers.pricing import bare_model_providers
 
@@ -35,6 +36,7 @@ ADAPTERS: dict[str, str] = {
     "bedrock": "apps.providers.adapters.bedrock.BedrockAdapter",
     "voyage": "apps.providers.adapters.voyage.VoyageAdapter",
     "jina_ai": "apps.providers.adapters.jina_ai.JinaAIAdapter",
+    "infinity": "apps.providers.adapters.infinity.InfinityAdapter",
     "deepgram": "apps.providers.adapters.deepgram.DeepgramAdapter",
     "sagemaker": "apps.providers.adapters.sagemaker.SageMakerAdapter",
     "sagemaker_chat": "apps.providers.adapters.sagemaker.SageMakerChatAdapter",
@@ -96,12 +98,34 @@ def provider_for_bare(model: str) -> str:
                  if model.startswith(start) and provider in ADAPTERS), DEFAULT_PROVIDER)
 
 
-def split_model(model: str) -> tuple[str, str]:
-    """`"anthropic/claude-x"` -> `("anthropic", "claude-x")`; a bare name goes to the provider it names."""
+class ProviderNotProvided(InvalidRequest):
+    """`owner/model` whose `owner` is no provider Tollgate serves (LiteLLM: "LLM Provider NOT provided")."""
+
+    code = "unsupported_provider"
+
+
+def split_provider(model: str) -> tuple[str, str]:
+    """The one rule, for the SDK and config files alike: `provider/model` -> (provider, model), whatever the prefix
+    (as LiteLLM reads it: `meta-llama/Llama-3` names provider `meta-llama`); a bare name's provider as the price
+    table and name patterns give it (`claude-*` is Anthropic's)."""
     prefix, sep, rest = model.partition("/")
-    if sep and prefix in ADAPTERS:
-        return prefix, rest
-    return provider_for_bare(model), model
+    return (prefix, rest) if sep else (provider_for_bare(model), model)
+
+
+def not_served(provider: str, model: str) -> str:
+    """Why a model string cannot be called, naming its provider (the SDK's error, the config's warning)."""
+    return (f"provider {provider!r} in {model!r} is not supported by Tollgate (LiteLLM: LLM Provider NOT provided); "
+            f"for an OpenAI-compatible server write openai/{model}")
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """`"anthropic/claude-x"` -> `("anthropic", "claude-x")`; a bare name goes to the provider it names; a prefix no
+    adapter serves raises ProviderNotProvided naming it."""
+    provider, name = split_provider(model)
+    if provider not in ADAPTERS:
+        message = not_served(provider, model)
+        raise ProviderNotProvided(message[0].upper() + message[1:], param="model")
+    return provider, name
 
 
 def resolve(model: str) -> tuple[ProviderAdapter, str]:

@@ -70,8 +70,16 @@ COHERE_QUERY_PRICES = {"rerank-v3.5": Decimal("0.002"), "rerank-english-v3.0": D
 COHERE_DEFAULT_QUERY_PRICE = Decimal("0.002")
 
 
+# USD per query (up to 100 documents) of the rerank models on Bedrock (LiteLLM's `input_cost_per_query`); a model
+# not listed is priced as Cohere's.
+BEDROCK_QUERY_PRICES = {"amazon.rerank-v1:0": Decimal("0.001"), "cohere.rerank-v3-5:0": Decimal("0.002")}
+
+
 def query_price(provider: str, model: str) -> Decimal | None:
-    """The list price of one search unit, for providers that bill rerank per search (Cohere); None otherwise."""
+    """The list price of one search unit (query), for providers that bill rerank per search (Cohere, Bedrock);
+    None otherwise. A Bedrock model may be named by its ARN (`...:foundation-model/amazon.rerank-v1:0`)."""
+    if provider == "bedrock":
+        return BEDROCK_QUERY_PRICES.get(model.rsplit("/", 1)[-1], COHERE_DEFAULT_QUERY_PRICE)
     if provider != "cohere":
         return None
     return COHERE_QUERY_PRICES.get(model, COHERE_DEFAULT_QUERY_PRICE)

@@ -10,7 +10,7 @@ from apps.providers.rerank import RerankCall, RerankResult
 
 
 class RerankAdapter(ProviderAdapter, Protocol):
-    """An adapter with the rerank hooks (Cohere, Voyage, Jina, vLLM)."""
+    """An adapter with the rerank hooks (Cohere, Voyage, Jina, vLLM, Infinity, Bedrock)."""
 
     def translate_rerank_request(self, call: RerankCall, target: Target) -> UpstreamRequest: ...
 
@@ -32,7 +32,7 @@ def rerank_adapter(adapter: ProviderAdapter, model: str) -> RerankAdapter:
     """The adapter as a rerank one, or a 400 naming the model."""
     if not can_rerank(adapter):
         raise RerankNotSupported(f"The model `{model}` is served by provider {adapter.prefix!r}, which has no "
-                                 f"rerank API; use a cohere, voyage, jina_ai or vllm deployment.", param="model")
+                                 f"rerank API; use a cohere, voyage, jina_ai, bedrock, infinity or vllm deployment.", param="model")
     return adapter  # type: ignore[return-value]
 
 

@@ -51,7 +51,8 @@ def wrap(value: Any) -> Any:
 
 def build_target(model: str, options: dict[str, Any]) -> tuple[ProviderAdapter, Target]:
     """The adapter and Target for `provider/model`, taking keys from arguments, else the provider's env vars."""
-    adapter, provider_model = resolve(model)
+    with openai_errors_at(lambda: "https://provider.invalid"):  # no call is made: there is no provider to call
+        adapter, provider_model = resolve(model)
     given = {name: options.pop(name) for name in TARGET_FIELDS if name in options}
     extra = {name: options.pop(name) for name in list(options) if name.startswith(("aws_", "vertex_", "azure_"))}
     target = Target(provider=adapter.prefix, model=provider_model, api_key=given.get("api_key"),

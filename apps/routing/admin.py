@@ -12,7 +12,7 @@ from django.urls import URLPattern, path
 
 from apps.core.secrets import encrypt
 from apps.routing.config import ConfigError
-from apps.routing.config_reload import config_reload
+from apps.routing.config_reload import ConfigRefused, config_reload
 from apps.routing.deployment_test import deployment_test
 from apps.teams.errors import TeamSettingsInvalid
 from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
@@ -111,6 +111,11 @@ class DeploymentAdmin(admin.ModelAdmin):
             loaded = config_reload()
         except (ConfigError, TeamSettingsInvalid) as error:
             self.message_user(request, f"Config not loaded: {error}", messages.ERROR)
+            return
+        except ConfigRefused as refused:
+            self.message_user(request, f"Config not loaded: {refused}", messages.ERROR)
+            for warning in refused.warnings:
+                self.message_user(request, f"warning: {warning}", messages.WARNING)
             return
         result = loaded.result
         self.message_user(request, f"Loaded {loaded.path}: {result.created} created, {result.updated} updated, "

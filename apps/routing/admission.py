@@ -5,6 +5,9 @@ worst case (its group's deployments, then its fallback groups') and hands it dow
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from apps.providers.base import ChatCall, EmbeddingCall
 from apps.routing.parsing import CallOptions
 from apps.routing.prices import deployment_price
@@ -29,9 +32,10 @@ def candidate_prices(table: RoutingTable, model: str, options: CallOptions) -> l
 
 
 async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, options: CallOptions, *,
-                     request_id: str = "", call_type: str = "chat") -> Meter:
+                     request_id: str = "", call_type: str = "chat", body: Mapping[str, Any] | None = None) -> Meter:
     """Admit a chat call (or one served as chat, as /v1/messages is): worst case = prompt bound + max_tokens on the
-    dearest reachable deployment."""
+    dearest reachable deployment. Tags and end user come from `body` (the request as sent, for calls translated to
+    chat) else the call's params."""
     def worst_case() -> int:
         prices = candidate_prices(table, call.model, options)
         return worst_case_nanos(prices, prompt_tokens=prompt_token_bound(call),
@@ -42,7 +46,8 @@ async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, 
 
     return await admit(principal, model=call.model, call_type=call_type, worst_case=worst_case,
                        request_id=request_id, estimate_prompt=estimate_prompt,
-                       tags=with_tags(request_tags(call.params), options.tags), end_user=request_end_user(call.params),
+                       tags=with_tags(request_tags(call.params if body is None else body), options.tags),
+                       end_user=request_end_user(call.params) or (request_end_user(body) if body else ""),
                        rate_limited=not options.limits_checked)
 
 

@@ -46,7 +46,8 @@ async def transcription(principal: Principal, call: TranscriptionCall, options: 
 
     served, meter = await media_call(principal, call, options, call_type=f"audio_{call.task}",
                                      mode="audio_transcription", worst_case=worst_case, attempt=attempt_for,
-                                     check=checker(call.task), params=single_values(call), request_id=request_id)
+                                     check=checker(call.task), params=single_values(call), request_id=request_id,
+                                     upstream_user=False)
     settle(meter, served.deployment, transcription_cost(served.deployment, served.value, file_seconds(call.file)),
            served.value.usage)
     return served
@@ -103,7 +104,7 @@ async def speech(principal: Principal, call: SpeechCall, options: CallOptions, *
 
     served, meter = await media_call(principal, call, options, call_type="audio_speech", mode="audio_speech",
                                      worst_case=worst_case, attempt=attempt_for, check=checker("speech"),
-                                     params=call.params, request_id=request_id)
+                                     params=call.params, request_id=request_id, upstream_user=False)
     stream = served.value
     stream.meter, stream.deployment = meter, served.deployment
     stream.cost_nanos = speech_cost(served.deployment, call)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from apps.core import jsonutil
-from apps.providers.registry import provider_for_bare
+from apps.providers.registry import not_served, split_provider
 from apps.routing import config_schema as schema
 from apps.routing.config_source import ConfigError, Lines, Path_, read_document
 from apps.routing.policy import policy_from_settings
@@ -22,7 +22,6 @@ from apps.routing.search_config import SearchToolSpec, parse_search_tools
 from apps.teams.durations import InvalidDuration, parse_duration
 
 ENV_PREFIX = "os.environ/"
-TOP_LEVEL_KEYS = schema.TOP_LEVEL
 LITELLM_PARAM_COLUMNS = {"model", "api_base", "api_key", "api_version", "timeout", "rpm", "tpm", "weight",
                          "input_cost_per_token", "output_cost_per_token"}
 __all__ = ["ConfigError", "DeploymentSpec", "GatewayConfig", "Lines", "load_config_file", "parse_config",
@@ -103,25 +102,34 @@ def _number(entry: Path_, name: str, value: Any, kind: type) -> Any:
                           path=(*entry, name)) from None
 
 
-def unknown_keys(mapping: Mapping[str, Any], known: frozenset[str], *, where: str, path: Path_,
-                 prefixes: tuple[str, ...] = ()) -> list[tuple[Path_, str]]:
-    """One warning per key not in `known` (nor starting with one of `prefixes`)."""
-    return [((*path, key), f"unknown key {key!r} in {where} ignored") for key in mapping
-            if key not in known and not str(key).startswith(prefixes or ("\0",))]
+def unknown_keys(mapping: Mapping[str, Any], section: schema.SectionKeys, *, where: str, path: Path_,
+                 unknown: str = "ignored") -> list[tuple[Path_, str]]:
+    """One warning per key Tollgate does not act on: LiteLLM's unsupported ones by name, others as unknown."""
+    warnings: list[tuple[Path_, str]] = []
+    for key in mapping:
+        if key in section.acted or key in section.internal or str(key).startswith(section.prefixes or ("\0",)):
+            continue
+        if key in section.unsupported:
+            instead = schema.INSTEAD.get(str(key))
+            message = f"LiteLLM's {where}.{key} is not supported by Tollgate; ignored"
+            message += f" ({instead})" if instead else ""
+        else:
+            message = f"unknown key {key!r} in {where} {unknown}"
+        warnings.append(((*path, key), message))
+    return warnings
 
 
 def entry_warnings(index: int, raw: Mapping[str, Any]) -> list[tuple[Path_, str]]:
-    """Unknown keys of one model_list entry, its litellm_params and its model_info."""
+    """Unknown and unsupported keys of one model_list entry, its litellm_params and its model_info."""
     base: Path_ = ("model_list", index)
     warnings = unknown_keys(raw, schema.MODEL_ENTRY, where=f"model_list[{index}]", path=base)
-    params = raw.get("litellm_params") or {}
-    warnings += [(p, m.replace("ignored", "passed to the provider as is"))
-                 for p, m in unknown_keys(params, schema.LITELLM_PARAMS, where=f"model_list[{index}].litellm_params",
-                                          path=(*base, "litellm_params"), prefixes=schema.LITELLM_PARAMS_PREFIXES)]
+    warnings += unknown_keys(raw.get("litellm_params") or {}, schema.LITELLM_PARAMS,
+                             where=f"model_list[{index}].litellm_params", path=(*base, "litellm_params"),
+                             unknown="passed to the provider as is")
     info = raw.get("model_info") or {}
     if isinstance(info, Mapping):
         warnings += unknown_keys(info, schema.MODEL_INFO, where=f"model_list[{index}].model_info",
-                                 path=(*base, "model_info"), prefixes=schema.MODEL_INFO_PREFIXES)
+                                 path=(*base, "model_info"))
     return warnings
 
 
@@ -139,12 +147,6 @@ def _entry_shape(index: int, raw: Any) -> tuple[dict[str, Any], str, str]:
     return params, provider, provider_model
 
 
-def split_provider(model: str) -> tuple[str, str]:
-    """`provider/model` -> (provider, model); a bare name's provider as LiteLLM reads it (`claude-*` is Anthropic's)."""
-    provider, sep, provider_model = model.partition("/")
-    return (provider, provider_model) if sep else (provider_for_bare(model), model)
-
-
 def provider_warnings(model_list: list[Any], registry: set[str]) -> list[tuple[Path_, str]]:
     """One warning per deployment whose provider no adapter serves: it is kept, and its calls get 400."""
     warnings: list[tuple[Path_, str]] = []
@@ -153,7 +155,7 @@ def provider_warnings(model_list: list[Any], registry: set[str]) -> list[tuple[P
         provider, _ = split_provider(model)
         if provider not in registry:
             warnings.append((("model_list", index, "litellm_params", "model"),
-                             f"model_list[{index}]: provider {provider!r} in {model!r} is not supported by Tollgate; "
+                             f"model_list[{index}]: {not_served(provider, model)}; "
                              f"the deployment is kept and calls to it get 400"))
     return warnings
 
@@ -226,10 +228,15 @@ def proxy_budget_of(litellm_settings: Mapping[str, Any]) -> ProxyBudgetSpec | No
 
 
 def section_warnings(sections: Mapping[str, dict[str, Any]]) -> list[tuple[Path_, str]]:
-    known = {"router_settings": schema.ROUTER_SETTINGS, "litellm_settings": schema.LITELLM_SETTINGS,
-             "general_settings": schema.GENERAL_SETTINGS}
-    return [warning for name, keys in known.items()
+    return [warning for name, keys in schema.SECTIONS.items()
             for warning in unknown_keys(sections[name], keys, where=name, path=(name,))]
+
+
+def top_level_warnings(data: Mapping[str, Any]) -> list[tuple[Path_, str]]:
+    """Top-level sections Tollgate does not act on: LiteLLM's unsupported ones by name, others as unknown."""
+    return [((key,), f"LiteLLM's top-level {key} is not supported by Tollgate; ignored"
+             if key in schema.TOP_LEVEL.unsupported else f"unknown top-level key {key!r} ignored")
+            for key in data if key not in schema.TOP_LEVEL.acted]
 
 
 def parse_config(data: dict[str, Any], registry: set[str], lines: Lines | None = None) -> GatewayConfig:
@@ -242,8 +249,7 @@ def parse_config(data: dict[str, Any], registry: set[str], lines: Lines | None =
 
 
 def _parse(data: dict[str, Any], registry: set[str], lines: Lines) -> GatewayConfig:
-    warnings: list[tuple[Path_, str]] = [((key,), f"unknown top-level key {key!r} ignored")
-                                         for key in data if key not in TOP_LEVEL_KEYS]
+    warnings = top_level_warnings(data)
     model_list = data.get("model_list") or []
     if not isinstance(model_list, list):
         raise ConfigError("model_list must be a list", path=("model_list",))

@@ -3,12 +3,13 @@ like chat (retries, fallbacks, cooldowns), and settled at the call's real cost i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 from apps.providers.base import ProviderAdapter, Usage
 from apps.providers.registry import adapter_for
 from apps.routing.calls import table_for
-from apps.routing.parsing import CallOptions
+from apps.routing.parsing import CallOptions, without_litellm_fields
 from apps.routing.router import Attempt, Served, fallback_models, route
 from apps.routing.snapshot import DeploymentRecord, RoutingTable
 from apps.routing.strategies import CallShape
@@ -36,13 +37,15 @@ def check_supported(table: RoutingTable, model: str, supported: Callable[[Provid
 async def media_call(principal: Principal, call: Call, options: CallOptions, *, call_type: str, mode: str,
                      worst_case: Callable[[RoutingTable, Call], int], attempt: Callable[[Call], Attempt[T]],
                      check: Callable[[RoutingTable, Call], None], params: Mapping[str, object],
-                     request_id: str = "") -> tuple[Served[T], Meter]:
-    """Admit and route one call; a failed or cancelled one frees its reservation. The caller settles a success."""
+                     request_id: str = "", upstream_user: bool = True) -> tuple[Served[T], Meter]:
+    """Admit and route one call; a failed or cancelled one frees its reservation. The caller settles a success.
+    LiteLLM's own fields (and `user`, unless `upstream_user`: the provider's API has it) are not sent upstream."""
     table, call = await table_for(principal, call)  # type: ignore[type-var]
     check(table, call)
     meter = await admit(principal, model=call.model, call_type=call_type,  # type: ignore[attr-defined]
                         worst_case=lambda: worst_case(table, call), request_id=request_id,
                         tags=request_tags(params), end_user=request_end_user(params))
+    call = replace(call, params=without_litellm_fields(call.params, user=upstream_user))  # type: ignore[type-var, attr-defined]
     try:
         served = await route(table, call.model, options, attempt(call), meter,  # type: ignore[attr-defined]
                              shape=CallShape(max_completion_tokens=0, mode=mode))

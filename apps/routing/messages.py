@@ -56,7 +56,7 @@ async def admitted(principal: Principal, request: MessagesRequest,
     """The routing table, the call's reservation (admitted as chat) and the request as routed."""
     table, request = await routed(principal, request)
     meter = await admit_chat(principal, table, request.call, request.options, request_id=request_id,
-                             call_type=CALL_TYPE)
+                             call_type=CALL_TYPE, body=request.body)
     return table, meter, request
 
 

@@ -2,6 +2,7 @@
 logged like any call."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from apps.core.errors import InvalidRequest
@@ -9,12 +10,12 @@ from apps.providers.base import Usage
 from apps.providers.moderations import ModerationCall, ModerationResult, send_moderation
 from apps.providers.registry import adapter_for
 from apps.routing.calls import table_for, target_for
-from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, call_options, parse_json_object
+from apps.routing.parsing import GATEWAY_FIELDS, CallOptions, call_options, parse_json_object, without_litellm_fields
 from apps.routing.router import Served, route
 from apps.routing.snapshot import DeploymentRecord
 from apps.routing.strategies import CallShape
 from apps.teams.auth import Principal
-from apps.teams.metering import admit
+from apps.teams.metering import admit, request_end_user, request_tags
 
 DEFAULT_MODEL = "omni-moderation-latest"  # OpenAI's, when the body names none
 
@@ -46,7 +47,8 @@ async def moderation(principal: Principal, call: ModerationCall, options: CallOp
     """Moderation results from the first deployment that gives them."""
     table, call = await table_for(principal, call)
     meter = await admit(principal, model=call.model, call_type="moderation", worst_case=lambda: 0,
-                        request_id=request_id)
+                        request_id=request_id, tags=request_tags(call.params), end_user=request_end_user(call.params))
+    call = replace(call, params=without_litellm_fields(call.params, user=False))  # OpenAI's has no `user`
 
     async def attempt(deployment: DeploymentRecord) -> ModerationResult:
         target = target_for(deployment, options)

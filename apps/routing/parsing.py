@@ -5,6 +5,7 @@ and unknown fields must survive untouched to be forwarded to OpenAI-compatible u
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +27,22 @@ CHAT_PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "reasoning_effort": (str,), "modalities": (list,), "service_tier": (str,),
 }
 POSITIVE_INTS = ("n", "max_tokens", "max_completion_tokens")
-# Fields the gateway itself acts on; they are not forwarded upstream.
+# LiteLLM's own request fields (spend-row tags and metadata) on calls whose provider API has no such field: read
+# by admission, then left out of the upstream body (OpenAI's images, audio and moderations refuse `metadata`).
+LITELLM_ONLY_FIELDS = frozenset({"metadata", "litellm_metadata", "tags"})
+
+
+def without_litellm_fields(params: Mapping[str, Any], *, user: bool = True) -> dict[str, Any]:
+    """The params without LiteLLM's own fields, for the upstream body (and without `user`, LiteLLM's end user, for
+    APIs that have no such field: `user=False`)."""
+    return {name: value for name, value in params.items()
+            if name not in LITELLM_ONLY_FIELDS and (user or name != "user")}
+
+
 # LiteLLM's banned body fields: a client may not point a call at an endpoint of its choosing, unless its key has
 # the `allow_client_side_credentials` permission (apps.routing.client_endpoint); its own `api_key` goes with it.
 CLIENT_ENDPOINT_FIELDS = ("api_base", "base_url")
+# Fields the gateway itself acts on; they are not forwarded upstream.
 GATEWAY_FIELDS = frozenset({"fallbacks", "context_window_fallbacks", "num_retries", "timeout", "caching",
                             "stream_resume", *CLIENT_ENDPOINT_FIELDS, "api_key"})
 

@@ -20,7 +20,7 @@ from apps.routing.snapshot import DeploymentRecord, RoutingTable
 from apps.routing.strategies import CallShape
 from apps.teams.auth import Principal
 from apps.teams.costing import CHARS_PER_TOKEN, to_nanos
-from apps.teams.metering import admit
+from apps.teams.metering import admit, request_end_user, request_tags
 
 RERANK_FIELDS = frozenset({"model", "query", "documents", "top_n", "rank_fields", "return_documents",
                            "max_chunks_per_doc", "max_tokens_per_doc"})
@@ -123,7 +123,8 @@ async def rerank(principal: Principal, call: RerankCall, options: CallOptions, *
         return max([worst_case_nanos(d, bounds) for d in reachable(table, call, options)], default=0)
 
     meter = await admit(principal, model=call.model, call_type="rerank", worst_case=worst_case,
-                        request_id=request_id, estimate_prompt=lambda: bounds.tokens // CHARS_PER_TOKEN)
+                        request_id=request_id, estimate_prompt=lambda: bounds.tokens // CHARS_PER_TOKEN,
+                        tags=request_tags(call.params), end_user=request_end_user(call.params))
 
     async def attempt(deployment: DeploymentRecord) -> RerankResult:
         target = target_for(deployment, options)

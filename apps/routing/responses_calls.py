@@ -7,7 +7,8 @@ response (`store` not false) is written before the answer leaves, so the next tu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from apps.core import jsonutil
@@ -16,9 +17,11 @@ from apps.providers.adapters.responses_api import responses_endpoint
 from apps.providers.base import ChatCompletion, Usage
 from apps.providers.registry import adapter_for
 from apps.providers.responses import ids
-from apps.providers.responses.output import chat_response, usage_from_responses
+from apps.providers.responses.output import chat_response, response_object, usage_from_responses
 from apps.providers.responses.passthrough import PassedStream, Renamer
 from apps.providers.responses.stream import new_state
+from apps.routing import responses_background as background
+from apps.routing import responses_store as store
 from apps.routing.admission import admit_chat
 from apps.routing.calls import metered, resuming, table_for, target_for
 from apps.routing.prices import deployment_price
@@ -47,7 +50,8 @@ async def admitted(principal: Principal, request: ResponsesRequest,
     turn = await turn_for(principal, request)
     table, call = await table_for(principal, turn.bridged.call)
     turn = turn.routed_as(call.model)
-    meter = await admit_chat(principal, table, call, request.options, request_id=request_id, call_type=CALL_TYPE)
+    meter = await admit_chat(principal, table, call, request.options, request_id=request_id, call_type=CALL_TYPE,
+                             body=request.body)
     return table, meter, turn
 
 
@@ -66,13 +70,10 @@ def answer_body(turn: Turn, served: Served[Answer]) -> tuple[str, str, dict[str,
     return response_id, "", body
 
 
-async def responses_create(principal: Principal, request: ResponsesRequest, *,
-                           request_id: str = "") -> Served[dict[str, Any]]:
-    """A whole Response from the first deployment that gives one, stored before it is returned."""
-    table, meter, turn = await admitted(principal, request, request_id)
-
+def answer_attempt(turn: Turn, options: Any) -> Callable[[DeploymentRecord], Awaitable[Answer]]:
+    """One attempt of a whole (not streamed) Response: the body passed through, or the chat call it stands for."""
     async def attempt(deployment: DeploymentRecord) -> Answer:
-        target = target_for(deployment, request.options)
+        target = target_for(deployment, options)
         adapter = adapter_for(target.provider)
         endpoint = responses_endpoint(adapter)
         if endpoint is not None:
@@ -82,16 +83,59 @@ async def responses_create(principal: Principal, request: ResponsesRequest, *,
         turn.check_bridgeable(deployment)
         completion = await transport.send_chat(adapter, turn.bridged.call, target)
         return Answer(usage=completion.usage, completion=completion)
+    return attempt
 
-    served = await metered(meter, table, turn.bridged.call, request.options, attempt)
-    meter.finish_soon(served.deployment, served.value.usage, price=deployment_price(served.deployment))
+
+def passed_through(table: RoutingTable, model: str) -> bool:
+    """Whether every deployment of the group has the Responses API (so the provider runs a background call)."""
+    deployments = table.deployments(model)
+    return bool(deployments) and all(responses_endpoint(adapter_for(d.target.provider)) for d in deployments)
+
+
+async def responses_create(principal: Principal, request: ResponsesRequest, *,
+                           request_id: str = "") -> Served[dict[str, Any]]:
+    """A whole Response from the first deployment that gives one, stored before it is returned; a background one
+    as the provider queued it (held and polled until it ends), or, over chat, queued and run as a task."""
+    table, meter, turn = await admitted(principal, request, request_id)
+    if request.background and not passed_through(table, turn.bridged.call.model):
+        return await over_chat_in_background(principal, table, meter, turn)
+    served = await metered(meter, table, turn.bridged.call, request.options, answer_attempt(turn, request.options))
     response_id, upstream_id, body = answer_body(turn, served)
-    if request.store:
-        await saved(turn.record(principal, response_id=response_id, deployment=served.deployment,
-                                group=served.model_group or turn.bridged.call.model, upstream_id=upstream_id,
-                                body=body))
+    record = turn.record(principal, response_id=response_id, deployment=served.deployment,
+                         group=served.model_group or turn.bridged.call.model, upstream_id=upstream_id, body=body)
+    if request.background and background.still_running(body):
+        await store.save(record)  # a GET of the id must find it: a failed write fails the call (never billed)
+        background.watch_passthrough(record, meter, served.deployment)
+    else:
+        meter.finish_soon(served.deployment, served.value.usage, price=deployment_price(served.deployment))
+        if request.store:
+            await saved(record)
     return Served(body, served.deployment, served.attempts, fallback_depth=served.fallback_depth,
                   model_group=served.model_group)
+
+
+async def over_chat_in_background(principal: Principal, table: RoutingTable, meter: Meter,
+                                  turn: Turn) -> Served[dict[str, Any]]:
+    """A background call served over chat: stored `queued` and answered so; the chat call runs as a task whose
+    Response (same id) replaces the stored one."""
+    request, group = turn.request, turn.bridged.call.model
+    first = table.deployments(group)[0]
+    response_id = gateway_id(first, ids.new_upstream_id())
+    previous = request.previous_response_id or None
+    queued = {**response_object(request.body, response_id=response_id, model=first.target.model, output=[],
+                                status="queued", previous_response_id=previous), "background": True}
+    record = turn.record(principal, response_id=response_id, deployment=first, group=group, upstream_id="",
+                         body=queued)
+    await store.save(record)
+    sync = replace(turn, request=replace(request, body={k: v for k, v in request.body.items() if k != "background"}))
+
+    async def work() -> dict[str, Any]:
+        served = await metered(meter, table, sync.bridged.call, request.options, answer_attempt(sync, request.options))
+        meter.finish_soon(served.deployment, served.value.usage, price=deployment_price(served.deployment))
+        return {**answer_body(sync, served)[2], "id": response_id, "background": True}
+
+    background.run_over_chat(record, meter, work)
+    return Served(queued, first, 0, model_group=group)
 
 
 async def responses_stream(principal: Principal, request: ResponsesRequest, *,

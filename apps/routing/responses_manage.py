@@ -1,28 +1,20 @@
 """Stored responses read, listed, deleted and cancelled: only by the key (or team) that made them.
 
 A response passed through to a provider with the Responses API lives there too: deleting or cancelling it is
-forwarded to the deployment that made it. Reading is answered from the database: a stored response is a finished
-one (background responses, which change after their call, are not served), so it is what the provider holds.
+forwarded to the deployment that made it. Reading is answered from the database, except for a passed-through
+background response still running, whose GET asks the provider (`responses_background`).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from apps.core import jsonutil
-from apps.core.errors import InvalidRequest, NotFound
-from apps.providers import transport
-from apps.providers.adapters.responses_api import responses_endpoint
-from apps.providers.base import UpstreamError, UpstreamRequest
-from apps.providers.registry import adapter_for
-from apps.providers.responses.passthrough import Renamer
+from apps.core.errors import InvalidRequest
+from apps.providers.base import UpstreamError
+from apps.routing import responses_background as background
 from apps.routing import responses_store as store
 from apps.routing.responses_store import ResponseRecord
-from apps.routing.responses_turn import gateway_id
-from apps.routing.snapshot import DeploymentRecord, routing_table
+from apps.routing.responses_upstream import ResponseNotFound, forwarded
 from apps.teams.auth import Principal
-
-class ResponseNotFound(NotFound):
-    code = "response_not_found"
 
 
 async def owned(principal: Principal, response_id: str) -> ResponseRecord:
@@ -33,36 +25,10 @@ async def owned(principal: Principal, response_id: str) -> ResponseRecord:
     return record
 
 
-async def deployment_of(record: ResponseRecord) -> DeploymentRecord:
-    """The deployment that made a passed-through response (it alone holds it upstream)."""
-    table = await routing_table.get()
-    found = next((d for d in table.deployments(record.model_group) if d.public_id == record.deployment_id), None)
-    if found is None:
-        raise ResponseNotFound(f"Response with id '{record.response_id}' was made by deployment "
-                               f"'{record.deployment_id}', which is no longer configured.", param="response_id")
-    return found
-
-
-async def forwarded(record: ResponseRecord, *, method: str, suffix: str = "") -> dict[str, Any]:
-    """The provider's answer about a passed-through response, with the gateway's ids."""
-    deployment = await deployment_of(record)
-    target = deployment.target
-    adapter = adapter_for(target.provider)
-    endpoint = responses_endpoint(adapter)
-    assert endpoint is not None, "only passed-through responses are forwarded"
-    request: UpstreamRequest = endpoint.about(target, record.upstream_id, method=method, suffix=suffix)
-    _, raw = await transport.send(adapter, request, target)
-    data = jsonutil.loads(raw) if raw else {}
-    if data.get("object") != "response":
-        return dict(data)
-    renamer = Renamer(encode=lambda value: gateway_id(deployment, value),
-                      previous_response_id=record.previous_response_id or None)
-    return renamer(data)
-
-
 async def response_retrieve(principal: Principal, response_id: str) -> dict[str, Any]:
-    """`GET /v1/responses/{id}`."""
-    return (await owned(principal, response_id)).body
+    """`GET /v1/responses/{id}`: a running background response as it is now (`responses_background.refreshed`)."""
+    record = await owned(principal, response_id)
+    return await background.refreshed(record) if background.running(record) else record.body
 
 
 async def response_delete(principal: Principal, response_id: str) -> dict[str, Any]:
@@ -79,14 +45,17 @@ async def response_delete(principal: Principal, response_id: str) -> dict[str, A
 
 
 async def response_cancel(principal: Principal, response_id: str) -> dict[str, Any]:
-    """`POST /v1/responses/{id}/cancel`: only a background response still running upstream can be cancelled."""
+    """`POST /v1/responses/{id}/cancel`: only a background response can be cancelled (by the provider that runs
+    it, or here for one served over chat)."""
     record = await owned(principal, response_id)
-    if not record.passed_through:
+    if record.passed_through:
+        body = await forwarded(record, method="POST", suffix="/cancel")
+        await background.ended(record, body)
+        return body
+    if not record.body.get("background"):
         raise InvalidRequest("Only responses created with background=true can be cancelled; this one was answered "
                              "in its request.", param="response_id", code="invalid_request")
-    body = await forwarded(record, method="POST", suffix="/cancel")
-    await store.body_set(response_id, body)
-    return body
+    return await background.cancelled(record)
 
 
 async def response_input_items(principal: Principal, response_id: str, *, limit: int, order: str,

@@ -41,6 +41,10 @@ class ResponsesRequest:
         return self.body.get("store") is not False
 
     @property
+    def background(self) -> bool:
+        return bool(self.body.get("background"))
+
+    @property
     def previous_response_id(self) -> str:
         return str(self.body.get("previous_response_id") or "")
 
@@ -81,10 +85,12 @@ def check_fields(body: dict[str, Any]) -> None:
                              param="tool_choice", code="invalid_value")
     check_tools(body.get("tools") or [])
     check_choice_and_format(body)
-    if body.get("background"):
-        raise InvalidRequest("Background responses are not served by this gateway (their usage could not be "
-                             "billed); send the call without background, or stream it.", param="background",
-                             code="unsupported_parameter")
+    if body.get("background") and body.get("stream"):
+        raise InvalidRequest("Background responses are not streamed by this gateway: send background without "
+                             "stream, then GET the response.", param="background", code="unsupported_parameter")
+    if body.get("background") and body.get("store") is False:
+        raise InvalidRequest("Background responses must be stored: background=true cannot be used with store=false.",
+                             param="background", code="invalid_value")
 
 
 def parse_responses_request(raw: bytes) -> ResponsesRequest:

@@ -90,6 +90,26 @@ def response_body_set(response_id: str, body: dict[str, Any]) -> None:
     StoredResponse.objects.filter(response_id=response_id).update(body=body, status=str(body.get("status") or ""))
 
 
+RUNNING = ("queued", "in_progress")  # a background response's statuses before it ends
+
+
+def response_running_set(response_id: str, body: dict[str, Any], context: list[dict[str, Any]] | None) -> bool:
+    """Store a background response's new body only while it is still running (one conditional UPDATE): whether
+    this call wrote it. The first writer of an ending status wins, so a cancel and a completion never both land."""
+    fields: dict[str, Any] = {"body": body, "status": str(body.get("status") or "")}
+    if context is not None:
+        fields["context"] = context
+    return StoredResponse.objects.filter(response_id=response_id, status__in=RUNNING).update(**fields) == 1
+
+
+def response_status(response_id: str) -> str | None:
+    return StoredResponse.objects.filter(response_id=response_id).values_list("status", flat=True).first()
+
+
+def response_body(response_id: str) -> dict[str, Any] | None:
+    return StoredResponse.objects.filter(response_id=response_id).values_list("body", flat=True).first()
+
+
 async def in_thread(function: Callable[..., T], *args: Any) -> T:
     """Run one store function in a pool thread, on a live connection."""
     return await sync_to_async(with_fresh_connection(function), thread_sensitive=False)(*args)
@@ -110,3 +130,15 @@ async def delete(response_id: str) -> None:
 
 async def body_set(response_id: str, body: dict[str, Any]) -> None:
     await in_thread(response_body_set, response_id, body)
+
+
+async def running_set(response_id: str, body: dict[str, Any], context: list[dict[str, Any]] | None = None) -> bool:
+    return await in_thread(response_running_set, response_id, body, context)
+
+
+async def status_of(response_id: str) -> str | None:
+    return await in_thread(response_status, response_id)
+
+
+async def body_of(response_id: str) -> dict[str, Any] | None:
+    return await in_thread(response_body, response_id)

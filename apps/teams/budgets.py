@@ -14,7 +14,7 @@ from apps.teams.durations import InvalidDuration, first_reset, next_reset, parse
 from apps.teams.models import (Budget, EndUser, Organization, ProxyBudget, SpendLog, Team, TeamMembership, User,
                                VirtualKey)
 from apps.teams.proxy_budget import GENERATION as PROXY_GENERATION
-from apps.teams.snapshot import GENERATION
+from apps.teams.snapshot import GENERATION, member_duration
 from apps.teams.spend_sql import OWNERS
 
 
@@ -76,14 +76,20 @@ def budgets_reset(*, now: datetime | None = None) -> int:
         for model in (VirtualKey, User, Team, Organization):
             for row in model._default_manager.select_for_update().exclude(budget_duration="").filter(_due(now)):
                 changed += window_reset(row, row.budget_duration, now)
+        for model in (VirtualKey, Organization):  # a window taken from the row's Budget (`budget_id`)
+            rows = model._default_manager.select_for_update(of=("self",)).select_related("budget").filter(
+                budget_duration="").exclude(budget__budget_duration="").filter(budget__isnull=False).filter(_due(now))
+            for row in rows:
+                changed += window_reset(row, row.budget.budget_duration if row.budget else "", now)
         for proxy in ProxyBudget.objects.select_for_update().exclude(budget_duration="").filter(_due(now)):
             if window_reset(proxy, proxy.budget_duration, now):
                 changed += 1
                 snapshot_bump(PROXY_GENERATION)
-        members = TeamMembership.objects.select_for_update().select_related("team").exclude(
-            team__budget_duration="").filter(_due(now))
+        members = TeamMembership.objects.select_for_update(of=("self",)).select_related("team", "budget").filter(
+            Q(budget__budget_duration__gt="") | Q(team__team_member_budget_duration__gt="")
+            | Q(team__budget_duration__gt="")).filter(_due(now))
         for member in members:
-            changed += window_reset(member, member.team.budget_duration, now)
+            changed += window_reset(member, member_duration(member), now)
         for budget in Budget.objects.select_for_update().exclude(budget_duration="").filter(_due(now)):
             changed += end_users_reset(budget, now)
         if changed:

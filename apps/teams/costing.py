@@ -1,7 +1,7 @@
 """What a call costs: usage x price, in integer nanodollars, and the worst case reserved before it runs.
 
 Everything here works from a `Price` value; routing works out a deployment's (once per snapshot record) from
-its own `input_cost_per_token` / `output_cost_per_token`, else from the shipped price table in
+its own `input_cost_per_token` / `output_cost_per_token` (or per-second prices), else from the shipped price table in
 `apps.providers.pricing`. A model with no known price costs nothing (and is logged once), so budgets
 only bind priced models.
 """
@@ -33,19 +33,31 @@ def to_atto(amount: Decimal) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """USD per token for one deployment, with its (input, output) rates in 1e-18 USD rounded up, for reservations."""
+    """USD per token (and per second) for one deployment, with its rates in 1e-18 USD rounded up, for reservations.
+
+    Per-second prices (LiteLLM's `input_cost_per_second` / `output_cost_per_second`) bill the call's duration,
+    at most `max_seconds` (the deployment's timeout): the time its reservation covers.
+    """
 
     input_cost_per_token: Decimal = ZERO
     output_cost_per_token: Decimal = ZERO
     cache_read_cost_per_token: Decimal | None = None
     max_output_tokens: int | None = None
+    cache_creation_cost_per_token: Decimal | None = None
+    input_cost_per_second: Decimal = ZERO
+    output_cost_per_second: Decimal = ZERO
+    max_seconds: float = 0.0
     input_rate: int = field(init=False, compare=False)
     output_rate: int = field(init=False, compare=False)
+    per_second: Decimal = field(init=False, compare=False)  # USD per second of the call, input and output
+    time_reserve: int = field(init=False, compare=False)  # the per-second cost of max_seconds, in 1e-18 USD
 
     def __post_init__(self) -> None:
         # Worked out once per price, so a reservation is integer arithmetic only.
         object.__setattr__(self, "input_rate", to_atto(self.input_cost_per_token))
         object.__setattr__(self, "output_rate", to_atto(self.output_cost_per_token))
+        object.__setattr__(self, "per_second", self.input_cost_per_second + self.output_cost_per_second)
+        object.__setattr__(self, "time_reserve", to_atto(self.per_second * Decimal(math.ceil(self.max_seconds))))
 
 
 @lru_cache(maxsize=4096)
@@ -63,13 +75,21 @@ def listed_price(provider: str, model: str) -> Price | None:
                  found.max_output_tokens)
 
 
-def cost(price: Price, usage: Usage) -> Decimal:
-    """USD for this usage; cached prompt tokens at the cache-read price when there is one."""
+def cost(price: Price, usage: Usage, seconds: float = 0.0) -> Decimal:
+    """USD for this usage over this many seconds; cached prompt tokens at the cache-read price and cache writes at
+    the cache-write price when there are such prices; per-second prices for at most `price.max_seconds`."""
     cached = min(usage.cached_tokens, usage.prompt_tokens)
     read_rate = price.cache_read_cost_per_token if price.cache_read_cost_per_token is not None \
         else price.input_cost_per_token
-    return (price.input_cost_per_token * (usage.prompt_tokens - cached) + read_rate * cached
-            + price.output_cost_per_token * usage.completion_tokens)
+    written = min(usage.cache_creation_tokens, usage.prompt_tokens - cached) \
+        if price.cache_creation_cost_per_token is not None else 0
+    total = (price.input_cost_per_token * (usage.prompt_tokens - cached - written) + read_rate * cached
+             + price.output_cost_per_token * usage.completion_tokens)
+    if written:
+        total += (price.cache_creation_cost_per_token or ZERO) * written
+    if price.per_second and seconds > 0:
+        total += price.per_second * Decimal(repr(min(seconds, price.max_seconds)))
+    return total
 
 
 def to_nanos(amount: Decimal, *, up: bool = False) -> int:
@@ -82,9 +102,9 @@ def from_nanos(amount: int) -> Decimal:
     return Decimal(amount) / NANOS
 
 
-def usage_cost_nanos(price: Price, usage: Usage) -> int:
-    """What this usage costs at this price, in nanodollars."""
-    return to_nanos(cost(price, usage))
+def usage_cost_nanos(price: Price, usage: Usage, seconds: float = 0.0) -> int:
+    """What this usage (over this many seconds) costs at this price, in nanodollars."""
+    return to_nanos(cost(price, usage, seconds))
 
 
 def prompt_token_bound(call: ChatCall) -> int:
@@ -111,8 +131,8 @@ def worst_case_nanos(prices: Iterable[Price], *, prompt_tokens: int,
     dearest = 0
     for index, price in enumerate(prices):
         completion = completion_tokens[index] if completion_tokens else 0
-        dearest = max(dearest, -(-(prompt_tokens * price.input_rate + completion * price.output_rate)
-                                 // 1_000_000_000))
+        dearest = max(dearest, -(-(prompt_tokens * price.input_rate + completion * price.output_rate
+                                   + price.time_reserve) // 1_000_000_000))
     return dearest
 
 

@@ -31,7 +31,7 @@ from apps.teams.proxy_budget import proxy_scopes
 from apps.teams.snapshot import BudgetScope
 
 WORKER_LOST = "worker_lost"  # a call whose process died before settling it (CallIntent)
-LEVEL_LABELS = {"key_model": "Key", "key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
+LEVEL_LABELS = {"key_model": "Key", "team_model": "Team", "key": "Key", "user": "User", "team_member": "Team member", "team": "Team",
                 "organization": "Organization", "end_user": "End User", "proxy": "Proxy"}
 
 
@@ -48,7 +48,7 @@ def window_end(scope: BudgetScope, now: float) -> tuple[float, bool]:
 def ledger_limits(scope: BudgetScope, now: float) -> LedgerLimits:
     """The state backend's view of one level; spend from an ended window is not carried over (lazy reset)."""
     end, stale = window_end(scope, now)
-    return LedgerLimits(ledger=scope.ledger, max_budget=scope.max_budget, seed_spend=0 if stale else scope.spend,
+    return LedgerLimits(ledger=scope.ledger, max_budget=scope.budget_at(now), seed_spend=0 if stale else scope.spend,
                         window_end=end, rpm_limit=scope.rpm_limit, tpm_limit=scope.tpm_limit,
                         max_parallel=scope.max_parallel_requests)
 
@@ -178,6 +178,10 @@ class Meter:
             ttft_ms=int(ttft * 1000) if ttft is not None else None, status=status, error_type=error_type,
             start_time=start, end_time=end, tags=self.tags, end_user=self.end_user)
 
+    def attempt_seconds(self) -> float:
+        """How long the current attempt has run: since the last failed one ended (or the call started)."""
+        return time.time() - (self.events[-1].end_time if self.events else self.started)
+
     def attempt_failed(self, deployment: Billed, error: UpstreamError, elapsed: float) -> None:
         self.events.append(self.event(deployment, Usage(), status="failure", elapsed=elapsed,
                                       error_type=error.error_code or error.error_type))
@@ -186,7 +190,7 @@ class Meter:
                     ttft: float | None) -> None:
         """A stream attempt cut after sending text, to be resumed elsewhere: its event, priced like any cut stream,
         is settled with the call's last attempt."""
-        cost = usage_cost_nanos(price, usage)
+        cost = usage_cost_nanos(price, usage, self.attempt_seconds())
         self.events.append(self.event(deployment, usage, status="failure", error_type=error_type, cost_nanos=cost,
                                       ttft=ttft))
         self.carried_nanos += cost
@@ -203,7 +207,8 @@ class Meter:
         feed_count("calls", team_id)
         if status == "failure":
             feed_count("errors", team_id)
-        own = cost_nanos if cost_nanos is not None else usage_cost_nanos(price, usage) if price is not None else 0
+        own = cost_nanos if cost_nanos is not None else \
+            usage_cost_nanos(price, usage, self.attempt_seconds()) if price is not None else 0
         if deployment is not None:
             self.events.append(self.event(deployment, usage, status=status, error_type=error_type,
                                           cost_nanos=own, ttft=ttft))
@@ -254,7 +259,8 @@ async def drain() -> None:
 
 
 def call_scopes(principal: Principal, model: str) -> tuple[BudgetScope, ...]:
-    """The key's limited levels for this call: its level for the model (if it has one), then its own levels.
+    """The key's limited levels for this call: its and its team's levels for the model (where they have one), then
+    its own levels.
 
     A key with no per-model limits costs nothing more here than its own levels.
     """
@@ -263,9 +269,8 @@ def call_scopes(principal: Principal, model: str) -> tuple[BudgetScope, ...]:
         return ()
     scopes = tuple(s for s in key.scopes if limited(s))
     if key.model_scopes:
-        per_model = model_lookup(key.model_scopes, model)
-        if per_model is not None and limited(per_model):
-            scopes = (per_model, *scopes)
+        per_model = (model_lookup(table, model) for table in key.model_scopes)
+        scopes = (*(s for s in per_model if s is not None and limited(s)), *scopes)
     return scopes
 
 
@@ -445,6 +450,11 @@ def refusal_record(event: SpendEvent) -> None:
 def request_tags(params: Mapping[str, object]) -> tuple[str, ...]:
     """`metadata.tags` and `tags` from the request body (LiteLLM's request tags), each once."""
     metadata = params.get("metadata")
+    if isinstance(metadata, str) and metadata.startswith("{"):  # a multipart form's metadata is JSON text
+        try:
+            metadata = jsonutil.loads(metadata)
+        except ValueError:
+            metadata = None
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
     found = tuple(str(tag) for tag in tags) if isinstance(tags, list) else ()
     extra = params.get("tags")

@@ -17,6 +17,7 @@ from typing import Any
 from apps.teams.durations import Duration, InvalidDuration, first_reset, parse_duration
 
 LEVEL = "key_model"
+TEAM_LEVEL = "team_model"  # a team's model_rpm_limit / model_tpm_limit, shared by its keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,10 @@ ROUTE_GROUPS: dict[str, tuple[str, ...]] = {
     "spend_tracking_routes": SPEND_TRACKING_ROUTES,
     "global_spend_tracking_routes": GLOBAL_SPEND_TRACKING_ROUTES,
 }
+# LiteLLM's `key_type` on /key/generate: the routes a key of that type may call (`handle_key_type`, which writes
+# them over `allowed_routes`); "default" leaves `allowed_routes` as given.
+KEY_TYPE_ROUTES: dict[str, list[str]] = {"llm_api": ["llm_api_routes"], "management": ["management_routes"],
+                                         "read_only": ["info_routes"]}
 PLACEHOLDER = re.compile(r"\\\{[^/]*?\\\}")
 
 
@@ -70,6 +74,12 @@ class RouteRules:
         if any(path.startswith(prefix) for prefix in self.prefixes):
             return True
         return self.templates is not None and self.templates.fullmatch(path) is not None
+
+
+def key_type_routes(key_type: object) -> dict[str, list[str]]:
+    """The `allowed_routes` a new key of this `key_type` gets ({} for "default" or none)."""
+    routes = KEY_TYPE_ROUTES.get(key_type) if isinstance(key_type, str) else None
+    return {"allowed_routes": list(routes)} if routes is not None else {}
 
 
 def _template(route: str) -> str:

@@ -79,8 +79,11 @@ def apply_fields(row: models.Model, fields: Mapping[str, Any], allowed: Iterable
         if name in fields:
             setattr(row, name, fields[name])
             changed.append(name)
-    if "budget_duration" in fields:
-        duration = fields["budget_duration"]
+    budget = fields.get("budget")
+    inherited = budget.budget_duration if budget is not None and not getattr(row, "budget_duration", "") else ""
+    if "budget_duration" in fields or inherited:
+        # A row with no window of its own takes its Budget's (`budget_id`), as the hot path reads it.
+        duration = fields.get("budget_duration") or inherited
         reset_at = first_reset(now, parse_duration(duration)) if duration else None
         row.budget_reset_at = reset_at  # type: ignore[attr-defined]
         changed.append("budget_reset_at")
@@ -172,9 +175,14 @@ def team_new(*, fields: Mapping[str, Any], members: Iterable[tuple[User, str]] =
 def team_update(*, team: Team, fields: Mapping[str, Any]) -> Team:
     """Change a team's settings (and, with `spend`, its spend)."""
     team = Team.objects.select_for_update().get(pk=team.pk)
-    apply_fields(team, fields, TEAM_FIELDS, timezone.now())
+    now = timezone.now()
+    apply_fields(team, fields, TEAM_FIELDS, now)
     spend_override(team, team_ledger(team), fields.get("spend"))
     team.save()
+    if fields.get("team_member_budget_duration"):  # a new member window starts now for the members without their own
+        TeamMembership.objects.filter(team=team).filter(models.Q(budget__isnull=True) | models.Q(
+            budget__budget_duration="")).update(budget_reset_at=first_reset(
+                now, parse_duration(fields["team_member_budget_duration"])))
     snapshot_bump(GENERATION)
     return team
 
@@ -195,8 +203,9 @@ def team_member_add(*, team: Team, user: User, role: str) -> TeamMembership:
     if not created and member.role != role:
         member.role = role
         member.save(update_fields=["role"])
-    if created and team.budget_duration:
-        member.budget_reset_at = first_reset(timezone.now(), parse_duration(team.budget_duration))
+    duration = team.team_member_budget_duration or team.budget_duration
+    if created and duration:
+        member.budget_reset_at = first_reset(timezone.now(), parse_duration(duration))
         member.save(update_fields=["budget_reset_at"])
     snapshot_bump(GENERATION)
     return member

@@ -15,7 +15,7 @@ from apps.providers.registry import ADAPTERS
 from apps.routing.services import deployments_sync_from_config
 from tests.agents.conftest import hosted
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.teams.conftest import make_key, make_user
+from tests.teams.conftest import make_key, make_user, wait_for_spend_rows
 from tests.upstreams.openai import OpenAIUpstream
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -166,3 +166,13 @@ def test_the_chat_bridge_sends_the_whole_conversation(agent_gateway: GatewayProc
                            {"role": "user", "content": "how are you"}]
     assert code_call[1] == {"role": "user", "content": "system: Be terse.\nuser: hi\nassistant: hello\n"
                                                        "user: how are you"}
+
+
+def test_an_agent_called_as_a_model_charges_the_calls_end_user_with_its_tags(agent_gateway: GatewayProcess,
+                                                                             models: OpenAIUpstream) -> None:
+    reply = httpx.post(f"{agent_gateway.url}/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER_KEY}"},
+                       json={"model": "a2a/research_agent", "messages": [{"role": "user", "content": "tag me"}],
+                             "user": "customer-a", "metadata": {"tags": ["agentic"]}}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    rows = wait_for_spend_rows(1, request_id=reply.headers["x-request-id"], call_type="a2a")
+    assert [(row.end_user, row.tags) for row in rows] == [("customer-a", ["agentic", "agent:research_agent"])]

@@ -3,6 +3,7 @@ whose gateway was killed ends failed, noticed by a subscriber, a cancel or the r
 Redis, by the gateway that restarts)."""
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -14,6 +15,7 @@ import pytest
 from django.conf import settings
 
 from apps.core import jsonutil
+from apps.agents import store
 from apps.agents.orphans import LOST
 from apps.agents.tasks import task_reap_task
 from tests.agents.conftest import LEASE, LEASE_ENV, rpc, wait_until
@@ -115,6 +117,8 @@ def test_a_task_whose_replica_died_ends_failed(agent_gateway: GatewayProcess, se
     reader.join(timeout=30)
     assert events[-1]["statusUpdate"]["status"]["state"] == "TASK_STATE_FAILED"  # the subscriber noticed
     assert lost(call(agent_gateway, "GetTask", {"id": followed}))
+    # each task's lease runs out on its own beat: the cancel comes once this one's has (then it is found gone)
+    wait_until(lambda: not asyncio.run(store.leases_alive([canceled])))
     refused = httpx.post(f"{agent_gateway.url}/a2a/waiting_agent", headers=HEADERS, timeout=60,
                          json=rpc("CancelTask", {"id": canceled})).json()
     assert refused["error"]["code"] == -32002  # the cancel found it gone: it failed, and cannot be canceled

@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 
+from apps.routing.models import Deployment
 from apps.teams.services import key_update
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.e2e.media_fixtures import media, media_server, wav  # noqa: F401 - fixtures
@@ -112,6 +113,22 @@ def test_model_permissions_and_budgets_apply(media: OpenAIMediaUpstream, gateway
     assert [request.path for request in media.requests] == ["/v1/audio/transcriptions"]
 
 
+def test_a_budget_spent_refuses_speech_and_transcription_before_the_upstream(media: OpenAIMediaUpstream,
+                                                                             gateway: GatewayProcess) -> None:
+    key, poor = make_key(None, None, max_budget=0.01)
+    key_update(key=key, fields={"spend": Decimal("0.01")})
+    with client(gateway, poor) as caller:
+        speech = caller.post("/v1/audio/speech", json={"model": "tts", "input": "hello", "voice": "alloy"})
+        heard = caller.post("/v1/audio/transcriptions", data={"model": "whisper"}, files={"file": AUDIO})
+    for refused in (speech, heard):
+        assert refused.status_code == 400, refused.text
+        assert (refused.json()["error"]["type"], set(refused.json()["error"])) == (
+            "budget_exceeded", {"message", "type", "param", "code"})
+    assert media.requests == []
+    rows = wait_for_spend_rows(2, key_id=key.id, status="refused")
+    assert sorted(row.call_type for row in rows) == ["audio_speech", "audio_transcription"]
+
+
 def test_a_failed_upload_is_retried_with_the_whole_file(media: OpenAIMediaUpstream, http: httpx.Client) -> None:
     media.reply_with(Reply.json(503, {"error": {"message": "overloaded", "type": "server_error"}}))
     answer = http.post("/v1/audio/transcriptions", data={"model": "whisper", "num_retries": "1"},
@@ -140,6 +157,39 @@ def test_a_hang_up_during_generation_cancels_the_upstream_call(media: OpenAIMedi
         httpx.post(f"{gateway.url}/v1/images/generations", headers={"Authorization": f"Bearer {MASTER_KEY}"},
                    timeout=1, json={"model": "dalle", "prompt": "p"})
     assert media.hangup_event.wait(10)
+
+
+IMAGE = ("a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")
+UPLOAD_HANG_UPS = [
+    pytest.param("/v1/images/edits", {"model": "dalle", "prompt": "p"}, {"image": IMAGE}, IMAGE[1], id="edits_case"),
+    pytest.param("/v1/audio/transcriptions", {"model": "whisper"}, {"file": AUDIO}, AUDIO[1],
+                 id="transcriptions_case"),
+    pytest.param("/v1/audio/translations", {"model": "whisper"}, {"file": AUDIO}, AUDIO[1], id="translations_case"),
+]
+
+
+@pytest.mark.parametrize(("path", "data", "files", "sent"), UPLOAD_HANG_UPS)
+def test_a_hang_up_after_the_upload_cancels_the_upstream_call_and_bills_nothing(
+        media: OpenAIMediaUpstream, gateway: GatewayProcess, path: str, data: dict[str, str], files: dict[str, Any],
+        sent: bytes) -> None:
+    """The whole upload reached the upstream, which works on it; the client leaving then closes that call, no
+    spend is booked for it (the next call's row is the key's only one) and its reservation is freed."""
+    slow = Deployment.objects.get(model_name=data["model"])
+    slow.timeout = 120  # the upstream call may end only by the client leaving, never by its own timeout
+    slow.save()
+    key, secret = make_key(None, None, max_budget=1.0)
+    media.reply_with(Reply(stall=True))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{gateway.url}{path}", headers={"Authorization": f"Bearer {secret}"}, timeout=1, data=data,
+                   files=files)
+    assert media.hangup_event.wait(10)
+    [seen] = media.requests
+    assert seen.path == path and sent in seen.body
+    with client(gateway, secret) as caller:
+        answer = caller.post(path, data=data, files=files)
+    assert answer.status_code == 200, answer.text
+    rows = wait_for_spend_rows(1, key_id=key.id)
+    assert [(row.request_id, row.status) for row in rows] == [(answer.headers["x-request-id"], "success")]
 
 
 def test_a_client_leaving_mid_upload_reaches_no_upstream_and_the_process_keeps_serving(

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import GatewayProcess
 from tests.e2e.media_fixtures import media, media_server, wav  # noqa: F401 - fixtures
 from tests.teams.conftest import wait_for_spend_rows
-from tests.upstreams.openai_media import Gate, OpenAIMediaUpstream, speech_audio
+from tests.upstreams.openai_media import Gate, OpenAIMediaUpstream, fields_of, parts, speech_audio
 
 
 def test_generation_answers_b64_json_and_is_billed_per_image_by_size_and_quality(
@@ -79,12 +79,16 @@ def test_transcription_uploads_the_file_and_bills_its_seconds(media: OpenAIMedia
     audio = wav(2.5)
     answer = sdk.audio.transcriptions.with_raw_response.create(
         model="whisper", file=("speech.wav", audio, "audio/wav"), language="en", temperature=0.2,
-        response_format="verbose_json", timestamp_granularities=["segment"])
+        prompt="Names: Tollgate.", response_format="verbose_json", timestamp_granularities=["word", "segment"])
     transcript = answer.parse()
     assert (transcript.text, transcript.duration) == ("heard speech.wav 40044", 2.5)  # type: ignore[union-attr]
     [seen] = media.requests
     assert int(seen.headers["content-length"]) == len(seen.body)
-    assert audio in seen.body
+    assert fields_of(parts(seen)) == {"model": ["whisper-1"], "language": ["en"], "temperature": ["0.2"],
+                                      "prompt": ["Names: Tollgate."], "response_format": ["verbose_json"],
+                                      "timestamp_granularities[]": ["word", "segment"]}
+    [upload] = [part for part in parts(seen) if part.name == "file"]
+    assert (upload.filename, upload.content_type, upload.data) == ("speech.wav", "audio/wav", audio)
     [row] = wait_for_spend_rows(1, request_id=answer.headers["x-request-id"])
     assert (row.call_type, row.cost) == ("audio_transcription", Decimal("0.0001") * Decimal("2.5"))
 
@@ -112,10 +116,31 @@ def test_token_billed_transcription_is_priced_per_audio_token(media: OpenAIMedia
 ])
 def test_translation_reaches_each_provider_path(media: OpenAIMediaUpstream, sdk: openai.OpenAI, model: str,
                                                 path: str, auth: tuple[str, str]) -> None:
-    translated = sdk.audio.translations.create(model=model, file=("talk.wav", wav(1), "audio/wav"))
+    audio = wav(1)
+    translated = sdk.audio.translations.create(model=model, file=("talk.wav", audio, "audio/wav"),
+                                               prompt="A talk.", temperature=0.3, response_format="json")
     assert translated.text == "translated talk.wav 16044"
     [seen] = media.requests
     assert (seen.path, seen.headers[auth[0]]) == (path, auth[1])
+    provider_model = {"azure-whisper": "whisper-1", "groq-whisper": "whisper-large-v3"}[model]
+    assert fields_of(parts(seen)) == {"model": [provider_model], "prompt": ["A talk."], "temperature": ["0.3"],
+                                      "response_format": ["json"]}
+    [upload] = [part for part in parts(seen) if part.name == "file"]
+    assert (upload.filename, upload.data) == ("talk.wav", audio)
+
+
+def test_azure_image_edits_go_to_the_deployment_path(media: OpenAIMediaUpstream, sdk: openai.OpenAI) -> None:
+    picture = b"\x89PNG" + b"p" * 2_000
+    edited = sdk.images.edit(model="azure-dalle", prompt="add a hat", image=("fox.png", picture, "image/png"),
+                             response_format="url")
+    assert [item.url for item in edited.data or []] == ["https://images.example/0.png"]
+    [seen] = media.requests
+    assert (seen.path, seen.query, seen.headers["api-key"]) == (
+        "/openai/deployments/dall-e-3/images/edits", {"api-version": ["2024-10-21"]}, "sk-azure-secret")
+    assert "authorization" not in seen.headers
+    assert fields_of(parts(seen)) == {"model": ["dall-e-3"], "prompt": ["add a hat"], "response_format": ["url"]}
+    [image] = [part for part in parts(seen) if part.name == "image"]
+    assert (image.filename, image.content_type, image.data) == ("fox.png", "image/png", picture)
 
 
 def test_speech_streams_back_as_the_upstream_sends_it(media: OpenAIMediaUpstream, sdk: openai.OpenAI) -> None:

@@ -18,6 +18,7 @@ from tests.querycount import count_queries
 from tests.teams.conftest import client, make_key, wait_for_spend_rows
 from tests.upstreams import cohere
 from tests.upstreams.openai import OpenAIUpstream
+from tests.upstreams.recording import Reply
 
 
 def deploy(name: str, provider: str, model: str, api_base: str, api_key: str) -> None:
@@ -95,3 +96,21 @@ async def test_warm_moderation_runs_no_queries(moderators: OpenAIUpstream) -> No
         warm = await caller.post("/v1/moderations", data={"input": "x"}, content_type="application/json", headers=auth)
     assert warm.status_code == 200  # type: ignore[attr-defined]
     assert counter.statements == []
+
+
+def test_a_hang_up_cancels_the_upstream_call_and_bills_nothing(moderators: OpenAIUpstream,
+                                                                gateway: GatewayProcess) -> None:
+    slow = Deployment.objects.get(model_name="omni-moderation-latest")
+    slow.timeout = 120  # the upstream call may end only by the client leaving, never by its own timeout
+    slow.save()
+    key, secret = make_key(None, None, max_budget=1.0)
+    moderators.reply_with(Reply(stall=True))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{gateway.url}/v1/moderations", headers={"Authorization": f"Bearer {secret}"}, timeout=1,
+                   json={"input": "hello"})
+    assert moderators.hangup_event.wait(10)
+    with client(gateway, secret) as caller:
+        answer = caller.post("/v1/moderations", json={"input": "hello"})
+    assert answer.status_code == 200, answer.text
+    rows = wait_for_spend_rows(1, key_id=key.id)
+    assert [(row.request_id, row.status) for row in rows] == [(answer.headers["x-request-id"], "success")]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageFunctionToolCall
@@ -19,6 +20,7 @@ from apps.providers.registry import adapter_for
 from tests.upstreams import anthropic, azure, bedrock, cohere, gemini, jina_ai, ollama, openai_compatible, vertex_ai, voyage
 from tests.upstreams import replicate, sagemaker, text_completion_openai
 from tests.upstreams import openai as openai_mock
+from tests.teams.conftest import wait_for_spend_rows
 from tests.upstreams.gateway import PROMPT, TOOL_NAME, WEATHER_TOOL, GatewayUpstream
 
 FACTORIES: dict[str, Callable[[], AbstractContextManager[GatewayUpstream]]] = {
@@ -178,3 +180,19 @@ def test_replicate_prediction_is_polled_and_streamed_through_the_gateway(transac
     assert_stream_envelope(chunks, "stop")
     assert seen == [("POST", upstream.paths["chat"]), ("GET", "/v1/predictions/pred0001"),
                     ("POST", upstream.paths["stream"]), ("GET", "/v1/streams/pred0002")]
+
+
+def test_a_replicate_stream_canceled_mid_way_ends_with_an_error_event(transactional_db: None,
+                                                                      http: httpx.Client) -> None:
+    with replicate.ReplicateUpstream(stream_end=b'event: done\ndata: {"reason": "canceled"}\n\n') as twin:
+        deploy(name="e2e-replicate", provider="replicate", model=replicate.MODEL, api_base=twin.url,
+               api_key=replicate.API_TOKEN, litellm_params={"replicate_poll_interval": 0.01})
+        response = http.post("/v1/chat/completions", json={"model": "e2e-replicate", "messages": MESSAGES,
+                                                           "stream": True})
+    assert twin.failures == []
+    events = [line for line in response.text.split("\n\n") if line]
+    assert '"content":"Hello"' in events[0]
+    assert '"replicate prediction canceled"' in events[-1] and '"prediction_canceled"' in events[-1]
+    assert "[DONE]" not in response.text
+    [row] = wait_for_spend_rows(1, request_id=response.headers["x-request-id"])
+    assert (row.provider, row.status, row.error_type) == ("replicate", "failure", "prediction_canceled")

@@ -1,5 +1,6 @@
 """`/rerank`, `/v1/rerank` and `/v2/rerank` through the gateway process: Cohere's shape in, each reranker's wire
-format out, billed per search unit or per token, refused with a 4xx naming the bad field."""
+format out (Cohere, Voyage, Jina, vLLM, Infinity, Bedrock Agent Runtime signed with SigV4), billed per search unit
+or per token, refused with a 4xx naming the bad field."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from apps.teams.services import key_update
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.querycount import count_queries
 from tests.teams.conftest import client, make_key, wait_for_spend_rows
-from tests.upstreams import cohere, jina_ai, voyage
+from tests.upstreams import bedrock, cohere, infinity, jina_ai, voyage
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
 
@@ -105,6 +106,89 @@ def test_vllm_rerank_server_is_called_at_its_rerank_path(rerankers: dict[str, An
     assert (seen.path, seen.headers["authorization"]) == ("/v1/rerank", "Bearer sk-vllm")
     assert seen.json() == {"model": "BAAI/bge-reranker-v2-m3", "query": QUERY, "documents": DOCUMENTS, "top_n": 2,
                            "return_documents": False}
+
+
+BEDROCK_CREDENTIALS = {"aws_access_key_id": bedrock.ACCESS_KEY, "aws_secret_access_key": bedrock.SECRET_KEY,
+                       "aws_region_name": "us-west-2"}
+
+
+@pytest.mark.parametrize(("model", "arn", "price"), [
+    pytest.param("amazon.rerank-v1:0", "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0",
+                 Decimal("0.001"), id="amazon_rerank_by_id_case"),
+    pytest.param("arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0",
+                 "arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0", Decimal("0.002"),
+                 id="cohere_rerank_by_arn_case"),
+])
+def test_bedrock_rerank_is_signed_sent_to_agent_runtime_and_billed_per_query(
+        transactional_db: None, http: httpx.Client, model: str, arn: str, price: Decimal) -> None:
+    with bedrock.rerank_upstream() as twin:
+        deploy("bedrock-rerank", "bedrock", model, twin.url, "", litellm_params=BEDROCK_CREDENTIALS)
+        answer = http.post("/v1/rerank", json={"model": "bedrock-rerank", "query": QUERY, "documents": DOCUMENTS,
+                                               "top_n": 2, "return_documents": True})
+        assert answer.status_code == 200, answer.text
+        assert twin.failures == []
+    body = answer.json()
+    assert (body["results"], body["meta"]) == ([
+        {"index": 0, "relevance_score": 1.0, "document": {"text": DOCUMENTS[0]}},
+        {"index": 2, "relevance_score": 1 / 3, "document": {"text": DOCUMENTS[2]}}],
+        {"billed_units": {"search_units": 1}})
+    [seen] = twin.requests
+    assert seen.headers["authorization"].startswith(
+        f"AWS4-HMAC-SHA256 Credential={bedrock.ACCESS_KEY}/") and "/us-west-2/bedrock/aws4_request" in \
+        seen.headers["authorization"]
+    assert seen.json() == {
+        "queries": [{"type": "TEXT", "textQuery": {"text": QUERY}}],
+        "sources": [{"type": "INLINE", "inlineDocumentSource": {"type": "TEXT", "textDocument": {"text": text}}}
+                    for text in DOCUMENTS],
+        "rerankingConfiguration": {"type": "BEDROCK_RERANKING_MODEL", "bedrockRerankingConfiguration": {
+            "modelConfiguration": {"modelArn": arn}, "numberOfResults": 2}}}
+    [row] = wait_for_spend_rows(1, request_id=answer.headers["x-request-id"])
+    assert (row.call_type, row.provider, row.cost, row.status) == ("rerank", "bedrock", price, "success")
+
+
+def test_bedrock_rerank_errors_are_mapped_and_fall_back(transactional_db: None, http: httpx.Client) -> None:
+    with bedrock.error_twin(400, error_type="ValidationException", message="numberOfResults too large") as invalid, \
+            bedrock.error_twin(429, error_type="ThrottlingException", message="Too many requests") as throttled, \
+            cohere.CohereUpstream() as co:
+        deploy("bedrock-invalid", "bedrock", "amazon.rerank-v1:0", invalid.url, "", litellm_params=BEDROCK_CREDENTIALS)
+        deploy("bedrock-busy", "bedrock", "amazon.rerank-v1:0", throttled.url, "", litellm_params=BEDROCK_CREDENTIALS)
+        deploy("co-rerank", "cohere", "rerank-v3.5", co.url, cohere.API_KEY)
+        refused = http.post("/v1/rerank", json={"model": "bedrock-invalid", "query": QUERY, "documents": DOCUMENTS})
+        served = http.post("/v1/rerank", json={"model": "bedrock-busy", "query": QUERY, "documents": DOCUMENTS,
+                                               "fallbacks": ["co-rerank"]})
+    assert (refused.status_code, refused.json()["error"]["message"]) == (400, "numberOfResults too large")
+    assert set(refused.json()["error"]) == {"message", "type", "param", "code"}
+    assert (served.status_code, served.headers["x-litellm-model-group"]) == (200, "co-rerank")
+    assert [seen.path for seen in invalid.requests + throttled.requests] == ["/rerank", "/rerank"]
+
+
+def test_infinity_rerank_and_embeddings_reach_its_root_paths(transactional_db: None, http: httpx.Client) -> None:
+    with infinity.InfinityUpstream() as twin:
+        deploy("infinity-rerank", "infinity", "BAAI/bge-reranker-v2-m3", twin.url, infinity.API_KEY,
+               model_info={"mode": "rerank", "input_cost_per_token": 1e-08})
+        deploy("infinity-embed", "infinity", "BAAI/bge-small-en-v1.5", twin.url + "/", infinity.API_KEY)
+        answer = http.post("/v1/rerank", json={"model": "infinity-rerank", "query": QUERY, "documents": DOCUMENTS,
+                                               "top_n": 2, "return_documents": True})
+        embedded = http.post("/v1/embeddings", json={"model": "infinity-embed", "input": ["hello there", "x"],
+                                                     "dimensions": 2, "encoding_format": "float"})
+        assert twin.failures == []
+    assert answer.status_code == 200, answer.text
+    tokens = 3 * 3 + 6 + 4 + 6
+    assert answer.json()["results"] == [{"index": 0, "relevance_score": 1.0, "document": {"text": DOCUMENTS[0]}},
+                                        {"index": 2, "relevance_score": 0.3333, "document": {"text": DOCUMENTS[2]}}]
+    assert answer.json()["meta"] == {"billed_units": {"total_tokens": tokens},
+                                     "tokens": {"input_tokens": tokens, "output_tokens": 0}}
+    assert embedded.status_code == 200, embedded.text
+    assert [item["embedding"] for item in embedded.json()["data"]] == [[11.0, 0.125], [1.0, 0.125]]
+    rerank_seen, embed_seen = twin.requests
+    assert (rerank_seen.path, rerank_seen.json()) == ("/rerank", {
+        "model": "BAAI/bge-reranker-v2-m3", "query": QUERY, "documents": DOCUMENTS, "top_n": 2,
+        "return_documents": True})
+    assert (embed_seen.path, embed_seen.json()) == ("/embeddings", {
+        "model": "BAAI/bge-small-en-v1.5", "input": ["hello there", "x"], "output_dimension": 2})
+    [row] = wait_for_spend_rows(1, request_id=answer.headers["x-request-id"])
+    assert (row.call_type, row.provider, row.prompt_tokens, row.cost) == ("rerank", "infinity", tokens,
+                                                                          Decimal("1e-08") * tokens)
 
 
 def test_a_failed_attempt_is_retried_and_logged(rerankers: dict[str, Any], http: httpx.Client) -> None:

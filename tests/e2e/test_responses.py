@@ -2,15 +2,21 @@
 twin (OpenAI's wire format), and served over chat for an OpenAI-compatible chat server and for Anthropic."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
+from django.conf import settings
 
+from apps.core.state import state
 from apps.providers.responses import ids
+from apps.teams.models import SpendLog
+from apps.teams.snapshot import key_ledger
 from tests.conftest import MASTER_KEY, GatewayProcess
+from tests.teams.conftest import make_key, wait_for_spend_rows
 from tests.upstreams import anthropic as anthropic_twin
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.openai_responses import API_KEY, ResponsesTwin
@@ -184,8 +190,8 @@ def test_delete_of_a_passed_through_response_reaches_the_provider(sdk: openai.Op
         sdk.responses.retrieve(created.id)
 
 
-def test_cancel_goes_to_the_provider_or_is_refused(sdk: openai.OpenAI, native: str, chat_llm: str,
-                                                   twin: ResponsesTwin) -> None:
+def test_cancel_of_a_synchronous_response_is_refused(sdk: openai.OpenAI, native: str, chat_llm: str,
+                                                     twin: ResponsesTwin) -> None:
     passed = sdk.responses.create(model=native, input="hello")
     with pytest.raises(openai.BadRequestError, match="Cannot cancel a synchronous response"):
         sdk.responses.cancel(passed.id)
@@ -193,6 +199,79 @@ def test_cancel_goes_to_the_provider_or_is_refused(sdk: openai.OpenAI, native: s
     bridged = sdk.responses.create(model=chat_llm, input="hello")
     with pytest.raises(openai.BadRequestError, match="background=true"):
         sdk.responses.cancel(bridged.id)
+
+
+def until(condition: Callable[[], Any], *, timeout: float = 15.0) -> Any:
+    """`condition()`'s first truthy value, polled until the deadline."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "condition not met before the deadline"
+        time.sleep(0.05)
+    return value
+
+
+def test_background_passthrough_is_polled_at_the_provider_and_charged_once_it_completes(
+        gateway: GatewayProcess, native: str, twin: ResponsesTwin) -> None:
+    key, secret = make_key(None, None, max_budget=10.0)
+    sdk = openai.OpenAI(api_key=secret, base_url=f"{gateway.url}/v1", max_retries=0, timeout=30)
+    raw = sdk.responses.with_raw_response.create(model=native, input="hello there", background=True)
+    created = raw.parse()
+    assert (created.status, created.background, created.output) == ("queued", True, [])
+    assert twin.requests[0].json() == {"model": "gpt-4.1", "input": "hello there", "background": True}
+    assert sdk.responses.retrieve(created.id).status == "queued"
+    assert (twin.requests[-1].method, twin.requests[-1].path) == ("GET", "/v1/responses/resp_twin1")
+    rows = SpendLog.objects.filter(request_id=raw.headers["x-request-id"])
+    assert not rows.exists()  # nothing is charged while the provider still works on it
+    twin.finish_background("resp_twin1")
+    done = sdk.responses.retrieve(created.id)
+    assert (done.id, done.status, done.output_text) == (created.id, "completed", "Responses twin heard: hello there")
+    [row] = wait_for_spend_rows(1, request_id=raw.headers["x-request-id"])
+    assert (row.call_type, row.status, row.prompt_tokens, row.completion_tokens) == ("aresponses", "success", 2, 5)
+    asked = len(twin.requests)
+    assert sdk.responses.retrieve(created.id).status == "completed"  # ended: read from the database
+    assert len(twin.requests) == asked
+    assert sdk.responses.cancel(created.id).status == "completed"  # too late: the provider's answer, not charged
+    [again] = wait_for_spend_rows(1, request_id=raw.headers["x-request-id"])
+    assert (again.attempt, again.cost) == (1, row.cost)
+    if settings.REDIS_URL:
+        assert state().ledger_spend(key_ledger(key)) == int(row.cost * 10**9)  # the key's counter: charged once
+
+
+def test_background_passthrough_cancel_is_forwarded_and_ends_the_call(sdk: openai.OpenAI, native: str,
+                                                                      twin: ResponsesTwin) -> None:
+    raw = sdk.responses.with_raw_response.create(model=native, input="hello", background=True)
+    created = raw.parse()
+    cancelled = sdk.responses.cancel(created.id)
+    assert (cancelled.id, cancelled.status) == (created.id, "cancelled")
+    assert (twin.requests[-1].method, twin.requests[-1].path) == ("POST", "/v1/responses/resp_twin1/cancel")
+    assert sdk.responses.retrieve(created.id).status == "cancelled"
+    [row] = wait_for_spend_rows(1, request_id=raw.headers["x-request-id"])
+    assert (row.status, row.error_type, row.cost) == ("cancelled", "response_cancelled", 0)
+
+
+def test_background_over_chat_runs_as_a_stored_task_any_process_can_read(
+        gateway: GatewayProcess, sdk: openai.OpenAI, chat_llm: str, upstream: OpenAIUpstream,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    other = GatewayProcess(log_dir=tmp_path_factory.mktemp("second-gateway"))
+    try:
+        there = openai.OpenAI(api_key=MASTER_KEY, base_url=f"{other.url}/v1", max_retries=0)
+        upstream.reply_with(Reply(stall=True))
+        created = sdk.responses.create(model=chat_llm, input="hello", background=True)
+        assert (created.status, created.background) == ("queued", True)
+        assert there.responses.retrieve(created.id).status == "queued"
+        until(lambda: upstream.requests)
+        cancelled = there.responses.cancel(created.id)  # on another process: the task stops at its next poll
+        assert cancelled.status == "cancelled"
+        assert upstream.hangup_event.wait(15)
+        assert sdk.responses.retrieve(created.id).status == "cancelled"
+        finished = sdk.responses.create(model=chat_llm, input="hello again", background=True)
+        done = until(lambda: (r := there.responses.retrieve(finished.id)).status == "completed" and r)
+        assert (done.id, done.output_text, done.background) == (finished.id, f"{REPLY} hello again", True)
+        assert upstream.requests[-1].json()["messages"] == [{"role": "user", "content": "hello again"}]
+    finally:
+        other.stop()
+    with pytest.raises(openai.BadRequestError, match="background"):
+        sdk.responses.create(model=chat_llm, input="x", background=True, stream=True)
 
 
 def test_conversation_continues_across_providers(sdk: openai.OpenAI, claude: Any, native: str, chat_llm: str,
@@ -257,7 +336,10 @@ def test_store_false_keeps_nothing(sdk: openai.OpenAI, native: str, chat_llm: st
     pytest.param({}, 400, "input", id="no_input_case"),
     pytest.param({"input": "x", "previous_response_id": "resp_nope"}, 404, "previous_response_id",
                  id="unknown_previous_case"),
-    pytest.param({"input": "x", "background": True}, 400, "background", id="background_case"),
+    pytest.param({"input": "x", "background": True, "stream": True}, 400, "background",
+                 id="background_stream_case"),
+    pytest.param({"input": "x", "background": True, "store": False}, 400, "background",
+                 id="background_unstored_case"),
     pytest.param({"input": "x", "tool_choice": "sometimes"}, 400, "tool_choice", id="bad_tool_choice_case"),
     pytest.param({"input": [{"type": "computer_call_output", "call_id": "c", "output": {}}]}, 400, "input[0]",
                  id="not_over_chat_case"),

@@ -44,7 +44,34 @@ def test_bare_name_names_its_provider(model: str, provider: str) -> None:
 def test_prefixed_names_keep_their_prefix() -> None:
     assert split_model("azure/gpt-4o") == ("azure", "gpt-4o")
     assert split_model("openai/claude-on-vllm") == ("openai", "claude-on-vllm")
-    assert split_model("meta-llama/Llama-3.1-8B") == ("openai", "meta-llama/Llama-3.1-8B")
+    assert split_model("openai/meta-llama/Llama-3.1-8B") == ("openai", "meta-llama/Llama-3.1-8B")
+
+
+UNKNOWN_PREFIX = ("Provider 'meta-llama' in 'meta-llama/Llama-3.1-8B' is not supported by Tollgate (LiteLLM: LLM "
+                  "Provider NOT provided); for an OpenAI-compatible server write openai/meta-llama/Llama-3.1-8B")
+
+
+def test_an_unknown_prefix_is_an_sdk_bad_request_naming_the_provider() -> None:
+    import openai
+
+    from apps.providers import completion
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        completion(model="meta-llama/Llama-3.1-8B", messages=[{"role": "user", "content": "hi"}],
+                   api_base="http://127.0.0.1:9/v1")
+    assert (caught.value.status_code, caught.value.code, str(caught.value)) == (400, "unsupported_provider",
+                                                                                UNKNOWN_PREFIX)
+
+
+def test_the_config_reads_an_unknown_prefix_by_the_same_rule(tmp_path) -> None:
+    from apps.routing.config import load_config_file
+
+    path = tmp_path / "config.yaml"
+    path.write_text("model_list:\n  - model_name: llama\n    litellm_params: {model: meta-llama/Llama-3.1-8B}\n")
+    config = load_config_file(path, set(ADAPTERS))
+    assert (config.deployments[0].provider, config.deployments[0].provider_model) == ("meta-llama", "Llama-3.1-8B")
+    assert config.warnings == (f"line 3: model_list[0]: {UNKNOWN_PREFIX[0].lower()}{UNKNOWN_PREFIX[1:]}; the "
+                               f"deployment is kept and calls to it get 400",)
 
 
 def test_a_pattern_for_a_provider_without_an_adapter_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

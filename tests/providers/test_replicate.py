@@ -120,6 +120,30 @@ async def test_stream_reads_the_predictions_stream_url(closing_transport: None) 
         "prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15}
 
 
+@pytest.mark.parametrize(("end", "code", "message"), [
+    pytest.param(b'event: error\ndata: {"detail": "CUDA error: out of memory"}\n\n', "prediction_failed",
+                 "replicate prediction failed: CUDA error: out of memory", id="error_event_json_case"),
+    pytest.param(b"event: error\ndata: model crashed\n\n", "prediction_failed",
+                 "replicate prediction failed: model crashed", id="error_event_text_case"),
+    pytest.param(b'event: done\ndata: {"reason": "canceled"}\n\n', "prediction_canceled",
+                 "replicate prediction canceled", id="done_canceled_case"),
+    pytest.param(b'event: done\ndata: {"reason": "error"}\n\n', "prediction_error",
+                 "replicate prediction error", id="done_error_case"),
+])
+async def test_a_stream_that_ends_in_failure_raises_after_its_text(closing_transport: None, end: bytes, code: str,
+                                                                   message: str) -> None:
+    with ReplicateUpstream(stream_end=end) as twin:
+        stream = await transport.open_chat_stream(adapter_for("replicate"),
+                                                  ChatCall(model="r", messages=HELLO, stream=True), twin_target(twin))
+        chunks = []
+        with pytest.raises(UpstreamError) as caught:
+            async for chunk in stream.chunks():
+                chunks.append(chunk)
+    assert twin.failures == []
+    assert [chunk.body["choices"][0]["delta"].get("content") for chunk in chunks] == [PIECES[0]]
+    assert (caught.value.status, caught.value.error_code, caught.value.message) == (422, code, message)
+
+
 async def test_bad_token_is_an_authentication_error(closing_transport: None) -> None:
     with ReplicateUpstream() as twin:
         with pytest.raises(UpstreamError) as caught:

@@ -13,7 +13,7 @@ import pytest
 from apps.core.errors import GatewayError
 from apps.providers import acompletion, completion, embedding
 from apps.providers.base import ParamNotSupported, UpstreamError
-from apps.providers.sdk_errors import ContextWindowExceededError
+from apps.providers.sdk_errors import ContentPolicyViolationError, ContextWindowExceededError
 from tests.conftest import free_port
 from tests.upstreams.openai import OpenAIUpstream
 from tests.upstreams.recording import Reply
@@ -69,13 +69,20 @@ def test_rate_limit_keeps_retry_after_on_the_response(planned: OpenAIUpstream) -
     assert caught.value.retry_after == 7.0
 
 
-def test_context_window_is_a_bad_request_named_as_litellm_names_it(planned: OpenAIUpstream) -> None:
-    planned.reply_with(error_reply(400, "This model's maximum context length is 8192 tokens",
-                                   kind="invalid_request_error", code="context_length_exceeded"))
+@pytest.mark.parametrize(("message", "code", "litellm_class"), [
+    pytest.param("This model's maximum context length is 8192 tokens", "context_length_exceeded",
+                 ContextWindowExceededError, id="context_window_case"),
+    pytest.param("Your request was rejected as a result of our safety system", "content_policy_violation",
+                 ContentPolicyViolationError, id="content_policy_case"),
+])
+def test_a_bad_request_is_named_as_litellm_names_it(planned: OpenAIUpstream, message: str, code: str,
+                                                    litellm_class: type) -> None:
+    planned.reply_with(error_reply(400, message, kind="invalid_request_error", code=code))
     with pytest.raises(openai.BadRequestError) as caught:
         completion(model="openai/gpt-4o", messages=MSG, api_base=planned.api_base)
-    assert isinstance(caught.value, ContextWindowExceededError)
-    assert caught.value.code == "context_length_exceeded"
+    assert isinstance(caught.value, litellm_class)
+    assert (type(caught.value).__name__, caught.value.status_code, caught.value.code) == (
+        litellm_class.__name__, 400, code)
 
 
 def test_a_stalled_upstream_raises_api_timeout_error(planned: OpenAIUpstream) -> None:

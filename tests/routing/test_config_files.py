@@ -22,7 +22,8 @@ UNSUPPORTED = """
           api_key: os.environ/MADEUP_KEY
 """
 PROVIDER_WARNING = ("line 6: model_list[1]: provider 'madeupcloud' in 'madeupcloud/some-model' is not supported by "
-                    "Tollgate; the deployment is kept and calls to it get 400")
+                    "Tollgate (LiteLLM: LLM Provider NOT provided); for an OpenAI-compatible server write "
+                    "openai/madeupcloud/some-model; the deployment is kept and calls to it get 400")
 
 
 def write(directory: Path, text: str, name: str = "config.yaml") -> Path:
@@ -162,7 +163,8 @@ def test_the_system_check_warns_about_a_stored_unsupported_provider_without_fail
         "deployments use provider 'madeupcloud', which no adapter serves: their calls get 400", id="routing.W001")]
 
 
-def test_litellm_deployment_params_of_its_sample_configs_load_without_warnings(tmp_path: Path) -> None:
+def test_litellm_deployment_params_of_its_sample_configs_load_acted_on_silently_and_the_rest_named(
+        tmp_path: Path) -> None:
     config = load_config_file(write(tmp_path, """
         model_list:
           - model_name: files
@@ -178,5 +180,9 @@ def test_litellm_deployment_params_of_its_sample_configs_load_without_warnings(t
         litellm_settings: {include_cost_in_streaming_usage: true}
         general_settings: {disable_prisma_schema_update: true}
     """), set(ADAPTERS))
-    assert config.warnings == ()
+    assert config.warnings == (
+        "line 9: LiteLLM's model_list[0].litellm_params.s3_bucket_name is not supported by Tollgate; ignored",
+        "line 10: LiteLLM's model_list[0].litellm_params.s3_region_name is not supported by Tollgate; ignored",
+        "line 11: LiteLLM's model_list[0].litellm_params.max_file_size_mb is not supported by Tollgate; ignored",
+        "line 12: LiteLLM's litellm_settings.include_cost_in_streaming_usage is not supported by Tollgate; ignored")
     assert config.deployments[0].litellm_params["num_retries"] == 2

@@ -143,3 +143,139 @@ def test_strategy_aliases_follow_litellm_names() -> None:
                            ("latency-based-routing", "latency-based"), ("cost-based-routing", "cost-based"),
                            ("usage-based-routing", "usage-based")]:
         assert policy_from_settings({"routing_strategy": name})[0].strategy == expected
+
+
+# The audit's file: security, budget and credential settings a LiteLLM user believes are in force.
+UNSUPPORTED_KEYS = """
+    model_list:
+      - model_name: a
+        litellm_params:
+          model: azure/gpt-4o
+          api_base: https://x.openai.azure.com
+          tenant_id: t
+          client_id: c
+          client_secret: s
+          aws_role_name: arn:aws:iam::1:role/r
+        model_info:
+          team_id: engineering
+    router_settings:
+      provider_budget_config: {openai: {budget_limit: 10, time_period: 1d}}
+      redis_host: redis.internal
+    litellm_settings:
+      max_end_user_budget: 5
+    general_settings:
+      master_key: sk-1
+      allowed_ips: [10.0.0.1]
+      enable_jwt_auth: true
+    credential_list: []
+"""
+
+
+def test_litellm_keys_tollgate_does_not_act_on_are_warned_by_name_and_line(tmp_path: Path) -> None:
+    config = load(tmp_path, UNSUPPORTED_KEYS)
+    params = "LiteLLM's model_list[0].litellm_params"
+    assert config.warnings == (
+        "line 21: LiteLLM's top-level credential_list is not supported by Tollgate; ignored",
+        f"line 6: {params}.tenant_id is not supported by Tollgate; ignored",
+        f"line 7: {params}.client_id is not supported by Tollgate; ignored",
+        f"line 8: {params}.client_secret is not supported by Tollgate; ignored",
+        f"line 9: {params}.aws_role_name is not supported by Tollgate; ignored",
+        "line 11: LiteLLM's model_list[0].model_info.team_id is not supported by Tollgate; ignored",
+        "line 13: LiteLLM's router_settings.provider_budget_config is not supported by Tollgate; ignored",
+        "line 14: LiteLLM's router_settings.redis_host is not supported by Tollgate; ignored "
+        "(Tollgate shares state through REDIS_URL)",
+        "line 16: LiteLLM's litellm_settings.max_end_user_budget is not supported by Tollgate; ignored",
+        "line 19: LiteLLM's general_settings.allowed_ips is not supported by Tollgate; ignored",
+        "line 20: LiteLLM's general_settings.enable_jwt_auth is not supported by Tollgate; ignored",
+    )
+
+
+def test_check_config_fails_on_an_unsupported_litellm_key(tmp_path: Path, capsys) -> None:
+    from django.core.management import CommandError, call_command
+
+    path = write(tmp_path, UNSUPPORTED_KEYS)
+    with pytest.raises(CommandError) as caught:
+        call_command("check_config", str(path))
+    assert str(caught.value) == f"{path}: 11 warning(s)"
+    assert f"warning: {path}: line 19: LiteLLM's general_settings.allowed_ips is not supported" in capsys.readouterr().err
+
+
+def test_keys_tollgate_acts_on_and_litellm_internals_load_without_a_warning(tmp_path: Path) -> None:
+    config = load(tmp_path, """
+        model_list:
+          - model_name: a
+            rpm: 10
+            litellm_params:
+              model: openai/gpt-4o
+              api_key: os.environ/OPENAI_API_KEY
+              api_base: http://x/v1
+              organization: org-1
+              timeout: 30
+              stream_timeout: 10
+              tpm: 1000
+              weight: 2
+              order: 1
+              num_retries: 2
+              input_cost_per_token: 0.000001
+              output_cost_per_token: 0.000002
+              input_cost_per_second: 0.0001
+              output_cost_per_second: 0.0002
+              drop_params: true
+              extra_headers: {x-team: a}
+              base_model: gpt-4o
+              mock_response: hi
+            model_info:
+              id: a-1
+              mode: chat
+              base_model: gpt-4o
+              max_tokens: 100
+              max_input_tokens: 1000
+              cache_read_input_token_cost: 0.0000001
+              cache_creation_input_token_cost: 0.0000003
+              access_groups: [beta]
+              supports_vision: true
+              description: shown by /model/info
+          - model_name: b
+            litellm_params:
+              model: bedrock/anthropic.claude-3-haiku-20240307-v1:0
+              aws_access_key_id: os.environ/AWS_ACCESS_KEY_ID
+              aws_secret_access_key: os.environ/AWS_SECRET_ACCESS_KEY
+              aws_session_token: os.environ/AWS_SESSION_TOKEN
+              aws_region_name: us-east-1
+              aws_profile_name: dev
+        router_settings:
+          routing_strategy: latency-based-routing
+          num_retries: 3
+          retry_policy: {RateLimitErrorRetries: 2, AuthenticationErrorRetries: 0}
+          allowed_fails_policy: {TimeoutErrorAllowedFails: 2}
+          model_group_retry_policy: {a: {TimeoutErrorRetries: 1}}
+          fallbacks: [{a: [b]}]
+          cooldown_time: 30
+          set_verbose: true
+        litellm_settings:
+          drop_params: true
+          request_timeout: 600
+          max_budget: 100
+          budget_duration: 30d
+          success_callback: [generic_api]
+          telemetry: false
+          json_logs: true
+        general_settings:
+          master_key: sk-1
+          team_settings: [{team_id: t1, max_budget: 5}]
+          store_model_in_db: true
+          proxy_batch_write_at: 60
+          database_connection_pool_limit: 10
+    """)
+    assert config.warnings == ()
+
+
+def test_the_three_kinds_of_key_do_not_overlap() -> None:
+    from apps.routing import config_schema as schema
+
+    sections = (schema.TOP_LEVEL, schema.MODEL_ENTRY, schema.LITELLM_PARAMS, schema.MODEL_INFO,
+                *schema.SECTIONS.values())
+    for section in sections:
+        assert not section.acted & section.unsupported
+        assert not section.acted & section.internal
+        assert not section.unsupported & section.internal

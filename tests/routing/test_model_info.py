@@ -96,3 +96,29 @@ async def test_completion_mode_and_no_mode_serve_chat_calls() -> None:
     t = table({"g": [deployment("legacy", mode="completion"), deployment("plain")]})
     served = {short((await serve(t, Script(), call=CHAT, seed=seed)).deployment) for seed in range(12)}
     assert served == {"legacy", "plain"}
+
+
+def test_model_info_cache_prices_are_the_deployments_own() -> None:
+    from apps.providers.base import Usage
+    from apps.teams.costing import cost
+
+    price = deployment_price(record(provider="anthropic", provider_model="my-claude", model_info={
+        "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6, "cache_read_input_token_cost": 1e-7,
+        "cache_creation_input_token_cost": 1.5e-6}))
+    assert (price.cache_read_cost_per_token, price.cache_creation_cost_per_token) == (Decimal("1e-7"),
+                                                                                       Decimal("0.0000015"))
+    # 100 prompt tokens: 40 read from the cache, 20 written to it, 40 fresh; 10 out
+    usage = Usage(prompt_tokens=100, completion_tokens=10, cached_tokens=40, cache_creation_tokens=20)
+    assert cost(price, usage) == Decimal("0.000040") + Decimal("0.000004") + Decimal("0.000030") + Decimal("0.000020")
+
+
+def test_per_second_prices_bill_at_most_the_timeout_the_reservation_covers() -> None:
+    from apps.providers.base import Usage
+    from apps.teams.costing import cost, worst_case_nanos
+
+    price = deployment_price(record(provider="sagemaker", provider_model="endpoint", timeout=30,
+                                    litellm_params={"input_cost_per_second": 0.00042}))
+    assert (price.per_second, price.max_seconds, price.input_cost_per_token) == (Decimal("0.00042"), 30, 0)
+    assert cost(price, Usage(prompt_tokens=5), seconds=2.5) == Decimal("0.00105")
+    assert cost(price, Usage(prompt_tokens=5), seconds=90) == Decimal("0.0126")  # 30 s
+    assert worst_case_nanos([price], prompt_tokens=1000, completion_tokens=[1000]) == 12_600_000

@@ -2,12 +2,18 @@
 model_group_retry_policy, allowed_fails_policy and litellm_params.order."""
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
+from django.core.management import call_command
 
 from apps.core.state import state
 from apps.providers.base import UpstreamError
+from apps.routing.error_kinds import error_kind
 from apps.routing.policy import policy_from_settings
 from apps.routing.router import lowest_order
+from apps.routing.snapshot import load_routing_table
 from tests.routing.helpers import deployment, short, table
 from tests.routing.test_router import Script, fail, serve
 
@@ -138,3 +144,73 @@ async def test_a_deployment_num_retries_replaces_the_routers_when_it_fails() -> 
     with pytest.raises(UpstreamError):
         await serve(t, script)
     assert script.calls == ["a", "a"]
+
+
+async def test_authentication_error_retries_retry_a_401() -> None:
+    t = table({"g": [deployment("a")]}, num_retries=0, retry_policy={"AuthenticationErrorRetries": 2},
+              allowed_fails=100)
+    script = Script(a=[fail(401)] * 2)
+    assert (await serve(t, script)).value == "answer from a" and script.calls == ["a"] * 3
+    script = Script(a=[fail(401)] * 3)
+    with pytest.raises(UpstreamError):
+        await serve(t, script)
+    assert script.calls == ["a"] * 3
+
+
+async def test_content_policy_retries_are_counted_apart_from_bad_requests() -> None:
+    t = table({"g": [deployment("a")]}, num_retries=3, allowed_fails=100,
+              retry_policy={"ContentPolicyViolationErrorRetries": 1, "BadRequestErrorRetries": 0})
+    script = Script(a=[fail(400, code="content_policy_violation")] * 2)
+    with pytest.raises(UpstreamError):
+        await serve(t, script)
+    assert script.calls == ["a", "a"]
+    script = Script(a=[fail(400)] * 2)  # a plain 400 gets BadRequestErrorRetries: none
+    with pytest.raises(UpstreamError):
+        await serve(t, script)
+    assert script.calls == ["a"]
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    pytest.param(fail(400, code="content_policy_violation"), "ContentPolicyViolationError", id="content_policy_case"),
+    pytest.param(fail(408), "TimeoutError", id="timeout_status_case"),
+    pytest.param(UpstreamError("slow", status=504, code="timeout"), "TimeoutError", id="timeout_code_case"),
+    pytest.param(fail(401), "AuthenticationError", id="auth_case"),
+    pytest.param(fail(429), "RateLimitError", id="rate_limit_case"),
+    pytest.param(fail(500), "InternalServerError", id="server_error_case"),
+    pytest.param(fail(503), "InternalServerError", id="unavailable_case"),
+    pytest.param(fail(400), "BadRequestError", id="bad_request_case"),
+    pytest.param(fail(413), "BadRequestError", id="too_large_case"),
+    pytest.param(fail(422), "BadRequestError", id="unprocessable_case"),
+    pytest.param(fail(403), None, id="forbidden_case"),
+    pytest.param(fail(404), None, id="not_found_case"),
+])
+def test_each_upstream_failure_maps_to_litellms_exception_class(error: UpstreamError, kind: str | None) -> None:
+    assert error_kind(error) == kind
+
+
+ORDERED = """
+model_list:
+  - model_name: g
+    litellm_params: {model: mock/backup, order: 2}
+  - model_name: g
+    litellm_params: {model: mock/main, order: 1, num_retries: 2}
+router_settings: {num_retries: 0, allowed_fails: 100}
+"""
+
+
+@pytest.mark.django_db
+def test_order_and_num_retries_from_a_config_file_reach_the_router(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(ORDERED)
+    call_command("load_config", str(path))
+    t = load_routing_table()
+    records = {record.target.model: record for record in t.groups["g"]}
+    assert [(records[m].order, records[m].num_retries) for m in ("main", "backup")] == [(1, 2), (2, None)]
+    main, backup = short(records["main"]), short(records["backup"])
+    script = Script(**{main: fail(500)})  # main's own num_retries (the router has none) moves the call on
+    served = asyncio.run(serve(t, script))
+    assert (short(served.deployment), script.calls) == (backup, [main, backup])
+    script = Script(**{main: fail(500), backup: fail(500)})
+    with pytest.raises(UpstreamError):
+        asyncio.run(serve(t, script))
+    assert script.calls == [main, backup]  # backup has no num_retries of its own: the router's 0 ends the call

@@ -82,3 +82,27 @@ def test_spend_stored_after_a_window_ended_but_before_the_reset_ran_is_the_new_w
     for model, pk in ((VirtualKey, key.pk), (Team, cast.team_a.pk), (TeamMembership, member.pk)):  # type: ignore[union-attr]
         row = model.objects.get(pk=pk)  # type: ignore[attr-defined]
         assert (row.spend, row.budget_reset_at) == (Decimal("0.25"), ended + timedelta(days=1)), model
+
+
+def test_users_keys_on_a_budget_id_and_members_with_their_own_window_reset(cast: Cast) -> None:
+    """A user's window; a key's window taken from its Budget (`budget_id`); a member's `team_member_budget_duration`
+    window, not the team's."""
+    now = datetime(2026, 3, 15, 8, tzinfo=UTC)
+    daily = Budget.objects.create(budget_id="daily", max_budget=Decimal(1), budget_duration="1d")
+    User.objects.filter(pk=cast.bob.user.pk).update(spend=Decimal(3), budget_duration="7d",  # type: ignore[union-attr]
+                                                    budget_reset_at=MARCH)
+    VirtualKey.objects.filter(pk=cast.bob.key.pk).update(budget=daily, spend=Decimal(4),  # type: ignore[union-attr]
+                                                         budget_reset_at=MARCH)
+    Team.objects.filter(pk=cast.team_a.pk).update(budget_duration="30d", team_member_budget_duration="1d",
+                                                  budget_reset_at=datetime(2026, 3, 20, tzinfo=UTC))
+    TeamMembership.objects.filter(team=cast.team_a).update(spend=Decimal(2), budget_reset_at=MARCH)
+
+    budgets_reset(now=now)
+
+    bob = User.objects.get(pk=cast.bob.user.pk)  # type: ignore[union-attr]
+    assert (bob.spend, bob.budget_reset_at) == (0, datetime(2026, 3, 22, tzinfo=UTC))
+    key = VirtualKey.objects.get(pk=cast.bob.key.pk)  # type: ignore[union-attr]
+    assert (key.spend, key.budget_reset_at) == (0, datetime(2026, 3, 16, tzinfo=UTC))
+    members = TeamMembership.objects.filter(team=cast.team_a)
+    assert {(m.spend, m.budget_reset_at) for m in members} == {(0, datetime(2026, 3, 16, tzinfo=UTC))}
+    assert Team.objects.get(pk=cast.team_a.pk).budget_reset_at == datetime(2026, 3, 20, tzinfo=UTC)

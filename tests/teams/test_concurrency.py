@@ -56,6 +56,40 @@ def test_200_parallel_calls_on_a_key_that_affords_10(cast: Cast, priced, gateway
         assert state().ledger_spend(key_ledger(key)) == 50_000_000  # nanodollars
 
 
+async def fire_at(url: str, secret: str, count: int, path: str, body: dict[str, object]) -> list[httpx.Response]:
+    """`count` calls at once to `path`, sent with both the OpenAI and the Anthropic key headers."""
+    limits = httpx.Limits(max_connections=count)
+    headers = {"Authorization": f"Bearer {secret}", "x-api-key": secret}
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as http:
+        return list(await asyncio.gather(*[http.post(f"{url}{path}", json=body) for _ in range(count)]))
+
+
+SURFACES = [
+    pytest.param("/v1/messages", {"model": "priced", "max_tokens": 5, "messages": MSG}, "invalid_request_error",
+                 id="messages_case"),
+    pytest.param("/v1/embeddings", {"model": "embed", "input": [11, 12, 13, 14, 15]}, "budget_exceeded",
+                 id="embeddings_case"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "refusal"), SURFACES)
+def test_200_parallel_calls_on_other_surfaces_spend_what_the_key_affords(
+        cast: Cast, priced, gateway: GatewayProcess, path: str, body: dict[str, object], refusal: str) -> None:
+    """Each call's worst case is its real cost (5 completion tokens; an embedding of 5 tokens given as ids), so
+    exactly the 10 calls the budget affords are served however the 200 race, and each is one row."""
+    priced()
+    priced("embed", provider_model="text-embedding-3-small", input_cost_per_token=Decimal("0.001"),
+           output_cost_per_token=Decimal(0))
+    key, secret = make_key(cast.bob.user, cast.team_a, max_budget=10 * ONE_CALL)
+    answers = asyncio.run(fire_at(gateway.url, secret, 200, path, body))
+    outcome = Counter((a.status_code, a.json()["error"]["type"] if a.status_code != 200 else "") for a in answers)
+    assert outcome == {(200, ""): 10, (400, refusal): 190}
+    rows = wait_for_spend_rows(10, key_id=key.pk, status="success")
+    assert len(rows) == 10 and sum(r.cost for r in rows) == 10 * ONE_CALL
+    if settings.REDIS_URL:
+        assert state().ledger_spend(key_ledger(key)) == 50_000_000  # nanodollars: counters equal the logs
+
+
 def test_overspend_without_max_tokens_stays_within_one_call(cast: Cast, priced, gateway: GatewayProcess) -> None:
     priced()
     budget = 10 * ONE_CALL

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.test import AsyncClient
 from apps.core.snapshots import snapshot_bump
 from apps.core.state import reset_state
 from apps.teams import services
-from apps.teams.models import Budget, EndUser, VirtualKey
+from apps.teams.models import Budget, EndUser, Organization, Team, TeamMembership, VirtualKey
 from apps.teams.proxy_budget import proxy_budget_set
 from apps.teams.snapshot import GENERATION
 from tests.conftest import MASTER_KEY
@@ -84,6 +85,15 @@ def test_warm_calls_with_every_key_feature_make_no_orm_queries(cast: Cast, price
         aliases={"gpt-4": "priced"}, allowed_routes=["llm_api_routes"], tags=["team-x"],
         model_max_budget={"priced": {"budget_limit": 10, "time_period": "1d"}}, model_rpm_limit={"priced": 1000})
     EndUser.objects.create(user_id="customer-1", budget=Budget.objects.create(max_budget=Decimal(10), rpm_limit=1000))
+    # The key's budget_id and temporary increase, bob's own budget in the team, the team's per-model limit and the
+    # organization's budget_id: all read from the snapshot.
+    VirtualKey.objects.filter(pk=cast.bob.key.pk).update(  # type: ignore[union-attr]
+        budget=Budget.objects.create(max_budget=Decimal(10), rpm_limit=1000), temp_budget_increase=Decimal(1),
+        temp_budget_expiry=datetime.now(UTC) + timedelta(days=1))
+    TeamMembership.objects.filter(team=cast.team_a, user=cast.bob.user).update(
+        budget=Budget.objects.create(max_budget=Decimal(10), rpm_limit=1000))
+    Team.objects.filter(pk=cast.team_a.pk).update(model_rpm_limit={"priced": 1000}, team_member_tpm_limit=100_000)
+    Organization.objects.filter(pk=cast.org.pk).update(budget=Budget.objects.create(max_budget=Decimal(10)))
     snapshot_bump(GENERATION)
     auth = f"Bearer {cast.bob.secret}"
 

@@ -214,3 +214,45 @@ def gateway_upstream() -> Iterator[GatewayUpstream]:
             litellm_params={"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY,
                             "aws_region_name": "us-east-1", "aws_signing_time": SIGNING_TIME})
     assert twin.failures == []
+
+
+# --- Bedrock Agent Runtime's Rerank --------------------------------------------------------------------
+
+RERANK_MODELS = ("amazon.rerank-v1:0", "cohere.rerank-v3-5:0")
+
+
+def rerank_reply(body: dict[str, Any]) -> Reply:
+    """Bedrock's Rerank answer after asserting the request is the API's shape (one TEXT query, INLINE TEXT
+    sources, a foundation-model ARN of a rerank model): documents scored by the query words they hold."""
+    assert set(body) == {"queries", "sources", "rerankingConfiguration"}, f"unexpected fields {sorted(body)}"
+    [query] = body["queries"]
+    assert query["type"] == "TEXT" and set(query) == {"type", "textQuery"}, query
+    texts = []
+    for source in body["sources"]:
+        assert source["type"] == "INLINE" and set(source) == {"type", "inlineDocumentSource"}, source
+        inline = source["inlineDocumentSource"]
+        assert inline["type"] == "TEXT" and set(inline) == {"type", "textDocument"}, inline
+        texts.append(inline["textDocument"]["text"])
+    configuration = body["rerankingConfiguration"]
+    assert configuration["type"] == "BEDROCK_RERANKING_MODEL", configuration
+    arn = configuration["bedrockRerankingConfiguration"]["modelConfiguration"]["modelArn"]
+    assert arn.startswith("arn:aws:bedrock:") and arn.split("foundation-model/")[-1] in RERANK_MODELS, arn
+    count = configuration["bedrockRerankingConfiguration"]["numberOfResults"]
+    assert 1 <= count <= len(texts), count
+    words = set(query["textQuery"]["text"].lower().split())
+    scores = [len(words & set(text.lower().rstrip(".").split())) / len(words) for text in texts]
+    order = sorted(range(len(texts)), key=lambda index: (-scores[index], index))[:count]
+    return Reply.json(200, {"results": [{"index": index, "relevanceScore": scores[index]} for index in order]})
+
+
+@contextmanager
+def rerank_upstream() -> Iterator[RecordingServer]:
+    """A SigV4-checking Bedrock Agent Runtime twin answering `POST /rerank` (and nothing else)."""
+    def respond(seen: Recorded) -> Reply:
+        check_signed(seen, twin.url)
+        assert (seen.method, seen.path) == ("POST", "/rerank"), f"unexpected {seen.method} {seen.path}"
+        assert seen.headers["content-type"] == "application/json"
+        return rerank_reply(seen.json())
+
+    with RecordingServer(respond) as twin:
+        yield twin

@@ -23,6 +23,8 @@ GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format
                      "output_format", "output_compression", "moderation"}
 TRANSCRIPTION_FIELDS = {"model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]",
                         "include[]", "chunking_strategy", "stream"}
+TRANSLATION_FIELDS = {"model", "prompt", "response_format", "temperature"}  # no language: the output is English
+RESPONSE_FORMATS = {"json", "text", "srt", "verbose_json", "vtt"}
 SPEECH_FIELDS = {"model", "input", "voice", "response_format", "speed", "instructions", "stream_format"}
 TOKEN_MODELS = ("gpt-image-1",)  # answered with token usage, as OpenAI does
 
@@ -99,6 +101,7 @@ def edit(request: Recorded) -> Reply:
         return refused(unknown[0])
     images = [part for part in found if part.name in ("image", "image[]")]
     assert images and fields.get("model") and fields.get("prompt"), "an edit needs model, prompt and image"
+    assert all(part.content_type.startswith("image/") for part in images), [p.content_type for p in images]
     prompt = f"{fields['prompt'][0]}|{'+'.join(f'{p.filename}:{len(p.data)}' for p in images)}"
     masks = [part for part in found if part.name == "mask"]
     if masks:
@@ -107,14 +110,31 @@ def edit(request: Recorded) -> Reply:
                          fields.get("response_format", ["url"])[0])
 
 
+def check_transcription_fields(fields: dict[str, list[str]]) -> None:
+    """The field values as OpenAI checks them: one of each (but granularities), known formats, a temperature in
+    [0, 1], an ISO-639-1 language, and timestamp granularities only with verbose_json."""
+    assert fields.get("model"), "a transcription needs a model"
+    assert all(len(values) == 1 for name, values in fields.items() if name != "timestamp_granularities[]"), fields
+    response_format = fields.get("response_format", ["json"])[0]
+    assert response_format in RESPONSE_FORMATS, response_format
+    if "temperature" in fields:
+        assert 0.0 <= float(fields["temperature"][0]) <= 1.0, fields["temperature"]
+    if "language" in fields:
+        assert len(fields["language"][0]) == 2 and fields["language"][0].isalpha(), fields["language"]
+    granularities = fields.get("timestamp_granularities[]", [])
+    assert set(granularities) <= {"word", "segment"}, granularities
+    assert not granularities or response_format == "verbose_json", "timestamp_granularities need verbose_json"
+
+
 def transcript(request: Recorded) -> Reply:
     found = parts(request)
     fields = fields_of(found)
-    unknown = sorted(set(fields) - TRANSCRIPTION_FIELDS)
+    allowed = TRANSLATION_FIELDS if request.path.endswith("translations") else TRANSCRIPTION_FIELDS
+    unknown = sorted(set(fields) - allowed)
     if unknown:
         return refused(unknown[0])
     [audio] = [part for part in found if part.name == "file"]
-    assert fields.get("model"), "a transcription needs a model"
+    check_transcription_fields(fields)
     seconds = wav_seconds(audio.data)
     text = f"{'translated' if request.path.endswith('translations') else 'heard'} {audio.filename} {len(audio.data)}"
     return transcript_reply(fields.get("response_format", ["json"])[0], text, seconds, fields["model"][0])

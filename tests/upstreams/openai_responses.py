@@ -83,8 +83,13 @@ class ResponsesTwin(RecordingServer):
         if rest == ["input_items"]:
             return Reply.json(200, {"object": "list", "data": stored["input"], "has_more": False})
         if rest == ["cancel"]:
-            return Reply.json(400, {"error": {"message": "Cannot cancel a synchronous response.",
-                                              "type": "invalid_request_error", "param": None, "code": None}})
+            assert seen.method == "POST", seen.method
+            if not stored["response"].get("background"):
+                return Reply.json(400, {"error": {"message": "Cannot cancel a synchronous response.",
+                                                  "type": "invalid_request_error", "param": None, "code": None}})
+            if stored["response"]["status"] in ("queued", "in_progress"):
+                stored["response"] = {**stored["response"], "status": "cancelled"}
+            return Reply.json(200, stored["response"])
         if seen.method == "DELETE":
             del self.stored[response_id]
             return Reply.json(200, {"id": response_id, "object": "response", "deleted": True})
@@ -108,12 +113,25 @@ class ResponsesTwin(RecordingServer):
             history = self.stored[previous]["context"]
         items = as_items(body["input"])
         response = self.made(body, history + items)
+        if body.get("background"):  # queued; `finish_background` completes it, as the provider would later
+            assert body.get("store", True) and not body.get("stream"), "background needs store and no stream"
+            self.stored[response["id"]] = {"response": {**response, "status": "queued", "output": [], "usage": None,
+                                                        "background": True},
+                                           "finished": {**response, "background": True}, "input": items,
+                                           "context": history + items + response["output"]}
+            return Reply.json(200, self.stored[response["id"]]["response"])
         if body.get("store", True):
             self.stored[response["id"]] = {"response": response, "input": items,
                                            "context": history + items + response["output"]}
         if body.get("stream"):
             return Reply.stream(self.events(response), delay=self.pace)
         return Reply.json(200, response)
+
+    def finish_background(self, response_id: str) -> None:
+        """The queued background response `response_id` ends completed (its answer made at create)."""
+        stored = self.stored[response_id]
+        assert stored["response"]["status"] in ("queued", "in_progress"), stored["response"]["status"]
+        stored["response"] = stored["finished"]
 
     def made(self, body: dict[str, Any], context: list[dict[str, Any]]) -> dict[str, Any]:
         number = next(self.counter)

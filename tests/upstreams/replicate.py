@@ -2,7 +2,9 @@
 sync mode, polling `GET /v1/predictions/{id}`, and `urls.stream` Server-Sent Events.
 
 `polls` is how many polls a prediction stays `processing` after a create that could not finish in time
-(0: sync mode answers the finished prediction). Every request is checked for `Authorization: Bearer`;
+(0: sync mode answers the finished prediction). `stream_end` is the event that ends a stream after its first
+piece, in place of the last pieces and `done`: e.g. `event: error` with its data, or `event: done` with
+`{"reason": "canceled"}`. Every request is checked for `Authorization: Bearer`;
 bodies may hold only `input`, `version` and `stream`; `input.prompt` must be a string.
 """
 from __future__ import annotations
@@ -31,9 +33,10 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
 class ReplicateUpstream(RecordingServer):
     """Use as `with ReplicateUpstream(polls=2) as upstream:`; point `Target.api_base` at `upstream.url`."""
 
-    def __init__(self, *, polls: int = 0) -> None:
+    def __init__(self, *, polls: int = 0, stream_end: bytes = b"") -> None:
         super().__init__(self.respond)
         self.polls = polls
+        self.stream_end = stream_end
         self.predictions: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
 
@@ -92,6 +95,8 @@ class ReplicateUpstream(RecordingServer):
         assert seen.headers.get("accept") == "text/event-stream", "the stream is read as SSE"
         prediction = self.predictions[seen.path.rsplit("/", 1)[1]]
         events = [f"event: output\nid: {index}\ndata: {piece}\n\n".encode() for index, piece in enumerate(PIECES)]
+        if self.stream_end:
+            return Reply.stream([events[0], self.stream_end])
         return Reply.stream([*events, b"event: done\ndata: {}\n\n"]) if prediction else Reply(404)
 
     @staticmethod

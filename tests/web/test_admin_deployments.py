@@ -108,3 +108,20 @@ def test_a_bad_config_reports_and_changes_nothing(staff: Client, tmp_path: Path,
     response = staff.post("/admin/routing/deployment/reload-config/", follow=True)
     assert "Config not loaded:" in response.content.decode()
     assert list(Deployment.objects.values_list("model_name", flat=True)) == ["kept"]
+
+
+def test_strict_mode_refuses_a_reload_with_warnings_and_shows_them(staff: Client, tmp_path: Path,
+                                                                   settings: Any) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("model_list:\n  - model_name: reloaded\n    litellm_params:\n      model: mock/reloaded\n"
+                      "general_settings:\n  allowed_ips: [10.0.0.1]\n")
+    settings.TOLLGATE_CONFIG, settings.TOLLGATE_CONFIG_STRICT = str(config), True
+    Deployment.objects.create(model_name="kept", provider="mock", provider_model="kept")
+    page = staff.post("/admin/routing/deployment/reload-config/", follow=True).content.decode()
+    assert f"Config not loaded: {config}: 1 warning(s) and TOLLGATE_CONFIG_STRICT is set; nothing was loaded" in page
+    assert ("Warning: line 6: LiteLLM&#x27;s general_settings.allowed_ips is not supported by Tollgate; ignored"
+            in page)
+    assert list(Deployment.objects.values_list("model_name", flat=True)) == ["kept"]
+    settings.TOLLGATE_CONFIG_STRICT = False  # the same file loads, its warning shown, when strict mode is off
+    page = staff.post("/admin/routing/deployment/reload-config/", follow=True).content.decode()
+    assert f"Loaded {config}: 1 created, 0 updated, 0 removed; 1 warning(s)." in page

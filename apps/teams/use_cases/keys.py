@@ -14,6 +14,7 @@ from apps.teams.key_claims import alias_taken
 from apps.teams.models import Team, TeamMembership, User, VirtualKey
 from apps.teams.representations import key_json, user_json
 from apps.teams.rotation import key_regenerate_with_grace
+from apps.teams.routes import key_type_routes
 from apps.teams.selectors import Caller
 from apps.teams.serializers import columns
 from apps.teams.use_cases.common import existing_user, page_of, references
@@ -80,7 +81,7 @@ def key_generate(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     user, team = key_owner(caller, body)
     admin_only(caller, body, "spend", "budget_id", "organization_id")
     unique_alias(body.get("key_alias"))
-    fields = {**columns(body), **references(body), "user": user, "team": team}
+    fields = {**columns(body), **key_type_routes(body.get("key_type")), **references(body), "user": user, "team": team}
     if body.get("spend"):
         fields["spend"] = body["spend"]
     issued = services.key_generate(fields=fields, duration=body.get("duration"), secret=body.get("key"))

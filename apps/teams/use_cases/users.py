@@ -34,6 +34,8 @@ def user_new(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     if User.objects.filter(Q(username=user_id)).exists():
         raise InvalidRequest(f"User '{user_id}' already exists.", param="user_id")
     mine, for_key = user_fields(body)
+    if "model_max_budget" in mine:  # LiteLLM's /user/new writes it on the first key (where it is enforced), not the user
+        for_key["model_max_budget"] = mine.pop("model_max_budget")
     orgs = [existing_organization(ref, "organizations") for ref in body.get("organizations") or ()]
     key_fields = None
     if body["auto_create_key"]:

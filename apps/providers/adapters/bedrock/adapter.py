@@ -1,4 +1,5 @@
-"""The Bedrock adapter: Converse / ConverseStream for chat, InvokeModel for Titan and Cohere embeddings.
+"""The Bedrock adapter: Converse / ConverseStream for chat, InvokeModel for Titan and Cohere embeddings, Agent
+Runtime's `/rerank` (in `rerank.py`).
 
 Titan embeds one text per call: `split_embedding` tells the transport to send a several-text request as one
 call per text (concurrently), and answer them as one list.
@@ -17,6 +18,7 @@ from urllib.parse import quote
 from apps.core import jsonutil
 from apps.providers import aws_auth
 from apps.providers.adapters.bedrock.images import BedrockImagesMixin
+from apps.providers.adapters.bedrock.rerank import BedrockRerankMixin
 from apps.providers.adapters.bedrock.convert import converse_body, embedding_body, model_id, titan_calls
 from apps.providers.adapters.bedrock.response import bedrock_error, completion_body, stream_frame
 from apps.providers.adapters.bedrock.response import embedding_body as embedding_result
@@ -37,8 +39,9 @@ from apps.providers.base import (
 )
 
 
-class BedrockAdapter(BedrockImagesMixin, CapabilityTable):
-    """Speaks Bedrock Runtime: Converse (tools, images, caching, reasoning), event streams, embeddings."""
+class BedrockAdapter(BedrockImagesMixin, BedrockRerankMixin, CapabilityTable):
+    """Speaks Bedrock Runtime: Converse (tools, images, caching, reasoning), event streams, embeddings; and
+    Bedrock Agent Runtime's rerank."""
 
     prefix: ClassVar[str] = "bedrock"
     api_key_env: ClassVar[tuple[str, ...]] = ()
@@ -46,7 +49,7 @@ class BedrockAdapter(BedrockImagesMixin, CapabilityTable):
     extra_env: ClassVar[Mapping[str, tuple[str, ...]]] = {aws_auth.ENV_REGION_OPTION: aws_auth.REGION_ENV}
     framing: ClassVar[Framing] = "aws-eventstream"
     features: ClassVar[frozenset[str]] = frozenset(
-        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", "images"})
+        {"chat", "stream", "tools", "vision", "embeddings", "usage_in_stream", "images", "rerank"})
 
     def endpoint(self, target: Target) -> str:
         """`aws_bedrock_runtime_endpoint` / `api_base` (AWS_BEDROCK_RUNTIME_ENDPOINT when neither is given), else

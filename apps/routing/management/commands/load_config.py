@@ -6,8 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.providers.registry import ADAPTERS
-from apps.routing.config import ConfigError, load_config_file
+from apps.routing.config import ConfigError
+from apps.routing.config_reload import ConfigRefused, config_read
 from apps.routing.services import deployments_sync_from_config
 from apps.teams.errors import TeamSettingsInvalid
 
@@ -21,14 +21,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = str(options["path"] or settings.TOLLGATE_CONFIG)
         try:
-            config = load_config_file(path, set(ADAPTERS))
+            config = config_read(path)
         except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        except ConfigRefused as exc:
+            for warning in exc.warnings:
+                self.stderr.write(f"warning: {path}: {warning}")
             raise CommandError(str(exc)) from None
         for warning in config.warnings:
             self.stderr.write(f"warning: {path}: {warning}")
-        if config.warnings and settings.TOLLGATE_CONFIG_STRICT:
-            raise CommandError(f"{path}: {len(config.warnings)} warning(s) and TOLLGATE_CONFIG_STRICT is set; "
-                               f"nothing was loaded")
         try:
             result = deployments_sync_from_config(config=config)
         except TeamSettingsInvalid as exc:
