@@ -363,6 +363,14 @@ if TOLLGATE_SPEND_RETENTION_DAYS > 0:
 TOLLGATE_A2A_PUSH_ATTEMPTS = env_int("TOLLGATE_A2A_PUSH_ATTEMPTS", 6, minimum=1)
 TOLLGATE_A2A_PUSH_BACKOFF = env_float("TOLLGATE_A2A_PUSH_BACKOFF", 1.0, minimum=0.01)
 TOLLGATE_A2A_PUSH_RETRY_EVERY = env_float("TOLLGATE_A2A_PUSH_RETRY_EVERY", 15.0, minimum=0.1)
+# A running A2A task's lease (seconds), renewed by its process a few times per period: a task whose lease ran out
+# (its replica died) is ended as failed by the reaper (beat) or by whoever reads, cancels or follows it.
+TOLLGATE_A2A_TASK_LEASE = env_float("TOLLGATE_A2A_TASK_LEASE", 15.0, minimum=0.5)
+TOLLGATE_A2A_REAP_EVERY = env_float("TOLLGATE_A2A_REAP_EVERY", 30.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE["a2a-task-reap"] = {"task": "apps.agents.tasks.task_reap_task",
+                                         "schedule": TOLLGATE_A2A_REAP_EVERY}
+# Push URLs are caller-supplied: loopback, link-local and private addresses are refused unless this is on.
+TOLLGATE_A2A_PUSH_ALLOW_INTERNAL = env_bool("TOLLGATE_A2A_PUSH_ALLOW_INTERNAL", False)
 CELERY_BEAT_SCHEDULE["a2a-push-retry"] = {"task": "apps.agents.tasks.push_deliver_due_task",
                                           "schedule": TOLLGATE_A2A_PUSH_RETRY_EVERY}
 # Settled push deliveries (delivered or given up; their credentials already cleared) are kept this many days.

@@ -15,6 +15,7 @@ from apps.agents.cards import agent_card
 from apps.agents.errors import A2AError, InternalError, Unauthenticated, VersionNotSupported
 from apps.agents.ids import new_id
 from apps.agents.registry import agent_table, may_call
+from apps.agents.service import extended_card
 from apps.agents.turns import CallContext, a2a_error
 from apps.agents.wire import SUPPORTED_VERSIONS, Json, Version, parse_version
 from apps.core.errors import AuthenticationFailed, GatewayError
@@ -110,8 +111,8 @@ async def dispatch(request: HttpRequest, ctx: CallContext, envelope: jsonrpc.Env
     rid = request_id(request)
     handler = jsonrpc.method_of(envelope, version)
     if handler is None:
-        return rpc_answer(jsonrpc.success(envelope.id, agent_card(ctx.agent, base_url=base_url(request),
-                                                                  version=version)), rid=rid)
+        return rpc_answer(jsonrpc.success(envelope.id, extended_card(ctx, base_url=base_url(request),
+                                                                     version=version)), rid=rid)
     if jsonrpc.is_streaming(envelope, version):
         events = await handler(ctx, envelope.params)
         return sse_response(rpc_events(events, envelope.id, version), headers={"x-request-id": rid})

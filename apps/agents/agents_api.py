@@ -61,15 +61,28 @@ def actor(request: HttpRequest, principal: Principal, user: str) -> str:
     return f"key:{hash_key(key_from_meta(request.META) or '')} (user:{user})"
 
 
-def listed(agent: AgentRecord, row: dict[str, Any] | None, *, base: str) -> dict[str, Any]:
-    """LiteLLM's AgentResponse, its card rewritten to the gateway's URLs and no secret in its params."""
+def listed(agent: AgentRecord, row: dict[str, Any] | None, *, base: str, admin: bool) -> dict[str, Any]:
+    """LiteLLM's AgentResponse with no secret in its params. An admin reads the card as stored (what a PUT puts
+    back); any other caller the card it calls, rewritten to the gateway's URLs."""
     params = redacted({k: v for k, v in agent.params.items() if k not in SECRET_PARAMS})
     answer: dict[str, Any] = {"agent_id": agent.agent_id, "agent_name": agent.name, "litellm_params": params,
                               "agent_card_params": agent_card(agent, base_url=base, version="0.3"),
                               "created_at": None, "updated_at": None, "created_by": None, "updated_by": None}
     if row is not None:
         answer.update({k: row[k] for k in ("created_at", "updated_at", "created_by", "updated_by")})
+        if admin:
+            answer["agent_card_params"] = row["agent_card_params"]
     return answer
+
+
+def stored_answer(agent_id: str) -> dict[str, Any]:
+    """An agent's row as an admin reads it (a disabled one too), no secret in its params."""
+    answer = management.agent_get(agent_id=agent_id)
+    return {**answer, "litellm_params": {k: v for k, v in answer["litellm_params"].items() if k not in SECRET_PARAMS}}
+
+
+async def is_admin(request: HttpRequest, principal: Principal) -> bool:
+    return principal.is_master or await in_thread(admin_of, raw_key=key_from_meta(request.META)) is not None
 
 
 def stamps() -> dict[str, dict[str, Any]]:
@@ -90,13 +103,15 @@ async def agents_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         agents = [agent for agent in (await agent_table.get()).all() if may_call(principal, agent)]
         rows = await in_thread(stamps)
-        base = base_url(request)
-        return json_response([listed(agent, rows.get(agent.agent_id), base=base) for agent in agents], headers=rid)
+        base, admin = base_url(request), await is_admin(request, principal)
+        return json_response([listed(agent, rows.get(agent.agent_id), base=base, admin=admin) for agent in agents],
+                             headers=rid)
     if request.method != "POST":
         raise MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.", headers={"Allow": "GET, POST"})
     user = await require_admin(request, principal)
     with audit_scope_opened(request, caller=actor(request, principal, user)):
-        created = await in_thread(management.agent_create, body=body_of(request), created_by=user)
+        created = await in_thread(management.agent_create, body=body_of(request), created_by=user,
+                                  gateway_base=base_url(request))
     return json_response(created, headers=rid)
 
 
@@ -106,17 +121,22 @@ async def agent_view(request: HttpRequest, agent_id: str) -> HttpResponse:
     rid = {"x-request-id": request_id(request)}
     if request.method == "GET":
         agent = (await agent_table.get()).find(agent_id)
+        if agent is not None and agent.kind != "code" and await is_admin(request, principal):
+            # the row as stored, a disabled agent's too
+            return json_response(await in_thread(stored_answer, agent_id=agent.agent_id), headers=rid)
         if agent is not None and may_call(principal, agent):
             rows = await in_thread(stamps)
-            return json_response(listed(agent, rows.get(agent.agent_id), base=base_url(request)), headers=rid)
-        if principal.is_master:  # a disabled agent is still there for the admin
-            return json_response(await in_thread(management.agent_get, agent_id=agent_id), headers=rid)
+            return json_response(listed(agent, rows.get(agent.agent_id), base=base_url(request), admin=False),
+                                 headers=rid)
+        if agent is None and await is_admin(request, principal):  # a disabled agent is still there for the admin
+            return json_response(await in_thread(stored_answer, agent_id=agent_id), headers=rid)
         raise NotFound(f"Agent with ID {agent_id} not found", param="agent_id")
     user = await require_admin(request, principal)
     with audit_scope_opened(request, caller=actor(request, principal, user)):
         if request.method in ("PUT", "PATCH"):
             changed = await in_thread(management.agent_update, agent_id=agent_id, body=body_of(request),
-                                      updated_by=user, partial=request.method == "PATCH")
+                                      updated_by=user, partial=request.method == "PATCH",
+                                      gateway_base=base_url(request))
             return json_response(changed, headers=rid)
         if request.method == "DELETE":
             return json_response(await in_thread(management.agent_delete, agent_id=agent_id), headers=rid)

@@ -11,7 +11,7 @@ class AgentsConfig(AppConfig):
     label = "agents"
 
     def ready(self) -> None:
-        from apps.agents import signals  # noqa: F401 - registration on import
+        from apps.agents import orphans, signals  # noqa: F401 - registration on import; orphans.STARTED: this start
         from apps.agents.bridge import AgentChatBridge
         from apps.agents.config import agents_config_sync
         from apps.routing.bridges import register_chat_bridge

@@ -10,7 +10,7 @@ from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord, agent_table, may_call
 from apps.agents.runs import TaskRun
 from apps.agents.turns import CallContext, begin, result_text, settled, user_message
-from apps.agents.wire import text_of
+from apps.agents.wire import Message, text_of
 from apps.core.errors import GatewayError, InternalError, InvalidRequest, NotFound, Overloaded, RateLimited
 from apps.providers.base import ChatCall, ChatChunk, ChatCompletion, Target, Usage
 from apps.providers.transport import ChatStream, MockResponse
@@ -21,14 +21,37 @@ from apps.teams.auth import Principal
 from apps.teams.metering import request_end_user, request_tags
 
 
-def last_user_text(call: ChatCall) -> str:
-    for message in reversed(call.messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict)).strip()
-            return str(content or "")
-    return ""
+def content_text(content: object) -> str:
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict)).strip()
+    return str(content or "")
+
+
+def conversation(call: ChatCall) -> list[tuple[str, str]]:
+    """The chat's turns as (role, text): user, assistant and system ones with text (tool traffic left out)."""
+    turns = [(str(m.get("role")), content_text(m.get("content"))) for m in call.messages]
+    return [(role, text) for role, text in turns if role in ("user", "assistant", "system", "developer") and text]
+
+
+def agent_turn(text: str) -> Message:
+    return {**user_message(text), "role": "ROLE_AGENT"}
+
+
+def agent_messages(agent: AgentRecord, call: ChatCall) -> tuple[list[Message], Message]:
+    """The whole conversation for the agent: a hosted agent gets the earlier turns as the task's history (its model
+    reads them as chat turns) and the last one as the message; an in-code or remote agent, which reads one
+    message, gets the conversation as one transcript (just the text when there is only the one user turn)."""
+    turns = conversation(call)
+    if not turns:
+        return [], user_message("")
+    if agent.kind == "hosted":
+        prior: list[Message] = [agent_turn(text) if role == "assistant" else
+                                user_message(text if role == "user" else f"{role}: {text}")
+                                for role, text in turns[:-1]]
+        return prior, user_message(turns[-1][1])
+    if len(turns) == 1:
+        return [], user_message(turns[0][1])
+    return [], user_message("\n".join(f"{role}: {text}" for role, text in turns))
 
 
 def gateway_error(error: A2AError) -> GatewayError:
@@ -46,12 +69,13 @@ async def agent_for(principal: Principal, model: str) -> AgentRecord:
 
 async def started(principal: Principal, call: ChatCall, request_id: str, *,
                   streaming: bool = False) -> tuple[AgentRecord, TaskRun]:
-    """The agent's task for the last user message, admitted and running."""
+    """The agent's task for the conversation, admitted and running."""
     agent = await agent_for(principal, call.model)
     ctx = CallContext(principal=principal, agent=agent, request_id=request_id or f"req-{new_id()}", trace_id=new_id(),
                       tags=request_tags(call.params), end_user=request_end_user(call.params))
+    prior, message = agent_messages(agent, call)
     try:
-        return agent, await begin(ctx, user_message(last_user_text(call)), streaming=streaming, hidden=True)
+        return agent, await begin(ctx, message, prior=prior, streaming=streaming, hidden=True)
     except A2AError as error:
         raise gateway_error(error) from None
 
@@ -67,7 +91,7 @@ def answer_text(run: TaskRun) -> str:
 
 
 async def answered(principal: Principal, call: ChatCall, request_id: str) -> tuple[AgentRecord, str]:
-    """The agent's answer to the last user message, once its task ended."""
+    """The agent's answer to the conversation, once its task ended."""
     agent, run = await started(principal, call, request_id)
     await settled(run)
     return agent, answer_text(run)

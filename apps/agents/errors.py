@@ -109,6 +109,10 @@ class UnsupportedOperation(A2AError):
     code = -32004
 
 
+class ContentTypeNotSupported(A2AError):
+    code = -32005
+
+
 class InvalidAgentResponse(A2AError):
     code = -32006
 

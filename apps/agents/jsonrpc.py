@@ -78,6 +78,8 @@ def legacy_send_params(params: Any) -> Json:
     message = service.require_object(params.get("message"), "message")
     config = service.require_object(params.get("configuration") or {}, "configuration")
     up: Json = {"historyLength": config.get("historyLength")} if config.get("historyLength") is not None else {}
+    if config.get("acceptedOutputModes") is not None:
+        up["acceptedOutputModes"] = config["acceptedOutputModes"]
     if config.get("blocking") is False:
         up["returnImmediately"] = True
     if config.get("pushNotificationConfig"):

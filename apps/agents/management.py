@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.agents.cards import card_urls, points_at_gateway
 from apps.agents.models import Agent
 from apps.agents.registry import GENERATION
 from apps.agents.store import in_thread
@@ -45,6 +46,16 @@ def checked_body(body: Any, *, partial: bool) -> dict[str, Any]:
     return body
 
 
+def check_card_target(row: Agent, *, gateway_base: str) -> None:
+    """Refuse a card that names the gateway's own endpoint for this agent (the card GET answers a caller that is
+    not an admin, or one copied from discovery): as a remote's address it would forward the agent to itself."""
+    for url in card_urls(row.agent_card_params or {}):
+        if points_at_gateway(url, agent_id=row.agent_id, base_url=gateway_base):
+            raise InvalidRequest(f"agent_card_params names the gateway's own endpoint {url}; give the agent's own "
+                                 "URL (or litellm_params.api_base).", param="agent_card_params.url",
+                                 code="agent_card_points_at_gateway")
+
+
 def apply_fields(row: Agent, body: dict[str, Any]) -> None:
     if "agent_name" in body:
         row.agent_name = body["agent_name"].strip()
@@ -73,7 +84,7 @@ def name_taken(name: str, *, other_than: str = "") -> bool:
     return Agent.objects.filter(agent_name=name).exclude(agent_id=other_than).exists()
 
 
-def agent_create(*, body: Any, created_by: str) -> dict[str, Any]:
+def agent_create(*, body: Any, created_by: str, gateway_base: str = "") -> dict[str, Any]:
     fields = checked_body(body, partial=False)
     if name_taken(fields["agent_name"].strip()):
         raise InvalidRequest(f"Agent with name {fields['agent_name']} already exists", param="agent_name",
@@ -82,6 +93,7 @@ def agent_create(*, body: Any, created_by: str) -> dict[str, Any]:
     if isinstance(fields.get("agent_id"), str) and fields["agent_id"]:
         row.agent_id = fields["agent_id"]
     apply_fields(row, fields)
+    check_card_target(row, gateway_base=gateway_base)
     with transaction.atomic():
         row.save()
         snapshot_bump(GENERATION)
@@ -95,7 +107,8 @@ def agent_row(agent_id: str) -> Agent:
     return row
 
 
-def agent_update(*, agent_id: str, body: Any, updated_by: str, partial: bool) -> dict[str, Any]:
+def agent_update(*, agent_id: str, body: Any, updated_by: str, partial: bool,
+                 gateway_base: str = "") -> dict[str, Any]:
     """PUT replaces the three fields, PATCH changes the ones sent."""
     fields = checked_body(body, partial=partial)
     row = agent_row(agent_id)
@@ -107,6 +120,7 @@ def agent_update(*, agent_id: str, body: Any, updated_by: str, partial: bool) ->
     if not partial:
         fields.setdefault("litellm_params", {})
     apply_fields(row, fields)
+    check_card_target(row, gateway_base=gateway_base)
     row.updated_by = updated_by
     row.remote_card = None  # a new card or endpoint: fetch again when needed
     with transaction.atomic():
@@ -158,6 +172,7 @@ def agents_sync_from_config(entries: tuple[dict[str, Any], ...]) -> None:
                                  param="agent_name", code="agent_exists")
         row = existing.get(agent_id) or Agent(agent_id=agent_id, source="config", created_by="config")
         apply_fields(row, checked_body({k: v for k, v in entry.items() if k in AGENT_FIELDS}, partial=False))
+        check_card_target(row, gateway_base="")
         row.updated_by = "config"
         row.save()
     snapshot_bump(GENERATION)

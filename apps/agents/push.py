@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.agents.deliveries import Delivery, deliveries_due, delivery_claim, delivery_settle
+from apps.agents.push_targets import refused_target
 from apps.agents.store import in_thread
 from apps.core import jsonutil
 from apps.providers import h1pool
@@ -35,7 +36,11 @@ def retryable(status: int) -> bool:
 
 
 async def post(delivery: Delivery) -> tuple[int, str]:
-    """POST the delivery: the status (0: unreachable) and what went wrong ("" when it was taken)."""
+    """POST the delivery: the status (0: unreachable, -1: refused, never retried) and what went wrong ("" when it
+    was taken)."""
+    refusal = await refused_target(delivery.url)
+    if refusal is not None:
+        return -1, f"refused: {refusal}"[:300]
     headers = {"content-type": "application/json", **delivery.headers}
     try:
         async with asyncio.timeout(PUSH_TIMEOUT):

@@ -39,6 +39,16 @@ class AgentRecord:
         return f"a2a/{self.name}"
 
     @property
+    def push_notifications(self) -> bool:
+        """Whether it takes push notification configs (`litellm_params.push_notifications: false` turns them off)."""
+        return self.params.get("push_notifications") is not False
+
+    @property
+    def extended_card(self) -> bool:
+        """Whether it serves the extended card (`litellm_params.extended_card: false` turns it off)."""
+        return self.params.get("extended_card") is not False
+
+    @property
     def cost_per_query(self) -> float:
         value = self.params.get("cost_per_query")
         return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0

@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from apps.agents.errors import A2AError, InvalidAgentResponse, Unavailable
+from apps.agents.cards import card_urls, points_at_gateway
+from apps.agents.errors import ERRORS, A2AError, InvalidAgentResponse, Unavailable
 from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord
 from apps.agents.runs import TaskRun
@@ -21,13 +22,22 @@ METHODS: dict[Version, dict[str, str]] = {
     "0.3": {"send": "message/send", "stream": "message/stream", "get": "tasks/get", "cancel": "tasks/cancel"},
     "1.0": {"send": "SendMessage", "stream": "SendStreamingMessage", "get": "GetTask", "cancel": "CancelTask"},
 }
+# HTTP+JSON (1.0 only): operation -> (HTTP method, path under the interface URL)
+REST = {"send": ("POST", "/message:send"), "get": ("GET", "/tasks/{id}"), "cancel": ("POST", "/tasks/{id}:cancel")}
+CARD_PATHS = ("/.well-known/agent-card.json", "/.well-known/agent.json")
 _fetched: dict[str, Json] = {}  # cards fetched by this process, until the registry row carries them
 
 
+def elsewhere(agent: AgentRecord, url: str) -> bool:
+    """A URL that is not the gateway's own endpoint for this agent (which would make it forward to itself)."""
+    return not points_at_gateway(url, agent_id=agent.agent_id)
+
+
 def registered_card(agent: AgentRecord) -> Json | None:
-    """The card the agent was registered with (or fetched once before), if it says where the agent is."""
+    """The card the agent was registered with (or fetched once before), if it says where the agent is; a card
+    that names only the gateway's own endpoint (the served card, PUT back) says nothing of where the agent is."""
     for card in (agent.card_params, agent.remote_card, _fetched.get(agent.agent_id)):
-        if card and (card.get("url") or card.get("supportedInterfaces")):
+        if card and any(elsewhere(agent, url) for url in card_urls(card)):
             return card
     return None
 
@@ -40,12 +50,18 @@ async def card_for(agent: AgentRecord) -> Json:
     base = str(agent.params.get("api_base") or "").rstrip("/")
     if not base:
         raise Unavailable(f"remote agent {agent.name} has neither a card url nor litellm_params.api_base")
-    try:
-        answer = await send_json("GET", f"{base}/.well-known/agent-card.json", headers=auth_headers(agent))
-    except HttpFailure as failure:
-        raise Unavailable(f"could not fetch the card of agent {agent.name}: {failure}") from None
-    if answer.status != 200 or not isinstance(answer.body, dict):
-        raise Unavailable(f"the card of agent {agent.name} answered {answer.status}")
+    problem = ""
+    for path in CARD_PATHS:  # the card's path since 0.3, then the older one
+        try:
+            answer = await send_json("GET", f"{base}{path}", headers=auth_headers(agent))
+        except HttpFailure as failure:  # unreachable, or an answer that is not JSON (a 404 page)
+            problem = f"could not fetch the card of agent {agent.name}: {failure}"
+            continue
+        if answer.status == 200 and isinstance(answer.body, dict):
+            break
+        problem = f"the card of agent {agent.name} answered {answer.status}"
+    else:
+        raise Unavailable(problem)
     _fetched[agent.agent_id] = answer.body
     from apps.agents.management import remote_card_store
 
@@ -53,19 +69,24 @@ async def card_for(agent: AgentRecord) -> Json:
     return answer.body
 
 
-def endpoint(agent: AgentRecord, card: Json) -> tuple[str, Version]:
-    """The JSON-RPC URL and version to call: 1.0 where the card offers it (or the one the registry forces)."""
+def endpoint(agent: AgentRecord, card: Json) -> tuple[str, Version, str]:
+    """The URL, version and binding to call: JSON-RPC 1.0, else HTTP+JSON 1.0 (an agent may offer only that), else
+    JSON-RPC 0.3, as the card offers them (or the version the registry forces)."""
     forced = parse_version(agent.protocol_version) if agent.protocol_version else None
     wanted: tuple[Version, ...] = (forced,) if forced else ("1.0", "0.3")
-    interfaces = [i for i in card.get("supportedInterfaces") or [] if i.get("protocolBinding") == "JSONRPC"]
+    interfaces = [i for i in card.get("supportedInterfaces") or []
+                  if isinstance(i.get("url"), str) and elsewhere(agent, i["url"])]
     for version in wanted:
-        for interface in interfaces:
-            if parse_version(str(interface.get("protocolVersion") or "0.3")) == version and interface.get("url"):
-                return str(interface["url"]), version
-    url = card.get("url") or agent.params.get("api_base")
+        for binding in ("JSONRPC", "HTTP+JSON") if version == "1.0" else ("JSONRPC",):
+            for interface in interfaces:
+                if interface.get("protocolBinding") == binding and \
+                        parse_version(str(interface.get("protocolVersion") or "0.3")) == version:
+                    return str(interface["url"]), version, binding
+    url = card.get("url") if isinstance(card.get("url"), str) and elsewhere(agent, card["url"]) else None
+    url = url or agent.params.get("api_base")
     if not url:
         raise Unavailable(f"the card of agent {agent.name} names no JSON-RPC endpoint")
-    return str(url), forced or parse_version(str(card.get("protocolVersion") or "")) or "0.3"
+    return str(url), forced or parse_version(str(card.get("protocolVersion") or "")) or "0.3", "JSONRPC"
 
 
 def auth_headers(agent: AgentRecord) -> dict[str, str]:
@@ -83,16 +104,22 @@ class Link:
     """One forwarded task: where it goes, in which version, and its id there."""
 
     def __init__(self, *, run: TaskRun, agent: AgentRecord, url: str, version: Version,
-                 headers: dict[str, str]) -> None:
+                 headers: dict[str, str], binding: str = "JSONRPC") -> None:
         self.run, self.agent, self.url, self.version, self.headers = run, agent, url, version, headers
+        self.rest = binding == "HTTP+JSON"
         remote_id, _, remote_context = (run.remote_task_id or "").partition("|")
         self.remote_id, self.remote_context = remote_id, remote_context
 
-    def outgoing(self, message: Message) -> Json:
+    def outgoing(self, message: Message, *, at_once: bool = False) -> Json:
+        """The send's params; `at_once`: asking the agent to answer as soon as the task exists (0.3: blocking
+        false), so its id is known, and a cancel can reach it, while we poll it to its end."""
         sent: Json = {k: v for k, v in message.items() if k not in ("taskId", "contextId")}
         if self.remote_id:
             sent.update(taskId=self.remote_id, contextId=self.remote_context)
-        return {"message": message_down(sent) if self.version == "0.3" else sent}
+        params: Json = {"message": message_down(sent) if self.version == "0.3" else sent}
+        if at_once:
+            params["configuration"] = {"blocking": False} if self.version == "0.3" else {"returnImmediately": True}
+        return params
 
     def remember(self, task_id: str, context_id: str) -> None:
         if task_id and not self.remote_id:
@@ -100,11 +127,19 @@ class Link:
             self.run.remote_task_id = f"{task_id}|{context_id}"
 
     async def call(self, method: str, params: Json) -> Any:
+        """One operation: a JSON-RPC request, or over HTTP+JSON its route."""
+        if self.rest:
+            verb, path = REST[method]
+            url = f"{self.url.rstrip('/')}{path.format(id=params.get('id', ''))}"
+            body = params if method == "send" else ({} if verb == "POST" else None)
+        else:
+            verb, url, body = "POST", self.url, rpc(METHODS[self.version][method], params)
         try:
-            answer = await send_json("POST", self.url, headers=self.headers, body=rpc(METHODS[self.version][method],
-                                                                                      params), timeout=CALL_TIMEOUT)
+            answer = await send_json(verb, url, headers=self.headers, body=body, timeout=CALL_TIMEOUT)
         except HttpFailure as failure:
             raise Unavailable(f"agent {self.agent.name}: {failure}") from None
+        if self.rest:
+            return rest_result(self.agent, answer.body, status=answer.status)
         return result_of(self.agent, answer.body, status=answer.status)
 
     def ours(self, value: Json) -> Json:
@@ -163,6 +198,16 @@ def result_of(agent: AgentRecord, body: Any, *, status: int) -> Any:
     return body["result"]
 
 
+def rest_result(agent: AgentRecord, body: Any, *, status: int) -> Any:
+    """An HTTP+JSON answer's body, or the A2A error its google.rpc.Status carries (by its ErrorInfo reason)."""
+    if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
+        return body
+    error: Json = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    reasons = [d.get("reason") for d in error.get("details") or [] if isinstance(d, dict)]
+    code = next((code for code, (reason, _, _) in ERRORS.items() if reason in reasons), -32603)
+    raise A2AError(f"agent {agent.name}: {error.get('message') or f'answered {status}'}", code=code)
+
+
 def upgraded(link: Link, result: Any) -> Json:
     if not isinstance(result, dict):
         raise InvalidAgentResponse(f"agent {link.agent.name} sent a result that is not an object")
@@ -170,10 +215,13 @@ def upgraded(link: Link, result: Any) -> Json:
 
 
 async def stream_to_end(link: Link, message: Message) -> None:
+    url, body = (f"{link.url.rstrip('/')}/message:stream", link.outgoing(message)) if link.rest else \
+        (link.url, rpc(METHODS[link.version]["stream"], link.outgoing(message)))
     try:
-        async for frame in stream_sse(link.url, headers=link.headers, body=rpc(METHODS[link.version]["stream"],
-                                                                               link.outgoing(message))):
-            await link.relay(upgraded(link, result_of(link.agent, frame, status=200)))
+        async for frame in stream_sse(url, headers=link.headers, body=body):
+            result = rest_result(link.agent, frame, status=200) if link.rest else \
+                result_of(link.agent, frame, status=200)
+            await link.relay(upgraded(link, result))
             if link.run.ended:
                 return
     except HttpFailure as failure:
@@ -196,15 +244,15 @@ async def forward(run: TaskRun, *, ctx: Any, message: Message) -> None:
     """Send the message to the remote agent and follow its task to the end (cancelled: cancel it there too)."""
     agent: AgentRecord = ctx.agent
     card = await card_for(agent)
-    url, version = endpoint(agent, card)
+    url, version, binding = endpoint(agent, card)
     headers = {**auth_headers(agent), "a2a-version": version, "x-litellm-trace-id": ctx.trace_id,
                "x-litellm-agent-id": agent.agent_id, **({"a2a-extensions": ctx.extensions} if ctx.extensions else {})}
-    link = Link(run=run, agent=agent, url=url, version=version, headers=headers)
+    link = Link(run=run, agent=agent, url=url, version=version, headers=headers, binding=binding)
     try:
         if (card.get("capabilities") or {}).get("streaming"):
             await stream_to_end(link, message)
         else:
-            await link.relay(upgraded(link, await link.call("send", link.outgoing(message))))
+            await link.relay(upgraded(link, await link.call("send", link.outgoing(message, at_once=True))))
         await poll_to_end(link)
     except asyncio.CancelledError:
         if link.remote_id and run.state not in TERMINAL | INTERRUPTED:

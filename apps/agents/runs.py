@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 from apps.agents import store
 from apps.agents.code import AgentNotFound
 from apps.agents.errors import A2AError
@@ -191,8 +193,9 @@ def start(run: TaskRun, work: Callable[[TaskRun], Awaitable[None]]) -> None:
 
 
 async def _guarded(run: TaskRun, work: Callable[[TaskRun], Awaitable[None]]) -> None:
-    # Another replica can ask to cancel only a task whose id it was given.
-    watcher = None if state().in_process or run.hidden else asyncio.get_running_loop().create_task(_watch_cancel(run))
+    # Only a task whose id was given out can be asked for (or asked to cancel) elsewhere; with no shared backend
+    # there is no elsewhere (one process: apps.agents.orphans).
+    watcher = None if state().in_process or run.hidden else asyncio.get_running_loop().create_task(_tend(run))
     try:
         await work(run)
         if not run.ended:
@@ -212,13 +215,23 @@ async def _guarded(run: TaskRun, work: Callable[[TaskRun], Awaitable[None]]) -> 
         run.wake()
 
 
-async def _watch_cancel(run: TaskRun) -> None:
-    """Cancel the worker when another replica asks (through the state backend)."""
+async def _tend(run: TaskRun) -> None:
+    """While the task runs: renew its lease (a replica that finds it run out ends the task as failed: this process
+    died), and cancel the worker when another replica asks."""
+    loop = asyncio.get_running_loop()
+    renew_every = settings.TOLLGATE_A2A_TASK_LEASE / 3
+    renewed = -renew_every
     while run.worker is not None and not run.worker.done():
+        try:
+            if loop.time() - renewed >= renew_every:
+                await store.lease_renew(run.task["id"])
+                renewed = loop.time()
+            if await store.cancel_requested(run.task["id"]):
+                run.worker.cancel()
+                return
+        except Exception:  # noqa: BLE001 - a state backend outage must not end the task; the next round retries
+            logger.warning("could not renew the lease of task %s", run.task["id"], exc_info=True)
         await asyncio.sleep(CANCEL_POLL)
-        if await store.cancel_requested(run.task["id"]):
-            run.worker.cancel()
-            return
 
 
 KNOWN_FAILURES = (A2AError, GatewayError, AgentNotFound, HttpFailure)  # expected failures: no traceback logged

@@ -7,15 +7,19 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from apps.agents import store
+from apps.agents import orphans, store
 from apps.agents.cards import agent_card
-from apps.agents.errors import InvalidParams, TaskNotCancelable, UnsupportedOperation
+from apps.agents.errors import (ContentTypeNotSupported, InvalidParams, PushNotSupported, TaskNotCancelable,
+                                UnsupportedOperation)
 from apps.agents.ids import new_id
+from apps.agents.push_targets import refused_host
+from apps.agents.registry import AgentRecord
 from apps.agents.runs import running
 from apps.agents.turns import CallContext, begin, owner_filter
 from apps.agents.wire import INTERRUPTED, TERMINAL, Json, Message, Task
 
 PART_KINDS = ("text", "raw", "url", "data")
+TEXT_MODES = frozenset({"text", "text/plain", "text/*", "*/*", "*"})  # what a hosted or in-code agent answers in
 POLL_SECONDS = 0.25  # a subscription to a task running on another replica reads the store this often
 MAX_PAGE = 100
 
@@ -65,6 +69,28 @@ def check_message(params: Json) -> Message:
     return message  # type: ignore[return-value]
 
 
+def check_content(agent: AgentRecord, message: Message, configuration: Json) -> None:
+    """A hosted or in-code agent reads text (data parts as JSON text) and answers text: a file part, or a client that
+    accepts no text answer, is ContentTypeNotSupported, never silently dropped. A remote agent judges for itself."""
+    if agent.kind == "remote":
+        return
+    for index, part in enumerate(message.get("parts") or []):
+        if "raw" in part or "url" in part:
+            kind = str(part.get("mediaType") or "a file")
+            raise ContentTypeNotSupported(f"Agent {agent.name} reads text and data parts; part {index} is {kind}.",
+                                          data={"field": f"message.parts[{index}]"})
+    accepted = configuration.get("acceptedOutputModes")
+    if isinstance(accepted, list) and accepted and not TEXT_MODES & {str(mode).lower() for mode in accepted}:
+        raise ContentTypeNotSupported(f"Agent {agent.name} answers in text only, which acceptedOutputModes leaves out.",
+                                      data={"field": "configuration.acceptedOutputModes"})
+
+
+def require_push(agent: AgentRecord) -> None:
+    if not agent.push_notifications:
+        raise PushNotSupported(f"Agent {agent.name} does not support push notifications.",
+                               data={"agentId": agent.agent_id})
+
+
 def with_history(task: Task, length: int | None) -> Task:
     """The task with at most `length` of its latest messages (unset: all; 0: none)."""
     view = copy.deepcopy(task)
@@ -85,9 +111,11 @@ async def send(ctx: CallContext, params: Any) -> Json:
     params = require_object(params)
     message = check_message(params)
     configuration = require_object(params.get("configuration") or {}, "configuration")
+    check_content(ctx.agent, message, configuration)
     push = configuration.get("taskPushNotificationConfig")
     keeper = None
     if push:
+        require_push(ctx.agent)
         given = require_object(push, "taskPushNotificationConfig")
         keeper = push_keeper(checked_push(given), version=str(given.get("version") or "1.0"))
     run = await begin(ctx, message, prepare=keeper, hidden=not configuration.get("returnImmediately"))
@@ -109,7 +137,12 @@ def push_keeper(config: Json, *, version: str) -> Callable[[str], Awaitable[None
 async def stream(ctx: CallContext, params: Any) -> AsyncIterator[Json]:
     """SendStreamingMessage: the task, then every update until it ends (errors before the first event raise)."""
     params = require_object(params)
-    run = await begin(ctx, check_message(params), streaming=True)
+    message = check_message(params)
+    configuration = require_object(params.get("configuration") or {}, "configuration")
+    check_content(ctx.agent, message, configuration)
+    if configuration.get("taskPushNotificationConfig"):
+        require_push(ctx.agent)  # a stream with a push config is sent on as a plain stream otherwise
+    run = await begin(ctx, message, streaming=True)
     return run.follow(0)
 
 
@@ -117,7 +150,7 @@ async def get(ctx: CallContext, params: Any) -> Task:
     params = require_object(params)
     task_id, history = require_string(params, "id"), optional_int(params, "historyLength")
     stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
-    return with_history(stored.task, history)
+    return with_history((await orphans.checked(stored)).task, history)
 
 
 async def list_tasks(ctx: CallContext, params: Any) -> Json:
@@ -147,7 +180,8 @@ async def cancel(ctx: CallContext, params: Any) -> Task:
     """CancelTask: stop the work wherever it runs; a task already ended cannot be canceled."""
     params = require_object(params)
     task_id = require_string(params, "id")
-    stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
+    stored = await orphans.checked(await store.task_load(task_id, agent_id=ctx.agent.agent_id,
+                                                         owner=owner_filter(ctx.principal)))
     if stored.state in TERMINAL:
         raise TaskNotCancelable(f"Task {task_id} is {stored.state} and cannot be canceled.", data={"taskId": task_id})
     run = running(task_id)
@@ -162,7 +196,7 @@ async def wait_for_state(ctx: CallContext, task_id: str, states: frozenset[str],
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=None)
+        stored = await orphans.checked(await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=None))
         if stored.state in states or loop.time() > deadline:
             return stored.task
         await asyncio.sleep(POLL_SECONDS)
@@ -172,14 +206,15 @@ async def subscribe(ctx: CallContext, params: Any) -> AsyncIterator[Json]:
     """SubscribeToTask: the task as it is, then its updates; a task that has ended is refused."""
     params = require_object(params)
     task_id = require_string(params, "id")
-    stored = await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
+    stored = await orphans.checked(await store.task_load(task_id, agent_id=ctx.agent.agent_id,
+                                                         owner=owner_filter(ctx.principal)))
     if stored.state in TERMINAL:
         raise UnsupportedOperation(f"Task {task_id} is {stored.state}; there is nothing to subscribe to.",
                                    data={"taskId": task_id})
     run = running(task_id)
     if run is not None:
         return resumed(run.task, run.follow(len(run.events)))
-    return polled(ctx, stored.task)
+    return polled(ctx, stored)
 
 
 async def resumed(task: Task, events: AsyncIterator[Json]) -> AsyncIterator[Json]:
@@ -188,14 +223,17 @@ async def resumed(task: Task, events: AsyncIterator[Json]) -> AsyncIterator[Json
         yield event
 
 
-async def polled(ctx: CallContext, task: Task) -> AsyncIterator[Json]:
-    """Updates of a task running on another replica, read from the store until it ends."""
+async def polled(ctx: CallContext, stored: store.StoredTask) -> AsyncIterator[Json]:
+    """Updates of a task running on another replica, read from the store until it ends (failed, should that
+    replica die)."""
+    task = stored.task
     yield {"task": task}
     seen = {a.get("artifactId") for a in task.get("artifacts") or []}
     last = task["status"]
     while last["state"] not in TERMINAL | INTERRUPTED:
         await asyncio.sleep(POLL_SECONDS)
-        current = (await store.task_load(task["id"], agent_id=ctx.agent.agent_id, owner=None)).task
+        current = (await orphans.checked(await store.task_load(task["id"], agent_id=ctx.agent.agent_id,
+                                                               owner=None))).task
         for artifact in current.get("artifacts") or []:
             if artifact.get("artifactId") not in seen:
                 seen.add(artifact.get("artifactId"))
@@ -210,6 +248,9 @@ def checked_push(config: Json) -> Json:
     url = config.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidParams("'url' must be an http(s) URL.", data={"field": "url"})
+    reason = refused_host(url)
+    if reason is not None:
+        raise InvalidParams(f"'url' may not be pushed to: {reason}.", data={"field": "url"})
     auth = config.get("authentication")
     if auth is not None:
         require_object(auth, "authentication")
@@ -218,6 +259,7 @@ def checked_push(config: Json) -> Json:
 
 async def push_create(ctx: CallContext, params: Any, *, version: str = "1.0") -> Json:
     """CreateTaskPushNotificationConfig for one of the caller's tasks."""
+    require_push(ctx.agent)
     config = checked_push(require_object(params))
     task_id = require_string(config, "taskId")
     await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
@@ -227,6 +269,7 @@ async def push_create(ctx: CallContext, params: Any, *, version: str = "1.0") ->
 
 
 async def push_configs(ctx: CallContext, task_id: str) -> list[Json]:
+    require_push(ctx.agent)
     await store.task_load(task_id, agent_id=ctx.agent.agent_id, owner=owner_filter(ctx.principal))
     return [{k: v for k, v in config.items() if k != "version"} for config in await store.push_list(task_id)]
 
@@ -246,4 +289,8 @@ async def push_delete(ctx: CallContext, task_id: str, config_id: str) -> None:
 
 
 def extended_card(ctx: CallContext, *, base_url: str, version: str) -> Json:
+    """GetExtendedAgentCard; an agent whose card declares none answers UnsupportedOperation (spec 3.3.4)."""
+    if not ctx.agent.extended_card:
+        raise UnsupportedOperation(f"Agent {ctx.agent.name} has no extended agent card.",
+                                   data={"agentId": ctx.agent.agent_id})
     return agent_card(ctx.agent, base_url=base_url, version="1.0" if version == "1.0" else "0.3")

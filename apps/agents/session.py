@@ -21,6 +21,11 @@ from apps.teams.auth import Principal
 MAX_DEPTH = 8  # agents calling agents: deeper than this is a loop
 
 
+def agent_tag(agent: AgentRecord) -> str:
+    """The spend-row tag of an agent's calls (its own a2a row and every model call it makes)."""
+    return f"agent:{agent.agent_id}"
+
+
 @dataclass(slots=True)
 class AgentSession:
     """Who pays, which agent is running, and the ids that tie its calls together."""
@@ -35,16 +40,24 @@ class AgentSession:
     def next_request_id(self) -> str:
         return f"{self.request_id}.{next(self.counter)}"
 
+    @property
+    def options(self) -> CallOptions:
+        """Routing options of the session's model calls: upstream they carry the trace id and the agent id (as
+        calls forwarded to a remote agent do), their spend rows name the agent, and the key's rpm and parallel
+        limits, checked for the agent call, are not checked again (budgets and tpm are)."""
+        return CallOptions(headers=(("x-litellm-trace-id", self.trace_id), ("x-litellm-agent-id", self.agent.agent_id)),
+                           tags=(agent_tag(self.agent),), limits_checked=True)
+
     async def chat(self, model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """A chat completion through the gateway, billed to the caller: the OpenAI body."""
         call = ChatCall(model=model, messages=messages, params=params)  # type: ignore[arg-type]
-        served = await calls.chat_completion(self.principal, call, CallOptions(), request_id=self.next_request_id())
+        served = await calls.chat_completion(self.principal, call, self.options, request_id=self.next_request_id())
         return served.value.body
 
     async def chat_stream(self, model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> ChatStream:
         """An open chat stream through the gateway, billed to the caller (settled when the stream ends or closes)."""
         call = ChatCall(model=model, messages=messages, stream=True, params=params)  # type: ignore[arg-type]
-        served = await calls.chat_stream(self.principal, call, CallOptions(), request_id=self.next_request_id())
+        served = await calls.chat_stream(self.principal, call, self.options, request_id=self.next_request_id())
         return served.value
 
     async def acompletion(self, model: str, messages: list[dict[str, Any]], *, stream: bool,

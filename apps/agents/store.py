@@ -8,8 +8,10 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -29,6 +31,7 @@ class StoredTask:
     agent_id: str
     owner: str
     remote_task_id: str = ""
+    updated_at: datetime | None = None
 
     @property
     def state(self) -> str:
@@ -105,7 +108,8 @@ def _task_load(*, task_id: str, agent_id: str, owner: str | None) -> StoredTask:
     row = AgentTask.objects.filter(task_id=task_id, agent_id=agent_id).first()
     if row is None or (owner is not None and row.owner != owner):  # another caller's task does not exist for you
         raise TaskNotFound(f"Task {task_id} was not found.", data={"taskId": task_id})
-    return StoredTask(task=row.task, agent_id=row.agent_id, owner=row.owner, remote_task_id=row.remote_task_id)
+    return StoredTask(task=row.task, agent_id=row.agent_id, owner=row.owner, remote_task_id=row.remote_task_id,
+                      updated_at=row.updated_at)
 
 
 async def task_load(task_id: str, *, agent_id: str, owner: str | None) -> StoredTask:
@@ -177,3 +181,20 @@ async def cancel_request(task_id: str) -> None:
 async def cancel_requested(task_id: str) -> bool:
     [value] = await state().values([cancel_flag(task_id)])
     return bool(value)
+
+
+def lease_key(task_id: str) -> str:
+    return f"a2a-lease:{task_id}"
+
+
+async def lease_renew(task_id: str) -> None:
+    """The running process's claim on a task, kept alive while it runs (TOLLGATE_A2A_TASK_LEASE seconds each)."""
+    await state().add([(lease_key(task_id), 1, settings.TOLLGATE_A2A_TASK_LEASE)])
+
+
+async def leases_alive(task_ids: list[str]) -> set[str]:
+    """Which of these tasks some process still holds."""
+    if not task_ids:
+        return set()
+    found = await state().values([lease_key(task_id) for task_id in task_ids])
+    return {task_id for task_id, value in zip(task_ids, found) if value}

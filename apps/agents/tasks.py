@@ -32,3 +32,11 @@ def push_prune_task() -> int:
     from apps.agents.deliveries import deliveries_prune
 
     return deliveries_prune(before=timezone.now() - timedelta(days=settings.TOLLGATE_A2A_PUSH_KEEP_DAYS))
+
+
+@shared_task(ignore_result=True)
+def task_reap_task() -> int:
+    """End as failed the A2A tasks left unfinished by a replica that died (their lease ran out)."""
+    from apps.agents.orphans import tasks_reap
+
+    return asyncio.run(tasks_reap())

@@ -16,7 +16,7 @@ from apps.agents.errors import (A2AError, BudgetExhausted, InternalError, Invali
 from apps.agents.ids import new_id
 from apps.agents.registry import AgentRecord
 from apps.agents.runs import ArtifactWriter, TaskRun, now_iso, running, start
-from apps.agents.session import AgentSession, enter
+from apps.agents.session import AgentSession, agent_tag, enter
 from apps.agents.wire import INTERRUPTED, TERMINAL, Message, text_of
 from apps.core.errors import GatewayError
 from apps.core.state import state
@@ -81,18 +81,19 @@ async def admit_agent(ctx: CallContext) -> Meter:
     price = to_nanos(Decimal(repr(agent.cost_per_query)), up=True)
     try:
         return await admit(ctx.principal, model=agent.model, call_type="a2a", worst_case=lambda: price,
-                           request_id=ctx.request_id, tags=ctx.tags, end_user=ctx.end_user)
+                           request_id=ctx.request_id, tags=(*ctx.tags, agent_tag(agent)), end_user=ctx.end_user,
+                           rate_limited=ctx.depth == 0)  # a sub-agent call is inside the session admitted once
     except GatewayError as error:
         raise a2a_error(error) from None
 
 
 async def begin(ctx: CallContext, message: Message, *,
                 prepare: Callable[[str], Awaitable[None]] | None = None, streaming: bool = False,
-                hidden: bool = False) -> TaskRun:
+                hidden: bool = False, prior: list[Message] | None = None) -> TaskRun:
     """A new task (or the next turn of one waiting for input) for `message`, running in the background;
     `prepare(task_id)` runs once the task is stored, before it starts; `streaming`: a client follows its events,
     so answers are published piece by piece; `hidden`: its id is given out only once it ends, so it is stored
-    only then."""
+    only then; `prior`: earlier turns a new task starts its history with (the chat bridge's conversation)."""
     remote_task_id = None
     continuing = bool(message.get("taskId"))
     if continuing:
@@ -107,6 +108,7 @@ async def begin(ctx: CallContext, message: Message, *,
         task, remote_task_id = stored.task, stored.remote_task_id
     else:
         task = {"id": new_id(), "contextId": message.get("contextId") or new_id(), "history": []}
+        task["history"] = [{**turn, "taskId": task["id"], "contextId": task["contextId"]} for turn in prior or ()]
     task["status"] = {"state": "TASK_STATE_SUBMITTED", "timestamp": now_iso()}
     message = {**message, "taskId": task["id"], "contextId": task["contextId"]}  # type: ignore[typeddict-item]
     task.setdefault("history", []).append(message)

@@ -46,8 +46,13 @@ async def admit_chat(principal: Principal, table: RoutingTable, call: ChatCall, 
 
     return await admit(principal, model=call.model, call_type=call_type, worst_case=worst_case,
                        request_id=request_id, estimate_prompt=estimate_prompt,
-                       tags=request_tags(call.params if body is None else body),
-                       end_user=request_end_user(call.params) or (request_end_user(body) if body else ""))
+                       tags=with_tags(request_tags(call.params if body is None else body), options.tags),
+                       end_user=request_end_user(call.params) or (request_end_user(body) if body else ""),
+                       rate_limited=not options.limits_checked)
+
+
+def with_tags(tags: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*tags, *more))) if more else tags
 
 
 async def admit_embedding(principal: Principal, table: RoutingTable, call: EmbeddingCall, options: CallOptions, *,

@@ -53,8 +53,11 @@ async def table_for(principal: Principal, call: C) -> tuple[RoutingTable, C]:
 
 
 def target_for(deployment: DeploymentRecord, options: CallOptions) -> Target:
-    """The deployment's target, with a per-request timeout (and a checked client endpoint) applied."""
+    """The deployment's target, with a per-request timeout, the call's own upstream headers (an agent's trace and
+    agent ids) and a checked client endpoint applied."""
     target = deployment.target if options.timeout is None else replace(deployment.target, timeout=options.timeout)
+    if options.headers:
+        target = replace(target, headers={**target.headers, **dict(options.headers)})
     return target if options.api_base is None else client_target(target, options)
 
 

@@ -60,6 +60,13 @@ class CallOptions:
     api_key: str | None = field(default=None, repr=False)
     endpoint_field: str = ""  # which body field named the endpoint (api_base or base_url)
     endpoint_checked: bool = False
+    # Set by the gateway itself, never from a body: headers added to the upstream request and tags added to the
+    # spend row (an agent's model calls carry its trace id and agent id, and their rows name the agent).
+    headers: tuple[tuple[str, str], ...] = ()
+    tags: tuple[str, ...] = ()
+    # The call serves one whose rate limits were checked already (an agent's model call, inside the agent call
+    # its caller made): the key's rpm and parallel limits are not checked again, so a session is held to them once.
+    limits_checked: bool = False
 
 
 NO_OPTIONS = CallOptions()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -298,9 +298,10 @@ def call_tags(principal: Principal, tags: tuple[str, ...]) -> tuple[str, ...]:
 
 async def admit(principal: Principal, *, model: str, call_type: str, worst_case: Callable[[], int],
                 request_id: str = "", estimate_prompt: Callable[[], int] = lambda: 0,
-                tags: tuple[str, ...] = (), end_user: str = "") -> Meter:
+                tags: tuple[str, ...] = (), end_user: str = "", rate_limited: bool = True) -> Meter:
     """Reserve the worst case at every limited level of the caller's key (and end user) and the proxy's, or raise
-    400 / 429.
+    400 / 429. `rate_limited=False`: a call inside one already admitted (an agent's model call), held to the
+    budgets and tpm but not again to rpm or parallel limits.
 
     Keys with no budget or limit anywhere skip the state backend (and the estimate) entirely; a call that fits
     in this process's leases of every level is admitted here (apps.teams.leases), any other by the backend.
@@ -321,6 +322,8 @@ async def admit(principal: Principal, *, model: str, call_type: str, worst_case:
             raise
     scopes += await proxy_scopes.get()  # the proxy-wide budget, widest level last; the master key counts too
     levels = tuple(ledger_limits(scope, now) for scope in scopes)
+    if not rate_limited:
+        levels = tuple(replace(level, rpm_limit=None, max_parallel=None) for level in levels)
     admission = Admission(True)
     ticket = None
     if levels:

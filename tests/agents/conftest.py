@@ -18,6 +18,8 @@ from apps.routing.models import Deployment, RouterSettings
 from tests.conftest import MASTER_KEY, GatewayProcess
 from tests.upstreams.openai import OpenAIUpstream
 
+LEASE = 1.0  # a running task's lease: a task whose gateway was killed ends failed a second or so later
+LEASE_ENV = {"TOLLGATE_A2A_TASK_LEASE": str(LEASE)}
 PUSH_BACKOFF, PUSH_ATTEMPTS = 0.2, 4  # the test gateway retries push deliveries after 0.2 s, 0.4 s, 0.8 s
 PRICE_PER_TOKEN = Decimal("0.001")  # priced-gpt: a mock answer to one word costs 0.001 x (4 + 7) tokens
 
@@ -28,7 +30,10 @@ def agent_gateway(django_db_setup: Any, django_db_blocker: Any,
     server = GatewayProcess(log_dir=tmp_path_factory.mktemp("agents"),
                                  extra_env={"TOLLGATE_AGENT_MODULES": "tests.agents.code_agents",
                                             "TOLLGATE_A2A_PUSH_BACKOFF": str(PUSH_BACKOFF),
-                                            "TOLLGATE_A2A_PUSH_ATTEMPTS": str(PUSH_ATTEMPTS)})
+                                            "TOLLGATE_A2A_PUSH_ATTEMPTS": str(PUSH_ATTEMPTS),
+                                            # the receivers are on 127.0.0.1 (tests/agents/test_push_targets.py
+                                            # holds the refusal with it off)
+                                            "TOLLGATE_A2A_PUSH_ALLOW_INTERNAL": "1", **LEASE_ENV})
     yield server
     server.stop()
 

@@ -1,6 +1,7 @@
 """The official a2a-sdk clients against the live gateway: the 1.x client (JSON-RPC 1.0 and HTTP+JSON) and its
-0.3 client (the SDK's compat transport, which speaks 0.3's wire format with `A2A-Version: 0.3`), for card
-discovery, send, stream, get, list, cancel, resubscribe and auth failure."""
+bundled 0.3 client (the SDK's compat transport, which speaks 0.3's wire format with `A2A-Version: 0.3`), for card
+discovery, send, stream, get, list, cancel, resubscribe and auth failure. The released 0.3 SDK, which sends no
+version header, is run in test_legacy_sdk.py."""
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +12,11 @@ import httpx
 import pytest
 from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.client.errors import AgentCardResolutionError
-from a2a.types import (AgentCard, CancelTaskRequest, GetTaskRequest, ListTasksRequest, Message, Part, Role,
-                       SendMessageRequest, StreamResponse, SubscribeToTaskRequest, TaskState)
+from a2a.types import (AgentCard, CancelTaskRequest, DeleteTaskPushNotificationConfigRequest,
+                       GetExtendedAgentCardRequest, GetTaskPushNotificationConfigRequest, GetTaskRequest,
+                       ListTaskPushNotificationConfigsRequest, ListTasksRequest, Message, Part, Role,
+                       SendMessageRequest, StreamResponse, SubscribeToTaskRequest, TaskPushNotificationConfig,
+                       TaskState)
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 from google.protobuf.json_format import MessageToDict
 
@@ -101,11 +105,12 @@ def test_send_runs_the_in_code_agent_to_completion(agent_gateway: GatewayProcess
                                        {"role": "user", "content": "quantum computing"}]
 
 
-@pytest.mark.parametrize("version", ["1.0", "0.3"], ids=["v1_0_case", "v0_3_case"])
+@pytest.mark.parametrize(("binding", "version"), [("JSONRPC", "1.0"), ("HTTP+JSON", "1.0"), ("JSONRPC", "0.3")],
+                         ids=["v1_0_case", "http_json_case", "v0_3_case"])
 def test_stream_sends_the_task_then_each_update(agent_gateway: GatewayProcess, models: OpenAIUpstream,
-                                                version: str) -> None:
+                                                binding: str, version: str) -> None:
     async def scenario() -> list[dict[str, Any]]:
-        client = await client_for(agent_gateway, "research_agent", version=version)
+        client = await client_for(agent_gateway, "research_agent", binding=binding, version=version)
         return await collect(client.send_message(ask("streams")))
 
     events = asyncio.run(scenario())
@@ -118,11 +123,13 @@ def test_stream_sends_the_task_then_each_update(agent_gateway: GatewayProcess, m
         events[0]["task"]["id"]}
 
 
-@pytest.mark.parametrize("version", ["1.0", "0.3"], ids=["v1_0_case", "v0_3_case"])
+@pytest.mark.parametrize(("binding", "version"), [("JSONRPC", "1.0"), ("HTTP+JSON", "1.0"), ("JSONRPC", "0.3")],
+                         ids=["v1_0_case", "http_json_case", "v0_3_case"])
 def test_get_and_list_read_the_stored_task(agent_gateway: GatewayProcess, models: OpenAIUpstream,
-                                           version: str) -> None:
+                                           binding: str, version: str) -> None:
     async def scenario() -> tuple[dict[str, Any], dict[str, Any], Any]:
-        client = await client_for(agent_gateway, "research_agent", version=version, streaming=False)
+        client = await client_for(agent_gateway, "research_agent", binding=binding, version=version,
+                                  streaming=False)
         [sent] = await collect(client.send_message(ask("kept")))
         task = MessageToDict(await client.get_task(GetTaskRequest(id=sent["task"]["id"], history_length=1)))
         listed = None
@@ -147,11 +154,12 @@ def test_unknown_task_is_task_not_found(agent_gateway: GatewayProcess) -> None:
         asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("version", ["1.0", "0.3"], ids=["v1_0_case", "v0_3_case"])
+@pytest.mark.parametrize(("binding", "version"), [("JSONRPC", "1.0"), ("HTTP+JSON", "1.0"), ("JSONRPC", "0.3")],
+                         ids=["v1_0_case", "http_json_case", "v0_3_case"])
 def test_cancel_stops_the_work_and_a_resubscribed_stream_sees_it(agent_gateway: GatewayProcess,
-                                                                 version: str) -> None:
+                                                                 binding: str, version: str) -> None:
     async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
-        client = await client_for(agent_gateway, "waiting_agent", version=version)
+        client = await client_for(agent_gateway, "waiting_agent", binding=binding, version=version)
         first: list[dict[str, Any]] = []
         async for event in client.send_message(ask("take your time")):  # leave the stream once it works
             first.append(MessageToDict(event))
@@ -203,3 +211,54 @@ def test_state_spelling_is_converted_for_0_3(agent_gateway: GatewayProcess, mode
     assert (result["kind"], result["status"]["state"]) == ("task", "completed")
     assert result["artifacts"][0]["parts"] == [{"kind": "text", "text": f"{MOCK} old client"}]
     assert [(m["kind"], m["role"]) for m in result["history"]] == [("message", "user")]
+
+
+@pytest.mark.parametrize("bindings", [["JSONRPC"], ["HTTP+JSON", "JSONRPC"]], ids=["jsonrpc_case", "http_json_case"])
+def test_a_1_x_client_given_the_full_card_speaks_1_0(agent_gateway: GatewayProcess, models: OpenAIUpstream,
+                                                     bindings: list[str]) -> None:
+    sent: list[tuple[str, str, str | None]] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append((request.method, request.url.path, request.headers.get("a2a-version")))
+
+    async def scenario() -> list[dict[str, Any]]:
+        card = await card_of(agent_gateway, "research_agent")  # every interface, as served
+        http = httpx.AsyncClient(headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=30,
+                                 event_hooks={"request": [record]})
+        config = ClientConfig(streaming=False, httpx_client=http, supported_protocol_bindings=bindings,
+                              use_client_preference=True)
+        return await collect(ClientFactory(config).create(card).send_message(ask("full card")))
+
+    [event] = asyncio.run(scenario())
+    assert (event["task"]["status"]["state"], artifact_texts(event["task"])) == (
+        "TASK_STATE_COMPLETED", [f"{MOCK} full card"])
+    path = "/a2a/research_agent" + ("/message:send" if bindings[0] == "HTTP+JSON" else "")
+    assert sent == [("POST", path, "1.0")]
+
+
+@pytest.mark.parametrize("binding", ["JSONRPC", "HTTP+JSON"], ids=["jsonrpc_case", "http_json_case"])
+def test_push_configs_and_the_extended_card_over_each_1_0_binding(agent_gateway: GatewayProcess,
+                                                                 models: OpenAIUpstream, binding: str) -> None:
+    async def scenario() -> tuple[str, list[dict[str, Any]], AgentCard]:
+        client = await client_for(agent_gateway, "research_agent", binding=binding, streaming=False)
+        [sent] = await collect(client.send_message(ask("configs")))
+        task_id = sent["task"]["id"]
+        config = TaskPushNotificationConfig(task_id=task_id, id="cfg-1", url="https://hooks.example.com/a2a",
+                                            token="tok-1")
+        seen = [MessageToDict(await client.create_task_push_notification_config(config)),
+                MessageToDict(await client.get_task_push_notification_config(
+                    GetTaskPushNotificationConfigRequest(task_id=task_id, id="cfg-1"))),
+                MessageToDict(await client.list_task_push_notification_configs(
+                    ListTaskPushNotificationConfigsRequest(task_id=task_id)))]
+        await client.delete_task_push_notification_config(DeleteTaskPushNotificationConfigRequest(task_id=task_id,
+                                                                                                  id="cfg-1"))
+        seen.append(MessageToDict(await client.list_task_push_notification_configs(
+            ListTaskPushNotificationConfigsRequest(task_id=task_id))))
+        return task_id, seen, await client.get_extended_agent_card(GetExtendedAgentCardRequest())
+
+    task_id, seen, card = asyncio.run(scenario())
+    config = {"taskId": task_id, "id": "cfg-1", "url": "https://hooks.example.com/a2a", "token": "tok-1"}
+    assert seen == [config, config, {"configs": [config]}, {}]
+    endpoint = f"{agent_gateway.url}/a2a/research_agent"
+    assert (card.name, [(i.url, i.protocol_binding) for i in card.supported_interfaces][:2]) == (
+        "research_agent", [(endpoint, "JSONRPC"), (endpoint, "HTTP+JSON")])

@@ -37,7 +37,11 @@ def test_create_read_replace_patch_and_delete(agent_gateway: GatewayProcess, tra
 
     read = httpx.get(f"{base}/{agent_id}", headers=AUTH, timeout=30).json()
     assert read["litellm_params"] == {"model": "gpt-4o", "system_prompt": "Help."}  # no secret comes back
-    assert read["agent_card_params"]["url"] == f"{agent_gateway.url}/a2a/{agent_id}"
+    assert read["agent_card_params"] == CARD  # an admin reads the card as stored: what a PUT puts back
+    _, caller = make_key(None, None)
+    served = httpx.get(f"{base}/{agent_id}", headers={"Authorization": f"Bearer {caller}"}, timeout=30).json()
+    assert served["agent_card_params"]["url"] == f"{agent_gateway.url}/a2a/{agent_id}"  # a caller: the card it calls
+    assert served["litellm_params"] == read["litellm_params"]
 
     replaced = httpx.put(f"{base}/{agent_id}", headers=AUTH, timeout=30, json={
         "agent_name": "helper-2", "agent_card_params": {**CARD, "description": "Helps more"}}).json()
@@ -142,6 +146,28 @@ def test_a2a_model_unknown_or_forbidden_is_model_not_found(agent_gateway: Gatewa
         assert missing.value.body["code"] == "model_not_found"  # type: ignore[index]
 
 
+CONVERSATION = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"}, {"role": "user", "content": [{"type": "text",
+                                                                                      "text": "how are you"}]}]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete_case", "stream_case"])
+def test_the_chat_bridge_sends_the_whole_conversation(agent_gateway: GatewayProcess, models: OpenAIUpstream,
+                                                      stream: bool) -> None:
+    hosted("chatty", prompt="You chat.")
+    client = openai.OpenAI(api_key=MASTER_KEY, base_url=f"{agent_gateway.url}/v1", max_retries=0, timeout=60)
+    for model in ("a2a/chatty", "a2a/research_agent"):
+        answer = client.chat.completions.create(model=model, messages=CONVERSATION, stream=stream)  # type: ignore
+        if stream:
+            assert "".join(chunk.choices[0].delta.content or "" for chunk in answer if chunk.choices)
+    hosted_call, code_call = (request.json()["messages"] for request in models.requests)
+    assert hosted_call == [{"role": "system", "content": "You chat."}, {"role": "user", "content": "system: Be terse."},
+                           {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                           {"role": "user", "content": "how are you"}]
+    assert code_call[1] == {"role": "user", "content": "system: Be terse.\nuser: hi\nassistant: hello\n"
+                                                       "user: how are you"}
+
+
 def test_an_agent_called_as_a_model_charges_the_calls_end_user_with_its_tags(agent_gateway: GatewayProcess,
                                                                              models: OpenAIUpstream) -> None:
     reply = httpx.post(f"{agent_gateway.url}/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER_KEY}"},
@@ -149,7 +175,7 @@ def test_an_agent_called_as_a_model_charges_the_calls_end_user_with_its_tags(age
                              "user": "customer-a", "metadata": {"tags": ["agentic"]}}, timeout=60)
     assert reply.status_code == 200, reply.text
     rows = wait_for_spend_rows(1, request_id=reply.headers["x-request-id"], call_type="a2a")
-    assert [(row.end_user, row.tags) for row in rows] == [("customer-a", ["agentic"])]
+    assert [(row.end_user, row.tags) for row in rows] == [("customer-a", ["agentic", "agent:research_agent"])]
 
 
 def test_agent_writes_are_audited_with_their_secrets_masked(agent_gateway: GatewayProcess,

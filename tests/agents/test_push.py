@@ -160,8 +160,9 @@ def test_a_refusing_receiver_is_not_asked_again(agent_gateway: GatewayProcess, m
         assert (len(refusing.requests), row.delivered_at, row.last_error) == (1, None, "answered 404")
 
 
-def test_a_delivery_its_process_left_behind_is_sent_by_the_beat_task(transactional_db: None,
+def test_a_delivery_its_process_left_behind_is_sent_by_the_beat_task(transactional_db: None, settings: Any,
                                                                      receiver: RecordingServer) -> None:
+    settings.TOLLGATE_A2A_PUSH_ALLOW_INTERNAL = True  # the receiver is on 127.0.0.1
     now = timezone.now()
     AgentTask.objects.create(task_id="t-left", agent_id="a", context_id="c", owner="o")
     left = AgentPushDelivery.objects.create(task_id="t-left", config_id="c1", url=f"{receiver.url}/late",

@@ -106,11 +106,15 @@ def test_an_agent_rpm_limit_holds_across_callers(agent_gateway: GatewayProcess, 
     assert 0 < int(refused.headers["retry-after"]) <= 60
 
 
-def test_the_key_rate_limit_counts_agent_calls(agent_gateway: GatewayProcess, models: OpenAIUpstream) -> None:
-    _, secret = make_key(None, None, key_alias="slow-key", rpm_limit=1)
-    assert task_of(send(agent_gateway, "research_agent", "first", key=secret))["status"]["state"] == \
-        "TASK_STATE_FAILED"  # the agent's own model call is the key's second request this minute
-    refused = send(agent_gateway, "research_agent", "second", key=secret)
+@pytest.mark.parametrize(("agent", "query"), [("research_agent", "first"), ("manager_agent", "research_agent: hi")],
+                         ids=["model_call_case", "sub_agent_case"])
+def test_the_key_rate_limit_counts_an_agent_session_once(agent_gateway: GatewayProcess, models: OpenAIUpstream,
+                                                         agent: str, query: str) -> None:
+    key, secret = make_key(None, None, key_alias="slow-key", rpm_limit=1, max_parallel_requests=1)
+    task = task_of(send(agent_gateway, agent, query, key=secret))
+    assert task["status"]["state"] == "TASK_STATE_COMPLETED"  # its model (and sub-agent) calls are inside it
+    assert len(models.requests) == 1
+    refused = send(agent_gateway, agent, "second", key=secret)
     assert refused.json()["error"]["code"] == -32012
     assert "Key=slow-key" in refused.json()["error"]["message"]
 
@@ -156,3 +160,24 @@ def test_an_agents_allowed_teams_shut_out_other_keys(agent_gateway: GatewayProce
     assert send(agent_gateway, "team-only", "hi", key=secret).json()["error"]["code"] == -32001
     assert task_of(send(agent_gateway, "team-only", "hi"))["status"]["state"] == "TASK_STATE_COMPLETED"
     assert SpendLog.objects.filter(model_alias="a2a/team-only").count() <= 1
+
+
+@pytest.mark.parametrize("agent", ["hosted-traced", "research_agent"], ids=["hosted_case", "in_code_case"])
+def test_an_agents_model_calls_carry_its_trace_and_agent_ids_and_their_rows_name_it(
+        agent_gateway: GatewayProcess, models: OpenAIUpstream, agent: str) -> None:
+    agent_id = hosted("hosted-traced").agent_id if agent == "hosted-traced" else "research_agent"
+    key, secret = make_key(None, None, key_alias="tracer", tags=["team-tag"])
+    answer = httpx.post(f"{agent_gateway.url}/a2a/{agent}", timeout=60, json=rpc("SendMessage", {"message": {
+        "messageId": "m", "role": "ROLE_USER", "parts": [{"text": "trace me"}]}}),
+        headers={"Authorization": f"Bearer {secret}", "A2A-Version": "1.0", "X-LiteLLM-Trace-Id": "trace-42"})
+    assert task_of(answer)["status"]["state"] == "TASK_STATE_COMPLETED"
+    [model_call] = models.requests
+    assert (model_call.headers["x-litellm-trace-id"], model_call.headers["x-litellm-agent-id"]) == (
+        "trace-42", agent_id)
+    rows = {row.call_type: row for row in wait_for_spend_rows(2, key_id=key.pk)}
+    assert rows["chat"].tags == rows["a2a"].tags == ["team-tag", f"agent:{agent_id}"]
+    assert rows["chat"].request_id == f"{rows['a2a'].request_id}.1"
+    # the agent call's row: its caller and its duration, which spans the model call it made
+    assert (rows["a2a"].key_hash, rows["a2a"].model_alias) == (key.token_hash, f"a2a/{agent}")
+    assert rows["a2a"].start_time <= rows["chat"].start_time <= rows["chat"].end_time <= rows["a2a"].end_time
+    assert rows["a2a"].latency_ms >= rows["chat"].latency_ms

@@ -21,7 +21,7 @@ from a2a.server.agent_execution.agent_executor import AgentExecutor
 from a2a.server.agent_execution.context import RequestContext
 from a2a.server.events.event_queue import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
 from a2a.server.tasks.inmemory_task_store import InMemoryTaskStore
 from a2a.server.tasks.task_updater import TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Part, Task, TaskState, TaskStatus
@@ -41,6 +41,9 @@ class EchoExecutor(AgentExecutor):
     def __init__(self) -> None:
         self.canceled = threading.Event()
         self.working = threading.Event()
+        self.first_piece_sent = threading.Event()
+        self.release = threading.Event()  # "slow": the rest of the answer waits for this
+        self.finished = threading.Event()  # "slow": set once it completed
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         task_id, context_id = context.task_id or "", context.context_id or ""
@@ -53,6 +56,16 @@ class EchoExecutor(AgentExecutor):
         if query == "wait":
             self.working.set()
             await asyncio.Event().wait()  # until the request handler cancels this execution
+        if query == "slow":  # one piece, then the rest only once the test has seen that piece arrive
+            await updater.add_artifact(parts=[Part(text="first piece")], name="answer", artifact_id="slow-1",
+                                       last_chunk=False)
+            self.first_piece_sent.set()
+            await asyncio.to_thread(self.release.wait, 30)
+            await updater.add_artifact(parts=[Part(text=", then the rest")], name="answer", artifact_id="slow-1",
+                                       append=True, last_chunk=True)
+            await updater.complete()
+            self.finished.set()
+            return
         await updater.add_artifact(parts=[Part(text=f"remote says: {query}")], name="answer", last_chunk=True)
         await updater.complete()
 
@@ -66,22 +79,29 @@ class EchoExecutor(AgentExecutor):
 class SdkAgent:
     """The a2a-sdk agent on uvicorn in a thread: `url` is its JSON-RPC endpoint, `base` its origin."""
 
-    def __init__(self, *, streaming: bool = True) -> None:
+    def __init__(self, *, streaming: bool = True, rest_only: bool = False, old_card_path: bool = False) -> None:
+        """`rest_only`: a 1.0 agent offering only HTTP+JSON (at `/rest`); `old_card_path`: its card only at the older
+        /.well-known/agent.json."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.url = f"{self.base}/rpc"
+        self.url = f"{self.base}/rest" if rest_only else f"{self.base}/rpc"
         self.executor = EchoExecutor()
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         card = AgentCard(
             name="Remote Echo", description="Echoes what it is asked", version="2.0.0",
             capabilities=AgentCapabilities(streaming=streaming, push_notifications=False),
             default_input_modes=["text"], default_output_modes=["text"],
             skills=[AgentSkill(id="echo", name="Echo", description="echoes", tags=["echo"])],
-            supported_interfaces=[AgentInterface(protocol_binding="JSONRPC", protocol_version="1.0", url=self.url),
-                                  AgentInterface(protocol_binding="JSONRPC", protocol_version="0.3", url=self.url)])
+            supported_interfaces=[AgentInterface(protocol_binding="HTTP+JSON", protocol_version="1.0", url=self.url)]
+            if rest_only else [AgentInterface(protocol_binding="JSONRPC", protocol_version="1.0", url=self.url),
+                               AgentInterface(protocol_binding="JSONRPC", protocol_version="0.3", url=self.url)])
         handler = DefaultRequestHandler(agent_executor=self.executor, task_store=InMemoryTaskStore(), agent_card=card)
-        routes = [*create_agent_card_routes(agent_card=card),
-                  *create_jsonrpc_routes(request_handler=handler, rpc_url="/rpc", enable_v0_3_compat=True)]
+        card_routes = create_agent_card_routes(agent_card=card, **(
+            {"card_url": "/.well-known/agent.json"} if old_card_path else {}))
+        routes = [*card_routes, *(create_rest_routes(request_handler=handler, path_prefix="/rest") if rest_only else
+                                  create_jsonrpc_routes(request_handler=handler, rpc_url="/rpc",
+                                                        enable_v0_3_compat=True))]
         app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=self.record)])
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan="off"))
@@ -89,6 +109,7 @@ class SdkAgent:
 
     async def record(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         self.headers.append({k.lower(): v for k, v in request.headers.items()})
+        self.paths.append(request.url.path)
         return await call_next(request)
 
     def __enter__(self) -> Self:
