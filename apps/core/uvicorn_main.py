@@ -10,7 +10,6 @@ Nothing here imports Django: with several workers this process is only the super
 from __future__ import annotations
 
 import signal
-import sys
 from types import FrameType
 
 
@@ -27,4 +26,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
