@@ -271,8 +271,18 @@ class VirtualKey(BudgetFields, ModelLimitFields):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["key_alias"], condition=~models.Q(key_alias=""),
-                                               name="virtualkey_unique_alias")]
+        # An alias is unique among one owner's keys (see key_claims): a user's in a team, a team's without a user,
+        # a user's without a team, and the keys of nobody. One partial index each, as NULLs never clash in SQL.
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user", "key_alias"], name="virtualkey_alias_per_member",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=False, user__isnull=False)),
+            models.UniqueConstraint(fields=["team", "key_alias"], name="virtualkey_alias_per_team",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=False, user__isnull=True)),
+            models.UniqueConstraint(fields=["user", "key_alias"], name="virtualkey_alias_per_user",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=True, user__isnull=False)),
+            models.UniqueConstraint(fields=["key_alias"], name="virtualkey_alias_unowned",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=True, user__isnull=True)),
+        ]
         # The dashboard's key list: the dearest keys first, for everyone or within a team.
         indexes = [models.Index(fields=["-spend", "id"], name="virtualkey_spend"),
                    models.Index(fields=["team", "-spend", "id"], name="virtualkey_team_spend"),

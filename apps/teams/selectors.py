@@ -15,7 +15,7 @@ from typing import ClassVar
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.core.errors import NotFound, PermissionDenied
+from apps.core.errors import InvalidRequest, NotFound, PermissionDenied
 from apps.teams.auth import hash_key
 from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
 
@@ -119,10 +119,14 @@ def key_get(caller: Caller, ref: str, *, manage: bool = False) -> VirtualKey:
 
 
 def key_get_by_alias(caller: Caller, alias: str) -> VirtualKey:
-    key = key_list(caller).filter(key_alias=alias).first()
-    if key is None:
+    """The one visible key with this alias (aliases are unique per owner, so a caller may see several)."""
+    keys = list(key_list(caller).filter(key_alias=alias)[:2])
+    if not keys:
         raise NotFound(f"Key with alias '{alias}' not found.", param="key_aliases")
-    return key
+    if len(keys) > 1:
+        raise InvalidRequest(f"Several of your keys have the alias '{alias}'; name them by key instead.",
+                             param="key_aliases")
+    return keys[0]
 
 
 def team_list(caller: Caller) -> QuerySet[Team]:

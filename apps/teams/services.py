@@ -118,7 +118,7 @@ def key_update(*, key: VirtualKey, fields: Mapping[str, Any], duration: str | No
     if duration is not None:
         key.expires = expiry_for(duration, now)
     spend_override(key, key_ledger(key), fields.get("spend"))
-    key.save()
+    key_save(key, param="key", custom=False)  # a racing alias meets the unique index: a 400, not a 500
     snapshot_bump(GENERATION)
     return key
 

@@ -235,3 +235,39 @@ def test_key_regenerate_at_the_path_with_the_key(cast: Cast, http: httpx.Client)
     assert (fresh["key_alias"], key.rotation_count, key.last_rotation_at is not None) == ("bob-rotated", 1, True)
     assert http.get("/key/info", params={"key": old}).status_code == 404
 
+
+
+def test_a_taken_alias_is_a_400_on_every_write_and_a_keys_own_alias_is_not(cast: Cast, http: httpx.Client) -> None:
+    """Aliases are unique per owner (bob's keys in team A here); renaming a key to the alias it has passes."""
+    team_a = cast.team_a.team_id
+    spare = http.post("/key/generate", json={"user_id": "bob", "team_id": team_a, "key_alias": "bob-spare"}).json()
+    taken = {"error": {"message": "key_alias: 'bob-key' is taken by another key of the same user and team; "
+                                  "choose another.", "type": "invalid_request_error", "param": "key_alias",
+                       "code": "key_alias_taken"}}
+    before = sorted(VirtualKey.objects.values_list("token_hash", "key_alias"))
+    for path, body in (("/key/generate", {"user_id": "bob", "team_id": team_a}),
+                       ("/key/update", {"key": spare["token"]}),
+                       ("/key/regenerate", {"key": spare["token"]}),
+                       ("/key/update", {"key": cast.mallory.key.token_hash, "user_id": "bob",  # type: ignore[union-attr]
+                                        "team_id": team_a})):  # a move into bob's keys of team A
+        response = http.post(path, json={**body, "key_alias": "bob-key"})
+        assert (response.status_code, response.json()) == (400, taken), (path, body)
+    assert sorted(VirtualKey.objects.values_list("token_hash", "key_alias")) == before
+    for path in ("/key/update", "/key/regenerate"):
+        bob_key = VirtualKey.objects.get(key_alias="bob-key").token_hash
+        renamed = http.post(path, json={"key": bob_key, "key_alias": "bob-key"})
+        assert (renamed.status_code, renamed.json()["key_alias"]) == (200, "bob-key"), renamed.text
+
+
+def test_deleting_by_an_alias_two_visible_keys_share_is_a_400(cast: Cast, http: httpx.Client,
+                                                               gateway: GatewayProcess) -> None:
+    for user, team in (("bob", cast.team_a), ("mallory", cast.team_b)):
+        assert http.post("/key/generate", json={"user_id": user, "team_id": team.team_id,
+                                                "key_alias": "shared"}).status_code == 200
+    refused = http.post("/key/delete", json={"key_aliases": ["shared"]})
+    assert (refused.status_code, refused.json()["error"]["message"]) == (
+        400, "Several of your keys have the alias 'shared'; name them by key instead.")
+    assert VirtualKey.objects.filter(key_alias="shared").count() == 2
+    with client(gateway, cast.mallory.secret) as mallory:  # mallory sees only her own: one key
+        assert mallory.post("/key/delete", json={"key_aliases": ["shared"]}).status_code == 200
+    assert list(VirtualKey.objects.filter(key_alias="shared").values_list("user_id", flat=True)) == ["bob"]

@@ -244,3 +244,30 @@ def test_a_custom_key_of_32_characters_works(cast: Cast, gateway: GatewayProcess
     assert (created["key"], len(secret)) == (secret, 32)
     with client(gateway, secret) as http:
         assert http.get("/key/info").json()["key"] == hashlib.sha256(secret.encode()).hexdigest()
+
+
+# (actor, path, the owner of the key made or renamed: a team admin's new key is the team's)
+ALIAS_WRITES: list[tuple[str, str, str | None]] = [
+    ("eve", "/key/generate", "eve"), ("mallory", "/key/generate", None), ("mallory", "/key/update", "mallory"),
+    ("mallory", "/key/regenerate", "mallory")]
+
+
+@pytest.mark.parametrize(("actor", "path", "owner"), [pytest.param(a, p, o, id=f"{a}{p.replace('/', '_')}_case")
+                                                      for a, p, o in ALIAS_WRITES])
+def test_another_teams_alias_is_as_free_as_a_made_up_one(world: World, gateway: GatewayProcess, actor: str,
+                                                         path: str, owner: str | None) -> None:
+    """The finding: `key_alias: "bob-key"` from team B answered 400 "taken" and a made-up alias 200, on every
+    write that sets an alias. Both now make (or rename) a key of the caller's own, answered alike."""
+    answers = []
+    for alias in (world.real["alias"], FAKE["alias"]):
+        own, _ = make_key(world.cast.mallory.user, world.cast.team_b)  # a fresh key of team B to rename
+        body: dict[str, Any] = {"key_alias": alias} if path == "/key/generate" else {"key": own.token_hash,
+                                                                                   "key_alias": alias}
+        with client(gateway, world.secrets[actor]) as http:
+            response = http.post(path, json=body)
+        assert response.status_code == 200, response.text
+        info = response.json()
+        answers.append((response.status_code, info["key_alias"] == alias, info["team_id"], info["user_id"]))
+    assert answers[0] == answers[1] == (200, True, world.team_b(), owner)
+    assert sorted(VirtualKey.objects.filter(key_alias="bob-key").values_list("team_id", flat=True)) == \
+        sorted([world.cast.team_a.team_id, world.team_b()])

@@ -10,7 +10,7 @@ from django.db.models.expressions import OrderBy
 from apps.core.errors import InvalidRequest, PermissionDenied
 from apps.teams import selectors, services
 from apps.teams.access import model_allowed
-from apps.teams.key_claims import alias_taken
+from apps.teams.key_claims import alias_clashes, alias_taken
 from apps.teams.models import Team, TeamMembership, User, VirtualKey
 from apps.teams.representations import key_json, user_json
 from apps.teams.rotation import key_regenerate_with_grace
@@ -60,13 +60,17 @@ def member_key_owner(caller: Caller, body: Mapping[str, Any], team: Team | None)
     return owner, team
 
 
-def unique_alias(alias: str | None, key: VirtualKey | None = None) -> None:
-    """Key aliases are unique across all keys (LiteLLM's rule)."""
-    others = VirtualKey.objects.filter(key_alias=alias)
-    if key is not None:
-        others = others.exclude(pk=key.pk)
-    if alias and others.exists():
-        raise alias_taken(alias)
+def unique_alias(alias: str | None, *, user: User | None, team: Team | None, key: VirtualKey | None = None) -> None:
+    """An alias is unique among the keys of its owner (`user` in `team`), all of which the caller may see."""
+    if alias_clashes(alias, user_id=user.username if user else None, team_id=team.team_id if team else None,
+                     key_pk=key.pk if key else None):
+        raise alias_taken(str(alias))
+
+
+def unique_alias_after(body: Mapping[str, Any], key: VirtualKey, fields: Mapping[str, Any]) -> None:
+    """The alias check of an existing key, against the owner it has once `fields` (a move) apply."""
+    if body.get("key_alias"):
+        unique_alias(body["key_alias"], user=fields.get("user", key.user), team=fields.get("team", key.team), key=key)
 
 
 def admin_only(caller: Caller, body: Mapping[str, Any], *names: str) -> None:
@@ -79,7 +83,7 @@ def key_generate(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /key/generate."""
     user, team = key_owner(caller, body)
     admin_only(caller, body, "spend", "budget_id", "organization_id")
-    unique_alias(body.get("key_alias"))
+    unique_alias(body.get("key_alias"), user=user, team=team)
     fields = {**columns(body), **references(body), "user": user, "team": team}
     if body.get("spend"):
         fields["spend"] = body["spend"]
@@ -107,8 +111,8 @@ def key_update(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /key/update."""
     key = selectors.key_get(caller, body["key"], manage=True)
     admin_only(caller, {"spend": "spend" in body}, "spend")
-    unique_alias(body.get("key_alias"), key)
     fields = {**columns(body), **moves(caller, body)}
+    unique_alias_after(body, key, fields)
     if "spend" in body:
         fields["spend"] = body["spend"]
     return key_json(services.key_update(key=key, fields=fields, duration=body.get("duration")))
@@ -123,7 +127,7 @@ def key_regenerate(*, caller: Caller, body: Mapping[str, Any], ref: str | None =
     fields = {**columns(body), **moves(caller, body)}
     if fields and not caller.manages_team(key.team_id):
         raise PermissionDenied("Only a proxy admin or team admin can change a key's settings.", param="key")
-    unique_alias(body.get("key_alias"), key)
+    unique_alias_after(body, key, fields)
     issued = key_regenerate_with_grace(key=key, fields=fields, secret=body.get("new_key"),
                                        grace_period=body.get("grace_period"))
     return key_json(issued.key, secret=issued.secret)
