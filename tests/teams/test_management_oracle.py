@@ -53,14 +53,14 @@ def world(cast: Cast) -> World:
     return World(cast=cast,
                  secrets={"eve": eve_secret, "mallory": cast.mallory.secret, "alice": cast.alice.secret,
                           "bob": cast.bob.secret, "narrow": narrow},
-                 real={"user": "bob", "invisible_user": "carol", "email": "bob@example.com",
+                 real={"user": "bob", "invisible_user": "carol", "teammate": "mallory", "email": "bob@example.com",
                        "team": cast.team_a.team_id, "key_hash": bob_key.token_hash, "key_secret": cast.bob.secret,
                        "alias": "bob-key", "organization": cast.org.organization_id, "budget": BUDGET_ID,
                        "end_user": END_USER_ID, "model_id": MODEL_ID, "model": "matrix-model",
                        "alice_key": cast.alice.key.token_hash})  # type: ignore[union-attr]
 
 
-FAKE = {"user": "nobody-at-all", "invisible_user": "nobody-at-all", "email": "nobody@example.com",
+FAKE = {"user": "nobody-at-all", "invisible_user": "nobody-at-all", "teammate": "nobody-at-all", "email": "nobody@example.com",
         "team": "team-made-up", "key_hash": hashlib.sha256(b"made-up").hexdigest(),
         "key_secret": f"sk-{secrets.token_urlsafe(32)}", "alias": "made-up-alias", "organization": "org-made-up",
         "budget": "budget-made-up", "end_user": "customer-made-up", "model_id": "model-made-up",
@@ -97,6 +97,7 @@ PROBES: list[tuple[str, str, Request]] = [
     ("mallory", "user", post("/team/member_delete", lambda w, t: {"team_id": w.team_b(), "user_id": t})),
     ("mallory", "user", get("/key/list", user_id="{t}")),
     ("mallory", "user", get("/team/list", user_id="{t}")),
+    ("eve", "teammate", get("/team/list", user_id="{t}")),  # a plain member may not list who its teammates are
     ("mallory", "user", get("/spend/logs", user_id="{t}")),
     # teams
     *[(actor, "team", request) for actor in ("eve", "mallory") for request in (
@@ -175,6 +176,15 @@ def test_a_member_key_cannot_find_out_which_user_ids_exist(world: World, gateway
     assert real.json() == fake.json() == {"error": {
         "message": "A member's key can only create keys for itself.", "type": "permission_error",
         "param": "user_id", "code": "permission_denied"}}
+
+
+def test_a_callers_own_teams_and_a_team_admins_members_still_filter_the_team_list(world: World,
+                                                                                 gateway: GatewayProcess) -> None:
+    for actor, user_id, teams in (("eve", "eve", [world.team_b()]), ("mallory", "eve", [world.team_b()]),
+                                  ("alice", "bob", [world.cast.team_a.team_id]), ("alice", "eve", [])):
+        with client(gateway, world.secrets[actor]) as http:
+            listed = http.get("/team/list", params={"user_id": user_id}).json()
+        assert [team["team_id"] for team in listed] == teams, (actor, user_id)
 
 
 def server_errors(gateway: GatewayProcess, since: int) -> bytes:

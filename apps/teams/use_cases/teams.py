@@ -69,6 +69,10 @@ def team_list(*, caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any
     teams = selectors.team_list(caller).order_by("team_alias", "id")
     if query.get("user_id"):
         teams = teams.filter(memberships__user_id=query["user_id"])
+        if not caller.reads_all and query["user_id"] != caller.user_id:
+            # Only the teams where the caller may see the members: else the filter tells a plain member who its
+            # teammates are (which /team/info hides), and a teammate would answer apart from a made-up user.
+            teams = teams.filter(team_id__in=caller.admin_team_ids)
     if query.get("organization_id") == "default_organization":
         teams = teams.filter(organization__isnull=True)
     elif query.get("organization_id"):
