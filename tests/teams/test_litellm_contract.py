@@ -115,8 +115,11 @@ def test_default_ids_are_uuids(cast: Cast, http: httpx.Client) -> None:
     team = http.post("/team/new", json={"team_alias": "anonymous"}).json()
     org = http.post("/organization/new", json={"organization_alias": "no-id"}).json()
     budget = http.post("/budget/new", json={"max_budget": 3}).json()
-    for value in (team["team_id"], org["organization_id"], budget["budget_id"]):
+    by_email = http.post("/user/new", json={"user_email": "dee@example.com"}).json()
+    bare = http.post("/user/new", json={}).json()
+    for value in (team["team_id"], org["organization_id"], budget["budget_id"], by_email["user_id"], bare["user_id"]):
         assert len(value) == 36 and value.count("-") == 4
+    assert (by_email["user_email"], len({by_email["user_id"], bare["user_id"]})) == ("dee@example.com", 2)
 
 
 def test_key_list_pages_filters_and_sorts_as_litellm(cast: Cast, http: httpx.Client) -> None:
@@ -271,3 +274,33 @@ def test_deleting_by_an_alias_two_visible_keys_share_is_a_400(cast: Cast, http: 
     with client(gateway, cast.mallory.secret) as mallory:  # mallory sees only her own: one key
         assert mallory.post("/key/delete", json={"key_aliases": ["shared"]}).status_code == 200
     assert list(VirtualKey.objects.filter(key_alias="shared").values_list("user_id", flat=True)) == ["bob"]
+
+
+def test_key_list_takes_litellms_include_flags_and_lists_deleted_keys(cast: Cast, http: httpx.Client,
+                                                                    gateway: GatewayProcess) -> None:
+    def aliases(secret: str, **params: Any) -> list[str]:
+        with client(gateway, secret) as caller:
+            answer = caller.get("/key/list", params={"return_full_object": "true", **params})
+        assert answer.status_code == 200, answer.text
+        return sorted(key["key_alias"] for key in answer.json()["keys"])
+
+    alice = cast.alice.secret
+    with client(gateway, alice) as as_alice:
+        assert as_alice.post("/key/generate", json={"user_id": "bob", "key_alias": "made-by-alice"}).status_code == 200
+    assert aliases(alice) == ["alice-key", "bob-key", "made-by-alice"]  # a team admin sees its team's keys
+    assert aliases(alice, include_team_keys="false") == ["alice-key"]  # LiteLLM's default: its own
+    assert aliases(alice, include_team_keys="false", include_created_by_keys="true") == ["alice-key", "made-by-alice"]
+    assert aliases(cast.bob.secret, include_created_by_keys="true") == ["bob-key", "made-by-alice"]
+
+    bob_hash = cast.bob.key.token_hash  # type: ignore[union-attr]
+    assert aliases(cast.root.secret, status="deleted") == []
+    assert http.post("/key/delete", json={"keys": [bob_hash]}).status_code == 200
+    deleted = http.get("/key/list", params={"status": "deleted"}).json()
+    assert (deleted["keys"], deleted["total_count"]) == ([bob_hash], 1)
+    full = http.get("/key/list", params={"status": "deleted", "return_full_object": "true"}).json()["keys"]
+    assert [(k["token"], k["key_alias"], k["user_id"], k["team_id"]) for k in full] == [
+        (bob_hash, "bob-key", "bob", cast.team_a.team_id)]
+    assert full[0]["deleted_at"] is not None
+    assert aliases(alice, status="deleted") == ["bob-key"]  # team A's: alice may see it
+    assert aliases(cast.mallory.secret, status="deleted") == []  # another team's deleted key stays unseen
+    assert aliases(cast.root.secret) == ["alice-key", "made-by-alice", "mallory-key"]
