@@ -310,6 +310,24 @@ class DeprecatedKey(models.Model):
         return f"{self.key} until {self.revoke_at:%Y-%m-%d %H:%M}"
 
 
+class DeletedKey(models.Model):
+    """A key as it was when /key/delete removed it (LiteLLM's LiteLLM_DeletedVerificationToken), for
+    `/key/list?status=deleted`. Plain ids, not foreign keys: its user or team may be gone as well."""
+
+    token_hash = models.CharField(max_length=64, db_index=True)
+    key_alias = models.CharField(max_length=200, blank=True)
+    user_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    team_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    organization_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    created_by = models.CharField(max_length=ID_LENGTH, blank=True)
+    info = models.JSONField(default=dict)  # the key as /key/info answered it at deletion
+    deleted_by = models.CharField(max_length=ID_LENGTH, blank=True)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.key_alias or self.token_hash[:12]} deleted {self.deleted_at:%Y-%m-%d %H:%M}"
+
+
 class SoftBudgetAlert(models.Model):
     """The last soft budget alert sent for one level (a ledger), so each crossing is alerted once per window."""
 
