@@ -1,7 +1,8 @@
 """Role x endpoint: every management endpoint, called over HTTP by every kind of caller.
 
-Targets are team A's objects (alice runs team A, bob is a member, mallory runs team B); each actor gets a
-fresh key of bob's to act on. In one run mallory, bob, alice and the viewer go first and root last, because
+Targets are team A's objects (alice runs team A, bob is a member, mallory runs team B, eve is a plain member of
+team B); each actor gets a fresh key of bob's to act on. In one run eve, mallory, bob, alice and the viewer go
+first and root last, because
 its deletes are final; a proxy admin user's key (ada) runs alone on a fresh world. Every answer is checked
 against the role's rights (positive controls: an allowed write changes the world), a refused call changes
 nothing (every table re-read), and nobody outside team A learns that its objects exist (404, not 403).
@@ -23,18 +24,20 @@ from tests.teams.management_roles import BUDGET_ID, END_USER_ID, MODEL_ID, Roles
 
 Body = Callable[[Roles, VirtualKey], dict[str, Any]]
 Rights = dict[str, int]
-RUNS = {"root": ("mallory", "bob", "alice", "viewer", "root"), "admin": ("admin",)}
+RUNS = {"root": ("eve", "mallory", "bob", "alice", "viewer", "root"), "admin": ("admin",)}
 WINDOW = {"start_date": "2026-01-01", "end_date": "2026-01-31"}
 
 
-def write(root: int, alice: int, bob: int, mallory: int) -> Rights:
-    """A write: viewers may not (403); a proxy admin user may what the master key may."""
-    return {"root": root, "admin": root, "alice": alice, "bob": bob, "mallory": mallory, "viewer": 403}
+def write(root: int, alice: int, bob: int, mallory: int, eve: int | None = None) -> Rights:
+    """A write: viewers may not (403); a proxy admin user may what the master key may; another team's plain member
+    (eve) gets what its admin (mallory) gets unless told otherwise, as team A is as unseen to both."""
+    return {"root": root, "admin": root, "alice": alice, "bob": bob, "mallory": mallory,
+            "eve": mallory if eve is None else eve, "viewer": 403}
 
 
-def read(root: int, alice: int, bob: int, mallory: int) -> Rights:
+def read(root: int, alice: int, bob: int, mallory: int, eve: int | None = None) -> Rights:
     """A read: viewers see what proxy admins see."""
-    return {**write(root, alice, bob, mallory), "viewer": root}
+    return {**write(root, alice, bob, mallory, eve), "viewer": root}
 
 
 ADMINS = write(200, 403, 403, 403)

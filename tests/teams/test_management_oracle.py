@@ -13,16 +13,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from apps.routing.models import Deployment
-from apps.teams import services
 from apps.teams.models import VirtualKey
 from tests.conftest import GatewayProcess
-from tests.teams.conftest import Cast, client, make_key, make_user
+from tests.teams.conftest import Cast, client, make_key
 from tests.teams.management_roles import BUDGET_ID, END_USER_ID, MODEL_ID, roles_for
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -42,10 +42,7 @@ class World:
 @pytest.fixture
 def world(cast: Cast) -> World:
     """The matrix world, eve (a plain member of team B) and a key of bob's that may call one model only."""
-    roles_for(cast)
-    eve = make_user("eve")
-    services.team_member_add(team=cast.team_b, user=eve, role="user")
-    _, eve_secret = make_key(eve, cast.team_b, key_alias="eve-key")
+    eve_secret = roles_for(cast).eve.secret
     _, narrow = make_key(cast.bob.user, cast.team_a, key_alias="bob-narrow", allowed_models=["gpt-4o-mini"])
     Deployment.objects.filter(config_id=MODEL_ID).update(input_cost_per_token=Decimal("0.5"))
     bob_key = cast.bob.key
@@ -281,3 +278,37 @@ def test_another_teams_alias_is_as_free_as_a_made_up_one(world: World, gateway: 
     assert answers[0] == answers[1] == (200, True, world.team_b(), owner)
     assert sorted(VirtualKey.objects.filter(key_alias="bob-key").values_list("team_id", flat=True)) == \
         sorted([world.cast.team_a.team_id, world.team_b()])
+
+
+LONG_MASTER_KEY = "sk-test-master-long-enough-to-be-a-custom-key-0123"  # 32+ characters: a custom key could be it
+
+
+def test_the_master_key_and_a_secret_in_its_grace_period_are_taken(cast: Cast, tmp_path: Path) -> None:
+    """Both branches of `secret_taken` besides another key's secret: the generic `400 key_taken`, nothing made.
+    The gateway's master key passes the custom-key rules, so only `secret_taken` can refuse it."""
+    gateway = GatewayProcess(extra_env={"TOLLGATE_MASTER_KEY": LONG_MASTER_KEY}, log_dir=tmp_path)
+    try:
+        master_key_and_grace_period_refused(cast, gateway)
+    finally:
+        gateway.stop()
+
+
+def master_key_and_grace_period_refused(cast: Cast, gateway: GatewayProcess) -> None:
+    with client(gateway, LONG_MASTER_KEY) as http:
+        rotated = http.post("/key/regenerate", json={"key": cast.bob.secret, "grace_period": "1h"})
+        assert rotated.status_code == 200, rotated.text
+        keys, since = VirtualKey.objects.count(), gateway.log_path.stat().st_size
+        answers = [(http.post("/key/generate", json={"key": secret}), "key")
+                   for secret in (LONG_MASTER_KEY, cast.bob.secret)]
+        answers += [(http.post("/key/regenerate", json={"key": cast.alice.secret, "new_key": secret}), "new_key")
+                    for secret in (LONG_MASTER_KEY, cast.bob.secret)]
+    for response, param in answers:
+        assert (response.status_code, response.json()) == (400, {"error": {
+            "message": f"{param}: this key is already in use; choose another secret.",
+            "type": "invalid_request_error", "param": param, "code": "key_taken"}}), response.text
+    assert VirtualKey.objects.count() == keys
+    assert server_errors(gateway, since) == b""
+    with client(gateway, cast.bob.secret) as http:  # still the rotated key's old secret, inside its grace period
+        assert http.get("/key/info").json()["info"]["key_alias"] == "bob-key"
+    with client(gateway, cast.alice.secret) as http:
+        assert http.get("/key/info").json()["info"]["key_alias"] == "alice-key"  # alice's key was not rotated
