@@ -80,7 +80,8 @@ def test_key_generate_takes_every_litellm_field_and_answers_them(litellm_ids: Ca
                  id="team_update_case"),
     pytest.param("/user/new", {"user_id": "x", "organization_id": "o"}, "organization_id", id="user_new_case"),
     pytest.param("/budget/new", {"budget_id": "x", "spend": 1}, "spend", id="budget_new_case"),
-    pytest.param("/customer/new", {"user_id": "x", "models": []}, "models", id="customer_new_case"),
+    # not `models`: LiteLLM 1.110 added it to NewCustomerRequest; every field here is in neither 1.80.0 nor 1.110.2
+    pytest.param("/customer/new", {"user_id": "x", "team_id": "t"}, "team_id", id="customer_new_case"),
 ])
 def test_a_field_litellm_lacks_is_400_naming_it(cast: Cast, http: httpx.Client, path: str, body: dict[str, Any],
                                                 param: str) -> None:
