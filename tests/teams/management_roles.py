@@ -1,5 +1,5 @@
 """The actors and world of the role x endpoint matrix: the cast plus a proxy admin, a viewer, eve (a plain member of
-team B), keys that must not work (blocked, expired, a key's hash sent as the key), and one of each object the
+team B), olga (org_admin of team A's organization), keys that must not work (blocked, expired, a key's hash sent as the key), and one of each object the
 management API manages."""
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class Roles:
     admin: Actor  # a proxy_admin user's key
     viewer: Actor  # a proxy_admin_viewer user's key
     eve: Actor  # a plain member of team B (mallory runs it)
+    olga: Actor  # org_admin of acme, the organization of team A; in no team herself
     blocked: str  # secrets (or a hash) that must authenticate as nobody
     expired: str
     hashed: str
@@ -39,7 +40,7 @@ class Roles:
     def secret(self, name: str) -> str:
         if name in ("blocked", "expired", "hashed"):
             return str(getattr(self, name))
-        return (getattr(self, name) if name in ("admin", "viewer", "eve") else self.cast.actor(name)).secret
+        return (getattr(self, name) if name in ("admin", "viewer", "eve", "olga") else self.cast.actor(name)).secret
 
 
 def roles_for(cast: Cast) -> Roles:
@@ -52,6 +53,9 @@ def roles_for(cast: Cast) -> Roles:
     eve = make_user("eve")
     services.team_member_add(team=cast.team_b, user=eve, role="user")
     eve_key, eve_secret = make_key(eve, cast.team_b, key_alias="eve-key")
+    olga = make_user("olga")
+    services.organization_member_add(organization=cast.org, user=olga, role="org_admin")
+    olga_key, olga_secret = make_key(olga, None, key_alias="olga-key")
     bob = cast.bob.user
     _, blocked = make_key(bob, cast.team_a, key_alias="bob-blocked", blocked=True)
     expired_key, expired = make_key(bob, cast.team_a, key_alias="bob-expired")
@@ -64,6 +68,7 @@ def roles_for(cast: Cast) -> Roles:
                               config_id=MODEL_ID)
     hashed = cast.bob.key.token_hash  # type: ignore[union-attr]
     return Roles(cast=cast, admin=actors["ada"], viewer=actors["vera"], eve=Actor("eve", eve_secret, eve_key, eve),
+                 olga=Actor("olga", olga_secret, olga_key, olga),
                  blocked=blocked, expired=expired,
                  hashed=hashed, empty_org=empty_org)
 

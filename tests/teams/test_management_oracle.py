@@ -42,22 +42,25 @@ class World:
 @pytest.fixture
 def world(cast: Cast) -> World:
     """The matrix world, eve (a plain member of team B) and a key of bob's that may call one model only."""
-    eve_secret = roles_for(cast).eve.secret
+    roles = roles_for(cast)
+    eve_secret = roles.eve.secret
     _, narrow = make_key(cast.bob.user, cast.team_a, key_alias="bob-narrow", allowed_models=["gpt-4o-mini"])
     Deployment.objects.filter(config_id=MODEL_ID).update(input_cost_per_token=Decimal("0.5"))
     bob_key = cast.bob.key
     assert bob_key is not None
     return World(cast=cast,
-                 secrets={"eve": eve_secret, "mallory": cast.mallory.secret, "alice": cast.alice.secret,
+                 secrets={"eve": eve_secret, "olga": roles.olga.secret, "mallory": cast.mallory.secret, "alice": cast.alice.secret,
                           "bob": cast.bob.secret, "narrow": narrow},
-                 real={"user": "bob", "invisible_user": "carol", "teammate": "mallory", "email": "bob@example.com",
+                 real={"user": "bob", "invisible_user": "carol", "teammate": "mallory",
+                       "other_org": roles.empty_org.organization_id, "email": "bob@example.com",
                        "team": cast.team_a.team_id, "key_hash": bob_key.token_hash, "key_secret": cast.bob.secret,
                        "alias": "bob-key", "organization": cast.org.organization_id, "budget": BUDGET_ID,
                        "end_user": END_USER_ID, "model_id": MODEL_ID, "model": "matrix-model",
                        "alice_key": cast.alice.key.token_hash})  # type: ignore[union-attr]
 
 
-FAKE = {"user": "nobody-at-all", "invisible_user": "nobody-at-all", "teammate": "nobody-at-all", "email": "nobody@example.com",
+FAKE = {"user": "nobody-at-all", "invisible_user": "nobody-at-all", "teammate": "nobody-at-all",
+        "other_org": "org-made-up", "email": "nobody@example.com",
         "team": "team-made-up", "key_hash": hashlib.sha256(b"made-up").hexdigest(),
         "key_secret": f"sk-{secrets.token_urlsafe(32)}", "alias": "made-up-alias", "organization": "org-made-up",
         "budget": "budget-made-up", "end_user": "customer-made-up", "model_id": "model-made-up",
@@ -125,6 +128,17 @@ PROBES: list[tuple[str, str, Request]] = [
     ("mallory", "alias", get("/key/list", key_alias="{t}")),
     ("mallory", "alias", get("/spend/logs/v2", key_alias="{t}", **WINDOW)),
     # organizations, budgets, end users
+    *[("olga", "other_org", request) for request in (  # an org admin, about an organization it does not run
+        get("/organization/info", organization_id="{t}"),
+        get("/organization/list", org_id="{t}"),
+        get("/team/list", organization_id="{t}"),
+        post("/team/new", lambda w, t: {"team_alias": "x", "organization_id": t}),
+        post("/organization/member_add", lambda w, t: {"organization_id": t,
+                                                       "member": [{"user_id": "bob", "role": "internal_user"}]}),
+        post("/organization/member_update", lambda w, t: {"organization_id": t, "user_id": "bob"}, "PATCH"),
+        post("/organization/member_delete", lambda w, t: {"organization_id": t, "user_id": "bob"}, "DELETE"),
+        post("/key/generate", lambda w, t: {"organization_id": t}))],
+    ("olga", "invisible_user", get("/user/info", user_id="{t}")),
     ("alice", "organization", get("/organization/info", organization_id="{t}")),
     ("mallory", "organization", get("/team/list", organization_id="{t}")),
     ("mallory", "organization", get("/key/list", organization_id="{t}")),
