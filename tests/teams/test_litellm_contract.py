@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.teams.models import Budget, EndUser, OrganizationMembership, TeamMembership, VirtualKey
+from apps.teams.models import Budget, EndUser, OrganizationMembership, Team, TeamMembership, User, VirtualKey
 from tests.conftest import GatewayProcess
 from tests.teams.conftest import Cast, client
 
@@ -305,3 +305,15 @@ def test_key_list_takes_litellms_include_flags_and_lists_deleted_keys(cast: Cast
     assert aliases(alice, status="deleted") == ["bob-key"]  # team A's: alice may see it
     assert aliases(cast.mallory.secret, status="deleted") == []  # another team's deleted key stays unseen
     assert aliases(cast.root.secret) == ["alice-key", "made-by-alice", "mallory-key"]
+
+
+def test_fields_litellm_1_110_added_that_tollgate_keeps_are_accepted(cast: Cast, http: httpx.Client) -> None:
+    """`password` on /user/new (kept hashed, for the web login) and `team_member_budget_duration` on /team/new
+    (kept as /team/update keeps it): scripts written for the current LiteLLM send them."""
+    user = http.post("/user/new", json={"user_id": "pat", "password": "correct horse battery"})
+    assert user.status_code == 200, user.text
+    assert "correct horse" not in user.text
+    assert User.objects.get(username="pat").check_password("correct horse battery")
+    team = http.post("/team/new", json={"team_alias": "timed", "team_member_budget_duration": "1d"})
+    assert team.status_code == 200, team.text
+    assert Team.objects.get(team_id=team.json()["team_id"]).team_member_budget_duration == "1d"
