@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import include, path, re_path, reverse_lazy
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularJSONAPIView
 
 from apps.core.errors import InternalError, NotFound
 from apps.core.http import request_id
@@ -23,6 +24,9 @@ def admin_asset(request: HttpRequest, path: str) -> HttpResponseBase:
     return response
 
 
+# The management API's schema covers its keys, teams and users, its spend reads and model management.
+SCHEMA_URLCONFS = ["apps.teams.urls", "apps.teams.spend_urls", "apps.routing.urls"]
+
 admin.site.site_header = admin.site.site_title = "Tollgate admin"
 admin.site.site_url = reverse_lazy("portal:home")  # type: ignore[assignment]  # "View site": the portal, prefixed
 
@@ -35,6 +39,8 @@ urlpatterns = [
     path("dashboard/", include("gatewaysite.dashboard.urls")),
     path("accounts/", include("apps.portal.auth_urls")),  # one login, logout and password reset for every page
     path("portal/", include("apps.portal.urls")),
+    path("management/openapi.json", SpectacularJSONAPIView.as_view(urlconf=SCHEMA_URLCONFS, permission_classes=[],
+                                                               authentication_classes=[]), name="management-schema"),
     path("", include("apps.teams.urls")),  # the management API (DRF); before the ninja API, which stays last
     path("", include("apps.teams.spend_urls")),  # its spend and activity reads
     path("", include("apps.routing.urls")),  # model management (DRF)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,18 @@ def imported_modules(tree: ast.AST, *, module: str, is_package: bool) -> list[tu
     return found
 
 
+def named_modules(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, string) of every string constant that is a dotted module name of a layer (`"apps.routing.urls"` in
+    an `include()` or a list of URL confs): a dependency no import statement shows."""
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and DOTTED.fullmatch(node.value) and layer_of(node.value) is not None]
+
+
+DOTTED = re.compile(r"[a-z_]+(\.[a-z_0-9]+)+")
+SITE = LAYERS.index("gatewaysite")  # naming the site's settings, URL conf or ASGI app by string is Django's way
+
+
 def layer_violations() -> list[str]:
     violations: list[str] = []
     for top in ("apps", "gatewaysite"):
@@ -55,6 +68,10 @@ def layer_violations() -> list[str]:
                 other = layer_of(target)
                 if other is not None and other > own:
                     violations.append(f"{path.relative_to(ROOT)}:{line} imports {target} ({LAYERS[other]} is above {LAYERS[own]})")
+            for line, target in named_modules(tree):
+                other = layer_of(target)
+                if other is not None and own < other < SITE:
+                    violations.append(f"{path.relative_to(ROOT)}:{line} names {target!r} ({LAYERS[other]} is above {LAYERS[own]})")
     return sorted(set(violations))
 
 
@@ -71,3 +88,9 @@ def test_imports_inside_functions_and_type_checking_are_seen() -> None:
     )
     found = {target for _, target in imported_modules(ast.parse(source), module="apps.core.health", is_package=False)}
     assert {"apps.routing.snapshot", "apps.teams.auth", "apps.routing", "apps.agents"} <= found
+
+
+def test_dotted_module_names_in_strings_are_seen() -> None:
+    source = 'URLCONFS = ["apps.teams.urls", "apps.routing.urls"]\nROOT = "gatewaysite.urls"\nWORDS = "apps, routing"\n'
+    assert sorted(target for _, target in named_modules(ast.parse(source))) == [
+        "apps.routing.urls", "apps.teams.urls", "gatewaysite.urls"]

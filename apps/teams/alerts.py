@@ -92,6 +92,25 @@ def crossings() -> Iterator[Crossing]:
             "organization", f"Organization {org.organization_alias}", org, organization_id=org.organization_id))
 
 
+def alerted(marker: tuple[datetime | None, datetime] | None, crossing: Crossing, now: datetime) -> bool:
+    """Whether a marker (window_end, sent_at) says this crossing was alerted in its window (or within a day)."""
+    if marker is None or marker[0] != crossing.window_end:
+        return False
+    return crossing.window_end is not None or now - marker[1] < ALERT_TTL
+
+
+def unalerted(crossings: Iterator[Crossing], now: datetime) -> list[Crossing]:
+    """The crossings not alerted in their window yet, by one read of the markers per 500 (not a locking
+    transaction per crossed row on every flush: a row stays over its soft budget for the rest of its window)."""
+    found = list(crossings)
+    markers: dict[str, tuple[datetime | None, datetime]] = {}
+    for start in range(0, len(found), 500):
+        ledgers = [crossing.ledger for crossing in found[start:start + 500]]
+        markers.update((ledger, (window_end, sent_at)) for ledger, window_end, sent_at in
+                       SoftBudgetAlert.objects.filter(ledger__in=ledgers).values_list("ledger", "window_end", "sent_at"))
+    return [crossing for crossing in found if not alerted(markers.get(crossing.ledger), crossing, now)]
+
+
 def claim(crossing: Crossing, now: datetime) -> bool:
     """Record that this crossing is alerted now; False when it already was in this window (or within a day)."""
     with transaction.atomic():
@@ -104,8 +123,7 @@ def claim(crossing: Crossing, now: datetime) -> bool:
             except IntegrityError:
                 return False  # another flusher claimed it first
             return True
-        same_window = marker.window_end == crossing.window_end
-        if same_window and (crossing.window_end is not None or now - marker.sent_at < ALERT_TTL):
+        if alerted((marker.window_end, marker.sent_at), crossing, now):
             return False
         marker.window_end, marker.sent_at = crossing.window_end, now
         marker.save(update_fields=["window_end", "sent_at"])
@@ -129,8 +147,8 @@ def soft_budget_alerts(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     url = settings.TOLLGATE_ALERT_WEBHOOK_URL
     sent = 0
-    for crossing in crossings():
-        if not claim(crossing, now):
+    for crossing in unalerted(crossings(), now):
+        if not claim(crossing, now):  # the lock decides between flushers racing for one crossing
             continue
         logger.warning("%s", crossing.event["event_message"])
         if url and not webhook_post(url, crossing.event):

@@ -2,14 +2,20 @@
 
 A custom secret (`key` on /key/generate, `new_key` on /key/regenerate) is taken when any key holds it, a
 regenerated key still accepts it in its grace period, or it is the master key. The answer never says which:
-whoever can name a taken secret already holds it, and nobody else may learn whose it is. Two requests racing
-for one secret or alias meet the database's unique index, which answers the same 400 instead of a 500.
+whoever can name a taken secret already holds it, and nobody else may learn whose it is.
+
+An alias is unique among the keys of one owner: one user's keys in one team, a team's keys without a user, a
+user's keys without a team (LiteLLM makes aliases unique across all keys, which tells anyone that another
+team's alias exists). Whoever may set a key's alias can see every key of that owner, so a taken alias only
+ever names a key the caller could list anyway. Two requests racing for one secret or alias meet the
+database's unique indexes, which answer the same 400 instead of a 500.
 """
 from __future__ import annotations
 
 import hmac
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.errors import InvalidRequest
@@ -28,8 +34,25 @@ class KeySecretTaken(InvalidRequest):
 
 
 def alias_taken(alias: str) -> InvalidRequest:
-    """LiteLLM's rule: key aliases are unique across all keys (the answer names no owner)."""
-    return InvalidRequest(f"Unique key aliases across all keys are required: '{alias}' is taken.", param="key_alias")
+    """A key of the same owner already has this alias."""
+    return InvalidRequest(f"key_alias: '{alias}' is taken by another key of the same user and team; "
+                          "choose another.", param="key_alias", code="key_alias_taken")
+
+
+def same_owner(*, user_id: str | None, team_id: str | None) -> Q:
+    """The keys that share an alias scope with a key of this user and team (either may be None)."""
+    user = Q(user_id=user_id) if user_id is not None else Q(user__isnull=True)
+    return user & (Q(team_id=team_id) if team_id is not None else Q(team__isnull=True))
+
+
+def alias_clashes(alias: str | None, *, user_id: str | None, team_id: str | None,
+                  key_pk: int | None = None) -> bool:
+    """True when another key of the same owner already has `alias` (an empty alias never clashes)."""
+    if not alias:
+        return False
+    others: QuerySet[VirtualKey] = VirtualKey.objects.filter(same_owner(user_id=user_id, team_id=team_id),
+                                                             key_alias=alias)
+    return (others.exclude(pk=key_pk) if key_pk is not None else others).exists()
 
 
 def secret_taken(token_hash: str) -> bool:
@@ -52,6 +75,6 @@ def key_save(key: VirtualKey, *, param: str, custom: bool) -> None:
         others = VirtualKey.objects.exclude(pk=key.pk) if key.pk else VirtualKey.objects.all()
         if others.filter(token_hash=key.token_hash).exists():
             raise KeySecretTaken(param) from None
-        if key.key_alias and others.filter(key_alias=key.key_alias).exists():
+        if alias_clashes(key.key_alias, user_id=key.user_id, team_id=key.team_id, key_pk=key.pk):
             raise alias_taken(key.key_alias) from None
         raise

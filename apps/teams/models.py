@@ -273,8 +273,18 @@ class VirtualKey(BudgetFields, ModelLimitFields):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["key_alias"], condition=~models.Q(key_alias=""),
-                                               name="virtualkey_unique_alias")]
+        # An alias is unique among one owner's keys (see key_claims): a user's in a team, a team's without a user,
+        # a user's without a team, and the keys of nobody. One partial index each, as NULLs never clash in SQL.
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user", "key_alias"], name="virtualkey_alias_per_member",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=False, user__isnull=False)),
+            models.UniqueConstraint(fields=["team", "key_alias"], name="virtualkey_alias_per_team",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=False, user__isnull=True)),
+            models.UniqueConstraint(fields=["user", "key_alias"], name="virtualkey_alias_per_user",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=True, user__isnull=False)),
+            models.UniqueConstraint(fields=["key_alias"], name="virtualkey_alias_unowned",
+                                    condition=~models.Q(key_alias="") & models.Q(team__isnull=True, user__isnull=True)),
+        ]
         # The dashboard's key list: the dearest keys first, for everyone or within a team.
         indexes = [models.Index(fields=["-spend", "id"], name="virtualkey_spend"),
                    models.Index(fields=["team", "-spend", "id"], name="virtualkey_team_spend"),
@@ -300,6 +310,24 @@ class DeprecatedKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} until {self.revoke_at:%Y-%m-%d %H:%M}"
+
+
+class DeletedKey(models.Model):
+    """A key as it was when /key/delete removed it (LiteLLM's LiteLLM_DeletedVerificationToken), for
+    `/key/list?status=deleted`. Plain ids, not foreign keys: its user or team may be gone as well."""
+
+    token_hash = models.CharField(max_length=64, db_index=True)
+    key_alias = models.CharField(max_length=200, blank=True)
+    user_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    team_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    organization_id = models.CharField(max_length=ID_LENGTH, null=True, blank=True)
+    created_by = models.CharField(max_length=ID_LENGTH, blank=True)
+    info = models.JSONField(default=dict)  # the key as /key/info answered it at deletion
+    deleted_by = models.CharField(max_length=ID_LENGTH, blank=True)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.key_alias or self.token_hash[:12]} deleted {self.deleted_at:%Y-%m-%d %H:%M}"
 
 
 class SoftBudgetAlert(models.Model):

@@ -66,6 +66,26 @@ class IsProxyAdmin(permissions.BasePermission):
         return isinstance(request.user, Caller) and request.user.is_admin
 
 
+class IsAdminOrOrgAdmin(permissions.BasePermission):
+    """Proxy admins, and org admins (the use case keeps them to their organizations)."""
+
+    message = "Only a proxy admin or an org admin can do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        caller = request.user
+        return isinstance(caller, Caller) and (caller.is_admin or (bool(caller.org_admin_ids) and not caller.read_only))
+
+
+class ReadsOrganizations(permissions.BasePermission):
+    """Proxy admins and viewers (every organization), and org admins (their own)."""
+
+    message = "Only a proxy admin, proxy admin viewer or org admin can read organizations."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        caller = request.user
+        return isinstance(caller, Caller) and (caller.reads_all or bool(caller.org_admin_ids))
+
+
 class ReadsAll(permissions.BasePermission):
     """Proxy admins and proxy admin viewers."""
 

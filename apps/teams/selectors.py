@@ -15,9 +15,9 @@ from typing import ClassVar
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.core.errors import NotFound, PermissionDenied
+from apps.core.errors import InvalidRequest, NotFound, PermissionDenied
 from apps.teams.auth import hash_key
-from apps.teams.models import Organization, SpendLog, Team, TeamMembership, User, VirtualKey
+from apps.teams.models import Organization, OrganizationMembership, SpendLog, Team, TeamMembership, User, VirtualKey
 
 ADMIN_ROLES = frozenset({User.Role.PROXY_ADMIN})
 READ_ALL_ROLES = frozenset({User.Role.PROXY_ADMIN, User.Role.PROXY_ADMIN_VIEWER})
@@ -32,8 +32,9 @@ class Caller:
     key_id: int | None = None
     user_id: str | None = None
     team_id: str | None = None
-    admin_team_ids: frozenset[str] = field(default_factory=frozenset)
+    admin_team_ids: frozenset[str] = field(default_factory=frozenset)  # with every team of an org it runs
     member_team_ids: frozenset[str] = field(default_factory=frozenset)
+    org_admin_ids: frozenset[str] = field(default_factory=frozenset)  # organizations it is org_admin of
     allowed_routes: tuple[str, ...] = ()  # the key's, checked by the API's authentication
     is_authenticated: ClassVar[bool] = True  # DRF reads request.user.is_authenticated
 
@@ -52,6 +53,9 @@ class Caller:
     def manages_team(self, team_id: str | None) -> bool:
         return self.is_admin or (team_id is not None and team_id in self.admin_team_ids)
 
+    def manages_organization(self, organization_id: str | None) -> bool:
+        return self.is_admin or (organization_id is not None and organization_id in self.org_admin_ids)
+
 
 ROOT = Caller(role=User.Role.PROXY_ADMIN)
 
@@ -67,32 +71,37 @@ def caller_for_key(raw_key: str) -> Caller | None:
         return None
     if key.expires is not None and key.expires.timestamp() <= time.time():
         return None
-    role: str = User.Role.INTERNAL_USER
-    admin: set[str] = set()
-    member: set[str] = set()
-    if key.user is not None:
-        role = key.user.user_role
-        for team_id, member_role in TeamMembership.objects.filter(user=key.user).values_list("team_id", "role"):
-            member.add(str(team_id))  # the stubs type a to_field key as int; it holds Team.team_id
-            if member_role == TeamMembership.Role.ADMIN:
-                admin.add(str(team_id))
+    admin, member, orgs = memberships(key.user) if key.user is not None else (set(), set(), set())
     if key.team_id is not None:
         member.add(key.team_id)
-    return Caller(role=role, key_id=key.pk, user_id=key.user_id, team_id=key.team_id,
-                  admin_team_ids=frozenset(admin), member_team_ids=frozenset(member),
+    return Caller(role=key.user.user_role if key.user is not None else User.Role.INTERNAL_USER, key_id=key.pk,
+                  user_id=key.user_id, team_id=key.team_id, admin_team_ids=frozenset(admin),
+                  member_team_ids=frozenset(member), org_admin_ids=frozenset(orgs),
                   allowed_routes=tuple(str(route) for route in key.allowed_routes or ()))
+
+
+def memberships(user: User) -> tuple[set[str], set[str], set[str]]:
+    """(teams it runs, teams it is in, organizations it is org_admin of): an org admin runs its orgs' teams."""
+    admin: set[str] = set()
+    member: set[str] = set()
+    for team_id, member_role in TeamMembership.objects.filter(user=user).values_list("team_id", "role"):
+        member.add(str(team_id))  # the stubs type a to_field key as int; it holds Team.team_id
+        if member_role == TeamMembership.Role.ADMIN:
+            admin.add(str(team_id))
+    orgs = {str(org_id) for org_id in OrganizationMembership.objects.filter(
+        user=user, user_role=OrganizationMembership.Role.ORG_ADMIN).values_list("organization_id", flat=True)}
+    if orgs:
+        org_teams = {str(t) for t in Team.objects.filter(organization_id__in=orgs).values_list("team_id", flat=True)}
+        admin |= org_teams
+        member |= org_teams
+    return admin, member, orgs
 
 
 def caller_for_user(user: User) -> Caller:
     """The caller a logged-in web user acts as (the portal): their role, their teams and the ones they run."""
-    admin: set[str] = set()
-    member: set[str] = set()
-    for team_id, member_role in TeamMembership.objects.filter(user=user).values_list("team_id", "role"):
-        member.add(str(team_id))
-        if member_role == TeamMembership.Role.ADMIN:
-            admin.add(str(team_id))
+    admin, member, orgs = memberships(user)
     return Caller(role=user.user_role, user_id=user.username, admin_team_ids=frozenset(admin),
-                  member_team_ids=frozenset(member))
+                  member_team_ids=frozenset(member), org_admin_ids=frozenset(orgs))
 
 
 def own_keys(caller: Caller) -> Q:
@@ -119,10 +128,14 @@ def key_get(caller: Caller, ref: str, *, manage: bool = False) -> VirtualKey:
 
 
 def key_get_by_alias(caller: Caller, alias: str) -> VirtualKey:
-    key = key_list(caller).filter(key_alias=alias).first()
-    if key is None:
+    """The one visible key with this alias (aliases are unique per owner, so a caller may see several)."""
+    keys = list(key_list(caller).filter(key_alias=alias)[:2])
+    if not keys:
         raise NotFound(f"Key with alias '{alias}' not found.", param="key_aliases")
-    return key
+    if len(keys) > 1:
+        raise InvalidRequest(f"Several of your keys have the alias '{alias}'; name them by key instead.",
+                             param="key_aliases")
+    return keys[0]
 
 
 def team_list(caller: Caller) -> QuerySet[Team]:
@@ -150,7 +163,8 @@ def user_list(caller: Caller) -> QuerySet[User]:
     users = User.objects.order_by("id")
     if caller.reads_all:
         return users
-    return users.filter(Q(username=caller.user_id) | Q(memberships__team_id__in=caller.admin_team_ids)).distinct()
+    return users.filter(Q(username=caller.user_id) | Q(memberships__team_id__in=caller.admin_team_ids) |
+                        Q(organization_memberships__organization_id__in=caller.org_admin_ids)).distinct()
 
 
 def user_get(caller: Caller, user_id: str | None = None, *, email: str | None = None) -> User:
@@ -171,15 +185,19 @@ def user_find(user_id: str | None = None, *, email: str | None = None) -> User |
 
 
 def organization_list(caller: Caller) -> QuerySet[Organization]:
-    """Organizations the caller may see: all for proxy admins and viewers, none for anyone else."""
+    """Organizations the caller may see: all for proxy admins and viewers, an org admin's own, none otherwise."""
     orgs = Organization.objects.select_related("budget").order_by("id")
-    return orgs if caller.reads_all else orgs.none()
+    return orgs if caller.reads_all else orgs.filter(organization_id__in=caller.org_admin_ids)
 
 
-def organization_get(caller: Caller, organization_id: str) -> Organization:
-    org = Organization.objects.filter(organization_id=organization_id).first()
-    if org is None or not caller.reads_all:
+def organization_get(caller: Caller, organization_id: str, *, manage: bool = False) -> Organization:
+    """A visible organization; `manage` asks for proxy-admin or org-admin rights on it."""
+    org = organization_list(caller).filter(organization_id=organization_id).first()
+    if org is None:
         raise NotFound(f"Organization '{organization_id}' not found.", param="organization_id")
+    if manage and not caller.manages_organization(org.organization_id):
+        raise PermissionDenied("Only a proxy admin or an org admin of this organization can do this.",
+                               param="organization_id")
     return org
 
 

@@ -22,7 +22,8 @@ from apps.teams.auth import hash_key
 from apps.teams.costing import to_nanos
 from apps.teams.durations import add_duration, first_reset, parse_duration
 from apps.teams.key_claims import key_save
-from apps.teams.models import new_id, Budget, Organization, OrganizationMembership, Team, TeamMembership, User, VirtualKey
+from apps.teams.representations import key_json
+from apps.teams.models import new_id, Budget, DeletedKey, Organization, OrganizationMembership, Team, TeamMembership, User, VirtualKey
 from apps.teams.snapshot import GENERATION, key_ledger, organization_ledger, team_ledger, user_ledger
 
 # Columns no request sets directly: ids, secrets, counters and timestamps the gateway keeps itself.
@@ -121,7 +122,7 @@ def key_update(*, key: VirtualKey, fields: Mapping[str, Any], duration: str | No
     if duration is not None:
         key.expires = expiry_for(duration, now)
     spend_override(key, key_ledger(key), fields.get("spend"))
-    key.save()
+    key_save(key, param="key", custom=False)  # a racing alias meets the unique index: a 400, not a 500
     snapshot_bump(GENERATION)
     return key
 
@@ -151,8 +152,14 @@ def key_block(*, key: VirtualKey, blocked: bool = True) -> VirtualKey:
 
 
 @transaction.atomic
-def key_delete(*, keys: Iterable[VirtualKey]) -> list[str]:
-    """Delete keys; returns their hashes."""
+@transaction.atomic
+def key_delete(*, keys: Iterable[VirtualKey], deleted_by: str = "") -> list[str]:
+    """Delete keys, keeping each as it was in DeletedKey (for /key/list?status=deleted); returns their hashes."""
+    keys = list(keys)
+    DeletedKey.objects.bulk_create([DeletedKey(
+        token_hash=key.token_hash, key_alias=key.key_alias, user_id=key.user_id, team_id=key.team_id,
+        organization_id=key.organization_id, created_by=key.created_by, info=key_json(key), deleted_by=deleted_by)
+        for key in keys])
     hashes = [key.token_hash for key in keys]
     VirtualKey.objects.filter(token_hash__in=hashes).delete()
     snapshot_bump(GENERATION)

@@ -1,8 +1,8 @@
-"""The management API at LiteLLM's paths, and its OpenAPI schema."""
+"""The management API at LiteLLM's paths (its OpenAPI schema, which covers routing's model management too, is
+served by the site's URL conf)."""
 from __future__ import annotations
 
 from django.urls import URLPattern, path
-from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.generics import GenericAPIView
 
 from apps.teams.views import base, budgets, keys, teams, users
@@ -18,9 +18,6 @@ def end_user_paths() -> list[URLPattern]:
     return [path(f"{prefix}/{action}", view.as_view()) for prefix in ("end_user", "customer")
             for action, view in END_USER_VIEWS.items()]
 
-
-# The schema covers the management API, its spend reads and model management.
-SCHEMA_URLCONFS = ["apps.teams.urls", "apps.teams.spend_urls", "apps.routing.urls"]
 
 urlpatterns = [
     path("key/generate", keys.KeyGenerate.as_view()),
@@ -64,6 +61,4 @@ urlpatterns = [
     path("budget/list", budgets.BudgetList.as_view()),
     path("budget/settings", budgets.BudgetSettings.as_view()),
     *end_user_paths(),
-    path("management/openapi.json", SpectacularJSONAPIView.as_view(urlconf=SCHEMA_URLCONFS, permission_classes=[],
-                                                               authentication_classes=[]), name="management-schema"),
 ]

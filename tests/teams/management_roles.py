@@ -1,5 +1,6 @@
-"""The actors and world of the role x endpoint matrix: the cast plus a proxy admin, a viewer, keys that must
-not work (blocked, expired, a key's hash sent as the key), and one of each object the management API manages."""
+"""The actors and world of the role x endpoint matrix: the cast plus a proxy admin, a viewer, eve (a plain member of
+team B), olga (org_admin of team A's organization), keys that must not work (blocked, expired, a key's hash sent as the key), and one of each object the
+management API manages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,10 +9,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.routing.models import Deployment
+from django.db import models
+
+from apps.agents.models import Agent
+from apps.routing.models import Deployment, RouterSettings
 from apps.teams import end_users, services
-from apps.teams.models import (Budget, EndUser, Organization, OrganizationMembership, Team, TeamMembership, User,
-                               VirtualKey)
+from apps.teams.models import (Budget, DeprecatedKey, EndUser, LogCallback, Organization, OrganizationMembership,
+                               ProxyBudget, Team, TeamMembership, User, VirtualKey)
 from tests.teams.conftest import Actor, Cast, make_key, make_user
 
 MODEL_ID = "matrix-model-id"  # the model_info.id of the one stored model
@@ -26,6 +30,8 @@ class Roles:
     cast: Cast
     admin: Actor  # a proxy_admin user's key
     viewer: Actor  # a proxy_admin_viewer user's key
+    eve: Actor  # a plain member of team B (mallory runs it)
+    olga: Actor  # org_admin of acme, the organization of team A; in no team herself
     blocked: str  # secrets (or a hash) that must authenticate as nobody
     expired: str
     hashed: str
@@ -34,7 +40,7 @@ class Roles:
     def secret(self, name: str) -> str:
         if name in ("blocked", "expired", "hashed"):
             return str(getattr(self, name))
-        return (getattr(self, name) if name in ("admin", "viewer") else self.cast.actor(name)).secret
+        return (getattr(self, name) if name in ("admin", "viewer", "eve", "olga") else self.cast.actor(name)).secret
 
 
 def roles_for(cast: Cast) -> Roles:
@@ -44,6 +50,12 @@ def roles_for(cast: Cast) -> Roles:
         user = make_user(name, user_role=role)
         key, secret = make_key(user, None, key_alias=f"{name}-key")
         actors[name] = Actor(name, secret, key, user)
+    eve = make_user("eve")
+    services.team_member_add(team=cast.team_b, user=eve, role="user")
+    eve_key, eve_secret = make_key(eve, cast.team_b, key_alias="eve-key")
+    olga = make_user("olga")
+    services.organization_member_add(organization=cast.org, user=olga, role="org_admin")
+    olga_key, olga_secret = make_key(olga, None, key_alias="olga-key")
     bob = cast.bob.user
     _, blocked = make_key(bob, cast.team_a, key_alias="bob-blocked", blocked=True)
     expired_key, expired = make_key(bob, cast.team_a, key_alias="bob-expired")
@@ -55,22 +67,19 @@ def roles_for(cast: Cast) -> Roles:
     Deployment.objects.create(model_name="matrix-model", provider="mock", provider_model="gpt-4o-mini",
                               config_id=MODEL_ID)
     hashed = cast.bob.key.token_hash  # type: ignore[union-attr]
-    return Roles(cast=cast, admin=actors["ada"], viewer=actors["vera"], blocked=blocked, expired=expired,
+    return Roles(cast=cast, admin=actors["ada"], viewer=actors["vera"], eve=Actor("eve", eve_secret, eve_key, eve),
+                 olga=Actor("olga", olga_secret, olga_key, olga),
+                 blocked=blocked, expired=expired,
                  hashed=hashed, empty_org=empty_org)
+
+
+# Every table the management API (and /v1/agents) writes, compared whole: a refused call that changed any column
+# of any row shows up, including columns no case sets today.
+WRITTEN: tuple[type[models.Model], ...] = (
+    VirtualKey, DeprecatedKey, Team, TeamMembership, User, Organization, OrganizationMembership, Budget, EndUser,
+    ProxyBudget, LogCallback, Deployment, RouterSettings, Agent)
 
 
 def world_state() -> tuple[Any, ...]:
     """Every row the management API can change, as plain values: equal before and after a refused call."""
-    return (
-        sorted(VirtualKey.objects.values_list("token_hash", "key_alias", "blocked", "max_budget", "spend", "user_id",
-                                              "team_id", "allowed_models", "expires")),
-        sorted(Team.objects.values_list("team_id", "team_alias", "max_budget", "blocked", "allowed_models",
-                                        "organization_id")),
-        sorted(TeamMembership.objects.values_list("team_id", "user__username", "role", "budget_id")),
-        sorted(User.objects.values_list("username", "user_role", "max_budget", "spend")),
-        sorted(Organization.objects.values_list("organization_id", "organization_alias", "max_budget")),
-        sorted(OrganizationMembership.objects.values_list("organization_id", "user__username", "user_role")),
-        sorted(Budget.objects.values_list("budget_id", "max_budget")),
-        sorted(EndUser.objects.values_list("user_id", "alias", "blocked")),
-        sorted(Deployment.objects.values_list("model_name", "config_id", "rpm", "enabled")),
-    )
+    return tuple(sorted(repr(sorted(row.items())) for row in model._default_manager.values()) for model in WRITTEN)

@@ -308,16 +308,19 @@ def test_rows_tollgate_cannot_hold_as_they_are_are_noted_or_skipped(transactiona
     Organization.objects.create(organization_id="tollgate-own-org", organization_alias="acme")
     source.insert("LiteLLM_VerificationToken", token="sk-PlainTextSecret0007", key_alias="plain", models=[])
     source.insert("LiteLLM_VerificationToken", token=token_hash("sk-SecondHolderOfAlias8"), key_alias="alice-laptop",
-                  models=[], user_id="someone-deleted")
+                  models=[], user_id="alice", team_id="engineering")  # alice's keys in engineering have this alias
+    source.insert("LiteLLM_VerificationToken", token=token_hash("sk-OrphanKeyOfNoUser009"), key_alias="alice-laptop",
+                  models=[], user_id="someone-deleted")  # a key of nobody: the alias is free among those
     source.insert("LiteLLM_UserTable", user_id="carol", user_role="org_admin", models=[])
     source.insert("LiteLLM_TeamMembership", user_id="nobody", team_id="engineering", spend=0.0)
     report = run_import(source, "--salt-key", SALT_KEY)
-    second = token_hash("sk-SecondHolderOfAlias8")[:12]
+    second, orphan = token_hash("sk-SecondHolderOfAlias8")[:12], token_hash("sk-OrphanKeyOfNoUser009")[:12]
     assert report["LiteLLM_VerificationToken"]["skipped"] == [
         GHOST_SKIP, ["plain (not a hash)", "token is not a SHA-256 hex digest"]]
-    assert sorted(report["LiteLLM_VerificationToken"]["notes"]) == [
-        [f"alice-laptop ({second})", "key_alias 'alice-laptop' is held by another key: imported without an alias"],
-        [f"alice-laptop ({second})", "user_id 'someone-deleted' is not in LiteLLM_UserTable: imported without a user"]]
+    assert sorted(report["LiteLLM_VerificationToken"]["notes"]) == sorted([
+        [f"alice-laptop ({orphan})", "user_id 'someone-deleted' is not in LiteLLM_UserTable: imported without a user"],
+        [f"alice-laptop ({second})",
+         "key_alias 'alice-laptop' is held by another key of its owner: imported without an alias"]])
     assert report["LiteLLM_OrganizationTable"]["notes"] == [
         [ORG_ID, f"organization_alias 'acme' is taken: imported as 'acme ({ORG_ID})'"]]
     assert report["LiteLLM_UserTable"]["notes"] == [
@@ -326,10 +329,12 @@ def test_rows_tollgate_cannot_hold_as_they_are_are_noted_or_skipped(transactiona
         "engineering/nobody", "user_id 'nobody' is not in LiteLLM_UserTable"]
     assert "PlainTextSecret" not in json.dumps(report)
     second_key = VirtualKey.objects.get(token_hash=token_hash("sk-SecondHolderOfAlias8"))
-    assert (second_key.key_alias, second_key.user_id) == ("", None)
+    assert (second_key.key_alias, second_key.user_id) == ("", "alice")
+    orphan_key = VirtualKey.objects.get(token_hash=token_hash("sk-OrphanKeyOfNoUser009"))
+    assert (orphan_key.key_alias, orphan_key.user_id, orphan_key.team_id) == ("alice-laptop", None, None)
     assert VirtualKey.objects.get(token_hash=token_hash(SECRETS["alice"])).key_alias == "alice-laptop"
     assert Organization.objects.get(organization_id=ORG_ID).organization_alias == f"acme ({ORG_ID})"
-    assert counts(run_import(source, "--salt-key", SALT_KEY))["LiteLLM_VerificationToken"] == (0, 0, 7, 2)
+    assert counts(run_import(source, "--salt-key", SALT_KEY))["LiteLLM_VerificationToken"] == (0, 0, 8, 2)
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="embedded, each process keeps its own budget counters: a spend "

@@ -1,7 +1,8 @@
 """Role x endpoint: every management endpoint, called over HTTP by every kind of caller.
 
-Targets are team A's objects (alice runs team A, bob is a member, mallory runs team B); each actor gets a
-fresh key of bob's to act on. In one run mallory, bob, alice and the viewer go first and root last, because
+Targets are team A's objects (alice runs team A, bob is a member, mallory runs team B, eve is a plain member of
+team B); each actor gets a fresh key of bob's to act on. In one run eve, mallory, bob, alice and the viewer go
+first and root last, because
 its deletes are final; a proxy admin user's key (ada) runs alone on a fresh world. Every answer is checked
 against the role's rights (positive controls: an allowed write changes the world), a refused call changes
 nothing (every table re-read), and nobody outside team A learns that its objects exist (404, not 403).
@@ -23,18 +24,21 @@ from tests.teams.management_roles import BUDGET_ID, END_USER_ID, MODEL_ID, Roles
 
 Body = Callable[[Roles, VirtualKey], dict[str, Any]]
 Rights = dict[str, int]
-RUNS = {"root": ("mallory", "bob", "alice", "viewer", "root"), "admin": ("admin",)}
+RUNS = {"root": ("eve", "mallory", "bob", "alice", "viewer", "root"), "admin": ("admin",), "olga": ("olga",)}
 WINDOW = {"start_date": "2026-01-01", "end_date": "2026-01-31"}
 
 
-def write(root: int, alice: int, bob: int, mallory: int) -> Rights:
-    """A write: viewers may not (403); a proxy admin user may what the master key may."""
-    return {"root": root, "admin": root, "alice": alice, "bob": bob, "mallory": mallory, "viewer": 403}
+def write(root: int, alice: int, bob: int, mallory: int, eve: int | None = None, olga: int | None = None) -> Rights:
+    """A write: viewers may not (403); a proxy admin user may what the master key may; another team's plain member
+    (eve) gets what its admin (mallory) gets unless told otherwise, as team A is as unseen to both; the org admin
+    of team A's organization (olga, in a run of her own) gets what team A's admin gets unless told otherwise."""
+    return {"root": root, "admin": root, "alice": alice, "bob": bob, "mallory": mallory,
+            "eve": mallory if eve is None else eve, "olga": alice if olga is None else olga, "viewer": 403}
 
 
-def read(root: int, alice: int, bob: int, mallory: int) -> Rights:
+def read(root: int, alice: int, bob: int, mallory: int, eve: int | None = None, olga: int | None = None) -> Rights:
     """A read: viewers see what proxy admins see."""
-    return {**write(root, alice, bob, mallory), "viewer": root}
+    return {**write(root, alice, bob, mallory, eve, olga), "viewer": root}
 
 
 ADMINS = write(200, 403, 403, 403)
@@ -69,6 +73,8 @@ CASES: list[Case] = [
     ("key_regenerate_by_path", "POST", "/key/{key}/regenerate", lambda r, k: {}, write(200, 200, 200, 404), True),
     ("key_delete", "POST", "/key/delete", lambda r, k: {"keys": [k.token_hash]}, write(200, 200, 200, 404), True),
     ("team_new", "POST", "/team/new", lambda r, k: {"team_alias": "team-c"}, ADMINS, True),
+    ("team_new_in_org", "POST", "/team/new", lambda r, k: {"team_alias": "team-d", "organization_id": org(r)},
+     write(200, 403, 403, 403, olga=200), True),
     ("team_update", "POST", "/team/update", lambda r, k: {"team_id": a(r), "max_budget": 100}, ADMINS, True),
     ("team_info", "GET", "/team/info", lambda r, k: {"team_id": a(r)}, read(200, 200, 200, 404), False),
     ("team_list", "GET", "/team/list", lambda r, k: {}, ANYONE, False),
@@ -94,19 +100,26 @@ CASES: list[Case] = [
     ("user_delete", "POST", "/user/delete", lambda r, k: {"user_ids": ["bob"]}, ADMINS, True),
     ("user_list", "GET", "/user/list", lambda r, k: {}, ANYONE, False),
     ("organization_new", "POST", "/organization/new", lambda r, k: {"organization_alias": "initech"}, ADMINS, True),
-    ("organization_info", "GET", "/organization/info", lambda r, k: {"organization_id": org(r)}, READERS, False),
-    ("organization_list", "GET", "/organization/list", lambda r, k: {}, READERS, False),
+    ("organization_info", "GET", "/organization/info", lambda r, k: {"organization_id": org(r)},
+     read(200, 403, 403, 403, olga=200), False),
+    ("organization_info_of_another", "GET", "/organization/info",
+     lambda r, k: {"organization_id": r.empty_org.organization_id}, read(200, 403, 403, 403, olga=404), False),
+    ("organization_list", "GET", "/organization/list", lambda r, k: {}, read(200, 403, 403, 403, olga=200), False),
     ("organization_update", "PATCH", "/organization/update", lambda r, k: {"organization_id": org(r),
                                                                             "max_budget": 5}, ADMINS, True),
     ("organization_delete", "DELETE", "/organization/delete",
      lambda r, k: {"organization_ids": [r.empty_org.organization_id]}, ADMINS, True),
     ("organization_member_add", "POST", "/organization/member_add",
-     lambda r, k: {"organization_id": org(r), "member": {"role": "internal_user", "user_id": "carol"}}, ADMINS,
-     True),
+     lambda r, k: {"organization_id": org(r), "member": {"role": "internal_user", "user_id": "carol"}},
+     write(200, 403, 403, 403, olga=400), True),  # olga may not see carol: as a user that does not exist
+    ("organization_member_add_a_team_member", "POST", "/organization/member_add",
+     lambda r, k: {"organization_id": org(r), "member": {"role": "internal_user", "user_id": "bob"}},
+     write(200, 403, 403, 403, olga=200), True),
     ("organization_member_update", "PATCH", "/organization/member_update",
-     lambda r, k: {"organization_id": org(r), "user_id": "alice", "role": "org_admin"}, ADMINS, True),
+     lambda r, k: {"organization_id": org(r), "user_id": "alice", "role": "org_admin"},
+     write(200, 403, 403, 403, olga=200), True),
     ("organization_member_delete", "DELETE", "/organization/member_delete",
-     lambda r, k: {"organization_id": org(r), "user_id": "alice"}, ADMINS, True),
+     lambda r, k: {"organization_id": org(r), "user_id": "alice"}, write(200, 403, 403, 403, olga=200), True),
     ("budget_new", "POST", "/budget/new", lambda r, k: {"budget_id": "b-1", "max_budget": 1}, ADMINS, True),
     ("budget_update", "POST", "/budget/update", lambda r, k: {"budget_id": BUDGET_ID, "max_budget": 2}, ADMINS,
      True),

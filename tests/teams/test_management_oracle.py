@@ -13,16 +13,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from apps.routing.models import Deployment
-from apps.teams import services
 from apps.teams.models import VirtualKey
 from tests.conftest import GatewayProcess
-from tests.teams.conftest import Cast, client, make_key, make_user
+from tests.teams.conftest import Cast, client, make_key
 from tests.teams.management_roles import BUDGET_ID, END_USER_ID, MODEL_ID, roles_for
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -42,25 +42,25 @@ class World:
 @pytest.fixture
 def world(cast: Cast) -> World:
     """The matrix world, eve (a plain member of team B) and a key of bob's that may call one model only."""
-    roles_for(cast)
-    eve = make_user("eve")
-    services.team_member_add(team=cast.team_b, user=eve, role="user")
-    _, eve_secret = make_key(eve, cast.team_b, key_alias="eve-key")
+    roles = roles_for(cast)
+    eve_secret = roles.eve.secret
     _, narrow = make_key(cast.bob.user, cast.team_a, key_alias="bob-narrow", allowed_models=["gpt-4o-mini"])
     Deployment.objects.filter(config_id=MODEL_ID).update(input_cost_per_token=Decimal("0.5"))
     bob_key = cast.bob.key
     assert bob_key is not None
     return World(cast=cast,
-                 secrets={"eve": eve_secret, "mallory": cast.mallory.secret, "alice": cast.alice.secret,
+                 secrets={"eve": eve_secret, "olga": roles.olga.secret, "mallory": cast.mallory.secret, "alice": cast.alice.secret,
                           "bob": cast.bob.secret, "narrow": narrow},
-                 real={"user": "bob", "invisible_user": "carol", "email": "bob@example.com",
+                 real={"user": "bob", "invisible_user": "carol", "teammate": "mallory",
+                       "other_org": roles.empty_org.organization_id, "email": "bob@example.com",
                        "team": cast.team_a.team_id, "key_hash": bob_key.token_hash, "key_secret": cast.bob.secret,
                        "alias": "bob-key", "organization": cast.org.organization_id, "budget": BUDGET_ID,
                        "end_user": END_USER_ID, "model_id": MODEL_ID, "model": "matrix-model",
                        "alice_key": cast.alice.key.token_hash})  # type: ignore[union-attr]
 
 
-FAKE = {"user": "nobody-at-all", "invisible_user": "nobody-at-all", "email": "nobody@example.com",
+FAKE = {"user": "nobody-at-all", "invisible_user": "nobody-at-all", "teammate": "nobody-at-all",
+        "other_org": "org-made-up", "email": "nobody@example.com",
         "team": "team-made-up", "key_hash": hashlib.sha256(b"made-up").hexdigest(),
         "key_secret": f"sk-{secrets.token_urlsafe(32)}", "alias": "made-up-alias", "organization": "org-made-up",
         "budget": "budget-made-up", "end_user": "customer-made-up", "model_id": "model-made-up",
@@ -97,6 +97,7 @@ PROBES: list[tuple[str, str, Request]] = [
     ("mallory", "user", post("/team/member_delete", lambda w, t: {"team_id": w.team_b(), "user_id": t})),
     ("mallory", "user", get("/key/list", user_id="{t}")),
     ("mallory", "user", get("/team/list", user_id="{t}")),
+    ("eve", "teammate", get("/team/list", user_id="{t}")),  # a plain member may not list who its teammates are
     ("mallory", "user", get("/spend/logs", user_id="{t}")),
     # teams
     *[(actor, "team", request) for actor in ("eve", "mallory") for request in (
@@ -127,6 +128,17 @@ PROBES: list[tuple[str, str, Request]] = [
     ("mallory", "alias", get("/key/list", key_alias="{t}")),
     ("mallory", "alias", get("/spend/logs/v2", key_alias="{t}", **WINDOW)),
     # organizations, budgets, end users
+    *[("olga", "other_org", request) for request in (  # an org admin, about an organization it does not run
+        get("/organization/info", organization_id="{t}"),
+        get("/organization/list", org_id="{t}"),
+        get("/team/list", organization_id="{t}"),
+        post("/team/new", lambda w, t: {"team_alias": "x", "organization_id": t}),
+        post("/organization/member_add", lambda w, t: {"organization_id": t,
+                                                       "member": [{"user_id": "bob", "role": "internal_user"}]}),
+        post("/organization/member_update", lambda w, t: {"organization_id": t, "user_id": "bob"}, "PATCH"),
+        post("/organization/member_delete", lambda w, t: {"organization_id": t, "user_id": "bob"}, "DELETE"),
+        post("/key/generate", lambda w, t: {"organization_id": t}))],
+    ("olga", "invisible_user", get("/user/info", user_id="{t}")),
     ("alice", "organization", get("/organization/info", organization_id="{t}")),
     ("mallory", "organization", get("/team/list", organization_id="{t}")),
     ("mallory", "organization", get("/key/list", organization_id="{t}")),
@@ -175,6 +187,15 @@ def test_a_member_key_cannot_find_out_which_user_ids_exist(world: World, gateway
     assert real.json() == fake.json() == {"error": {
         "message": "A member's key can only create keys for itself.", "type": "permission_error",
         "param": "user_id", "code": "permission_denied"}}
+
+
+def test_a_callers_own_teams_and_a_team_admins_members_still_filter_the_team_list(world: World,
+                                                                                 gateway: GatewayProcess) -> None:
+    for actor, user_id, teams in (("eve", "eve", [world.team_b()]), ("mallory", "eve", [world.team_b()]),
+                                  ("alice", "bob", [world.cast.team_a.team_id]), ("alice", "eve", [])):
+        with client(gateway, world.secrets[actor]) as http:
+            listed = http.get("/team/list", params={"user_id": user_id}).json()
+        assert [team["team_id"] for team in listed] == teams, (actor, user_id)
 
 
 def server_errors(gateway: GatewayProcess, since: int) -> bytes:
@@ -244,3 +265,64 @@ def test_a_custom_key_of_32_characters_works(cast: Cast, gateway: GatewayProcess
     assert (created["key"], len(secret)) == (secret, 32)
     with client(gateway, secret) as http:
         assert http.get("/key/info").json()["key"] == hashlib.sha256(secret.encode()).hexdigest()
+
+
+# (actor, path, the owner of the key made or renamed: a team admin's new key is the team's)
+ALIAS_WRITES: list[tuple[str, str, str | None]] = [
+    ("eve", "/key/generate", "eve"), ("mallory", "/key/generate", None), ("mallory", "/key/update", "mallory"),
+    ("mallory", "/key/regenerate", "mallory")]
+
+
+@pytest.mark.parametrize(("actor", "path", "owner"), [pytest.param(a, p, o, id=f"{a}{p.replace('/', '_')}_case")
+                                                      for a, p, o in ALIAS_WRITES])
+def test_another_teams_alias_is_as_free_as_a_made_up_one(world: World, gateway: GatewayProcess, actor: str,
+                                                         path: str, owner: str | None) -> None:
+    """The finding: `key_alias: "bob-key"` from team B answered 400 "taken" and a made-up alias 200, on every
+    write that sets an alias. Both now make (or rename) a key of the caller's own, answered alike."""
+    answers = []
+    for alias in (world.real["alias"], FAKE["alias"]):
+        own, _ = make_key(world.cast.mallory.user, world.cast.team_b)  # a fresh key of team B to rename
+        body: dict[str, Any] = {"key_alias": alias} if path == "/key/generate" else {"key": own.token_hash,
+                                                                                   "key_alias": alias}
+        with client(gateway, world.secrets[actor]) as http:
+            response = http.post(path, json=body)
+        assert response.status_code == 200, response.text
+        info = response.json()
+        answers.append((response.status_code, info["key_alias"] == alias, info["team_id"], info["user_id"]))
+    assert answers[0] == answers[1] == (200, True, world.team_b(), owner)
+    assert sorted(VirtualKey.objects.filter(key_alias="bob-key").values_list("team_id", flat=True)) == \
+        sorted([world.cast.team_a.team_id, world.team_b()])
+
+
+LONG_MASTER_KEY = "sk-test-master-long-enough-to-be-a-custom-key-0123"  # 32+ characters: a custom key could be it
+
+
+def test_the_master_key_and_a_secret_in_its_grace_period_are_taken(cast: Cast, tmp_path: Path) -> None:
+    """Both branches of `secret_taken` besides another key's secret: the generic `400 key_taken`, nothing made.
+    The gateway's master key passes the custom-key rules, so only `secret_taken` can refuse it."""
+    gateway = GatewayProcess(extra_env={"TOLLGATE_MASTER_KEY": LONG_MASTER_KEY}, log_dir=tmp_path)
+    try:
+        master_key_and_grace_period_refused(cast, gateway)
+    finally:
+        gateway.stop()
+
+
+def master_key_and_grace_period_refused(cast: Cast, gateway: GatewayProcess) -> None:
+    with client(gateway, LONG_MASTER_KEY) as http:
+        rotated = http.post("/key/regenerate", json={"key": cast.bob.secret, "grace_period": "1h"})
+        assert rotated.status_code == 200, rotated.text
+        keys, since = VirtualKey.objects.count(), gateway.log_path.stat().st_size
+        answers = [(http.post("/key/generate", json={"key": secret}), "key")
+                   for secret in (LONG_MASTER_KEY, cast.bob.secret)]
+        answers += [(http.post("/key/regenerate", json={"key": cast.alice.secret, "new_key": secret}), "new_key")
+                    for secret in (LONG_MASTER_KEY, cast.bob.secret)]
+    for response, param in answers:
+        assert (response.status_code, response.json()) == (400, {"error": {
+            "message": f"{param}: this key is already in use; choose another secret.",
+            "type": "invalid_request_error", "param": param, "code": "key_taken"}}), response.text
+    assert VirtualKey.objects.count() == keys
+    assert server_errors(gateway, since) == b""
+    with client(gateway, cast.bob.secret) as http:  # still the rotated key's old secret, inside its grace period
+        assert http.get("/key/info").json()["info"]["key_alias"] == "bob-key"
+    with client(gateway, cast.alice.secret) as http:
+        assert http.get("/key/info").json()["info"]["key_alias"] == "alice-key"  # alice's key was not rotated

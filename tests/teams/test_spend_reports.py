@@ -247,3 +247,46 @@ def test_every_spend_path_needs_a_key_and_is_in_the_schema(gateway: GatewayProce
     assert paths <= set(schema["paths"])
     activity = {p["name"] for p in schema["paths"]["/user/daily/activity"]["get"]["parameters"]}
     assert {"start_date", "end_date", "timezone", "page", "page_size", "model", "api_key"} <= activity
+
+
+MARCH = {"start_date": "2026-03-01", "end_date": "2026-03-31"}
+# Each role's rows of `logged`: alice runs team A (a1, a2, b1, b2), bob sees his own (b1, b2), mallory team B (m1).
+SCOPED = {
+    "alice": {"provider": 3.875, "tags": {"prod": (3.5, 2), "search": (1.5, 1)}, "requests": 4,
+              "models": {"gpt-a": 3, "gpt-b": 1}},
+    "bob": {"provider": 2.125, "tags": {"prod": (2.0, 1)}, "requests": 2, "models": {"gpt-a": 2}},
+    "mallory": {"provider": 4.0, "tags": {"batch": (4.0, 1)}, "requests": 1, "models": {"gpt-a": 1}},
+}
+
+
+@pytest.mark.parametrize("actor", list(SCOPED))
+def test_tag_provider_and_activity_reads_are_scoped_to_the_caller(logged: Cast, gateway: GatewayProcess,
+                                                                  actor: str) -> None:
+    mine = SCOPED[actor]
+    with client(gateway, logged.actor(actor).secret) as http:
+        providers = get(http, "/global/spend/provider", **MARCH)
+        tags = get(http, "/global/spend/tags", **MARCH)["spend_per_tag"]
+        names = get(http, "/global/spend/all_tag_names")["tag_names"]
+        request_tags = get(http, "/spend/tags", **MARCH)
+        activity = get(http, "/global/activity", **MARCH)
+        per_model = get(http, "/global/activity/model", **MARCH)
+    assert providers == [{"provider": "openai", "spend": mine["provider"]}]
+    assert {t["name"]: (t["spend"], t["log_count"]) for t in tags} == mine["tags"]
+    assert sorted(names) == sorted(mine["tags"])
+    assert {t["individual_request_tag"]: (t["total_spend"], t["log_count"]) for t in request_tags} == mine["tags"]
+    assert activity["sum_api_requests"] == mine["requests"]
+    assert {m["model"]: m["sum_api_requests"] for m in per_model} == mine["models"]
+
+
+@pytest.mark.parametrize(("actor", "teams"), [
+    pytest.param("alice", {"team-a": 3.5}, id="team_admin_case"),
+    pytest.param("bob", {"team-a": 2.5}, id="member_case"),
+    pytest.param("mallory", {"team-b": 3.0}, id="other_team_case"),
+])
+def test_spend_per_team_is_scoped_to_the_caller(recent: Cast, gateway: GatewayProcess, actor: str,
+                                                teams: dict[str, float]) -> None:
+    with client(gateway, recent.actor(actor).secret) as http:
+        answer = get(http, "/global/spend/teams")
+    assert answer["teams"] == sorted(teams)
+    assert {t["team_id"]: t["total_spend"] for t in answer["total_spend_per_team"]} == teams
+    assert {name for row in answer["daily_spend"] for name in row if name != "date"} == set(teams)

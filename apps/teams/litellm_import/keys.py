@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from apps.teams.key_claims import same_owner
 from apps.teams.litellm_import.records import LiteLLMKey, Limits
 from apps.teams.litellm_import.report import TableReport
 from apps.teams.litellm_import.upsert import upsert
@@ -45,20 +46,24 @@ def _owner_fields(key: LiteLLMKey, done: Imported, report: TableReport) -> dict[
             "budget_id": done.budget(key.budget_id, owner="the key")}
 
 
-def _alias(key: LiteLLMKey, report: TableReport) -> str:
-    """LiteLLM does not keep key aliases unique; Tollgate does, so a later holder of one loses it (noted)."""
-    if not key.key_alias or not VirtualKey.objects.filter(key_alias=key.key_alias).exclude(
-            token_hash=key.token_hash).exists():
+def _alias(key: LiteLLMKey, owner: dict[str, Any], report: TableReport) -> str:
+    """LiteLLM does not keep key aliases unique; Tollgate keeps them unique per owner (a user in a team), so a
+    later holder of one among that owner's keys loses it (noted)."""
+    others = VirtualKey.objects.filter(same_owner(user_id=owner["user_id"], team_id=owner["team_id"]),
+                                       key_alias=key.key_alias).exclude(token_hash=key.token_hash)
+    if not key.key_alias or not others.exists():
         return key.key_alias
-    report.note(key_label(key), f"key_alias {key.key_alias!r} is held by another key: imported without an alias")
+    report.note(key_label(key), f"key_alias {key.key_alias!r} is held by another key of its owner: "
+                                "imported without an alias")
     return ""
 
 
 def write_key(key: LiteLLMKey, done: Imported, report: TableReport) -> None:
     limits, model_max_budget = key_limits(key, done)
     rotation = key.rotation
-    fields = {**limit_fields(limits), **_owner_fields(key, done, report), "key_name": key.key_name[:KEY_NAME_LENGTH],
-              "key_alias": _alias(key, report), "allowed_models": list(key.models), "aliases": key.aliases,
+    owner = _owner_fields(key, done, report)
+    fields = {**limit_fields(limits), **owner, "key_name": key.key_name[:KEY_NAME_LENGTH],
+              "key_alias": _alias(key, owner, report), "allowed_models": list(key.models), "aliases": key.aliases,
               "spend": key.spend, "expires": key.expires, "blocked": key.blocked, "metadata": key.metadata,
               "tags": list(key.tags), "model_max_budget": model_max_budget, "model_spend": key.model_spend,
               "allowed_routes": list(key.allowed_routes), "allowed_cache_controls": list(key.allowed_cache_controls),

@@ -91,7 +91,8 @@ class KeyListSerializer(StrictSerializer):
     key_hash = serializers.CharField(required=False)
     key_alias = serializers.CharField(required=False)
     return_full_object = serializers.BooleanField(default=False)
-    include_team_keys = serializers.BooleanField(default=False)
+    # Unset, a team admin's list holds its teams' keys too; false narrows it to its own, as LiteLLM's default.
+    include_team_keys = serializers.BooleanField(required=False, allow_null=True, default=None)
     include_created_by_keys = serializers.BooleanField(default=False)
     sort_by = serializers.ChoiceField(choices=SORTABLE_KEY_COLUMNS, required=False)
     sort_order = serializers.ChoiceField(choices=["asc", "desc"], default="desc")

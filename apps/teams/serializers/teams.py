@@ -57,6 +57,7 @@ class TeamNewSerializer(TeamFields):
     members_with_roles = MemberSerializer(many=True, required=False)
     rpm_limit_type = limit_type()
     tpm_limit_type = limit_type()
+    team_member_budget_duration = DurationField()  # LiteLLM 1.110's NewTeamRequest has it (as /team/update does)
 
 
 class TeamUpdateSerializer(TeamFields):

@@ -46,6 +46,7 @@ class UserNewSerializer(UserFields):
     send_invite_email = flag()
     sso_user_id = ident()
     organizations = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+    password = serializers.CharField(required=False, allow_null=True, write_only=True)  # LiteLLM 1.110's
 
 
 class UserUpdateSerializer(UserFields):

@@ -4,18 +4,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import OrderBy
 
 from apps.core.errors import InvalidRequest, PermissionDenied
 from apps.teams import selectors, services
 from apps.teams.access import model_allowed
-from apps.teams.key_claims import alias_taken
-from apps.teams.models import Team, TeamMembership, User, VirtualKey
+from apps.teams.key_claims import alias_clashes, alias_taken
+from apps.teams.models import DeletedKey, Team, TeamMembership, User, VirtualKey
 from apps.teams.representations import key_json, user_json
 from apps.teams.rotation import key_regenerate_with_grace
 from apps.teams.routes import key_type_routes
-from apps.teams.selectors import Caller
+from apps.teams.selectors import Caller, own_keys
 from apps.teams.serializers import columns
 from apps.teams.use_cases.common import existing_user, page_of, references
 
@@ -61,13 +61,17 @@ def member_key_owner(caller: Caller, body: Mapping[str, Any], team: Team | None)
     return owner, team
 
 
-def unique_alias(alias: str | None, key: VirtualKey | None = None) -> None:
-    """Key aliases are unique across all keys (LiteLLM's rule)."""
-    others = VirtualKey.objects.filter(key_alias=alias)
-    if key is not None:
-        others = others.exclude(pk=key.pk)
-    if alias and others.exists():
-        raise alias_taken(alias)
+def unique_alias(alias: str | None, *, user: User | None, team: Team | None, key: VirtualKey | None = None) -> None:
+    """An alias is unique among the keys of its owner (`user` in `team`), all of which the caller may see."""
+    if alias_clashes(alias, user_id=user.username if user else None, team_id=team.team_id if team else None,
+                     key_pk=key.pk if key else None):
+        raise alias_taken(str(alias))
+
+
+def unique_alias_after(body: Mapping[str, Any], key: VirtualKey, fields: Mapping[str, Any]) -> None:
+    """The alias check of an existing key, against the owner it has once `fields` (a move) apply."""
+    if body.get("key_alias"):
+        unique_alias(body["key_alias"], user=fields.get("user", key.user), team=fields.get("team", key.team), key=key)
 
 
 def admin_only(caller: Caller, body: Mapping[str, Any], *names: str) -> None:
@@ -80,8 +84,9 @@ def key_generate(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /key/generate."""
     user, team = key_owner(caller, body)
     admin_only(caller, body, "spend", "budget_id", "organization_id")
-    unique_alias(body.get("key_alias"))
-    fields = {**columns(body), **key_type_routes(body.get("key_type")), **references(body), "user": user, "team": team}
+    unique_alias(body.get("key_alias"), user=user, team=team)
+    fields = {**columns(body), **key_type_routes(body.get("key_type")), **references(body), "user": user, "team": team,
+              "created_by": caller.user_id or ""}
     if body.get("spend"):
         fields["spend"] = body["spend"]
     issued = services.key_generate(fields=fields, duration=body.get("duration"), secret=body.get("key"))
@@ -108,8 +113,8 @@ def key_update(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /key/update."""
     key = selectors.key_get(caller, body["key"], manage=True)
     admin_only(caller, {"spend": "spend" in body}, "spend")
-    unique_alias(body.get("key_alias"), key)
     fields = {**columns(body), **moves(caller, body)}
+    unique_alias_after(body, key, fields)
     if "spend" in body:
         fields["spend"] = body["spend"]
     return key_json(services.key_update(key=key, fields=fields, duration=body.get("duration")))
@@ -124,7 +129,7 @@ def key_regenerate(*, caller: Caller, body: Mapping[str, Any], ref: str | None =
     fields = {**columns(body), **moves(caller, body)}
     if fields and not caller.manages_team(key.team_id):
         raise PermissionDenied("Only a proxy admin or team admin can change a key's settings.", param="key")
-    unique_alias(body.get("key_alias"), key)
+    unique_alias_after(body, key, fields)
     issued = key_regenerate_with_grace(key=key, fields=fields, secret=body.get("new_key"),
                                        grace_period=body.get("grace_period"))
     return key_json(issued.key, secret=issued.secret)
@@ -139,7 +144,7 @@ def key_delete(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /key/delete."""
     keys = [selectors.key_get(caller, ref) for ref in body.get("keys") or ()]
     keys += [selectors.key_get_by_alias(caller, alias) for alias in body.get("key_aliases") or ()]
-    return {"deleted_keys": services.key_delete(keys=keys)}
+    return {"deleted_keys": services.key_delete(keys=keys, deleted_by=caller.user_id or "")}
 
 
 def key_info(*, caller: Caller, ref: str | None) -> dict[str, Any]:
@@ -153,15 +158,33 @@ def key_info(*, caller: Caller, ref: str | None) -> dict[str, Any]:
     return {"key": key.token_hash, "info": key_json(key)}
 
 
-def filtered_keys(caller: Caller, query: Mapping[str, Any]) -> QuerySet[VirtualKey]:
-    keys = selectors.key_list(caller)
+def listed_scope(caller: Caller, query: Mapping[str, Any], *, deleted: bool) -> Q:
+    """Which of the caller's visible keys /key/list shows: LiteLLM's flags, for callers who do not read all.
+
+    `include_team_keys=false` narrows a team admin's list to its own keys (unset, the list holds its teams' keys
+    too, which it may see anyway); `include_created_by_keys` adds the keys it made for others.
+    """
+    if caller.user_id is not None:
+        scope = Q(user_id=caller.user_id)
+    else:  # a key of no user: itself (alive, so never among the deleted)
+        scope = Q(pk__in=[]) if deleted else own_keys(caller)
+    if query.get("include_team_keys") is not False:
+        scope |= Q(team_id__in=caller.admin_team_ids)
+    if query.get("include_created_by_keys") and caller.user_id is not None:
+        scope |= Q(created_by=caller.user_id)
+    return scope
+
+
+def filtered_keys(caller: Caller, query: Mapping[str, Any]) -> QuerySet[Any]:
+    deleted = query.get("status") == "deleted"
+    keys: QuerySet[Any] = DeletedKey.objects.order_by("id") if deleted else selectors.key_list(caller)
+    if not caller.reads_all:
+        keys = keys.filter(listed_scope(caller, query, deleted=deleted))
     for name, column in (("user_id", "user_id"), ("team_id", "team_id"), ("organization_id", "organization_id"),
                          ("key_alias", "key_alias"), ("key_hash", "token_hash")):
         if query.get(name):
             keys = keys.filter(**{column: query[name]})
-    if query.get("status") == "deleted":
-        return keys.none()  # deleted keys are gone, not kept in a table of their own
-    if query.get("sort_by"):
+    if query.get("sort_by") and not deleted:
         keys = keys.order_by(sorted_by(query["sort_by"], query["sort_order"]), "id")
     return keys
 
@@ -182,6 +205,9 @@ def key_list(*, caller: Caller, query: Mapping[str, Any]) -> dict[str, Any]:
     for key in rows:
         if not full and not expand_user:
             listed.append(key.token_hash)
+            continue
+        if isinstance(key, DeletedKey):
+            listed.append({**key.info, "deleted_at": key.deleted_at.isoformat(), "deleted_by": key.deleted_by or None})
             continue
         entry = key_json(key)
         if expand_user:

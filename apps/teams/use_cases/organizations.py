@@ -1,4 +1,5 @@
-"""/organization/*: new, info, update, delete, list and members (LiteLLM's bodies and answers; proxy admins)."""
+"""/organization/*: new, info, update, delete, list and members (LiteLLM's bodies and answers). Proxy admins
+manage every organization; an org admin reads its own and manages its members."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -70,7 +71,7 @@ def organization_list(*, caller: Caller, query: Mapping[str, Any]) -> list[dict[
 
 def organization_member_add(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /organization/member_add."""
-    org = selectors.organization_get(caller, body["organization_id"])
+    org = selectors.organization_get(caller, body["organization_id"], manage=True)
     added = [services.organization_member_add(organization=org, user=member_user(caller, entry), role=entry["role"],
                                               max_budget=body.get("max_budget_in_organization"))
              for entry in body["member"]]
@@ -88,7 +89,7 @@ def organization_membership(org: Organization, body: Mapping[str, Any]) -> Organ
 
 def organization_member_update(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """PATCH /organization/member_update."""
-    org = selectors.organization_get(caller, body["organization_id"])
+    org = selectors.organization_get(caller, body["organization_id"], manage=True)
     member = services.organization_member_update(member=organization_membership(org, body), role=body.get("role"),
                                                  max_budget=body.get("max_budget_in_organization"))
     return organization_member_json(member)
@@ -96,7 +97,7 @@ def organization_member_update(*, caller: Caller, body: Mapping[str, Any]) -> di
 
 def organization_member_delete(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """DELETE /organization/member_delete."""
-    org = selectors.organization_get(caller, body["organization_id"])
+    org = selectors.organization_get(caller, body["organization_id"], manage=True)
     member = organization_membership(org, body)
     answer = organization_member_json(member)
     services.organization_member_delete(member=member)

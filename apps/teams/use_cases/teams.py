@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apps.core.errors import InvalidRequest
+from apps.core.errors import InvalidRequest, PermissionDenied
 from apps.teams import selectors, services
 from apps.teams.models import Team, TeamMembership, User
 from apps.teams.representations import key_json, member_json, team_json
@@ -29,8 +29,22 @@ def team_answer(caller: Caller, team: Team) -> dict[str, Any]:
     return team_json(team, members)
 
 
+def in_own_organization(caller: Caller, body: Mapping[str, Any]) -> None:
+    """An org admin makes teams only in an organization it runs (any other answers as one that does not exist)."""
+    org_id = body.get("organization_id")
+    if not org_id:
+        raise PermissionDenied("An org admin creates teams in its organization: give organization_id.",
+                               param="organization_id")
+    if org_id not in caller.org_admin_ids:
+        raise InvalidRequest(f"Organization '{org_id}' does not exist.", param="organization_id")
+    if body.get("budget_id"):
+        raise PermissionDenied("Only a proxy admin can set budget_id.", param="budget_id")
+
+
 def team_new(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /team/new: `team_id` chosen by the client or a UUID."""
+    if not caller.is_admin:
+        in_own_organization(caller, body)
     team_id = body.get("team_id")
     if team_id and Team.objects.filter(team_id=team_id).exists():
         raise InvalidRequest(f"Team id '{team_id}' already exists.", param="team_id")
@@ -69,6 +83,10 @@ def team_list(*, caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any
     teams = selectors.team_list(caller).order_by("team_alias", "id")
     if query.get("user_id"):
         teams = teams.filter(memberships__user_id=query["user_id"])
+        if not caller.reads_all and query["user_id"] != caller.user_id:
+            # Only the teams where the caller may see the members: else the filter tells a plain member who its
+            # teammates are (which /team/info hides), and a teammate would answer apart from a made-up user.
+            teams = teams.filter(team_id__in=caller.admin_team_ids)
     if query.get("organization_id") == "default_organization":
         teams = teams.filter(organization__isnull=True)
     elif query.get("organization_id"):

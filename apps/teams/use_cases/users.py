@@ -30,7 +30,7 @@ def user_teams(caller: Caller, body: Mapping[str, Any]) -> list[tuple[Team, str]
 
 def user_new(*, caller: Caller, body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /user/new: the user, their teams and organizations, and (by default) a first key."""
-    user_id = body.get("user_id") or body.get("user_email") or services.new_user_id()
+    user_id = body.get("user_id") or services.new_user_id()  # a UUID even with user_email, as LiteLLM gives
     if User.objects.filter(Q(username=user_id)).exists():
         raise InvalidRequest(f"User '{user_id}' already exists.", param="user_id")
     mine, for_key = user_fields(body)

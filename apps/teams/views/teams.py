@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.teams import serializers as body
-from apps.teams.permissions import IsProxyAdmin
+from apps.teams.permissions import IsAdminOrOrgAdmin, IsProxyAdmin
 from apps.teams.selectors import Caller
 from apps.teams.use_cases import teams
 from apps.teams.views.base import Lookup, Post, Query
@@ -13,7 +13,7 @@ from apps.teams.views.base import Lookup, Post, Query
 
 class TeamNew(Post):
     serializer_class = body.TeamNewSerializer
-    permission_classes = [IsProxyAdmin]
+    permission_classes = [IsAdminOrOrgAdmin]
 
     def run(self, caller: Caller, data: Mapping[str, Any]) -> Any:
         return teams.team_new(caller=caller, body=data)

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.teams import serializers as body
-from apps.teams.permissions import IsProxyAdmin, ReadsAll
+from apps.teams.permissions import IsAdminOrOrgAdmin, IsProxyAdmin, ReadsOrganizations
 from apps.teams.selectors import Caller
 from apps.teams.use_cases import organizations, users
 from apps.teams.views.base import Delete, Lookup, Patch, Post, Query
@@ -76,7 +76,7 @@ class OrganizationDelete(Delete):
 
 class OrganizationInfo(Lookup):
     param = "organization_id"
-    permission_classes = [ReadsAll]
+    permission_classes = [ReadsOrganizations]
 
     def run(self, caller: Caller, value: str | None) -> Any:
         return organizations.organization_info(caller=caller, organization_id=value or "")
@@ -84,7 +84,7 @@ class OrganizationInfo(Lookup):
 
 class OrganizationList(Query):
     serializer_class = body.OrganizationListSerializer
-    permission_classes = [ReadsAll]
+    permission_classes = [ReadsOrganizations]
 
     def run(self, caller: Caller, query: Mapping[str, Any]) -> Any:
         return organizations.organization_list(caller=caller, query=query)
@@ -92,7 +92,7 @@ class OrganizationList(Query):
 
 class OrganizationMemberAdd(Post):
     serializer_class = body.OrganizationMemberAddSerializer
-    permission_classes = [IsProxyAdmin]
+    permission_classes = [IsAdminOrOrgAdmin]
 
     def run(self, caller: Caller, data: Mapping[str, Any]) -> Any:
         return organizations.organization_member_add(caller=caller, body=data)
@@ -100,7 +100,7 @@ class OrganizationMemberAdd(Post):
 
 class OrganizationMemberUpdate(Patch):
     serializer_class = body.OrganizationMemberUpdateSerializer
-    permission_classes = [IsProxyAdmin]
+    permission_classes = [IsAdminOrOrgAdmin]
 
     def run(self, caller: Caller, data: Mapping[str, Any]) -> Any:
         return organizations.organization_member_update(caller=caller, body=data)
@@ -108,7 +108,7 @@ class OrganizationMemberUpdate(Patch):
 
 class OrganizationMemberDelete(Delete):
     serializer_class = body.OrganizationMemberDeleteSerializer
-    permission_classes = [IsProxyAdmin]
+    permission_classes = [IsAdminOrOrgAdmin]
 
     def run(self, caller: Caller, data: Mapping[str, Any]) -> Any:
         return organizations.organization_member_delete(caller=caller, body=data)
