@@ -462,13 +462,16 @@ CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_HSTS_SECONDS = env_int("TOLLGATE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("TOLLGATE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("TOLLGATE_HSTS_PRELOAD", PRODUCTION)
-# In production the admin, portal and management API redirect plain HTTP to HTTPS. A load balancer that ends TLS
-# says so in TOLLGATE_PROXY_SSL_HEADER (X-Forwarded-Proto: https; it must set or strip that header itself); the
-# health and metrics paths are never redirected, so Kubernetes probes and scrapes over plain HTTP keep working
-# (the /v1 API and /health/* are served by the lean handler, which redirects nothing). TOLLGATE_SSL_REDIRECT=0
-# turns the redirect off where the gateway is reached over plain HTTP on purpose (docker-compose's nginx).
+# In production the pages people sign in to (admin, dashboard, portal, accounts; behind a path prefix too)
+# redirect plain HTTP to HTTPS, where their session cookies are sent. A load balancer that ends TLS says so in
+# TOLLGATE_PROXY_SSL_HEADER (X-Forwarded-Proto: https; it must set or strip that header itself). Nothing an API
+# client or a probe calls is redirected: a POST to /key/generate from an in-cluster script over plain HTTP, a
+# Kubernetes probe or a scrape would not follow a 301 (the /v1 API is served by the lean handler, which redirects
+# nothing anyway). TOLLGATE_SSL_REDIRECT=0 turns the redirect off where the pages are reached over plain HTTP on
+# purpose (docker-compose's nginx).
 SECURE_SSL_REDIRECT = env_bool("TOLLGATE_SSL_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics/?$"]
+_WEB_PAGES = ("admin", "dashboard", "portal", "accounts")
+SECURE_REDIRECT_EXEMPT = [rf"^(?!(?:[^/]+/)?(?:{'|'.join(_WEB_PAGES)})(?:/|$))"]  # all but the pages, one prefix allowed
 _PROXY_SSL_HEADER = (env_str("TOLLGATE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if PRODUCTION else "") or "").strip()
 SECURE_PROXY_SSL_HEADER = (("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
                            if _PROXY_SSL_HEADER else None)

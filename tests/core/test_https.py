@@ -1,5 +1,6 @@
-"""Production mode passes `check --deploy` with no warning: HSTS (subdomains, preload) and the HTTPS redirect are on,
-while probes and scrapes over plain HTTP still get their answer, and each setting has an env switch."""
+"""Production mode passes `check --deploy` with no warning: HSTS (subdomains, preload) and the HTTPS redirect of the
+pages are on, while API clients, probes and scrapes over plain HTTP still get their answer, and each setting has an
+env switch."""
 from __future__ import annotations
 
 import os
@@ -51,6 +52,12 @@ def test_pages_redirect_to_https_while_probes_and_scrapes_over_http_are_answered
         behind_tls = get("/admin/", **{"X-Forwarded-Proto": "https"})
         probes = {path: get(path).status_code for path in ("/health/liveliness", "/health/readiness")}
         scrape = get("/metrics", Authorization=f"Bearer {STRONG}")
+        dashboard = get("/dashboard/")
+        # A LiteLLM management script in the cluster calls over plain HTTP and follows no redirect of a POST.
+        api = {path: httpx.post(f"{gateway.url}{path}", json=body, timeout=30,
+                                headers={"Authorization": f"Bearer {STRONG}"}).status_code
+               for path, body in (("/key/generate", {"key_alias": "over-http"}), ("/team/new", {"team_alias": "t"}))}
+        listed = get("/key/list", Authorization=f"Bearer {STRONG}")
     finally:
         gateway.stop()
     assert admin.status_code == 301 and admin.headers["location"] == f"https://127.0.0.1:{gateway.port}/admin/"
@@ -58,6 +65,8 @@ def test_pages_redirect_to_https_while_probes_and_scrapes_over_http_are_answered
     assert "includeSubDomains; preload" in behind_tls.headers["strict-transport-security"]
     assert probes == {"/health/liveliness": 200, "/health/readiness": 200}
     assert scrape.status_code == 200 and "tollgate_" in scrape.text
+    assert dashboard.status_code == 301 and dashboard.headers["location"].startswith("https://")
+    assert api == {"/key/generate": 200, "/team/new": 200} and listed.status_code == 200, (api, listed.text)
 
 
 @pytest.mark.django_db(transaction=True)
