@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.skipif(
 OUR_APPS = ("core", "providers", "routing", "teams", "agents", "portal")
 
 # Shipped before the rule: each broke the release before it, and upgrades across them stop the old replicas first.
+# (The sealing of secret params, routing.0005 / teams.0016 / agents.0003, keeps the schema, so this check passes it;
+# its data break, literal secrets an earlier release cannot read, is the README's second stop-first upgrade.)
 CONTRACT_POINTS = {
     "teams": "0005_string_ids",  # integer ids became strings (LiteLLM's ids): no old replica can read them
 }
