@@ -30,7 +30,9 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         rows: Any = self.object_list  # the admin's queryset
-        capped = rows[:COUNT_CAP + 1].count()
+        # Unordered: any COUNT_CAP + 1 matching rows will do, so the planner need not walk the listing's index
+        # (with a filter on a column of no index, a sequential read is ten to thirty times faster).
+        capped = rows.order_by()[:COUNT_CAP + 1].count()
         if capped <= COUNT_CAP:
             return int(capped)
         return max(estimated_rows(rows) or 0, COUNT_CAP + 1)
