@@ -65,6 +65,7 @@ class KeyRecord:
     # LiteLLM's object_permission.agents of the key and of its team (None: no restriction at that level).
     agents: frozenset[str] | None = None
     team_agents: frozenset[str] | None = None
+    team_blocked: bool = False  # `blocked` says whether the key may call; this says which level blocked it
 
     def is_expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -253,7 +254,7 @@ def key_record(key: Any) -> KeyRecord:
         metadata=dict(key.metadata or {}), scopes=key_scopes(key), model_scopes=key_model_scopes(key),
         aliases=key_aliases(key), routes=compile_routes(key.allowed_routes), tags=key_tags(key),
         agents=permitted_agents(key.object_permission),
-        team_agents=permitted_agents(team.object_permission) if team else None)
+        team_agents=permitted_agents(team.object_permission) if team else None, team_blocked=bool(team and team.blocked))
 
 
 class KeyCache(Generic[R]):
