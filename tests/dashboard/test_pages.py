@@ -40,7 +40,7 @@ def both_teams(cast: Cast) -> None:
 
 def test_anonymous_is_sent_to_login_and_a_plain_member_is_refused(cast: Cast) -> None:
     response = Client().get("/dashboard/")
-    assert (response.status_code, response["Location"]) == (302, "/dashboard/login/?next=/dashboard/")
+    assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=/dashboard/")
     for path in ("/dashboard/", "/dashboard/keys/", "/dashboard/export/spend.csv", "/dashboard/why/?request_id=a-1"):
         assert logged_in(cast.bob.user).get(path).status_code == 403, path
 
@@ -225,11 +225,17 @@ def test_key_list_is_paginated_and_searched_by_the_database(cast: Cast, staff) -
     assert browser.get("/dashboard/keys/", {"after": "x:y"}).status_code == 400
 
 
-def test_login_page_logs_a_staff_user_in(cast: Cast, staff) -> None:
+def test_the_shared_login_logs_a_staff_user_into_the_dashboard_in_the_shared_theme(cast: Cast, staff) -> None:
     browser = Client()
-    response = browser.post("/dashboard/login/", {"username": "root-staff", "password": "pw-staff-1234"})
+    login = browser.get("/dashboard/", follow=True).content.decode()
+    assert 'id="login-form"' in login and 'href="/accounts/password_reset/"' in login
+    assert browser.get("/dashboard/login/").status_code == 404  # no second login page
+    response = browser.post("/accounts/login/", {"username": "root-staff", "password": "pw-staff-1234",
+                                                 "next": "/dashboard/"})
     assert (response.status_code, response["Location"]) == (302, "/dashboard/")
-    assert browser.get("/dashboard/").status_code == 200
+    page = browser.get("/dashboard/").content.decode()
+    assert 'href="/static/tollgate/theme.css"' in page and "<style" not in page
+    assert 'class="tg tg-dashboard' in page and 'action="/accounts/logout/"' in page
 
 
 def test_every_link_and_asset_keeps_a_path_prefix(cast: Cast, staff) -> None:
