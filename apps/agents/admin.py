@@ -44,8 +44,7 @@ class AgentPushConfigAdmin(ReadOnly):
     list_display = ["config_id", "task", "url"]
     list_select_related = ["task"]
     search_fields = ["=task__task_id", "=config_id"]
-    fields = ["task", "config_id", "url"]
-    readonly_fields = fields
+    fields = readonly_fields = ("task", "config_id", "url")
 
     @admin.display(description="url")
     def url(self, obj: AgentPushConfig) -> str:
@@ -59,9 +58,8 @@ class AgentPushDeliveryAdmin(ReadOnly):
     list_display = ["task_id", "config_id", "url", "attempts", "next_attempt_at", "delivered_at", "last_error"]
     search_fields = ["=task_id"]
     show_full_result_count = False
-    fields = ["task_id", "config_id", "url", "header_names", "attempts", "next_attempt_at", "delivered_at",
-              "last_error", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("task_id", "config_id", "url", "header_names", "attempts", "next_attempt_at",
+                                "delivered_at", "last_error", "created_at")
 
     @admin.display(description="headers")
     def header_names(self, obj: AgentPushDelivery) -> str:
