@@ -30,6 +30,8 @@ def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
         "teams": teams, "top_keys": keys, "top_models": models,
         "tags": tags, "deployments": selectors.deployments(found),
         "refusals": selectors.refusals(viewer, span), "rollup_mark": found.marks.last_id,
-        "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels), "keys": keys_chart(keys),
+        "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels,
+                                                     tags=selectors.tag_periods(viewer, span, found.marks)),
+                   "keys": keys_chart(keys),
                    "models": ranked_chart(models), "tags": ranked_chart(tags)},
     }

@@ -1,17 +1,21 @@
 """What the dashboard pages show, each read scoped to the viewer's teams and summed in SQL."""
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, DateTimeField, Q, QuerySet, Sum
+from django.db.models.functions import Trunc
 
 from apps.teams.models import SpendLog, SpendTagGrain, SpendTagRollup, Team, VirtualKey
 from apps.teams.rollup import RollupMarks
-from gatewaysite.dashboard.cells import Cell, SpanCells, series, total
+from gatewaysite.dashboard.cells import Cell, SpanCells, local_day, series, total
 from gatewaysite.dashboard.ranges import Cut, cut, split_rows, within
-from gatewaysite.dashboard.span import Span, SpanInvalid
+from gatewaysite.dashboard.span import Span, SpanInvalid, period_of
 from gatewaysite.dashboard.viewer import Viewer
 
 TOP = 10
@@ -39,15 +43,17 @@ class Ranked:
         return round(self.budget_spend / self.max_budget * 100) if self.max_budget else 100
 
 
-def spend_over_time(found: SpanCells, span: Span, *, team_labels: dict[str, str]) -> dict[str, Any]:
-    """Cost per period by team (named by alias), model and provider, for the charts."""
+def spend_over_time(found: SpanCells, span: Span, *, team_labels: dict[str, str],
+                    tags: Mapping[tuple[Any, ...], Cell]) -> dict[str, Any]:
+    """Cost per period by team (named by alias), model, provider and tag (`tags`: tag_periods), for the charts."""
     periods = span.periods()
     totals = {key[0]: cell.cost for key, cell in found.deployments(("period",)).items()}
     teams = series(found.top_team_periods, periods, totals=totals)
     return {"periods": [p.isoformat() for p in periods],
             "team": {team_labels.get(team, team): values for team, values in teams.items()},
             "model": series(found.deployments(("model", "period")), periods),
-            "provider": series(found.deployments(("provider", "period")), periods)}
+            "provider": series(found.deployments(("provider", "period")), periods),
+            "tag": series(tags, periods)}
 
 
 def summary(found: SpanCells) -> Cell:
@@ -87,11 +93,13 @@ def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
     return rows
 
 
-def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks) -> tuple[list[QuerySet[Any]], Cut]:
-    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut. Whole UTC days come
-    from daily cells and the edge hours from hourly ones (staff's from the all-teams grains); only hourly per-team
-    cells while the grains lag the mark (an upgrade's overlap, SpendRollupMark.tag_grains_id)."""
-    found = cut(span.boundaries(by_period=False), daily=marks.tag_grains_current)
+def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks, *,
+              by_period: bool = False) -> tuple[list[QuerySet[Any]], Cut]:
+    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut (at each local period's
+    start too, `by_period`). Whole UTC days come from daily cells and the edge hours from hourly ones (staff's from
+    the all-teams grains); only hourly per-team cells while the grains lag the mark (an upgrade's overlap,
+    SpendRollupMark.tag_grains_id)."""
+    found = cut(span.boundaries(by_period=by_period), daily=marks.tag_grains_current)
     grains = SpendTagGrain.objects.filter(viewer.team_filter())
     hourly: QuerySet[Any]
     if viewer.sees_all and marks.tag_grains_current:
@@ -103,24 +111,42 @@ def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks) -> tuple[list[Quer
     return [hourly, daily.filter(within(found.days, "bucket"))] if found.days else [hourly], found
 
 
-def tag_spend(viewer: Viewer, span: Span, marks: RollupMarks) -> list[Ranked]:
-    """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
-    totals: dict[str, list[Any]] = {}
-    rolled, found = tag_cells(viewer, span, marks)
-    for cells in rolled:
-        for row in cells.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
-            entry = totals.setdefault(row["tag"], [Decimal(0), 0])
-            entry[0] += row["total"] or Decimal(0)
-            entry[1] += int(row["calls"] or 0)
+def tag_tail(viewer: Viewer, span: Span, marks: RollupMarks, found: Cut) -> Iterator[tuple[str, Decimal, int, datetime]]:
+    """(tag, cost, attempts, start time) of each tag of the span's spend rows the roll-up does not answer for: those
+    stored since it last ran and those in the hours `found` splits."""
     tail = SpendLog.objects.filter(Q(id__gt=marks.last_id) | split_rows(found.split), viewer.team_filter(),
                                    start_time__gte=span.start, start_time__lt=span.end).exclude(tags=[])
-    for tags, cost, status in tail.values_list("tags", "cost", "status").iterator(chunk_size=5000):
+    for tags, cost, status, start in tail.values_list("tags", "cost", "status", "start_time").iterator(chunk_size=5000):
         for tag in dict.fromkeys(tags if isinstance(tags, list) else ()):
-            entry = totals.setdefault(str(tag)[:200], [Decimal(0), 0])
-            entry[0] += cost
-            entry[1] += status != "refused"
-    ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:TOP * 2]
-    return [Ranked(name=tag, label=tag, cost=cost, requests=calls) for tag, (cost, calls) in ranked]
+            yield str(tag)[:200], cost, int(status != "refused"), start
+
+
+def tag_groups(viewer: Viewer, span: Span, marks: RollupMarks, *, by_period: bool) -> dict[tuple[Any, ...], Cell]:
+    """Sums per tag, or per (tag, first local day of the period) `by_period`, over the span."""
+    found: dict[tuple[Any, ...], Cell] = defaultdict(Cell)
+    rolled, where = tag_cells(viewer, span, marks, by_period=by_period)
+    period = {"period": Trunc("bucket", span.grain, output_field=DateTimeField(), tzinfo=span.zone)} if by_period else {}
+    for cells in rolled:
+        for row in cells.order_by().annotate(**period).values("tag", *period).annotate(total=Sum("cost"),
+                                                                                          calls=Sum("requests")):
+            key = (row["tag"], local_day(row["period"], span)) if by_period else (row["tag"],)
+            found[key].add({"cost": row["total"], "requests": row["calls"]})
+    for tag, cost, attempts, start in tag_tail(viewer, span, marks, where):
+        key = (tag, period_of(start.astimezone(span.zone).date(), span.grain)) if by_period else (tag,)
+        found[key].add({"cost": cost, "requests": attempts})
+    return found
+
+
+def tag_periods(viewer: Viewer, span: Span, marks: RollupMarks) -> dict[tuple[Any, ...], Cell]:
+    """(tag, period) sums over the span: the tag roll-up cut at each local period's start, plus its tail."""
+    return tag_groups(viewer, span, marks, by_period=True)
+
+
+def tag_spend(viewer: Viewer, span: Span, marks: RollupMarks) -> list[Ranked]:
+    """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
+    totals = tag_groups(viewer, span, marks, by_period=False)
+    ranked = sorted(totals.items(), key=lambda item: (-item[1].cost, item[0]))[:TOP * 2]
+    return [Ranked(name=tag, label=tag, cost=cell.cost, requests=cell.requests) for (tag,), cell in ranked]
 
 
 def refusals(viewer: Viewer, span: Span, *, limit: int = 20) -> list[SpendLog]:

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.teams.models import SpendLog, SpendRollupMark
 from apps.teams.rollup import spend_rollup
-from gatewaysite.dashboard.span import span_from
+from gatewaysite.dashboard.span import period_of, span_from
 from tests.dashboard.conftest import logged_in, row
 from tests.teams.conftest import Cast
 
@@ -122,13 +122,18 @@ def test_a_half_hour_zone_reads_cells_and_splits_only_the_hour_its_midnight_cuts
     assert one_day.context["totals"].cost == Decimal(6)  # the 18:00 hour's earlier half is the 4th's
 
 
-def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_the_grains_lag(cast: Cast, staff) -> None:
-    for n in range(40):  # every 7 hours from the 1st to the 12th, two teams, two tags; some rows carry both
+def tagged_rows(cast: Cast) -> None:
+    """Every 7 hours from the 1st to the 12th, two teams, two tags, some rows carrying both; one not rolled up."""
+    for n in range(40):
         carried = ("a", "b") if n % 5 == 0 else ("a",) if n % 2 else ("b",)
         row(cast.bob if n % 3 else cast.mallory, f"t{n}", datetime(2026, 3, 1, 3, tzinfo=UTC) + timedelta(hours=7 * n),
             f"0.{n + 10}", tags=carried)
     spend_rollup()
-    row(cast.bob, "t-late", datetime(2026, 3, 6, 12, tzinfo=UTC), "1.00", tags=("a",))  # not rolled up yet
+    row(cast.bob, "t-late", datetime(2026, 3, 6, 12, tzinfo=UTC), "1.00", tags=("a",))
+
+
+def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_the_grains_lag(cast: Cast, staff) -> None:
+    tagged_rows(cast)
     team_a = (cast.team_a.team_id,)
 
     def expected(zone: str, teams: tuple[str, ...] | None) -> dict[str, Decimal]:
@@ -148,6 +153,33 @@ def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_t
     assert tags == expected("UTC", None)
 
 
+def test_spend_by_tag_over_time_and_its_csv_match_the_rows_per_local_period(cast: Cast, staff) -> None:
+    tagged_rows(cast)
+
+    def expected(query: dict[str, str], teams: tuple[str, ...] | None) -> dict[tuple[str, str], Decimal]:
+        span = span_from(QueryDict(urlencode(query)))
+        found: dict[tuple[str, str], Decimal] = {}
+        for spend in SpendLog.objects.filter(start_time__gte=span.start, start_time__lt=span.end):
+            period = period_of(spend.start_time.astimezone(span.zone).date(), span.grain).isoformat()
+            for tag in spend.tags if teams is None or spend.team_id in teams else ():
+                found[(tag, period)] = found.get((tag, period), Decimal(0)) + spend.cost
+        return found
+
+    for zone, grain in (("UTC", "day"), ("Asia/Kolkata", "day"), ("America/New_York", "week")):
+        query = {**SPAN, "tz": zone, "grain": grain}
+        for user, teams in ((staff, None), (cast.alice.user, (cast.team_a.team_id,))):
+            browser = logged_in(user)
+            time = browser.get("/dashboard/", query).context["charts"]["time"]
+            charted = {(tag, period): value for tag, values in time["tag"].items()
+                       for period, value in zip(time["periods"], values, strict=True) if value}
+            rows = expected(query, teams)
+            assert charted == {key: float(cost) for key, cost in rows.items()}, (zone, teams)
+            text = browser.get("/dashboard/export/spend.csv", {**query, "by": "tag"}).content.decode()
+            table = list(csv.reader(io.StringIO(text)))
+            assert table[0] == ["period", "tag", "spend", "requests"]
+            assert {(tag, period): Decimal(cost) for period, tag, cost, _ in table[1:]} == rows, (zone, teams)
+
+
 def test_an_overview_costs_the_same_statements_however_many_rows_and_days(cast: Cast, staff) -> None:
     def statements(**query: str) -> int:
         browser.get("/dashboard/", {**SPAN, **query})  # the session and the template cache warm
@@ -164,10 +196,10 @@ def test_an_overview_costs_the_same_statements_however_many_rows_and_days(cast: 
             model=f"m{n % 5}", deployment=f"d{n % 5}")
     spend_rollup()
     row(cast.bob, "after", DAY, "0.01")
-    assert statements() == few == 15  # whole UTC days: no hourly cells to read
-    # Session, user, the marks, 3 x (hourly cells, raw rows, daily cells), 2 for the top keys, 3 for the tags (hourly
-    # and daily cells, raw rows), the teams and the refusals.
-    assert statements(start="2026-01-01", end="2026-03-31", grain="week", tz="Europe/Berlin") == 19
+    assert statements() == few == 17  # whole UTC days: no hourly cells to read
+    # Session, user, the marks, 3 x (hourly cells, raw rows, daily cells), 2 for the top keys, 2 x 3 for the tags
+    # (hourly and daily cells, raw rows: their totals, and per period), the teams and the refusals.
+    assert statements(start="2026-01-01", end="2026-03-31", grain="week", tz="Europe/Berlin") == 22
 
 
 def test_totals_cover_the_whole_span_rolled_up_or_not(cast: Cast, staff) -> None:
