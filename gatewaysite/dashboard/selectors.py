@@ -102,11 +102,12 @@ def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks, *,
     found = cut(span.boundaries(by_period=by_period), daily=marks.tag_grains_current)
     grains = SpendTagGrain.objects.filter(viewer.team_filter())
     hourly: QuerySet[Any]
+    hours = found.hourly_listed() if by_period else found.hourly()  # a period's edges: many short ranges
     if viewer.sees_all and marks.tag_grains_current:
-        hourly = grains.filter(found.hourly(), grain=SpendTagGrain.ALL_TEAMS, team_id="")
+        hourly = grains.filter(hours, grain=SpendTagGrain.ALL_TEAMS, team_id="")
         daily = grains.filter(grain=SpendTagGrain.ALL_TEAMS_DAILY, team_id="")
     else:
-        hourly = SpendTagRollup.objects.filter(found.hourly(), viewer.team_filter())
+        hourly = SpendTagRollup.objects.filter(hours, viewer.team_filter())
         daily = grains.filter(grain=SpendTagGrain.TEAMS_DAILY)
     return [hourly, daily.filter(within(found.days, "bucket"))] if found.days else [hourly], found
 
