@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.teams.admin_paging import CappedCountPaginator
+from apps.teams.admin_paging import CappedCountPaginator, SpendRowsPaginator
 from apps.teams.models import SpendLog, SpendRollup, SpendRollupMark, SpendTagGrain, SpendTagRollup, Team
 
 SEARCHED = ("request_id", "key_hash", "team_id", "user_id")  # each has an index
@@ -97,6 +97,7 @@ class StartedFilter(admin.SimpleListFilter):
 class SpendLogAdmin(ReadOnlyAdmin):
     """Spend rows, newest first (the start_time index, walked backwards)."""
 
+    paginator = SpendRowsPaginator
     list_display = ["request_id", "model_alias", "provider", "team_id", "prompt_tokens", "completion_tokens", "cost",
                     "status", "start_time"]
     list_filter = [StartedFilter, StatusFilter, ProviderFilter, TeamFilter]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Q
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+LISTED_HOURS = 2000  # past this many (no daily cells to read: an upgrade's overlap), hourly_listed() gives ranges
 Range = tuple[datetime, datetime]
 
 
@@ -30,7 +31,8 @@ class Cut:
         """hourly() as the list of the hours themselves: an index lookup per hour rather than a filter over every
         cell of the grain, which PostgreSQL applies to an OR of many ranges (a period's edges over 90 days)."""
         split = set(self.split)
-        return Q(bucket__in=[hour for low, high in self.hours for hour in hour_starts(low, high) if hour not in split])
+        hours = [hour for low, high in self.hours for hour in hour_starts(low, high) if hour not in split]
+        return Q(bucket__in=hours) if len(hours) <= LISTED_HOURS else self.hourly()
 
 
 def floor_of(moment: datetime, step: timedelta) -> datetime:

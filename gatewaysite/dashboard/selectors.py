@@ -93,16 +93,15 @@ def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
     return rows
 
 
-def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks, *,
-              by_period: bool = False) -> tuple[list[QuerySet[Any]], Cut]:
-    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut (at each local period's
-    start too, `by_period`). Whole UTC days come from daily cells and the edge hours from hourly ones (staff's from
+def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks) -> tuple[list[QuerySet[Any]], Cut]:
+    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut (at its ends and each
+    local period's start). Whole UTC days come from daily cells and the edge hours from hourly ones (staff's from
     the all-teams grains); only hourly per-team cells while the grains lag the mark (an upgrade's overlap,
     SpendRollupMark.tag_grains_id)."""
-    found = cut(span.boundaries(by_period=by_period), daily=marks.tag_grains_current)
+    found = cut(span.boundaries(by_period=True), daily=marks.tag_grains_current)
     grains = SpendTagGrain.objects.filter(viewer.team_filter())
     hourly: QuerySet[Any]
-    hours = found.hourly_listed() if by_period else found.hourly()  # a period's edges: many short ranges
+    hours = found.hourly_listed()  # a period's edges: many short ranges
     if viewer.sees_all and marks.tag_grains_current:
         hourly = grains.filter(hours, grain=SpendTagGrain.ALL_TEAMS, team_id="")
         daily = grains.filter(grain=SpendTagGrain.ALL_TEAMS_DAILY, team_id="")
@@ -122,32 +121,29 @@ def tag_tail(viewer: Viewer, span: Span, marks: RollupMarks, found: Cut) -> Iter
             yield str(tag)[:200], cost, int(status != "refused"), start
 
 
-def tag_groups(viewer: Viewer, span: Span, marks: RollupMarks, *, by_period: bool) -> dict[tuple[Any, ...], Cell]:
-    """Sums per tag, or per (tag, first local day of the period) `by_period`, over the span."""
+def tag_periods(viewer: Viewer, span: Span, marks: RollupMarks) -> dict[tuple[Any, ...], Cell]:
+    """(tag, first local day of the period) sums over the span: the tag roll-up cut at each local period's start
+    (whole UTC days from daily cells, the edges from hourly ones), plus the rows it does not answer for yet."""
     found: dict[tuple[Any, ...], Cell] = defaultdict(Cell)
-    rolled, where = tag_cells(viewer, span, marks, by_period=by_period)
-    period = {"period": Trunc("bucket", span.grain, output_field=DateTimeField(), tzinfo=span.zone)} if by_period else {}
+    rolled, where = tag_cells(viewer, span, marks)
+    period = Trunc("bucket", span.grain, output_field=DateTimeField(), tzinfo=span.zone)
     for cells in rolled:
-        for row in cells.order_by().annotate(**period).values("tag", *period).annotate(total=Sum("cost"),
-                                                                                          calls=Sum("requests")):
-            key = (row["tag"], local_day(row["period"], span)) if by_period else (row["tag"],)
-            found[key].add({"cost": row["total"], "requests": row["calls"]})
+        for row in cells.order_by().annotate(period=period).values("tag", "period").annotate(total=Sum("cost"),
+                                                                                              calls=Sum("requests")):
+            found[(row["tag"], local_day(row["period"], span))].add({"cost": row["total"], "requests": row["calls"]})
     for tag, cost, attempts, start in tag_tail(viewer, span, marks, where):
-        key = (tag, period_of(start.astimezone(span.zone).date(), span.grain)) if by_period else (tag,)
-        found[key].add({"cost": cost, "requests": attempts})
+        found[(tag, period_of(start.astimezone(span.zone).date(), span.grain))].add({"cost": cost, "requests": attempts})
     return found
 
 
-def tag_periods(viewer: Viewer, span: Span, marks: RollupMarks) -> dict[tuple[Any, ...], Cell]:
-    """(tag, period) sums over the span: the tag roll-up cut at each local period's start, plus its tail."""
-    return tag_groups(viewer, span, marks, by_period=True)
-
-
-def tag_spend(viewer: Viewer, span: Span, marks: RollupMarks) -> list[Ranked]:
-    """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
-    totals = tag_groups(viewer, span, marks, by_period=False)
+def tag_spend(by_period: Mapping[tuple[Any, ...], Cell]) -> list[Ranked]:
+    """Spend per tag over the span, dearest first: the sums of its periods (tag_periods), so a page reads the tag
+    cells once for its chart over time and its totals."""
+    totals: dict[str, Cell] = defaultdict(Cell)
+    for (tag, _), cell in by_period.items():
+        totals[tag].add({"cost": cell.cost, "requests": cell.requests})
     ranked = sorted(totals.items(), key=lambda item: (-item[1].cost, item[0]))[:TOP * 2]
-    return [Ranked(name=tag, label=tag, cost=cell.cost, requests=cell.requests) for (tag,), cell in ranked]
+    return [Ranked(name=tag, label=tag, cost=cell.cost, requests=cell.requests) for tag, cell in ranked]
 
 
 def refusals(viewer: Viewer, span: Span, *, limit: int = 20) -> list[SpendLog]:
