@@ -1,4 +1,5 @@
-"""`python -m bench.dashboard_timing`: time the dashboard's pages on a seeded database (bench.dashboard_seed first).
+"""`python -m bench.dashboard_timing`: time the dashboard's and the admin's pages on a seeded database
+(bench.dashboard_seed first; `--match` times only the pages whose name holds a word, such as "admin").
 
 Each page is asked `--repeat` times through Django's full handler (middleware, session, template) by a staff user
 and by a team admin; the median and the slowest are written to bench/results/dashboard-<date>.md (JSON beside it),
