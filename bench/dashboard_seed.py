@@ -64,7 +64,9 @@ def seed(*, keys: int, rows: int, days: int) -> dict[str, float]:
         cursor.execute(insert_select(VirtualKey, {
             "token_hash": "md5('k' || g) || md5('h' || g)", "key_name": "'sk-...' || lpad(g::text, 6, '0')",
             "key_alias": "'bench-key-' || g", "team_id": f"'bench-team-' || (g % {TEAMS})",
-            "spend": "round((random() * 50)::numeric, 4)", "max_budget": "100"},
+            "spend": "round((random() * 50)::numeric, 4)", "max_budget": "100",
+            # One key in 20 expired yesterday, one in 20 expires in a month (the admin's expiry filter).
+            "expires": "CASE g % 20 WHEN 0 THEN now() - interval '1 day' WHEN 1 THEN now() + interval '30 days' END"},
             f"generate_series(0, {keys - 1}) AS g"))
         timings["keys_s"] = time.perf_counter() - started
         started = time.perf_counter()

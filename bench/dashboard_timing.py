@@ -1,4 +1,5 @@
-"""`python -m bench.dashboard_timing`: time the dashboard's pages on a seeded database (bench.dashboard_seed first).
+"""`python -m bench.dashboard_timing`: time the dashboard's and the admin's pages on a seeded database
+(bench.dashboard_seed first; `--match` times only the pages whose name holds a word, such as "admin").
 
 Each page is asked `--repeat` times through Django's full handler (middleware, session, template) by a staff user
 and by a team admin; the median and the slowest are written to bench/results/dashboard-<date>.md (JSON beside it),
@@ -26,8 +27,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_MS = 300
 
 
-def pages(today: dt.date, deep_cursor: str) -> list[tuple[str, str]]:
-    """(name, path) of every page timed; `deep_cursor` is where the 2,000th page of keys starts."""
+def pages(today: dt.date, deep_cursor: str, team_pk: int) -> list[tuple[str, str]]:
+    """(name, path) of every page timed; `deep_cursor` is where the 2,000th page of keys starts, `team_pk` is the
+    team with 2,000 keys (and a user on each) whose admin page is timed."""
     last30, last90 = today - dt.timedelta(days=29), today - dt.timedelta(days=89)
     return [
         ("overview, 30 days by day, UTC", f"/dashboard/?start={last30}&end={today}&tz=UTC"),
@@ -44,6 +46,24 @@ def pages(today: dt.date, deep_cursor: str) -> list[tuple[str, str]]:
         ("admin key list, page 200", "/admin/teams/virtualkey/?p=200"),
         ("admin key list, page 2000", "/admin/teams/virtualkey/?p=2000"),
         ("admin key list, search", "/admin/teams/virtualkey/?q=bench-key-12345"),
+        ("admin key list, by spend", "/admin/teams/virtualkey/?o=-5"),
+        ("admin key list, expired", "/admin/teams/virtualkey/?expired=yes"),
+        ("admin key list, not expired", "/admin/teams/virtualkey/?expired=no"),
+        ("admin key list, one team", "/admin/teams/virtualkey/?team__team_id__exact=bench-team-7"),
+        ("admin team page (2,000 keys)", f"/admin/teams/team/{team_pk}/change/"),
+        ("admin team list", "/admin/teams/team/"),
+        ("admin user list", "/admin/teams/user/"),
+        ("admin spend rows, page 1", "/admin/teams/spendlog/"),
+        ("admin spend rows, page 50", "/admin/teams/spendlog/?p=50"),
+        ("admin spend rows, one provider", "/admin/teams/spendlog/?provider=anthropic"),
+        ("admin spend rows, refused", "/admin/teams/spendlog/?status=refused"),
+        ("admin spend rows, failures of one team", "/admin/teams/spendlog/?status=failure&team_id=bench-team-7"),
+        ("admin spend rows, last 24 hours", "/admin/teams/spendlog/?since=24h"),
+        ("admin spend rows, search a request id", "/admin/teams/spendlog/?q=bench-500000"),
+        ("admin roll-up cells", "/admin/teams/spendrollup/"),
+        ("admin roll-up cells, one grain", "/admin/teams/spendrollup/?grain=2"),
+        ("admin tag roll-up cells", "/admin/teams/spendtagrollup/"),
+        ("admin index", "/admin/"),
         ("portal home (my keys)", "/portal/"),
     ]
 
@@ -100,6 +120,7 @@ BIG = {"teams_spendlog", "teams_virtualkey", "teams_spendrollup", "teams_spendta
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--match", default="", help="time only the pages whose name contains this")
     args = parser.parse_args()
     django.setup()
     from django.test import Client
@@ -114,13 +135,14 @@ def main() -> None:
     today = dt.datetime.now(dt.UTC).date()
     deep = VirtualKey.objects.order_by("-spend", "id").values_list("spend", "id")[2000 * 50 - 1]
     cursor = f"{deep[0]}:{deep[1]}"
+    team_pk = Team.objects.get(team_id="bench-team-7").pk
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for who, user in (("staff", staff), ("team admin", admin)):
         client = Client()
         client.force_login(user)
         client.get("/dashboard/?tz=UTC")  # warm the connection and the template cache
-        results[who] = {name: time_page(client, path, args.repeat) for name, path in pages(today, cursor)
-                        if who == "staff" or not path.startswith("/admin/")}  # the admin is for staff only
+        results[who] = {name: time_page(client, path, args.repeat) for name, path in pages(today, cursor, team_pk)
+                        if args.match in name and (who == "staff" or not path.startswith("/admin/"))}  # the admin is for staff only
     facts = {"spend_rows": SpendLog.objects.count(), "keys": VirtualKey.objects.count(),
              "load_average_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count() or 0}
     write(results, facts)

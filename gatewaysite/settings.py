@@ -349,9 +349,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 # Seconds between roll-ups of new spend rows into the hourly SpendRollup the dashboard reads, and between
 # retention runs; spend rows older than TOLLGATE_SPEND_RETENTION_DAYS (0 = keep them all) are pruned once
-# the roll-up holds them.
+# the roll-up holds them and every enabled logging callback has taken them. 90 days by default, so the table
+# does not grow without bound: the roll-up keeps every cent for the dashboard and the keys', users' and teams'
+# spend columns keep theirs; only the per-request rows go (the "why" view, /spend/logs, the admin's rows).
 TOLLGATE_SPEND_ROLLUP_EVERY = env_float("TOLLGATE_SPEND_ROLLUP_EVERY", 60.0, minimum=1.0)
-TOLLGATE_SPEND_RETENTION_DAYS = env_int("TOLLGATE_SPEND_RETENTION_DAYS", 0)
+TOLLGATE_SPEND_RETENTION_DAYS = env_int("TOLLGATE_SPEND_RETENTION_DAYS", 90)
 TOLLGATE_SPEND_RETENTION_EVERY = env_float("TOLLGATE_SPEND_RETENTION_EVERY", 3600.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE["spend-rollup"] = {"task": "apps.teams.tasks.spend_rollup_task",
                                         "schedule": TOLLGATE_SPEND_ROLLUP_EVERY}

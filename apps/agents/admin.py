@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from apps.agents.models import Agent, AgentTask
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.agents.models import Agent, AgentPushConfig, AgentPushDelivery, AgentTask
 
 
 @admin.register(Agent)
@@ -22,3 +25,42 @@ class AgentTaskAdmin(admin.ModelAdmin):
     readonly_fields = ["task_id", "agent_id", "context_id", "owner", "state", "task", "remote_task_id",
                        "created_at", "updated_at"]
     show_full_result_count = False
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Rows the A2A bridge writes itself."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AgentPushConfig)
+class AgentPushConfigAdmin(ReadOnly):
+    """A task's push notification config; its URL is shown, its token and authentication never are."""
+
+    list_display = ["config_id", "task", "url"]
+    list_select_related = ["task"]
+    search_fields = ["=task__task_id", "=config_id"]
+    fields = readonly_fields = ("task", "config_id", "url")
+
+    @admin.display(description="url")
+    def url(self, obj: AgentPushConfig) -> str:
+        return str(obj.config.get("url", "")) if isinstance(obj.config, dict) else ""
+
+
+@admin.register(AgentPushDelivery)
+class AgentPushDeliveryAdmin(ReadOnly):
+    """Push notifications owed or sent; the headers (which carry the client's token) are shown by name only."""
+
+    list_display = ["task_id", "config_id", "url", "attempts", "next_attempt_at", "delivered_at", "last_error"]
+    search_fields = ["=task_id"]
+    show_full_result_count = False
+    fields = readonly_fields = ("task_id", "config_id", "url", "header_names", "attempts", "next_attempt_at",
+                                "delivered_at", "last_error", "created_at")
+
+    @admin.display(description="headers")
+    def header_names(self, obj: AgentPushDelivery) -> str:
+        return ", ".join(sorted(obj.headers)) if isinstance(obj.headers, dict) else ""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import MutableMapping
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -32,11 +34,16 @@ def _too_large() -> PayloadTooLarge:
 
 def request_id(request: HttpRequest) -> str:
     """The client's `x-request-id` when it is well-formed, else a fresh one (the same for the whole request)."""
-    known = request.META.get(REQUEST_ID_KEY)
+    return meta_request_id(request.META)
+
+
+def meta_request_id(meta: MutableMapping[str, Any]) -> str:
+    """request_id() from the request's META, for code that is handed the headers only (authentication)."""
+    known = meta.get(REQUEST_ID_KEY)
     if isinstance(known, str):
         return known
-    given = request.META.get("HTTP_X_REQUEST_ID")
+    given = meta.get("HTTP_X_REQUEST_ID")
     rid = given if isinstance(given, str) and REQUEST_ID.match(given) else f"req-{os.urandom(16).hex()}"
-    request.META[REQUEST_ID_KEY] = rid
+    meta[REQUEST_ID_KEY] = rid
     CURRENT_REQUEST_ID.set(rid)  # for the logs written while this request is served
     return rid

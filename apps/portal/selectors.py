@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.routing.models import Deployment
@@ -58,10 +58,28 @@ def my_keys_page(user: User, *, after: str = "") -> MyKeys:
     return MyKeys(keys=found, total=total, next_after=str(found[-1].pk) if more else "")
 
 
-def my_spend(user: User) -> Decimal:
-    """What the user's keys have spent, all time."""
-    total = my_keys(user).aggregate(total=Sum("spend"))["total"]
-    return Decimal(total or 0)
+@dataclass(frozen=True, slots=True)
+class MySpend:
+    """The user's own spend: every stored call of their keys (revoked keys' too), in their current budget window
+    when they have one, else since their spend was last reset (by an admin), which is all time otherwise."""
+
+    amount: Decimal
+    window: str  # the budget window ("every 7d, next reset ..."), "" without one
+
+    @property
+    def label(self) -> str:
+        return f"My spend this budget window ({self.window})" if self.window else "My spend (all my keys, revoked ones too)"
+
+
+def my_spend(user: User) -> MySpend:
+    """The user's spend as the gateway counts it against their budget (the spend flush adds every stored call of
+    their keys to it): not the sum of their keys' spend, which resets with each key's window and loses revoked keys."""
+    fresh = User.objects.only("spend", "budget_duration", "budget_reset_at").get(pk=user.pk)
+    window = ""
+    if fresh.budget_duration:
+        window = f"every {fresh.budget_duration}" + (f", next reset {fresh.budget_reset_at:%Y-%m-%d %H:%M} UTC"
+                                                     if fresh.budget_reset_at else "")
+    return MySpend(amount=Decimal(fresh.spend or 0), window=window)
 
 
 def key_status(key: VirtualKey) -> str:

@@ -19,6 +19,7 @@ from apps.routing.models import Deployment, DeploymentHealth, RouterSettings
 from apps.routing.policy import policy_from_settings
 from apps.routing.services import deployment_health_probe
 from apps.routing import search_admin  # noqa: F401 - registers the search tools' admin
+from apps.routing import responses_admin  # noqa: F401 - registers the stored responses' admin
 
 ENV_PREFIX = "os.environ/"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

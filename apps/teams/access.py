@@ -6,6 +6,7 @@ from fnmatch import fnmatchcase
 
 from apps.core.errors import AuthenticationFailed
 from apps.teams.auth import Principal
+from apps.teams.early_refusals import refused_model
 
 ALL_MODELS = frozenset({"*", "all-proxy-models"})
 
@@ -40,6 +41,7 @@ def check_model_access(principal: Principal, model: str, access_groups: Mapping[
             continue
         if requested and model_allowed(requested, rules, access_groups):
             continue
+        refused_model(key, level=scope, model=requested or model)
         raise AuthenticationFailed(
             f"This {scope} is not allowed to access model={requested or model}. Allowed models: {', '.join(rules)}",
             param="model", code="model_not_allowed")

@@ -13,15 +13,19 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from apps.teams import services
 from apps.teams.admin_display import BUDGET_FIELDS, BudgetColumns, spend_bar, status_badge, window
 from apps.teams.admin_keys import VirtualKeyAdmin  # noqa: F401  (registers the key admin)
+from apps.teams import admin_spend  # noqa: F401  (registers the spend rows' and roll-ups' admins)
 from apps.teams.durations import duration_problem, first_reset, parse_duration
 from apps.teams.models import (Budget, DeprecatedKey, EndUser, LogCallback, Organization, OrganizationMembership,
-                               ProxyBudget, SoftBudgetAlert, SpendLog, Team, TeamMembership, User, VirtualKey)
+                               ProxyBudget, SoftBudgetAlert, Team, TeamMembership, User, VirtualKey)
 from apps.teams.proxy_budget import proxy_budget_set
 from apps.teams.spend_reset import spend_reset
 
@@ -41,13 +45,21 @@ def reset_spend(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
 
 @admin.register(User)
 class UserAdmin(BudgetColumns, DjangoUserAdmin):
-    list_display = ["username", "email", "user_role", "spend_vs_budget", "is_staff", "last_login"]
+    list_display = ["username", "email", "user_role", "spend_vs_budget", "budget_window", "is_staff", "last_login"]
     list_filter = ["user_role", "is_staff", "is_active", "memberships__team"]
     readonly_fields = READ_ONLY_SPEND
     actions = [reset_spend]
     fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Gateway", {"fields": ("user_role", "sso_user_id",
                                                                              "allowed_models")}),
                  ("Budget and limits", {"fields": BUDGET_FIELDS}))
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Django's own fields (name, password, staff flags) save as Django's admin does; the gateway's (budget,
+        window, limits, models) through services.user_update, so a new or changed window starts now."""
+        gateway = {name: form.cleaned_data[name] for name in form.changed_data if name in services.USER_FIELDS}
+        super().save_model(request, obj, form, change)
+        if gateway:
+            obj.budget_reset_at = services.user_update(user=obj, fields=gateway).budget_reset_at
 
 
 class OrganizationBudgetInline(admin.StackedInline):
@@ -68,6 +80,21 @@ class OrganizationAdmin(BudgetColumns, admin.ModelAdmin):
     fieldsets = ((None, {"fields": ("organization_id", "organization_alias", "allowed_models", "budget",
                                     "metadata")}), ("Budget and limits", {"fields": BUDGET_FIELDS}))
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> Any:
+        return [*READ_ONLY_SPEND, "organization_id"] if obj is not None else READ_ONLY_SPEND
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        """Through the organization services, as /organization/new and /organization/update: a new or changed
+        budget window starts now."""
+        fields = {name: value for name, value in form.cleaned_data.items() if name in services.ORGANIZATION_FIELDS}
+        if change:
+            saved = services.organization_update(organization=obj, fields={n: fields[n] for n in form.changed_data
+                                                                          if n in fields})
+        else:
+            saved = services.organization_new(fields=fields,
+                                              organization_id=form.cleaned_data.get("organization_id") or None)
+        obj.pk, obj.budget_reset_at = saved.pk, saved.budget_reset_at
+
 
 class MembershipInline(admin.TabularInline):
     model = TeamMembership
@@ -76,23 +103,49 @@ class MembershipInline(admin.TabularInline):
     readonly_fields = ["spend", "member_budget"]
     fields = ["user", "role", "budget", "member_budget", "spend"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TeamMembership]:
+        return super().get_queryset(request).select_related("user", "budget", "team")
+
     @admin.display(description="member budget")
     def member_budget(self, obj: TeamMembership) -> SafeString:
         return spend_bar(obj.spend, obj.budget.max_budget if obj.budget else obj.team.team_member_budget)
 
 
+INLINE_KEYS = 20  # a team of thousands of keys lists them in the key list, linked from the team's page
+
+
+class FirstKeysFormSet(forms.BaseInlineFormSet):
+    """Only the team's INLINE_KEYS dearest keys (the key list's index order), not every one of its keys."""
+
+    def get_queryset(self) -> QuerySet[VirtualKey]:
+        if not hasattr(self, "_first_keys"):
+            self._first_keys = super().get_queryset().order_by("-spend", "id")[:INLINE_KEYS]
+        return self._first_keys
+
+
 class TeamKeyInline(admin.TabularInline):
-    """The team's keys, read-only here (their own page edits them through the key services)."""
+    """The team's dearest keys, read-only here (their own page edits them through the key services); the team's
+    "keys" line links to all of them in the key list."""
 
     model = VirtualKey
+    formset = FirstKeysFormSet
+    verbose_name_plural = f"keys (the {INLINE_KEYS} with the most spend)"
     extra = 0
-    fields = ("key_alias", "key_name", "user", "spend_and_budget", "key_status", "expires")
+    fields = ("key_alias", "key_name", "user_id", "spend_and_budget", "key_status", "expires")
     readonly_fields = fields
     show_change_link = True
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VirtualKey]:
+        return super().get_queryset(request).only("key_alias", "key_name", "user_id", "team_id", "spend",
+                                                  "max_budget", "blocked", "expires")
+
+    @admin.display(description="user")
+    def user_id(self, obj: VirtualKey) -> str:
+        return obj.user_id or "-"  # the username itself (the key's user is keyed by it): no user row read
 
     @admin.display(description="spend / budget")
     def spend_and_budget(self, obj: VirtualKey) -> SafeString:
@@ -115,10 +168,11 @@ class TeamAdmin(BudgetColumns, admin.ModelAdmin):
     list_select_related = ["organization"]
     list_filter = ["blocked", "organization"]
     search_fields = ["team_id", "team_alias"]
-    readonly_fields = READ_ONLY_SPEND
+    readonly_fields = [*READ_ONLY_SPEND, "all_keys"]
     inlines = [MembershipInline, TeamKeyInline]
     actions = [reset_spend]
-    fieldsets = ((None, {"fields": ("team_id", "team_alias", "organization", "allowed_models", "blocked")}),
+    fieldsets = ((None, {"fields": ("team_id", "team_alias", "organization", "allowed_models", "blocked",
+                                    "all_keys")}),
                  ("Budget and limits", {"fields": BUDGET_FIELDS}),
                  ("Per-member limits", {"fields": ("team_member_budget", "team_member_budget_duration",
                                                    "team_member_rpm_limit", "team_member_tpm_limit",
@@ -126,7 +180,15 @@ class TeamAdmin(BudgetColumns, admin.ModelAdmin):
                  ("Other settings", {"fields": ("metadata", "tags", "model_aliases"), "classes": ["collapse"]}))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None) -> Any:
-        return [*READ_ONLY_SPEND, "team_id"] if obj is not None else READ_ONLY_SPEND
+        return [*READ_ONLY_SPEND, "all_keys", "team_id"] if obj is not None else [*READ_ONLY_SPEND, "all_keys"]
+
+    @admin.display(description="keys")
+    def all_keys(self, obj: Team) -> SafeString | str:
+        if obj.pk is None:
+            return "none yet"
+        count = VirtualKey.objects.filter(team_id=obj.team_id).count()  # an index-only count
+        url = reverse("admin:teams_virtualkey_changelist") + "?" + urlencode({"team__team_id__exact": obj.team_id})
+        return format_html('<a href="{}" id="team-keys">all {} key(s) of this team</a>', url, f"{count:,}")
 
     @admin.display(description="status")
     def team_status(self, obj: Team) -> SafeString:
@@ -257,22 +319,6 @@ class OrganizationMembershipAdmin(admin.ModelAdmin):
     list_select_related = ["organization", "user"]
     raw_id_fields = ["organization", "user", "budget"]
     readonly_fields = ["spend"]
-
-
-@admin.register(SpendLog)
-class SpendLogAdmin(admin.ModelAdmin):
-    list_display = ["request_id", "model_alias", "provider", "prompt_tokens", "completion_tokens", "cost", "status",
-                    "start_time"]
-    list_filter = ["status", "provider", "call_type"]
-    search_fields = ["request_id", "model_alias"]
-    show_full_result_count = False  # counting millions of rows on every page load is the slow part
-    date_hierarchy = "start_time"
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # spend rows are the ledger: read them, never edit them
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(LogCallback)

@@ -25,12 +25,23 @@ def estimated_rows(query: Any) -> int | None:
 
 
 class CappedCountPaginator(Paginator):
-    """Counts exactly up to COUNT_CAP rows; past it, the planner's estimate (at least COUNT_CAP + 1)."""
+    """Counts exactly up to `cap` rows; past it, the planner's estimate (at least `cap` + 1)."""
+
+    cap = COUNT_CAP
 
     @cached_property
     def count(self) -> int:
         rows: Any = self.object_list  # the admin's queryset
-        capped = rows[:COUNT_CAP + 1].count()
-        if capped <= COUNT_CAP:
+        # Unordered: any COUNT_CAP + 1 matching rows will do, so the planner need not walk the listing's index
+        # (with a filter on a column of no index, a sequential read is ten to thirty times faster).
+        capped = rows.order_by()[:self.cap + 1].count()
+        if capped <= self.cap:
             return int(capped)
-        return max(estimated_rows(rows) or 0, COUNT_CAP + 1)
+        return max(estimated_rows(rows) or 0, self.cap + 1)
+
+
+class SpendRowsPaginator(CappedCountPaginator):
+    """Spend rows are counted to 1,000 only: a filter on a column of no index (provider, status) reads its matching
+    rows from the heap, and 10,000 of them cost more than the page."""
+
+    cap = 1_000

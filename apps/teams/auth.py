@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 from apps.core.errors import AuthenticationFailed, PermissionDenied
@@ -59,12 +59,26 @@ async def authenticate(meta: Mapping[str, object]) -> Principal:
     if record is None:
         raise AuthenticationFailed("Invalid API key.")
     if record.blocked:
+        refused(record, meta, level="team" if record.team_blocked else "key", code="key_blocked")
         raise AuthenticationFailed("This key is blocked.", code="key_blocked")
     if record.is_expired(time.time()):
+        refused(record, meta, level="key", code="key_expired")
         raise AuthenticationFailed("This key has expired.", code="key_expired")
     if record.routes is not None:
-        check_route(record.routes, meta)
+        try:
+            check_route(record.routes, meta)
+        except PermissionDenied:
+            refused(record, meta, level="key", code="route_not_allowed")
+            raise
     return Principal(is_master=False, key=record)
+
+
+def refused(record: KeyRecord, meta: Mapping[str, object], *, level: str, code: str) -> None:
+    """Log the refusal (batched with the spend rows; apps.teams.early_refusals)."""
+    from apps.teams.early_refusals import refused_at_the_door  # it needs metering, which needs this module
+
+    if isinstance(meta, MutableMapping):
+        refused_at_the_door(record, meta, level=level, code=code)
 
 
 def check_route(routes: RouteRules, meta: Mapping[str, object]) -> None:

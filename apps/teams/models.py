@@ -294,7 +294,10 @@ class VirtualKey(BudgetFields, ModelLimitFields):
                    # Keys whose budget window ended (the budget reset and the dashboard's top keys), without a
                    # scan of every key: only keys with a window are in it.
                    models.Index(fields=["budget_reset_at"], condition=~models.Q(budget_duration=""),
-                                name="virtualkey_window_due")]
+                                name="virtualkey_window_due"),
+                   # The admin's "expired" filter: only keys with an expiry are in it.
+                   models.Index(fields=["expires"], condition=models.Q(expires__isnull=False),
+                                name="virtualkey_expires")]
 
     def __str__(self) -> str:
         return self.key_alias or self.key_name

@@ -81,6 +81,7 @@ class KeyRecord:
     team_agents: frozenset[str] | None = None
     # LiteLLM's `allow_client_side_credentials`, here a key permission: calls may name their own api_base.
     client_endpoints: bool = False
+    team_blocked: bool = False  # `blocked` says whether the key may call; this says which level blocked it
 
     def is_expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -344,7 +345,8 @@ def key_record(key: Any) -> KeyRecord:
         aliases=key_aliases(key), routes=compile_routes(key.allowed_routes), tags=key_tags(key),
         agents=permitted_agents(key.object_permission),
         team_agents=permitted_agents(team.object_permission) if team else None,
-        client_endpoints=(key.permissions or {}).get(CLIENT_ENDPOINT_PERMISSION) is True)
+        client_endpoints=(key.permissions or {}).get(CLIENT_ENDPOINT_PERMISSION) is True,
+        team_blocked=bool(team and team.blocked))
 
 
 class KeyCache(Generic[R]):

@@ -21,8 +21,8 @@ def keys_chart(rows: list[KeyWindow]) -> dict[str, list[Any]]:
 def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
     """Everything /dashboard/ shows for the span."""
     found = span_cells(viewer, span)
-    keys, models, tags = top_key_windows(viewer), selectors.top_models(found), \
-        selectors.tag_spend(viewer, span, found.marks)
+    tag_periods = selectors.tag_periods(viewer, span, found.marks)
+    keys, models, tags = top_key_windows(viewer), selectors.top_models(found), selectors.tag_spend(tag_periods)
     teams = selectors.teams_against_budgets(viewer, found)
     labels = {team.name: team.label for team in teams}
     return {
@@ -30,6 +30,7 @@ def overview(viewer: Viewer, span: Span) -> dict[str, Any]:
         "teams": teams, "top_keys": keys, "top_models": models,
         "tags": tags, "deployments": selectors.deployments(found),
         "refusals": selectors.refusals(viewer, span), "rollup_mark": found.marks.last_id,
-        "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels), "keys": keys_chart(keys),
+        "charts": {"time": selectors.spend_over_time(found, span, team_labels=labels, tags=tag_periods),
+                   "keys": keys_chart(keys),
                    "models": ranked_chart(models), "tags": ranked_chart(tags)},
     }

@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from apps.teams.rollup import rollup_marks
 from gatewaysite.dashboard import selectors
 from gatewaysite.dashboard.cells import span_cells, team_periods
 from gatewaysite.dashboard.key_windows import top_key_windows
@@ -13,7 +14,8 @@ from gatewaysite.dashboard.span import Span, SpanInvalid
 from gatewaysite.dashboard.viewer import Viewer
 
 CENT_BILLIONTHS = Decimal("1e-10")  # SpendLog's precision
-BY = {"team": "team_id", "model": "model", "provider": "provider", "deployment": "deployment_id"}
+BY = {"team": "team_id", "model": "model", "provider": "provider", "deployment": "deployment_id", "tag": "tag"}
+TAG_SUMS = ("spend", "requests")  # the tag roll-up sums no more: a row with two tags counts under both
 SUMS = ("spend", "requests", "failures", "refusals", "prompt_tokens", "completion_tokens")
 
 
@@ -23,7 +25,12 @@ def money(value: Decimal) -> str:
 
 
 def spend_rows(viewer: Viewer, span: Span, by: str) -> Iterable[Sequence[object]]:
-    """Spend per period and team (or model, provider, deployment), as the charts sum it."""
+    """Spend per period and team (or model, provider, deployment, tag), as the charts sum it."""
+    if by == "tag":
+        tags = selectors.tag_periods(viewer, span, rollup_marks())
+        for (tag, period), cell in sorted(tags.items(), key=lambda item: (item[0][1], item[0][0])):
+            yield period.isoformat(), tag, money(cell.cost), cell.requests
+        return
     groups = team_periods(viewer, span) if by == "team" else span_cells(viewer, span).deployments((by, "period"))
     for (name, period), cell in sorted(groups.items(), key=lambda item: (item[0][1], str(item[0][0]))):
         yield (period.isoformat(), name, money(cell.cost), cell.requests, cell.counts["failures"],
@@ -53,7 +60,7 @@ def csv_text(viewer: Viewer, span: Span, table: str, *, by: str = "team") -> str
     """One table as CSV (`table` one of TABLES; `by` groups the spend table)."""
     if by not in BY:
         raise SpanInvalid(f"'by' must be one of {', '.join(BY)}, got '{by[:20]}'.")
-    header = ("period", BY[by], *SUMS) if table == "spend" else HEADERS[table]
+    header = ("period", BY[by], *(TAG_SUMS if by == "tag" else SUMS)) if table == "spend" else HEADERS[table]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Q
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+LISTED_HOURS = 2000  # past this many (no daily cells to read: an upgrade's overlap), hourly_listed() gives ranges
 Range = tuple[datetime, datetime]
 
 
@@ -25,6 +26,13 @@ class Cut:
     def hourly(self) -> Q:
         """Hourly cells of the hour ranges, the split hours left out."""
         return within(self.hours, "bucket") & ~Q(bucket__in=self.split) if self.split else within(self.hours, "bucket")
+
+    def hourly_listed(self) -> Q:
+        """hourly() as the list of the hours themselves: an index lookup per hour rather than a filter over every
+        cell of the grain, which PostgreSQL applies to an OR of many ranges (a period's edges over 90 days)."""
+        split = set(self.split)
+        hours = [hour for low, high in self.hours for hour in hour_starts(low, high) if hour not in split]
+        return Q(bucket__in=hours) if len(hours) <= LISTED_HOURS else self.hourly()
 
 
 def floor_of(moment: datetime, step: timedelta) -> datetime:
@@ -58,6 +66,17 @@ def cut(boundaries: Sequence[datetime], *, daily: bool) -> Cut:
             hours.append((low, high))
     split = tuple(sorted({floor_of(b, HOUR) for b in boundaries if floor_of(b, HOUR) != b}))
     return Cut(days=merged(days), hours=merged(hours), split=split)
+
+
+def hour_starts(low: datetime, high: datetime) -> list[datetime]:
+    """The whole UTC hours starting in [low, high)."""
+    hour = floor_of(low, HOUR)
+    hour += HOUR if hour < low else timedelta(0)
+    found = []
+    while hour < high:
+        found.append(hour)
+        hour += HOUR
+    return found
 
 
 def within(ranges: Sequence[Range], column: str) -> Q:

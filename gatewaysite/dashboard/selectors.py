@@ -1,17 +1,21 @@
 """What the dashboard pages show, each read scoped to the viewer's teams and summed in SQL."""
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, DateTimeField, Q, QuerySet, Sum
+from django.db.models.functions import Trunc
 
 from apps.teams.models import SpendLog, SpendTagGrain, SpendTagRollup, Team, VirtualKey
 from apps.teams.rollup import RollupMarks
-from gatewaysite.dashboard.cells import Cell, SpanCells, series, total
+from gatewaysite.dashboard.cells import Cell, SpanCells, local_day, series, total
 from gatewaysite.dashboard.ranges import Cut, cut, split_rows, within
-from gatewaysite.dashboard.span import Span, SpanInvalid
+from gatewaysite.dashboard.span import Span, SpanInvalid, period_of
 from gatewaysite.dashboard.viewer import Viewer
 
 TOP = 10
@@ -39,15 +43,17 @@ class Ranked:
         return round(self.budget_spend / self.max_budget * 100) if self.max_budget else 100
 
 
-def spend_over_time(found: SpanCells, span: Span, *, team_labels: dict[str, str]) -> dict[str, Any]:
-    """Cost per period by team (named by alias), model and provider, for the charts."""
+def spend_over_time(found: SpanCells, span: Span, *, team_labels: dict[str, str],
+                    tags: Mapping[tuple[Any, ...], Cell]) -> dict[str, Any]:
+    """Cost per period by team (named by alias), model, provider and tag (`tags`: tag_periods), for the charts."""
     periods = span.periods()
     totals = {key[0]: cell.cost for key, cell in found.deployments(("period",)).items()}
     teams = series(found.top_team_periods, periods, totals=totals)
     return {"periods": [p.isoformat() for p in periods],
             "team": {team_labels.get(team, team): values for team, values in teams.items()},
             "model": series(found.deployments(("model", "period")), periods),
-            "provider": series(found.deployments(("provider", "period")), periods)}
+            "provider": series(found.deployments(("provider", "period")), periods),
+            "tag": series(tags, periods)}
 
 
 def summary(found: SpanCells) -> Cell:
@@ -88,39 +94,56 @@ def teams_against_budgets(viewer: Viewer, found: SpanCells) -> list[Ranked]:
 
 
 def tag_cells(viewer: Viewer, span: Span, marks: RollupMarks) -> tuple[list[QuerySet[Any]], Cut]:
-    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut. Whole UTC days come
-    from daily cells and the edge hours from hourly ones (staff's from the all-teams grains); only hourly per-team
-    cells while the grains lag the mark (an upgrade's overlap, SpendRollupMark.tag_grains_id)."""
-    found = cut(span.boundaries(by_period=False), daily=marks.tag_grains_current)
+    """The tag roll-up's cells of the span that the viewer may see, and how the span was cut (at its ends and each
+    local period's start). Whole UTC days come from daily cells and the edge hours from hourly ones (staff's from
+    the all-teams grains); only hourly per-team cells while the grains lag the mark (an upgrade's overlap,
+    SpendRollupMark.tag_grains_id)."""
+    found = cut(span.boundaries(by_period=True), daily=marks.tag_grains_current)
     grains = SpendTagGrain.objects.filter(viewer.team_filter())
     hourly: QuerySet[Any]
+    hours = found.hourly_listed()  # a period's edges: many short ranges
     if viewer.sees_all and marks.tag_grains_current:
-        hourly = grains.filter(found.hourly(), grain=SpendTagGrain.ALL_TEAMS, team_id="")
+        hourly = grains.filter(hours, grain=SpendTagGrain.ALL_TEAMS, team_id="")
         daily = grains.filter(grain=SpendTagGrain.ALL_TEAMS_DAILY, team_id="")
     else:
-        hourly = SpendTagRollup.objects.filter(found.hourly(), viewer.team_filter())
+        hourly = SpendTagRollup.objects.filter(hours, viewer.team_filter())
         daily = grains.filter(grain=SpendTagGrain.TEAMS_DAILY)
     return [hourly, daily.filter(within(found.days, "bucket"))] if found.days else [hourly], found
 
 
-def tag_spend(viewer: Viewer, span: Span, marks: RollupMarks) -> list[Ranked]:
-    """Spend per tag in the span: the tag roll-up, plus the rows stored since it last ran."""
-    totals: dict[str, list[Any]] = {}
-    rolled, found = tag_cells(viewer, span, marks)
-    for cells in rolled:
-        for row in cells.order_by().values("tag").annotate(total=Sum("cost"), calls=Sum("requests")):
-            entry = totals.setdefault(row["tag"], [Decimal(0), 0])
-            entry[0] += row["total"] or Decimal(0)
-            entry[1] += int(row["calls"] or 0)
+def tag_tail(viewer: Viewer, span: Span, marks: RollupMarks, found: Cut) -> Iterator[tuple[str, Decimal, int, datetime]]:
+    """(tag, cost, attempts, start time) of each tag of the span's spend rows the roll-up does not answer for: those
+    stored since it last ran and those in the hours `found` splits."""
     tail = SpendLog.objects.filter(Q(id__gt=marks.last_id) | split_rows(found.split), viewer.team_filter(),
                                    start_time__gte=span.start, start_time__lt=span.end).exclude(tags=[])
-    for tags, cost, status in tail.values_list("tags", "cost", "status").iterator(chunk_size=5000):
+    for tags, cost, status, start in tail.values_list("tags", "cost", "status", "start_time").iterator(chunk_size=5000):
         for tag in dict.fromkeys(tags if isinstance(tags, list) else ()):
-            entry = totals.setdefault(str(tag)[:200], [Decimal(0), 0])
-            entry[0] += cost
-            entry[1] += status != "refused"
-    ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:TOP * 2]
-    return [Ranked(name=tag, label=tag, cost=cost, requests=calls) for tag, (cost, calls) in ranked]
+            yield str(tag)[:200], cost, int(status != "refused"), start
+
+
+def tag_periods(viewer: Viewer, span: Span, marks: RollupMarks) -> dict[tuple[Any, ...], Cell]:
+    """(tag, first local day of the period) sums over the span: the tag roll-up cut at each local period's start
+    (whole UTC days from daily cells, the edges from hourly ones), plus the rows it does not answer for yet."""
+    found: dict[tuple[Any, ...], Cell] = defaultdict(Cell)
+    rolled, where = tag_cells(viewer, span, marks)
+    period = Trunc("bucket", span.grain, output_field=DateTimeField(), tzinfo=span.zone)
+    for cells in rolled:
+        for row in cells.order_by().annotate(period=period).values("tag", "period").annotate(total=Sum("cost"),
+                                                                                              calls=Sum("requests")):
+            found[(row["tag"], local_day(row["period"], span))].add({"cost": row["total"], "requests": row["calls"]})
+    for tag, cost, attempts, start in tag_tail(viewer, span, marks, where):
+        found[(tag, period_of(start.astimezone(span.zone).date(), span.grain))].add({"cost": cost, "requests": attempts})
+    return found
+
+
+def tag_spend(by_period: Mapping[tuple[Any, ...], Cell]) -> list[Ranked]:
+    """Spend per tag over the span, dearest first: the sums of its periods (tag_periods), so a page reads the tag
+    cells once for its chart over time and its totals."""
+    totals: dict[str, Cell] = defaultdict(Cell)
+    for (tag, _), cell in by_period.items():
+        totals[tag].add({"cost": cell.cost, "requests": cell.requests})
+    ranked = sorted(totals.items(), key=lambda item: (-item[1].cost, item[0]))[:TOP * 2]
+    return [Ranked(name=tag, label=tag, cost=cell.cost, requests=cell.requests) for tag, cell in ranked]
 
 
 def refusals(viewer: Viewer, span: Span, *, limit: int = 20) -> list[SpendLog]:

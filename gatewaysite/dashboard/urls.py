@@ -12,6 +12,4 @@ urlpatterns = [
     path("keys/", views.keys, name="keys"),
     path("export/<slug:table>.csv", views.export, name="export"),
     path("why/", views.why, name="why"),
-    path("login/", views.login, name="login"),
-    path("logout/", views.logout, name="logout"),
 ]

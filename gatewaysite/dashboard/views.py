@@ -4,11 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
 
 from gatewaysite.dashboard import context, exports, selectors
 from gatewaysite.dashboard.span import SpanInvalid, span_from
@@ -16,12 +14,12 @@ from gatewaysite.dashboard.viewer import Viewer, viewer_for
 from gatewaysite.dashboard.why import explain
 
 Page = Callable[..., HttpResponse]  # (request, viewer, *url arguments)
-LOGIN_URL = reverse_lazy("dashboard:login")
 
 
 def dashboard_page(view: Page) -> Callable[[HttpRequest], HttpResponse]:
-    """Logged in (else the login page), staff or a team admin (else 403), a readable query (else 400)."""
-    @login_required(login_url=LOGIN_URL)
+    """Logged in (else the one login page of the admin, dashboard and portal: settings.LOGIN_URL), staff or a team
+    admin (else 403), a readable query (else 400)."""
+    @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         viewer = viewer_for(request.user)  # type: ignore[arg-type]
@@ -65,7 +63,3 @@ def why(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     status = 404 if request_id and found is None else 200
     return render(request, "dashboard/why.html", {"request_id": request_id, "why": found}, status=status)
 
-
-login = auth_views.LoginView.as_view(template_name="dashboard/login.html", redirect_authenticated_user=True,
-                                     next_page=reverse_lazy("dashboard:home"))
-logout = auth_views.LogoutView.as_view(next_page=reverse_lazy("dashboard:login"))

@@ -45,6 +45,12 @@ def refusal_text(row: SpendLog) -> str:
     kind = KIND_LABELS.get(row.limit_kind, row.limit_kind or "a limit")
     if row.limit_kind == "blocked":
         return f"Refused: the {level.lower()} is blocked."
+    if row.limit_kind == "expired":
+        return f"Refused: the {level.lower()} has expired."
+    if row.limit_kind == "route":
+        return f"Refused: the {level.lower()} may not call this route ({row.call_type})."
+    if row.limit_kind == "model":
+        return f"Refused: the {level.lower()} may not use model {row.model_alias}."
     if row.limit_kind == "budget":
         return (f"Refused: the {level.lower()} budget was spent (${row.limit_current:.6f} of "
                 f"${row.limit_max:.6f}).")

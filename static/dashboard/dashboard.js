@@ -35,6 +35,7 @@
   stacked("chart-team", data.time.periods, data.time.team);
   stacked("chart-model", data.time.periods, data.time.model);
   stacked("chart-provider", data.time.periods, data.time.provider);
+  stacked("chart-tag", data.time.periods, data.time.tag);
   ranked("chart-keys", data.keys);
   ranked("chart-models", data.models);
   ranked("chart-tags", data.tags);

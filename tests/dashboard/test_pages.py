@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.teams.models import SpendLog, SpendRollupMark
 from apps.teams.rollup import spend_rollup
-from gatewaysite.dashboard.span import span_from
+from gatewaysite.dashboard.span import period_of, span_from
 from tests.dashboard.conftest import logged_in, row
 from tests.teams.conftest import Cast
 
@@ -40,7 +40,7 @@ def both_teams(cast: Cast) -> None:
 
 def test_anonymous_is_sent_to_login_and_a_plain_member_is_refused(cast: Cast) -> None:
     response = Client().get("/dashboard/")
-    assert (response.status_code, response["Location"]) == (302, "/dashboard/login/?next=/dashboard/")
+    assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=/dashboard/")
     for path in ("/dashboard/", "/dashboard/keys/", "/dashboard/export/spend.csv", "/dashboard/why/?request_id=a-1"):
         assert logged_in(cast.bob.user).get(path).status_code == 403, path
 
@@ -122,13 +122,18 @@ def test_a_half_hour_zone_reads_cells_and_splits_only_the_hour_its_midnight_cuts
     assert one_day.context["totals"].cost == Decimal(6)  # the 18:00 hour's earlier half is the 4th's
 
 
-def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_the_grains_lag(cast: Cast, staff) -> None:
-    for n in range(40):  # every 7 hours from the 1st to the 12th, two teams, two tags; some rows carry both
+def tagged_rows(cast: Cast) -> None:
+    """Every 7 hours from the 1st to the 12th, two teams, two tags, some rows carrying both; one not rolled up."""
+    for n in range(40):
         carried = ("a", "b") if n % 5 == 0 else ("a",) if n % 2 else ("b",)
         row(cast.bob if n % 3 else cast.mallory, f"t{n}", datetime(2026, 3, 1, 3, tzinfo=UTC) + timedelta(hours=7 * n),
             f"0.{n + 10}", tags=carried)
     spend_rollup()
-    row(cast.bob, "t-late", datetime(2026, 3, 6, 12, tzinfo=UTC), "1.00", tags=("a",))  # not rolled up yet
+    row(cast.bob, "t-late", datetime(2026, 3, 6, 12, tzinfo=UTC), "1.00", tags=("a",))
+
+
+def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_the_grains_lag(cast: Cast, staff) -> None:
+    tagged_rows(cast)
     team_a = (cast.team_a.team_id,)
 
     def expected(zone: str, teams: tuple[str, ...] | None) -> dict[str, Decimal]:
@@ -146,6 +151,33 @@ def test_spend_by_tag_over_long_spans_matches_the_rows_in_every_zone_and_while_t
     SpendRollupMark.objects.update(tag_grains_id=0)  # an older release rolled up: the grains are behind
     tags = {t.label: t.cost for t in logged_in(staff).get("/dashboard/", SPAN).context["tags"]}
     assert tags == expected("UTC", None)
+
+
+def test_spend_by_tag_over_time_and_its_csv_match_the_rows_per_local_period(cast: Cast, staff) -> None:
+    tagged_rows(cast)
+
+    def expected(query: dict[str, str], teams: tuple[str, ...] | None) -> dict[tuple[str, str], Decimal]:
+        span = span_from(QueryDict(urlencode(query)))
+        found: dict[tuple[str, str], Decimal] = {}
+        for spend in SpendLog.objects.filter(start_time__gte=span.start, start_time__lt=span.end):
+            period = period_of(spend.start_time.astimezone(span.zone).date(), span.grain).isoformat()
+            for tag in spend.tags if teams is None or spend.team_id in teams else ():
+                found[(tag, period)] = found.get((tag, period), Decimal(0)) + spend.cost
+        return found
+
+    for zone, grain in (("UTC", "day"), ("Asia/Kolkata", "day"), ("America/New_York", "week")):
+        query = {**SPAN, "tz": zone, "grain": grain}
+        for user, teams in ((staff, None), (cast.alice.user, (cast.team_a.team_id,))):
+            browser = logged_in(user)
+            time = browser.get("/dashboard/", query).context["charts"]["time"]
+            charted = {(tag, period): value for tag, values in time["tag"].items()
+                       for period, value in zip(time["periods"], values, strict=True) if value}
+            rows = expected(query, teams)
+            assert charted == {key: float(cost) for key, cost in rows.items()}, (zone, teams)
+            text = browser.get("/dashboard/export/spend.csv", {**query, "by": "tag"}).content.decode()
+            table = list(csv.reader(io.StringIO(text)))
+            assert table[0] == ["period", "tag", "spend", "requests"]
+            assert {(tag, period): Decimal(cost) for period, tag, cost, _ in table[1:]} == rows, (zone, teams)
 
 
 def test_an_overview_costs_the_same_statements_however_many_rows_and_days(cast: Cast, staff) -> None:
@@ -166,7 +198,7 @@ def test_an_overview_costs_the_same_statements_however_many_rows_and_days(cast: 
     row(cast.bob, "after", DAY, "0.01")
     assert statements() == few == 15  # whole UTC days: no hourly cells to read
     # Session, user, the marks, 3 x (hourly cells, raw rows, daily cells), 2 for the top keys, 3 for the tags (hourly
-    # and daily cells, raw rows), the teams and the refusals.
+    # and daily cells, raw rows: read per period, for the chart over time and the totals), the teams and the refusals.
     assert statements(start="2026-01-01", end="2026-03-31", grain="week", tz="Europe/Berlin") == 19
 
 
@@ -225,11 +257,17 @@ def test_key_list_is_paginated_and_searched_by_the_database(cast: Cast, staff) -
     assert browser.get("/dashboard/keys/", {"after": "x:y"}).status_code == 400
 
 
-def test_login_page_logs_a_staff_user_in(cast: Cast, staff) -> None:
+def test_the_shared_login_logs_a_staff_user_into_the_dashboard_in_the_shared_theme(cast: Cast, staff) -> None:
     browser = Client()
-    response = browser.post("/dashboard/login/", {"username": "root-staff", "password": "pw-staff-1234"})
+    login = browser.get("/dashboard/", follow=True).content.decode()
+    assert 'id="login-form"' in login and 'href="/accounts/password_reset/"' in login
+    assert browser.get("/dashboard/login/").status_code == 404  # no second login page
+    response = browser.post("/accounts/login/", {"username": "root-staff", "password": "pw-staff-1234",
+                                                 "next": "/dashboard/"})
     assert (response.status_code, response["Location"]) == (302, "/dashboard/")
-    assert browser.get("/dashboard/").status_code == 200
+    page = browser.get("/dashboard/").content.decode()
+    assert 'href="/static/tollgate/theme.css"' in page and "<style" not in page
+    assert 'class="tg tg-dashboard' in page and 'action="/accounts/logout/"' in page
 
 
 def test_every_link_and_asset_keeps_a_path_prefix(cast: Cast, staff) -> None:

@@ -1,9 +1,13 @@
 """The hourly roll-up equals the spend rows it summed, however late they arrive; retention prunes only what it holds."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from django.db.models import Count, Sum
 
 from apps.teams.models import SpendLog, SpendRollup, SpendRollupMark, SpendTagGrain, SpendTagRollup
@@ -115,3 +119,17 @@ def test_beat_schedules_the_rollup_and_retention() -> None:
 
     assert site.CELERY_BEAT_SCHEDULE["spend-rollup"]["task"] == "apps.teams.tasks.spend_rollup_task"
     assert ("spend-retention" in site.CELERY_BEAT_SCHEDULE) == (site.TOLLGATE_SPEND_RETENTION_DAYS > 0)
+
+
+@pytest.mark.parametrize(("env_case", "days", "scheduled"), [
+    pytest.param(None, "90", "True", id="unset_case"), pytest.param("0", "0", "False", id="off_case"),
+    pytest.param("7", "7", "True", id="set_case")])
+def test_retention_keeps_ninety_days_unless_told_otherwise(env_case: str | None, days: str, scheduled: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TOLLGATE_SPEND_RETENTION_DAYS"}
+    if env_case is not None:
+        env["TOLLGATE_SPEND_RETENTION_DAYS"] = env_case
+    probe = ("from gatewaysite import settings as s; "
+             "print(s.TOLLGATE_SPEND_RETENTION_DAYS, 'spend-retention' in s.CELERY_BEAT_SCHEDULE)")
+    found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
+                           timeout=120)
+    assert found.stdout.split() == [days, scheduled]

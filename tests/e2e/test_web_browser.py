@@ -1,7 +1,7 @@
 """The web side in headless Chromium (Debian's, driven by Playwright), behind a path prefix, end to end.
 
 An admin logs in, makes a team with a member and a key in the admin, copies the secret with the copy button and
-calls the gateway with it from the `openai` SDK; tests a deployment; a member generates a key in the portal,
+calls the gateway with it from the `openai` SDK and sees its spend on the dashboard; tests a deployment; a member generates a key in the portal,
 streams an answer with it in the playground and revokes it. Every page is kept as a screenshot under
 var/artifacts/web/. Every link of every page stays under the prefix.
 """
@@ -21,6 +21,7 @@ from apps.providers.mock_upstream import REPLY_PREFIX
 from apps.teams import services
 from apps.teams.models import User, VirtualKey
 from tests.conftest import ROOT, WEB_PREFIX, GatewayProcess
+from tests.teams.conftest import wait_for_spend_rows
 
 PREFIX = WEB_PREFIX
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -117,6 +118,7 @@ def test_admin_and_portal_in_a_browser(page: Page, prefixed_gateway: GatewayProc
     sdk = openai.OpenAI(api_key=secret, base_url=f"{prefixed_gateway.url}{PREFIX}/v1", max_retries=0, timeout=30)
     reply = sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content == f"{REPLY_PREFIX} hi"
+    spend_appears_on_the_dashboard(page, VirtualKey.objects.get(key_alias="web-admin-key").pk)
     page.goto(f"{PREFIX}/admin/teams/virtualkey/")
     expect(page.locator("#result_list")).to_contain_text("web-admin-key")
     assert secret not in page.content()
@@ -136,6 +138,26 @@ def test_admin_and_portal_in_a_browser(page: Page, prefixed_gateway: GatewayProc
     page.click(".tg-user button")  # log out: the member's turn
     page.wait_for_url(f"**{PREFIX}/accounts/login/")
     member_generates_streams_and_revokes(page, prefixed_gateway)
+
+
+def spend_appears_on_the_dashboard(page: Page, key_id: int) -> None:
+    """The SDK call's spend, once stored (flushed by this test with Redis, by the gateway's loop embedded), is on
+    the dashboard: in the total and as the web team's series in the spend-by-team chart."""
+    [row] = wait_for_spend_rows(1, key_id=key_id)
+    assert row.cost > 0
+    deadline = time.monotonic() + 20
+    while True:  # the page reads the roll-up plus the rows stored since: the row is there once it is stored
+        page.goto(f"{PREFIX}/dashboard/?tz=UTC")
+        calls = page.inner_text("#total-requests").strip()
+        if calls != "0" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert (calls, page.inner_text("#total-spend").strip()) == ("1", f"${row.cost:.4f}")
+    # The chart holds the unrounded spend (a "hi" costs about $0.00002, below the total's four places).
+    team = page.evaluate("(() => { const c = window.tollgateCharts['chart-team'].data; return c.datasets.map("
+                         "d => [d.label, d.data.reduce((a, b) => a + b, 0)]); })()")
+    assert [label for label, _ in team] == ["Web team"] and abs(team[0][1] - float(row.cost)) < 1e-9, team
+    shot(page, "dashboard")
 
 
 def member_generates_streams_and_revokes(page: Page, gateway: GatewayProcess) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from decimal import Decimal
 
 import pytest
@@ -57,3 +58,27 @@ def web_cast(db: None) -> WebCast:
                                                 "spend": Decimal("7.25")}).key
     return WebCast(root=root, alice=alice, bob=bob, mallory=mallory, search=search, ads=ads, bob_key=bob_key,
                    mallory_key=mallory_key)
+
+
+def form_as_posted(page: Any) -> dict[str, Any]:
+    """What a browser posts back unchanged from an admin change page (its form and inline formsets)."""
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data: dict[str, Any] = {}
+    for form in forms:
+        for name, field in form.fields.items():
+            if field.disabled:
+                continue
+            key, value = form.add_prefix(name), form[name].value()
+            if hasattr(field.widget, "decompress"):  # split date and time
+                for n, part in enumerate(field.widget.decompress(value)):
+                    data[f"{key}_{n}"] = "" if part is None else part
+            elif isinstance(value, list | tuple):
+                data[key] = [str(v) for v in value]
+            elif isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            else:
+                data[key] = "" if value is None else value
+    return data

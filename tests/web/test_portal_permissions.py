@@ -1,10 +1,13 @@
 """A member sees their own teams, keys, spend and models in the portal, never another team's; pages need a login."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
-from apps.teams.models import VirtualKey
+from apps.teams import services
+from apps.teams.models import User, VirtualKey
 from tests.web.conftest import WebCast
 
 
@@ -21,6 +24,18 @@ def test_home_lists_my_keys_teams_and_spend_only(web_cast: WebCast) -> None:
     assert "$1.5000" in page and "Search" in page
     assert "mallory-ads" not in page and web_cast.mallory_key.key_name not in page
     assert "7.25" not in page and "Ads" not in page
+
+
+def test_my_spend_is_the_users_own_and_keeps_revoked_keys(web_cast: WebCast) -> None:
+    client = web_cast.client_for(web_cast.bob)
+    User.objects.filter(pk=web_cast.bob.pk).update(spend=Decimal("2.25"))  # as the spend flush adds it
+    client.post(f"/portal/keys/{web_cast.bob_key.pk}/revoke/")  # the revoked key's $1.50 stays in it
+    page = client.get("/portal/").content.decode()
+    assert '<div class="tg-stat" id="my-spend">$2.2500</div>' in page
+    assert '<div class="tg-muted" id="my-spend-label">My spend (all my keys, revoked ones too)</div>' in page
+    services.user_update(user=web_cast.bob, fields={"budget_duration": "7d"})
+    page = client.get("/portal/").content.decode()
+    assert 'id="my-spend-label">My spend this budget window (every 7d, next reset ' in page
 
 
 def test_a_team_admin_sees_only_their_own_keys_in_the_portal(web_cast: WebCast) -> None:
