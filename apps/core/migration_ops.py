@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently as PostgresAddIndexConcurrently
 from django.contrib.postgres.operations import RemoveIndexConcurrently as PostgresRemoveIndexConcurrently
-from django.db.migrations.operations import AddIndex, RemoveIndex
+from django.db.migrations.operations import AddConstraint, AddIndex, RemoveConstraint, RemoveIndex
 
 
 class PlainOffPostgreSQL:
@@ -35,3 +35,40 @@ class RemoveIndexConcurrently(PlainOffPostgreSQL, PostgresRemoveIndexConcurrentl
     """`DROP INDEX CONCURRENTLY` on PostgreSQL (the migration sets `atomic = False`); a plain drop elsewhere."""
 
     postgres, plain = PostgresRemoveIndexConcurrently, RemoveIndex
+
+
+class AddConstraintConcurrently(AddConstraint):
+    """A conditional `UniqueConstraint` (a partial unique index) built with `CREATE UNIQUE INDEX CONCURRENTLY` on
+    PostgreSQL, so the table keeps taking writes while it builds (the migration sets `atomic = False`); as
+    `AddConstraint` elsewhere. Other constraints are table constraints, which PostgreSQL cannot add concurrently."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        sql = str(self.constraint.create_sql(model, schema_editor))
+        assert sql.startswith("CREATE UNIQUE INDEX "), f"{self.constraint.name} is not a partial unique index"
+        schema_editor.execute(sql.replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX CONCURRENTLY ", 1))
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.constraint.name)}")
+
+
+class RemoveConstraintConcurrently(RemoveConstraint):
+    """A partial unique index's constraint dropped with `DROP INDEX CONCURRENTLY` on PostgreSQL (the migration
+    sets `atomic = False`); as `RemoveConstraint` elsewhere."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.name)}")
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        constraint = to_state.models[app_label, self.model_name_lower].get_constraint_by_name(self.name)
+        sql = str(constraint.create_sql(model, schema_editor))
+        schema_editor.execute(sql.replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX CONCURRENTLY ", 1))

@@ -28,7 +28,8 @@ CASES: list[tuple[str, str, str, Body, dict[str, int]]] = [
     ("replace", "PUT", "/{id}", lambda actor: {"agent_name": f"renamed-{actor}", "agent_card_params": CARD}, {}),
     ("patch", "PATCH", "/{id}", lambda actor: {"litellm_params": {"model": "gpt-4o", "rpm_limit": 7}}, {}),
     ("delete", "DELETE", "/{id}", lambda actor: {}, {}),
-    ("read", "GET", "/{id}", lambda actor: {}, {"root": 200, "mallory": 200, "eve": 200, "admin": 404,
+    # A proxy admin reads any agent as stored (what it may PUT back); a viewer or another team only what it may call.
+    ("read", "GET", "/{id}", lambda actor: {}, {"root": 200, "mallory": 200, "eve": 200, "admin": 200,
                                                 "viewer": 404, "alice": 404, "bob": 404}),
 ]
 WRITERS = {"root": 200, "admin": 200}

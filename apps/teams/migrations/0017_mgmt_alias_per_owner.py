@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from django.db import migrations, models
 
+from apps.core.migration_ops import AddConstraintConcurrently, RemoveConstraintConcurrently
 
-def per_owner(name: str, fields: tuple[str, ...], *, team: bool, user: bool) -> migrations.AddConstraint:
-    return migrations.AddConstraint(model_name="virtualkey", constraint=models.UniqueConstraint(
+
+def per_owner(name: str, fields: tuple[str, ...], *, team: bool, user: bool) -> AddConstraintConcurrently:
+    return AddConstraintConcurrently(model_name="virtualkey", constraint=models.UniqueConstraint(
         fields=fields, name=name,
         condition=~models.Q(key_alias="") & models.Q(team__isnull=not team, user__isnull=not user)))
 
 
 class Migration(migrations.Migration):
+    atomic = False  # the indexes are built and dropped concurrently: keys keep being written meanwhile
 
     dependencies = [("teams", "0016_secrets_seal_params")]
 
@@ -24,5 +27,5 @@ class Migration(migrations.Migration):
         per_owner("virtualkey_alias_per_team", ("team", "key_alias"), team=True, user=False),
         per_owner("virtualkey_alias_per_user", ("user", "key_alias"), team=False, user=True),
         per_owner("virtualkey_alias_unowned", ("key_alias",), team=False, user=False),
-        migrations.RemoveConstraint(model_name="virtualkey", name="virtualkey_unique_alias"),
+        RemoveConstraintConcurrently(model_name="virtualkey", name="virtualkey_unique_alias"),
     ]
