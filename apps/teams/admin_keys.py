@@ -14,7 +14,8 @@ from django.utils.safestring import SafeString
 from apps.teams import services
 from apps.teams.admin_display import BUDGET_FIELDS, BudgetColumns, ExpiredFilter, status_badge
 from apps.teams.admin_paging import CappedCountPaginator
-from apps.teams.models import SpendLog, Team, VirtualKey
+from apps.teams.admin_spend import ReadOnlyAdmin
+from apps.teams.models import DeletedKey, SpendLog, Team, VirtualKey
 from apps.teams.rotation import key_regenerate_with_grace
 from apps.teams.spend_reset import spend_reset
 
@@ -161,3 +162,12 @@ class VirtualKeyAdmin(BudgetColumns, admin.ModelAdmin):
             return None
         issued = key_regenerate_with_grace(key=queryset.get(), fields={})
         return secret_page(request, issued, "Key regenerated")
+
+
+@admin.register(DeletedKey)
+class DeletedKeyAdmin(ReadOnlyAdmin):
+    """Keys as they were when /key/delete removed them (what `/key/list?status=deleted` lists)."""
+
+    list_display = ["__str__", "token_hash", "team_id", "user_id", "deleted_by", "deleted_at"]
+    search_fields = ["=token_hash", "=key_alias", "=team_id", "=user_id"]
+    list_filter = ["deleted_at"]

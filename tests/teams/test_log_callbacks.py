@@ -53,6 +53,9 @@ def test_a_destination_that_is_down_gets_every_call_later_once_in_order() -> Non
         assert (callback.cursor, callback.failures) == (0, 1) and "answered 500" in callback.last_error
         assert callback.next_attempt_at is not None and callback.next_attempt_at > timezone.now()
         assert deliver_due(now=timezone.now()) == 0 and len(server.requests) == 1, "no retry before the backoff"
+        # Embedded, the session's gateway may store a call of an earlier test after its tables were emptied: such a
+        # row is not this test's (its time is now, inside the window the retry below delivers).
+        SpendLog.objects.exclude(pk__in=[row.pk for row in rows]).delete()
         assert deliver_due(now=callback.next_attempt_at + timedelta(seconds=1)) == 5
         callback.refresh_from_db()
         assert (callback.cursor, callback.failures, callback.delivered_total) == (rows[-1].id, 0, 5)
