@@ -37,6 +37,18 @@ class RemoveIndexConcurrently(PlainOffPostgreSQL, PostgresRemoveIndexConcurrentl
     postgres, plain = PostgresRemoveIndexConcurrently, RemoveIndex
 
 
+
+def create_unique_index_concurrently(constraint: Any, model: Any, schema_editor: Any) -> None:
+    """A conditional `UniqueConstraint`'s index, built with `CREATE UNIQUE INDEX CONCURRENTLY` (PostgreSQL)."""
+    sql = str(constraint.create_sql(model, schema_editor))
+    assert sql.startswith("CREATE UNIQUE INDEX "), f"{constraint.name} is not a partial unique index"
+    schema_editor.execute(sql.replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX CONCURRENTLY ", 1))
+
+
+def drop_index_concurrently(name: str, schema_editor: Any) -> None:
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
+
+
 class AddConstraintConcurrently(AddConstraint):
     """A conditional `UniqueConstraint` (a partial unique index) built with `CREATE UNIQUE INDEX CONCURRENTLY` on
     PostgreSQL, so the table keeps taking writes while it builds (the migration sets `atomic = False`); as
@@ -45,15 +57,13 @@ class AddConstraintConcurrently(AddConstraint):
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        model = to_state.apps.get_model(app_label, self.model_name)
-        sql = str(self.constraint.create_sql(model, schema_editor))
-        assert sql.startswith("CREATE UNIQUE INDEX "), f"{self.constraint.name} is not a partial unique index"
-        schema_editor.execute(sql.replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX CONCURRENTLY ", 1))
+        create_unique_index_concurrently(self.constraint, to_state.apps.get_model(app_label, self.model_name),
+                                         schema_editor)
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.constraint.name)}")
+        drop_index_concurrently(self.constraint.name, schema_editor)
 
 
 class RemoveConstraintConcurrently(RemoveConstraint):
@@ -63,12 +73,11 @@ class RemoveConstraintConcurrently(RemoveConstraint):
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.name)}")
+        drop_index_concurrently(self.name, schema_editor)
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        model = to_state.apps.get_model(app_label, self.model_name)
         constraint = to_state.models[app_label, self.model_name_lower].get_constraint_by_name(self.name)
-        sql = str(constraint.create_sql(model, schema_editor))
-        schema_editor.execute(sql.replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX CONCURRENTLY ", 1))
+        create_unique_index_concurrently(constraint, to_state.apps.get_model(app_label, self.model_name),
+                                         schema_editor)
