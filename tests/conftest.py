@@ -108,6 +108,7 @@ class GatewayProcess:
         if settings.REDIS_URL:
             env["REDIS_URL"] = settings.REDIS_URL
         env.update(extra_env or {})
+        self.env = env
         self.log_path = log_dir / f"gateway-{self.port}.log"
         self._log = self.log_path.open("wb")
         # Its own process group: stop() finds whatever it started there, even after that is orphaned.
@@ -122,6 +123,22 @@ class GatewayProcess:
             self._log.close()
             stop_process_group(self.process.pid, grace=0)
             raise
+
+    def flushes_itself(self) -> bool:
+        """Embedded, spend waits in the gateway's own memory until its flush loop stores it."""
+        return self.env["TOLLGATE_SPEND_FLUSH_INTERVAL"] != "0" and "REDIS_URL" not in self.env
+
+    def wait_spend_stored(self, timeout: float = 30.0) -> bool:
+        """Wait until this gateway's spend buffer is empty (its `tollgate_spend_events_buffered` gauge is 0)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            scraped = httpx.get(f"{self.url}/metrics", timeout=10,
+                                headers={"Authorization": f"Bearer {self.env['TOLLGATE_MASTER_KEY']}"})
+            if "\ntollgate_spend_events_buffered 0\n" in scraped.text:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
 
     READY_SECONDS = 90.0  # how long start-up may take before the fixture gives up (a loaded 2-core CI machine took 30+)
 

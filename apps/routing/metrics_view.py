@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -11,6 +12,7 @@ from apps.core.errors import GatewayError, PermissionDenied
 from apps.core.http import request_id
 from apps.core.metrics import REGISTRY, shared
 from apps.core.metrics.exposition import CONTENT_TYPE, Gauge, render
+from apps.core.state import state
 from apps.core.responses import error_response
 from apps.routing import runtime
 from apps.routing.health import readiness_report
@@ -39,6 +41,17 @@ async def cooldown_gauge() -> Gauge:
                  ("model_group", "deployment"), series)
 
 
+async def spend_buffer_gauge() -> Gauge:
+    """Spend events waiting for the flush to store them: with Redis the pod-wide buffer, embedded this process's.
+    It grows while the database is unreachable; none while the state backend is (tollgate_backend_up says why)."""
+    try:
+        series: tuple[tuple[tuple[str, ...], float], ...] = (
+            ((), float(await sync_to_async(state().spend_pending, thread_sensitive=False)())),)
+    except Exception:  # noqa: BLE001 - whatever the backend raised, the other families must still be scraped
+        series = ()
+    return Gauge("tollgate_spend_events_buffered", "Spend events waiting in the buffer for the database.", (), series)
+
+
 async def metrics(request: HttpRequest) -> HttpResponse:
     try:
         await check_scraper(request)
@@ -59,5 +72,5 @@ async def exposition() -> bytes:
     live = (Gauge("tollgate_in_flight", "API calls being served now, over the pod's workers.", (),
                   (((), merged.gauges.get("in_flight", 0.0)),)),
             Gauge("tollgate_workers", "Server worker processes reporting metrics.", (), (((), float(merged.workers)),)))
-    gauges = (*live, await backend_gauge(), await cooldown_gauge())
+    gauges = (*live, await backend_gauge(), await cooldown_gauge(), await spend_buffer_gauge())
     return render(merged, gauges)

@@ -264,3 +264,28 @@ def test_backend_up_drops_to_zero_when_redis_or_the_database_goes_away(transacti
     assert value(no_redis, "tollgate_backend_up", backend="state_backend") == 0
     assert value(no_redis, "tollgate_backend_up", backend="database") == 1
     assert value(no_db, "tollgate_backend_up", backend="database") == 0
+
+
+def test_spend_not_yet_stored_is_a_gauge(upstream_model: Any, upstream: OpenAIUpstream, tmp_path: Path) -> None:
+    """`tollgate_spend_events_buffered` counts the spend events waiting for the database (an operator alerts on it
+    growing while the database is away): here a gateway that never flushes by itself."""
+    from apps.core.state import state
+    from apps.teams.spend import spend_flush
+
+    upstream_model("buffered-gpt")
+    backend = state()
+    backend.spend_ack(backend.spend_pending())  # with Redis the buffer is shared with earlier tests
+    server = GatewayProcess(extra_env={"TOLLGATE_SPEND_FLUSH_INTERVAL": "0"}, log_dir=tmp_path)
+    try:
+        assert ("tollgate_spend_events_buffered", frozenset()) in scrape(server)
+        assert value(scrape(server), "tollgate_spend_events_buffered") == 0
+        client = openai.OpenAI(api_key=MASTER_KEY, base_url=f"{server.url}/v1", max_retries=0)
+        for _ in range(3):
+            client.chat.completions.create(model="buffered-gpt", messages=[{"role": "user", "content": "hi"}])
+        waiting = eventually(server, lambda s: value(s, "tollgate_spend_events_buffered") == 3)
+        assert value(waiting, "tollgate_spend_events_buffered") == 3
+        if settings.REDIS_URL:  # the test can flush the shared buffer; embedded only the gateway's SIGTERM does
+            assert spend_flush().stored == 3
+            assert value(scrape(server), "tollgate_spend_events_buffered") == 0
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from apps.core.state import state
 from apps.routing.models import Deployment, RouterSettings
 from apps.teams.metering import SpendEvent
 from apps.teams import services
-from apps.teams.models import Organization, SpendLog, Team, User, VirtualKey
+from apps.teams.models import EndUser, Organization, SpendLog, Team, User, VirtualKey
 from apps.teams.spend import spend_flush
 from tests.conftest import MASTER_KEY, GatewayProcess
 
@@ -89,11 +89,25 @@ def priced(transactional_db: None) -> Callable[..., Deployment]:
 
 
 @pytest.fixture(autouse=True)
-def empty_spend_buffer() -> Iterator[None]:
-    """Each test starts with no spend events waiting (Redis keeps them between tests)."""
+def empty_spend_buffer(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """Each test starts with no spend events waiting (Redis keeps them between tests) and no spend rows of earlier
+    tests: embedded, the gateway's flush loop may store an earlier test's last calls after its tables were emptied
+    (adding their cost to a user id the next test creates again), so that is waited for and dropped first."""
     backend = state()
     backend.spend_ack(backend.spend_pending())
+    for server in LAST_GATEWAY:
+        if server.flushes_itself() and server.process.poll() is None:
+            assert server.wait_spend_stored(), "the gateway's spend buffer did not empty"
+            with django_db_blocker.unblock():
+                SpendLog.objects.all().delete()
+                EndUser.objects.all().delete()
+    LAST_GATEWAY.clear()
     yield
+    LAST_GATEWAY.extend(value for value in getattr(request.node, "funcargs", {}).values()
+                        if isinstance(value, GatewayProcess))
+
+
+LAST_GATEWAY: list[GatewayProcess] = []  # the gateways the test before used, whose late spend the next one waits for
 
 
 def spend_event(request_id: str, key: VirtualKey, cost: str, model: str = "priced", *, attempt: int = 1) -> SpendEvent:

@@ -9,10 +9,11 @@ import pytest
 from django.utils import timezone
 
 from apps.core.snapshots import snapshot_bump
+from apps.teams import services
 from apps.teams.models import Budget, EndUser, Team, TeamMembership, VirtualKey
 from apps.teams.snapshot import GENERATION, BudgetScope
 from tests.conftest import MASTER_KEY, GatewayProcess
-from tests.teams.conftest import Cast, chat, client, wait_for_spend_rows
+from tests.teams.conftest import Cast, chat, client, make_key, make_user, wait_for_spend_rows
 from tests.teams.test_model_limits import ONE_CALL, key_with
 
 
@@ -219,17 +220,21 @@ def test_a_level_whose_window_ended_is_reset_by_the_next_call(cast: Cast, priced
     priced()
     reset_at = timezone.now() + timedelta(hours=-1 if ended else 1)
     body: dict[str, Any] = {}
+    # A user id of its own: a late flush of an earlier test's call by bob would land on this test's bob row.
+    caller = make_user(f"lazy-{level}-{'ended' if ended else 'running'}")
+    services.team_member_add(team=cast.team_a, user=caller, role="user")
+    secret = make_key(caller, cast.team_a)[1]
     if level == "end_user":
         budget = Budget.objects.create(max_budget=ONE_CALL, budget_duration="1d", budget_reset_at=reset_at)
         end_user = f"customer-{'ended' if ended else 'running'}"  # not reused: a late flush may store an end user
         EndUser.objects.create(user_id=end_user, budget=budget, spend=ONE_CALL)
         body = {"user": end_user}
     else:
-        row = {"user": cast.bob.user, "team": cast.team_a, "organization": cast.org}[level]
+        row = {"user": caller, "team": cast.team_a, "organization": cast.org}[level]
         type(row).objects.filter(pk=row.pk).update(budget_duration="1d", max_budget=ONE_CALL, spend=ONE_CALL,
                                                    budget_reset_at=reset_at)
     snapshot_bump(GENERATION)
-    with client(gateway, cast.bob.secret) as http:
+    with client(gateway, secret) as http:
         answers = [chat(http, max_tokens=5, **body) for _ in range(2 if ended else 1)]
     assert [a.status_code for a in answers] == ([200, 400] if ended else [400])
     assert answers[-1].json()["error"]["param"] == level
