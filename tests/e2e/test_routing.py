@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import openai
@@ -172,6 +173,23 @@ def test_wildcard_groups_call_the_requested_model(upstream_model, upstream: Open
     response = chat(http, model="up/gpt-9-mini")
     assert response.status_code == 200
     assert upstream.models_called() == ["gpt-9-mini"]
+
+
+@pytest.mark.parametrize("name", [pytest.param("up/i\u00df\u001d<\u00e5", id="control_and_latin_case"),
+                                  pytest.param("up/a\r\nSet-Cookie: x=1", id="line_break_case"),
+                                  pytest.param("up/\u6a21\u578b-100%", id="cjk_and_percent_case")])
+def test_any_requested_name_comes_back_as_a_valid_model_group_header(upstream_model, upstream: OpenAIUpstream,
+                                                                     http: httpx.Client, name: str) -> None:
+    """A wildcard group serves whatever name the client sends; its x-litellm-model-group header is that name
+    percent-encoded where it is not printable ASCII (the server refused such a value and dropped the answer)."""
+    upstream_model("up/*", provider_model="*")
+    router()
+    for stream in (False, True):
+        response = chat(http, model=name, stream=stream)
+        assert response.status_code == 200, response.text
+        assert unquote(response.headers["x-litellm-model-group"]) == name
+        assert "set-cookie" not in response.headers
+    assert upstream.models_called() == [name.removeprefix("up/")] * 2
 
 
 def test_aliases_reach_their_group(upstream_model, upstream: OpenAIUpstream, http: httpx.Client) -> None:
