@@ -21,7 +21,7 @@ def header_value(text: str) -> str:
 
 def served_headers(rid: str, served: Served[Any]) -> dict[str, str]:
     """Which deployment answered, in LiteLLM's header names and ours."""
-    return {"x-request-id": rid, "x-litellm-model-id": served.deployment.public_id,
+    return {"x-request-id": rid, "x-litellm-model-id": header_value(served.deployment.public_id),
             "x-tollgate-deployment": served.deployment.id,
             "x-litellm-attempted-fallbacks": str(served.fallback_depth),
             "x-litellm-model-group": header_value(served.model_group or served.deployment.model_name),
