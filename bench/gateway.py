@@ -105,6 +105,7 @@ class Gateway:
     serve: subprocess.Popen[bytes] | None = None
     celery: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    tree: Path = ROOT  # the checkout whose manage.py runs (bench.ab: another commit's worktree)
 
     @property
     def url(self) -> str:
@@ -113,8 +114,8 @@ class Gateway:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
         if not self.embedded:
-            env["DATABASE_URL"] = os.environ["DATABASE_URL"]
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
+            for name in ("DATABASE_URL", "REDIS_URL"):  # bench.ab gives each commit its own, in extra_env
+                env[name] = self.extra_env.get(name) or os.environ[name]
             # Production with Redis: Celery beat stores the buffered spend events (the `celery` column), so the
             # serve processes do no database work at all (their own flush loop is for embedded mode).
             env["TOLLGATE_SPEND_FLUSH_INTERVAL"] = "0"
@@ -134,7 +135,7 @@ class Gateway:
         return env
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), capture_output=True,
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=self.tree, env=self.env(), capture_output=True,
                               text=True, timeout=300, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -150,7 +151,7 @@ class Gateway:
 
     def start(self) -> None:
         log = (self.workdir / "serve.log").open("wb")
-        self.serve = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1"], cwd=ROOT,
+        self.serve = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", "127.0.0.1"], cwd=self.tree,
                                       env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         self.processes.append(self.serve)
         if not self.embedded:
@@ -159,7 +160,7 @@ class Gateway:
                 [sys.executable, "-m", "celery", "-A", "gatewaysite", "worker", "-B", "--concurrency", "1",
                  "--loglevel", "WARNING", "--schedule", str(self.workdir / "celerybeat-schedule")],
                 # Tied to this process (gatewaysite/celery.py): a bench that dies leaves no worker flushing behind it.
-                cwd=ROOT, env={**self.env(), PARENT_PID_ENV: str(os.getpid())},
+                cwd=self.tree, env={**self.env(), PARENT_PID_ENV: str(os.getpid())},
                 stdout=celery_log, stderr=subprocess.STDOUT)
             self.processes.append(self.celery)
         self.wait_ready()

@@ -21,15 +21,17 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import ResolverMatch
 from django.urls import set_script_prefix
+from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
 from apps.core.fair_share import FairShare, credential_of, over_share_answer
 from apps.core.http import BODY_TOO_LARGE
 from apps.core.metrics import UPSTREAM_SECONDS, record_http
+from apps.core.ninja_direct import direct_view
 from apps.core.uploads import UPLOAD_STREAM, UploadStream, is_upload_path
 
 Scope = dict[str, Any]
@@ -49,7 +51,7 @@ class LeanASGIHandler(ASGIHandler):
 
     def __init__(self) -> None:
         self.resolved: dict[str, ResolverMatch] = {}
-        self.async_views: dict[Any, bool] = {}
+        self.views: dict[Any, Any] = {}  # per URL callback: what calls it (apps.core.ninja_direct, or a thread hop)
         super().__init__()
 
     def resolve_request(self, request: HttpRequest) -> ResolverMatch:
@@ -69,15 +71,30 @@ class LeanASGIHandler(ASGIHandler):
     async def _get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         """Django's, for the API's views: no view or template-response middleware and no ATOMIC_REQUESTS
         (the API does no ORM work per call), so only resolve, call and check. A sync view still runs in a
-        thread; whether a view is a coroutine function is worked out once per view."""
+        thread; an async ninja operation with nothing for ninja to check or resolve is called directly
+        (`apps.core.ninja_direct`). How to call each view is worked out once."""
         callback, args, kwargs = self.resolve_request(request)
-        is_async = self.async_views.get(callback)
-        if is_async is None:
-            is_async = self.async_views[callback] = iscoroutinefunction(callback)
-        view = callback if is_async else sync_to_async(callback, thread_sensitive=True)
+        view = self.views.get(callback)
+        if view is None:
+            view = self.views[callback] = (direct_view(callback) if iscoroutinefunction(callback)
+                                           else sync_to_async(callback, thread_sensitive=True))
         response = await view(request, *args, **kwargs)
         self.check_response(response, callback)  # type: ignore[attr-defined]
         return response  # type: ignore[no-any-return]
+
+    async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
+        """Django's `get_response_async` for the API: the middleware chain, the request's closer and the log line
+        of an error answer, without setting the thread's urlconf to ROOT_URLCONF per call (an asgiref Local
+        write): nothing in this task has set another one, and the API's requests name their own."""
+        response: HttpResponseBase = await self._middleware_chain(request)
+        response._resource_closers.append(request.close)  # type: ignore[attr-defined]
+        if response.status_code >= 400:
+            await sync_to_async(log_response, thread_sensitive=False)(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        response._handler_class = self.__class__  # type: ignore[attr-defined]
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size
+        return response
 
     def load_middleware(self, is_async: bool = False) -> None:
         handler = convert_exception_to_response(self._get_response_async)  # type: ignore[attr-defined]
@@ -109,6 +126,10 @@ class LeanASGIHandler(ASGIHandler):
             return
         if body.too_large:
             request.META[BODY_TOO_LARGE] = True
+        else:
+            # Read here, within DATA_UPLOAD_MAX_MEMORY_SIZE: `request.body` need not check the limit and read the
+            # stream again (Django's property returns `_body` once it is set, as after its own first read).
+            request._body = body.data
         request.urlconf = API_URLCONF  # only the API's routes: resolving skips the admin and management ones
         watcher = DisconnectWatcher(receive)
         started = time.monotonic()
@@ -167,8 +188,11 @@ class LeanASGIHandler(ASGIHandler):
         if response.streaming and not response.is_async:  # type: ignore[attr-defined]
             await super().send_response(response, send)  # a sync iterator: Django's own mapping
             return
+        # ResponseHeaders' own store (lower-case name -> (name, value)): what response.items() yields, without a
+        # Mapping view's Python-level iteration and lookups per header.
         headers = [(name.encode("ascii") if isinstance(name, str) else name,
-                    value.encode("latin1") if isinstance(value, str) else value) for name, value in response.items()]
+                    value.encode("latin1") if isinstance(value, str) else value)
+                   for name, value in response.headers._store.values()]  # type: ignore[attr-defined]
         if response.cookies:
             headers += [(b"Set-Cookie", c.output(header="").encode("ascii").strip()) for c in response.cookies.values()]
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
