@@ -86,11 +86,12 @@ class LeanASGIHandler(ASGIHandler):
         """Django's `get_response_async` for the API: the middleware chain, the request's closer and the log line
         of an error answer, without setting the thread's urlconf to ROOT_URLCONF per call (an asgiref Local
         write): nothing in this task has set another one, and the API's requests name their own."""
-        response: HttpResponseBase = await self._middleware_chain(request)
+        response: HttpResponseBase = await self._middleware_chain(request)  # type: ignore[misc]
         response._resource_closers.append(request.close)  # type: ignore[attr-defined]
         if response.status_code >= 400:
             await sync_to_async(log_response, thread_sensitive=False)(
-                "%s: %s", response.reason_phrase, request.path, response=response, request=request)
+                "%s: %s", response.reason_phrase, request.path, response=response,  # type: ignore[arg-type]
+                request=request)
         response._handler_class = self.__class__  # type: ignore[attr-defined]
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -64,8 +64,8 @@ class DirectView:
         self.by_method: dict[str, AsyncOperation | None] = {}
         for operation in path_view.operations:
             for method in operation.methods:
-                # ninja takes the first operation that serves the method: so do we
-                self.by_method.setdefault(method, operation if direct_eligible(operation) else None)
+                if method not in self.by_method:  # ninja takes the first operation that serves the method: so do we
+                    self.by_method[method] = cast(AsyncOperation, operation) if direct_eligible(operation) else None
 
     async def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         operation = self.by_method.get(request.method or "")
