@@ -29,7 +29,7 @@ from pathlib import Path
 import redis
 
 from bench import loadgen, procstat, profile
-from bench.gateway import MASTER_KEY, ROOT, Gateway, generate_key, wait_until_stored
+from bench.gateway import MASTER_KEY, ROOT, Gateway, generate_key, spend_backlog, wait_until_stored
 from bench.run import CHAT_BODY, Upstream
 
 WORKTREES = Path(tempfile.gettempdir()) / "tollgate-ab"
@@ -43,18 +43,8 @@ class Candidate:
     rev: str
     sha: str
     gateway: Gateway
-    redis_url: str
     key: str = MASTER_KEY
     rows: dict[str, list[dict[str, float]]] = field(default_factory=dict)
-
-    def backlog(self) -> int | None:
-        from apps.core.state.redis import SPEND_BUFFER
-
-        try:
-            with redis.Redis.from_url(self.redis_url, socket_timeout=5) as client:
-                return int(client.llen(SPEND_BUFFER))
-        except redis.RedisError:
-            return None
 
 
 def resolve(rev: str) -> str:
@@ -82,11 +72,12 @@ def redis_commands(url: str) -> Counter[str]:
 def measure(candidate: Candidate, *, kind: str, run: partial[loadgen.LoadResult]) -> dict[str, float]:
     gateway = candidate.gateway
     before_cpu = procstat.group_cpu(gateway.pids())
-    before_redis = redis_commands(candidate.redis_url)
+    redis_url = gateway.service_url("REDIS_URL")
+    before_redis = redis_commands(redis_url)
     result = run()
     used = procstat.group_cpu(gateway.pids()) - before_cpu
-    commands = redis_commands(candidate.redis_url) - before_redis
-    wait_until_stored(candidate.backlog, timeout=90)
+    commands = redis_commands(redis_url) - before_redis
+    wait_until_stored(partial(spend_backlog, gateway), timeout=90)
     calls = max(result.requests, 1)
     row = {"rate": result.achieved_rate, "p50_ms": result.p50_ms, "p99_ms": result.p99_ms,
            "user_ms": 1000 * used.user / calls, "kernel_ms": 1000 * used.system / calls,
@@ -135,7 +126,7 @@ def start(args: argparse.Namespace, upstream: Upstream, workdir: Path) -> list[C
     candidates = []
     for index, rev in enumerate(args.revs):
         sha = resolve(rev)
-        tree = ROOT if sha == resolve("HEAD") and rev == "HEAD" else worktree(sha)
+        tree = ROOT if rev == "HEAD" else worktree(sha)  # HEAD: this checkout as it is, uncommitted changes too
         redis_url = f"{args.redis_host}/{FIRST_REDIS_DB + index}"
         with redis.Redis.from_url(redis_url) as client:
             client.flushdb()
@@ -147,7 +138,7 @@ def start(args: argparse.Namespace, upstream: Upstream, workdir: Path) -> list[C
         print(f"{rev}: {sha[:12]} in {tree}", flush=True)
         gateway.prepare()
         gateway.start()
-        candidate = Candidate(rev=rev, sha=sha, gateway=gateway, redis_url=redis_url)
+        candidate = Candidate(rev=rev, sha=sha, gateway=gateway)
         candidates.append(candidate)
         if args.key:
             key, how = generate_key(gateway.url)

@@ -111,11 +111,15 @@ class Gateway:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def service_url(self, name: str) -> str:
+        """DATABASE_URL or REDIS_URL as this gateway gets it: its own (bench.ab, in extra_env), else the bench's."""
+        return self.extra_env.get(name) or os.environ[name]
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
         if not self.embedded:
-            for name in ("DATABASE_URL", "REDIS_URL"):  # bench.ab gives each commit its own, in extra_env
-                env[name] = self.extra_env.get(name) or os.environ[name]
+            for name in ("DATABASE_URL", "REDIS_URL"):
+                env[name] = self.service_url(name)
             # Production with Redis: Celery beat stores the buffered spend events (the `celery` column), so the
             # serve processes do no database work at all (their own flush loop is for embedded mode).
             env["TOLLGATE_SPEND_FLUSH_INTERVAL"] = "0"
@@ -262,7 +266,7 @@ def spend_backlog(gateway: Gateway) -> int | None:
     from apps.core.state.redis import SPEND_BUFFER
 
     try:
-        with redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5) as client:
+        with redis.Redis.from_url(gateway.service_url("REDIS_URL"), socket_timeout=5) as client:
             return int(client.llen(SPEND_BUFFER))
     except redis.RedisError:
         return None

@@ -11,7 +11,6 @@ decorated `run`) keeps ninja's own dispatch, as does a method no operation serve
 """
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -83,9 +82,9 @@ class DirectView:
 
 
 def direct_view(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """`callback` itself, or a DirectView when it is a ninja URL with an operation served directly."""
+    """An async URL callback itself, or a DirectView when it is a ninja URL with an operation served directly."""
     path_view = path_view_of(callback)
-    if path_view is None or not inspect.iscoroutinefunction(callback):
+    if path_view is None:
         return callback
     view = DirectView(callback, path_view)
     return view if any(view.by_method.values()) else callback

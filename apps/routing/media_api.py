@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from apps.core.http import read_body, request_id
-from apps.core.responses import json_response
+from apps.core.responses import json_response, set_headers
 from apps.core.uploads import Form, request_form
 from apps.routing.audio_calls import speech, transcription
 from apps.routing.deployment_paths import PATH_MODEL, named_in_path
@@ -64,8 +64,7 @@ async def audio_upload(request: HttpRequest, task: str) -> HttpResponse:
     finally:
         form.close()
     response = HttpResponse(served.value.body, content_type=served.value.content_type)
-    for name, value in served_headers(rid, served).items():
-        response[name] = value
+    set_headers(response, served_headers(rid, served))
     return response
 
 
@@ -83,8 +82,7 @@ async def audio_speech(request: HttpRequest) -> StreamingHttpResponse:
     call, options = parse_speech_request(read_body(request))
     served = await speech(principal, call, options, request_id=rid)
     response = StreamingHttpResponse(served.value.pieces(), content_type=served.value.content_type)
-    for name, value in {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **served_headers(rid, served)}.items():
-        response[name] = value
+    set_headers(response, {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **served_headers(rid, served)})
     return response
 
 

@@ -12,7 +12,7 @@ from ninja import Router
 
 from apps.core.errors import GatewayError, InternalError
 from apps.core.http import read_body, request_id
-from apps.core.responses import json_response, sse_response
+from apps.core.responses import json_response, set_headers, sse_response
 from apps.providers.anthropic_messages.errors import error_payload
 from apps.routing.client_endpoint import checked_endpoint
 from apps.routing.headers import served_headers
@@ -59,8 +59,7 @@ async def messages(request: HttpRequest) -> HttpResponseBase:
         return sse_response(stream.value.events(), headers=served_headers(rid, stream))
     served = await messages_create(principal, call, headers=client_headers(request), request_id=rid)
     response = HttpResponse(served.value.body, content_type="application/json")
-    for name, value in served_headers(rid, served).items():
-        response[name] = value
+    set_headers(response, served_headers(rid, served))
     return response
 
 
