@@ -143,7 +143,10 @@ def test_model_group_and_error_labels_stay_bounded(families_gateway: GatewayProc
     calls = series_of(found, "tollgate_llm_calls_total")
     assert {dict(labels)["model_group"] for labels in calls} == {"wild/*", "failing-gpt"}
     assert {dict(labels)["error"] for labels in calls} == {"", "other"}
-    assert len(calls) == 3, calls  # 8 names and 8 codes: one series per deployment (1 wildcard, 2 failing)
+    # 8 names and 8 codes: one series per deployment used (the wildcard, and one or both failing ones, as the
+    # router's shuffle picked them for 8 calls)
+    deployments = [dict(labels)["deployment"] for labels in calls]
+    assert len(calls) == len(set(deployments)) <= 3, calls
     assert not [name for name in names if name in str(found)]
 
 
