@@ -156,6 +156,10 @@ TOLLGATE_DEFAULT_TIMEOUT = env_float("TOLLGATE_REQUEST_TIMEOUT", 600.0, minimum=
 # Seconds between a process's polls of a background /v1/responses call it admitted (the provider's status for a
 # passed-through one, the stored status, which a cancel on any replica sets, for one served over chat).
 TOLLGATE_RESPONSES_POLL_SECONDS = env_float("TOLLGATE_RESPONSES_POLL_SECONDS", 2.0, minimum=0.01)
+# A background /v1/responses call served over chat holds a lease (seconds, renewed by its process): one whose lease
+# ran out (its process died) is stored failed by whoever reads it, or by beat's reaper every REAP_EVERY seconds.
+TOLLGATE_RESPONSES_LEASE = env_float("TOLLGATE_RESPONSES_LEASE", 15.0, minimum=0.5)
+TOLLGATE_RESPONSES_REAP_EVERY = env_float("TOLLGATE_RESPONSES_REAP_EVERY", 30.0, minimum=0.1)
 TOLLGATE_ENCRYPTION_KEY = env_str("TOLLGATE_ENCRYPTION_KEY")
 # Completion tokens reserved for a call that sends no max_tokens (when the model's own cap is unknown).
 TOLLGATE_RESERVE_MAX_TOKENS = env_int("TOLLGATE_RESERVE_MAX_TOKENS", 4096, minimum=1)
@@ -377,6 +381,8 @@ CELERY_BEAT_SCHEDULE["a2a-push-retry"] = {"task": "apps.agents.tasks.push_delive
                                           "schedule": TOLLGATE_A2A_PUSH_RETRY_EVERY}
 # Settled push deliveries (delivered or given up; their credentials already cleared) are kept this many days.
 TOLLGATE_A2A_PUSH_KEEP_DAYS = env_float("TOLLGATE_A2A_PUSH_KEEP_DAYS", 7.0, minimum=0.0)
+CELERY_BEAT_SCHEDULE["responses-reap"] = {"task": "apps.routing.tasks.responses_reap_task",
+                                          "schedule": TOLLGATE_RESPONSES_REAP_EVERY}
 CELERY_BEAT_SCHEDULE["a2a-push-prune"] = {"task": "apps.agents.tasks.push_prune_task", "schedule": 3600.0}
 # Latency probe of every deployment (0 turns it off); feeds latency-based routing, cooldowns and GET /health.
 TOLLGATE_HEALTH_PROBE_INTERVAL = env_float("TOLLGATE_HEALTH_PROBE_INTERVAL", 300.0)

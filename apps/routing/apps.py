@@ -8,4 +8,5 @@ class RoutingConfig(AppConfig):
     label = "routing"
 
     def ready(self) -> None:
-        from apps.routing import checks, signals  # noqa: F401 - registration on import
+        from apps.routing import checks, responses_orphans, signals  # noqa: F401 - registration on import;
+        # responses_orphans.STARTED: this start

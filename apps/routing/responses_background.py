@@ -8,7 +8,8 @@ a process that dies first leaves its call intent, which the sweeper charges at t
 
 Over chat: the chat call runs here as a task, its Response stored `queued` first so any replica can GET it, and
 overwritten when it ends. A cancel stores `cancelled` (a conditional UPDATE: only one ending status lands); the
-task is cancelled at once on its own process, and by its poll of the stored status on any other.
+task is cancelled at once on its own process, and by its poll of the stored status on any other. While it runs,
+the process renews its lease; one whose process died is ended as failed (`responses_orphans`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from apps.providers.base import UpstreamError
 from apps.providers.responses.output import usage_from_responses
 from apps.routing import responses_store as store
 from apps.routing.prices import deployment_price
+from apps.routing.responses_leases import lease_renew, lease_seconds
 from apps.routing.responses_store import RUNNING, ResponseRecord
 from apps.routing.responses_upstream import forwarded
 from apps.routing.snapshot import DeploymentRecord
@@ -145,9 +147,20 @@ async def work_stored(record: ResponseRecord, work: Callable[[], Awaitable[dict[
 
 
 async def supervise(response_id: str, task: asyncio.Task[None]) -> None:
-    """Cancel the task once the stored response is no longer running (a cancel on another replica)."""
+    """While the task runs: renew the response's lease (a replica that finds it run out stores the response failed:
+    this process died, `responses_orphans`), and cancel the task once the stored response is no longer running (a
+    cancel on another replica)."""
+    loop = asyncio.get_running_loop()
+    renew_every = lease_seconds() / 3
+    renewed = -renew_every
     while not task.done():
-        await asyncio.wait({task}, timeout=poll_seconds())
+        if loop.time() - renewed >= renew_every:
+            try:
+                await lease_renew(response_id)
+                renewed = loop.time()
+            except Exception:  # noqa: BLE001 - a state backend outage must not end the call; the next round retries
+                logger.warning("could not renew the lease of response %s", response_id, exc_info=True)
+        await asyncio.wait({task}, timeout=min(poll_seconds(), renew_every))
         if not task.done() and await store.status_of(response_id) not in RUNNING:
             task.cancel()
 

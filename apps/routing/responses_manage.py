@@ -11,6 +11,7 @@ from typing import Any
 from apps.core.errors import InvalidRequest
 from apps.providers.base import UpstreamError
 from apps.routing import responses_background as background
+from apps.routing import responses_orphans as orphans
 from apps.routing import responses_store as store
 from apps.routing.responses_store import ResponseRecord
 from apps.routing.responses_upstream import ResponseNotFound, forwarded
@@ -18,11 +19,12 @@ from apps.teams.auth import Principal
 
 
 async def owned(principal: Principal, response_id: str) -> ResponseRecord:
-    """The stored response, or a 404 when there is none the caller may see."""
+    """The stored response (ended as failed first if its process died while it ran), or a 404 when there is none
+    the caller may see."""
     record = await store.find(response_id, principal)
     if record is None:
         raise ResponseNotFound(f"Response with id '{response_id}' not found.", param="response_id")
-    return record
+    return await orphans.checked(record)
 
 
 async def response_retrieve(principal: Principal, response_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -35,6 +36,7 @@ class ResponseRecord:
     body: dict[str, Any]
     input_items: list[dict[str, Any]]
     context: list[dict[str, Any]]
+    created_at: datetime | None = None  # set once it is stored
 
     @property
     def status(self) -> str:
@@ -65,7 +67,7 @@ def as_record(row: StoredResponse) -> ResponseRecord:
     return ResponseRecord(response_id=row.response_id, key_id=row.key_id, team_id=row.team_id,
                           model_group=row.model_group, deployment_id=row.deployment_id, provider=row.provider,
                           upstream_id=row.upstream_id, previous_response_id=row.previous_response_id, body=row.body,
-                          input_items=row.input_items, context=row.context)
+                          input_items=row.input_items, context=row.context, created_at=row.created_at)
 
 
 def response_save(record: ResponseRecord) -> None:
@@ -100,6 +102,12 @@ def response_running_set(response_id: str, body: dict[str, Any], context: list[d
     if context is not None:
         fields["context"] = context
     return StoredResponse.objects.filter(response_id=response_id, status__in=RUNNING).update(**fields) == 1
+
+
+def responses_running_over_chat(created_before: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """(id, body) of the background responses served over chat still running, made before `created_before`."""
+    rows = StoredResponse.objects.filter(status__in=RUNNING, upstream_id="", created_at__lt=created_before)
+    return list(rows.order_by("created_at").values_list("response_id", "body"))
 
 
 def response_status(response_id: str) -> str | None:
