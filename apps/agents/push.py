@@ -16,6 +16,7 @@ from apps.agents.deliveries import Delivery, deliveries_due, delivery_claim, del
 from apps.agents.push_targets import refused_target
 from apps.agents.store import in_thread
 from apps.core import jsonutil
+from apps.core.addresses import is_public
 from apps.providers import h1pool
 from apps.providers.transport import TRANSPORT_ERRORS
 
@@ -42,11 +43,14 @@ async def post(delivery: Delivery) -> tuple[int, str]:
     if refusal is not None:
         return -1, f"refused: {refusal}"[:300]
     headers = {"content-type": "application/json", **delivery.headers}
+    check = None if settings.TOLLGATE_A2A_PUSH_ALLOW_INTERNAL else is_public  # what is reached is what was checked
     try:
         async with asyncio.timeout(PUSH_TIMEOUT):
             response = await h1pool.request("POST", delivery.url, headers, jsonutil.dumps(delivery.body),
-                                            connect_timeout=PUSH_TIMEOUT, read_timeout=None)
+                                            connect_timeout=PUSH_TIMEOUT, read_timeout=None, check=check)
             await response.read()
+    except h1pool.RefusedAddress as exc:
+        return -1, f"refused: {exc}"[:300]
     except TRANSPORT_ERRORS as exc:
         return 0, f"unreachable: {type(exc).__name__}"
     status = response.status_code

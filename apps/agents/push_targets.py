@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from apps.routing.client_endpoint import is_public, resolve_host
+from apps.core.addresses import is_public
+from apps.routing.client_endpoint import resolve_host
 
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 

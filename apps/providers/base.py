@@ -65,6 +65,7 @@ class Target:
     drop_params: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)  # extra headers sent upstream
     extra: Mapping[str, Any] = field(default_factory=dict)  # other litellm_params (region, project...)
+    public_only: bool = False  # a host the client named: connect only to public addresses (h1pool's check)
 
 
 @dataclass(frozen=True, slots=True)

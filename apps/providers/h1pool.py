@@ -9,12 +9,13 @@ of streams (none are requested: no Accept-Encoding is sent).
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 import weakref
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ import httptools
 KEEPALIVE_EXPIRY = 60.0
 MAX_IDLE_PER_ORIGIN = 200
 Origin = tuple[str, str, int]
+AddressCheck = Callable[[str], bool]  # whether a connection may be made to this resolved IP address
 
 
 class StreamedBody(Protocol):
@@ -41,6 +43,10 @@ class ConnectionClosed(ConnectionError):
 
 class InvalidURL(ConnectionError):
     """The URL cannot be reached by this client (scheme, host or port)."""
+
+
+class RefusedAddress(ConnectionError):
+    """The host resolved, as the connection was made, to an address the request's check refuses."""
 
 
 class Headers(Mapping[str, str]):
@@ -69,8 +75,9 @@ class Headers(Mapping[str, str]):
 class Connection(asyncio.Protocol):
     """One HTTP/1.1 connection; answers one request at a time."""
 
-    def __init__(self, origin: Origin) -> None:
+    def __init__(self, origin: Origin, *, checked: bool = False) -> None:
         self.origin = origin
+        self.checked = checked  # made by a request with an address check: pooled apart from the others
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
@@ -223,20 +230,25 @@ class Pool:
 
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pool] = weakref.WeakKeyDictionary()
+_checked_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pool] = weakref.WeakKeyDictionary()
 
 
-def pool() -> Pool:
+def pool(*, checked: bool = False) -> Pool:
+    """The running loop's idle connections: those made with an address check apart, so a checked request never
+    reuses a connection made to wherever the host resolved for an unchecked one."""
+    pools = _checked_pools if checked else _pools
     loop = asyncio.get_running_loop()
-    existing = _pools.get(loop)
+    existing = pools.get(loop)
     if existing is None:
-        existing = _pools[loop] = Pool()
+        existing = pools[loop] = Pool()
     return existing
 
 
 def close_pool() -> None:
-    existing = _pools.pop(asyncio.get_running_loop(), None)
-    if existing is not None:
-        existing.close()
+    for pools in (_pools, _checked_pools):
+        existing = pools.pop(asyncio.get_running_loop(), None)
+        if existing is not None:
+            existing.close()
 
 
 @lru_cache(maxsize=1)
@@ -280,14 +292,38 @@ def encode_request(method: str, target: str, host: bytes, headers: Mapping[str, 
     return b"".join(lines)
 
 
-async def connect(origin: Origin, timeout: float) -> Connection:
+async def connect(origin: Origin, timeout: float, check: AddressCheck | None = None) -> Connection:
+    """A new connection to `origin`. With `check`, the host is resolved here and every address it resolves to must
+    pass, and the connection goes to one of those very addresses (TLS still verifies the host name): what was
+    checked is what is reached, with no second lookup that DNS could answer differently."""
     scheme, host, port = origin
     loop = asyncio.get_running_loop()
     tls = ssl_context() if scheme == "https" else None
     async with asyncio.timeout(timeout):
-        _, protocol = await loop.create_connection(lambda: Connection(origin), host, port, ssl=tls,
-                                                   server_hostname=host if tls else None)
-    return protocol
+        if check is None:
+            _, protocol = await loop.create_connection(lambda: Connection(origin), host, port, ssl=tls,
+                                                       server_hostname=host if tls else None)
+            return protocol
+        return await _connect_checked(origin, check, tls)
+
+
+async def _connect_checked(origin: Origin, check: AddressCheck, tls: ssl.SSLContext | None) -> Connection:
+    _, host, port = origin
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not all(check(address) for address in addresses):
+        raise RefusedAddress(f"{host} resolves to an address this request may not reach")
+    failure: OSError | None = None
+    for address in dict.fromkeys(addresses):
+        try:
+            _, protocol = await loop.create_connection(lambda: Connection(origin, checked=True), address, port,
+                                                       ssl=tls, server_hostname=host if tls else None)
+            return protocol
+        except OSError as exc:  # the next address, as create_connection does for a host name
+            failure = exc
+    assert failure is not None
+    raise failure
 
 
 class Response:
@@ -341,7 +377,7 @@ class Response:
     def _release(self) -> None:
         if not self._released:
             self._released = True
-            pool().give_back(self.connection)
+            pool(checked=self.connection.checked).give_back(self.connection)
 
     def aclose_now(self) -> None:
         """Hang up unless the answer was read to its end (then the connection goes back to the pool)."""
@@ -354,11 +390,12 @@ class Response:
 
 
 async def request(method: str, url: str, headers: Mapping[str, str], body: bytes, *,
-                  connect_timeout: float, read_timeout: float | None) -> Response:
-    """Send a request and return once the answer's head arrived; the caller bounds the total time."""
+                  connect_timeout: float, read_timeout: float | None, check: AddressCheck | None = None) -> Response:
+    """Send a request and return once the answer's head arrived; the caller bounds the total time. With `check`,
+    only to addresses it passes (`connect`)."""
     origin, target, host = split(url)
     payload = encode_request(method, target, host, headers, body)
-    connection = pool().take(origin)
+    connection = pool(checked=check is not None).take(origin)
     if connection is not None:
         try:
             return await _exchange(connection, payload, read_timeout)
@@ -366,7 +403,7 @@ async def request(method: str, url: str, headers: Mapping[str, str], body: bytes
             if connection.received:
                 raise
             # The upstream closed the idle connection as it was reused, before answering: once more, fresh.
-    return await _exchange(await connect(origin, connect_timeout), payload, read_timeout)
+    return await _exchange(await connect(origin, connect_timeout, check), payload, read_timeout)
 
 
 async def _exchange(connection: Connection, payload: bytes, read_timeout: float | None) -> Response:

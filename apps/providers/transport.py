@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from apps.core import tracing
+from apps.core.addresses import is_public
 from apps.core.errors import GatewayError
 from apps.providers import h1pool, mock_upstream, tokens
 from apps.providers.adapters.mock import MOCK_API_BASE
@@ -86,6 +87,11 @@ def transport_error(exc: BaseException, target: Target) -> UpstreamError:
     if isinstance(exc, TimeoutError):
         return UpstreamError(f"upstream {target.provider} timed out after {target.timeout:g}s", status=408,
                              error_type="timeout", code="timeout", provider=target.provider)
+    if isinstance(exc, h1pool.RefusedAddress):
+        return UpstreamError("Rejected Request: the endpoint this call names resolved, as it was reached, to an "
+                             "internal address; only public endpoints may be named by a call.", status=400,
+                             error_type="invalid_request_error", code="client_endpoint_not_allowed",
+                             param="api_base", provider=target.provider)
     kind = "RemoteProtocolError" if isinstance(exc, h1pool.ConnectionClosed) else "ConnectError"  # httpx's names
     return UpstreamError(f"could not reach upstream {target.provider}: {kind}", status=502,
                          error_type="api_connection_error", code="upstream_unreachable", provider=target.provider)
@@ -123,7 +129,8 @@ async def _open(request: UpstreamRequest, target: Target, *, stream: bool) -> Ra
         return MockResponse(*mock_upstream.respond(urlsplit(request.url).path, body))
     idle = float(target.extra.get("stream_timeout") or target.timeout) if stream else None
     return await h1pool.request(request.method, request.url, request.headers, body,
-                                connect_timeout=min(target.timeout, 10.0), read_timeout=idle)
+                                connect_timeout=min(target.timeout, 10.0), read_timeout=idle,
+                                check=is_public if target.public_only else None)
 
 
 def traced_request(request: UpstreamRequest) -> UpstreamRequest:

@@ -2,23 +2,23 @@
 `allow_client_side_credentials` permission, only with the client's own `api_key` (the deployment's credentials
 never go to an address a client chose), and only to public addresses (no SSRF into the gateway's network).
 
-The host is resolved here and every address it resolves to must be global: loopback, link-local (169.254/16,
-cloud metadata), private (RFC 1918), shared (100.64/10), unique-local (fc00::/7) and the rest are refused, an
-IPv4 address mapped into IPv6 judged as the IPv4 one. `TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL` lifts that for
+The host is resolved here and every address it resolves to must be public (`apps.core.addresses`), so the call is
+refused with a 400 before anything is sent; the connection is then made to an address resolved and checked again
+as it is made (`h1pool.connect`, the target's `public_only`), so a name that DNS answers differently the second
+time (rebinding) reaches nothing internal either. `TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL` lifts both for
 installs whose clients call models on their own network.
 """
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from apps.core.addresses import is_public
 from apps.core.errors import InvalidRequest
 from apps.providers.base import Target
 from apps.routing.parsing import CallOptions, endpoint_refused
@@ -31,14 +31,6 @@ async def resolve_host(host: str, port: int) -> list[str]:
     """Every address `host` resolves to."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
-
-
-def is_public(address: str) -> bool:
-    """A global unicast address (an IPv4-mapped IPv6 address judged as its IPv4 address)."""
-    ip: Any = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(ip.is_global) and not ip.is_multicast
 
 
 def refused(options: CallOptions, why: str) -> InvalidRequest:
@@ -83,4 +75,5 @@ def client_target(target: Target, options: CallOptions) -> Target:
     credentials (headers, extra provider params) left in it."""
     if not options.endpoint_checked:
         raise endpoint_refused(options.endpoint_field)
-    return replace(target, api_base=options.api_base, api_key=options.api_key, headers={}, extra={})
+    return replace(target, api_base=options.api_base, api_key=options.api_key, headers={}, extra={},
+                   public_only=not settings.TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL)

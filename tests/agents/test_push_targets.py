@@ -58,3 +58,37 @@ def test_a_name_resolving_to_an_internal_address_is_not_pushed_to(transactional_
     assert (delivery.delivered_at, delivery.next_attempt_at, delivery.attempts) == (None, None, 1)
     assert delivery.last_error == ("refused: hooks.attacker.example resolves to 10.1.2.3, which is not a public "
                                    "address")
+
+
+def test_a_name_that_rebinds_between_the_check_and_the_connection_reaches_nothing_internal(
+        transactional_db: None, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check's lookup says public; the connection's own lookup of the same name says loopback: refused."""
+    settings.TOLLGATE_A2A_PUSH_ALLOW_INTERNAL = False
+    reached: list[int] = []
+
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.215.14"]
+
+    async def scenario(delivery_id: int) -> float | None:
+        async def hook(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            reached.append(1)
+            writer.close()
+
+        server = await asyncio.start_server(hook, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        await asyncio.to_thread(AgentPushDelivery.objects.filter(pk=delivery_id).update,
+                                url=f"http://localhost:{port}/hook")
+        async with server:
+            return await attempt(delivery_id)
+
+    monkeypatch.setattr(push_targets, "resolve", public)
+    monkeypatch.setattr(push_targets, "LOCAL_NAMES", ())  # as if the name were not localhost's own
+    AgentTask.objects.create(task_id="t-rebind", agent_id="a", context_id="c", owner="o")
+    delivery = AgentPushDelivery.objects.create(task_id="t-rebind", config_id="c1", url="http://placeholder/hook",
+                                                body={"task": {"id": "t-rebind"}},
+                                                next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert asyncio.run(scenario(delivery.pk)) is None  # given up at once, never retried
+    delivery.refresh_from_db()
+    assert reached == []
+    assert (delivery.delivered_at, delivery.next_attempt_at) == (None, None)
+    assert delivery.last_error == "refused: localhost resolves to an address this request may not reach"

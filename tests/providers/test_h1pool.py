@@ -159,3 +159,48 @@ async def test_the_pieces_of_a_chunked_body_that_arrived_together_come_out_as_on
     async with server:
         response = await h1pool.request("POST", url, {}, b"{}", connect_timeout=5, read_timeout=None)
         assert [piece async for piece in response.aiter_raw()] == [b"abcdef"]
+
+
+async def test_a_checked_request_reaches_only_addresses_its_check_passes() -> None:
+    seen: list[str] = []
+
+    def loopback_refused(address: str) -> bool:
+        seen.append(address)
+        return False
+
+    server, url, connections = await serve(echo_forever)
+    async with server:
+        with pytest.raises(h1pool.RefusedAddress, match="127.0.0.1 resolves to an address"):
+            await h1pool.request("POST", url, {}, b"{}", connect_timeout=5, read_timeout=None, check=loopback_refused)
+        assert (seen, connections) == (["127.0.0.1"], [])  # judged as resolved, and nothing was reached
+        response = await h1pool.request("POST", url, {}, b"ok", connect_timeout=5, read_timeout=None,
+                                        check=lambda address: address == "127.0.0.1")
+        assert (response.status_code, await response.read()) == (200, b"ok")
+
+
+async def test_checked_and_unchecked_requests_never_share_a_connection() -> None:
+    server, url, connections = await serve(echo_forever)
+
+    async def checked_call() -> tuple[int, bytes]:
+        response = await h1pool.request("POST", url, {}, b"c", connect_timeout=5, read_timeout=None,
+                                        check=lambda address: True)
+        return response.status_code, await response.read()
+
+    async with server:
+        assert await call(url, b"u") == (200, b"u")
+        assert await checked_call() == (200, b"c")  # not the unchecked call's idle connection: a new one
+        assert len(connections) == 2
+        assert await checked_call() == (200, b"c")
+        assert await call(url, b"u") == (200, b"u")
+    assert len(connections) == 2  # each kind kept its own
+
+
+async def test_a_checked_https_connection_goes_to_the_address_and_verifies_the_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server_tls, client_tls = self_signed(tmp_path)
+    monkeypatch.setattr(h1pool, "ssl_context", lambda: client_tls)
+    server, url, _ = await serve(echo_forever, tls=server_tls)  # https://localhost:port: ::1 (if listed) is refused
+    async with server:
+        response = await h1pool.request("POST", url, {}, b"tls", connect_timeout=5, read_timeout=None,
+                                        check=lambda address: True)
+        assert (response.status_code, await response.read()) == (200, b"tls")

@@ -8,7 +8,8 @@ import pytest
 
 from apps.core.errors import InvalidRequest
 from apps.providers.base import Target
-from apps.routing.client_endpoint import check_address, checked_endpoint, client_target, is_public
+from apps.core.addresses import is_public
+from apps.routing.client_endpoint import check_address, checked_endpoint, client_target
 from apps.routing.parsing import CallOptions
 from apps.teams.auth import MASTER, Principal
 from apps.teams.snapshot import KeyRecord
@@ -110,3 +111,46 @@ def test_with_the_permission_an_internal_endpoint_is_refused(settings: Any) -> N
     with pytest.raises(InvalidRequest, match="internal address"):
         asyncio.run(checked_endpoint(key(allowed=True), options("http://metadata.internal/v1"),
                                      resolve=resolver("169.254.169.254")))
+
+
+def test_a_name_that_resolves_elsewhere_when_reached_reaches_nothing_internal(settings: Any) -> None:
+    """DNS rebinding: the check saw a public address, the connection's own lookup gives loopback."""
+    from apps.providers import h1pool, transport
+    from apps.providers.base import ChatCall, UpstreamError
+    from apps.providers.registry import adapter_for
+
+    settings.TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL = False
+    connections: list[int] = []
+
+    async def scenario() -> UpstreamError:
+        async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(1)
+            writer.close()
+
+        server = await asyncio.start_server(counted, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            base = f"http://127.0.0.1:{port}/v1"
+            checked = await checked_endpoint(key(allowed=True), options(base), resolve=resolver(PUBLIC))
+            target = client_target(Target(provider="openai", model="gpt-4o", timeout=5), checked)
+            assert target.public_only
+            try:
+                await transport.send_chat(adapter_for("openai"), ChatCall(model="gpt-4o", messages=[
+                    {"role": "user", "content": "hi"}]), target)
+            except UpstreamError as error:
+                return error
+            finally:
+                h1pool.close_pool()
+        raise AssertionError("the call went through")
+
+    error = asyncio.run(scenario())
+    assert connections == []
+    assert (error.status, error.param, error.error_code) == (400, "api_base", "client_endpoint_not_allowed")
+    assert error.payload()["error"]["type"] == "invalid_request_error"
+
+
+def test_with_the_internal_setting_the_target_may_reach_any_address(settings: Any) -> None:
+    settings.TOLLGATE_CLIENT_API_BASE_ALLOW_INTERNAL = True
+    checked = asyncio.run(checked_endpoint(key(allowed=True), options("http://127.0.0.1:9/v1"),
+                                           resolve=resolver("127.0.0.1")))
+    assert not client_target(Target(provider="openai", model="m"), checked).public_only
