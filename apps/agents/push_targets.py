@@ -10,8 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from apps.core.addresses import is_public
-from apps.routing.client_endpoint import resolve_host
+from apps.core.addresses import is_public, resolve_host
 
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 

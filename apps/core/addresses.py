@@ -4,8 +4,16 @@ unique-local (fc00::/7), multicast and the rest are not; an IPv4 address mapped 
 one."""
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
 from typing import Any
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
 
 
 def is_public(address: str) -> bool:

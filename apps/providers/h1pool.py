@@ -9,7 +9,6 @@ of streams (none are requested: no Accept-Encoding is sent).
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import time
 import weakref
@@ -21,6 +20,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httptools
+
+from apps.core.addresses import resolve_host
 
 KEEPALIVE_EXPIRY = 60.0
 MAX_IDLE_PER_ORIGIN = 200
@@ -310,8 +311,7 @@ async def connect(origin: Origin, timeout: float, check: AddressCheck | None = N
 async def _connect_checked(origin: Origin, check: AddressCheck, tls: ssl.SSLContext | None) -> Connection:
     _, host, port = origin
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = [str(info[4][0]) for info in infos]
+    addresses = await resolve_host(host, port)
     if not addresses or not all(check(address) for address in addresses):
         raise RefusedAddress(f"{host} resolves to an address this request may not reach")
     failure: OSError | None = None

@@ -10,27 +10,19 @@ installs whose clients call models on their own network.
 """
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from apps.core.addresses import is_public
+from apps.core.addresses import is_public, resolve_host
 from apps.core.errors import InvalidRequest
 from apps.providers.base import Target
 from apps.routing.parsing import CallOptions, endpoint_refused
 from apps.teams.auth import Principal
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
 
 
 def refused(options: CallOptions, why: str) -> InvalidRequest:
