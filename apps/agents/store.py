@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.agents.deliveries import deliveries_schedule
 from apps.agents.errors import TaskNotFound
 from apps.agents.wire import Json, Task
+from apps.core.leases import lease_hold, leases_held
 from apps.core.snapshots import with_fresh_connection
 from apps.core.state import state
 
@@ -189,12 +190,9 @@ def lease_key(task_id: str) -> str:
 
 async def lease_renew(task_id: str) -> None:
     """The running process's claim on a task, kept alive while it runs (TOLLGATE_A2A_TASK_LEASE seconds each)."""
-    await state().add([(lease_key(task_id), 1, settings.TOLLGATE_A2A_TASK_LEASE)])
+    await lease_hold(lease_key(task_id), settings.TOLLGATE_A2A_TASK_LEASE)
 
 
 async def leases_alive(task_ids: list[str]) -> set[str]:
     """Which of these tasks some process still holds."""
-    if not task_ids:
-        return set()
-    found = await state().values([lease_key(task_id) for task_id in task_ids])
-    return {task_id for task_id, value in zip(task_ids, found) if value}
+    return await leases_held(task_ids, lease_key)

@@ -8,5 +8,5 @@ class RoutingConfig(AppConfig):
     label = "routing"
 
     def ready(self) -> None:
-        from apps.routing import checks, responses_orphans, signals  # noqa: F401 - registration on import;
-        # responses_orphans.STARTED: this start
+        # registration on import; responses_orphans.STARTED: this start
+        from apps.routing import checks, responses_orphans, signals  # noqa: F401

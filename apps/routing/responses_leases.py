@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from apps.core.state import state
+from apps.core.leases import lease_hold, leases_held
 
 
 def lease_seconds() -> float:
@@ -18,12 +18,9 @@ def lease_key(response_id: str) -> str:
 
 async def lease_renew(response_id: str) -> None:
     """This process's claim on a running response, good for TOLLGATE_RESPONSES_LEASE seconds."""
-    await state().add([(lease_key(response_id), 1, lease_seconds())])
+    await lease_hold(lease_key(response_id), lease_seconds())
 
 
 async def leases_alive(response_ids: list[str]) -> set[str]:
     """Which of these responses some process still serves."""
-    if not response_ids:
-        return set()
-    found = await state().values([lease_key(response_id) for response_id in response_ids])
-    return {response_id for response_id, value in zip(response_ids, found) if value}
+    return await leases_held(response_ids, lease_key)

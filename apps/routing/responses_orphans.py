@@ -62,8 +62,8 @@ async def responses_reap() -> int:
     predecessor's responses as they are read.)"""
     if state().in_process:
         return 0
-    quiet = [(response_id, body) for response_id, body in await store.in_thread(store.responses_running_over_chat, quiet_since())
-             if response_id not in WATCHES and body.get("background")]
+    rows = await store.in_thread(store.responses_running_over_chat, quiet_since())
+    quiet = [(response_id, body) for response_id, body in rows if response_id not in WATCHES and body.get("background")]
     reaped = 0
     for start in range(0, len(quiet), REAP_BATCH):
         batch = quiet[start:start + REAP_BATCH]

@@ -3,8 +3,8 @@ another gateway or by beat's reaper once its lease runs out (with Redis), or by 
 from __future__ import annotations
 
 import os
-import time
 import signal
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
